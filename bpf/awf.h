@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * awf.h - every map key, map value, event and constant shared by the BPF
+ * programs (awf.bpf.c) and user space. Nothing else may define them.
+ *
+ * Byte order: addresses are stored as on the wire (network order) so that
+ * the BPF side compares them without conversions; ports are host order.
+ */
+#ifndef AWF_H
+#define AWF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define AWF_DNS_PORT 53
+#define AWF_MAX_PORT_RANGES 16
+#define AWF_COMM_LEN 16
+
+/* Map sizes: bounded so that a hostile policy cannot exhaust memlock. */
+#define AWF_MAX_CIDRS 65536
+#define AWF_MAX_LEARNED 65536
+#define AWF_MAX_LO_PORTS 4096
+#define AWF_RINGBUF_BYTES (256 * 1024)
+
+enum awf_localhost_mode {
+	AWF_LO_SANDBOX = 0, /* only ports the sandbox bound, plus listed ports */
+	AWF_LO_ALLOW = 1,
+	AWF_LO_DENY = 2,
+};
+
+/* Inclusive range, host byte order. "every port" is {0, 65535}. */
+struct awf_port_range {
+	__u16 lo;
+	__u16 hi;
+};
+
+struct awf_port_set {
+	__u32 count;
+	struct awf_port_range ranges[AWF_MAX_PORT_RANGES];
+};
+
+/*
+ * What a CIDR trie entry means. The trie returns the most specific prefix,
+ * so user space folds the ports of every covering allow prefix into each
+ * more specific one; a lookup then answers for the union of all entries.
+ */
+enum awf_rule_kind {
+	AWF_RULE_ALLOW = 1,
+	AWF_RULE_RESERVED = 2, /* link-local / cloud metadata: denied */
+	AWF_RULE_LOCAL = 3,    /* an address of this host: loopback rules */
+};
+
+struct awf_cidr4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct awf_cidr6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct awf_rule {
+	__u32 id;   /* index of the policy entry, for audit */
+	__u32 kind; /* enum awf_rule_kind */
+	struct awf_port_set ports;
+};
+
+/* An address learned from an allowed DNS answer (filled by user space). */
+struct awf_learned {
+	__u64 expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
+	__u32 name_id;
+	__u32 rule_id;
+	struct awf_port_set ports;
+};
+
+/* Loopback ports bound inside the sandbox: value is a reference count. */
+struct awf_lo_port_key {
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/*
+ * Per socket state (BPF_MAP_TYPE_SK_STORAGE). orig_* is the destination a
+ * DNS query was sent to before the redirect, restored on recvmsg and
+ * getpeername. allowed_* is the last destination a socket hook allowed:
+ * the packet backstop lets exactly that destination through.
+ */
+struct awf_sk_state {
+	__u8 orig_family; /* 0 when the socket was never redirected */
+	__u8 allowed_family;
+	__u16 orig_port;
+	__u8 orig_addr[16];
+	__u16 allowed_port;
+	__u16 bound_port; /* loopback port this socket holds a reference on */
+	__u8 allowed_addr[16];
+	__u8 bound_proto;
+	__u8 pad[3];
+};
+
+/*
+ * Set once before load; read-only for the programs (.rodata), so the
+ * verifier prunes branches of disabled features.
+ */
+struct awf_config {
+	__u32 dns_ip4;     /* DNS endpoint, network order */
+	__u8 dns_ip6[16];  /* DNS endpoint for native IPv6 sockets */
+	__u16 dns_port;    /* host order */
+	__u8 localhost_mode;
+	__u8 ipv6_enabled;
+	__u8 proxy_enabled;
+	__u8 proxy_family;
+	__u16 proxy_port;
+	__u8 proxy_addr[16];
+	__u8 audit_allowed; /* also emit events for allowed connects */
+	__u8 pad[3];
+	struct awf_port_set lo_ports; /* loopback ports the policy lists */
+};
+
+enum awf_event_kind {
+	AWF_EV_CONNECT = 1,
+	AWF_EV_SENDMSG = 2,
+	AWF_EV_SOCK_CREATE = 3,
+	AWF_EV_PACKET = 4,
+};
+
+enum awf_verdict {
+	AWF_ALLOW = 0,
+	AWF_DENY = 1,
+	AWF_REDIRECT = 2, /* DNS sent to the awf-bpf endpoint */
+};
+
+enum awf_reason {
+	AWF_R_NONE = 0,
+	AWF_R_NOT_IN_POLICY = 1,
+	AWF_R_PORT_NOT_ALLOWED = 2,
+	AWF_R_RESERVED_RANGE = 3,
+	AWF_R_LOOPBACK = 4,
+	AWF_R_IPV6_DISABLED = 5,
+	AWF_R_SOCKET_TYPE = 6,
+	AWF_R_BACKSTOP = 7,
+	AWF_R_DNS_REDIRECT = 8,
+	AWF_R_CIDR = 9,
+	AWF_R_PROXY = 10,
+	AWF_R_LEARNED = 11,
+	AWF_R_PROXY_ONLY = 12,
+	AWF_R_MAX,
+};
+
+struct awf_event {
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u64 cgroup_id;
+	__u32 pid; /* thread group id, as user space sees a pid */
+	__u32 tid;
+	__u32 uid;
+	__u32 rule_id;
+	__u8 kind;    /* enum awf_event_kind */
+	__u8 verdict; /* enum awf_verdict */
+	__u8 reason;  /* enum awf_reason */
+	__u8 family;  /* AF_INET or AF_INET6; v4-mapped is reported as AF_INET */
+	__u8 proto;   /* IPPROTO_* */
+	__u8 pad;
+	__u16 dport;  /* host order */
+	__u8 daddr[16];
+	__s32 sock_type; /* AWF_EV_SOCK_CREATE only */
+	__s32 sock_proto;
+	char comm[AWF_COMM_LEN];
+};
+
+enum awf_counter {
+	AWF_C_CONNECT_ALLOWED = 0,
+	AWF_C_CONNECT_DENIED,
+	AWF_C_SENDMSG_ALLOWED,
+	AWF_C_SENDMSG_DENIED,
+	AWF_C_DNS_REDIRECTED,
+	AWF_C_SOCKET_DENIED,
+	AWF_C_PACKETS_DROPPED,
+	AWF_C_EVENTS_LOST,
+	AWF_C_MAX,
+};
+
+#endif /* AWF_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * dns_forward.h - the DNS endpoint every port-53 packet of the sandbox is
+ * redirected to by the BPF programs. It listens on 127.0.0.1:P and [::1]:P
+ * (UDP and TCP, same port P) and forwards to the policy's dns_servers with
+ * failover and a bounded timeout. Its own upstream sockets belong to the
+ * awf-bpf process, outside the sandbox cgroup.
+ *
+ * No thread: everything runs from the caller's epoll loop (evloop.h).
+ */
+#ifndef AWF_DNS_FORWARD_H
+#define AWF_DNS_FORWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct dns_fwd;
+
+struct dns_fwd_config {
+	const struct policy_addr *servers; /* tried in order; port is used */
+	size_t n_servers;
+	unsigned int timeout_ms; /* per upstream attempt; 0 = 2000 */
+	unsigned int max_pending; /* concurrent queries; 0 = 1024 */
+};
+
+/*
+ * Binds the endpoint sockets and registers them (and its timer) with epfd.
+ * On failure returns NULL with a one-line message in err.
+ */
+struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
+			    char *err, size_t errlen);
+/* The endpoint port P (host order). */
+uint16_t dns_fwd_port(const struct dns_fwd *fwd);
+/* Whether [::1]:P is bound (IPv6 may be disabled on the host). */
+int dns_fwd_has_ipv6(const struct dns_fwd *fwd);
+/* Closes every socket and frees pending queries. NULL is fine. */
+void dns_fwd_free(struct dns_fwd *fwd);
+
+#endif /* AWF_DNS_FORWARD_H */
