@@ -20,7 +20,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD) \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(dir $(VMLINUX)) -Ibpf
 
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -42,8 +42,11 @@ $(BUILD)/awf.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/awf.h $(BUILD)/awf.skel.h | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/awf.h | $(BUILD)/user
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the loader includes the generated skeleton.
+$(BUILD)/user/loader.o: $(BUILD)/awf.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -67,6 +67,10 @@ struct awf_rule {
 	struct awf_port_set ports;
 };
 
+struct awf_ip6_key {
+	__u8 addr[16];
+};
+
 /* An address learned from an allowed DNS answer (filled by user space). */
 struct awf_learned {
 	__u64 expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */

@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * awf.bpf.c - the egress policy of one sandbox cgroup.
+ *
+ * Socket hooks decide at connect()/sendmsg() time, so a denial is an
+ * immediate EPERM rather than a hanging connection. Port 53 of any server
+ * is rewritten to the awf-bpf DNS endpoint and the rewrite is hidden again
+ * on recvmsg()/getpeername(). sock_create refuses every socket type whose
+ * traffic the address hooks cannot see. The cgroup_skb egress program is
+ * the backstop: it parses each packet and drops whatever no socket-level
+ * verdict allowed.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+
+#include "awf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1FFF
+
+#define VERDICT_REFUSE 0
+#define VERDICT_PROCEED 1
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile struct awf_config awf_cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_cidr4_key);
+	__type(value, struct awf_rule);
+	__uint(max_entries, AWF_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cidr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_cidr6_key);
+	__type(value, struct awf_rule);
+	__uint(max_entries, AWF_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cidr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct awf_learned);
+	__uint(max_entries, AWF_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} learned4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_ip6_key);
+	__type(value, struct awf_learned);
+	__uint(max_entries, AWF_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} learned6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_lo_port_key);
+	__type(value, __u32);
+	__uint(max_entries, AWF_MAX_LO_PORTS);
+} lo_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct awf_sk_state);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sk_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AWF_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, AWF_C_MAX);
+} counters SEC(".maps");
+
+/* A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4. */
+struct awf_dst {
+	__u32 ip6[4]; /* network order; ip6[3] holds the IPv4 address */
+	__u16 port;   /* host order */
+	__u8 family;
+	__u8 proto;
+};
+
+struct awf_decision {
+	__u8 verdict;
+	__u8 reason;
+	__u32 rule_id;
+};
+
+/*
+ * clang may merge neighbouring 32-bit ctx stores into one 64-bit store,
+ * which the verifier rejects for user_ip6: keep a barrier between them.
+ */
+#define CTX_STORE(field, val)                        \
+	do {                                         \
+		(field) = (val);                     \
+		asm volatile("" ::: "memory");       \
+	} while (0)
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *val = bpf_map_lookup_elem(&counters, &idx);
+
+	if (val)
+		*val += 1; /* per-CPU slot: no atomic needed */
+}
+
+/* clang 14 does not lower memcmp for BPF; addresses are 4-byte aligned. */
+static __always_inline bool ip6_eq(const void *a, const void *b)
+{
+	const __u32 *x = a, *y = b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+static __always_inline bool is_v4mapped(const __u32 *ip6)
+{
+	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline void dst_from_ip6(struct awf_dst *d, const __u32 *ip6)
+{
+	if (is_v4mapped(ip6)) {
+		d->family = AF_INET;
+		d->ip6[3] = ip6[3];
+		return;
+	}
+	d->family = AF_INET6;
+	d->ip6[0] = ip6[0];
+	d->ip6[1] = ip6[1];
+	d->ip6[2] = ip6[2];
+	d->ip6[3] = ip6[3];
+}
+
+static __always_inline void emit(__u8 kind, const struct awf_dst *d,
+				 const struct awf_decision *dec, __u64 cgroup_id)
+{
+	struct awf_event *e;
+	__u64 id;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(AWF_C_EVENTS_LOST);
+		return;
+	}
+	id = bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = cgroup_id;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->rule_id = dec->rule_id;
+	e->kind = kind;
+	e->verdict = dec->verdict;
+	e->reason = dec->reason;
+	e->family = d->family;
+	e->proto = d->proto;
+	e->pad = 0;
+	e->dport = d->port;
+	if (d->family == AF_INET) {
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+		__builtin_memcpy(e->daddr, &d->ip6[3], 4);
+	} else {
+		__builtin_memcpy(e->daddr, d->ip6, 16);
+	}
+	e->sock_type = 0;
+	e->sock_proto = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline bool port_in(const struct awf_port_set *set, __u16 port)
+{
+	__u32 n = set->count;
+
+	for (__u32 i = 0; i < AWF_MAX_PORT_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (port >= set->ranges[i].lo && port <= set->ranges[i].hi)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_loopback(const struct awf_dst *d)
+{
+	__u32 first;
+
+	if (d->family == AF_INET) {
+		first = bpf_ntohl(d->ip6[3]) >> 24;
+		return first == 127 || first == 0; /* 0.0.0.0/8 reaches this host */
+	}
+	/* ::1 and :: (connect to :: means this host) */
+	return d->ip6[0] == 0 && d->ip6[1] == 0 && d->ip6[2] == 0 &&
+	       (d->ip6[3] == 0 || d->ip6[3] == bpf_htonl(1));
+}
+
+static __always_inline void allow(struct awf_decision *dec, __u8 reason,
+				  __u32 rule_id)
+{
+	dec->verdict = AWF_ALLOW;
+	dec->reason = reason;
+	dec->rule_id = rule_id;
+}
+
+static __always_inline void deny(struct awf_decision *dec, __u8 reason)
+{
+	dec->verdict = AWF_DENY;
+	dec->reason = reason;
+}
+
+static __always_inline void decide_loopback(const struct awf_dst *d,
+					    struct awf_decision *dec)
+{
+	struct awf_lo_port_key key = { .port = d->port, .proto = d->proto };
+
+	if (awf_cfg.localhost_mode == AWF_LO_ALLOW) {
+		allow(dec, AWF_R_LOOPBACK, 0);
+		return;
+	}
+	if (awf_cfg.localhost_mode == AWF_LO_SANDBOX &&
+	    (port_in((const struct awf_port_set *)&awf_cfg.lo_ports, d->port) ||
+	     bpf_map_lookup_elem(&lo_ports, &key))) {
+		allow(dec, AWF_R_LOOPBACK, 0);
+		return;
+	}
+	deny(dec, AWF_R_LOOPBACK);
+}
+
+static __always_inline bool is_proxy(const struct awf_dst *d)
+{
+	if (!awf_cfg.proxy_enabled || d->proto != IPPROTO_TCP ||
+	    d->family != awf_cfg.proxy_family || d->port != awf_cfg.proxy_port)
+		return false;
+	if (d->family == AF_INET)
+		return d->ip6[3] == *(const __u32 *)awf_cfg.proxy_addr;
+	return ip6_eq(d->ip6, (const void *)awf_cfg.proxy_addr);
+}
+
+static __always_inline struct awf_rule *lookup_cidr(const struct awf_dst *d)
+{
+	if (d->family == AF_INET) {
+		struct awf_cidr4_key k4 = { .prefixlen = 32 };
+
+		__builtin_memcpy(k4.addr, &d->ip6[3], 4);
+		return bpf_map_lookup_elem(&cidr4, &k4);
+	}
+	struct awf_cidr6_key k6 = { .prefixlen = 128 };
+
+	__builtin_memcpy(k6.addr, d->ip6, 16);
+	return bpf_map_lookup_elem(&cidr6, &k6);
+}
+
+static __always_inline struct awf_learned *lookup_learned(const struct awf_dst *d)
+{
+	if (d->family == AF_INET) {
+		__u32 k4 = d->ip6[3];
+
+		return bpf_map_lookup_elem(&learned4, &k4);
+	}
+	struct awf_ip6_key k6;
+
+	__builtin_memcpy(k6.addr, d->ip6, 16);
+	return bpf_map_lookup_elem(&learned6, &k6);
+}
+
+/*
+ * The policy: proxy, loopback, reserved ranges, CIDRs, learned addresses;
+ * anything else is denied. A port mismatch is remembered so the denial
+ * says "port not allowed" rather than "not in policy".
+ */
+static __always_inline void decide(const struct awf_dst *d,
+				   struct awf_decision *dec)
+{
+	struct awf_learned *learned;
+	struct awf_rule *rule;
+	__u8 miss = AWF_R_NOT_IN_POLICY;
+
+	dec->rule_id = 0;
+	if (is_proxy(d)) {
+		allow(dec, AWF_R_PROXY, 0);
+		return;
+	}
+	if (is_loopback(d)) {
+		decide_loopback(d, dec);
+		return;
+	}
+	if (d->family == AF_INET6 && !awf_cfg.ipv6_enabled) {
+		deny(dec, AWF_R_IPV6_DISABLED);
+		return;
+	}
+	rule = lookup_cidr(d);
+	if (rule) {
+		if (rule->kind == AWF_RULE_LOCAL) {
+			decide_loopback(d, dec);
+			return;
+		}
+		if (rule->kind == AWF_RULE_RESERVED) {
+			deny(dec, AWF_R_RESERVED_RANGE);
+			dec->rule_id = rule->id;
+			return;
+		}
+		if (port_in(&rule->ports, d->port)) {
+			allow(dec, AWF_R_CIDR, rule->id);
+			return;
+		}
+		miss = AWF_R_PORT_NOT_ALLOWED;
+	}
+	learned = lookup_learned(d);
+	if (learned && learned->expires_ns > bpf_ktime_get_ns()) {
+		if (awf_cfg.proxy_enabled) {
+			deny(dec, AWF_R_PROXY_ONLY);
+			return;
+		}
+		if (port_in(&learned->ports, d->port)) {
+			allow(dec, AWF_R_LEARNED, learned->rule_id);
+			return;
+		}
+		miss = AWF_R_PORT_NOT_ALLOWED;
+	}
+	deny(dec, miss);
+}
+
+static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
+							 bool create)
+{
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&sk_state, sk, NULL,
+				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* Remember what the hook allowed so the packet backstop can match it. */
+static __always_inline void tag_allowed(struct bpf_sock *sk,
+					const struct awf_dst *d)
+{
+	struct awf_sk_state *st = sk_state_of(sk, true);
+
+	if (!st)
+		return;
+	st->allowed_family = d->family;
+	st->allowed_port = d->port;
+	__builtin_memcpy(st->allowed_addr, d->ip6, 16);
+}
+
+static __always_inline void remember_dns_origin(struct bpf_sock *sk,
+						const struct awf_dst *d)
+{
+	struct awf_sk_state *st = sk_state_of(sk, true);
+
+	if (!st)
+		return;
+	st->orig_family = d->family;
+	st->orig_port = d->port;
+	__builtin_memcpy(st->orig_addr, d->ip6, 16);
+}
+
+static __always_inline int enforce(struct bpf_sock_addr *ctx,
+				   const struct awf_dst *d, __u8 kind)
+{
+	bool is_connect = kind == AWF_EV_CONNECT;
+	struct awf_decision dec = {};
+
+	decide(d, &dec);
+	if (dec.verdict == AWF_ALLOW) {
+		count(is_connect ? AWF_C_CONNECT_ALLOWED : AWF_C_SENDMSG_ALLOWED);
+		tag_allowed(ctx->sk, d);
+		if (awf_cfg.audit_allowed)
+			emit(kind, d, &dec, bpf_get_current_cgroup_id());
+		return VERDICT_PROCEED;
+	}
+	count(is_connect ? AWF_C_CONNECT_DENIED : AWF_C_SENDMSG_DENIED);
+	emit(kind, d, &dec, bpf_get_current_cgroup_id());
+	return VERDICT_REFUSE;
+}
+
+static __always_inline void note_redirect(struct bpf_sock_addr *ctx,
+					  const struct awf_dst *d, __u8 kind)
+{
+	struct awf_decision dec = { .verdict = AWF_REDIRECT,
+				    .reason = AWF_R_DNS_REDIRECT };
+
+	remember_dns_origin(ctx->sk, d);
+	count(AWF_C_DNS_REDIRECTED);
+	if (awf_cfg.audit_allowed)
+		emit(kind, d, &dec, bpf_get_current_cgroup_id());
+}
+
+static __always_inline bool is_dns(const struct awf_dst *d)
+{
+	return d->port == AWF_DNS_PORT &&
+	       (d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP);
+}
+
+static __always_inline void dst_from_ctx4(struct awf_dst *d,
+					  const struct bpf_sock_addr *ctx)
+{
+	d->family = AF_INET;
+	d->proto = ctx->protocol;
+	d->port = bpf_ntohs((__u16)ctx->user_port);
+	d->ip6[3] = ctx->user_ip4;
+}
+
+static __always_inline void dst_from_ctx6(struct awf_dst *d,
+					  const struct bpf_sock_addr *ctx)
+{
+	__u32 ip6[4];
+
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	d->proto = ctx->protocol;
+	d->port = bpf_ntohs((__u16)ctx->user_port);
+	dst_from_ip6(d, ip6);
+}
+
+static __always_inline int hook4(struct bpf_sock_addr *ctx, __u8 kind)
+{
+	struct awf_dst d = {};
+
+	dst_from_ctx4(&d, ctx);
+	if (is_dns(&d)) {
+		note_redirect(ctx, &d, kind);
+		CTX_STORE(ctx->user_ip4, awf_cfg.dns_ip4);
+		CTX_STORE(ctx->user_port, bpf_htons(awf_cfg.dns_port));
+		return VERDICT_PROCEED;
+	}
+	return enforce(ctx, &d, kind);
+}
+
+/*
+ * A v4-mapped DNS server is sent to the endpoint in its v4-mapped form so
+ * that dual-stack sockets keep working; native IPv6 goes to dns_ip6.
+ */
+static __always_inline void redirect6(struct bpf_sock_addr *ctx,
+				      const struct awf_dst *d)
+{
+	if (d->family == AF_INET) {
+		CTX_STORE(ctx->user_ip6[0], 0);
+		CTX_STORE(ctx->user_ip6[1], 0);
+		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
+		CTX_STORE(ctx->user_ip6[3], awf_cfg.dns_ip4);
+	} else {
+		CTX_STORE(ctx->user_ip6[0], *(const __u32 *)&awf_cfg.dns_ip6[0]);
+		CTX_STORE(ctx->user_ip6[1], *(const __u32 *)&awf_cfg.dns_ip6[4]);
+		CTX_STORE(ctx->user_ip6[2], *(const __u32 *)&awf_cfg.dns_ip6[8]);
+		CTX_STORE(ctx->user_ip6[3], *(const __u32 *)&awf_cfg.dns_ip6[12]);
+	}
+	CTX_STORE(ctx->user_port, bpf_htons(awf_cfg.dns_port));
+}
+
+static __always_inline int hook6(struct bpf_sock_addr *ctx, __u8 kind)
+{
+	struct awf_dst d = {};
+
+	dst_from_ctx6(&d, ctx);
+	if (is_dns(&d)) {
+		note_redirect(ctx, &d, kind);
+		redirect6(ctx, &d);
+		return VERDICT_PROCEED;
+	}
+	return enforce(ctx, &d, kind);
+}
+
+SEC("cgroup/connect4")
+int awf_connect4(struct bpf_sock_addr *ctx)
+{
+	return hook4(ctx, AWF_EV_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int awf_connect6(struct bpf_sock_addr *ctx)
+{
+	return hook6(ctx, AWF_EV_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int awf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return hook4(ctx, AWF_EV_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int awf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return hook6(ctx, AWF_EV_SENDMSG);
+}
+
+/* The peer the kernel reports is the endpoint: show the original server. */
+static __always_inline struct awf_sk_state *
+dns_origin(struct bpf_sock_addr *ctx, bool from_endpoint)
+{
+	struct awf_sk_state *st;
+
+	if (!from_endpoint)
+		return NULL;
+	st = sk_state_of(ctx->sk, false);
+	if (!st || !st->orig_family)
+		return NULL;
+	return st;
+}
+
+static __always_inline bool endpoint_port(const struct bpf_sock_addr *ctx)
+{
+	return bpf_ntohs((__u16)ctx->user_port) == awf_cfg.dns_port;
+}
+
+static __always_inline int restore4(struct bpf_sock_addr *ctx)
+{
+	struct awf_sk_state *st;
+
+	st = dns_origin(ctx, endpoint_port(ctx) &&
+				     ctx->user_ip4 == awf_cfg.dns_ip4);
+	if (!st || st->orig_family != AF_INET)
+		return VERDICT_PROCEED;
+	CTX_STORE(ctx->user_ip4, *(__u32 *)&st->orig_addr[12]);
+	CTX_STORE(ctx->user_port, bpf_htons(st->orig_port));
+	return VERDICT_PROCEED;
+}
+
+static __always_inline bool is_endpoint6(const struct bpf_sock_addr *ctx)
+{
+	__u32 ip6[4];
+
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	if (is_v4mapped(ip6))
+		return ip6[3] == awf_cfg.dns_ip4;
+	return ip6_eq(ip6, (const void *)awf_cfg.dns_ip6);
+}
+
+static __always_inline int restore6(struct bpf_sock_addr *ctx)
+{
+	struct awf_sk_state *st;
+
+	st = dns_origin(ctx, endpoint_port(ctx) && is_endpoint6(ctx));
+	if (!st)
+		return VERDICT_PROCEED;
+	if (st->orig_family == AF_INET) {
+		CTX_STORE(ctx->user_ip6[0], 0);
+		CTX_STORE(ctx->user_ip6[1], 0);
+		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
+		CTX_STORE(ctx->user_ip6[3], *(__u32 *)&st->orig_addr[12]);
+	} else {
+		CTX_STORE(ctx->user_ip6[0], *(__u32 *)&st->orig_addr[0]);
+		CTX_STORE(ctx->user_ip6[1], *(__u32 *)&st->orig_addr[4]);
+		CTX_STORE(ctx->user_ip6[2], *(__u32 *)&st->orig_addr[8]);
+		CTX_STORE(ctx->user_ip6[3], *(__u32 *)&st->orig_addr[12]);
+	}
+	CTX_STORE(ctx->user_port, bpf_htons(st->orig_port));
+	return VERDICT_PROCEED;
+}
+
+SEC("cgroup/recvmsg4")
+int awf_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int awf_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int awf_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int awf_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+/*
+ * Only TCP and UDP: their every destination passes the address hooks.
+ * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
+ */
+SEC("cgroup/sock_create")
+int awf_sock_create(struct bpf_sock *ctx)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY,
+				    .reason = AWF_R_SOCKET_TYPE };
+	struct awf_event *e;
+	__u64 id;
+
+	if ((ctx->type == SOCK_STREAM && ctx->protocol == IPPROTO_TCP) ||
+	    (ctx->type == SOCK_DGRAM && ctx->protocol == IPPROTO_UDP))
+		return VERDICT_PROCEED;
+
+	count(AWF_C_SOCKET_DENIED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(AWF_C_EVENTS_LOST);
+		return VERDICT_REFUSE;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	id = bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->kind = AWF_EV_SOCK_CREATE;
+	e->verdict = dec.verdict;
+	e->reason = dec.reason;
+	e->family = ctx->family;
+	e->proto = ctx->protocol;
+	e->sock_type = ctx->type;
+	e->sock_proto = ctx->protocol;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return VERDICT_REFUSE;
+}
+
+/* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
+static __always_inline int note_bind(struct bpf_sock *ctx)
+{
+	struct awf_lo_port_key key = { .port = ctx->src_port,
+				       .proto = ctx->protocol };
+	struct awf_sk_state *st;
+	__u32 one = 1, *refs;
+
+	if (awf_cfg.localhost_mode != AWF_LO_SANDBOX || !key.port)
+		return VERDICT_PROCEED;
+	st = bpf_sk_storage_get(&sk_state, ctx, NULL,
+				BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st || st->bound_port)
+		return VERDICT_PROCEED;
+	if (bpf_map_update_elem(&lo_ports, &key, &one, BPF_NOEXIST)) {
+		/* Another socket holds the port too (SO_REUSEPORT, v4+v6). */
+		refs = bpf_map_lookup_elem(&lo_ports, &key);
+		if (!refs)
+			return VERDICT_PROCEED;
+		__sync_fetch_and_add(refs, 1);
+	}
+	st->bound_port = key.port;
+	st->bound_proto = key.proto;
+	return VERDICT_PROCEED;
+}
+
+SEC("cgroup/post_bind4")
+int awf_post_bind4(struct bpf_sock *ctx)
+{
+	return note_bind(ctx);
+}
+
+SEC("cgroup/post_bind6")
+int awf_post_bind6(struct bpf_sock *ctx)
+{
+	return note_bind(ctx);
+}
+
+SEC("cgroup/sock_release")
+int awf_sock_release(struct bpf_sock *ctx)
+{
+	struct awf_lo_port_key key = {};
+	struct awf_sk_state *st;
+	__u32 *refs;
+
+	st = bpf_sk_storage_get(&sk_state, ctx, NULL, 0);
+	if (!st || !st->bound_port)
+		return VERDICT_PROCEED;
+	key.port = st->bound_port;
+	key.proto = st->bound_proto;
+	refs = bpf_map_lookup_elem(&lo_ports, &key);
+	if (refs && __sync_fetch_and_add(refs, -1) == 1)
+		bpf_map_delete_elem(&lo_ports, &key);
+	return VERDICT_PROCEED;
+}
+
+/* Packet backstop ------------------------------------------------------- */
+
+static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
+				       struct awf_dst *d)
+{
+	__be16 ports[2];
+
+	if (d->proto != IPPROTO_TCP && d->proto != IPPROTO_UDP)
+		return -1;
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return -1;
+	d->port = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, struct awf_dst *d)
+{
+	struct iphdr ip;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		return -1;
+	d->family = AF_INET;
+	d->proto = ip.protocol;
+	d->ip6[3] = ip.daddr;
+	if (is_loopback(d))
+		return 0;
+	/* Sockets the hooks allowed never send fragments past this point. */
+	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return -1;
+	return parse_ports(skb, ip.ihl * 4, d);
+}
+
+static __always_inline int parse_ipv6(struct __sk_buff *skb, struct awf_dst *d)
+{
+	struct ipv6hdr ip6;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+		return -1;
+	d->family = AF_INET6;
+	d->proto = ip6.nexthdr;
+	__builtin_memcpy(d->ip6, &ip6.daddr, 16);
+	if (is_loopback(d))
+		return 0;
+	/* Extension headers are not something TCP/UDP sockets send. */
+	return parse_ports(skb, sizeof(ip6), d);
+}
+
+static __always_inline bool matches_tag(struct __sk_buff *skb,
+					const struct awf_dst *d)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct awf_sk_state *st;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return false;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+	return st && st->allowed_family == d->family &&
+	       st->allowed_port == d->port &&
+	       ip6_eq(st->allowed_addr, d->ip6);
+}
+
+/* Traffic to this host itself never leaves it: the socket hooks govern it. */
+static __always_inline bool is_local(const struct awf_dst *d)
+{
+	struct awf_rule *rule;
+
+	if (is_loopback(d))
+		return true;
+	rule = lookup_cidr(d);
+	return rule && rule->kind == AWF_RULE_LOCAL;
+}
+
+SEC("cgroup_skb/egress")
+int awf_egress(struct __sk_buff *skb)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY,
+				    .reason = AWF_R_BACKSTOP };
+	struct awf_dst d = {};
+	int err = -1;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		err = parse_ipv4(skb, &d);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		err = parse_ipv6(skb, &d);
+
+	if (!err) {
+		if (is_local(&d) || matches_tag(skb, &d))
+			return VERDICT_PROCEED;
+		decide(&d, &dec);
+		if (dec.verdict == AWF_ALLOW)
+			return VERDICT_PROCEED;
+	}
+	dec.verdict = AWF_DENY;
+	dec.reason = AWF_R_BACKSTOP;
+	count(AWF_C_PACKETS_DROPPED);
+	emit(AWF_EV_PACKET, &d, &dec, bpf_skb_cgroup_id(skb));
+	return VERDICT_REFUSE;
+}
