@@ -7,7 +7,11 @@
 #ifndef AWF_EVLOOP_H
 #define AWF_EVLOOP_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct ev_source;
 
