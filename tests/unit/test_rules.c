@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests of rules.c: policy CIDRs to LPM trie entries. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "rules.h"
+
+struct fixture {
+	struct policy p;
+	struct rule_table t;
+	struct policy_cidr local[4];
+	size_t n_local;
+	char err[256];
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	policy_init(&f.p);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	rules_free(&f->t);
+	policy_free(&f->p);
+	return 0;
+}
+
+static void add_cidr(struct fixture *f, const char *arg)
+{
+	assert_int_equal(policy_add_cidr_arg(&f->p, arg, "test", f->err,
+					     sizeof(f->err)),
+			 0);
+}
+
+static void add_local(struct fixture *f, const char *addr)
+{
+	char err[128];
+
+	assert_int_equal(cidr_parse(&f->local[f->n_local++], addr, err,
+				    sizeof(err)),
+			 0);
+}
+
+static int build(struct fixture *f)
+{
+	return rules_build(&f->t, &f->p, f->local, f->n_local, f->err,
+			   sizeof(f->err));
+}
+
+static const struct rule_entry *find(const struct fixture *f, const char *text)
+{
+	struct policy_cidr c;
+	char err[128];
+
+	assert_int_equal(cidr_parse(&c, text, err, sizeof(err)), 0);
+	for (size_t i = 0; i < f->t.n; i++) {
+		const struct rule_entry *e = &f->t.v[i];
+
+		if (e->family == c.family && e->prefixlen == c.prefixlen &&
+		    memcmp(e->addr, c.addr, c.family == AF_INET ? 4 : 16) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void test_single_allow_keeps_its_ports(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+
+	add_cidr(f, "198.18.0.10/32:8080,9000-9001");
+	assert_int_equal(build(f), 0);
+	e = find(f, "198.18.0.10/32");
+	assert_non_null(e);
+	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->rule.id, 1);
+	assert_true(port_set_contains(&e->rule.ports, 8080));
+	assert_true(port_set_contains(&e->rule.ports, 9001));
+	assert_false(port_set_contains(&e->rule.ports, 80));
+}
+
+static void test_covering_ports_fold_into_specific(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *wide, *narrow;
+
+	add_cidr(f, "10.0.0.0/8:443");
+	add_cidr(f, "10.1.0.0/16:8080");
+	assert_int_equal(build(f), 0);
+	wide = find(f, "10.0.0.0/8");
+	narrow = find(f, "10.1.0.0/16");
+	assert_non_null(wide);
+	assert_non_null(narrow);
+	/* The trie answers 10.1.x.y with the /16 only: it must carry 443. */
+	assert_true(port_set_contains(&narrow->rule.ports, 443));
+	assert_true(port_set_contains(&narrow->rule.ports, 8080));
+	assert_false(port_set_contains(&wide->rule.ports, 8080));
+}
+
+static void test_all_ports_cover_everything(void **state)
+{
+	struct fixture *f = *state;
+
+	add_cidr(f, "10.0.0.0/8");
+	add_cidr(f, "10.1.2.3/32:22");
+	assert_int_equal(build(f), 0);
+	assert_true(port_set_is_all(&find(f, "10.1.2.3/32")->rule.ports));
+}
+
+static void test_reserved_ranges_present_by_default(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+
+	assert_int_equal(build(f), 0);
+	e = find(f, "169.254.0.0/16");
+	assert_non_null(e);
+	assert_int_equal(e->rule.kind, AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "fe80::/10")->rule.kind, AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "fd00:ec2::254/128")->rule.kind,
+			 AWF_RULE_RESERVED);
+}
+
+static void test_reserved_shadows_wider_allow(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+
+	add_cidr(f, "0.0.0.0/0");
+	add_cidr(f, "169.254.77.77/32:80");
+	assert_int_equal(build(f), 0);
+	assert_int_equal(find(f, "169.254.0.0/16")->rule.kind,
+			 AWF_RULE_RESERVED);
+	e = find(f, "169.254.77.77/32");
+	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
+	/* 0.0.0.0/0 lies beyond the reserved range: its ports stay out. */
+	assert_true(port_set_contains(&e->rule.ports, 80));
+	assert_false(port_set_contains(&e->rule.ports, 443));
+}
+
+static void test_naming_reserved_range_replaces_it(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+
+	add_cidr(f, "169.254.0.0/16:80");
+	assert_int_equal(build(f), 0);
+	e = find(f, "169.254.0.0/16");
+	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->rule.id, 1);
+}
+
+static void test_host_address_stays_local_under_allow(void **state)
+{
+	struct fixture *f = *state;
+
+	add_local(f, "198.18.0.1");
+	add_cidr(f, "198.18.0.0/24");
+	assert_int_equal(build(f), 0);
+	assert_int_equal(find(f, "198.18.0.1/32")->rule.kind, AWF_RULE_LOCAL);
+	assert_int_equal(find(f, "198.18.0.0/24")->rule.kind, AWF_RULE_ALLOW);
+}
+
+static void test_duplicate_prefixes_merge_ports(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+	size_t same = 0;
+
+	add_cidr(f, "192.0.2.7/32:80");
+	add_cidr(f, "192.0.2.7/32:443");
+	assert_int_equal(build(f), 0);
+	e = find(f, "192.0.2.7/32");
+	assert_true(port_set_contains(&e->rule.ports, 80));
+	assert_true(port_set_contains(&e->rule.ports, 443));
+	for (size_t i = 0; i < f->t.n; i++)
+		same += f->t.v[i].family == AF_INET &&
+			f->t.v[i].prefixlen == 32 &&
+			!memcmp(f->t.v[i].addr, e->addr, 4);
+	assert_int_equal(same, 1); /* one trie key per prefix */
+}
+
+static void test_ipv6_fold(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+
+	add_cidr(f, "[2001:db8::/32]:443");
+	add_cidr(f, "[2001:db8:1::/48]:8443");
+	assert_int_equal(build(f), 0);
+	e = find(f, "2001:db8:1::/48");
+	assert_non_null(e);
+	assert_true(port_set_contains(&e->rule.ports, 443));
+	assert_true(port_set_contains(&e->rule.ports, 8443));
+}
+
+static void test_too_many_folded_ranges_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char arg[256];
+
+	/* 9 + 9 disjoint single ports cannot fit AWF_MAX_PORT_RANGES (16). */
+	add_cidr(f, "10.0.0.0/8:1,3,5,7,9,11,13,15,17");
+	snprintf(arg, sizeof(arg), "10.1.0.0/16:%s",
+		 "101,103,105,107,109,111,113,115,117");
+	add_cidr(f, arg);
+	assert_int_equal(build(f), -1);
+	assert_non_null(strstr(f->err, "allow_cidrs[1]"));
+	assert_non_null(strstr(f->err, "ranges"));
+}
+
+static void test_host_bits_are_masked_in_keys(void **state)
+{
+	struct fixture *f = *state;
+	const struct rule_entry *e;
+
+	add_local(f, "fd42:a0f0::1");
+	assert_int_equal(build(f), 0);
+	e = find(f, "fd42:a0f0::1/128");
+	assert_non_null(e);
+	assert_int_equal(e->rule.kind, AWF_RULE_LOCAL);
+	/* fe80::/10 key must have the last 118 bits clear. */
+	e = find(f, "fe80::/10");
+	assert_int_equal(e->addr[1] & 0x3f, 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_single_allow_keeps_its_ports),
+		T(test_covering_ports_fold_into_specific),
+		T(test_all_ports_cover_everything),
+		T(test_reserved_ranges_present_by_default),
+		T(test_reserved_shadows_wider_allow),
+		T(test_naming_reserved_range_replaces_it),
+		T(test_host_address_stays_local_under_allow),
+		T(test_duplicate_prefixes_merge_ports),
+		T(test_ipv6_fold),
+		T(test_too_many_folded_ranges_is_an_error),
+		T(test_host_bits_are_masked_in_keys),
+	};
+
+	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
+}
