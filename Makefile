@@ -15,7 +15,7 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 iputils-ping jq procps
 
-PKGS      := libbpf json-c libcap libseccomp libidn2
+PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD) \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

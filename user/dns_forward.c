@@ -439,12 +439,19 @@ static void dns_query_answer_local(struct dns_query *q, unsigned int rcode)
 
 /*
  * The one place an upstream answer leaves for the client. The domain
- * filter will learn the answer's A/AAAA records into the BPF maps here,
- * so they are allowed before the client can connect to them.
+ * filter learns the answer's A/AAAA records into the BPF maps here, so
+ * they are allowed before the client can connect to them.
  */
 static void dns_query_release(struct dns_query *q, const uint8_t *ans,
 			      size_t len)
 {
+	const struct dns_filter_ops *filter = q->fwd->filter;
+
+	if (filter && filter->learn(filter->ctx, q->msg, q->len, ans, len)) {
+		/* Not learned means not reachable: do not hand it out. */
+		dns_query_answer_local(q, DNS_RCODE_SERVFAIL);
+		return;
+	}
 	dns_query_reply(q, ans, len);
 }
 
@@ -482,12 +489,18 @@ static void dns_query_try(struct dns_query *q)
 }
 
 /*
- * The one place a query is decided. Today every query is forwarded; the
- * domain filter will parse the question here and answer names outside the
- * policy locally (dns_query_answer_local with NXDOMAIN).
+ * The one place a query is decided: the domain filter answers names
+ * outside the policy locally, so they never reach an upstream server.
  */
 static void dns_query_decide(struct dns_query *q)
 {
+	const struct dns_filter_ops *filter = q->fwd->filter;
+	unsigned int rcode;
+
+	if (filter && !filter->decide(filter->ctx, q->msg, q->len, &rcode)) {
+		dns_query_answer_local(q, rcode);
+		return;
+	}
 	dns_query_try(q);
 }
 
@@ -830,6 +843,7 @@ static int dns_config_apply(struct dns_fwd *fwd,
 		cfg->timeout_ms ? cfg->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
 	fwd->max_pending =
 		cfg->max_pending ? cfg->max_pending : DNS_DEFAULT_MAX_PENDING;
+	fwd->filter = cfg->filter;
 	return 0;
 }
 

@@ -18,11 +18,27 @@
 
 struct dns_fwd;
 
+/*
+ * The domain filter's two points of contact with the endpoint: one call
+ * per query before anything is sent upstream, one per upstream answer
+ * before it is released to the client.
+ */
+struct dns_filter_ops {
+	void *ctx;
+	/* 1: forward; 0: answer locally with *rcode (nothing goes upstream). */
+	int (*decide)(void *ctx, const uint8_t *query, size_t len,
+		      unsigned int *rcode);
+	/* 0: release the answer; -1: the client gets SERVFAIL instead. */
+	int (*learn)(void *ctx, const uint8_t *query, size_t qlen,
+		     const uint8_t *answer, size_t alen);
+};
+
 struct dns_fwd_config {
 	const struct policy_addr *servers; /* tried in order; port is used */
 	size_t n_servers;
 	unsigned int timeout_ms; /* per upstream attempt; 0 = 2000 */
 	unsigned int max_pending; /* concurrent queries; 0 = 1024 */
+	const struct dns_filter_ops *filter; /* NULL: forward everything */
 };
 
 /*

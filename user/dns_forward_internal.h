@@ -163,6 +163,7 @@ struct dns_fwd {
 	size_t current; /* server new queries try first */
 	unsigned int timeout_ms;
 	unsigned int max_pending;
+	const struct dns_filter_ops *filter; /* NULL: forward everything */
 	unsigned int max_conns; /* DNS_TCP_MAX_CONNS; tests lower it */
 	unsigned int idle_ms; /* DNS_TCP_IDLE_MS; tests lower it */
 	uint16_t port;

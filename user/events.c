@@ -11,6 +11,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 
+#include "dns_filter.h"
 #include "events.h"
 #include "log.h"
 
@@ -189,6 +190,16 @@ static json_object *event_to_json(const struct events *ev,
 	return o;
 }
 
+/* One line per event, flushed: a crash loses at most this line. */
+static void audit_write_json(struct events *ev, json_object *o)
+{
+	if (fprintf(ev->audit, "%s\n",
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0 ||
+	    fflush(ev->audit) != 0)
+		log_error("audit log: %s", strerror(errno));
+	json_object_put(o);
+}
+
 static void audit_write(struct events *ev, const struct awf_event *e)
 {
 	json_object *o = event_to_json(ev, e);
@@ -197,12 +208,46 @@ static void audit_write(struct events *ev, const struct awf_event *e)
 		log_error("audit log: out of memory");
 		return;
 	}
-	/* One line per event, flushed: a crash loses at most this line. */
-	if (fprintf(ev->audit, "%s\n",
-		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0 ||
-	    fflush(ev->audit) != 0)
-		log_error("audit log: %s", strerror(errno));
-	json_object_put(o);
+	audit_write_json(ev, o);
+}
+
+static void audit_dns(struct events *ev, const struct dns_decision *d)
+{
+	json_object *o = json_object_new_object();
+	char now[64];
+
+	if (!o)
+		return;
+	json_add_int(o, "schema", AUDIT_SCHEMA_VERSION);
+	event_time_text(learned_now_ns(), now, sizeof(now));
+	json_add_str(o, "time", now);
+	json_add_str(o, "sandbox", ev->sandbox);
+	json_add_str(o, "event", "dns");
+	json_add_str(o, "verdict", d->allowed ? "allow" : "deny");
+	json_add_str(o, "reason", d->reason);
+	json_add_str(o, "name", d->name);
+	json_add_str(o, "qtype", d->qtype);
+	if (!d->allowed)
+		json_add_int(o, "rcode", d->rcode);
+	else
+		json_add_int(o, "learned", (int64_t)d->n_learned);
+	audit_write_json(ev, o);
+}
+
+void events_dns_decision(void *ctx, const struct dns_decision *d)
+{
+	struct events *ev = ctx;
+	const char *name = d->name[0] ? d->name : ".";
+
+	if (!d->allowed) {
+		ev->denied++;
+		log_info("denied dns %s %s: %s", d->qtype, name, d->reason);
+	} else {
+		log_debug("allowed dns %s %s: %zu addresses learned", d->qtype,
+			  name, d->n_learned);
+	}
+	if (ev->audit)
+		audit_dns(ev, d);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)

@@ -31,6 +31,11 @@ int events_open(struct events *ev, int ringbuf_fd, int epfd,
 void events_drain(struct events *ev);
 void events_close(struct events *ev);
 
+struct dns_decision;
+
+/* dns_decision_cb of the DNS filter: ctx is the struct events. */
+void events_dns_decision(void *ctx, const struct dns_decision *d);
+
 /* Text of a reason code, and the one line printed for a denial. */
 const char *event_reason_text(unsigned int reason);
 void event_format_line(const struct awf_event *e, char *buf, size_t len);

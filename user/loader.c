@@ -149,3 +149,13 @@ int loader_counters_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.counters);
 }
+
+int loader_learned4_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.learned4);
+}
+
+int loader_learned6_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.learned6);
+}

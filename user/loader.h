@@ -41,6 +41,8 @@ void loader_close(struct loader *l);
 
 int loader_events_fd(const struct loader *l);
 int loader_counters_fd(const struct loader *l);
+int loader_learned4_fd(const struct loader *l);
+int loader_learned6_fd(const struct loader *l);
 
 /* Route libbpf's messages through log.h. */
 void loader_setup_logging(void);

@@ -14,8 +14,11 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "dns_filter.h"
 #include "dns_forward.h"
+#include "domain_match.h"
 #include "events.h"
+#include "learned.h"
 #include "loader.h"
 #include "log.h"
 #include "rules.h"
@@ -35,6 +38,9 @@ struct run_state {
 	struct sandbox_cgroup cg;
 	struct loader loader;
 	struct dns_fwd *dns;
+	struct domain_matcher *matcher;
+	struct dns_filter *filter;
+	struct learned_store *learned;
 	struct events events;
 	bool events_open;
 	char sandbox_id[32];
@@ -50,6 +56,7 @@ struct run_state {
 	bool grace_over;
 };
 
+/* The filtering resolver: its answers open addresses in the maps. */
 static int open_dns_endpoint(struct run_state *s, char *err, size_t errlen)
 {
 	const struct policy *p = s->opts->policy;
@@ -58,8 +65,32 @@ static int open_dns_endpoint(struct run_state *s, char *err, size_t errlen)
 		.n_servers = p->n_dns_servers,
 	};
 
+	s->matcher = domain_matcher_new(p, err, errlen);
+	if (!s->matcher)
+		return -1;
+	s->filter = dns_filter_new(s->matcher, events_dns_decision, &s->events);
+	if (!s->filter) {
+		snprintf(err, errlen, "dns filter: out of memory");
+		return -1;
+	}
+	cfg.filter = dns_filter_ops(s->filter);
 	s->dns = dns_fwd_new(&cfg, s->epfd, err, errlen);
 	return s->dns ? 0 : -1;
+}
+
+static int open_learned_store(struct run_state *s, char *err, size_t errlen)
+{
+	const struct policy *p = s->opts->policy;
+
+	s->learned = learned_store_new(loader_learned4_fd(&s->loader),
+				       loader_learned6_fd(&s->loader),
+				       p->dns_min_ttl, p->dns_max_ips_per_name);
+	if (!s->learned) {
+		snprintf(err, errlen, "learned addresses: out of memory");
+		return -1;
+	}
+	dns_filter_use_store(s->filter, s->learned);
+	return 0;
 }
 
 static void config_from_policy(struct run_state *s, struct awf_config *cfg)
@@ -296,7 +327,8 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (open_dns_endpoint(s, err, errlen) ||
-	    load_policy_into_kernel(s, err, errlen))
+	    load_policy_into_kernel(s, err, errlen) ||
+	    open_learned_store(s, err, errlen))
 		return -1;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
 	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
@@ -354,6 +386,9 @@ static void tear_down(struct run_state *s)
 		events_close(&s->events);
 	loader_close(&s->loader);
 	dns_fwd_free(s->dns);
+	dns_filter_free(s->filter);
+	learned_store_free(s->learned);
+	domain_matcher_free(s->matcher);
 	if (s->signal_src.fd >= 0)
 		close(s->signal_src.fd);
 	if (s->timer_src.fd >= 0)

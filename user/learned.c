@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "learned.h"
+#include "policy.h"
+
+#define NS_PER_S 1000000000ULL
+#define NAME_BUCKETS 4096
+
+struct learned_addr {
+	int family;
+	uint8_t addr[16];
+};
+
+/* One allowed name and the addresses it resolved to, oldest first. */
+struct learned_name {
+	struct learned_name *next; /* hash chain */
+	char *name;
+	uint32_t id;
+	uint32_t count;
+	uint32_t oldest; /* ring index of the oldest address */
+	struct learned_addr addrs[]; /* max_per_name slots */
+};
+
+struct learned_store {
+	int map4_fd;
+	int map6_fd;
+	unsigned int min_ttl;
+	unsigned int max_per_name;
+	struct learned_name *buckets[NAME_BUCKETS];
+	struct learned_name **by_id; /* by_id[id - 1] */
+	uint32_t n_names;
+	uint32_t cap_names;
+};
+
+uint64_t learned_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return h;
+}
+
+struct learned_store *learned_store_new(int map4_fd, int map6_fd,
+					unsigned int min_ttl,
+					unsigned int max_per_name)
+{
+	struct learned_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->map4_fd = map4_fd;
+	s->map6_fd = map6_fd;
+	s->min_ttl = min_ttl;
+	s->max_per_name = max_per_name ? max_per_name : 1;
+	return s;
+}
+
+void learned_store_free(struct learned_store *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->n_names; i++) {
+		free(s->by_id[i]->name);
+		free(s->by_id[i]);
+	}
+	free(s->by_id);
+	free(s);
+}
+
+static struct learned_name *name_find(struct learned_store *s, const char *name,
+				      uint32_t hash)
+{
+	struct learned_name *n = s->buckets[hash % NAME_BUCKETS];
+
+	for (; n; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static struct learned_name *name_insert(struct learned_store *s,
+					const char *name, uint32_t hash)
+{
+	struct learned_name *n;
+
+	/* As many names as the map has addresses: enough, and bounded. */
+	if (s->n_names >= AWF_MAX_LEARNED) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if (s->n_names == s->cap_names) {
+		uint32_t cap = s->cap_names ? s->cap_names * 2 : 64;
+		struct learned_name **v = realloc(s->by_id, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		s->by_id = v;
+		s->cap_names = cap;
+	}
+	n = calloc(1, sizeof(*n) + s->max_per_name * sizeof(n->addrs[0]));
+	if (!n || !(n->name = strdup(name))) {
+		free(n);
+		return NULL;
+	}
+	n->id = ++s->n_names;
+	s->by_id[n->id - 1] = n;
+	n->next = s->buckets[hash % NAME_BUCKETS];
+	s->buckets[hash % NAME_BUCKETS] = n;
+	return n;
+}
+
+const char *learned_store_name(const struct learned_store *s, uint32_t id)
+{
+	if (!id || id > s->n_names)
+		return NULL;
+	return s->by_id[id - 1]->name;
+}
+
+static int map_fd_of(const struct learned_store *s, int family)
+{
+	return family == AF_INET ? s->map4_fd : s->map6_fd;
+}
+
+static bool addr_eq(const struct learned_addr *a, int family,
+		    const uint8_t *addr)
+{
+	return a->family == family &&
+	       memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0;
+}
+
+/* The map key is the address itself: 4 or 16 bytes. */
+static int map_write(struct learned_store *s, const struct learned_name *n,
+		     uint32_t rule_id, const struct awf_port_set *ports,
+		     int family, const uint8_t *addr, uint64_t expires)
+{
+	struct awf_learned val = { .expires_ns = expires, .name_id = n->id,
+				   .rule_id = rule_id, .ports = *ports };
+	struct awf_learned old;
+	int fd = map_fd_of(s, family);
+
+	if (!bpf_map_lookup_elem(fd, addr, &old) &&
+	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
+		/* Shared (CDN) address: both names' ports stay open. */
+		if (port_set_union(&val.ports, &old.ports) == 0 &&
+		    old.expires_ns > expires)
+			val.expires_ns = old.expires_ns;
+	}
+	return bpf_map_update_elem(fd, addr, &val, BPF_ANY);
+}
+
+/* Drop the oldest address of a full name, unless another name owns it now. */
+static void evict_oldest(struct learned_store *s, struct learned_name *n)
+{
+	struct learned_addr *victim = &n->addrs[n->oldest];
+	int fd = map_fd_of(s, victim->family);
+	struct awf_learned cur;
+
+	if (!bpf_map_lookup_elem(fd, victim->addr, &cur) && cur.name_id == n->id)
+		bpf_map_delete_elem(fd, victim->addr);
+	n->oldest = (n->oldest + 1) % s->max_per_name;
+	n->count--;
+}
+
+static void remember(struct learned_store *s, struct learned_name *n,
+		     int family, const uint8_t *addr)
+{
+	struct learned_addr *slot;
+
+	if (n->count == s->max_per_name)
+		evict_oldest(s, n);
+	slot = &n->addrs[(n->oldest + n->count) % s->max_per_name];
+	slot->family = family;
+	memset(slot->addr, 0, sizeof(slot->addr));
+	memcpy(slot->addr, addr, family == AF_INET ? 4 : 16);
+	n->count++;
+}
+
+static bool already_known(const struct learned_store *s,
+			  const struct learned_name *n, int family,
+			  const uint8_t *addr)
+{
+	for (uint32_t i = 0; i < n->count; i++)
+		if (addr_eq(&n->addrs[(n->oldest + i) % s->max_per_name],
+			    family, addr))
+			return true;
+	return false;
+}
+
+int learned_store_add(struct learned_store *s, const char *name,
+		      uint32_t rule_id, const struct awf_port_set *ports,
+		      int family, const uint8_t *addr, uint32_t ttl)
+{
+	uint32_t hash = name_hash(name);
+	struct learned_name *n = name_find(s, name, hash);
+	uint64_t lifetime = (uint64_t)(ttl > s->min_ttl ? ttl : s->min_ttl);
+
+	if (family != AF_INET && family != AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if (!n && !(n = name_insert(s, name, hash)))
+		return -1;
+	if (!already_known(s, n, family, addr))
+		remember(s, n, family, addr);
+	return map_write(s, n, rule_id, ports, family, addr,
+			 learned_now_ns() + lifetime * NS_PER_S);
+}
