@@ -123,12 +123,13 @@ static __always_inline void count(__u32 idx)
 		*val += 1; /* per-CPU slot: no atomic needed */
 }
 
-/* clang 14 does not lower memcmp for BPF; addresses are 4-byte aligned. */
-static __always_inline bool ip6_eq(const void *a, const void *b)
+/*
+ * clang 14 does not lower memcmp for BPF; addresses are 4-byte aligned.
+ * b may be the .rodata config: keep its reads volatile.
+ */
+static __always_inline bool ip6_eq(const __u32 *a, const volatile __u32 *b)
 {
-	const __u32 *x = a, *y = b;
-
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
 static __always_inline bool is_v4mapped(const __u32 *ip6)
@@ -187,7 +188,8 @@ static __always_inline void emit(__u8 kind, const struct awf_dst *d,
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline bool port_in(const struct awf_port_set *set, __u16 port)
+static __always_inline bool port_in(const volatile struct awf_port_set *set,
+				    __u16 port)
 {
 	__u32 n = set->count;
 
@@ -237,7 +239,7 @@ static __always_inline void decide_loopback(const struct awf_dst *d,
 		return;
 	}
 	if (awf_cfg.localhost_mode == AWF_LO_SANDBOX &&
-	    (port_in((const struct awf_port_set *)&awf_cfg.lo_ports, d->port) ||
+	    (port_in(&awf_cfg.lo_ports, d->port) ||
 	     bpf_map_lookup_elem(&lo_ports, &key))) {
 		allow(dec, AWF_R_LOOPBACK, 0);
 		return;
@@ -251,8 +253,8 @@ static __always_inline bool is_proxy(const struct awf_dst *d)
 	    d->family != awf_cfg.proxy_family || d->port != awf_cfg.proxy_port)
 		return false;
 	if (d->family == AF_INET)
-		return d->ip6[3] == *(const __u32 *)awf_cfg.proxy_addr;
-	return ip6_eq(d->ip6, (const void *)awf_cfg.proxy_addr);
+		return d->ip6[3] == awf_cfg.proxy_addr[0];
+	return ip6_eq(d->ip6, awf_cfg.proxy_addr);
 }
 
 static __always_inline struct awf_rule *lookup_cidr(const struct awf_dst *d)
@@ -460,10 +462,10 @@ static __always_inline void redirect6(struct bpf_sock_addr *ctx,
 		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
 		CTX_STORE(ctx->user_ip6[3], awf_cfg.dns_ip4);
 	} else {
-		CTX_STORE(ctx->user_ip6[0], *(const __u32 *)&awf_cfg.dns_ip6[0]);
-		CTX_STORE(ctx->user_ip6[1], *(const __u32 *)&awf_cfg.dns_ip6[4]);
-		CTX_STORE(ctx->user_ip6[2], *(const __u32 *)&awf_cfg.dns_ip6[8]);
-		CTX_STORE(ctx->user_ip6[3], *(const __u32 *)&awf_cfg.dns_ip6[12]);
+		CTX_STORE(ctx->user_ip6[0], awf_cfg.dns_ip6[0]);
+		CTX_STORE(ctx->user_ip6[1], awf_cfg.dns_ip6[1]);
+		CTX_STORE(ctx->user_ip6[2], awf_cfg.dns_ip6[2]);
+		CTX_STORE(ctx->user_ip6[3], awf_cfg.dns_ip6[3]);
 	}
 	CTX_STORE(ctx->user_port, bpf_htons(awf_cfg.dns_port));
 }
@@ -547,7 +549,7 @@ static __always_inline bool is_endpoint6(const struct bpf_sock_addr *ctx)
 	ip6[3] = ctx->user_ip6[3];
 	if (is_v4mapped(ip6))
 		return ip6[3] == awf_cfg.dns_ip4;
-	return ip6_eq(ip6, (const void *)awf_cfg.dns_ip6);
+	return ip6_eq(ip6, awf_cfg.dns_ip6);
 }
 
 static __always_inline int restore6(struct bpf_sock_addr *ctx)
@@ -754,7 +756,7 @@ static __always_inline bool matches_tag(struct __sk_buff *skb,
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
 	return st && st->allowed_family == d->family &&
 	       st->allowed_port == d->port &&
-	       ip6_eq(st->allowed_addr, d->ip6);
+	       ip6_eq((const __u32 *)st->allowed_addr, d->ip6);
 }
 
 /* Traffic to this host itself never leaves it: the socket hooks govern it. */

@@ -106,18 +106,20 @@ struct awf_sk_state {
 
 /*
  * Set once before load; read-only for the programs (.rodata), so the
- * verifier prunes branches of disabled features.
+ * verifier prunes branches of disabled features. The BPF side must read it
+ * through volatile accesses only: a cast that drops the qualifier lets clang
+ * fold the read to the zero initializer.
  */
 struct awf_config {
 	__u32 dns_ip4;     /* DNS endpoint, network order */
-	__u8 dns_ip6[16];  /* DNS endpoint for native IPv6 sockets */
+	__u32 dns_ip6[4];  /* DNS endpoint for native IPv6 sockets */
 	__u16 dns_port;    /* host order */
 	__u8 localhost_mode;
 	__u8 ipv6_enabled;
 	__u8 proxy_enabled;
 	__u8 proxy_family;
 	__u16 proxy_port;
-	__u8 proxy_addr[16];
+	__u32 proxy_addr[4]; /* IPv4 in proxy_addr[0] */
 	__u8 audit_allowed; /* also emit events for allowed connects */
 	__u8 pad[3];
 	struct awf_port_set lo_ports; /* loopback ports the policy lists */

@@ -44,6 +44,7 @@ struct run_state {
 	struct events events;
 	bool events_open;
 	char sandbox_id[32];
+	char cgroup2_root[PATH_MAX];
 	sigset_t orig_mask;
 
 	struct ev_source child_src; /* pidfd */
@@ -296,6 +297,7 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 	char *env[MAX_PROXY_ENV + 1];
 	struct spawn_request req = {
 		.cgroup_fd = s->cg.fd,
+		.cgroup2_root = s->cgroup2_root,
 		.argv = s->opts->argv,
 		.setenv = env,
 		.child_sigmask = &s->orig_mask,
@@ -316,9 +318,9 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 
 static int set_up(struct run_state *s, char *err, size_t errlen)
 {
-	char root[PATH_MAX];
+	char *root = s->cgroup2_root;
 
-	if (cgroup2_root(root, sizeof(root), err, errlen))
+	if (cgroup2_root(root, sizeof(s->cgroup2_root), err, errlen))
 		return -1;
 	cgroup_sweep_stale(root);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);

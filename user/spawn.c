@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +43,28 @@ static void child_reset_signals(const sigset_t *mask)
 		child_fail("sigprocmask", strerror(errno), 125);
 }
 
+/*
+ * cgroup.procs files belong to root: a uid-0 workload could move itself
+ * out of the sandbox through them without any capability (a cgroup
+ * namespace alone does not stop that unless the hierarchy is mounted with
+ * nsdelegate). Its own mount namespace gets the hierarchy read-only, which
+ * it cannot undo without CAP_SYS_ADMIN.
+ */
+static void child_seal_filesystems(const char *cgroup2_root)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail("making mounts private", strerror(errno), 125);
+	if (mount(NULL, cgroup2_root, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC,
+		  NULL) < 0)
+		child_fail(cgroup2_root, strerror(errno), 125);
+	/* Pinned maps and links are none of its business. */
+	if (umount2("/sys/fs/bpf", MNT_DETACH) < 0 && errno != EINVAL &&
+	    errno != ENOENT)
+		child_fail("/sys/fs/bpf", strerror(errno), 125);
+}
+
 static __attribute__((noreturn)) void
 child_main(const struct spawn_request *req, pid_t parent)
 {
@@ -52,6 +75,7 @@ child_main(const struct spawn_request *req, pid_t parent)
 		child_fail("PR_SET_PDEATHSIG", strerror(errno), 125);
 	if (getppid() != parent)
 		_exit(125);
+	child_seal_filesystems(req->cgroup2_root);
 	child_setenv(req->setenv);
 	if (harden_drop_privileges(err, sizeof(err)))
 		child_fail("hardening", err, 125);
@@ -70,7 +94,8 @@ int spawn_workload(const struct spawn_request *req, pid_t *pid, int *pidfd,
 	pid_t parent = getpid();
 	int fd = -1;
 	struct clone_args args = {
-		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | CLONE_NEWCGROUP,
+		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | CLONE_NEWCGROUP |
+			 CLONE_NEWNS,
 		.pidfd = (uint64_t)(uintptr_t)&fd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)req->cgroup_fd,

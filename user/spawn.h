@@ -2,8 +2,9 @@
 /*
  * spawn.h - start the workload directly inside the sandbox cgroup
  * (clone3 CLONE_INTO_CGROUP: not one instruction of it runs outside), in a
- * new cgroup namespace rooted there, with capabilities dropped and
- * no_new_privs set before exec.
+ * new cgroup namespace rooted there and a new mount namespace where the
+ * cgroup2 hierarchy is read-only and bpffs is gone, with capabilities
+ * dropped and no_new_privs set before exec.
  */
 #ifndef AWF_SPAWN_H
 #define AWF_SPAWN_H
@@ -14,6 +15,7 @@
 
 struct spawn_request {
 	int cgroup_fd;
+	const char *cgroup2_root; /* mount point made read-only for it */
 	char *const *argv;
 	char *const *setenv; /* "K=V" entries to set, NULL-terminated or NULL */
 	const sigset_t *child_sigmask; /* restored in the child before exec */

@@ -13,6 +13,7 @@
 #include <linux/udp.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #define ALLOWED4 "198.18.0.10"
 #define DENIED4 "198.18.0.20"
 #define ALLOWED6 "fd42:a0f0::10"
+#define PROXY4 "198.18.0.3"
 
 struct pkt4 {
 	struct ethhdr eth;
@@ -50,15 +52,20 @@ struct pkt6 {
 
 static struct loader loader;
 
-static int setup_group(void **state)
+static int load(bool proxy_only)
 {
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
 	struct rule_table rules;
 	char err[256];
 
-	(void)state;
 	cfg.dns_ip4 = htonl(INADDR_LOOPBACK);
+	if (proxy_only) {
+		cfg.proxy_enabled = 1;
+		cfg.proxy_family = AF_INET;
+		cfg.proxy_port = 3128;
+		inet_pton(AF_INET, PROXY4, &cfg.proxy_addr[0]);
+	}
 	policy_init(&p);
 	if (policy_add_cidr_arg(&p, ALLOWED4 "/32:80", "t", err, sizeof(err)) ||
 	    policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t", err,
@@ -72,6 +79,18 @@ static int setup_group(void **state)
 	rules_free(&rules);
 	policy_free(&p);
 	return 0;
+}
+
+static int setup_group(void **state)
+{
+	(void)state;
+	return load(false);
+}
+
+static int setup_proxy_group(void **state)
+{
+	(void)state;
+	return load(true);
 }
 
 static int teardown_group(void **state)
@@ -261,6 +280,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+
 static void test_learned_address_until_expiry(void **state)
 {
 	struct pkt4 p;
@@ -275,6 +295,30 @@ static void test_learned_address_until_expiry(void **state)
 			 0);
 	put_learned("198.18.0.31", mono_ns() - 1, 443);
 	assert_int_equal(run_egress(&p, make4(&p, "198.18.0.31", IPPROTO_TCP,
+					      443)),
+			 0);
+}
+
+/* .rodata settings are read by the program, not folded to their zero default. */
+static void test_proxy_from_config(void **state)
+{
+	struct pkt4 p;
+
+	(void)state;
+	assert_int_equal(run_egress(&p, make4(&p, PROXY4, IPPROTO_TCP, 3128)),
+			 1);
+	assert_int_equal(run_egress(&p, make4(&p, PROXY4, IPPROTO_TCP, 80)), 0);
+	assert_int_equal(run_egress(&p, make4(&p, PROXY4, IPPROTO_UDP, 3128)),
+			 0);
+}
+
+static void test_learned_denied_in_proxy_mode(void **state)
+{
+	struct pkt4 p;
+
+	(void)state;
+	put_learned("198.18.0.32", mono_ns() + 60ULL * 1000000000ULL, 443);
+	assert_int_equal(run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP,
 					      443)),
 			 0);
 }
@@ -325,6 +369,14 @@ int main(void)
 		cmocka_unit_test(test_drop_emits_event),
 	};
 
+	const struct CMUnitTest proxy_tests[] = {
+		cmocka_unit_test(test_proxy_from_config),
+		cmocka_unit_test(test_learned_denied_in_proxy_mode),
+	};
+
 	return cmocka_run_group_tests_name("bpf_backstop", tests, setup_group,
+					   teardown_group) |
+	       cmocka_run_group_tests_name("bpf_backstop_proxy_only",
+					   proxy_tests, setup_proxy_group,
 					   teardown_group);
 }
