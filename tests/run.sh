@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# tests/run.sh [PATTERN] - the awf-bpf test runner (`make test` calls it).
+#
+#  1. every build/tests/test_* cmocka binary; its passed/failed tests are
+#     counted from cmocka's summary lines (a binary that exits non-zero
+#     without reporting a failure, e.g. a crash, counts as one failure);
+#  2. the testbed (tests/testbed/testbed.sh up; down again at the end);
+#  3. every test_* function of tests/integration/*.sh, each in its own
+#     subshell, in its own cgroup, with a time bound (TEST_TIMEOUT, 60 s).
+#     After each test, anything of awf-bpf left behind (a run-* cgroup under
+#     <cgroup2>/awf-bpf/, a process, a pin under /sys/fs/bpf/awf-bpf/) or any
+#     process the test left in its cgroup fails the test, and is removed.
+#
+# With PATTERN (an extended regex on the test name, or on file:name), only
+# the matching integration tests run, and no unit test.
+#
+# Last line: "N passed, N failed" (unit tests + integration tests); the exit
+# status is non-zero when anything failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+# shellcheck source=lib.sh
+. "$ROOT/tests/lib.sh"
+
+PATTERN=${1:-}
+TEST_TIMEOUT=${TEST_TIMEOUT:-60}
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
+BUILD=${BUILD:-build}
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+[ "$(id -u)" = 0 ] || { echo "tests/run.sh: must run as root (sudo make test)" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+indent() { sed 's/^/    | /'; }
+
+record() { # ok|FAIL name [detail]
+	if [ "$1" = ok ]; then
+		printf 'ok   %s%s\n' "$2" "${3:+ ($3)}"
+	else
+		printf 'FAIL %s%s\n' "$2" "${3:+ ($3)}"
+		FAILED_NAMES+=("$2")
+	fi
+}
+
+# ------------------------------------------------------------- unit tests
+
+run_unit() {
+	local bin name out rc p f
+	for bin in "$BUILD"/tests/test_*; do
+		[ -f "$bin" ] && [ -x "$bin" ] || continue
+		name=unit:$(basename "$bin")
+		out=$(timeout -k 5 "$UNIT_TIMEOUT" "$bin" 2>&1)
+		rc=$?
+		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1 # crashed, timed out or failed without a cmocka summary
+		fi
+		PASSED=$((PASSED + p))
+		FAILED=$((FAILED + f))
+		if [ "$f" -eq 0 ]; then
+			record ok "$name" "$p passed"
+		else
+			record FAIL "$name" "$p passed, $f failed, exit $rc"
+			printf '%s\n' "$out" | tail -n 60 | indent
+		fi
+	done
+}
+
+# ------------------------------------------------------ integration tests
+
+CG2=$(cgroup2_root)
+TESTS_CG=${CG2:+$CG2/awft-tests}
+
+# The functions test_* of a file, in file order.
+list_tests() {
+	grep -oE '^(function[[:space:]]+)?test_[A-Za-z0-9_]+[[:space:]]*\(\)' "$1" |
+		sed -E 's/^function[[:space:]]+//; s/[[:space:]]*\(\)$//'
+}
+
+# Kill everything in a test's cgroup and remove it (bounded).
+remove_test_cgroup() {
+	local cg=$1 i
+	[ -d "$cg" ] || return 0
+	[ -e "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill" 2>/dev/null
+	for i in $(seq 1 50); do
+		rmdir "$cg" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "tests/run.sh: could not remove $cg" >&2
+}
+
+# On interruption: stop the running test (TERM first, so that its EXIT
+# trap restores what it changed), then the testbed.
+interrupted() {
+	local cg pid i
+	for cg in "$TESTS_CG"/*/; do
+		[ -d "$cg" ] || continue
+		for pid in $(live_procs "$cg"); do kill -TERM "$pid" 2>/dev/null; done
+		for i in $(seq 1 30); do
+			[ -z "$(live_procs "$cg")" ] && break
+			sleep 0.1
+		done
+		remove_test_cgroup "${cg%/}"
+	done
+	rmdir "$TESTS_CG" 2>/dev/null
+	[ -z "${CUR_TMP:-}" ] || rm -rf "$CUR_TMP"
+	tests/testbed/testbed.sh down >/dev/null 2>&1
+	echo "tests/run.sh: interrupted" >&2
+	exit 130
+}
+
+run_one() { # file name
+	local file=$1 name=$2 tmp cg rc out left procs i t0 t1 log
+	tmp=$(mktemp -d /tmp/awft-test.XXXXXX)
+	CUR_TMP=$tmp
+	cg=$TESTS_CG/$name
+	remove_test_cgroup "$cg"
+	mkdir -p "$cg" || { record FAIL "$name" "cannot create $cg"; FAILED=$((FAILED + 1)); return; }
+	awf_state_snapshot | sort >"$tmp/.state-before"
+	# Each test starts with empty world logs (the servers append: O_APPEND).
+	for log in servers dns-trusted dns-rogue tinyproxy; do
+		[ -f "$AWFT_STATE/$log.log" ] && : >"$AWFT_STATE/$log.log"
+	done
+	t0=$(date +%s)
+	timeout -k 5 "$TEST_TIMEOUT" bash -c '
+		echo $$ >"$1/cgroup.procs" || exit 99
+		export ROOT="$2" TEST_TMP="$4"
+		cd "$ROOT" || exit 99
+		. tests/lib.sh
+		. "$3"
+		trap lib_cleanup EXIT
+		trap "exit 143" TERM
+		trap "exit 130" INT
+		set -o pipefail
+		"$5"' awft-test "$cg" "$ROOT" "$file" "$tmp" "$name" >"$tmp/.output" 2>&1 </dev/null 9>&-
+	rc=$?
+	t1=$(date +%s)
+	out=$(cat "$tmp/.output")
+	[ "$rc" = 124 ] && out+=$'\n'"FAIL: timed out after ${TEST_TIMEOUT}s"
+
+	# Leftovers: processes of the test, awf-bpf cgroups and pins (a short
+	# grace period: cgroup removal by awf-bpf on exit is synchronous, but a
+	# killed test's processes take a moment to go).
+	export AWFT_TEST_CG=${cg#"$CG2"}
+	for i in $(seq 1 20); do
+		left=$(awf_leftovers "$tmp/.state-before")
+		procs=$(live_procs "$cg")
+		[ -z "$left" ] && [ -z "$procs" ] && break
+		sleep 0.1
+	done
+	if [ -n "$procs" ]; then
+		left+=$'\n'"processes left by the test: $(for p in $procs; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)"
+	fi
+	left=$(printf '%s\n' "$left" | sed '/^$/d')
+	remove_test_cgroup "$cg"
+	if [ -n "$left" ]; then
+		awf_remove_leftovers "$tmp/.state-before"
+		out+=$'\n'"FAIL: left behind after the test:"$'\n'"$left"
+		rc=1
+	fi
+
+	if [ "$rc" = 0 ]; then
+		PASSED=$((PASSED + 1))
+		record ok "$name" "$((t1 - t0))s"
+	else
+		FAILED=$((FAILED + 1))
+		record FAIL "$name" "exit $rc, $((t1 - t0))s"
+		printf '%s\n' "$out" | tail -n 80 | indent
+	fi
+	rm -rf "$tmp"
+}
+
+run_integration() {
+	local file name
+	if [ -z "$CG2" ]; then
+		echo "tests/run.sh: no cgroup2 mount in /proc/self/mountinfo" >&2
+		record FAIL integration "no cgroup v2"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	mkdir -p "$TESTS_CG" || { record FAIL integration "cannot create $TESTS_CG"; FAILED=$((FAILED + 1)); return; }
+	[ -x "$AWF" ] || echo "tests/run.sh: note: $AWF is missing: integration tests will fail (make all)" >&2
+
+	# One test network per machine: wait for another run (or demo) to end.
+	exec 9>/run/awf-bpf-tests.lock
+	if ! flock -w 900 9; then
+		record FAIL testbed "another test run holds /run/awf-bpf-tests.lock"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	trap interrupted INT TERM
+	if ! tests/testbed/testbed.sh up >"/tmp/awft-testbed-up.log" 2>&1 9>&-; then
+		record FAIL testbed "testbed.sh up failed"
+		indent <"/tmp/awft-testbed-up.log"
+		FAILED=$((FAILED + 1))
+		tests/testbed/testbed.sh down >/dev/null 2>&1
+		return
+	fi
+	rm -f /tmp/awft-testbed-up.log
+
+	for file in tests/integration/*.sh; do
+		[ -f "$file" ] || continue
+		for name in $(list_tests "$file"); do
+			if [ -n "$PATTERN" ] && ! printf '%s\n%s\n' "$name" "$(basename "$file" .sh):$name" | grep -Eq -- "$PATTERN"; then
+				continue
+			fi
+			run_one "$file" "$name"
+		done
+	done
+
+	tests/testbed/testbed.sh down >/dev/null 2>&1 || { record FAIL testbed "testbed.sh down failed"; FAILED=$((FAILED + 1)); }
+	rmdir "$TESTS_CG" 2>/dev/null
+	trap - INT TERM
+}
+
+[ -n "$PATTERN" ] || run_unit
+run_integration
+
+if [ "$FAILED" -gt 0 ]; then
+	echo "failed: ${FAILED_NAMES[*]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
