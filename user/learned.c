@@ -161,7 +161,8 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 		    old.expires_ns > expires)
 			val.expires_ns = old.expires_ns;
 	}
-	return bpf_map_update_elem(fd, addr, &val, BPF_ANY);
+	/* libbpf returns -errno and sets errno: keep the documented -1. */
+	return bpf_map_update_elem(fd, addr, &val, BPF_ANY) ? -1 : 0;
 }
 
 /* Drop the oldest address of a full name, unless another name owns it now. */

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * learned.c against real BPF hash maps of the layout the programs use:
+ * expiry from TTL and min_ttl, the per-name cap with the oldest evicted,
+ * and addresses shared by two names. Needs root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+
+#include "learned.h"
+#include "policy.h"
+
+#define NS_PER_S 1000000000ULL
+
+struct fixture {
+	int map4;
+	int map6;
+	struct learned_store *store;
+	struct awf_port_set https;
+	struct awf_port_set ssh;
+};
+
+static int make_map(unsigned int key_size)
+{
+	return bpf_map_create(BPF_MAP_TYPE_HASH, "awf_test", key_size,
+			      sizeof(struct awf_learned), 64, NULL);
+}
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	memset(&f, 0, sizeof(f));
+	f.map4 = make_map(4);
+	f.map6 = make_map(16);
+	if (f.map4 < 0 || f.map6 < 0)
+		return -1;
+	/* min_ttl 60, at most 2 addresses per name */
+	f.store = learned_store_new(f.map4, f.map6, 60, 2);
+	port_set_add(&f.https, 443, 443);
+	port_set_add(&f.ssh, 22, 22);
+	*state = &f;
+	return f.store ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	learned_store_free(f->store);
+	close(f->map4);
+	close(f->map6);
+	return 0;
+}
+
+static void add4(struct fixture *f, const char *name, const char *addr,
+		 const struct awf_port_set *ports, uint32_t ttl)
+{
+	uint8_t a[4];
+
+	inet_pton(AF_INET, addr, a);
+	assert_int_equal(learned_store_add(f->store, name, 1, ports, AF_INET, a,
+					   ttl),
+			 0);
+}
+
+static int get4(struct fixture *f, const char *addr, struct awf_learned *out)
+{
+	uint8_t a[4];
+
+	inet_pton(AF_INET, addr, a);
+	return bpf_map_lookup_elem(f->map4, a, out);
+}
+
+static void test_min_ttl_raises_short_ttls(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+	uint64_t now = learned_now_ns();
+
+	add4(f, "a.test", "198.18.0.10", &f->https, 2);
+	assert_int_equal(get4(f, "198.18.0.10", &v), 0);
+	assert_true(v.expires_ns >= now + 59 * NS_PER_S);
+	assert_true(v.expires_ns <= now + 61 * NS_PER_S);
+	assert_string_equal(learned_store_name(f->store, v.name_id), "a.test");
+	assert_true(port_set_contains(&v.ports, 443));
+}
+
+static void test_long_ttl_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+	uint64_t now = learned_now_ns();
+
+	add4(f, "a.test", "198.18.0.10", &f->https, 3600);
+	assert_int_equal(get4(f, "198.18.0.10", &v), 0);
+	assert_true(v.expires_ns >= now + 3599 * NS_PER_S);
+}
+
+static void test_oldest_address_is_evicted(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+
+	add4(f, "a.test", "198.18.0.10", &f->https, 60);
+	add4(f, "a.test", "198.18.0.11", &f->https, 60);
+	add4(f, "a.test", "198.18.0.12", &f->https, 60);
+	assert_int_equal(get4(f, "198.18.0.10", &v), -ENOENT); /* evicted */
+	assert_int_equal(get4(f, "198.18.0.11", &v), 0);
+	assert_int_equal(get4(f, "198.18.0.12", &v), 0);
+}
+
+static void test_refresh_does_not_evict(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+
+	add4(f, "a.test", "198.18.0.10", &f->https, 60);
+	add4(f, "a.test", "198.18.0.11", &f->https, 60);
+	add4(f, "a.test", "198.18.0.10", &f->https, 60); /* seen again */
+	assert_int_equal(get4(f, "198.18.0.10", &v), 0);
+	assert_int_equal(get4(f, "198.18.0.11", &v), 0);
+}
+
+static void test_shared_address_keeps_both_names_ports(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+
+	add4(f, "a.test", "198.18.0.10", &f->https, 60);
+	add4(f, "b.test", "198.18.0.10", &f->ssh, 60);
+	assert_int_equal(get4(f, "198.18.0.10", &v), 0);
+	assert_true(port_set_contains(&v.ports, 443));
+	assert_true(port_set_contains(&v.ports, 22));
+}
+
+static void test_eviction_spares_address_owned_by_another_name(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+
+	add4(f, "a.test", "198.18.0.10", &f->https, 60);
+	add4(f, "b.test", "198.18.0.10", &f->https, 60); /* b owns it now */
+	add4(f, "a.test", "198.18.0.11", &f->https, 60);
+	add4(f, "a.test", "198.18.0.12", &f->https, 60); /* a evicts .10 */
+	assert_int_equal(get4(f, "198.18.0.10", &v), 0);
+	assert_string_equal(learned_store_name(f->store, v.name_id), "b.test");
+}
+
+static void test_ipv6_goes_to_its_map(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+	uint8_t a[16];
+
+	inet_pton(AF_INET6, "fd42:a0f0::10", a);
+	assert_int_equal(learned_store_add(f->store, "a.test", 1, &f->https,
+					   AF_INET6, a, 60),
+			 0);
+	assert_int_equal(bpf_map_lookup_elem(f->map6, a, &v), 0);
+	assert_int_equal(bpf_map_lookup_elem(f->map4, a, &v), -ENOENT);
+}
+
+static void test_map_failure_is_reported(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[4] = { 198, 18, 0, 10 };
+	struct learned_store *broken = learned_store_new(-1, -1, 60, 2);
+
+	(void)f;
+	/* The caller answers SERVFAIL on -1: nothing half-learned reaches it. */
+	assert_int_equal(learned_store_add(broken, "a.test", 1, &f->https,
+					   AF_INET, a, 60),
+			 -1);
+	learned_store_free(broken);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_min_ttl_raises_short_ttls),
+		T(test_long_ttl_is_kept),
+		T(test_oldest_address_is_evicted),
+		T(test_refresh_does_not_evict),
+		T(test_shared_address_keeps_both_names_ports),
+		T(test_eviction_spares_address_owned_by_another_name),
+		T(test_ipv6_goes_to_its_map),
+		T(test_map_failure_is_reported),
+	};
+
+	return cmocka_run_group_tests_name("learned", tests, NULL, NULL);
+}
