@@ -13,7 +13,8 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
 	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
-	dnsutils netcat-openbsd python3 iputils-ping jq procps
+	dnsutils netcat-openbsd python3 iputils-ping jq procps \
+	libclang-rt-14-dev util-linux
 
 PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
 CFLAGS    ?= -O2 -g

@@ -4,6 +4,7 @@
 #  1. every build/tests/test_* cmocka binary; its passed/failed tests are
 #     counted from cmocka's summary lines (a binary that exits non-zero
 #     without reporting a failure, e.g. a crash, counts as one failure);
+#     then tests/fuzz/run.sh (FUZZ_SECONDS per DNS fuzz harness, 15);
 #  2. the testbed (tests/testbed/testbed.sh up; down again at the end);
 #  3. every test_* function of tests/integration/*.sh, each in its own
 #     subshell, in its own cgroup, with a time bound (TEST_TIMEOUT, 60 s).
@@ -216,7 +217,30 @@ run_integration() {
 	trap - INT TERM
 }
 
+# ------------------------------------------------------------ fuzzing
+
+# A short bounded libFuzzer run of every DNS parser of ours (past findings
+# replayed first); each harness counts as one test.
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+run_fuzz() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"fuzz "*": ok "*)
+			PASSED=$((PASSED + 1))
+			record ok "${line%%:*}" "${line#*: ok }"
+			;;
+		"fuzz "*": FAIL"*)
+			FAILED=$((FAILED + 1))
+			record FAIL "${line%%:*}" "${line#*: }"
+			;;
+		*) printf '%s\n' "$line" | indent ;;
+		esac
+	done < <(tests/fuzz/run.sh "$FUZZ_SECONDS" 2>&1)
+}
+
 [ -n "$PATTERN" ] || run_unit
+[ -n "$PATTERN" ] || run_fuzz
 run_integration
 
 if [ "$FAILED" -gt 0 ]; then

@@ -99,12 +99,14 @@ static enum parse_result question_parse(const uint8_t *msg, size_t len,
 }
 
 static void report(struct dns_filter *f, const struct question *q, int allowed,
-		   const char *reason, unsigned int rcode, size_t n_learned)
+		   unsigned int code, const char *reason, unsigned int rcode,
+		   size_t n_learned)
 {
 	struct dns_decision d = {
 		.name = q->name,
 		.qtype = q->type_text[0] ? q->type_text : "?",
 		.allowed = allowed,
+		.code = code,
 		.reason = reason,
 		.rcode = rcode,
 		.n_learned = n_learned,
@@ -116,10 +118,11 @@ static void report(struct dns_filter *f, const struct question *q, int allowed,
 
 /* Which local answer a parsed query gets; 0 when it may go upstream. */
 static unsigned int local_rcode(struct dns_filter *f, const struct question *q,
-				const char **reason)
+				const char **reason, unsigned int *code)
 {
 	struct domain_match m = { 0 };
 
+	*code = AWF_R_DNS_LOCAL_ANSWER;
 	if (q->type == LDNS_RR_TYPE_ANY) {
 		*reason = "ANY queries are answered locally";
 		return RCODE_NOTIMP;
@@ -130,6 +133,7 @@ static unsigned int local_rcode(struct dns_filter *f, const struct question *q,
 	}
 	if (domain_matcher_lookup(f->matcher, q->name, &m) < 0 || !m.allowed) {
 		*reason = m.blocked ? "blocked domain" : "name not allowed";
+		*code = m.blocked ? AWF_R_BLOCKED_DOMAIN : AWF_R_NAME_NOT_ALLOWED;
 		return RCODE_NXDOMAIN;
 	}
 	return 0;
@@ -139,6 +143,7 @@ static int filter_decide(void *ctx, const uint8_t *query, size_t len,
 			 unsigned int *rcode)
 {
 	struct dns_filter *f = ctx;
+	unsigned int code = AWF_R_DNS_MALFORMED;
 	const char *reason = NULL;
 	struct question q;
 
@@ -152,11 +157,11 @@ static int filter_decide(void *ctx, const uint8_t *query, size_t len,
 		reason = "not a standard query";
 		break;
 	case PARSE_OK:
-		*rcode = local_rcode(f, &q, &reason);
+		*rcode = local_rcode(f, &q, &reason, &code);
 		break;
 	}
 	if (*rcode)
-		report(f, &q, 0, reason, *rcode, 0);
+		report(f, &q, 0, code, reason, *rcode, 0);
 	question_free(&q);
 	return *rcode == 0;
 }
@@ -197,15 +202,29 @@ static size_t follow_cnames(const ldns_rr_list *answer, const ldns_rdf *qname,
 	return n;
 }
 
-/* A CNAME into a blocked name must not open that name's addresses. */
+/* Letters, digits, '-', '_' and dots: all the matcher can judge. */
+static bool plain_name(const char *name)
+{
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && !strchr("-_.", *name))
+			return false;
+	return true;
+}
+
+/*
+ * A CNAME into a blocked name must not open that name's addresses; a
+ * target the matcher cannot judge (escaped bytes, '*') counts as blocked.
+ */
 static bool chain_hits_block(struct dns_filter *f, const ldns_rdf **chain,
 			     size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
 		char name[LDNS_MAX_DOMAINLEN + 1];
-		struct domain_match m;
+		struct domain_match m = { 0 };
 
 		name_to_text(chain[i], name, sizeof(name));
+		if (!plain_name(name))
+			return true;
 		if (domain_matcher_lookup(f->matcher, name, &m) >= 0 &&
 		    m.blocked)
 			return true;
@@ -241,7 +260,7 @@ static int learn_addresses(struct dns_filter *f, const struct question *q,
 	size_t n_chain = follow_cnames(rrs, q->owner, chain);
 
 	if (chain_hits_block(f, chain, n_chain))
-		return -1;
+		return -2;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
 		ldns_rr_type type = ldns_rr_get_type(rr);
@@ -262,10 +281,11 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 			const uint8_t *answer, size_t alen)
 {
 	struct dns_filter *f = ctx;
-	struct question q, a;
+	struct question q = { 0 }, a = { 0 };
 	struct domain_match m = { 0 };
+	unsigned int code = AWF_R_DNS_BAD_ANSWER;
 	size_t n_learned = 0;
-	int ret = -1;
+	int ret = -1, rc;
 	const char *why = "malformed answer";
 
 	if (!f->store || question_parse(query, qlen, &q) != PARSE_OK ||
@@ -278,18 +298,34 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 			why = "answer to another question";
 		else if (ldns_pkt_get_rcode(a.pkt) != LDNS_RCODE_NOERROR)
 			ret = 0; /* NXDOMAIN etc.: nothing to learn */
-		else if (learn_addresses(f, &q, &m, a.pkt, &n_learned) == 0)
+		else if (!(rc = learn_addresses(f, &q, &m, a.pkt, &n_learned)))
 			ret = 0;
-		else
-			why = "cname into a blocked domain, or learning failed";
+		else if (rc == -2) {
+			why = "cname into a blocked domain";
+			code = AWF_R_BLOCKED_DOMAIN;
+		} else {
+			why = "learning an address failed";
+		}
 	}
 	if (ret == 0)
-		report(f, &q, 1, "allowed", 0, n_learned);
+		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
 	else
-		report(f, &q, 0, why, RCODE_SERVFAIL, 0);
+		report(f, &q, 0, code, why, RCODE_SERVFAIL, 0);
 	question_free(&a);
 	question_free(&q);
 	return ret;
+}
+
+/* Every upstream server failed: the client gets SERVFAIL, say why. */
+static void filter_failed(void *ctx, const uint8_t *query, size_t len)
+{
+	struct dns_filter *f = ctx;
+	struct question q = { 0 };
+
+	question_parse(query, len, &q); /* decide() parsed it already */
+	report(f, &q, 0, AWF_R_DNS_UPSTREAM_FAILURE,
+	       "every upstream server failed", RCODE_SERVFAIL, 0);
+	question_free(&q);
 }
 
 struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
@@ -305,6 +341,7 @@ struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
 	f->ops.ctx = f;
 	f->ops.decide = filter_decide;
 	f->ops.learn = filter_learn;
+	f->ops.failed = filter_failed;
 	return f;
 }
 

@@ -211,6 +211,10 @@ int learned_store_add(struct learned_store *s, const char *name,
 	struct learned_name *n = name_find(s, name, hash);
 	uint64_t lifetime = (uint64_t)(ttl > s->min_ttl ? ttl : s->min_ttl);
 
+	/* TTL 0 with min_ttl 0 would open nothing: give the client a second. */
+	if (!lifetime)
+		lifetime = 1;
+
 	if (family != AF_INET && family != AF_INET6) {
 		errno = EAFNOSUPPORT;
 		return -1;

@@ -5,7 +5,7 @@
  * before the answer is released, so the client can connect the moment it
  * reads it, and nothing it did not ask an allowed name for.
  *
- * Expiry is max(TTL, dns.min_ttl); a name keeps at most
+ * Expiry is max(TTL, dns.min_ttl, 1 s); a name keeps at most
  * dns.max_ips_per_name addresses, the oldest evicted first.
  */
 #ifndef AWF_LEARNED_H

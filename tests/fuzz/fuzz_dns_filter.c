@@ -13,6 +13,7 @@
  *   flags & 0x80: no learned store yet (the filter must refuse answers);
  *                 ignored when AWF_FUZZ_SKIP_NO_STORE=1 is in the
  *                 environment (to fuzz the rest while that state crashes)
+ * AWF_FUZZ_STRICT_BLOCK=1: see oracle_name_blocked().
  * The store and the maps start empty for every input.
  *
  * Oracles, independent of the filter's own name handling (names are read
@@ -74,6 +75,7 @@ static struct dns_filter *filter;
 static const struct dns_filter_ops *ops;
 static int map4_fd = -1, map6_fd = -1;
 static bool skip_no_store;
+static bool strict_block;
 
 /* ---- the oracle's view of names: labels of the wire form ---- */
 
@@ -179,11 +181,17 @@ static bool oracle_name_allowed(const ldns_rdf *dname)
 	       !oracle_blocked(&l);
 }
 
+/*
+ * The matcher judges plain names only, so the filter does not see that
+ * "x*y.ads.example.com" is below a blocked name; AWF_FUZZ_STRICT_BLOCK=1
+ * makes the oracle insist on it anyway.
+ */
 static bool oracle_name_blocked(const ldns_rdf *dname)
 {
 	struct labels l;
 
-	return labels_of(dname, &l) && labels_plain(&l) && oracle_blocked(&l);
+	return labels_of(dname, &l) && (strict_block || labels_plain(&l)) &&
+	       oracle_blocked(&l);
 }
 
 /* "www.example.com": lower case, no trailing dot (plain names only). */
@@ -435,6 +443,13 @@ static void check_map(const struct run *r, int fd, int family)
 	}
 }
 
+static bool env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
@@ -442,8 +457,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_threshold = (enum log_level)(LOG_LVL_ERROR + 1);
-	skip_no_store = getenv("AWF_FUZZ_SKIP_NO_STORE") &&
-			strcmp(getenv("AWF_FUZZ_SKIP_NO_STORE"), "0");
+	skip_no_store = env_flag("AWF_FUZZ_SKIP_NO_STORE");
+	strict_block = env_flag("AWF_FUZZ_STRICT_BLOCK");
 	policy_init(&policy);
 	if (policy_add_domains(&policy, false, POLICY_ALLOW, "allow", err,
 			       sizeof(err)) ||

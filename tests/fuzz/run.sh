@@ -24,9 +24,12 @@ esac
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
+SELF=tests/fuzz/run.sh
 OUT=build/fuzz
 CC=${FUZZ_CC:-clang}
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+# Uninitialized locals get a pattern: reading one fails the same way each run.
+SAN="$SAN -ftrivial-auto-var-init=pattern"
 CFLAGS="-g -O1 $SAN -std=gnu11 -D_GNU_SOURCE -Iuser -Ibuild -I/usr/include/json-c"
 LIBS="$(pkg-config --libs libbpf json-c libidn2 ldns 2>/dev/null) -lelf -lz"
 
@@ -36,13 +39,16 @@ FILTER_SRCS="dns_filter domain_match learned ports policy policy_cli domain cidr
 HARNESSES="dns_wire dns_filter"
 
 mkdir -p "$OUT/obj"
+# One run at a time in build/fuzz/: a second one waits for the first.
+exec 9>"$OUT/.lock"
+flock 9
 LOG=$OUT/build.log
 : >"$LOG"
 
-# An object is rebuilt when its source, or any header, is newer.
+# An object is rebuilt when its source, any header or this script is newer.
 compile() { # src obj extra-flags
 	local src=$1 obj=$2 extra=$3 h
-	if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && [ ! "$0" -nt "$obj" ]; then
+	if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && [ ! "$SELF" -nt "$obj" ]; then
 		for h in user/*.h bpf/awf.h; do
 			[ "$h" -nt "$obj" ] && break
 			h=
@@ -96,6 +102,20 @@ done
 # Both at once: each gets its own core on a multi-core host.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The findings were fixed: their oracles and reproducers stay on.
+export AWF_FUZZ_STRICT_BLOCK=${AWF_FUZZ_STRICT_BLOCK:-1}
+
+# Every past finding is replayed first, as a regression test.
+for name in $HARNESSES; do
+	[ "${built[$name]}" = 1 ] || continue
+	for repro in tests/fuzz/crashes/"$name"-*; do
+		[ -f "$repro" ] || continue
+		if ! "$OUT/fuzz_$name" "$repro" >"$OUT/regression.log" 2>&1; then
+			echo "fuzz $name: FAIL (regression $repro; log $OUT/regression.log)"
+			built[$name]=regressed
+		fi
+	done
+done
 declare -A pid
 for name in $HARNESSES; do
 	[ "${built[$name]}" = 1 ] || continue
@@ -112,6 +132,10 @@ done
 
 status=0
 for name in $HARNESSES; do
+	if [ "${built[$name]}" = regressed ]; then
+		status=1
+		continue
+	fi
 	if [ "${built[$name]}" != 1 ]; then
 		echo "fuzz $name: FAIL (build, see $LOG)"
 		status=1
@@ -128,7 +152,7 @@ for name in $HARNESSES; do
 	status=1
 	crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$dir/log" | tail -n 1)
 	echo "fuzz $name: FAIL (${crash:-exit $rc}; log $dir/log)"
-	grep -m 1 -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|.*invariant broken|.*ERROR: libFuzzer)' \
+	grep -m 1 -E '(==[0-9]+==ERROR|runtime error|invariant broken|ERROR: libFuzzer|^fuzz_dns_[a-z]+:)' \
 		"$dir/log" | sed 's/^/    /'
 done
 exit $status
