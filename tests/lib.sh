@@ -26,6 +26,9 @@ AWF_BPFFS=/sys/fs/bpf/awf-bpf
 FAST_MS=${FAST_MS:-1000}
 # Bound on one awf-bpf run inside a test.
 AWF_RUN_TIMEOUT=${AWF_RUN_TIMEOUT:-30}
+# Under `sudo make test` awf-bpf would run every workload as the sudo user:
+# the tests expect root unless they ask for a user themselves.
+unset SUDO_UID SUDO_GID SUDO_USER
 
 # ---------------------------------------------------------------- messages
 

@@ -5,7 +5,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "spawn.h"
+#include "harden.h"
 
 /*
  * Whatever can change the network, the filter or the sandbox's walls, or
@@ -71,4 +71,55 @@ int harden_drop_privileges(char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int harden_drop_bounding_all(char *err, size_t errlen)
+{
+	for (cap_value_t cap = 0; cap < cap_max_bits(); cap++) {
+		if (cap_drop_bound(cap) < 0) {
+			snprintf(err, errlen,
+				 "dropping %s from the bounding set: %s",
+				 cap_to_name(cap), strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int bounding_is_empty(char *err, size_t errlen)
+{
+	for (cap_value_t cap = 0; cap < cap_max_bits(); cap++) {
+		if (cap_get_bound(cap) != 0) {
+			snprintf(err, errlen, "%s still in the bounding set",
+				 cap_to_name(cap));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int harden_require_no_capabilities(char *err, size_t errlen)
+{
+	cap_t none = cap_init(), now = NULL;
+	int ret = -1;
+
+	if (!none) {
+		snprintf(err, errlen, "cap_init: %s", strerror(errno));
+		return -1;
+	}
+	/* setresuid clears permitted, effective and ambient, not inheritable. */
+	if (cap_set_proc(none) < 0) {
+		snprintf(err, errlen, "clearing capabilities: %s",
+			 strerror(errno));
+	} else if (!(now = cap_get_proc())) {
+		snprintf(err, errlen, "cap_get_proc: %s", strerror(errno));
+	} else if (cap_compare(none, now) != 0) {
+		/* Ambient is a subset of permitted: empty along with it. */
+		snprintf(err, errlen, "capabilities left after the uid change");
+	} else {
+		ret = bounding_is_empty(err, errlen);
+	}
+	cap_free(now);
+	cap_free(none);
+	return ret;
 }

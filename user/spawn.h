@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * spawn.h - start the workload directly inside the sandbox cgroup
- * (clone3 CLONE_INTO_CGROUP: not one instruction of it runs outside), in a
- * new cgroup namespace rooted there and a new mount namespace where the
- * cgroup2 hierarchy is read-only and bpffs is gone, with capabilities
- * dropped and no_new_privs set before exec.
+ * (clone3 CLONE_INTO_CGROUP: not one instruction of it runs outside).
+ *
+ * The clone3 child is pid 1 of a new PID namespace (init.h), in a new
+ * cgroup namespace rooted at the sandbox cgroup and a new mount namespace
+ * with a /proc of its own, /proc/sys, /sys and the cgroup2 hierarchy
+ * read-only and bpffs gone; the dangerous capabilities are dropped and
+ * no_new_privs is set. It forks the workload, which takes its user
+ * (identity.h), closes every inherited file descriptor, loads the seccomp
+ * filter (seccomp.h) and execs.
  */
 #ifndef AWF_SPAWN_H
 #define AWF_SPAWN_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,16 +25,18 @@ struct spawn_request {
 	char *const *argv;
 	char *const *setenv; /* "K=V" entries to set, NULL-terminated or NULL */
 	const sigset_t *child_sigmask; /* restored in the child before exec */
+	const char *user; /* --user, or NULL: the sudo user or unchanged */
+	bool seccomp_log; /* --seccomp-log: log what the filter would deny */
 };
 
 /*
- * Returns 0 and the child's pid and pidfd. Exec failures are reported by
- * the child itself, which exits 127 (not found) or 126 (not executable).
+ * Returns 0 and the pid and pidfd of the sandbox's init, whose exit status
+ * is the workload's (128+N if the workload died of signal N). Exec
+ * failures are reported by the workload itself, which exits 127 (not
+ * found) or 126 (not executable); any hardening step that fails in the
+ * sandbox prints one "awf-bpf: ..." line and exits 125 before exec.
  */
 int spawn_workload(const struct spawn_request *req, pid_t *pid, int *pidfd,
 		   char *err, size_t errlen);
-
-/* Drop the dangerous capabilities from every set; no_new_privs. */
-int harden_drop_privileges(char *err, size_t errlen);
 
 #endif /* AWF_SPAWN_H */

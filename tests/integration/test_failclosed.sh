@@ -1,0 +1,164 @@
+# shellcheck shell=bash
+# Fail closed: awf-bpf killed with SIGKILL at any moment (during set-up,
+# while the workload runs, while a DNS answer is in flight) leaves no
+# process of the workload running, and nothing of the workload reaches a
+# host the policy does not allow. The sandbox's init dies with awf-bpf
+# (PR_SET_PDEATHSIG) and the kernel kills its whole PID namespace; the
+# programs stay attached to the cgroup until then. The stale run-<pid>
+# cgroup is removed by the next awf-bpf run.
+
+FC_ITERATIONS=${FC_ITERATIONS:-20}
+
+# fc_loop_script: a workload that tries the blocked host over and over
+# (argv: MODE RESULTS MARKER; MODE dns also resolves names through the
+# sandbox's DNS endpoint, by way of the trusted server's address). One line
+# per attempt on the blocked host in RESULTS: "ok ADDR" or "err ADDR ERRNO".
+fc_loop_script() {
+	cat >"$TEST_TMP/loop.py" <<EOF
+import errno, socket, sys, time
+sys.path.insert(0, "$ROOT/tests/tools")
+import probe
+mode, results = sys.argv[1], sys.argv[2]
+out = open(results, "a", buffering=1)
+
+def resolve(name):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.3)
+    try:
+        qid, q = probe.dns_query(name, "A")
+        s.sendto(q, ("$DNS4", 53))
+        data, _ = s.recvfrom(4096)
+        return [a for a in probe.dns_parse(data, qid).split(",") if a.count(".") == 3]
+    except OSError:
+        return []
+    finally:
+        s.close()
+
+t0 = time.monotonic()
+while time.monotonic() - t0 < 20:
+    targets = ["$BLOCKED4"]
+    if mode == "dns":
+        resolve("allowed.test")
+        targets += resolve("blocked.test")
+    for addr in targets:
+        s = socket.socket()
+        s.settimeout(0.3)
+        try:
+            s.connect((addr, 80))
+            out.write("ok %s\n" % addr)
+        except OSError as e:
+            out.write("err %s %s\n" % (addr, errno.errorcode.get(e.errno, e.errno)))
+        finally:
+            s.close()
+    time.sleep(0.005)
+EOF
+}
+
+# fc_wait_gone MARKER CGROUP_DIR: within 2 s, no process whose command
+# line holds MARKER (awf-bpf, the sandbox's init, the workload) and none in
+# the cgroup. Prints what survived, nothing when all are gone.
+fc_wait_gone() {
+	local marker=$1 cg=$2 i left
+	for i in $(seq 1 20); do
+		left="$(pgrep -f -- "$marker" | tr '\n' ' ')$(live_procs "$cg")"
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	printf '%s\n' "$left"
+}
+
+# fc_kill_loop MODE POLICY: FC_ITERATIONS runs of the loop, each awf-bpf
+# SIGKILLed after a random 0-300 ms. Sets FC_RAN (iterations in which the
+# workload got to write a result).
+fc_kill_loop() {
+	local mode=$1 pol=$2 i delay marker awf_pid survivors cg2 n_before n_after
+	local results=$TEST_TMP/results
+	cg2=$(cgroup2_root)
+	FC_RAN=0
+	: >"$results"
+	for i in $(seq 1 "$FC_ITERATIONS"); do
+		delay=$((RANDOM % 300))
+		marker="awft-failclosed-$mode-$i-$$"
+		n_before=$(wc -l <"$results")
+		"$AWF" run --policy "$pol" -- "$PY" "$TEST_TMP/loop.py" "$mode" "$results" "$marker" \
+			>/dev/null 2>>"$TEST_TMP/awf.err" </dev/null &
+		awf_pid=$!
+		sleep "$(printf '0.%03d' "$delay")"
+		kill -KILL "$awf_pid" 2>/dev/null
+		wait "$awf_pid" 2>/dev/null
+		survivors=$(fc_wait_gone "$marker" "$cg2/awf-bpf/run-$awf_pid")
+		n_after=$(wc -l <"$results")
+		log "iteration $i: SIGKILL after ${delay} ms, $((n_after - n_before)) attempts"
+		[ -z "$survivors" ] || fail "iteration $i (SIGKILL after ${delay} ms): still running 2 s later: $survivors"
+		[ "$n_after" -gt "$n_before" ] && FC_RAN=$((FC_RAN + 1))
+	done
+}
+
+# fc_check HITS_BEFORE SNAPSHOT: nothing reached the blocked host; then the
+# next run removes every stale cgroup the SIGKILLs left.
+fc_check() {
+	local before_hits=$1 snap=$2 left
+	log "the workload ran in $FC_RAN of $FC_ITERATIONS iterations"
+	assert_lt 0 "$FC_RAN" "iterations in which the workload ran (none: the test proves nothing)"
+	assert_eq "$before_hits" "$(server_hits "http $BLOCKED4:80 ")" "connections seen by the blocked host"
+	assert_eq 0 "$(grep -c '^ok' "$TEST_TMP/results")" "connections that succeeded: $(grep '^ok' "$TEST_TMP/results" | sort | uniq -c | head -3)"
+	assert_contains "$(cat "$TEST_TMP/results")" "err $BLOCKED4 EPERM" "results of the workload"
+	awf_run --policy "$(policy sweep '')" -- true
+	assert_eq 0 "$AWF_RC" "a run after the SIGKILLs"
+	left=$(awf_leftovers "$snap")
+	assert_eq "" "$left" "left behind after the next run (cgroup_sweep_stale)"
+}
+
+test_failclosed_sigkill_while_connecting() {
+	local pol before snap=$TEST_TMP/state-before
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	fc_loop_script
+	pol=$(policy p '"allow_cidrs": ["198.18.0.10/32"]')
+	before=$(server_hits "http $BLOCKED4:80 ")
+	fc_kill_loop connect "$pol"
+	fc_check "$before" "$snap"
+}
+
+test_failclosed_sigkill_while_resolving() {
+	local pol before snap=$TEST_TMP/state-before
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	fc_loop_script
+	pol=$(policy p '"allow_domains": ["allowed.test"]')
+	before=$(server_hits "http $BLOCKED4:80 ")
+	fc_kill_loop dns "$pol"
+	fc_check "$before" "$snap"
+	# The DNS endpoint did answer in some of the runs.
+	assert_lt 0 "$(dns_queries trusted allowed.test)" "queries for allowed.test forwarded to the trusted server"
+}
+
+test_failclosed_kill9_leaves_no_process_and_next_run_sweeps() {
+	local pol cg2 cg awf_pid pids pid ready=$TEST_TMP/ready snap=$TEST_TMP/state-before
+	cg2=$(cgroup2_root)
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	pol=$(policy p '')
+	# Background children: the workload's direct child is not all of it.
+	"$AWF" run --policy "$pol" -- sh -c "sleep 60 & sleep 60 & touch $ready; wait" \
+		>/dev/null 2>"$TEST_TMP/err" </dev/null &
+	awf_pid=$!
+	wait_file "$ready" 100 || { kill -9 "$awf_pid"; fail "workload did not start: $(cat "$TEST_TMP/err")"; }
+	cg=$cg2/awf-bpf/run-$awf_pid
+	pids=$(cat "$cg/cgroup.procs")
+	log "processes in $cg: $(echo $pids)"
+	assert_le 3 "$(echo "$pids" | wc -w)" "processes in the sandbox (sh, 2 x sleep; init)"
+	kill -KILL "$awf_pid"
+	wait "$awf_pid" 2>/dev/null
+	for _ in $(seq 1 20); do
+		[ -z "$(live_procs "$cg")" ] && break
+		sleep 0.1
+	done
+	for pid in $pids; do
+		alive "$pid" && fail "process $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) of the workload still runs 2 s after kill -9 of awf-bpf"
+	done
+	assert_file_exists "$cg" "the killed run's cgroup (awf-bpf could not remove it)"
+	awf_run --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC" "the next run"
+	assert_file_absent "$cg" "the killed run's cgroup after the next run (cgroup_sweep_stale)"
+}
