@@ -13,7 +13,7 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
 	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
-	dnsutils netcat-openbsd python3 iputils-ping jq procps \
+	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
 	libclang-rt-14-dev util-linux
 
 PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
@@ -81,6 +81,11 @@ test: deps
 demo: deps
 	$(MAKE) all
 	tests/demo.sh
+
+# Not part of `make test`: docs/benchmarks.md says what it measures.
+bench: deps
+	$(MAKE) all
+	bench/run.sh
 
 install: $(BUILD)/awf-bpf
 	install -D -m 0755 $(BUILD)/awf-bpf $(DESTDIR)$(PREFIX)/bin/awf-bpf

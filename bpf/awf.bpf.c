@@ -91,6 +91,33 @@ struct {
 	__uint(max_entries, AWF_C_MAX);
 } counters SEC(".maps");
 
+/*
+ * Read by `awf-bpf dump` and `status` from the pins, never by the programs:
+ * defined here so that they are created with BTF like every other map.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct awf_name);
+	__uint(max_entries, AWF_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_domain_key);
+	__type(value, struct awf_domain);
+	__uint(max_entries, AWF_MAX_DOMAINS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} domains SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct awf_meta);
+	__uint(max_entries, 1);
+} meta SEC(".maps");
+
 /* A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4. */
 struct awf_dst {
 	__u32 ip6[4]; /* network order; ip6[3] holds the IPv4 address */
@@ -99,10 +126,17 @@ struct awf_dst {
 	__u8 proto;
 };
 
+/* The local end of a socket or packet, for the audit trail only. */
+struct awf_src {
+	__u32 ip6[4]; /* network order; IPv4 in ip6[0] */
+	__u16 port;   /* host order */
+};
+
 struct awf_decision {
 	__u8 verdict;
 	__u8 reason;
 	__u32 rule_id;
+	__u32 name_id; /* the learned entry that matched, if live */
 };
 
 /*
@@ -151,7 +185,13 @@ static __always_inline void dst_from_ip6(struct awf_dst *d, const __u32 *ip6)
 	d->ip6[3] = ip6[3];
 }
 
+static __always_inline void count_denial(__u8 reason)
+{
+	count(AWF_C_DENIED_BY_REASON + (reason < AWF_R_MAX ? reason : 0));
+}
+
 static __always_inline void emit(__u8 kind, const struct awf_dst *d,
+				 const struct awf_src *src,
 				 const struct awf_decision *dec, __u64 cgroup_id)
 {
 	struct awf_event *e;
@@ -169,6 +209,7 @@ static __always_inline void emit(__u8 kind, const struct awf_dst *d,
 	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->rule_id = dec->rule_id;
+	e->name_id = dec->name_id;
 	e->kind = kind;
 	e->verdict = dec->verdict;
 	e->reason = dec->reason;
@@ -176,12 +217,16 @@ static __always_inline void emit(__u8 kind, const struct awf_dst *d,
 	e->proto = d->proto;
 	e->pad = 0;
 	e->dport = d->port;
+	e->sport = src->port;
+	e->pad2[0] = 0;
+	e->pad2[1] = 0;
 	if (d->family == AF_INET) {
 		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 		__builtin_memcpy(e->daddr, &d->ip6[3], 4);
 	} else {
 		__builtin_memcpy(e->daddr, d->ip6, 16);
 	}
+	__builtin_memcpy(e->saddr, src->ip6, 16);
 	e->sock_type = 0;
 	e->sock_proto = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -229,18 +274,58 @@ static __always_inline void deny(struct awf_decision *dec, __u8 reason)
 	dec->reason = reason;
 }
 
-static __always_inline void decide_loopback(const struct awf_dst *d,
-					    struct awf_decision *dec)
+/*
+ * Whether the socket that would receive d on this host is one the sandbox
+ * bound: only sockets of this sandbox carry our sk_state with bound_port
+ * (post_bind). The receiving socket is looked up rather than inferred
+ * from the port, so binding port Q on another local address never opens
+ * the host's own service on Q.
+ */
+static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
+					      const struct awf_dst *d)
 {
-	struct awf_lo_port_key key = { .port = d->port, .proto = d->proto };
+	struct bpf_sock_tuple tuple = {};
+	struct awf_sk_state *st;
+	struct bpf_sock *sk;
+	bool ours;
+	__u32 size;
 
+	if (d->family == AF_INET) {
+		tuple.ipv4.daddr = d->ip6[3];
+		tuple.ipv4.dport = bpf_htons(d->port);
+		size = sizeof(tuple.ipv4);
+	} else {
+		tuple.ipv6.daddr[0] = d->ip6[0];
+		tuple.ipv6.daddr[1] = d->ip6[1];
+		tuple.ipv6.daddr[2] = d->ip6[2];
+		tuple.ipv6.daddr[3] = d->ip6[3];
+		tuple.ipv6.dport = bpf_htons(d->port);
+		size = sizeof(tuple.ipv6);
+	}
+	if (d->proto == IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+	ours = st && st->bound_port && !st->reuseport;
+	bpf_sk_release(sk);
+	return ours;
+}
+
+/* sa is NULL on the packet path, which never needs the owner lookup. */
+static __always_inline void decide_loopback(const struct awf_dst *d,
+					    struct awf_decision *dec,
+					    struct bpf_sock_addr *sa)
+{
 	if (awf_cfg.localhost_mode == AWF_LO_ALLOW) {
 		allow(dec, AWF_R_LOOPBACK, 0);
 		return;
 	}
 	if (awf_cfg.localhost_mode == AWF_LO_SANDBOX &&
 	    (port_in(&awf_cfg.lo_ports, d->port) ||
-	     bpf_map_lookup_elem(&lo_ports, &key))) {
+	     (sa && served_by_sandbox(sa, d)))) {
 		allow(dec, AWF_R_LOOPBACK, 0);
 		return;
 	}
@@ -290,19 +375,21 @@ static __always_inline struct awf_learned *lookup_learned(const struct awf_dst *
  * says "port not allowed" rather than "not in policy".
  */
 static __always_inline void decide(const struct awf_dst *d,
-				   struct awf_decision *dec)
+				   struct awf_decision *dec,
+				   struct bpf_sock_addr *sa)
 {
 	struct awf_learned *learned;
 	struct awf_rule *rule;
 	__u8 miss = AWF_R_NOT_IN_POLICY;
 
 	dec->rule_id = 0;
+	dec->name_id = 0;
 	if (is_proxy(d)) {
 		allow(dec, AWF_R_PROXY, 0);
 		return;
 	}
 	if (is_loopback(d)) {
-		decide_loopback(d, dec);
+		decide_loopback(d, dec, sa);
 		return;
 	}
 	if (d->family == AF_INET6 && !awf_cfg.ipv6_enabled) {
@@ -312,7 +399,7 @@ static __always_inline void decide(const struct awf_dst *d,
 	rule = lookup_cidr(d);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL) {
-			decide_loopback(d, dec);
+			decide_loopback(d, dec, sa);
 			return;
 		}
 		if (rule->kind == AWF_RULE_RESERVED) {
@@ -328,6 +415,7 @@ static __always_inline void decide(const struct awf_dst *d,
 	}
 	learned = lookup_learned(d);
 	if (learned && learned->expires_ns > bpf_ktime_get_ns()) {
+		dec->name_id = learned->name_id;
 		if (awf_cfg.proxy_enabled) {
 			deny(dec, AWF_R_PROXY_ONLY);
 			return;
@@ -375,22 +463,60 @@ static __always_inline void remember_dns_origin(struct bpf_sock *sk,
 	__builtin_memcpy(st->orig_addr, d->ip6, 16);
 }
 
+/* The socket's bound address and port, for the audit trail; 0 if unbound. */
+static __always_inline void src_of_sock(struct bpf_sock *sk,
+					struct awf_src *s)
+{
+	__u32 ip6[4];
+
+	if (!sk)
+		return;
+	s->port = (__u16)sk->src_port;
+	if (sk->family == AF_INET) {
+		s->ip6[0] = sk->src_ip4;
+		return;
+	}
+	ip6[0] = sk->src_ip6[0];
+	ip6[1] = sk->src_ip6[1];
+	ip6[2] = sk->src_ip6[2];
+	ip6[3] = sk->src_ip6[3];
+	if (is_v4mapped(ip6)) {
+		s->ip6[0] = ip6[3];
+		return;
+	}
+	s->ip6[0] = ip6[0];
+	s->ip6[1] = ip6[1];
+	s->ip6[2] = ip6[2];
+	s->ip6[3] = ip6[3];
+}
+
+static __always_inline void emit_sock(struct bpf_sock_addr *ctx, __u8 kind,
+				      const struct awf_dst *d,
+				      const struct awf_decision *dec)
+{
+	struct awf_src src = {};
+
+	src_of_sock(ctx->sk, &src);
+	emit(kind, d, &src, dec, bpf_get_current_cgroup_id());
+}
+
 static __always_inline int enforce(struct bpf_sock_addr *ctx,
 				   const struct awf_dst *d, __u8 kind)
 {
 	bool is_connect = kind == AWF_EV_CONNECT;
 	struct awf_decision dec = {};
 
-	decide(d, &dec);
+	decide(d, &dec, ctx);
 	if (dec.verdict == AWF_ALLOW) {
 		count(is_connect ? AWF_C_CONNECT_ALLOWED : AWF_C_SENDMSG_ALLOWED);
 		tag_allowed(ctx->sk, d);
 		if (awf_cfg.audit_allowed)
-			emit(kind, d, &dec, bpf_get_current_cgroup_id());
+			emit_sock(ctx, kind, d, &dec);
 		return VERDICT_PROCEED;
 	}
 	count(is_connect ? AWF_C_CONNECT_DENIED : AWF_C_SENDMSG_DENIED);
-	emit(kind, d, &dec, bpf_get_current_cgroup_id());
+	count_denial(dec.reason);
+	emit_sock(ctx, kind, d, &dec);
 	return VERDICT_REFUSE;
 }
 
@@ -403,7 +529,7 @@ static __always_inline void note_redirect(struct bpf_sock_addr *ctx,
 	remember_dns_origin(ctx->sk, d);
 	count(AWF_C_DNS_REDIRECTED);
 	if (awf_cfg.audit_allowed)
-		emit(kind, d, &dec, bpf_get_current_cgroup_id());
+		emit_sock(ctx, kind, d, &dec);
 }
 
 static __always_inline bool is_dns(const struct awf_dst *d)
@@ -598,6 +724,35 @@ int awf_getpeername6(struct bpf_sock_addr *ctx)
 	return restore6(ctx);
 }
 
+#define SOL_SOCKET 1
+#define SO_REUSEPORT 15
+#define SOCKOPT_PAGE 4096
+
+/*
+ * A socket of the sandbox in a host service's SO_REUSEPORT group shares
+ * its address: connections the kernel spreads over the group reach the
+ * host's service through "the sandbox's own" port. Such sockets never
+ * count as the sandbox serving a port (served_by_sandbox). Refusing the
+ * option outright would break clients that set it (dig, for one).
+ */
+SEC("cgroup/setsockopt")
+int awf_setsockopt(struct bpf_sockopt *ctx)
+{
+	struct awf_sk_state *st;
+
+	if (ctx->level == SOL_SOCKET && ctx->optname == SO_REUSEPORT) {
+		st = bpf_sk_storage_get(&sk_state, ctx->sk, NULL,
+					BPF_SK_STORAGE_GET_F_CREATE);
+		if (!st)
+			return VERDICT_REFUSE; /* cannot remember it: refuse */
+		st->reuseport = 1;
+	}
+	/* Larger values are not visible here: let the kernel read them. */
+	if (ctx->optlen > SOCKOPT_PAGE)
+		ctx->optlen = 0;
+	return VERDICT_PROCEED;
+}
+
 /*
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
@@ -615,6 +770,7 @@ int awf_sock_create(struct bpf_sock *ctx)
 		return VERDICT_PROCEED;
 
 	count(AWF_C_SOCKET_DENIED);
+	count_denial(dec.reason);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(AWF_C_EVENTS_LOST);
@@ -698,7 +854,7 @@ int awf_sock_release(struct bpf_sock *ctx)
 /* Packet backstop ------------------------------------------------------- */
 
 static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
-				       struct awf_dst *d)
+				       struct awf_dst *d, struct awf_src *s)
 {
 	__be16 ports[2];
 
@@ -706,11 +862,13 @@ static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
 		return -1;
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return -1;
+	s->port = bpf_ntohs(ports[0]);
 	d->port = bpf_ntohs(ports[1]);
 	return 0;
 }
 
-static __always_inline int parse_ipv4(struct __sk_buff *skb, struct awf_dst *d)
+static __always_inline int parse_ipv4(struct __sk_buff *skb, struct awf_dst *d,
+				      struct awf_src *s)
 {
 	struct iphdr ip;
 
@@ -719,15 +877,17 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct awf_dst *d)
 	d->family = AF_INET;
 	d->proto = ip.protocol;
 	d->ip6[3] = ip.daddr;
+	s->ip6[0] = ip.saddr;
 	if (is_loopback(d))
 		return 0;
 	/* Sockets the hooks allowed never send fragments past this point. */
 	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -1;
-	return parse_ports(skb, ip.ihl * 4, d);
+	return parse_ports(skb, ip.ihl * 4, d, s);
 }
 
-static __always_inline int parse_ipv6(struct __sk_buff *skb, struct awf_dst *d)
+static __always_inline int parse_ipv6(struct __sk_buff *skb, struct awf_dst *d,
+				      struct awf_src *s)
 {
 	struct ipv6hdr ip6;
 
@@ -736,10 +896,11 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct awf_dst *d)
 	d->family = AF_INET6;
 	d->proto = ip6.nexthdr;
 	__builtin_memcpy(d->ip6, &ip6.daddr, 16);
+	__builtin_memcpy(s->ip6, &ip6.saddr, 16);
 	if (is_loopback(d))
 		return 0;
 	/* Extension headers are not something TCP/UDP sockets send. */
-	return parse_ports(skb, sizeof(ip6), d);
+	return parse_ports(skb, sizeof(ip6), d, s);
 }
 
 static __always_inline bool matches_tag(struct __sk_buff *skb,
@@ -775,24 +936,26 @@ int awf_egress(struct __sk_buff *skb)
 {
 	struct awf_decision dec = { .verdict = AWF_DENY,
 				    .reason = AWF_R_BACKSTOP };
+	struct awf_src src = {};
 	struct awf_dst d = {};
 	int err = -1;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_ipv4(skb, &d);
+		err = parse_ipv4(skb, &d, &src);
 	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_ipv6(skb, &d);
+		err = parse_ipv6(skb, &d, &src);
 
 	if (!err) {
 		if (is_local(&d) || matches_tag(skb, &d))
 			return VERDICT_PROCEED;
-		decide(&d, &dec);
+		decide(&d, &dec, NULL);
 		if (dec.verdict == AWF_ALLOW)
 			return VERDICT_PROCEED;
 	}
 	dec.verdict = AWF_DENY;
 	dec.reason = AWF_R_BACKSTOP;
 	count(AWF_C_PACKETS_DROPPED);
-	emit(AWF_EV_PACKET, &d, &dec, bpf_skb_cgroup_id(skb));
+	count_denial(AWF_R_BACKSTOP);
+	emit(AWF_EV_PACKET, &d, &src, &dec, bpf_skb_cgroup_id(skb));
 	return VERDICT_REFUSE;
 }

@@ -18,7 +18,7 @@
 #define AWF_COMM_LEN 16
 
 /* Map sizes: bounded so that a hostile policy cannot exhaust memlock. */
-#define AWF_MAX_CIDRS 65536
+#define AWF_MAX_CIDRS (1 << 20) /* allocated per entry (BPF_F_NO_PREALLOC) */
 #define AWF_MAX_LEARNED 65536
 #define AWF_MAX_LO_PORTS 4096
 #define AWF_RINGBUF_BYTES (256 * 1024)
@@ -101,7 +101,8 @@ struct awf_sk_state {
 	__u16 bound_port; /* loopback port this socket holds a reference on */
 	__u8 allowed_addr[16];
 	__u8 bound_proto;
-	__u8 pad[3];
+	__u8 reuseport; /* SO_REUSEPORT was set: may share a host's port */
+	__u8 pad[2];
 };
 
 /*
@@ -152,9 +153,22 @@ enum awf_reason {
 	AWF_R_PROXY = 10,
 	AWF_R_LEARNED = 11,
 	AWF_R_PROXY_ONLY = 12,
+	/* Decided by the DNS filter in user space, never by the programs. */
+	AWF_R_DNS_ALLOWED = 13,
+	AWF_R_BLOCKED_DOMAIN = 14,
+	AWF_R_NAME_NOT_ALLOWED = 15,
+	AWF_R_DNS_UPSTREAM_FAILURE = 16,
+	AWF_R_DNS_LOCAL_ANSWER = 17, /* PTR and ANY */
+	AWF_R_DNS_MALFORMED = 18,    /* not a query awf-bpf can judge */
+	AWF_R_DNS_BAD_ANSWER = 19,   /* the upstream answer was rejected */
 	AWF_R_MAX,
 };
 
+/*
+ * Addresses as awf_dst: IPv4 in the first 4 bytes, the rest zero. The
+ * source is the socket's bound address and port (0 while unbound) for the
+ * socket hooks, the IP header's for packets.
+ */
 struct awf_event {
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
 	__u64 cgroup_id;
@@ -162,6 +176,7 @@ struct awf_event {
 	__u32 tid;
 	__u32 uid;
 	__u32 rule_id;
+	__u32 name_id; /* learned address: its name in the names map; 0 none */
 	__u8 kind;    /* enum awf_event_kind */
 	__u8 verdict; /* enum awf_verdict */
 	__u8 reason;  /* enum awf_reason */
@@ -169,7 +184,10 @@ struct awf_event {
 	__u8 proto;   /* IPPROTO_* */
 	__u8 pad;
 	__u16 dport;  /* host order */
+	__u16 sport;  /* host order */
+	__u8 pad2[2];
 	__u8 daddr[16];
+	__u8 saddr[16];
 	__s32 sock_type; /* AWF_EV_SOCK_CREATE only */
 	__s32 sock_proto;
 	char comm[AWF_COMM_LEN];
@@ -184,7 +202,86 @@ enum awf_counter {
 	AWF_C_SOCKET_DENIED,
 	AWF_C_PACKETS_DROPPED,
 	AWF_C_EVENTS_LOST,
-	AWF_C_MAX,
+	/*
+	 * Written by user space (the DNS filter), in CPU 0's slot: the
+	 * programs never touch these, so the writes race with nothing.
+	 */
+	AWF_C_DNS_ALLOWED,
+	AWF_C_DNS_BLOCKED,
+	AWF_C_DNS_FAILED,
+	/* Denials by enum awf_reason; the DNS reasons written by user space. */
+	AWF_C_DENIED_BY_REASON,
+	AWF_C_MAX = AWF_C_DENIED_BY_REASON + AWF_R_MAX,
+};
+
+/*
+ * Maps for `awf-bpf dump` and `status`. The programs never read them; they
+ * exist so that the pins of a sandbox describe it without the help of its
+ * awf-bpf process: pinned under /sys/fs/bpf/awf-bpf/<sandbox>/ with the
+ * policy maps, the learned maps, lo_ports and counters (docs/dump.md).
+ */
+#define AWF_META_VERSION 1
+#define AWF_NAME_LEN 256 /* a DNS name in presentation form, NUL-terminated */
+#define AWF_MAX_DOMAINS 65536
+#define AWF_ID_LEN 32
+#define AWF_USER_LEN 32
+#define AWF_PATH_LEN 512
+#define AWF_CMDLINE_LEN 1024
+#define AWF_META_MAX_DNS 8
+
+/* name_id (as in awf_learned and awf_event) -> name */
+struct awf_name {
+	char name[AWF_NAME_LEN];
+};
+
+enum awf_domain_list {
+	AWF_DOM_ALLOW = 1,
+	AWF_DOM_BLOCK = 2,
+};
+
+/* id is the entry's index + 1, as rule_id of the addresses it opened. */
+struct awf_domain_key {
+	__u32 list; /* enum awf_domain_list */
+	__u32 id;
+};
+
+struct awf_domain {
+	__u8 subdomains;
+	__u8 wildcard; /* "*.name": below the name only */
+	__u8 pad[2];
+	struct awf_port_set ports; /* effective ports; none for block entries */
+	char name[AWF_NAME_LEN];
+};
+
+struct awf_dns_server {
+	__u8 family;
+	__u8 pad;
+	__u16 port;
+	__u8 addr[16];
+};
+
+/* The one entry (key 0) of the meta array. */
+struct awf_meta {
+	__u32 version; /* AWF_META_VERSION */
+	__u32 pid;     /* the awf-bpf process */
+	__u32 workload_pid; /* 0 until the command is started */
+	__u32 uid;
+	__u64 pid_start_ticks; /* /proc/<pid>/stat starttime: a reused pid differs */
+	__u64 start_realtime_ns; /* CLOCK_REALTIME */
+	__u64 cgroup_id;
+	__u32 n_allow_domains; /* in the policy; the domains map may hold fewer */
+	__u32 n_block_domains;
+	__u32 n_dns_servers;
+	__u32 dns_min_ttl;
+	__u32 dns_max_ips_per_name;
+	__u32 argc;
+	struct awf_dns_server dns_servers[AWF_META_MAX_DNS];
+	struct awf_port_set default_ports;
+	struct awf_config cfg;
+	char sandbox[AWF_ID_LEN];
+	char user[AWF_USER_LEN];
+	char audit_log[AWF_PATH_LEN]; /* "" without --audit-log */
+	char cmdline[AWF_CMDLINE_LEN]; /* argv, each NUL-terminated; truncated */
 };
 
 #endif /* AWF_H */

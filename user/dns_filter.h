@@ -24,6 +24,7 @@ struct dns_decision {
 	const char *name; /* query name, lower case, no trailing dot */
 	const char *qtype; /* "A", "AAAA", ... */
 	int allowed;
+	unsigned int code; /* enum awf_reason: AWF_R_DNS_ALLOWED, ... */
 	const char *reason; /* "name not allowed", "blocked domain", ... */
 	unsigned int rcode; /* when answered locally */
 	size_t n_learned; /* addresses learned from the answer */

@@ -485,6 +485,8 @@ static void dns_query_try(struct dns_query *q)
 			return;
 	log_debug("dns: query %04x: every upstream server failed",
 		  dns_id(q->msg));
+	if (q->fwd->filter && q->fwd->filter->failed)
+		q->fwd->filter->failed(q->fwd->filter->ctx, q->msg, q->len);
 	dns_query_answer_local(q, DNS_RCODE_SERVFAIL);
 }
 

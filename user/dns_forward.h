@@ -31,6 +31,8 @@ struct dns_filter_ops {
 	/* 0: release the answer; -1: the client gets SERVFAIL instead. */
 	int (*learn)(void *ctx, const uint8_t *query, size_t qlen,
 		     const uint8_t *answer, size_t alen);
+	/* Optional: every server failed; the client gets SERVFAIL. */
+	void (*failed)(void *ctx, const uint8_t *query, size_t len);
 };
 
 struct dns_fwd_config {

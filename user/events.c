@@ -1,107 +1,52 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <json-c/json.h>
-#include <unistd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "audit_codes.h"
+#include "counters.h"
 #include "dns_filter.h"
 #include "events.h"
+#include "learned.h"
 #include "log.h"
-
-static const char *const reason_texts[AWF_R_MAX] = {
-	[AWF_R_NONE] = "none",
-	[AWF_R_NOT_IN_POLICY] = "not in policy",
-	[AWF_R_PORT_NOT_ALLOWED] = "port not allowed",
-	[AWF_R_RESERVED_RANGE] = "link-local/metadata range",
-	[AWF_R_LOOPBACK] = "loopback port not allowed",
-	[AWF_R_IPV6_DISABLED] = "ipv6 disabled by policy",
-	[AWF_R_SOCKET_TYPE] = "socket type not allowed",
-	[AWF_R_BACKSTOP] = "dropped by packet backstop",
-	[AWF_R_DNS_REDIRECT] = "dns sent to the awf-bpf resolver",
-	[AWF_R_CIDR] = "allow_cidrs",
-	[AWF_R_PROXY] = "proxy",
-	[AWF_R_LEARNED] = "learned from an allowed domain",
-	[AWF_R_PROXY_ONLY] = "proxy-only mode: use the proxy",
-};
-
-static const char *const verdict_texts[] = {
-	[AWF_ALLOW] = "allow",
-	[AWF_DENY] = "deny",
-	[AWF_REDIRECT] = "redirect",
-};
-
-static const char *const kind_texts[] = {
-	[AWF_EV_CONNECT] = "connect",
-	[AWF_EV_SENDMSG] = "sendmsg",
-	[AWF_EV_SOCK_CREATE] = "socket",
-	[AWF_EV_PACKET] = "packet",
-};
-
-#define TEXT_OF(table, i) \
-	((i) < sizeof(table) / sizeof(table[0]) && table[i] ? table[i] : "unknown")
+#include "publish.h"
+#include "summary.h"
 
 const char *event_reason_text(unsigned int reason)
 {
-	return TEXT_OF(reason_texts, reason);
+	return reason_text(reason);
 }
 
-static const char *proto_text(unsigned int proto)
+static void addr_text(int family, const uint8_t *addr, char *buf, size_t len)
 {
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	case IPPROTO_SCTP:
-		return "sctp";
-	case IPPROTO_RAW:
-		return "raw";
-	case IPPROTO_MPTCP:
-		return "mptcp";
-	case IPPROTO_UDPLITE:
-		return "udplite";
-	default:
-		return NULL;
-	}
-}
-
-static void addr_text(const struct awf_event *e, char *buf, size_t len)
-{
-	if (!inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->daddr,
-		       buf, len))
+	if (!inet_ntop(family == AF_INET ? AF_INET : AF_INET6, addr, buf, len))
 		snprintf(buf, len, "?");
 }
 
 static void sock_type_text(const struct awf_event *e, char *buf, size_t len)
 {
-	static const char *const types[] = { [1] = "stream", [2] = "dgram",
-					     [3] = "raw",    [4] = "rdm",
-					     [5] = "seqpacket", [10] = "packet" };
-	const char *type = TEXT_OF(types, (unsigned int)e->sock_type);
-	const char *proto = proto_text(e->proto);
+	const char *type = sock_type_code((unsigned int)e->sock_type);
+	/* proto is 8 bits: MPTCP (262) would read as TCP there. */
+	const char *proto = proto_code((unsigned int)e->sock_proto);
 
 	if (proto)
 		snprintf(buf, len, "%s %s/%s",
 			 e->family == AF_INET6 ? "ipv6" : "ipv4", type, proto);
 	else
-		snprintf(buf, len, "%s %s/protocol %u",
-			 e->family == AF_INET6 ? "ipv6" : "ipv4", type, e->proto);
+		snprintf(buf, len, "%s %s/protocol %d",
+			 e->family == AF_INET6 ? "ipv6" : "ipv4", type,
+			 e->sock_proto);
 }
 
-void event_format_line(const struct awf_event *e, char *buf, size_t len)
+void event_format_line(const struct awf_event *e, const char *domain, char *buf,
+		       size_t len)
 {
-	const char *proto = proto_text(e->proto);
+	const char *proto = proto_code(e->proto);
 	char what[96], addr[INET6_ADDRSTRLEN];
 
 	if (e->kind == AWF_EV_SOCK_CREATE) {
@@ -111,127 +56,47 @@ void event_format_line(const struct awf_event *e, char *buf, size_t len)
 			 e->pid, e->comm, event_reason_text(e->reason));
 		return;
 	}
-	addr_text(e, addr, sizeof(addr));
-	snprintf(buf, len, "%s %s %s%s%s:%u from pid %u (%.16s): %s",
-		 e->verdict == AWF_DENY ? "denied" :
-		 e->verdict == AWF_REDIRECT ? "redirected" : "allowed",
+	addr_text(e->family, e->daddr, addr, sizeof(addr));
+	/* The name goes last: scripts match the line up to the reason. */
+	snprintf(buf, len, "%s %s %s%s%s:%u from pid %u (%.16s): %s%s%s%s",
+		 e->verdict == AWF_DENY	    ? "denied" :
+		 e->verdict == AWF_REDIRECT ? "redirected" :
+					      "allowed",
 		 proto ? proto : "ip", e->family == AF_INET6 ? "[" : "", addr,
 		 e->family == AF_INET6 ? "]" : "", e->dport, e->pid, e->comm,
-		 event_reason_text(e->reason));
+		 event_reason_text(e->reason), domain ? " (" : "",
+		 domain ? domain : "", domain ? ")" : "");
 }
 
-/* Monotonic event time to wall-clock ISO 8601, to the millisecond. */
-static void event_time_text(__u64 ts_ns, char *buf, size_t len)
+static const char *domain_of(const struct events *ev, uint32_t name_id)
 {
-	struct timespec mono, real;
-	long long wall_ms;
-	time_t secs;
-	struct tm tm;
-
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &real);
-	wall_ms = (long long)real.tv_sec * 1000 + real.tv_nsec / 1000000 -
-		  ((long long)mono.tv_sec * 1000000000LL + mono.tv_nsec -
-		   (long long)ts_ns) / 1000000;
-	secs = (time_t)(wall_ms / 1000);
-	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
-}
-
-static void json_add_str(json_object *o, const char *key, const char *val)
-{
-	json_object_object_add(o, key, json_object_new_string(val));
-}
-
-static void json_add_int(json_object *o, const char *key, int64_t val)
-{
-	json_object_object_add(o, key, json_object_new_int64(val));
-}
-
-static json_object *event_to_json(const struct events *ev,
-				  const struct awf_event *e)
-{
-	json_object *o = json_object_new_object();
-	char buf[64], comm[AWF_COMM_LEN + 1];
-	const char *proto = proto_text(e->proto);
-
-	if (!o)
+	if (!name_id || !ev->names)
 		return NULL;
-	json_add_int(o, "schema", AUDIT_SCHEMA_VERSION);
-	event_time_text(e->ts_ns, buf, sizeof(buf));
-	json_add_str(o, "time", buf);
-	json_add_str(o, "sandbox", ev->sandbox);
-	json_add_str(o, "event", TEXT_OF(kind_texts, e->kind));
-	json_add_str(o, "verdict", TEXT_OF(verdict_texts, e->verdict));
-	json_add_str(o, "reason", event_reason_text(e->reason));
-	json_add_int(o, "pid", e->pid);
-	json_add_int(o, "tid", e->tid);
-	json_add_int(o, "uid", e->uid);
-	memcpy(comm, e->comm, AWF_COMM_LEN);
-	comm[AWF_COMM_LEN] = '\0';
-	json_add_str(o, "comm", comm);
-	json_add_int(o, "cgroup_id", (int64_t)e->cgroup_id);
-	json_add_str(o, "family", e->family == AF_INET6 ? "ipv6" : "ipv4");
-	if (proto)
-		json_add_str(o, "proto", proto);
-	else
-		json_add_int(o, "proto", e->proto);
-	if (e->kind == AWF_EV_SOCK_CREATE) {
-		json_add_int(o, "sock_type", e->sock_type);
-		return o;
-	}
-	addr_text(e, buf, sizeof(buf));
-	json_add_str(o, "dst", buf);
-	json_add_int(o, "dport", e->dport);
-	if (e->rule_id)
-		json_add_int(o, "rule_id", e->rule_id);
-	return o;
+	return learned_store_name(ev->names, name_id);
 }
 
-/* One line per event, flushed: a crash loses at most this line. */
-static void audit_write_json(struct events *ev, json_object *o)
+/* The counters map holds the DNS decisions too, for `dump` and `status`. */
+static void count_user(struct events *ev, uint32_t idx)
 {
-	if (fprintf(ev->audit, "%s\n",
-		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0 ||
-	    fflush(ev->audit) != 0)
-		log_error("audit log: %s", strerror(errno));
-	json_object_put(o);
+	ev->user_counters[idx]++;
+	if (ev->counters_fd >= 0 &&
+	    counters_store(ev->counters_fd, idx, ev->user_counters[idx]))
+		log_warn("counters map: slot %u: %s", idx, strerror(errno));
 }
 
-static void audit_write(struct events *ev, const struct awf_event *e)
+static void count_dns(struct events *ev, const struct dns_decision *d)
 {
-	json_object *o = event_to_json(ev, e);
-
-	if (!o) {
-		log_error("audit log: out of memory");
+	if (d->allowed) {
+		count_user(ev, AWF_C_DNS_ALLOWED);
 		return;
 	}
-	audit_write_json(ev, o);
-}
-
-static void audit_dns(struct events *ev, const struct dns_decision *d)
-{
-	json_object *o = json_object_new_object();
-	char now[64];
-
-	if (!o)
-		return;
-	json_add_int(o, "schema", AUDIT_SCHEMA_VERSION);
-	event_time_text(learned_now_ns(), now, sizeof(now));
-	json_add_str(o, "time", now);
-	json_add_str(o, "sandbox", ev->sandbox);
-	json_add_str(o, "event", "dns");
-	json_add_str(o, "verdict", d->allowed ? "allow" : "deny");
-	json_add_str(o, "reason", d->reason);
-	json_add_str(o, "name", d->name);
-	json_add_str(o, "qtype", d->qtype);
-	if (!d->allowed)
-		json_add_int(o, "rcode", d->rcode);
+	if (d->code == AWF_R_DNS_UPSTREAM_FAILURE ||
+	    d->code == AWF_R_DNS_BAD_ANSWER)
+		count_user(ev, AWF_C_DNS_FAILED);
 	else
-		json_add_int(o, "learned", (int64_t)d->n_learned);
-	audit_write_json(ev, o);
+		count_user(ev, AWF_C_DNS_BLOCKED);
+	if (d->code < AWF_R_MAX)
+		count_user(ev, AWF_C_DENIED_BY_REASON + d->code);
 }
 
 void events_dns_decision(void *ctx, const struct dns_decision *d)
@@ -246,29 +111,82 @@ void events_dns_decision(void *ctx, const struct dns_decision *d)
 		log_debug("allowed dns %s %s: %zu addresses learned", d->qtype,
 			  name, d->n_learned);
 	}
-	if (ev->audit)
-		audit_dns(ev, d);
+	count_dns(ev, d);
+	if (ev->summary)
+		summary_add_dns(ev->summary, name, d->allowed, d->code);
+	if (ev->audit.f)
+		audit_log_dns(&ev->audit, d);
+}
+
+static void summarize(struct events *ev, const struct awf_event *e,
+		      const char *domain)
+{
+	char comm[AWF_COMM_LEN + 1];
+	struct summary_net n = {
+		.kind = e->kind,
+		.verdict = e->verdict,
+		.reason = e->reason,
+		.family = e->family == AF_INET6 ? AF_INET6 : AF_INET,
+		.proto = e->kind == AWF_EV_SOCK_CREATE ?
+				 (unsigned int)e->sock_proto :
+				 e->proto,
+		.sock_type = e->sock_type,
+		.port = e->dport,
+		.pid = e->pid,
+		.comm = comm,
+		.domain = domain,
+	};
+
+	memcpy(comm, e->comm, AWF_COMM_LEN);
+	comm[AWF_COMM_LEN] = '\0';
+	memcpy(n.addr, e->daddr, sizeof(n.addr));
+	summary_add_net(ev->summary, &n);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
 	const struct awf_event *e = data;
-	char line[256];
+	const char *domain;
+	char line[512];
 
 	if (size < sizeof(*e))
 		return 0;
+	domain = domain_of(ev, e->name_id);
 	if (e->verdict == AWF_DENY) {
 		ev->denied++;
-		event_format_line(e, line, sizeof(line));
+		event_format_line(e, domain, line, sizeof(line));
 		log_info("%s", line);
 	} else if (log_threshold <= LOG_LVL_DEBUG) {
-		event_format_line(e, line, sizeof(line));
+		event_format_line(e, domain, line, sizeof(line));
 		log_debug("%s", line);
 	}
-	if (ev->audit)
-		audit_write(ev, e);
+	if (ev->summary)
+		summarize(ev, e, domain);
+	if (ev->audit.f)
+		audit_log_event(&ev->audit, e, domain);
 	return 0;
+}
+
+/*
+ * The programs count what they could not queue. Reported as soon as seen,
+ * so a reader of the audit log knows where the gap is.
+ */
+static void check_lost(struct events *ev)
+{
+	uint64_t lost;
+
+	if (ev->counters_fd < 0)
+		return;
+	if (counters_read_one(ev->counters_fd, AWF_C_EVENTS_LOST, &lost)) {
+		log_warn("counters map: %s", strerror(errno));
+		return;
+	}
+	if (lost <= ev->lost)
+		return;
+	if (ev->audit.f)
+		audit_log_lost(&ev->audit, lost - ev->lost, lost);
+	ev->lost = lost;
 }
 
 static int on_ringbuf_ready(struct ev_source *src, uint32_t events)
@@ -286,17 +204,15 @@ int events_open(struct events *ev, int ringbuf_fd, int epfd,
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->sandbox = sandbox;
-	if (audit_path) {
-		int fd = open(audit_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			      0640);
-
-		if (fd < 0 || !(ev->audit = fdopen(fd, "a"))) {
-			snprintf(err, errlen, "--audit-log %s: %s", audit_path,
-				 strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
+	ev->counters_fd = -1;
+	if (audit_path &&
+	    audit_log_open(&ev->audit, audit_path, sandbox, err, errlen))
+		return -1;
+	ev->summary = summary_new();
+	if (!ev->summary) {
+		snprintf(err, errlen, "events: out of memory");
+		events_close(ev);
+		return -1;
 	}
 	ev->rb = ring_buffer__new(ringbuf_fd, handle_event, ev, NULL);
 	if (!ev->rb) {
@@ -314,12 +230,62 @@ int events_open(struct events *ev, int ringbuf_fd, int epfd,
 	return 0;
 }
 
+void events_attach(struct events *ev, const struct learned_store *names,
+		   int counters_fd)
+{
+	ev->names = names;
+	ev->counters_fd = counters_fd;
+}
+
 void events_drain(struct events *ev)
 {
 	int ret = ring_buffer__consume(ev->rb);
 
 	if (ret < 0 && ret != -EINTR)
 		log_error("reading events: %s", strerror(-ret));
+	check_lost(ev);
+}
+
+void events_start(struct events *ev, pid_t pid, char *const *argv,
+		  uint64_t cgroup_id)
+{
+	char user[AWF_USER_LEN];
+	struct audit_start st = {
+		.awf_pid = getpid(),
+		.pid = pid,
+		.user = user,
+		.argv = argv,
+		.cgroup_id = cgroup_id,
+	};
+
+	if (!ev->audit.f)
+		return;
+	st.uid = publish_invoker(user, sizeof(user));
+	audit_log_start(&ev->audit, &st);
+}
+
+void events_finish(struct events *ev, int status, bool quiet)
+{
+	uint64_t c[AWF_C_MAX];
+	bool have = false;
+
+	if (!ev->rb)
+		return;
+	events_drain(ev);
+	if (ev->counters_fd >= 0) {
+		have = counters_read(ev->counters_fd, c) == 0;
+		if (!have)
+			log_warn("counters map: %s", strerror(errno));
+	}
+	if (ev->audit.f)
+		audit_log_end(&ev->audit, status, have ? c : NULL, ev->lost);
+	/* Never silent, whatever the log level. */
+	if (ev->lost)
+		fprintf(stderr,
+			"awf-bpf: %llu events lost (ring buffer full)\n",
+			(unsigned long long)ev->lost);
+	if (!quiet && ev->summary && summary_denied(ev->summary))
+		summary_print_text(ev->summary, stderr, "awf-bpf: ");
 }
 
 void events_close(struct events *ev)
@@ -327,7 +293,7 @@ void events_close(struct events *ev)
 	if (ev->rb)
 		ring_buffer__free(ev->rb);
 	ev->rb = NULL;
-	if (ev->audit)
-		fclose(ev->audit);
-	ev->audit = NULL;
+	audit_log_close(&ev->audit);
+	summary_free(ev->summary);
+	ev->summary = NULL;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "learned.h"
+#include "log.h"
 #include "policy.h"
 
 #define NS_PER_S 1000000000ULL
@@ -31,6 +33,7 @@ struct learned_name {
 struct learned_store {
 	int map4_fd;
 	int map6_fd;
+	int names_fd; /* -1: none */
 	unsigned int min_ttl;
 	unsigned int max_per_name;
 	struct learned_name *buckets[NAME_BUCKETS];
@@ -66,6 +69,7 @@ struct learned_store *learned_store_new(int map4_fd, int map6_fd,
 		return NULL;
 	s->map4_fd = map4_fd;
 	s->map6_fd = map6_fd;
+	s->names_fd = -1;
 	s->min_ttl = min_ttl;
 	s->max_per_name = max_per_name ? max_per_name : 1;
 	return s;
@@ -92,6 +96,27 @@ static struct learned_name *name_find(struct learned_store *s, const char *name,
 		if (strcmp(n->name, name) == 0)
 			return n;
 	return NULL;
+}
+
+void learned_store_use_names_map(struct learned_store *s, int names_fd)
+{
+	s->names_fd = names_fd;
+}
+
+/*
+ * Only `dump` reads the names map: a name it cannot show is no reason to
+ * refuse the answer, so a failure is reported, not returned.
+ */
+static void name_publish(struct learned_store *s, const struct learned_name *n)
+{
+	struct awf_name val = { 0 };
+
+	if (s->names_fd < 0)
+		return;
+	snprintf(val.name, sizeof(val.name), "%s", n->name);
+	if (bpf_map_update_elem(s->names_fd, &n->id, &val, BPF_ANY))
+		log_warn("names map: %s (id %u): %s", n->name, n->id,
+			 strerror(errno));
 }
 
 static struct learned_name *name_insert(struct learned_store *s,
@@ -122,6 +147,7 @@ static struct learned_name *name_insert(struct learned_store *s,
 	s->by_id[n->id - 1] = n;
 	n->next = s->buckets[hash % NAME_BUCKETS];
 	s->buckets[hash % NAME_BUCKETS] = n;
+	name_publish(s, n);
 	return n;
 }
 

@@ -32,6 +32,12 @@ int learned_store_add(struct learned_store *s, const char *name,
 		      uint32_t rule_id, const struct awf_port_set *ports,
 		      int family, const uint8_t *addr, uint32_t ttl);
 
+/*
+ * Also write name_id -> name into names_fd (the pinned "names" map that
+ * `awf-bpf dump` reads) whenever a name gets its id. -1: do not.
+ */
+void learned_store_use_names_map(struct learned_store *s, int names_fd);
+
 /* The name behind a map entry's name_id, NULL if unknown. */
 const char *learned_store_name(const struct learned_store *s, uint32_t id);
 

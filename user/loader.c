@@ -159,3 +159,18 @@ int loader_learned6_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.learned6);
 }
+
+int loader_map_fd(const struct loader *l, const char *name)
+{
+	struct bpf_map *map;
+
+	if (!l->skel)
+		return -1;
+	map = bpf_object__find_map_by_name(l->skel->obj, name);
+	return map ? bpf_map__fd(map) : -1;
+}
+
+const struct awf_config *loader_config(const struct loader *l)
+{
+	return (const struct awf_config *)&l->skel->rodata->awf_cfg;
+}

@@ -43,6 +43,10 @@ int loader_events_fd(const struct loader *l);
 int loader_counters_fd(const struct loader *l);
 int loader_learned4_fd(const struct loader *l);
 int loader_learned6_fd(const struct loader *l);
+/* Any map of the object by name ("names", "meta", ...); -1 if none. */
+int loader_map_fd(const struct loader *l, const char *name);
+/* The frozen .rodata configuration the programs were loaded with. */
+const struct awf_config *loader_config(const struct loader *l);
 
 /* Route libbpf's messages through log.h. */
 void loader_setup_logging(void);

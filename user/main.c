@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * main.c - the awf-bpf command line: `run`, `policy check`, help, version.
+ * main.c - the awf-bpf command line: `run`, `policy check`, help, version;
+ * `logs`, `dump` and `status` are in cmd_*.c.
  * Flags of `run` are merged into the policy file: lists append, scalars
  * override, whatever their order on the command line.
  */
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
@@ -30,7 +32,12 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  run [OPTIONS] -- CMD [ARGS...]  run CMD with egress limited to the policy\n"
 	"  policy check FILE               validate FILE, print the normalized policy\n"
-	"  help [run]                      this text, or the options of run\n"
+	"  logs FILE [--format F]          print an audit log (pretty, json, markdown)\n"
+	"  logs summary FILE               denials, counters, flags to allow them\n"
+	"  logs --follow FILE|SANDBOX      print a running sandbox's log as it grows\n"
+	"  dump [--json] [SANDBOX]         what the kernel enforces for a sandbox\n"
+	"  status [--json]                 the running sandboxes\n"
+	"  help [COMMAND]                  this text, or the options of COMMAND\n"
 	"\n"
 	"  -h, --help     show this help\n"
 	"  -V, --version  show the version\n";
@@ -51,7 +58,19 @@ static const char usage_run[] =
 	"  --timeout SECONDS           stop the command after SECONDS (exit 124)\n"
 	"  --audit-log FILE            append every event as a JSON line\n"
 	"  --audit all|denied          also log allowed connections (default denied)\n"
+	"  --quiet                     no summary of denials at exit (the per-denial\n"
+	"                              lines stay: --log-level error drops them)\n"
 	"  --log-level LEVEL           debug, info (default), warn or error\n"
+	"  --user NAME|UID[:GID]       run CMD as this user (NAME: its groups too);\n"
+	"                              default: the sudo user (SUDO_UID/SUDO_GID)\n"
+	"                              when run through sudo, else the invoking\n"
+	"                              user. Even root runs without the\n"
+	"                              capabilities that could lift the filter\n"
+	"  --seccomp-log               do NOT deny the syscalls the seccomp filter\n"
+	"                              refuses (mount, unshare, bpf, ptrace,\n"
+	"                              io_uring, packet sockets...): only log them\n"
+	"                              (audit log, dmesg); to find out what CMD\n"
+	"                              tries, never for enforcement\n"
 	"\n"
 	"Exit status: the command's; 128+N if it died of signal N; 124 on timeout;\n"
 	"125 if awf-bpf failed (the command did not run); 126 not executable;\n"
@@ -70,6 +89,9 @@ enum run_flag {
 	OPT_AUDIT_LOG,
 	OPT_AUDIT,
 	OPT_LOG_LEVEL,
+	OPT_USER,
+	OPT_SECCOMP_LOG,
+	OPT_QUIET,
 	OPT_HELP,
 };
 
@@ -87,6 +109,9 @@ static const struct option run_longopts[] = {
 	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 	{ "audit", required_argument, NULL, OPT_AUDIT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -179,6 +204,15 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_AUDIT_LOG:
 		cli->run.audit_log = arg;
+		return 0;
+	case OPT_USER:
+		cli->run.user = arg;
+		return 0;
+	case OPT_SECCOMP_LOG:
+		cli->run.seccomp_log = true;
+		return 0;
+	case OPT_QUIET:
+		cli->run.quiet = true;
 		return 0;
 	case OPT_AUDIT:
 		if (strcmp(arg, "all") && strcmp(arg, "denied"))
@@ -295,6 +329,12 @@ static int cmd_help(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "run") == 0)
 		fputs(usage_run, stdout);
+	else if (argc > 1 && strcmp(argv[1], "logs") == 0)
+		fputs(usage_logs, stdout);
+	else if (argc > 1 && strcmp(argv[1], "dump") == 0)
+		fputs(usage_dump, stdout);
+	else if (argc > 1 && strcmp(argv[1], "status") == 0)
+		fputs(usage_status, stdout);
 	else
 		fputs(usage_main, stdout);
 	return 0;
@@ -314,6 +354,12 @@ int main(int argc, char **argv)
 		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help"))
 		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "logs"))
+		return cmd_logs(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "dump"))
+		return cmd_dump(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
 	fprintf(stderr, "awf-bpf: unknown command '%s' (see 'awf-bpf --help')\n",
 		argv[1]);
 	return EXIT_AWF_FAILURE;

@@ -59,6 +59,7 @@ void policy_free(struct policy *p)
 	free_domains(p->block_domains, p->n_block_domains);
 	free(p->dns_servers);
 	free(p->cidrs);
+	free(p->cidr_index);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -145,19 +146,86 @@ int policy_merge_domain_name(struct policy *p, bool block, const char *text,
 	return policy_merge_domain(p, block, &d, err, errlen);
 }
 
+/*
+ * Open-addressing hash over p->cidrs, so that the duplicate check of a merge
+ * is O(1) and a list of a million entries loads in linear time. slot[] holds
+ * index + 1 (0: empty). It covers cidrs[0..n) and catches up lazily with
+ * entries written to the array directly.
+ */
+struct policy_cidr_index {
+	size_t cap; /* power of two, more than twice n */
+	size_t n;
+	uint32_t slot[];
+};
+
+static bool same_cidr(const struct policy_cidr *a, const struct policy_cidr *b)
+{
+	return a->family == b->family && a->prefixlen == b->prefixlen &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0 &&
+	       port_set_equal(&a->ports, &b->ports);
+}
+
+static size_t cidr_hash(const struct policy_cidr *c)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	h = (h ^ (uint64_t)c->family) * 1099511628211ULL;
+	h = (h ^ c->prefixlen) * 1099511628211ULL;
+	for (size_t i = 0; i < sizeof(c->addr); i++)
+		h = (h ^ c->addr[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of an entry equal to c, or the empty slot where it would go. */
+static uint32_t *cidr_slot(const struct policy *p,
+			   const struct policy_cidr *c)
+{
+	struct policy_cidr_index *x = p->cidr_index;
+	size_t i = cidr_hash(c) & (x->cap - 1);
+
+	while (x->slot[i] && !same_cidr(&p->cidrs[x->slot[i] - 1], c))
+		i = (i + 1) & (x->cap - 1);
+	return &x->slot[i];
+}
+
+/* Index cidrs[0..n_cidrs) plus room for one more entry. */
+static int cidr_index_sync(struct policy *p)
+{
+	struct policy_cidr_index *x = p->cidr_index;
+	size_t cap = x ? x->cap : 64;
+
+	while (cap < 2 * (p->n_cidrs + 1) + 2)
+		cap *= 2;
+	if (!x || cap != x->cap || x->n > p->n_cidrs) {
+		free(x);
+		x = calloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
+		p->cidr_index = x;
+		if (!x)
+			return -1;
+		x->cap = cap;
+	}
+	for (; x->n < p->n_cidrs; x->n++) {
+		uint32_t *slot = cidr_slot(p, &p->cidrs[x->n]);
+
+		if (!*slot)
+			*slot = (uint32_t)x->n + 1;
+	}
+	return 0;
+}
+
 int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		      size_t errlen)
 {
 	struct policy_cidr *bigger;
+	uint32_t *slot;
 
-	for (size_t i = 0; i < p->n_cidrs; i++) {
-		const struct policy_cidr *o = &p->cidrs[i];
-
-		if (o->family == c->family && o->prefixlen == c->prefixlen &&
-		    memcmp(o->addr, c->addr, sizeof(o->addr)) == 0 &&
-		    port_set_equal(&o->ports, &c->ports))
-			return 0;
+	if (cidr_index_sync(p) < 0) {
+		policy_err(err, errlen, "out of memory");
+		return -1;
 	}
+	slot = cidr_slot(p, c);
+	if (*slot)
+		return 0;
 	if (p->n_cidrs >= AWF_MAX_CIDRS) {
 		policy_err(err, errlen, "more than %d CIDR entries",
 			   AWF_MAX_CIDRS);
@@ -168,6 +236,8 @@ int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		return -1;
 	p->cidrs = bigger;
 	p->cidrs[p->n_cidrs++] = *c;
+	*slot = (uint32_t)p->n_cidrs;
+	p->cidr_index->n = p->n_cidrs;
 	return 0;
 }
 

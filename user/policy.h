@@ -55,6 +55,7 @@ struct policy {
 	size_t n_dns_servers;
 	struct policy_cidr *cidrs;
 	size_t n_cidrs;
+	struct policy_cidr_index *cidr_index; /* policy.c: duplicate lookups */
 	enum awf_localhost_mode localhost_mode;
 	struct awf_port_set localhost_ports; /* extra loopback ports (sandbox mode) */
 	bool has_proxy;
@@ -113,6 +114,8 @@ int port_set_union(struct awf_port_set *dst, const struct awf_port_set *src);
 bool port_set_contains(const struct awf_port_set *set, uint16_t port);
 void port_set_all(struct awf_port_set *set);
 bool port_set_is_all(const struct awf_port_set *set);
+/* As in the normalized policy: "all", or [80, "8000-8100"]. */
+json_object *port_set_to_json(const struct awf_port_set *set);
 
 /* "10.0.0.0/8", "2001:db8::/32", or a bare address (full-length prefix). */
 int cidr_parse(struct policy_cidr *out, const char *text, char *err,

@@ -30,6 +30,11 @@ static json_object *ports_json(const struct awf_port_set *set)
 	return arr;
 }
 
+json_object *port_set_to_json(const struct awf_port_set *set)
+{
+	return ports_json(set);
+}
+
 /* Block entries have no ports: a blocked name is blocked on all of them. */
 static json_object *domains_json(const struct policy_domain *d, size_t n,
 				 const struct awf_port_set *default_ports)

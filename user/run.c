@@ -21,6 +21,7 @@
 #include "learned.h"
 #include "loader.h"
 #include "log.h"
+#include "publish.h"
 #include "rules.h"
 #include "run.h"
 #include "spawn.h"
@@ -43,6 +44,7 @@ struct run_state {
 	struct learned_store *learned;
 	struct events events;
 	bool events_open;
+	struct sandbox_pub pub; /* the pins `dump` and `status` read */
 	char sandbox_id[32];
 	char cgroup2_root[PATH_MAX];
 	sigset_t orig_mask;
@@ -90,6 +92,8 @@ static int open_learned_store(struct run_state *s, char *err, size_t errlen)
 		snprintf(err, errlen, "learned addresses: out of memory");
 		return -1;
 	}
+	learned_store_use_names_map(s->learned,
+				    loader_map_fd(&s->loader, "names"));
 	dns_filter_use_store(s->filter, s->learned);
 	return 0;
 }
@@ -301,6 +305,8 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 		.argv = s->opts->argv,
 		.setenv = env,
 		.child_sigmask = &s->orig_mask,
+		.user = s->opts->user,
+		.seccomp_log = s->opts->seccomp_log,
 	};
 
 	build_proxy_env(s->opts->policy, env_store, env);
@@ -313,7 +319,24 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot watch the command's pidfd");
 		return -1;
 	}
+	sandbox_publish_workload(&s->pub, s->child);
+	events_start(&s->events, s->child, s->opts->argv, s->pub.meta.cgroup_id);
 	return 0;
+}
+
+/* Pin the maps for `awf-bpf dump` and `status`; tear_down unpins. */
+static int publish(struct run_state *s, char *err, size_t errlen)
+{
+	struct publish_args a = {
+		.sandbox = s->sandbox_id,
+		.policy = s->opts->policy,
+		.loader = &s->loader,
+		.argv = s->opts->argv,
+		.audit_log = s->opts->audit_log,
+		.cgroup_fd = s->cg.fd,
+	};
+
+	return sandbox_publish(&s->pub, &a, err, errlen);
 }
 
 static int set_up(struct run_state *s, char *err, size_t errlen)
@@ -340,6 +363,9 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 			s->opts->audit_log, s->sandbox_id, err, errlen))
 		return -1;
 	s->events_open = true;
+	events_attach(&s->events, s->learned, loader_counters_fd(&s->loader));
+	if (publish(s, err, errlen))
+		return -1;
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
 }
 
@@ -365,6 +391,14 @@ static int supervise(struct run_state *s)
 	return 0;
 }
 
+/* What awf-bpf exits with, for the audit log; -1: the command never ran. */
+static int final_status(const struct run_state *s)
+{
+	if (!s->child_done)
+		return -1;
+	return s->timed_out ? EXIT_TIMEOUT : s->child_status;
+}
+
 /*
  * Programs are detached only once the cgroup is empty: while anything of
  * the workload lives, it stays confined.
@@ -384,8 +418,11 @@ static void tear_down(struct run_state *s)
 	} else {
 		log_error("%s left in place, still enforced", s->cg.path);
 	}
-	if (s->events_open)
+	if (s->events_open) {
+		events_finish(&s->events, final_status(s), s->opts->quiet);
 		events_close(&s->events);
+	}
+	sandbox_unpublish(&s->pub);
 	loader_close(&s->loader);
 	dns_fwd_free(s->dns);
 	dns_filter_free(s->filter);

@@ -19,6 +19,9 @@ struct run_options {
 	unsigned int timeout_s; /* 0: none */
 	const char *audit_log;
 	int audit_allowed;
+	const char *user; /* --user; NULL: the sudo user, else unchanged */
+	bool seccomp_log; /* --seccomp-log: log what seccomp would deny */
+	bool quiet; /* --quiet: no summary of denials at exit */
 };
 
 int run_sandbox(const struct run_options *opts);

@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# `awf-bpf dump` and `status` read a running sandbox from its pins alone
+# (/sys/fs/bpf/awf-bpf/run-<pid>/); the pins go when the run ends, and a
+# dead run's pins go with the next run.
+# shellcheck source=../audit_lib.sh
+. "$ROOT/tests/audit_lib.sh"
+
+PINNED_MAPS="cidr4 cidr6 counters domains learned4 learned6 lo_ports meta names "
+
+# A HOOK for awf_paused: paused_dump, plus bpftool's view of a pin.
+paused_dump_bpftool() {
+	paused_dump
+	BPFTOOL_LEARNED=$(bpftool map dump pinned "$AWF_BPFFS/$SANDBOX_ID/learned4" 2>&1)
+	BPFTOOL_META=$(bpftool map dump pinned "$AWF_BPFFS/$SANDBOX_ID/meta" 2>&1)
+}
+
+test_audit_dump_during_run_matches_what_was_resolved() {
+	local pol port ready=$TEST_TMP/listening
+	port=$(free_port)
+	pol=$(policy p "\"allow_domains\": [\"allowed.test\", {\"domain\": \"db.test\", \"ports\": [5432], \"subdomains\": false}],
+		\"block_domains\": [\"blocked.test\"],
+		\"allow_cidrs\": [{\"cidr\": \"$ALLOWED4_B/32\", \"ports\": [9000]}]")
+	awf_paused paused_dump_bpftool "
+		${DIGT[*]} +short @$DNS4 allowed.test
+		${DIGT[*]} +short @$DNS4 AAAA allowed.test
+		$PY $PROBE listen 127.0.0.1 $port --ready-file $ready >/dev/null 2>&1 &
+		i=0; while [ ! -e $ready ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done" \
+		--policy "$pol" --audit-log "$TEST_TMP/audit.jsonl"
+	assert_eq 0 "$AWF_RC" "exit status"
+	assert_eq "$ALLOWED4
+$ALLOWED6" "$AWF_OUT" "what the workload resolved"
+	log "dump: $DUMP"
+	# Who and what.
+	assert_eq "\"$SANDBOX_ID\"" "$(dump_get .sandbox)" "sandbox id"
+	assert_eq "$AWF_PID" "$(dump_get .pid)" "awf-bpf pid"
+	assert_eq true "$(dump_get .alive)" "alive"
+	assert_eq '"sh"' "$(dump_get '.command[0]')" "command"
+	assert_eq "\"$(expected_user)\"" "$(dump_get .user)" "user"
+	assert_eq "\"$TEST_TMP/audit.jsonl\"" "$(dump_get .audit_log)" "audit log"
+	assert_match "$(dump_get .started)" '^"[0-9]{4}-[0-9]{2}-[0-9]{2}T' "start time"
+	# The policy entries.
+	assert_eq '{"id":1,"domain":"allowed.test","subdomains":true,"ports":[80,443]}' "$(dump_get '.policy.allow_domains[0]')" "allow_domains[0]"
+	assert_eq '{"id":2,"domain":"db.test","subdomains":false,"ports":[5432]}' "$(dump_get '.policy.allow_domains[1]')" "allow_domains[1]"
+	assert_eq '"blocked.test"' "$(dump_get '.policy.block_domains[0].domain')" "block_domains[0]"
+	assert_eq "[\"$DNS4\"]" "$(dump_get .policy.dns_servers)" "dns_servers"
+	assert_eq '"sandbox"' "$(dump_get .policy.localhost.mode)" "localhost mode"
+	# The CIDR tries, with the reserved ranges.
+	assert_eq '{"cidr":"198.18.0.11/32","kind":"allow","rule_id":1,"ports":[9000]}' \
+		"$(dump_get '.cidrs[] | select(.cidr == "198.18.0.11/32")')" "the allow_cidrs entry"
+	assert_eq '"reserved"' "$(dump_get '.cidrs[] | select(.cidr == "169.254.0.0/16") | .kind')" "169.254.0.0/16"
+	# Exactly what was resolved, with its name, ports and expiry.
+	assert_eq 2 "$(dump_get '.learned | length')" "learned addresses"
+	assert_eq "{\"address\":\"$ALLOWED4\",\"family\":\"ipv4\",\"name\":\"allowed.test\",\"ports\":[80,443],\"expired\":false}" \
+		"$(dump_get ".learned[] | select(.address == \"$ALLOWED4\") | {address, family, name, ports, expired}")" "learned $ALLOWED4"
+	assert_eq "{\"address\":\"$ALLOWED6\",\"family\":\"ipv6\",\"name\":\"allowed.test\",\"ports\":[80,443],\"expired\":false}" \
+		"$(dump_get ".learned[] | select(.address == \"$ALLOWED6\") | {address, family, name, ports, expired}")" "learned $ALLOWED6"
+	assert_eq true "$(dump_get ".learned[0].expires_in_s > 0 and .learned[0].expires_in_s <= 60")" "time to expiry (min_ttl 60)"
+	# The loopback port the workload serves.
+	assert_eq "{\"port\":$port,\"proto\":\"tcp\",\"refs\":1}" "$(dump_get ".lo_ports[] | select(.port == $port)")" "lo_ports"
+	# The counters, the DNS ones written by user space.
+	assert_eq 2 "$(dump_get .counters.dns_allowed)" "dns_allowed"
+	assert_le 2 "$(dump_get .counters.dns_redirected)" "dns_redirected"
+	# The text form and the list of every sandbox say the same.
+	assert_contains "$DUMP_TEXT" "$ALLOWED4"
+	assert_contains "$DUMP_TEXT" "allowed.test ports 80,443, expires in"
+	assert_eq "$AWF_PID" "$(jq ".sandboxes[] | select(.sandbox == \"$SANDBOX_ID\") | .pid" <<<"$DUMP_ALL")" "dump without SANDBOX"
+	# status lists it.
+	assert_contains "$STATUS" "$SANDBOX_ID"
+	assert_match "$STATUS" "^$SANDBOX_ID +$AWF_PID +$(expected_user) +[0-9-]+T.* sh -c"
+	assert_eq "$AWF_PID" "$(jq ".sandboxes[] | select(.sandbox == \"$SANDBOX_ID\") | .pid" <<<"$STATUS_JSON")" "status --json"
+	# The pins, with BTF: bpftool names the fields.
+	assert_eq "$PINNED_MAPS" "$PIN_FILES" "pinned maps"
+	assert_contains "$BPFTOOL_LEARNED" '"name_id": 1'
+	assert_contains "$BPFTOOL_META" '"sandbox": "'
+	# Gone with the run.
+	assert_file_absent "$AWF_BPFFS/$SANDBOX_ID" "pin directory after the run"
+	assert_exit 1 "$AWF" dump "$SANDBOX_ID"
+}
+
+test_audit_dump_counts_match_the_run() {
+	local pol
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	awf_paused paused_dump "
+		$PY $PROBE tcp $ALLOWED4 80 >/dev/null
+		$PY $PROBE tcp $BLOCKED4 80 >/dev/null
+		$PY $PROBE udp $BLOCKED4 $UDP_ECHO_PORT >/dev/null; true" --policy "$pol"
+	assert_eq 1 "$(dump_get .counters.connect_allowed)" "connect_allowed"
+	assert_eq 1 "$(dump_get .counters.connect_denied)" "connect_denied"
+	assert_eq 1 "$(dump_get .counters.sendmsg_denied)" "sendmsg_denied"
+	assert_eq '{"not_in_policy":2}' "$(dump_get .counters.denied_by_reason)" "denied_by_reason"
+	assert_eq null "$(dump_get .audit_log)" "audit log"
+}
+
+# Who started awf-bpf, as meta records it: the sudo user through sudo.
+expected_user() {
+	if [ "$(id -u)" = 0 ] && [ -n "${SUDO_USER:-}" ] && [ -n "${SUDO_UID:-}" ]; then
+		printf '%s\n' "$SUDO_USER"
+	else
+		id -un
+	fi
+}
+
+# new_pin_dirs BEFORE: sandbox pin directories that were not in BEFORE.
+new_pin_dirs() {
+	ls "$AWF_BPFFS" 2>/dev/null | sort | comm -13 "$1" -
+}
+
+test_audit_pins_gone_after_failed_setup() {
+	local pol before=$TEST_TMP/pins-before
+	pol=$(policy p '')
+	ls "$AWF_BPFFS" 2>/dev/null | sort >"$before"
+	# --user is resolved after the maps are pinned: a half-way failure.
+	awf_run --policy "$pol" --log-level debug --user awft-no-such-user-x -- true
+	assert_eq 125 "$AWF_RC" "exit status of a failed set-up"
+	assert_contains "$AWF_ERR" "maps pinned in $AWF_BPFFS/run-" "the failure came after the pins"
+	assert_contains "$AWF_ERR" "pins removed: $AWF_BPFFS/run-"
+	assert_eq "" "$(new_pin_dirs "$before")" "pin directories left by a failed set-up"
+	awf_run --policy "$pol" -- /nonexistent/awft-command
+	assert_eq 127 "$AWF_RC" "exit status of a command that does not exist"
+	assert_eq "" "$(new_pin_dirs "$before")" "pin directories left by a command that failed"
+}
+
+test_audit_stale_pins_are_swept() {
+	local pol snap dead
+	pol=$(policy p '')
+	snap=$TEST_TMP/state-before
+	awf_state_snapshot | sort >"$snap"
+	# awf-bpf cannot clean up after SIGKILL: its cgroup is removed here.
+	at_exit "awf_remove_leftovers '$snap'"
+	"$AWF" run --policy "$pol" -- sleep 20 >/dev/null 2>&1 &
+	dead=$!
+	BG_PIDS+=("$dead")
+	wait_file "$AWF_BPFFS/run-$dead/counters" 50 || fail "run-$dead never pinned its maps"
+	kill -KILL "$dead"
+	wait "$dead" 2>/dev/null
+	assert_file_exists "$AWF_BPFFS/run-$dead" "pins of the killed run"
+	assert_contains "$("$AWF" status)" "run-$dead" "status"
+	assert_contains "$("$AWF" status)" "(awf-bpf gone)" "status of a killed run"
+	assert_eq false "$("$AWF" dump --json "run-$dead" | jq '.sandboxes[0].alive')" "alive"
+	awf_run --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC"
+	assert_file_absent "$AWF_BPFFS/run-$dead" "pins of the killed run after the next run"
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The end-of-run summary: what it lists, what it leaves out, the flags. */
+#include "test_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "../bpf/awf.h"
+#include "summary.h"
+
+static struct summary_net net(const char *addr, uint16_t port,
+			      unsigned int proto, unsigned int verdict,
+			      unsigned int reason, const char *domain)
+{
+	struct summary_net n = {
+		.kind = AWF_EV_CONNECT,
+		.verdict = verdict,
+		.reason = reason,
+		.family = strchr(addr, ':') ? AF_INET6 : AF_INET,
+		.proto = proto,
+		.port = port,
+		.pid = 42,
+		.comm = "curl",
+		.domain = domain,
+	};
+
+	assert_int_equal(inet_pton(n.family, addr, n.addr), 1);
+	return n;
+}
+
+static void add(struct summary *s, const char *addr, uint16_t port,
+		unsigned int verdict, unsigned int reason, const char *domain)
+{
+	struct summary_net n =
+		net(addr, port, IPPROTO_TCP, verdict, reason, domain);
+
+	summary_add_net(s, &n);
+}
+
+/* The summary's text, in a buffer the caller frees. */
+static char *text_of(const struct summary *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	summary_print_text(s, f, "awf-bpf: ");
+	fclose(f);
+	return buf;
+}
+
+static char *markdown_of(const struct summary *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	summary_print_markdown(s, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_flags_group_ports_per_address(void **state)
+{
+	struct summary *s = summary_new();
+	char *text;
+
+	(void)state;
+	add(s, "198.18.0.20", 443, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
+	add(s, "198.18.0.20", 80, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
+	add(s, "198.18.0.20", 443, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
+	add(s, "fd42::20", 8080, AWF_DENY, AWF_R_PORT_NOT_ALLOWED, NULL);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "files.pythonhosted.org", false,
+			AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	text = text_of(s);
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: summary: 7 denied (2 domains, 3 destinations)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   domain pypi.org: name not allowed (2 queries)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tcp 198.18.0.20:443 from pid 42 (curl): not in policy (2 times)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: to allow these, add: --allow-domains pypi.org,files.pythonhosted.org "
+		"--allow-cidr 198.18.0.20/32:443,80 --allow-cidr [fd42::20/128]:8080\n"));
+	free(text);
+	summary_free(s);
+}
+
+/* Blocked on purpose, tied to a name, or not an address of the network. */
+static void test_no_flags_for_what_cannot_be_allowed_so(void **state)
+{
+	struct summary *s = summary_new();
+	char *text;
+
+	(void)state;
+	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN);
+	summary_add_dns(s, "10.0.18.198.in-addr.arpa", false,
+			AWF_R_DNS_LOCAL_ANSWER);
+	summary_add_dns(s, "odd\\032name", false, AWF_R_NAME_NOT_ALLOWED);
+	add(s, "198.18.0.10", 8080, AWF_DENY, AWF_R_PORT_NOT_ALLOWED,
+	    "allowed.test");
+	add(s, "127.0.0.1", 3000, AWF_DENY, AWF_R_LOOPBACK, NULL);
+	add(s, "169.254.169.254", 80, AWF_DENY, AWF_R_RESERVED_RANGE, NULL);
+	text = text_of(s);
+	assert_null(strstr(text, "to allow these"));
+	assert_non_null(strstr(
+		text, "tcp 198.18.0.10:8080 (allowed.test) from pid 42"));
+	free(text);
+	summary_free(s);
+}
+
+/* Redirects and allowed traffic are no denial; nothing denied, no text. */
+static void test_noise_is_left_out(void **state)
+{
+	struct summary *s = summary_new();
+
+	(void)state;
+	add(s, "198.18.0.53", 53, AWF_REDIRECT, AWF_R_DNS_REDIRECT, NULL);
+	add(s, "127.0.0.1", 3000, AWF_ALLOW, AWF_R_LOOPBACK, NULL);
+	add(s, "198.18.0.10", 443, AWF_ALLOW, AWF_R_LEARNED, "allowed.test");
+	summary_add_dns(s, "allowed.test", true, AWF_R_DNS_ALLOWED);
+	assert_int_equal(summary_denied(s), 0);
+	summary_free(s);
+}
+
+static void test_memory_is_bounded(void **state)
+{
+	struct summary *s = summary_new();
+	char addr[32], *text;
+
+	(void)state;
+	for (unsigned int i = 0; i < SUMMARY_MAX_ITEMS + 100; i++) {
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", i >> 16,
+			 (i >> 8) & 255, i & 255);
+		add(s, addr, 80, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
+	}
+	assert_int_equal(summary_denied(s), SUMMARY_MAX_ITEMS + 100);
+	text = text_of(s);
+	assert_non_null(strstr(text, "... and 100 more denials not itemized"));
+	assert_non_null(strstr(text, "more destinations"));
+	free(text);
+	summary_free(s);
+}
+
+/* Names and comm come from the workload: they must not break the table. */
+static void test_markdown_escapes(void **state)
+{
+	struct summary *s = summary_new();
+	struct summary_net n = net("198.18.0.20", 80, IPPROTO_TCP, AWF_DENY,
+				   AWF_R_NOT_IN_POLICY, NULL);
+	char *md;
+
+	(void)state;
+	n.comm = "a|b<c>";
+	summary_add_net(s, &n);
+	summary_add_dns(s, "x|y.test", false, AWF_R_NAME_NOT_ALLOWED);
+	md = markdown_of(s);
+	assert_non_null(strstr(
+		md,
+		"<details>\n<summary>awf-bpf: 2 denied (1 domain, 1 destination)</summary>"));
+	assert_non_null(strstr(md, "| x\\|y.test | 0 | 1 |"));
+	assert_non_null(strstr(md, "| a\\|b&lt;c&gt; (42) |"));
+	/* Not a plain name: never offered as a flag. */
+	assert_null(strstr(md, "--allow-domains"));
+	assert_non_null(strstr(md, "`--allow-cidr 198.18.0.20/32:80`"));
+	free(md);
+	summary_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flags_group_ports_per_address),
+		cmocka_unit_test(test_no_flags_for_what_cannot_be_allowed_so),
+		cmocka_unit_test(test_noise_is_left_out),
+		cmocka_unit_test(test_memory_is_bounded),
+		cmocka_unit_test(test_markdown_escapes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

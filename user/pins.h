@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * pins.h - the maps of a running sandbox, pinned in bpffs so that `awf-bpf
+ * dump` and `status` can read them without its awf-bpf process:
+ *
+ *   /sys/fs/bpf/awf-bpf/            0700, created on first use
+ *   /sys/fs/bpf/awf-bpf/run-<pid>/  0700, one per sandbox, <pid> its awf-bpf
+ *       meta domains names cidr4 cidr6 learned4 learned6 lo_ports counters
+ *
+ * bpffs is mounted at /sys/fs/bpf when nothing is. The directory goes at
+ * exit, also after a failed set-up; the next run removes the directory of
+ * a sandbox whose awf-bpf is gone (killed). The workload never sees bpffs
+ * (spawn.c unmounts it in its mount namespace).
+ */
+#ifndef AWF_PINS_H
+#define AWF_PINS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PINS_BPFFS "/sys/fs/bpf"
+#define PINS_ROOT PINS_BPFFS "/awf-bpf"
+#define PINS_N_MAPS 9
+
+/* The pinned maps, in the order they are pinned (meta first). */
+extern const char *const pins_maps[PINS_N_MAPS];
+
+struct pins {
+	char dir[PATH_MAX]; /* "" while nothing is pinned */
+};
+
+/* fd_of(ctx, name): the fd of the map called name. */
+typedef int (*pins_fd_of)(const void *ctx, const char *name);
+
+int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
+		const void *ctx, char *err, size_t errlen);
+/* Unpin everything and remove the directory; nothing pinned is fine. */
+void pins_remove(struct pins *p);
+/* Remove the directories of sandboxes whose awf-bpf is gone. */
+void pins_sweep_stale(void);
+
+/* "run-<digits>": the only names awf-bpf makes or reads in PINS_ROOT. */
+bool pins_valid_id(const char *id);
+
+#endif /* AWF_PINS_H */
