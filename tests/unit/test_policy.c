@@ -760,7 +760,7 @@ static void test_cidr_limit(void **state)
 	assert_int_equal(policy_merge_cidr(&p, &c, err, ERRLEN), 0);
 	c.addr[0] = 11;
 	assert_int_equal(policy_merge_cidr(&p, &c, err, ERRLEN), -1);
-	assert_err_has(err, "more than 65536 CIDR entries");
+	assert_err_has(err, "more than 1048576 CIDR entries");
 	assert_int_equal(p.n_cidrs, AWF_MAX_CIDRS);
 	policy_free(&p);
 }
