@@ -15,7 +15,8 @@
 # With PATTERN (an extended regex on the test name, or on file:name), only
 # the matching integration tests run, and no unit test.
 #
-# Last line: "N passed, N failed" (unit tests + integration tests); the exit
+# Last line: "N passed, N failed, N skipped" (skipped: the open findings
+# of tests/escape/known-open.txt); the exit
 # status is non-zero when anything failed.
 set -uo pipefail
 
@@ -30,6 +31,7 @@ UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 BUILD=${BUILD:-build}
 PASSED=0
 FAILED=0
+SKIPPED=0
 FAILED_NAMES=()
 
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh: must run as root (sudo make test)" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -202,10 +204,15 @@ run_integration() {
 	fi
 	rm -f /tmp/awft-testbed-up.log
 
-	for file in tests/integration/*.sh; do
+	for file in tests/integration/*.sh tests/escape/*.sh; do
 		[ -f "$file" ] || continue
 		for name in $(list_tests "$file"); do
 			if [ -n "$PATTERN" ] && ! printf '%s\n%s\n' "$name" "$(basename "$file" .sh):$name" | grep -Eq -- "$PATTERN"; then
+				continue
+			fi
+			if [ -z "$PATTERN" ] && known_open "$name"; then
+				SKIPPED=$((SKIPPED + 1))
+				printf 'skip %s (known open: %s)\n' "$name" "$(known_open "$name")"
 				continue
 			fi
 			run_one "$file" "$name"
@@ -215,6 +222,13 @@ run_integration() {
 	tests/testbed/testbed.sh down >/dev/null 2>&1 || { record FAIL testbed "testbed.sh down failed"; FAILED=$((FAILED + 1)); }
 	rmdir "$TESTS_CG" 2>/dev/null
 	trap - INT TERM
+}
+
+# Open findings of the escape battery (tests/escape/known-open.txt): the
+# full run reports them as skipped; naming one in PATTERN runs it.
+known_open() { # name: prints the reason when listed
+	awk -F '\t' -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' \
+		tests/escape/known-open.txt 2>/dev/null
 }
 
 # ------------------------------------------------------------ fuzzing
@@ -246,5 +260,5 @@ run_integration
 if [ "$FAILED" -gt 0 ]; then
 	echo "failed: ${FAILED_NAMES[*]}"
 fi
-echo "$PASSED passed, $FAILED failed"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]
