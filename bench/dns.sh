@@ -8,6 +8,9 @@
 #
 # Prints a markdown table and writes bench/results/dns-latest.json.
 # Not a test: `make test` never runs it. Root; traffic stays in the testbed.
+# Alone, it takes the test lock (/run/awf-bpf-tests.lock) and brings the
+# testbed up and down itself; bench/run.sh, which holds both, sets
+# AWF_BENCH_TESTBED=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,11 +22,17 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
 LATENCY_QPS=${LATENCY_QPS:-2000}
 OUT=$ROOT/bench/results
 WORK=$(mktemp -d /tmp/awf-bench-dns.XXXXXX)
-trap 'rm -rf "$WORK"; [ -n "${KEEP_TESTBED:-}" ] || "$ROOT/tests/testbed/testbed.sh" down >/dev/null 2>&1' EXIT
+chmod 0755 "$WORK" # dnsperf in the sandbox runs as the sudo user
+trap 'rm -rf "$WORK"; [ -n "${KEEP_TESTBED:-}${AWF_BENCH_TESTBED:-}" ] || "$ROOT/tests/testbed/testbed.sh" down >/dev/null 2>&1' EXIT
 
 command -v dnsperf >/dev/null || apt-get install -y -qq dnsperf >/dev/null
 [ -x "$AWF" ] || make -C "$ROOT" all >/dev/null
-"$ROOT/tests/testbed/testbed.sh" up >/dev/null
+if [ -z "${AWF_BENCH_TESTBED:-}" ]; then
+	# One testbed per machine: wait for a test run to end.
+	exec 9>/run/awf-bpf-tests.lock
+	flock -w 900 9 || { echo "dns.sh: another test run holds /run/awf-bpf-tests.lock" >&2; exit 1; }
+	"$ROOT/tests/testbed/testbed.sh" up >/dev/null 9>&-
+fi
 mkdir -p "$OUT"
 
 printf 'allowed.test A\nmulti.test A\nallowed.test AAAA\nalias.test A\n' >"$WORK/queries"

@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""bench/report.py WORK OUT DOC - the report of bench/run.sh.
+
+Reads the samples bench/run.sh left in WORK, writes OUT/latest.json (every
+sample and every derived figure) and OUT/latest.md (the tables), and puts
+the tables into DOC between its BEGIN/END markers. Medians throughout; a
+figure against its baseline is taken round by round (both measured in the
+same round) and the median of those is reported.
+"""
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+BEGIN = "<!-- BEGIN bench/run.sh output: generated, do not edit by hand -->"
+END = "<!-- END bench/run.sh output -->"
+
+WORK, OUT, DOC = sys.argv[1:4]
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def lines(name):
+    path = os.path.join(WORK, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [l.split() for l in f if l.strip()]
+
+
+def fmt(x, spec="%.0f", none="–"):
+    return none if x is None else spec % x
+
+
+meta = {}
+for l in open(os.path.join(WORK, "meta.env")):
+    k, _, v = l.rstrip("\n").partition("=")
+    meta[k] = v
+notes = [l.rstrip("\n") for l in open(os.path.join(WORK, "notes.txt"))] \
+    if os.path.exists(os.path.join(WORK, "notes.txt")) else []
+result = {"machine": meta, "notes": notes}
+md = []
+
+md.append("Measured on %s (%s CPUs, %s GiB), kernel %s, %s, on %s; awf-bpf %s (git %s); "
+          "%s rounds, interleaved." % (
+              meta.get("cpu"), meta.get("cpus"), meta.get("mem_gib"), meta.get("kernel"),
+              meta.get("os"), meta.get("date"), meta.get("awf_version", "").replace("awf-bpf ", ""),
+              meta.get("git"), meta.get("rounds")))
+md.append("")
+
+# ------------------------------------------------------------ 1. start-up
+
+startup = {}
+for path in sorted(glob.glob(os.path.join(WORK, "startup-*.json"))):
+    try:
+        runs_ = json.load(open(path)).get("results", [])
+    except (OSError, ValueError):
+        continue  # a failed hyperfine run: already in the notes
+    for r in runs_:
+        startup.setdefault(r["command"], []).append(r["median"] * 1e3)
+s_med = {k: med(v) for k, v in startup.items()}
+result["startup_ms"] = {k: {"median": s_med[k], "round_medians": v} for k, v in startup.items()}
+
+md.append("### 1. Start-up")
+md.append("")
+md.append("`hyperfine -N`, median of the rounds' medians (15 runs a round; 1 run a "
+          "round for the largest policy).")
+md.append("")
+md.append("| command | median ms | added to `/bin/true` ms | ratio to `unshare -n` |")
+md.append("|---|---|---|---|")
+base = s_med.get("/bin/true")
+uns = s_med.get("unshare -n")
+
+
+def size_name(n):
+    n = int(n)
+    return "%dM" % (n // 1000000) if n >= 1000000 else ("%dk" % (n // 1000) if n >= 1000 else str(n))
+
+
+def startup_key(k):
+    m = re.search(r"(\d+) CIDRs", k)
+    return (k.startswith("awf-bpf"), int(m.group(1)) if m else -1, s_med[k])
+
+
+for k in sorted(s_med, key=startup_key):
+    v = s_med[k]
+    name = re.sub(r"(\d+) CIDRs", lambda m: size_name(m.group(1)) + " CIDRs", k)
+    md.append("| `%s` | %.2f | %s | %s |" % (
+        name, v, fmt(v - base if base is not None else None, "%+.2f"),
+        fmt(v / uns if uns else None, "%.1f×")))
+md.append("")
+
+# load_bench: steps and the verifier's time per program.
+steps, verify = {}, {}
+for f in lines("load.txt"):
+    if f[1] == "step":
+        steps.setdefault(f[2], []).append(float(f[3]))
+    elif f[1] == "total":  # a whole awf-bpf run -- /bin/true, in between
+        steps.setdefault("awf_run", []).append(float(f[3]) / 1e3)
+    elif f[1] == "verify":
+        verify.setdefault(f[2], []).append((float(f[3]), int(f[4])))
+prog_order = list(verify)
+# strace -T of the same tool: BPF_PROG_LOAD per program, BPF_MAP_CREATE.
+syscalls, prog_load = {}, {}
+seq = []
+for l in open(os.path.join(WORK, "load-strace.txt")) if os.path.exists(os.path.join(WORK, "load-strace.txt")) else []:
+    m = re.search(r"bpf\((BPF_[A-Z_]+),.*<([0-9.]+)>\s*$", l)
+    if not m:
+        continue
+    cmd, secs = m.group(1), float(m.group(2)) * 1e3
+    syscalls.setdefault(cmd, []).append(secs)
+    n = re.search(r'prog_name="(awf_[^"]*)"', l)
+    if cmd == "BPF_PROG_LOAD" and n:
+        seq.append((n.group(1), secs))
+# Programs load in object order, once per iteration: match by position.
+if prog_order and seq and len(seq) % len(prog_order) == 0:
+    for i, (short, ms) in enumerate(seq):
+        name = prog_order[i % len(prog_order)]
+        if name.startswith(short):
+            prog_load.setdefault(name, []).append(ms)
+iters = len(steps.get("load", [])) or 1
+strace_iters = max(1, len(seq) // max(1, len(prog_order)))
+step_med = {k: med(v) for k, v in steps.items()}
+verify_total = med([sum(v[i][0] for v in verify.values()) for i in range(iters)]) if verify else None
+progload_total = sum(med(v) for v in prog_load.values()) if prog_load else None
+mapcreate_total = (sum(syscalls.get("BPF_MAP_CREATE", [])) / strace_iters) if syscalls else None
+awf_total = step_med.get("awf_run") or s_med.get("awf-bpf run")
+bpf_part = sum(step_med.get(k) or 0 for k in ("open", "load", "attach", "detach", "destroy"))
+result["load_breakdown_ms"] = {
+    "steps": step_med, "verifier_total": verify_total, "prog_load_syscalls_total": progload_total,
+    "map_create_syscalls_total": mapcreate_total,
+    "programs": {k: {"insns_processed": v[0][1], "verifier_ms": med([x[0] for x in v]),
+                     "prog_load_syscall_ms": med(prog_load.get(k, []))} for k, v in verify.items()},
+    "awf_run_total": awf_total,
+    "rest_of_awf_run": (awf_total - bpf_part) if awf_total else None,
+}
+
+
+def share(x):
+    return fmt(100 * x / awf_total if (x is not None and awf_total) else None, "%.0f %%")
+
+
+if step_med:
+    md.append("Where the start-up of a sandbox goes: `bench/load_bench.c` opens, loads and "
+              "attaches the awf-bpf skeleton (median of %d iterations); system call times from "
+              "`strace -T` of the same tool; the verifier's own time from its statistics "
+              "(`BPF_LOG_STATS`). Shares are of a whole `awf-bpf run -- /bin/true` "
+              "timed between the iterations (median %s ms)." % (iters, fmt(awf_total, "%.1f")))
+    md.append("")
+    md.append("| step | median ms | share of `awf-bpf run` |")
+    md.append("|---|---|---|")
+    rows = [
+        ("open the skeleton (ELF)", step_med.get("open")),
+        ("load: everything below", step_med.get("load")),
+        ("&nbsp;&nbsp;parse the kernel's BTF for CO-RE (libbpf)", step_med.get("kernel_btf_parse")),
+        ("&nbsp;&nbsp;`BPF_MAP_CREATE`, all maps", mapcreate_total),
+        ("&nbsp;&nbsp;`BPF_PROG_LOAD`, all %d programs" % len(prog_order), progload_total),
+        ("&nbsp;&nbsp;&nbsp;&nbsp;of which the verifier", verify_total),
+        ("attach (`BPF_PROG_ATTACH` × %d)" % len(prog_order), step_med.get("attach")),
+        ("detach", step_med.get("detach")),
+        ("close (maps and programs freed)", step_med.get("destroy")),
+        ("rest of `awf-bpf run -- /bin/true`: policy, cgroup, DNS endpoint, spawn, exec, wait, teardown",
+         result["load_breakdown_ms"]["rest_of_awf_run"]),
+    ]
+    for name, v in rows:
+        md.append("| %s | %s | %s |" % (name, fmt(v, "%.2f"), share(v)))
+    md.append("")
+    md.append("| program | insns processed | verifier ms | `BPF_PROG_LOAD` ms |")
+    md.append("|---|---|---|---|")
+    for k, v in sorted(verify.items(), key=lambda kv: -(med(prog_load.get(kv[0], [])) or 0)):
+        md.append("| %s | %d | %.2f | %s |" % (k, v[0][1], med([x[0] for x in v]),
+                                               fmt(med(prog_load.get(k, [])), "%.2f")))
+    md.append("")
+
+# ------------------------------------------------------------ 2. connect
+
+runs, loads = {}, {}
+for f in lines("connect.txt"):
+    if f[0] == "load":
+        loads["%s %s" % (f[1], f[2])] = int(f[3])
+    elif f[0] == "run" and len(f) == 6 and f[1] != "0":  # cycle 0: warm-up
+        r, cfg, spec, ops, ns = f[1], f[2], f[3], int(f[4]), float(f[5])
+        runs.setdefault(spec, {}).setdefault(cfg, {})[r] = (ns, ops)
+sizes = meta.get("sizes", "").split()
+cfgs = ["none"] + ["%s-%s" % (k, n) for k in ("awf", "bpf", "ipt", "nft") for n in sizes]
+specs = list(runs)
+
+
+def spec_name(spec):
+    proto, addr, _ = spec.split(":")
+    return "%s %s" % (proto.upper(), "loopback" if addr.startswith("127.") else "testbed (veth)")
+
+
+def cfg_name(cfg):
+    if cfg == "none":
+        return "no filter"
+    kind, n = cfg.split("-")
+    n = int(n)
+    size = "%dM" % (n // 1000000) if n >= 1000000 else ("%dk" % (n // 1000) if n >= 1000 else str(n))
+    return {"awf": "awf-bpf sandbox", "bpf": "awf-bpf programs only", "ipt": "iptables chain",
+            "nft": "nftables set"}[kind] + ", " + size
+
+
+connect = {}
+for spec in specs:
+    base = runs[spec].get("none", {})
+    for cfg in cfgs:
+        got = runs[spec].get(cfg)
+        if not got:
+            continue
+        paired = [r for r in got if r in base]
+        connect.setdefault(spec, {})[cfg] = {
+            "ns_per_op": med([v[0] for v in got.values()]),
+            "ops": sum(v[1] for v in got.values()),
+            "added_ns": med([got[r][0] - base[r][0] for r in paired]) if cfg != "none" else 0.0,
+            "ratio": med([got[r][0] / base[r][0] for r in paired]) if cfg != "none" else 1.0,
+            "rounds": {r: v[0] for r, v in got.items()},
+        }
+result["connect"] = connect
+result["filter_load_ms"] = loads
+
+md.append("### 2. Connect path")
+md.append("")
+md.append("`bench/connect_bench.c` clients, one per filter (awf-bpf: inside a real sandbox), "
+          "driven by `bench/connect_driver.py` in %s cycles; each cycle runs one %s s batch "
+          "of every filter on every path, in an order rotated each cycle. One operation: TCP "
+          "socket, connect, close (RST); UDP socket, connect, send 1 byte, close. No filter: "
+          "ns per operation, median of the cycles; the others: the added ns and the ratio "
+          "against no filter in the same cycle, median of the cycles. The address connected "
+          "to is the last rule of the iptables chain." % (
+              meta.get("connect_cycles"), meta.get("connect_batch")))
+md.append("")
+md.append("| filter, entries | " + " | ".join(spec_name(s) for s in specs) + " |")
+md.append("|---|" + "---|" * len(specs))
+for cfg in cfgs:
+    if not any(cfg in connect.get(s, {}) for s in specs):
+        continue
+    cells = []
+    for s in specs:
+        c = connect.get(s, {}).get(cfg)
+        if not c:
+            cells.append("–")
+        elif cfg == "none":
+            cells.append("%.0f ns" % c["ns_per_op"])
+        else:
+            cells.append("%+.0f ns (%.3f×)" % (c["added_ns"], c["ratio"]))
+    md.append("| %s | %s |" % (cfg_name(cfg), " | ".join(cells)))
+md.append("")
+if loads:
+    md.append("Time to put the list in place: " + "; ".join(
+        "%s %s: %.1f s" % (k.split()[0], k.split()[1] if k.split()[1] != "all" else "(all sizes)", v / 1e3)
+        for k, v in sorted(loads.items(), key=lambda kv: (kv[0].split()[0], int(kv[0].split()[1]) if kv[0].split()[1].isdigit() else 0)))
+        + " (awf-bpf: a whole `awf-bpf run -- /bin/true`).")
+    md.append("")
+for kind, what in (("awf-", "the awf-bpf sandbox"), ("bpf-", "the awf-bpf programs alone")):
+    goal = []
+    for s in specs:
+        added = [connect[s][c]["added_ns"] for c in connect.get(s, {}) if c.startswith(kind)]
+        if added:
+            goal.append("%s %+.0f…%+.0f ns" % (spec_name(s), min(added), max(added)))
+    if not goal:
+        continue
+    worst = max(connect[s][c]["added_ns"] for s in specs for c in connect.get(s, {}) if c.startswith(kind))
+    result.setdefault("connect_goal", {})[kind[:-1]] = {"max_added_ns": worst, "met": worst <= 400}
+    md.append("Goal, at most 400 ns added per connection at any size, by %s: %s "
+              "(smallest to largest added over the sizes: %s)." % (
+                  what, "met" if worst <= 400 else "**not met**", "; ".join(goal)))
+    md.append("")
+
+# The kernel's own account of the programs (kernel.bpf_stats_enabled).
+ps = {}
+for f in lines("progstat.txt"):
+    _, n, spec, prog, calls, ops, t = f
+    ps.setdefault(spec, {}).setdefault(n, {})[prog] = (int(calls), int(ops), int(t))
+if ps:
+    result["bpf_program_time"] = {
+        spec: {n: {p: {"calls_per_op": c / o if o else None, "ns_per_call": t / c if c else None}
+                   for p, (c, o, t) in d.items()} for n, d in v.items()} for spec, v in ps.items()}
+    ns_sizes = [n for n in sizes if any(n in ps[s] for s in ps)]
+    md.append("What the BPF programs themselves take, by the kernel's run-time statistics "
+              "(`kernel.bpf_stats_enabled`, which adds two clock reads per call), with a "
+              "client moved into a sandbox's cgroup: ns of BPF per operation, summed over "
+              "the programs.")
+    md.append("")
+    md.append("| path | " + " | ".join(cfg_name("awf-" + n).split(", ")[1] + " entries" for n in ns_sizes) + " |")
+    md.append("|---|" + "---|" * len(ns_sizes))
+    for spec in specs:
+        if spec not in ps:
+            continue
+        cells = []
+        for n in ns_sizes:
+            d = ps[spec].get(n)
+            cells.append("%.0f ns" % (sum(t for c, o, t in d.values()) / max(1, next(iter(d.values()))[1]))
+                         if d else "–")
+        md.append("| %s | %s |" % (spec_name(spec), " | ".join(cells)))
+    md.append("")
+    tb = [s for s in specs if s in ps and s.startswith("tcp:") and not s.split(":")[1].startswith("127.")]
+    if tb:
+        spec = tb[0]
+        progs = sorted({p for d in ps[spec].values() for p in d})
+        md.append("Per program, %s: calls per operation, ns per call." % spec_name(spec))
+        md.append("")
+        md.append("| program | calls per operation | " + " | ".join(
+            "ns per call, " + cfg_name("awf-" + n).split(", ")[1] for n in ns_sizes) + " |")
+        md.append("|---|---|" + "---|" * len(ns_sizes))
+        for p in progs:
+            first = next(d[p] for d in ps[spec].values() if p in d)
+            md.append("| %s | %.2f | %s |" % (p, first[0] / max(1, first[1]), " | ".join(
+                fmt(ps[spec][n][p][2] / ps[spec][n][p][0] if n in ps[spec] and p in ps[spec][n] else None, "%.0f")
+                for n in ns_sizes)))
+        md.append("")
+
+# ------------------------------------------------------------ 3. packet
+
+pk = {}
+for r, cfg, bps, retr in lines("packet.txt"):
+    pk.setdefault(cfg, {})[r] = (float(bps), int(float(retr)))
+if pk.get("none") and pk.get("awf"):
+    paired = [r for r in pk["awf"] if r in pk["none"]]
+    ratios = [pk["awf"][r][0] / pk["none"][r][0] for r in paired]
+    ratio = med(ratios)
+    result["packet"] = {
+        "none_gbps": med([v[0] for v in pk["none"].values()]) / 1e9,
+        "awf_gbps": med([v[0] for v in pk["awf"].values()]) / 1e9,
+        "ratio": ratio, "ratio_min": min(ratios), "ratio_max": max(ratios), "goal_met": ratio >= 0.97,
+        "rounds": {c: {r: v[0] for r, v in d.items()} for c, d in pk.items()},
+    }
+    md.append("### 3. Packet path")
+    md.append("")
+    md.append("iperf3, one bulk TCP stream for %s s (first second left out) to the testbed "
+              "over the veth, %d rounds alternating which goes first; received bits/s, median of "
+              "the rounds; the ratio is the median of the rounds' ratios (their range in "
+              "brackets)." % (meta.get("iperf_seconds"), len(paired)))
+    md.append("")
+    md.append("| sender | Gbit/s | ratio | TCP retransmits |")
+    md.append("|---|---|---|---|")
+    md.append("| no sandbox | %.2f | 1.000 | %d |" % (
+        result["packet"]["none_gbps"], med([v[1] for v in pk["none"].values()])))
+    md.append("| awf-bpf sandbox, every hook attached | %.2f | %.3f (%.2f–%.2f) | %d |" % (
+        result["packet"]["awf_gbps"], ratio, min(ratios), max(ratios),
+        med([v[1] for v in pk["awf"].values()])))
+    md.append("")
+    md.append("Goal, at least 97 %% of the unfiltered throughput: %s." % (
+        "met" if ratio >= 0.97 else "**not met**"))
+    md.append("")
+
+# ------------------------------------------------------------ 4. DNS
+
+dns_path = os.path.join(WORK, "dns.json")
+if os.path.exists(dns_path):
+    dns = json.load(open(dns_path))
+    result["dns"] = dns
+    md.append("### 4. DNS")
+    md.append("")
+    md.append("`bench/dns.sh`: dnsperf straight at the testbed's dnsmasq, and the same inside a "
+              "sandbox (every query goes through the awf-bpf DNS filter), allowlists of 10 and "
+              "10,000 names; throughput with 4 clients, latency at a fixed rate.")
+    md.append("")
+    md.append("| path | queries/s | ratio to direct | p50 µs | p99 µs | added p50 µs | added p99 µs |")
+    md.append("|---|---|---|---|---|---|---|")
+    for m, v in dns.get("results", {}).items():
+        md.append("| %s | %.0f | %.2f | %.0f | %.0f | %+.0f | %+.0f |" % (
+            m, v["qps"], v["qps_ratio"], v["p50_us"], v["p99_us"], v["added_p50_us"], v["added_p99_us"]))
+    md.append("")
+
+# ------------------------------------------------------------ 5. memory
+
+mem = {}
+learned = None
+for f in lines("memory.txt"):
+    if f[0] == "rss":
+        mem.setdefault(f[1], {})["rss_kib"] = int(f[2])
+        mem[f[1]]["hwm_kib"] = int(f[3])
+    elif f[0] == "obj" and len(f) >= 6:
+        d = mem.setdefault(f[1], {})
+        d.setdefault("maps" if f[2] == "map" else "progs", {})[f[3]] = (f[4], int(f[5]))
+    elif f[0] == "learned4":
+        learned = [int(x) for x in f[1:4]]
+    elif f[0] == "rss-learned":
+        result["rss_after_learned_kib"] = int(f[1])
+if mem:
+    md.append("### 5. Memory")
+    md.append("")
+    md.append("A sandbox running `sleep`: RSS of the awf-bpf process (median of 5 samples) "
+              "and its peak (VmHWM); kernel memory of its BPF maps and programs (`memlock` "
+              "in `/proc/<pid>/fdinfo` of awf-bpf's map and program fds).")
+    md.append("")
+    md.append("| CIDR entries | RSS MiB | peak RSS MiB | BPF maps MiB | of which cidr4 MiB | BPF programs KiB |")
+    md.append("|---|---|---|---|---|---|")
+    out_mem = {}
+    for n in sorted(mem, key=int):
+        d = mem[n]
+        maps = d.get("maps", {})
+        progs = d.get("progs", {})
+        tot = sum(v[1] for v in maps.values())
+        cidr4 = sum(v[1] for v in maps.values() if v[0] == "cidr4")
+        ptot = sum(v[1] for v in progs.values())
+        out_mem[n] = {"rss_kib": d.get("rss_kib"), "hwm_kib": d.get("hwm_kib"), "maps_bytes": tot,
+                      "cidr4_bytes": cidr4, "progs_bytes": ptot,
+                      "maps": {v[0]: v[1] for v in maps.values()}}
+        md.append("| %s | %.1f | %.1f | %.2f | %.2f | %.0f |" % (
+            size_name(n), d.get("rss_kib", 0) / 1024, d.get("hwm_kib", 0) / 1024, tot / 2**20, cidr4 / 2**20, ptot / 1024))
+    result["memory"] = out_mem
+    md.append("")
+    big = [n for n in out_mem if int(n) >= 1000]
+    if big and "0" in out_mem:
+        n = max(big, key=int)
+        per = (out_mem[n]["cidr4_bytes"] - out_mem["0"]["cidr4_bytes"]) / int(n)
+        result["cidr4_bytes_per_entry"] = per
+        md.append("Per CIDR entry: %.0f bytes of LPM trie (at %s entries)." % (per, size_name(n)))
+        md.append("")
+    if learned:
+        m0, m1, m10 = learned
+        result["learned4"] = {"memlock_empty": m0, "memlock_1k": m1, "memlock_10k": m10,
+                              "bytes_per_1k": (m10 - m0) / 10}
+        md.append("Per 1k learned IPv4 addresses: %.1f KiB of the learned4 hash "
+                  "(empty %.0f KiB, 1k %.0f KiB, 10k %.0f KiB; written with bpftool into a live "
+                  "sandbox's map)." % ((m10 - m0) / 10 / 1024, m0 / 1024, m1 / 1024, m10 / 1024))
+    md.append("")
+
+if notes:
+    md.append("Notes from this run: " + "; ".join(notes) + ".")
+    md.append("")
+
+text = "\n".join(md).replace("\n\n\n", "\n\n")
+os.makedirs(OUT, exist_ok=True)
+with open(os.path.join(OUT, "latest.json"), "w") as f:
+    json.dump(result, f, indent=2, sort_keys=True)
+with open(os.path.join(OUT, "latest.md"), "w") as f:
+    f.write(text + "\n")
+print(text)
+
+# The generated part of the docs.
+doc = open(DOC).read() if os.path.exists(DOC) else "# awf-bpf benchmarks\n\n" + BEGIN + "\n" + END + "\n"
+if BEGIN in doc and END in doc:
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    doc = head + BEGIN + "\n\n" + text + "\n\n" + END + tail
+else:
+    doc += "\n" + BEGIN + "\n\n" + text + "\n\n" + END + "\n"
+with open(DOC, "w") as f:
+    f.write(doc)

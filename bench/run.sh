@@ -1,0 +1,588 @@
+#!/usr/bin/env bash
+# bench/run.sh - the awf-bpf benchmark suite (`sudo make bench`).
+#
+# Every figure is a ratio against a baseline measured in the same run, the
+# two interleaved round by round so that machine noise hits both alike:
+#
+#   1. start-up   hyperfine -N: awf-bpf run -- /bin/true against /bin/true,
+#                 unshare -n, systemd-run and bwrap (where they work); the
+#                 BPF open/load/verify/attach breakdown (bench/load_bench.c,
+#                 and strace -T of its bpf() calls)
+#   2. connect    bench/connect_bench.c: ns per TCP connection and per UDP
+#                 connect+send, on loopback and to the testbed, with awf-bpf
+#                 policies of 10, 10k and 1M CIDR entries, against no filter,
+#                 an iptables chain and an nftables set of the same entries
+#                 (bench/connect_driver.py alternates short batches); then
+#                 the kernel's run time of each BPF program per operation
+#   3. packet     iperf3 bulk TCP over the testbed veth, from a sandbox
+#                 (every awf-bpf hook attached) and from no sandbox
+#   4. DNS        bench/dns.sh (dnsperf through the filter and straight)
+#   5. memory     RSS of awf-bpf; BPF map and program memory of a sandbox;
+#                 per 1k learned addresses (written into learned4 by bpftool)
+#
+# Writes bench/results/latest.json, bench/results/latest.md, and the
+# generated part of docs/benchmarks.md (between its BEGIN/END markers).
+#
+# Not a test: `make test` never runs it. Root. Installs hyperfine, iperf3,
+# dnsperf, iptables, nftables and strace from Debian when missing.
+# Traffic goes to loopback and to the testbed network namespace only
+# (tests/testbed/), which it brings up and down itself under the test lock
+# /run/awf-bpf-tests.lock (so a test run and the benchmark never share it).
+# iptables/nftables: it adds a chain per size in table ip filter, one table
+# ip awf_bench, and a jump that matches only its own cgroup while one
+# measurement runs; all removed on exit (also on INT/TERM), the rest of the
+# host's rules untouched. Bounded: BENCH_BUDGET seconds (780) in all.
+#
+# Knobs (environment): ROUNDS (3), SIZES ("10 10000 1000000"),
+# CONNECT_CYCLES (20) of CONNECT_BATCH seconds (0.15) per filter and case,
+# IPERF_ROUNDS (3 * ROUNDS) of IPERF_SECONDS (2), BENCH_BUDGET,
+# BENCH_QUICK=1 (one round, sizes 10 and 10000, short runs: a smoke test),
+# BENCH_OUT and BENCH_DOC (where latest.* and the doc go).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SELF=$ROOT/bench/run.sh
+# shellcheck source=../tests/testbed/addresses.sh
+. "$ROOT/tests/testbed/addresses.sh"
+BUILD=${BUILD:-$ROOT/build} # where `make all` left awf-bpf and the skeleton
+AWF=${AWF:-$BUILD/awf-bpf}
+OUT=${BENCH_OUT:-$ROOT/bench/results}
+DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
+LOCK=/run/awf-bpf-tests.lock
+
+if [ -n "${BENCH_QUICK:-}" ]; then
+	ROUNDS=${ROUNDS:-1}
+	SIZES=${SIZES:-10 10000}
+	CONNECT_CYCLES=${CONNECT_CYCLES:-3}
+	IPERF_SECONDS=${IPERF_SECONDS:-2}
+	export SECONDS_PER_RUN=${SECONDS_PER_RUN:-1}
+fi
+ROUNDS=${ROUNDS:-3}
+SIZES=${SIZES:-10 10000 1000000}
+CONNECT_CYCLES=${CONNECT_CYCLES:-20}
+CONNECT_BATCH=${CONNECT_BATCH:-0.15}
+IPERF_SECONDS=${IPERF_SECONDS:-2}
+IPERF_ROUNDS=${IPERF_ROUNDS:-$((ROUNDS * 3))}
+BENCH_BUDGET=${BENCH_BUDGET:-780}
+PORT=7101       # connect_bench server, loopback and testbed
+IPERF_PORT=5201 # iperf3 server in the testbed
+
+say() { printf 'bench: [%4ds] %s\n' "$SECONDS" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (sudo make bench)"
+
+# ------------------------------------------------------------ lock, bound
+
+# One testbed per machine: wait for a test run or demo to end, then bound
+# the whole suite. The lock's fd is inherited by the timed re-run.
+if [ -z "${AWF_BENCH_INNER:-}" ]; then
+	exec 9>"$LOCK"
+	say "waiting for $LOCK (a test run may hold it)"
+	flock -w 900 9 || die "another test run holds $LOCK"
+	export AWF_BENCH_INNER=1
+	# timeout signals the whole process group: the TERM trap below cleans up.
+	exec timeout -k 30 "$BENCH_BUDGET" "$SELF" "$@"
+fi
+DEADLINE=$((SECONDS + BENCH_BUDGET - 45)) # room left for the report and cleanup
+left() { echo $((DEADLINE - SECONDS)); }
+
+# ------------------------------------------------------------ set-up
+
+NEED=(hyperfine:hyperfine iperf3:iperf3 dnsperf:dnsperf iptables:iptables
+	nft:nftables strace:strace bpftool:bpftool jq:jq gcc:gcc)
+missing=()
+for n in "${NEED[@]}"; do
+	command -v "${n%%:*}" >/dev/null 2>&1 || missing+=("${n#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing: ${missing[*]}"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install ${missing[*]} failed"
+fi
+[ -x "$AWF" ] || die "$AWF is missing (make all)"
+[ -f "$BUILD/awf.skel.h" ] || die "$BUILD/awf.skel.h is missing (make all)"
+
+CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
+[ -n "$CG2" ] || die "no cgroup v2 mount"
+BCG=$CG2/awf-bench # our cgroups: client (baselines), load (load_bench)
+
+WORK=$(mktemp -d /tmp/awf-bench.XXXXXX)
+chmod 0755 "$WORK" # the sandboxed commands run as the sudo user
+BIN=$WORK/bin
+PIDS=()           # servers we started
+IPT_CHAINS=()     # chains we created in table ip filter
+IPT_TABLE_WAS=0   # table ip filter existed before us
+IPT_OUTPUT_WAS=0  # its OUTPUT chain existed before us
+IPT_LOADED=0      # we looked at table ip filter and loaded our chains
+NFT_TABLE=0       # table ip awf_bench is ours
+BPF_STATS_WAS=    # kernel.bpf_stats_enabled before we turned it on
+
+note() { # a line for the report: what was skipped or failed, and why
+	say "note: $*"
+	printf '%s\n' "$*" >>"$WORK/notes.txt"
+}
+
+# Handles of the rules of table ip filter's OUTPUT that jump to $1.
+ipt_jump_handles() {
+	nft -a list chain ip filter OUTPUT 2>/dev/null |
+		sed -n "s/.* jump $1 # handle \([0-9][0-9]*\)\$/\1/p"
+}
+
+# Removing a rule with iptables -D makes iptables-nft dump the whole table:
+# minutes with a million rules. nft deletes our own objects by handle.
+ipt_off() { # chain
+	local h
+	for h in $(ipt_jump_handles "$1"); do
+		nft delete rule ip filter OUTPUT handle "$h" 2>/dev/null
+	done
+	# An empty OUTPUT base chain of our making would still cost every
+	# packet of the host something: remove it between measurements (nft
+	# would delete it with any rules in it: count them first).
+	if [ "$IPT_OUTPUT_WAS" = 0 ] && nft list chain ip filter OUTPUT >/dev/null 2>&1 &&
+		[ "$(nft list chain ip filter OUTPUT 2>/dev/null | grep -cvE '^[[:space:]]*(table |chain |type |#|\}|$)')" = 0 ]; then
+		nft delete chain ip filter OUTPUT 2>/dev/null
+	fi
+	return 0
+}
+
+ipt_cleanup() {
+	local c
+	for c in "${IPT_CHAINS[@]}"; do
+		ipt_off "$c"
+		nft flush chain ip filter "$c" 2>/dev/null
+		nft delete chain ip filter "$c" 2>/dev/null
+	done
+	IPT_CHAINS=()
+	# Table ip filter, if we created it and nothing else is in it.
+	if [ "$IPT_LOADED" = 1 ] && [ "$IPT_TABLE_WAS" = 0 ] && nft list table ip filter >/dev/null 2>&1 &&
+		! nft list table ip filter 2>/dev/null | grep -q 'chain '; then
+		nft delete table ip filter 2>/dev/null
+	fi
+	return 0
+}
+
+nft_off() { # only ever in our own table
+	[ "$NFT_TABLE" = 1 ] || return 0
+	nft flush chain ip awf_bench out 2>/dev/null
+	nft delete chain ip awf_bench out 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	local pid i cg alive
+	trap - EXIT INT TERM
+	[ -n "$BPF_STATS_WAS" ] && sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
+	nft_off
+	[ "$NFT_TABLE" = 1 ] && nft delete table ip awf_bench 2>/dev/null
+	ipt_cleanup
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for i in $(seq 1 20); do
+		alive=0
+		for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	for cg in "$BCG/client" "$BCG/load"; do
+		[ -d "$cg" ] || continue
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+		for i in $(seq 1 20); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+	done
+	rmdir "$BCG" 2>/dev/null
+	"$ROOT/tests/testbed/testbed.sh" down >/dev/null 2>&1 9>&-
+	if [ -n "${KEEP_WORK:-}" ]; then say "samples kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+mkdir -p "$BCG/client" "$BCG/load" "$BIN" "$OUT" || die "cannot create $BCG"
+
+# CMD... in our baseline cgroup (awf-bpf puts its sandbox in a cgroup of
+# the same depth): also what the iptables/nftables rules match on.
+in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BCG/client" "$@"; }
+
+say "building bench/connect_bench.c and bench/load_bench.c"
+gcc -O2 -Wall -Wextra -Werror -pthread "$ROOT/bench/connect_bench.c" -o "$BIN/connect_bench" ||
+	die "building connect_bench"
+# shellcheck disable=SC2046
+gcc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD" -I"$ROOT/bpf" \
+	"$ROOT/bench/load_bench.c" $(pkg-config --cflags --libs libbpf) -lelf -lz \
+	-o "$BIN/load_bench" || die "building load_bench"
+# A copy of awf-bpf: a rebuild of build/ during the run changes nothing.
+cp "$AWF" "$BIN/awf-bpf" || die "copying $AWF"
+AWF=$BIN/awf-bpf
+chmod -R a+rX "$WORK"
+CB=$BIN/connect_bench
+
+CPU_SERVER=() CPU_CLIENT=()
+if [ "$(nproc)" -ge 2 ]; then CPU_SERVER=(0) CPU_CLIENT=(-c 1); fi
+
+say "generating the allowlists ($SIZES entries)"
+# shellcheck disable=SC2086
+python3 "$ROOT/bench/gen_rules.py" "$WORK" "$ALLOWED4" "$DNS4" "$PORT" $SIZES ||
+	die "gen_rules.py"
+printf '{"version": 1, "dns_servers": ["%s"]}\n' "$DNS4" >"$WORK/p-0.json"
+printf '{"version": 1, "dns_servers": ["%s"], "allow_cidrs": [{"cidr": "%s/32", "ports": [%d]}]}\n' \
+	"$DNS4" "$ALLOWED4" "$IPERF_PORT" >"$WORK/p-iperf.json"
+chmod a+r "$WORK"/*.json
+
+# Machine and versions, for the report.
+{
+	echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "cpus=$(nproc)"
+	echo "mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+	echo "kernel=$(uname -r)"
+	echo "os=Debian $(cat /etc/debian_version 2>/dev/null)"
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "awf_version=$("$AWF" --version 2>/dev/null | head -n 1)"
+	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)
+	[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] && rev="$rev+changes"
+	echo "git=$rev"
+	echo "iptables=$(iptables -V 2>/dev/null)"
+	echo "nft=$(nft -v 2>/dev/null)"
+	echo "hyperfine=$(hyperfine -V 2>/dev/null)"
+	echo "iperf3=$(iperf3 -v 2>/dev/null | head -n 1)"
+	echo "rounds=$ROUNDS"
+	echo "sizes=$SIZES"
+	echo "connect_cycles=$CONNECT_CYCLES"
+	echo "connect_batch=$CONNECT_BATCH"
+	echo "iperf_seconds=$IPERF_SECONDS"
+	echo "iperf_rounds=$IPERF_ROUNDS"
+} >"$WORK/meta.env"
+
+say "testbed up"
+"$ROOT/tests/testbed/testbed.sh" up >"$WORK/testbed.log" 2>&1 9>&- ||
+	{ cat "$WORK/testbed.log" >&2; die "testbed.sh up failed"; }
+
+# Servers: ours, killed by pid on exit (and by testbed.sh down).
+start_server() { # name command...
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.out" 2>&1 </dev/null 9>&- &
+	PIDS+=("$!")
+}
+start_server srv-lo "$CB" serve 127.0.0.1 "$PORT" "$BENCH_BUDGET" "${CPU_SERVER[@]}"
+start_server srv-tb nsenter --net="/run/netns/$AWFT_NS" "$CB" serve "$ALLOWED4" "$PORT" "$BENCH_BUDGET" "${CPU_SERVER[@]}"
+start_server iperf3 nsenter --net="/run/netns/$AWFT_NS" iperf3 -s -B "$ALLOWED4" -p "$IPERF_PORT" ${CPU_SERVER[0]:+-A "${CPU_SERVER[0]}"}
+for i in $(seq 1 50); do
+	grep -q ready "$WORK/srv-lo.out" 2>/dev/null && grep -q ready "$WORK/srv-tb.out" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q ready "$WORK/srv-tb.out" || die "connect_bench server: $(cat "$WORK/srv-tb.out")"
+
+# ------------------------------------------------------------ 1. start-up
+
+phase_startup() {
+	local r cmds=() n big t0
+	say "1. start-up (hyperfine, $ROUNDS rounds)"
+	cmds+=(-n "/bin/true" "/bin/true")
+	cmds+=(-n "unshare -n" "unshare -n /bin/true")
+	if timeout 10 systemd-run --quiet --scope /bin/true >/dev/null 2>&1; then
+		cmds+=(-n "systemd-run --scope" "systemd-run --quiet --scope /bin/true")
+	else
+		note "start-up: systemd-run left out: it does not work here (no systemd as PID 1: $(cat /proc/1/comm))"
+	fi
+	if command -v bwrap >/dev/null && timeout 10 bwrap --dev-bind / / --unshare-net /bin/true >/dev/null 2>&1; then
+		cmds+=(-n "bwrap --unshare-net" "bwrap --dev-bind / / --unshare-net /bin/true")
+	else
+		note "start-up: bwrap left out: not installed"
+	fi
+	cmds+=(-n "awf-bpf run" "$AWF run --policy $WORK/p-0.json -- /bin/true")
+	for n in $SIZES; do
+		[ "$n" -le 10000 ] && cmds+=(-n "awf-bpf run, $n CIDRs" "$AWF run --policy $WORK/p-$n.json -- /bin/true")
+	done
+	for r in $(seq 1 "$ROUNDS"); do
+		[ "$(left)" -gt 400 ] || { note "start-up: round $r skipped (time budget)"; break; }
+		hyperfine -N --style none --warmup 3 --runs 15 --export-json "$WORK/startup-$r.json" \
+			"${cmds[@]}" >/dev/null 2>"$WORK/hyperfine.err" ||
+			note "start-up: hyperfine failed: $(tail -n 3 "$WORK/hyperfine.err")"
+		for big in $SIZES; do
+			[ "$big" -gt 10000 ] || continue
+			hyperfine -N --style none --runs 1 --export-json "$WORK/startup-big-$big-$r.json" \
+				-n "awf-bpf run, $big CIDRs" "$AWF run --policy $WORK/p-$big.json -- /bin/true" \
+				>/dev/null 2>>"$WORK/hyperfine.err" || note "start-up: $big CIDRs failed"
+		done
+	done
+
+	say "1. start-up: BPF load breakdown (load_bench)"
+	# Alternating with whole awf-bpf runs, so that the share of each step
+	# is taken against a total measured at the same time.
+	for r in $(seq 1 10); do
+		"$BIN/load_bench" "$BCG/load" 1 >>"$WORK/load.txt" 2>>"$WORK/load.err" ||
+			{ note "start-up: load_bench failed: $(tail -n 3 "$WORK/load.err")"; break; }
+		t0=$(date +%s%N)
+		"$AWF" run --policy "$WORK/p-0.json" -- /bin/true
+		echo "$r total awf_run_us $((($(date +%s%N) - t0) / 1000))" >>"$WORK/load.txt"
+	done
+	strace -f -T -e trace=bpf -o "$WORK/load-strace.txt" "$BIN/load_bench" "$BCG/load" 5 \
+		>/dev/null 2>>"$WORK/load.err" || note "start-up: strace of load_bench failed"
+}
+
+# ------------------------------------------------------------ 2. connect
+
+SPECS=("tcp:127.0.0.1:$PORT" "udp:127.0.0.1:$PORT" "tcp:$ALLOWED4:$PORT" "udp:$ALLOWED4:$PORT")
+
+# The nftables cgroupv2 match takes a path below /sys/fs/cgroup.
+NFT_CG=
+case $CG2 in
+/sys/fs/cgroup) NFT_CG=awf-bench/client ;;
+/sys/fs/cgroup/*) NFT_CG=${CG2#/sys/fs/cgroup/}/awf-bench/client ;;
+esac
+
+load_iptables() {
+	local n t0
+	nft list table ip filter >/dev/null 2>&1 && IPT_TABLE_WAS=1
+	nft list chain ip filter OUTPUT >/dev/null 2>&1 && IPT_OUTPUT_WAS=1
+	IPT_LOADED=1
+	for n in $SIZES DENY; do
+		if nft list chain ip filter "AWFB-$n" >/dev/null 2>&1; then
+			note "connect: chain AWFB-$n already exists in table ip filter: iptables left out"
+			return 1
+		fi
+	done
+	for n in $SIZES; do
+		t0=$(date +%s%N)
+		IPT_CHAINS+=("AWFB-$n")
+		timeout 120 iptables-restore -w 5 --noflush "$WORK/ipt-$n.rules" ||
+			{ note "connect: iptables-restore of $n rules failed: iptables left out"; return 1; }
+		echo "load iptables $n $((($(date +%s%N) - t0) / 1000000))" >>"$WORK/connect.txt"
+	done
+	# A chain that drops everything: the driver checks that the jump matches.
+	IPT_CHAINS+=("AWFB-DENY")
+	printf '*filter\n:AWFB-DENY - [0:0]\n-A AWFB-DENY -j DROP\nCOMMIT\n' |
+		iptables-restore -w 5 --noflush || { note "connect: iptables-restore failed: iptables left out"; return 1; }
+}
+
+load_nftables() {
+	local t0
+	if [ -z "$NFT_CG" ]; then
+		note "connect: nftables left out: cgroup2 is not below /sys/fs/cgroup ($CG2)"
+		return 1
+	fi
+	if nft list table ip awf_bench >/dev/null 2>&1; then
+		note "connect: table ip awf_bench already exists: nftables left out"
+		return 1
+	fi
+	t0=$(date +%s%N)
+	NFT_TABLE=1
+	timeout 120 nft -f "$WORK/nft.nft" || { note "connect: nft -f failed: nftables left out"; return 1; }
+	echo "load nftables all $((($(date +%s%N) - t0) / 1000000))" >>"$WORK/connect.txt"
+}
+
+phase_connect() {
+	local n t0 ipt_cg='' nft_cg='' budget
+	say "2. connect path: loading the iptables chains and the nftables sets"
+	load_iptables && ipt_cg=${BCG#"$CG2"/}/client
+	load_nftables && nft_cg=$NFT_CG
+	for n in $SIZES; do
+		# What awf-bpf needs to start with this policy (policy file read to
+		# command started and gone), for comparison with the loads above.
+		t0=$(date +%s%N)
+		"$AWF" run --log-level error --policy "$WORK/p-$n.json" -- /bin/true
+		echo "load awf-bpf $n $((($(date +%s%N) - t0) / 1000000))" >>"$WORK/connect.txt"
+	done
+	budget=$(($(left) - 200)) # the later phases need about that much
+	if [ "$budget" -lt 30 ]; then
+		note "connect: skipped (time budget)"
+	else
+		say "2. connect path: $CONNECT_CYCLES cycles of ${CONNECT_BATCH}s batches (bench/connect_driver.py)"
+		# shellcheck disable=SC2086
+		python3 "$ROOT/bench/connect_driver.py" --awf "$AWF" --client "$CB" \
+			--policy-dir "$WORK" --base-cgroup "$BCG/client" --cgroup2 "$CG2" \
+			--ipt-cgroup "$ipt_cg" --ipt-output-was "$IPT_OUTPUT_WAS" --nft-cgroup "$nft_cg" \
+			--sizes $SIZES --specs "${SPECS[@]}" --cycles "$CONNECT_CYCLES" \
+			--batch-seconds "$CONNECT_BATCH" --cpu "${CPU_CLIENT[1]:-}" \
+			--budget "$budget" --notes "$WORK/notes.txt" \
+			>>"$WORK/connect.txt" 2>"$WORK/connect.err" 9>&- ||
+			note "connect: connect_driver.py failed: $(tail -n 3 "$WORK/connect.err" | tr '\n' ' ')"
+	fi
+	say "2. connect path: removing the iptables chains and the nftables table"
+	nft_off
+	[ "$NFT_TABLE" = 1 ] && nft delete table ip awf_bench 2>/dev/null
+	NFT_TABLE=0
+	ipt_cleanup
+}
+
+# What the BPF programs themselves take: the kernel's per-program run time
+# statistics (kernel.bpf_stats_enabled, on only for this), while a client of
+# ours runs in the cgroup of a sandbox. Lines:
+#   progstat SIZE SPEC PROGRAM CALLS OPS RUN_TIME_NS
+prog_stats() { # pid: "prog_id run_time_ns run_cnt" of its program fds
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '/^prog_id:/ { id = $2 } /^run_time_ns:/ { t = $2 } /^run_cnt:/ { c = $2 }
+			END { if (id != "") print id, t, c }' "$f" 2>/dev/null
+	done | sort -u
+}
+
+phase_progstats() {
+	local n apid spec ops names
+	[ "$(left)" -gt 220 ] || { note "program run time: skipped (time budget)"; return; }
+	say "2. connect path: run time of each BPF program (kernel.bpf_stats_enabled)"
+	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || { note "program run time: no kernel.bpf_stats_enabled"; return; }
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	for n in $SIZES; do
+		"$AWF" run --log-level error --policy "$WORK/p-$n.json" -- sleep 120 9>&- &
+		apid=$!
+		if sandbox_up "$apid"; then
+			names=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"')
+			for spec in "${SPECS[@]}"; do
+				prog_stats "$apid" >"$WORK/stats.before"
+				ops=$(printf 'run %s 200 0.05\nrun %s 1000000 0.5\n' "$spec" "$spec" |
+					sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG2/awf-bpf/run-$apid" \
+						"$CB" driven "${CPU_CLIENT[@]}" | awk '{ s += $2 } END { print s + 0 }')
+				prog_stats "$apid" >"$WORK/stats.after"
+				awk -v n="$n" -v spec="$spec" -v ops="$ops" -v names="$names" '
+					BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
+					FNR == NR { t[$1] = $2; c[$1] = $3; next }
+					$3 > c[$1] { print "progstat", n, spec, nm[$1], $3 - c[$1], ops, $2 - t[$1] }' \
+					"$WORK/stats.before" "$WORK/stats.after" >>"$WORK/progstat.txt"
+			done
+		else
+			note "program run time: awf-bpf with $n CIDRs did not start"
+		fi
+		kill -TERM "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+	done
+	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
+	BPF_STATS_WAS=
+}
+
+# ------------------------------------------------------------ 3. packet
+
+phase_packet() {
+	local r cfg bps retr args order
+	args=(-c "$ALLOWED4" -p "$IPERF_PORT" -t "$IPERF_SECONDS" -O 1 -J ${CPU_CLIENT[1]:+-A "${CPU_CLIENT[1]}"})
+	for r in $(seq 1 "$IPERF_ROUNDS"); do
+		[ "$(left)" -gt 150 ] || { note "packet: round $r skipped (time budget)"; break; }
+		say "3. packet path (iperf3 over the veth): round $r of $IPERF_ROUNDS"
+		order="none awf"
+		[ $((r % 2)) = 0 ] && order="awf none"
+		for cfg in $order; do
+			if [ "$cfg" = none ]; then
+				in_cg iperf3 "${args[@]}" >"$WORK/iperf.json" 2>"$WORK/iperf.err"
+			else
+				"$AWF" run --log-level error --policy "$WORK/p-iperf.json" -- iperf3 "${args[@]}" \
+					>"$WORK/iperf.json" 2>"$WORK/iperf.err"
+			fi
+			bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$WORK/iperf.json" 2>/dev/null)
+			retr=$(jq -r '.end.sum_sent.retransmits // 0' "$WORK/iperf.json" 2>/dev/null)
+			if [ -n "$bps" ]; then
+				echo "$r $cfg $bps $retr" >>"$WORK/packet.txt"
+			else
+				note "packet: $cfg round $r failed: $(jq -r '.error // empty' "$WORK/iperf.json" 2>/dev/null) $(tail -n 2 "$WORK/iperf.err")"
+			fi
+		done
+	done
+}
+
+# ------------------------------------------------------------ 4. DNS
+
+phase_dns() {
+	[ "$(left)" -gt $((ROUNDS * 40 + 60)) ] || { note "dns: skipped (time budget)"; return; }
+	say "4. DNS (bench/dns.sh, $ROUNDS rounds)"
+	if AWF_BENCH_TESTBED=1 AWF="$AWF" ROUNDS="$ROUNDS" timeout $((ROUNDS * 60 + 60)) \
+		"$ROOT/bench/dns.sh" >"$WORK/dns.md" 2>"$WORK/dns.err"; then
+		cp "$OUT/dns-latest.json" "$WORK/dns.json"
+	else
+		note "dns: bench/dns.sh failed: $(tail -n 3 "$WORK/dns.err" | tr '\n' ' ')"
+	fi
+}
+
+# ------------------------------------------------------------ 5. memory
+
+# "name memlock" of every BPF map and program a process holds a fd of.
+bpf_objects() { # pid
+	local f names
+	names=$(bpftool -j map show 2>/dev/null | jq -r '.[] | "\(.id) \(.name // "?")"')
+	for f in /proc/"$1"/fdinfo/*; do
+		awk -v names="$names" '
+			BEGIN { n = split(names, l, "\n"); for (i = 1; i <= n; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
+			/^memlock:/ { m = $2 } /^map_id:/ { id = "map " $2 } /^prog_id:/ { id = "prog " $2 }
+			END { if (id != "") { split(id, p, " "); print id, (p[1] == "map" ? nm[p[2]] : "-"), m } }' "$f" 2>/dev/null
+	done | sort -u
+}
+
+# Wait (bounded) until the sandbox of awf-bpf $1 has its command running.
+sandbox_up() {
+	local i
+	for i in $(seq 1 600); do
+		[ -n "$(cat "$CG2/awf-bpf/run-$1/cgroup.procs" 2>/dev/null)" ] && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Write COUNT learned IPv4 addresses (240/4, never contacted) into map ID.
+fill_learned() { # map_id value_size from count
+	python3 - "$@" >"$WORK/fill.batch" <<'EOF'
+import sys
+mid, vsize, start, count = (int(x) for x in sys.argv[1:5])
+value = " ".join(["ff"] * 8 + ["00"] * (vsize - 8))  # expires: never
+for i in range(start, start + count):
+    a = (240 << 24) + 0x10000 + i
+    key = " ".join("%02x" % b for b in a.to_bytes(4, "big"))
+    print("map update id %d key hex %s value hex %s" % (mid, key, value))
+EOF
+	bpftool batch file "$WORK/fill.batch" >/dev/null
+}
+
+phase_memory() {
+	local n apid rss hwm objs lid vsize m0 m1 m10
+	for n in 0 $SIZES; do
+		[ "$(left)" -gt 60 ] || { note "memory: $n CIDRs skipped (time budget)"; continue; }
+		say "5. memory: sandbox with $n CIDR entries"
+		"$AWF" run --log-level error --policy "$WORK/p-$n.json" -- sleep 120 9>&- &
+		apid=$!
+		if ! sandbox_up "$apid"; then
+			note "memory: awf-bpf with $n CIDRs did not start"
+			kill -TERM "$apid" 2>/dev/null
+			wait "$apid" 2>/dev/null
+			continue
+		fi
+		sleep 0.5
+		for _ in 1 2 3 4 5; do
+			awk '/^VmRSS/ { print $2 }' "/proc/$apid/status"
+			sleep 0.2
+		done | sort -n | sed -n 3p >"$WORK/rss"
+		rss=$(cat "$WORK/rss")
+		hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$apid/status")
+		echo "rss $n $rss $hwm" >>"$WORK/memory.txt"
+		objs=$(bpf_objects "$apid")
+		printf '%s\n' "$objs" | sed "s/^/obj $n /" >>"$WORK/memory.txt"
+		if [ "$n" = 0 ]; then
+			lid=$(printf '%s\n' "$objs" | awk '$1 == "map" && $3 == "learned4" { print $2; exit }')
+			vsize=$(bpftool -j map show id "$lid" 2>/dev/null | jq -r '.bytes_value // empty')
+			if [ -n "$lid" ] && [ -n "$vsize" ]; then
+				m0=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock)
+				fill_learned "$lid" "$vsize" 0 1000 &&
+					m1=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock) &&
+					fill_learned "$lid" "$vsize" 1000 9000 &&
+					m10=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock) &&
+					echo "learned4 $m0 $m1 $m10" >>"$WORK/memory.txt" ||
+					note "memory: filling learned4 failed"
+				echo "rss-learned $(awk '/^VmRSS/ { print $2 }' "/proc/$apid/status")" >>"$WORK/memory.txt"
+			else
+				note "memory: learned4 map not found"
+			fi
+		fi
+		kill -TERM "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+	done
+}
+
+# ------------------------------------------------------------ run
+
+phase_startup
+phase_connect
+phase_progstats
+phase_packet
+phase_dns
+phase_memory
+
+say "report"
+python3 "$ROOT/bench/report.py" "$WORK" "$OUT" "$DOC" || { KEEP_WORK=1; die "report.py failed"; }
+say "done: $OUT/latest.json, $OUT/latest.md, $DOC"
