@@ -946,7 +946,8 @@ int awf_egress(struct __sk_buff *skb)
 		err = parse_ipv6(skb, &d, &src);
 
 	if (!err) {
-		if (is_local(&d) || matches_tag(skb, &d))
+		/* The tag first: one storage lookup, the common case. */
+		if (matches_tag(skb, &d) || is_local(&d))
 			return VERDICT_PROCEED;
 		decide(&d, &dec, NULL);
 		if (dec.verdict == AWF_ALLOW)
