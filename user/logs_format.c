@@ -173,25 +173,6 @@ static void print_pretty(json_object *rec, FILE *out)
 	fputc('\n', out);
 }
 
-/* As summary.c: workload text is escaped for markdown. */
-static void md_put(FILE *out, const char *text)
-{
-	for (; *text; text++) {
-		unsigned char c = (unsigned char)*text;
-
-		if (c == '<')
-			fputs("&lt;", out);
-		else if (c == '>')
-			fputs("&gt;", out);
-		else if (c == '&')
-			fputs("&amp;", out);
-		else if (strchr("|\\`*_[]#~", c))
-			fprintf(out, "\\%c", c);
-		else
-			fputc(isprint(c) ? c : '?', out);
-	}
-}
-
 static void print_markdown(json_object *rec, FILE *out)
 {
 	const char *kind = logs_record_str(rec, "event");
@@ -212,14 +193,14 @@ static void print_markdown(json_object *rec, FILE *out)
 	fprintf(out, "| %s | %s | %s | %s | ", logs_record_str(rec, "time"),
 		logs_record_str(rec, "sandbox"), kind,
 		logs_record_str(rec, "verdict"));
-	md_put(out, what);
+	summary_md_put(out, what);
 	fputs(" | ", out);
 	if (has(rec, "comm")) {
-		md_put(out, logs_record_str(rec, "comm"));
+		summary_md_put(out, logs_record_str(rec, "comm"));
 		fprintf(out, " (%lld)", (long long)int_of(rec, "pid"));
 	}
 	fputs(" | ", out);
-	md_put(out, logs_record_str(rec, "reason_text"));
+	summary_md_put(out, logs_record_str(rec, "reason_text"));
 	fputs(" |\n", out);
 }
 

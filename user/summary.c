@@ -533,7 +533,7 @@ void summary_print_text(const struct summary *s, FILE *out, const char *prefix)
 }
 
 /* Text from the workload or the network goes into markdown escaped. */
-static void md_put(FILE *out, const char *text)
+void summary_md_put(FILE *out, const char *text)
 {
 	for (; *text; text++) {
 		unsigned char c = (unsigned char)*text;
@@ -585,7 +585,7 @@ static void md_domains(const struct summary *s, FILE *out)
 	fputs("\n| Domain | Allowed | Denied |\n|---|---:|---:|\n", out);
 	for (size_t i = 0; i < s->n_doms && i < SUMMARY_MAX_ROWS; i++) {
 		fputs("| ", out);
-		md_put(out, s->doms[i]->name);
+		summary_md_put(out, s->doms[i]->name);
 		fprintf(out, " | %llu | %llu |\n",
 			(unsigned long long)s->doms[i]->allowed,
 			(unsigned long long)s->doms[i]->denied);
@@ -609,9 +609,9 @@ static void md_dests(const struct summary *s, FILE *out)
 	for (size_t i = 0; i < s->n_dests && i < SUMMARY_MAX_LINES; i++) {
 		dest_text(v[i], what, sizeof(what));
 		fputs("| ", out);
-		md_put(out, what);
+		summary_md_put(out, what);
 		fputs(" | ", out);
-		md_put(out, v[i]->comm);
+		summary_md_put(out, v[i]->comm);
 		fprintf(out, " (%u) | %s | %llu |\n", v[i]->pid,
 			reason_text(v[i]->reason),
 			(unsigned long long)v[i]->count);

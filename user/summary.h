@@ -57,4 +57,7 @@ void summary_print_text(const struct summary *s, FILE *out, const char *prefix);
 void summary_print_markdown(const struct summary *s, FILE *out);
 json_object *summary_to_json(const struct summary *s);
 
+/* Write text escaped for markdown (tables, inline code, HTML). */
+void summary_md_put(FILE *out, const char *text);
+
 #endif /* AWF_SUMMARY_H */
