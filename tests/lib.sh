@@ -18,7 +18,10 @@ ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
 AWF=${AWF:-$ROOT/build/awf-bpf}
 PY=/usr/bin/python3
-PROBE=$ROOT/tests/tools/probe.py
+# Tests that run as nobody read the tools: a clone under a 0700 directory
+# is not readable by it, so tests/run.sh points AWFT_TOOLS at a copy.
+TOOLS=${AWFT_TOOLS:-$ROOT/tests/tools}
+PROBE=$TOOLS/probe.py
 SERVERS=$ROOT/tests/testbed/servers.py
 TEST_TMP=${TEST_TMP:-} # set by tests/run.sh for each test
 AWF_BPFFS=/sys/fs/bpf/awf-bpf

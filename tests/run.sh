@@ -253,6 +253,12 @@ run_fuzz() {
 	done < <(tests/fuzz/run.sh "$FUZZ_SECONDS" 2>&1)
 }
 
+# A world-readable copy of the tools, for the workloads run as nobody.
+AWFT_TOOLS=$(mktemp -d /tmp/awft-tools.XXXXXX) && cp -r tests/tools/. "$AWFT_TOOLS" &&
+	chmod -R a+rX "$AWFT_TOOLS" || { echo "tests/run.sh: cannot copy tests/tools" >&2; exit 1; }
+export AWFT_TOOLS
+trap 'rm -rf "$AWFT_TOOLS"' EXIT
+
 [ -n "$PATTERN" ] || run_unit
 [ -n "$PATTERN" ] || run_fuzz
 run_integration

@@ -7,7 +7,7 @@
 # shellcheck source=../tools/escape/lib.sh
 . "$ROOT/tests/tools/escape/lib.sh"
 
-TRY=". $ROOT/tests/tools/escape/try.sh"
+TRY=". $TOOLS/escape/try.sh"
 
 # ------------------------------------------------------------- cgroups
 
@@ -232,7 +232,7 @@ esc_read_awf_memory() {
 	local pol who step
 	pol=$(esc_policy_allowed_host)
 	esc_run_bg "$pol" sh -c "
-		P=\$(. $ROOT/tests/tools/escape/try.sh; wait_go $ESC_DIR/go)
+		P=\$(. $TOOLS/escape/try.sh; wait_go $ESC_DIR/go)
 		for who in awf:\$P init:1; do
 			p=\${who#*:}; n=\${who%%:*}
 			{ $PY $ESC_SOCK procfiles \$p; $PY $ESC_SOCK vmread \$p; $PY $ESC_SOCK pidfd-getfd \$p; } | sed \"s/^/\$n-/\"

@@ -16,7 +16,7 @@ FC_ITERATIONS=${FC_ITERATIONS:-20}
 fc_loop_script() {
 	cat >"$TEST_TMP/loop.py" <<EOF
 import errno, socket, sys, time
-sys.path.insert(0, "$ROOT/tests/tools")
+sys.path.insert(0, "$TOOLS")
 import probe
 mode, results = sys.argv[1], sys.argv[2]
 out = open(results, "a", buffering=1)

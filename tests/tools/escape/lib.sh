@@ -26,7 +26,7 @@
 # the veth), and, where a BPF program refused it, that the audit log
 # (--audit-log, always on here) has the deny event.
 
-ESC_TOOLS=$ROOT/tests/tools/escape
+ESC_TOOLS=$TOOLS/escape
 ESC_SOCK=$ESC_TOOLS/sock.py
 ESC_SNIFF=$ESC_TOOLS/sniff.py
 ESC_UID=65534
