@@ -33,6 +33,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile struct awf_config awf_cfg = {};
 
+/* A read-only view of a kernel object, for fields no context exposes. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct awf_cidr4_key);
@@ -274,6 +277,22 @@ static __always_inline void deny(struct awf_decision *dec, __u8 reason)
 	dec->reason = reason;
 }
 
+static __always_inline struct sock *kernel_sock(void *sk)
+{
+	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+}
+
+/*
+ * Read from the socket itself, not only from our setsockopt program: the
+ * kernel runs no cgroup/setsockopt program for 32-bit (compat) calls.
+ */
+static __always_inline bool in_reuseport(struct bpf_sock *sk)
+{
+	struct sock *ks = kernel_sock(sk);
+
+	return BPF_CORE_READ_BITFIELD(&ks->__sk_common, skc_reuseport);
+}
+
 /*
  * Whether the socket that would receive d on this host is one the sandbox
  * bound: only sockets of this sandbox carry our sk_state with bound_port
@@ -309,7 +328,7 @@ static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
 	if (!sk)
 		return false;
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
-	ours = st && st->bound_port && !st->reuseport;
+	ours = st && st->bound_port && !st->reuseport && !in_reuseport(sk);
 	bpf_sk_release(sk);
 	return ours;
 }
@@ -793,6 +812,80 @@ int awf_sock_create(struct bpf_sock *ctx)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return VERDICT_REFUSE;
+}
+
+/*
+ * Listening ports stay on loopback. A port open to the outside world is a
+ * covert channel even when every reply is dropped: an outside host reads
+ * it from the kernel's RST (closed) against the backstop's silence (open).
+ * A wildcard bind is narrowed to loopback so that local servers keep
+ * working; a bind to any other address with a port is refused. Port 0
+ * stays free: clients bind it to pick their source address.
+ */
+static __always_inline int refuse_bind(struct bpf_sock_addr *ctx,
+				       const struct awf_dst *d)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY,
+				    .reason = AWF_R_BIND_NOT_LOOPBACK };
+
+	count_denial(dec.reason);
+	emit_sock(ctx, AWF_EV_BIND, d, &dec);
+	return VERDICT_REFUSE;
+}
+
+SEC("cgroup/bind4")
+int awf_bind4(struct bpf_sock_addr *ctx)
+{
+	struct awf_dst d = {};
+
+	dst_from_ctx4(&d, ctx);
+	if (!d.port || (bpf_ntohl(d.ip6[3]) >> 24) == 127)
+		return VERDICT_PROCEED;
+	if (d.ip6[3] == 0) {
+		CTX_STORE(ctx->user_ip4, bpf_htonl(0x7f000001));
+		return VERDICT_PROCEED;
+	}
+	return refuse_bind(ctx, &d);
+}
+
+static __always_inline bool v6only(struct bpf_sock *sk)
+{
+	struct sock *ks = kernel_sock(sk);
+
+	return BPF_CORE_READ_BITFIELD(&ks->__sk_common, skc_ipv6only);
+}
+
+/*
+ * [::] becomes 127.0.0.1 (v4-mapped) on a dual-stack socket: scripts name
+ * 127.0.0.1 far more often than [::1], and clients of "localhost" try
+ * both. An IPV6_V6ONLY socket gets ::1.
+ */
+SEC("cgroup/bind6")
+int awf_bind6(struct bpf_sock_addr *ctx)
+{
+	struct awf_dst d = {};
+	bool any;
+
+	dst_from_ctx6(&d, ctx);
+	if (!d.port)
+		return VERDICT_PROCEED;
+	if (d.family == AF_INET) {
+		if ((bpf_ntohl(d.ip6[3]) >> 24) == 127)
+			return VERDICT_PROCEED;
+		return refuse_bind(ctx, &d);
+	}
+	any = !d.ip6[0] && !d.ip6[1] && !d.ip6[2];
+	if (any && d.ip6[3] == bpf_htonl(1))
+		return VERDICT_PROCEED;
+	if (!any || d.ip6[3] != 0)
+		return refuse_bind(ctx, &d);
+	if (v6only(ctx->sk)) {
+		CTX_STORE(ctx->user_ip6[3], bpf_htonl(1));
+		return VERDICT_PROCEED;
+	}
+	CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
+	CTX_STORE(ctx->user_ip6[3], bpf_htonl(0x7f000001));
+	return VERDICT_PROCEED;
 }
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */

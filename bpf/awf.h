@@ -131,6 +131,7 @@ enum awf_event_kind {
 	AWF_EV_SENDMSG = 2,
 	AWF_EV_SOCK_CREATE = 3,
 	AWF_EV_PACKET = 4,
+	AWF_EV_BIND = 5, /* daddr/dport: the address the socket asked for */
 };
 
 enum awf_verdict {
@@ -161,6 +162,7 @@ enum awf_reason {
 	AWF_R_DNS_LOCAL_ANSWER = 17, /* PTR and ANY */
 	AWF_R_DNS_MALFORMED = 18,    /* not a query awf-bpf can judge */
 	AWF_R_DNS_BAD_ANSWER = 19,   /* the upstream answer was rejected */
+	AWF_R_BIND_NOT_LOOPBACK = 20, /* a listening port off loopback */
 	AWF_R_MAX,
 };
 

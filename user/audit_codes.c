@@ -34,6 +34,8 @@ static const struct reason_name reasons[AWF_R_MAX] = {
 	[AWF_R_DNS_MALFORMED] = { "dns_malformed", "malformed DNS query" },
 	[AWF_R_DNS_BAD_ANSWER] = { "dns_bad_answer",
 				   "upstream answer rejected" },
+	[AWF_R_BIND_NOT_LOOPBACK] = { "bind_not_loopback",
+				      "listening port off loopback" },
 };
 
 static const char *const verdicts[] = {
@@ -47,6 +49,7 @@ static const char *const kinds[] = {
 	[AWF_EV_SENDMSG] = "sendmsg",
 	[AWF_EV_SOCK_CREATE] = "socket",
 	[AWF_EV_PACKET] = "packet",
+	[AWF_EV_BIND] = "bind",
 };
 
 static const char *const counters[AWF_C_DENIED_BY_REASON] = {

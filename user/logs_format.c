@@ -51,7 +51,8 @@ static bool has(json_object *rec, const char *key)
 static bool is_net_kind(const char *kind)
 {
 	return !strcmp(kind, "connect") || !strcmp(kind, "sendmsg") ||
-	       !strcmp(kind, "packet") || !strcmp(kind, "socket");
+	       !strcmp(kind, "packet") || !strcmp(kind, "socket") ||
+	       !strcmp(kind, "bind");
 }
 
 /* Log text came from the workload: keep it to printable ASCII. */
