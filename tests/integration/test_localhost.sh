@@ -120,3 +120,51 @@ test_localhost_dns_on_loopback_is_redirected() {
 		assert_eq "$ALLOWED4" "$AWF_OUT" "localhost $mode: dig @127.0.0.1 allowed.test"
 	done
 }
+
+# Listening ports stay on loopback (a port open to the outside is a covert
+# channel, tests/escape: port_state_covert_channel). A wildcard bind is
+# narrowed to loopback and local clients still reach it; a bind with a port
+# to another address of this host is refused and audited; port 0 is free.
+lo_bind_script() {
+	cat <<EOF
+import socket
+def name(s):
+    return s.getsockname()[0]
+def bind(fam, addr, port, v6only=None):
+    s = socket.socket(fam)
+    if v6only is not None:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+    try:
+        s.bind((addr, port))
+    except OSError as e:
+        return s, "err %d" % e.errno
+    return s, name(s)
+s4, r = bind(socket.AF_INET, "0.0.0.0", $1); print("any4", r)
+s4.listen(1)
+c = socket.create_connection(("127.0.0.1", $1), timeout=2); print("reach4 ok"); c.close()
+s6, r = bind(socket.AF_INET6, "::", $2, 0); print("any6", r)
+s6.listen(1)
+c = socket.create_connection(("127.0.0.1", $2), timeout=2); print("reach6 ok"); c.close()
+s7, r = bind(socket.AF_INET6, "::", $3, 1); print("any6only", r)
+s8, r = bind(socket.AF_INET, "$AWFT_HOST4", $4); print("host4", r)
+s9, r = bind(socket.AF_INET6, "$AWFT_HOST6", $4); print("host6", r)
+s0, r = bind(socket.AF_INET, "$AWFT_HOST4", 0); print("host4port0", r)
+EOF
+}
+
+test_localhost_listeners_stay_on_loopback() {
+	local p1 p2 p3 p4 pol
+	p1=$(free_port); p2=$((p1 + 1)); p3=$((p1 + 2)); p4=$((p1 + 3))
+	pol=$(policy p '"allow_cidrs": ["198.18.0.10/32"]')
+	awf_run --policy "$pol" -- "$PY" -c "$(lo_bind_script "$p1" "$p2" "$p3" "$p4")"
+	assert_contains "$AWF_OUT" "any4 127.0.0.1" "0.0.0.0:$p1 narrowed to loopback"
+	assert_contains "$AWF_OUT" "reach4 ok" "the sandbox reaches its own narrowed listener"
+	assert_contains "$AWF_OUT" "any6 ::ffff:127.0.0.1" "dual-stack [::]:$p2 narrowed to 127.0.0.1"
+	assert_contains "$AWF_OUT" "reach6 ok" "the sandbox reaches its dual-stack listener over 127.0.0.1"
+	assert_contains "$AWF_OUT" "any6only ::1" "IPV6_V6ONLY [::]:$p3 narrowed to ::1"
+	assert_contains "$AWF_OUT" "host4 err 1" "bind to the host's $AWFT_HOST4:$p4"
+	assert_contains "$AWF_OUT" "host6 err 1" "bind to the host's $AWFT_HOST6:$p4"
+	assert_contains "$AWF_OUT" "host4port0 $AWFT_HOST4" "port 0 on a host address (source selection)"
+	assert_contains "$AWF_ERR" "$(deny_prefix tcp "$AWFT_HOST4:$p4")" "the refused bind's audit line"
+	assert_contains "$AWF_ERR" "listening port off loopback" "the refused bind's reason"
+}

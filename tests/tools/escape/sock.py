@@ -795,7 +795,12 @@ def mode_recvfd(args):
     return 0
 
 
-def ready():
+def ready(port=None):
+    """port: also publish the bound port in READY.port (a port 0 bind)."""
+    if READY and port is not None:
+        with open(READY + ".port.tmp", "w") as f:
+            f.write("%d\n" % port)
+        os.rename(READY + ".port.tmp", READY + ".port")
     if READY:
         with open(READY + ".tmp", "w") as f:
             f.write("%d\n" % os.getpid())
@@ -864,7 +869,7 @@ def mode_tcp_accept(args):
     s.bind(("0.0.0.0", port))
     s.listen(8)
     s.settimeout(TIMEOUT)
-    ready()
+    ready(s.getsockname()[1])
 
     def acc():
         c, peer = s.accept()
@@ -880,7 +885,7 @@ def mode_udp_reply(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", port))
     s.settimeout(TIMEOUT)
-    ready()
+    ready(s.getsockname()[1])
     peer = run("recvfrom", lambda: s.recvfrom(4096)[1])
     if not isinstance(peer, tuple):
         return 0
