@@ -43,11 +43,19 @@ $(BUILD)/awf.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_bpf > $@.tmp && mv $@.tmp $@
 
+# The agent's build of the same programs: a sandbox per cgroup (slots).
+$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -DAWF_AGENT -c $< -o $@
+
+$(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
+	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/awf.h | $(BUILD)/user
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# Only the loader includes the generated skeleton.
+# Only the loaders include the generated skeletons.
 $(BUILD)/user/loader.o: $(BUILD)/awf.skel.h
+$(BUILD)/user/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -31,10 +31,21 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-const volatile struct awf_config awf_cfg = {};
+/*
+ * The agent's maps are pinned by name (pin_root_path): a restarted or
+ * upgraded agent adopts them, learned addresses and all.
+ */
+#ifdef AWF_AGENT
+#define AWF_PIN __uint(pinning, LIBBPF_PIN_BY_NAME)
+#else
+#define AWF_PIN
+#endif
 
 /* A read-only view of a kernel object, for fields no context exposes. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+#ifndef AWF_AGENT
+const volatile struct awf_config awf_cfg = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -75,25 +86,106 @@ struct {
 	__uint(max_entries, AWF_MAX_LO_PORTS);
 } lo_ports SEC(".maps");
 
+#else
+/* The same maps, shared by every sandbox: keys carry the slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_slot_cidr4_key);
+	__type(value, struct awf_rule);
+	__uint(max_entries, AWF_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} cidr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_slot_cidr6_key);
+	__type(value, struct awf_rule);
+	__uint(max_entries, AWF_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} cidr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_set_ip4_key);
+	__type(value, struct awf_learned);
+	__uint(max_entries, AWF_AGENT_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} learned4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_set_ip6_key);
+	__type(value, struct awf_learned);
+	__uint(max_entries, AWF_AGENT_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} learned6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_slot_lo_port_key);
+	__type(value, __u32);
+	__uint(max_entries, AWF_AGENT_MAX_LO_PORTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} lo_ports SEC(".maps");
+
+/* cgroup id -> slot, for every cgroup a policy selected. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(max_entries, AWF_MAX_SLOTS * 4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct awf_config);
+	__uint(max_entries, AWF_MAX_SLOTS);
+	AWF_PIN;
+} configs SEC(".maps");
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__type(key, int);
 	__type(value, struct awf_sk_state);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
 } sk_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, AWF_RINGBUF_BYTES);
+	AWF_PIN;
 } events SEC(".maps");
 
+#ifdef AWF_AGENT
+/* Shared, not per CPU: per-CPU slots for 4096 sandboxes cost too much. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, AWF_MAX_SLOTS * AWF_C_MAX);
+	AWF_PIN;
+} counters SEC(".maps");
+#else
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(max_entries, AWF_C_MAX);
+	AWF_PIN;
 } counters SEC(".maps");
+#endif
 
+#ifndef AWF_AGENT
 /*
  * Read by `awf-bpf dump` and `status` from the pins, never by the programs:
  * defined here so that they are created with BTF like every other map.
@@ -120,6 +212,7 @@ struct {
 	__type(value, struct awf_meta);
 	__uint(max_entries, 1);
 } meta SEC(".maps");
+#endif
 
 /* A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4. */
 struct awf_dst {
@@ -142,6 +235,12 @@ struct awf_decision {
 	__u32 name_id; /* the learned entry that matched, if live */
 };
 
+/* The sandbox a hook runs for: its slot and its configuration. */
+struct awf_scope {
+	const volatile struct awf_config *cfg;
+	__u32 slot;
+};
+
 /*
  * clang may merge neighbouring 32-bit ctx stores into one 64-bit store,
  * which the verifier rejects for user_ip6: keep a barrier between them.
@@ -152,12 +251,92 @@ struct awf_decision {
 		asm volatile("" ::: "memory");       \
 	} while (0)
 
-static __always_inline void count(__u32 idx)
+#ifndef AWF_AGENT
+/* `run`: the programs are attached to one sandbox's cgroup only. */
+static __always_inline bool scope_current(struct awf_scope *sc)
 {
-	__u64 *val = bpf_map_lookup_elem(&counters, &idx);
+	sc->cfg = &awf_cfg;
+	sc->slot = 0;
+	return true;
+}
 
-	if (val)
-		*val += 1; /* per-CPU slot: no atomic needed */
+static __always_inline bool scope_of_skb(struct awf_scope *sc,
+					 struct __sk_buff *skb)
+{
+	return scope_current(sc);
+}
+
+#else
+/* A zeroed config (learned_set 0) is a slot being torn down: refuse. */
+static __always_inline bool scope_fill(struct awf_scope *sc, __u32 slot)
+{
+	struct awf_config *cfg = bpf_map_lookup_elem(&configs, &slot);
+
+	if (!cfg || (!cfg->learned_set && !cfg->unrestricted))
+		return false;
+	sc->cfg = cfg;
+	sc->slot = slot;
+	return true;
+}
+
+/*
+ * The deepest selected cgroup on the path wins, so a sandbox's whole
+ * subtree inherits its policy even before the agent has seen a new child.
+ * No slot: the caller refuses (fail closed).
+ */
+static __always_inline bool scope_current(struct awf_scope *sc)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
+	__u32 found = 0;
+
+	if (slot)
+		return scope_fill(sc, *slot);
+	for (int level = 0; level < AWF_MAX_CG_DEPTH; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			break;
+		slot = bpf_map_lookup_elem(&slots, &id);
+		if (slot)
+			found = *slot;
+	}
+	return found && scope_fill(sc, found);
+}
+
+static __always_inline bool scope_of_skb(struct awf_scope *sc,
+					 struct __sk_buff *skb)
+{
+	__u64 id = bpf_skb_cgroup_id(skb);
+	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
+	__u32 found = 0;
+
+	if (slot)
+		return scope_fill(sc, *slot);
+	for (int level = 0; level < AWF_MAX_CG_DEPTH; level++) {
+		id = bpf_skb_ancestor_cgroup_id(skb, level);
+		if (!id)
+			break;
+		slot = bpf_map_lookup_elem(&slots, &id);
+		if (slot)
+			found = *slot;
+	}
+	return found && scope_fill(sc, found);
+}
+
+#endif
+
+static __always_inline void count(__u32 slot, __u32 idx)
+{
+	__u32 key = slot * AWF_C_MAX + idx;
+	__u64 *val = bpf_map_lookup_elem(&counters, &key);
+
+	if (!val)
+		return;
+#ifdef AWF_AGENT
+	__sync_fetch_and_add(val, 1);
+#else
+	*val += 1; /* per-CPU slot: no atomic needed */
+#endif
 }
 
 /*
@@ -188,12 +367,13 @@ static __always_inline void dst_from_ip6(struct awf_dst *d, const __u32 *ip6)
 	d->ip6[3] = ip6[3];
 }
 
-static __always_inline void count_denial(__u8 reason)
+static __always_inline void count_denial(__u32 slot, __u8 reason)
 {
-	count(AWF_C_DENIED_BY_REASON + (reason < AWF_R_MAX ? reason : 0));
+	count(slot, AWF_C_DENIED_BY_REASON + (reason < AWF_R_MAX ? reason : 0));
 }
 
-static __always_inline void emit(__u8 kind, const struct awf_dst *d,
+static __always_inline void emit(__u32 slot, __u8 kind,
+				 const struct awf_dst *d,
 				 const struct awf_src *src,
 				 const struct awf_decision *dec, __u64 cgroup_id)
 {
@@ -202,9 +382,11 @@ static __always_inline void emit(__u8 kind, const struct awf_dst *d,
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count(AWF_C_EVENTS_LOST);
+		count(slot, AWF_C_EVENTS_LOST);
 		return;
 	}
+	e->slot = slot;
+	e->pad3 = 0;
 	id = bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = cgroup_id;
@@ -334,16 +516,17 @@ static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
 }
 
 /* sa is NULL on the packet path, which never needs the owner lookup. */
-static __always_inline void decide_loopback(const struct awf_dst *d,
+static __always_inline void decide_loopback(const struct awf_scope *sc,
+					    const struct awf_dst *d,
 					    struct awf_decision *dec,
 					    struct bpf_sock_addr *sa)
 {
-	if (awf_cfg.localhost_mode == AWF_LO_ALLOW) {
+	if (sc->cfg->localhost_mode == AWF_LO_ALLOW) {
 		allow(dec, AWF_R_LOOPBACK, 0);
 		return;
 	}
-	if (awf_cfg.localhost_mode == AWF_LO_SANDBOX &&
-	    (port_in(&awf_cfg.lo_ports, d->port) ||
+	if (sc->cfg->localhost_mode == AWF_LO_SANDBOX &&
+	    (port_in(&sc->cfg->lo_ports, d->port) ||
 	     (sa && served_by_sandbox(sa, d)))) {
 		allow(dec, AWF_R_LOOPBACK, 0);
 		return;
@@ -351,18 +534,33 @@ static __always_inline void decide_loopback(const struct awf_dst *d,
 	deny(dec, AWF_R_LOOPBACK);
 }
 
-static __always_inline bool is_proxy(const struct awf_dst *d)
+static __always_inline bool is_proxy(const struct awf_scope *sc,
+				     const struct awf_dst *d)
 {
-	if (!awf_cfg.proxy_enabled || d->proto != IPPROTO_TCP ||
-	    d->family != awf_cfg.proxy_family || d->port != awf_cfg.proxy_port)
+	const volatile struct awf_config *cfg = sc->cfg;
+
+	if (!cfg->proxy_enabled || d->proto != IPPROTO_TCP ||
+	    d->family != cfg->proxy_family || d->port != cfg->proxy_port)
 		return false;
 	if (d->family == AF_INET)
-		return d->ip6[3] == awf_cfg.proxy_addr[0];
-	return ip6_eq(d->ip6, awf_cfg.proxy_addr);
+		return d->ip6[3] == cfg->proxy_addr[0];
+	return ip6_eq(d->ip6, cfg->proxy_addr);
 }
 
-static __always_inline struct awf_rule *lookup_cidr(const struct awf_dst *d)
+static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
+						   const struct awf_dst *d)
 {
+#ifdef AWF_AGENT
+	if (d->family == AF_INET) {
+		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,
+						 .slot = bpf_htonl(sc->slot) };
+
+		__builtin_memcpy(k4.addr, &d->ip6[3], 4);
+		return bpf_map_lookup_elem(&cidr4, &k4);
+	}
+	struct awf_slot_cidr6_key k6 = { .prefixlen = 160,
+					 .slot = bpf_htonl(sc->slot) };
+#else
 	if (d->family == AF_INET) {
 		struct awf_cidr4_key k4 = { .prefixlen = 32 };
 
@@ -370,19 +568,31 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_dst *d)
 		return bpf_map_lookup_elem(&cidr4, &k4);
 	}
 	struct awf_cidr6_key k6 = { .prefixlen = 128 };
+#endif
 
 	__builtin_memcpy(k6.addr, d->ip6, 16);
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
-static __always_inline struct awf_learned *lookup_learned(const struct awf_dst *d)
+static __always_inline struct awf_learned *
+lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
+#ifdef AWF_AGENT
+	if (d->family == AF_INET) {
+		struct awf_set_ip4_key k4 = { .set = sc->cfg->learned_set };
+
+		__builtin_memcpy(k4.addr, &d->ip6[3], 4);
+		return bpf_map_lookup_elem(&learned4, &k4);
+	}
+	struct awf_set_ip6_key k6 = { .set = sc->cfg->learned_set };
+#else
 	if (d->family == AF_INET) {
 		__u32 k4 = d->ip6[3];
 
 		return bpf_map_lookup_elem(&learned4, &k4);
 	}
 	struct awf_ip6_key k6;
+#endif
 
 	__builtin_memcpy(k6.addr, d->ip6, 16);
 	return bpf_map_lookup_elem(&learned6, &k6);
@@ -393,7 +603,8 @@ static __always_inline struct awf_learned *lookup_learned(const struct awf_dst *
  * anything else is denied. A port mismatch is remembered so the denial
  * says "port not allowed" rather than "not in policy".
  */
-static __always_inline void decide(const struct awf_dst *d,
+static __always_inline void decide(const struct awf_scope *sc,
+				   const struct awf_dst *d,
 				   struct awf_decision *dec,
 				   struct bpf_sock_addr *sa)
 {
@@ -403,22 +614,22 @@ static __always_inline void decide(const struct awf_dst *d,
 
 	dec->rule_id = 0;
 	dec->name_id = 0;
-	if (is_proxy(d)) {
+	if (is_proxy(sc, d)) {
 		allow(dec, AWF_R_PROXY, 0);
 		return;
 	}
 	if (is_loopback(d)) {
-		decide_loopback(d, dec, sa);
+		decide_loopback(sc, d, dec, sa);
 		return;
 	}
-	if (d->family == AF_INET6 && !awf_cfg.ipv6_enabled) {
+	if (d->family == AF_INET6 && !sc->cfg->ipv6_enabled) {
 		deny(dec, AWF_R_IPV6_DISABLED);
 		return;
 	}
-	rule = lookup_cidr(d);
+	rule = lookup_cidr(sc, d);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL) {
-			decide_loopback(d, dec, sa);
+			decide_loopback(sc, d, dec, sa);
 			return;
 		}
 		if (rule->kind == AWF_RULE_RESERVED) {
@@ -432,10 +643,10 @@ static __always_inline void decide(const struct awf_dst *d,
 		}
 		miss = AWF_R_PORT_NOT_ALLOWED;
 	}
-	learned = lookup_learned(d);
+	learned = lookup_learned(sc, d);
 	if (learned && learned->expires_ns > bpf_ktime_get_ns()) {
 		dec->name_id = learned->name_id;
-		if (awf_cfg.proxy_enabled) {
+		if (sc->cfg->proxy_enabled) {
 			deny(dec, AWF_R_PROXY_ONLY);
 			return;
 		}
@@ -509,46 +720,51 @@ static __always_inline void src_of_sock(struct bpf_sock *sk,
 	s->ip6[3] = ip6[3];
 }
 
-static __always_inline void emit_sock(struct bpf_sock_addr *ctx, __u8 kind,
+static __always_inline void emit_sock(const struct awf_scope *sc,
+				      struct bpf_sock_addr *ctx, __u8 kind,
 				      const struct awf_dst *d,
 				      const struct awf_decision *dec)
 {
 	struct awf_src src = {};
 
 	src_of_sock(ctx->sk, &src);
-	emit(kind, d, &src, dec, bpf_get_current_cgroup_id());
+	emit(sc->slot, kind, d, &src, dec, bpf_get_current_cgroup_id());
 }
 
-static __always_inline int enforce(struct bpf_sock_addr *ctx,
+static __always_inline int enforce(const struct awf_scope *sc,
+				   struct bpf_sock_addr *ctx,
 				   const struct awf_dst *d, __u8 kind)
 {
 	bool is_connect = kind == AWF_EV_CONNECT;
 	struct awf_decision dec = {};
 
-	decide(d, &dec, ctx);
+	decide(sc, d, &dec, ctx);
 	if (dec.verdict == AWF_ALLOW) {
-		count(is_connect ? AWF_C_CONNECT_ALLOWED : AWF_C_SENDMSG_ALLOWED);
+		count(sc->slot, is_connect ? AWF_C_CONNECT_ALLOWED :
+					     AWF_C_SENDMSG_ALLOWED);
 		tag_allowed(ctx->sk, d);
-		if (awf_cfg.audit_allowed)
-			emit_sock(ctx, kind, d, &dec);
+		if (sc->cfg->audit_allowed)
+			emit_sock(sc, ctx, kind, d, &dec);
 		return VERDICT_PROCEED;
 	}
-	count(is_connect ? AWF_C_CONNECT_DENIED : AWF_C_SENDMSG_DENIED);
-	count_denial(dec.reason);
-	emit_sock(ctx, kind, d, &dec);
+	count(sc->slot, is_connect ? AWF_C_CONNECT_DENIED :
+				     AWF_C_SENDMSG_DENIED);
+	count_denial(sc->slot, dec.reason);
+	emit_sock(sc, ctx, kind, d, &dec);
 	return VERDICT_REFUSE;
 }
 
-static __always_inline void note_redirect(struct bpf_sock_addr *ctx,
+static __always_inline void note_redirect(const struct awf_scope *sc,
+					  struct bpf_sock_addr *ctx,
 					  const struct awf_dst *d, __u8 kind)
 {
 	struct awf_decision dec = { .verdict = AWF_REDIRECT,
 				    .reason = AWF_R_DNS_REDIRECT };
 
 	remember_dns_origin(ctx->sk, d);
-	count(AWF_C_DNS_REDIRECTED);
-	if (awf_cfg.audit_allowed)
-		emit_sock(ctx, kind, d, &dec);
+	count(sc->slot, AWF_C_DNS_REDIRECTED);
+	if (sc->cfg->audit_allowed)
+		emit_sock(sc, ctx, kind, d, &dec);
 }
 
 static __always_inline bool is_dns(const struct awf_dst *d)
@@ -582,50 +798,63 @@ static __always_inline void dst_from_ctx6(struct awf_dst *d,
 
 static __always_inline int hook4(struct bpf_sock_addr *ctx, __u8 kind)
 {
+	struct awf_scope sc;
 	struct awf_dst d = {};
 
+	if (!scope_current(&sc))
+		return VERDICT_REFUSE;
+	if (sc.cfg->unrestricted)
+		return VERDICT_PROCEED;
 	dst_from_ctx4(&d, ctx);
 	if (is_dns(&d)) {
-		note_redirect(ctx, &d, kind);
-		CTX_STORE(ctx->user_ip4, awf_cfg.dns_ip4);
-		CTX_STORE(ctx->user_port, bpf_htons(awf_cfg.dns_port));
+		note_redirect(&sc, ctx, &d, kind);
+		CTX_STORE(ctx->user_ip4, sc.cfg->dns_ip4);
+		CTX_STORE(ctx->user_port, bpf_htons(sc.cfg->dns_port));
 		return VERDICT_PROCEED;
 	}
-	return enforce(ctx, &d, kind);
+	return enforce(&sc, ctx, &d, kind);
 }
 
 /*
  * A v4-mapped DNS server is sent to the endpoint in its v4-mapped form so
  * that dual-stack sockets keep working; native IPv6 goes to dns_ip6.
  */
-static __always_inline void redirect6(struct bpf_sock_addr *ctx,
+static __always_inline void redirect6(const struct awf_scope *sc,
+				      struct bpf_sock_addr *ctx,
 				      const struct awf_dst *d)
 {
+	const volatile struct awf_config *cfg = sc->cfg;
+
 	if (d->family == AF_INET) {
 		CTX_STORE(ctx->user_ip6[0], 0);
 		CTX_STORE(ctx->user_ip6[1], 0);
 		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
-		CTX_STORE(ctx->user_ip6[3], awf_cfg.dns_ip4);
+		CTX_STORE(ctx->user_ip6[3], cfg->dns_ip4);
 	} else {
-		CTX_STORE(ctx->user_ip6[0], awf_cfg.dns_ip6[0]);
-		CTX_STORE(ctx->user_ip6[1], awf_cfg.dns_ip6[1]);
-		CTX_STORE(ctx->user_ip6[2], awf_cfg.dns_ip6[2]);
-		CTX_STORE(ctx->user_ip6[3], awf_cfg.dns_ip6[3]);
+		CTX_STORE(ctx->user_ip6[0], cfg->dns_ip6[0]);
+		CTX_STORE(ctx->user_ip6[1], cfg->dns_ip6[1]);
+		CTX_STORE(ctx->user_ip6[2], cfg->dns_ip6[2]);
+		CTX_STORE(ctx->user_ip6[3], cfg->dns_ip6[3]);
 	}
-	CTX_STORE(ctx->user_port, bpf_htons(awf_cfg.dns_port));
+	CTX_STORE(ctx->user_port, bpf_htons(cfg->dns_port));
 }
 
 static __always_inline int hook6(struct bpf_sock_addr *ctx, __u8 kind)
 {
+	struct awf_scope sc;
 	struct awf_dst d = {};
 
+	if (!scope_current(&sc))
+		return VERDICT_REFUSE;
+	if (sc.cfg->unrestricted)
+		return VERDICT_PROCEED;
 	dst_from_ctx6(&d, ctx);
 	if (is_dns(&d)) {
-		note_redirect(ctx, &d, kind);
-		redirect6(ctx, &d);
+		note_redirect(&sc, ctx, &d, kind);
+		redirect6(&sc, ctx, &d);
 		return VERDICT_PROCEED;
 	}
-	return enforce(ctx, &d, kind);
+	return enforce(&sc, ctx, &d, kind);
 }
 
 SEC("cgroup/connect4")
@@ -666,17 +895,21 @@ dns_origin(struct bpf_sock_addr *ctx, bool from_endpoint)
 	return st;
 }
 
-static __always_inline bool endpoint_port(const struct bpf_sock_addr *ctx)
+static __always_inline bool endpoint_port(const struct awf_scope *sc,
+					  const struct bpf_sock_addr *ctx)
 {
-	return bpf_ntohs((__u16)ctx->user_port) == awf_cfg.dns_port;
+	return bpf_ntohs((__u16)ctx->user_port) == sc->cfg->dns_port;
 }
 
 static __always_inline int restore4(struct bpf_sock_addr *ctx)
 {
 	struct awf_sk_state *st;
+	struct awf_scope sc;
 
-	st = dns_origin(ctx, endpoint_port(ctx) &&
-				     ctx->user_ip4 == awf_cfg.dns_ip4);
+	if (!scope_current(&sc))
+		return VERDICT_PROCEED; /* nothing of ours to hide */
+	st = dns_origin(ctx, endpoint_port(&sc, ctx) &&
+				     ctx->user_ip4 == sc.cfg->dns_ip4);
 	if (!st || st->orig_family != AF_INET)
 		return VERDICT_PROCEED;
 	CTX_STORE(ctx->user_ip4, *(__u32 *)&st->orig_addr[12]);
@@ -684,7 +917,8 @@ static __always_inline int restore4(struct bpf_sock_addr *ctx)
 	return VERDICT_PROCEED;
 }
 
-static __always_inline bool is_endpoint6(const struct bpf_sock_addr *ctx)
+static __always_inline bool is_endpoint6(const struct awf_scope *sc,
+					 const struct bpf_sock_addr *ctx)
 {
 	__u32 ip6[4];
 
@@ -693,15 +927,18 @@ static __always_inline bool is_endpoint6(const struct bpf_sock_addr *ctx)
 	ip6[2] = ctx->user_ip6[2];
 	ip6[3] = ctx->user_ip6[3];
 	if (is_v4mapped(ip6))
-		return ip6[3] == awf_cfg.dns_ip4;
-	return ip6_eq(ip6, awf_cfg.dns_ip6);
+		return ip6[3] == sc->cfg->dns_ip4;
+	return ip6_eq(ip6, sc->cfg->dns_ip6);
 }
 
 static __always_inline int restore6(struct bpf_sock_addr *ctx)
 {
 	struct awf_sk_state *st;
+	struct awf_scope sc;
 
-	st = dns_origin(ctx, endpoint_port(ctx) && is_endpoint6(ctx));
+	if (!scope_current(&sc))
+		return VERDICT_PROCEED;
+	st = dns_origin(ctx, endpoint_port(&sc, ctx) && is_endpoint6(&sc, ctx));
 	if (!st)
 		return VERDICT_PROCEED;
 	if (st->orig_family == AF_INET) {
@@ -781,21 +1018,26 @@ int awf_sock_create(struct bpf_sock *ctx)
 {
 	struct awf_decision dec = { .verdict = AWF_DENY,
 				    .reason = AWF_R_SOCKET_TYPE };
+	struct awf_scope sc = {};
 	struct awf_event *e;
 	__u64 id;
 
+	/* Without a sandbox, slot 0's counters take the denial. */
+	if (scope_current(&sc) && sc.cfg->unrestricted)
+		return VERDICT_PROCEED;
 	if ((ctx->type == SOCK_STREAM && ctx->protocol == IPPROTO_TCP) ||
 	    (ctx->type == SOCK_DGRAM && ctx->protocol == IPPROTO_UDP))
 		return VERDICT_PROCEED;
 
-	count(AWF_C_SOCKET_DENIED);
-	count_denial(dec.reason);
+	count(sc.slot, AWF_C_SOCKET_DENIED);
+	count_denial(sc.slot, dec.reason);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count(AWF_C_EVENTS_LOST);
+		count(sc.slot, AWF_C_EVENTS_LOST);
 		return VERDICT_REFUSE;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
+	e->slot = sc.slot;
 	id = bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -822,22 +1064,32 @@ int awf_sock_create(struct bpf_sock *ctx)
  * working; a bind to any other address with a port is refused. Port 0
  * stays free: clients bind it to pick their source address.
  */
-static __always_inline int refuse_bind(struct bpf_sock_addr *ctx,
+static __always_inline int refuse_bind(const struct awf_scope *sc,
+				       struct bpf_sock_addr *ctx,
 				       const struct awf_dst *d)
 {
 	struct awf_decision dec = { .verdict = AWF_DENY,
 				    .reason = AWF_R_BIND_NOT_LOOPBACK };
 
-	count_denial(dec.reason);
-	emit_sock(ctx, AWF_EV_BIND, d, &dec);
+	count_denial(sc->slot, dec.reason);
+	emit_sock(sc, ctx, AWF_EV_BIND, d, &dec);
 	return VERDICT_REFUSE;
+}
+
+/* An unfiltered subtree keeps its binds; a failed lookup does not. */
+static __always_inline bool bind_unconfined(struct awf_scope *sc)
+{
+	return scope_current(sc) && sc->cfg->unrestricted;
 }
 
 SEC("cgroup/bind4")
 int awf_bind4(struct bpf_sock_addr *ctx)
 {
+	struct awf_scope sc = {};
 	struct awf_dst d = {};
 
+	if (bind_unconfined(&sc))
+		return VERDICT_PROCEED;
 	dst_from_ctx4(&d, ctx);
 	if (!d.port || (bpf_ntohl(d.ip6[3]) >> 24) == 127)
 		return VERDICT_PROCEED;
@@ -845,7 +1097,7 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 		CTX_STORE(ctx->user_ip4, bpf_htonl(0x7f000001));
 		return VERDICT_PROCEED;
 	}
-	return refuse_bind(ctx, &d);
+	return refuse_bind(&sc, ctx, &d);
 }
 
 static __always_inline bool v6only(struct bpf_sock *sk)
@@ -863,22 +1115,25 @@ static __always_inline bool v6only(struct bpf_sock *sk)
 SEC("cgroup/bind6")
 int awf_bind6(struct bpf_sock_addr *ctx)
 {
+	struct awf_scope sc = {};
 	struct awf_dst d = {};
 	bool any;
 
+	if (bind_unconfined(&sc))
+		return VERDICT_PROCEED;
 	dst_from_ctx6(&d, ctx);
 	if (!d.port)
 		return VERDICT_PROCEED;
 	if (d.family == AF_INET) {
 		if ((bpf_ntohl(d.ip6[3]) >> 24) == 127)
 			return VERDICT_PROCEED;
-		return refuse_bind(ctx, &d);
+		return refuse_bind(&sc, ctx, &d);
 	}
 	any = !d.ip6[0] && !d.ip6[1] && !d.ip6[2];
 	if (any && d.ip6[3] == bpf_htonl(1))
 		return VERDICT_PROCEED;
 	if (!any || d.ip6[3] != 0)
-		return refuse_bind(ctx, &d);
+		return refuse_bind(&sc, ctx, &d);
 	if (v6only(ctx->sk)) {
 		CTX_STORE(ctx->user_ip6[3], bpf_htonl(1));
 		return VERDICT_PROCEED;
@@ -889,15 +1144,25 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 }
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
+#ifdef AWF_AGENT
+#define LO_PORT_KEY(name, sl, p, pr)                                      \
+	struct awf_slot_lo_port_key name = { .slot = (sl), .port = (p),   \
+					     .proto = (pr) }
+#else
+#define LO_PORT_KEY(name, sl, p, pr)                                      \
+	struct awf_lo_port_key name = { .port = (p), .proto = (pr) }
+#endif
+
 static __always_inline int note_bind(struct bpf_sock *ctx)
 {
-	struct awf_lo_port_key key = { .port = ctx->src_port,
-				       .proto = ctx->protocol };
 	struct awf_sk_state *st;
 	__u32 one = 1, *refs;
+	struct awf_scope sc;
 
-	if (awf_cfg.localhost_mode != AWF_LO_SANDBOX || !key.port)
+	if (!scope_current(&sc) ||
+	    sc.cfg->localhost_mode != AWF_LO_SANDBOX || !ctx->src_port)
 		return VERDICT_PROCEED;
+	LO_PORT_KEY(key, sc.slot, ctx->src_port, ctx->protocol);
 	st = bpf_sk_storage_get(&sk_state, ctx, NULL,
 				BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st || st->bound_port)
@@ -911,6 +1176,7 @@ static __always_inline int note_bind(struct bpf_sock *ctx)
 	}
 	st->bound_port = key.port;
 	st->bound_proto = key.proto;
+	st->slot = sc.slot;
 	return VERDICT_PROCEED;
 }
 
@@ -929,15 +1195,14 @@ int awf_post_bind6(struct bpf_sock *ctx)
 SEC("cgroup/sock_release")
 int awf_sock_release(struct bpf_sock *ctx)
 {
-	struct awf_lo_port_key key = {};
 	struct awf_sk_state *st;
 	__u32 *refs;
 
 	st = bpf_sk_storage_get(&sk_state, ctx, NULL, 0);
 	if (!st || !st->bound_port)
 		return VERDICT_PROCEED;
-	key.port = st->bound_port;
-	key.proto = st->bound_proto;
+	/* The slot it was counted under, even if that slot is gone now. */
+	LO_PORT_KEY(key, st->slot, st->bound_port, st->bound_proto);
 	refs = bpf_map_lookup_elem(&lo_ports, &key);
 	if (refs && __sync_fetch_and_add(refs, -1) == 1)
 		bpf_map_delete_elem(&lo_ports, &key);
@@ -960,12 +1225,12 @@ static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
 	return 0;
 }
 
-static __always_inline int parse_ipv4(struct __sk_buff *skb, struct awf_dst *d,
-				      struct awf_src *s)
+static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3,
+				      struct awf_dst *d, struct awf_src *s)
 {
 	struct iphdr ip;
 
-	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+	if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)))
 		return -1;
 	d->family = AF_INET;
 	d->proto = ip.protocol;
@@ -976,15 +1241,15 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct awf_dst *d,
 	/* Sockets the hooks allowed never send fragments past this point. */
 	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -1;
-	return parse_ports(skb, ip.ihl * 4, d, s);
+	return parse_ports(skb, l3 + ip.ihl * 4, d, s);
 }
 
-static __always_inline int parse_ipv6(struct __sk_buff *skb, struct awf_dst *d,
-				      struct awf_src *s)
+static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
+				      struct awf_dst *d, struct awf_src *s)
 {
 	struct ipv6hdr ip6;
 
-	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+	if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
 		return -1;
 	d->family = AF_INET6;
 	d->proto = ip6.nexthdr;
@@ -993,7 +1258,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct awf_dst *d,
 	if (is_loopback(d))
 		return 0;
 	/* Extension headers are not something TCP/UDP sockets send. */
-	return parse_ports(skb, sizeof(ip6), d, s);
+	return parse_ports(skb, l3 + sizeof(ip6), d, s);
 }
 
 static __always_inline bool matches_tag(struct __sk_buff *skb,
@@ -1014,13 +1279,14 @@ static __always_inline bool matches_tag(struct __sk_buff *skb,
 }
 
 /* Traffic to this host itself never leaves it: the socket hooks govern it. */
-static __always_inline bool is_local(const struct awf_dst *d)
+static __always_inline bool is_local(const struct awf_scope *sc,
+				     const struct awf_dst *d)
 {
 	struct awf_rule *rule;
 
 	if (is_loopback(d))
 		return true;
-	rule = lookup_cidr(d);
+	rule = lookup_cidr(sc, d);
 	return rule && rule->kind == AWF_RULE_LOCAL;
 }
 
@@ -1029,27 +1295,93 @@ int awf_egress(struct __sk_buff *skb)
 {
 	struct awf_decision dec = { .verdict = AWF_DENY,
 				    .reason = AWF_R_BACKSTOP };
+	struct awf_scope sc = {};
 	struct awf_src src = {};
 	struct awf_dst d = {};
 	int err = -1;
 
+	if (!scope_of_skb(&sc, skb))
+		goto drop;
+	if (sc.cfg->unrestricted)
+		return VERDICT_PROCEED;
 	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_ipv4(skb, &d, &src);
+		err = parse_ipv4(skb, 0, &d, &src);
 	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_ipv6(skb, &d, &src);
+		err = parse_ipv6(skb, 0, &d, &src);
 
 	if (!err) {
 		/* The tag first: one storage lookup, the common case. */
-		if (matches_tag(skb, &d) || is_local(&d))
+		if (matches_tag(skb, &d) || is_local(&sc, &d))
 			return VERDICT_PROCEED;
-		decide(&d, &dec, NULL);
+		decide(&sc, &d, &dec, NULL);
 		if (dec.verdict == AWF_ALLOW)
 			return VERDICT_PROCEED;
 	}
+drop:
 	dec.verdict = AWF_DENY;
 	dec.reason = AWF_R_BACKSTOP;
-	count(AWF_C_PACKETS_DROPPED);
-	count_denial(AWF_R_BACKSTOP);
-	emit(AWF_EV_PACKET, &d, &src, &dec, bpf_skb_cgroup_id(skb));
+	count(sc.slot, AWF_C_PACKETS_DROPPED);
+	count_denial(sc.slot, AWF_R_BACKSTOP);
+	emit(sc.slot, AWF_EV_PACKET, &d, &src, &dec, bpf_skb_cgroup_id(skb));
 	return VERDICT_REFUSE;
 }
+
+#ifdef AWF_AGENT
+/* Host-wide layer (agent only) ----------------------------------------- */
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define ETH_HLEN 14
+
+/* Uplinks the agent attached to: ifindex -> offset of the IP header. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1024);
+	AWF_PIN;
+} uplinks SEC(".maps");
+
+/*
+ * Every packet leaving an uplink whose socket belongs to a sandbox is
+ * judged again by that sandbox's policy, as awf's DOCKER-USER chain: it
+ * holds if a socket ever got past the cgroup programs (detached by hand,
+ * a cgroup outside their attach point). Packets without a socket of a
+ * sandbox are the host's, not ours to judge.
+ */
+SEC("tc")
+int awf_tc_egress(struct __sk_buff *skb)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY,
+				    .reason = AWF_R_TC_EGRESS };
+	__u32 ifindex = skb->ifindex, l3 = ETH_HLEN, *off;
+	struct awf_scope sc = {};
+	struct awf_src src = {};
+	struct awf_dst d = {};
+	int err = -1;
+
+	if (!bpf_skb_cgroup_id(skb) || !scope_of_skb(&sc, skb) ||
+	    sc.cfg->unrestricted)
+		return TC_ACT_OK;
+	off = bpf_map_lookup_elem(&uplinks, &ifindex);
+	if (off)
+		l3 = *off;
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		err = parse_ipv4(skb, l3, &d, &src);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		err = parse_ipv6(skb, l3, &d, &src);
+	if (!err) {
+		if (matches_tag(skb, &d) || is_local(&sc, &d))
+			return TC_ACT_OK;
+		decide(&sc, &d, &dec, NULL);
+		if (dec.verdict == AWF_ALLOW)
+			return TC_ACT_OK;
+	}
+	dec.verdict = AWF_DENY;
+	dec.reason = AWF_R_TC_EGRESS;
+	count(sc.slot, AWF_C_PACKETS_DROPPED);
+	count_denial(sc.slot, AWF_R_TC_EGRESS);
+	emit(sc.slot, AWF_EV_PACKET, &d, &src, &dec, bpf_skb_cgroup_id(skb));
+	return TC_ACT_SHOT;
+}
+#endif

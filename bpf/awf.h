@@ -23,6 +23,50 @@
 #define AWF_MAX_LO_PORTS 4096
 #define AWF_RINGBUF_BYTES (256 * 1024)
 
+/*
+ * The agent (awf-bpf agent) serves many sandboxes with one set of
+ * programs: a cgroup resolves to a slot (map "slots", deepest ancestor
+ * wins), the slot to its config. Its entries in the shared policy maps
+ * carry the slot in their keys (learned addresses: the config's
+ * learned_set, which a reload keeps). No maps of maps: replacing an inner
+ * map waits for an RCU grace period, ~10 ms each, and a sandbox would
+ * need five. Slot 0 is never an agent sandbox: `run` uses it for its one.
+ */
+#define AWF_MAX_SLOTS 4096
+#define AWF_MAX_CG_DEPTH 16
+#define AWF_AGENT_MAX_LEARNED (1 << 20) /* all sandboxes together */
+#define AWF_AGENT_MAX_LO_PORTS (1 << 16)
+
+/* prefixlen counts the 32 bits of slot (network order) too. */
+struct awf_slot_cidr4_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[4];
+};
+
+struct awf_slot_cidr6_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[16];
+};
+
+struct awf_set_ip4_key {
+	__u32 set; /* awf_config.learned_set */
+	__u8 addr[4];
+};
+
+struct awf_set_ip6_key {
+	__u32 set;
+	__u8 addr[16];
+};
+
+struct awf_slot_lo_port_key {
+	__u32 slot;
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
 enum awf_localhost_mode {
 	AWF_LO_SANDBOX = 0, /* only ports the sandbox bound, plus listed ports */
 	AWF_LO_ALLOW = 1,
@@ -103,6 +147,7 @@ struct awf_sk_state {
 	__u8 bound_proto;
 	__u8 reuseport; /* SO_REUSEPORT was set: may share a host's port */
 	__u8 pad[2];
+	__u32 slot; /* the sandbox that holds bound_port (agent) */
 };
 
 /*
@@ -122,8 +167,10 @@ struct awf_config {
 	__u16 proxy_port;
 	__u32 proxy_addr[4]; /* IPv4 in proxy_addr[0] */
 	__u8 audit_allowed; /* also emit events for allowed connects */
-	__u8 pad[3];
+	__u8 unrestricted;  /* agent: a subtree the operator left unfiltered */
+	__u8 pad[2];
 	struct awf_port_set lo_ports; /* loopback ports the policy lists */
+	__u32 learned_set; /* agent: key of the learned addresses; run: 0 */
 };
 
 enum awf_event_kind {
@@ -163,6 +210,7 @@ enum awf_reason {
 	AWF_R_DNS_MALFORMED = 18,    /* not a query awf-bpf can judge */
 	AWF_R_DNS_BAD_ANSWER = 19,   /* the upstream answer was rejected */
 	AWF_R_BIND_NOT_LOOPBACK = 20, /* a listening port off loopback */
+	AWF_R_TC_EGRESS = 21,	      /* dropped by the agent's tc layer */
 	AWF_R_MAX,
 };
 
@@ -192,6 +240,8 @@ struct awf_event {
 	__u8 saddr[16];
 	__s32 sock_type; /* AWF_EV_SOCK_CREATE only */
 	__s32 sock_proto;
+	__u32 slot; /* the agent's sandbox; 0 under `run` */
+	__u32 pad3;
 	char comm[AWF_COMM_LEN];
 };
 

@@ -36,6 +36,7 @@ static const struct reason_name reasons[AWF_R_MAX] = {
 				   "upstream answer rejected" },
 	[AWF_R_BIND_NOT_LOOPBACK] = { "bind_not_loopback",
 				      "listening port off loopback" },
+	[AWF_R_TC_EGRESS] = { "tc_egress", "dropped by the host-wide tc layer" },
 };
 
 static const char *const verdicts[] = {
