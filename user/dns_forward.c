@@ -739,7 +739,7 @@ static int dns_bind_once(struct dns_fwd *fwd, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = dns_listener_open(fwd, DNS_L_UDP4, 0, err, errlen);
+	rc = dns_listener_open(fwd, DNS_L_UDP4, fwd->want_port, err, errlen);
 	if (!rc)
 		rc = dns_bound_port(fwd, err, errlen);
 	if (!rc)
@@ -764,7 +764,7 @@ static int dns_bind_all(struct dns_fwd *fwd, char *err, size_t errlen)
 	for (int i = 0; i < DNS_BIND_ATTEMPTS; i++) {
 		int rc = dns_bind_once(fwd, err, errlen);
 
-		if (rc != -EADDRINUSE)
+		if (rc != -EADDRINUSE || fwd->want_port)
 			return rc;
 		dns_listeners_close(fwd, DNS_L_UDP4);
 	}
@@ -877,6 +877,7 @@ struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
 		snprintf(err, errlen, "dns endpoint: out of memory");
 		return NULL;
 	}
+	fwd->want_port = cfg->port;
 	if (dns_config_apply(fwd, cfg, err, errlen) ||
 	    dns_bind_all(fwd, err, errlen) ||
 	    dns_listeners_register(fwd, err, errlen) ||

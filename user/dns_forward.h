@@ -41,6 +41,11 @@ struct dns_fwd_config {
 	unsigned int timeout_ms; /* per upstream attempt; 0 = 2000 */
 	unsigned int max_pending; /* concurrent queries; 0 = 1024 */
 	const struct dns_filter_ops *filter; /* NULL: forward everything */
+	/*
+	 * 0: any free port. Else exactly this one: a restarted agent serves
+	 * the port its pinned programs still redirect to.
+	 */
+	uint16_t port;
 };
 
 /*

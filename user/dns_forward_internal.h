@@ -167,6 +167,7 @@ struct dns_fwd {
 	unsigned int max_conns; /* DNS_TCP_MAX_CONNS; tests lower it */
 	unsigned int idle_ms; /* DNS_TCP_IDLE_MS; tests lower it */
 	uint16_t port;
+	uint16_t want_port; /* dns_fwd_config.port */
 	bool has_ipv6;
 	struct dns_listener listeners[DNS_L_COUNT];
 	struct ev_source timer;

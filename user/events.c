@@ -84,19 +84,30 @@ static void count_user(struct events *ev, uint32_t idx)
 		log_warn("counters map: slot %u: %s", idx, strerror(errno));
 }
 
-static void count_dns(struct events *ev, const struct dns_decision *d)
+size_t dns_counter_indexes(const struct dns_decision *d, uint32_t idx[2])
 {
 	if (d->allowed) {
-		count_user(ev, AWF_C_DNS_ALLOWED);
-		return;
+		idx[0] = AWF_C_DNS_ALLOWED;
+		return 1;
 	}
 	if (d->code == AWF_R_DNS_UPSTREAM_FAILURE ||
 	    d->code == AWF_R_DNS_BAD_ANSWER)
-		count_user(ev, AWF_C_DNS_FAILED);
+		idx[0] = AWF_C_DNS_FAILED;
 	else
-		count_user(ev, AWF_C_DNS_BLOCKED);
-	if (d->code < AWF_R_MAX)
-		count_user(ev, AWF_C_DENIED_BY_REASON + d->code);
+		idx[0] = AWF_C_DNS_BLOCKED;
+	if (d->code >= AWF_R_MAX)
+		return 1;
+	idx[1] = AWF_C_DENIED_BY_REASON + d->code;
+	return 2;
+}
+
+static void count_dns(struct events *ev, const struct dns_decision *d)
+{
+	uint32_t idx[2];
+	size_t n = dns_counter_indexes(d, idx);
+
+	for (size_t i = 0; i < n; i++)
+		count_user(ev, idx[i]);
 }
 
 void events_dns_decision(void *ctx, const struct dns_decision *d)
@@ -147,12 +158,18 @@ static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
 	const struct awf_event *e = data;
-	const char *domain;
-	char line[512];
 
 	if (size < sizeof(*e))
 		return 0;
-	domain = domain_of(ev, e->name_id);
+	events_feed(ev, e, domain_of(ev, e->name_id));
+	return 0;
+}
+
+void events_feed(struct events *ev, const struct awf_event *e,
+		 const char *domain)
+{
+	char line[512];
+
 	if (e->verdict == AWF_DENY) {
 		ev->denied++;
 		event_format_line(e, domain, line, sizeof(line));
@@ -165,7 +182,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 		summarize(ev, e, domain);
 	if (ev->audit.f)
 		audit_log_event(&ev->audit, e, domain);
-	return 0;
 }
 
 /*
@@ -214,6 +230,8 @@ int events_open(struct events *ev, int ringbuf_fd, int epfd,
 		events_close(ev);
 		return -1;
 	}
+	if (ringbuf_fd < 0)
+		return 0; /* events come from the agent (events_feed) */
 	ev->rb = ring_buffer__new(ringbuf_fd, handle_event, ev, NULL);
 	if (!ev->rb) {
 		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
@@ -239,7 +257,7 @@ void events_attach(struct events *ev, const struct learned_store *names,
 
 void events_drain(struct events *ev)
 {
-	int ret = ring_buffer__consume(ev->rb);
+	int ret = ev->rb ? ring_buffer__consume(ev->rb) : 0;
 
 	if (ret < 0 && ret != -EINTR)
 		log_error("reading events: %s", strerror(-ret));
@@ -269,8 +287,8 @@ void events_finish(struct events *ev, int status, bool quiet)
 	uint64_t c[AWF_C_MAX];
 	bool have = false;
 
-	if (!ev->rb)
-		return;
+	if (!ev->summary)
+		return; /* never opened */
 	events_drain(ev);
 	if (ev->counters_fd >= 0) {
 		have = counters_read(ev->counters_fd, c) == 0;

@@ -35,9 +35,13 @@ struct events {
 	struct summary *summary;
 };
 
+/* ringbuf_fd -1: no ring buffer; the agent's events come by events_feed. */
 int events_open(struct events *ev, int ringbuf_fd, int epfd,
 		const char *audit_path, const char *sandbox, char *err,
 		size_t errlen);
+/* One kernel verdict, domain the name behind its name_id (or NULL). */
+void events_feed(struct events *ev, const struct awf_event *e,
+		 const char *domain);
 /* Where names and counters are: events before this carry no domain. */
 void events_attach(struct events *ev, const struct learned_store *names,
 		   int counters_fd);
@@ -55,6 +59,9 @@ void events_finish(struct events *ev, int status, bool quiet);
 void events_close(struct events *ev);
 
 struct dns_decision;
+
+/* The counters a DNS decision adds one to (user space owns them). */
+size_t dns_counter_indexes(const struct dns_decision *d, uint32_t idx[2]);
 
 /* dns_decision_cb of the DNS filter: ctx is the struct events. */
 void events_dns_decision(void *ctx, const struct dns_decision *d);

@@ -34,6 +34,8 @@ struct learned_store {
 	int map4_fd;
 	int map6_fd;
 	int names_fd; /* -1: none */
+	bool keyed_by_set; /* agent: keys are awf_set_ip4/6_key */
+	uint32_t set;
 	unsigned int min_ttl;
 	unsigned int max_per_name;
 	struct learned_name *buckets[NAME_BUCKETS];
@@ -103,6 +105,23 @@ void learned_store_use_names_map(struct learned_store *s, int names_fd)
 	s->names_fd = names_fd;
 }
 
+void learned_store_use_set(struct learned_store *s, uint32_t set)
+{
+	s->keyed_by_set = true;
+	s->set = set;
+}
+
+/* The map key of addr: the address itself, or (agent) set + address. */
+static const void *map_key(const struct learned_store *s, int family,
+			   const uint8_t *addr, uint8_t *buf)
+{
+	if (!s->keyed_by_set)
+		return addr;
+	memcpy(buf, &s->set, sizeof(s->set));
+	memcpy(buf + sizeof(s->set), addr, family == AF_INET ? 4 : 16);
+	return buf;
+}
+
 /*
  * Only `dump` reads the names map: a name it cannot show is no reason to
  * refuse the answer, so a failure is reported, not returned.
@@ -170,7 +189,6 @@ static bool addr_eq(const struct learned_addr *a, int family,
 	       memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0;
 }
 
-/* The map key is the address itself: 4 or 16 bytes. */
 static int map_write(struct learned_store *s, const struct learned_name *n,
 		     uint32_t rule_id, const struct awf_port_set *ports,
 		     int family, const uint8_t *addr, uint64_t expires)
@@ -179,8 +197,10 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 				   .rule_id = rule_id, .ports = *ports };
 	struct awf_learned old;
 	int fd = map_fd_of(s, family);
+	uint8_t buf[sizeof(struct awf_set_ip6_key)];
+	const void *key = map_key(s, family, addr, buf);
 
-	if (!bpf_map_lookup_elem(fd, addr, &old) &&
+	if (!bpf_map_lookup_elem(fd, key, &old) &&
 	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
 		/* Shared (CDN) address: both names' ports stay open. */
 		if (port_set_union(&val.ports, &old.ports) == 0 &&
@@ -188,7 +208,7 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 			val.expires_ns = old.expires_ns;
 	}
 	/* libbpf returns -errno and sets errno: keep the documented -1. */
-	return bpf_map_update_elem(fd, addr, &val, BPF_ANY) ? -1 : 0;
+	return bpf_map_update_elem(fd, key, &val, BPF_ANY) ? -1 : 0;
 }
 
 /* Drop the oldest address of a full name, unless another name owns it now. */
@@ -196,10 +216,12 @@ static void evict_oldest(struct learned_store *s, struct learned_name *n)
 {
 	struct learned_addr *victim = &n->addrs[n->oldest];
 	int fd = map_fd_of(s, victim->family);
+	uint8_t buf[sizeof(struct awf_set_ip6_key)];
+	const void *key = map_key(s, victim->family, victim->addr, buf);
 	struct awf_learned cur;
 
-	if (!bpf_map_lookup_elem(fd, victim->addr, &cur) && cur.name_id == n->id)
-		bpf_map_delete_elem(fd, victim->addr);
+	if (!bpf_map_lookup_elem(fd, key, &cur) && cur.name_id == n->id)
+		bpf_map_delete_elem(fd, key);
 	n->oldest = (n->oldest + 1) % s->max_per_name;
 	n->count--;
 }

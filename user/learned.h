@@ -38,6 +38,12 @@ int learned_store_add(struct learned_store *s, const char *name,
  */
 void learned_store_use_names_map(struct learned_store *s, int names_fd);
 
+/*
+ * Agent: the maps are shared by every sandbox and keyed by set + address
+ * (struct awf_set_ip4_key / awf_set_ip6_key).
+ */
+void learned_store_use_set(struct learned_store *s, uint32_t set);
+
 /* The name behind a map entry's name_id, NULL if unknown. */
 const char *learned_store_name(const struct learned_store *s, uint32_t id);
 

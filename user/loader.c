@@ -57,33 +57,11 @@ int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
 	return 0;
 }
 
-static int put_rule(struct loader *l, const struct rule_entry *e)
-{
-	if (e->family == AF_INET) {
-		struct awf_cidr4_key k = { .prefixlen = e->prefixlen };
-
-		memcpy(k.addr, e->addr, sizeof(k.addr));
-		return bpf_map_update_elem(bpf_map__fd(l->skel->maps.cidr4), &k,
-					   &e->rule, BPF_ANY);
-	}
-	struct awf_cidr6_key k = { .prefixlen = e->prefixlen };
-
-	memcpy(k.addr, e->addr, sizeof(k.addr));
-	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.cidr6), &k,
-				   &e->rule, BPF_ANY);
-}
-
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		if (put_rule(l, &t->v[i]) < 0) {
-			snprintf(err, errlen, "writing CIDR rule %zu of %zu: %s",
-				 i + 1, t->n, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
+	return rules_write(t, bpf_map__fd(l->skel->maps.cidr4),
+			   bpf_map__fd(l->skel->maps.cidr6), err, errlen);
 }
 
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)

@@ -35,7 +35,7 @@ bool pins_valid_id(const char *id)
 }
 
 /* systemd mounts bpffs at boot; a bare machine or container may not. */
-static int ensure_bpffs(char *err, size_t errlen)
+int pins_ensure_bpffs(char *err, size_t errlen)
 {
 	struct statfs st;
 
@@ -51,7 +51,7 @@ static int ensure_bpffs(char *err, size_t errlen)
 	return 0;
 }
 
-static int make_dir(const char *path, char *err, size_t errlen)
+int pins_make_dir(const char *path, char *err, size_t errlen)
 {
 	if (mkdir(path, 0700) && errno != EEXIST) {
 		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
@@ -61,7 +61,7 @@ static int make_dir(const char *path, char *err, size_t errlen)
 }
 
 /* Everything in a sandbox directory is a pin of ours: unlink all. */
-static int remove_dir(const char *path)
+int pins_remove_dir(const char *path)
 {
 	char file[PATH_MAX * 2];
 	struct dirent *de;
@@ -87,10 +87,10 @@ int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
 
 	p->dir[0] = '\0';
 	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", sandbox);
-	if (ensure_bpffs(err, errlen) || make_dir(PINS_ROOT, err, errlen))
+	if (pins_ensure_bpffs(err, errlen) || pins_make_dir(PINS_ROOT, err, errlen))
 		return -1;
 	/* Our own id: whatever is there was left by a dead namesake. */
-	if (remove_dir(dir) && errno != ENOENT)
+	if (pins_remove_dir(dir) && errno != ENOENT)
 		log_warn("removing stale %s: %s", dir, strerror(errno));
 	if (mkdir(dir, 0700)) {
 		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
@@ -116,7 +116,7 @@ void pins_remove(struct pins *p)
 {
 	if (!p->dir[0])
 		return;
-	if (remove_dir(p->dir) && errno != ENOENT)
+	if (pins_remove_dir(p->dir) && errno != ENOENT)
 		log_warn("removing %s: %s", p->dir, strerror(errno));
 	else
 		log_debug("pins removed: %s", p->dir);
@@ -142,7 +142,7 @@ void pins_sweep_stale(void)
 		if (alive)
 			continue;
 		snprintf(dir, sizeof(dir), PINS_ROOT "/%s", ids[i]);
-		if (remove_dir(dir))
+		if (pins_remove_dir(dir))
 			log_warn("removing stale %s: %s", dir, strerror(errno));
 		else
 			log_debug("removed stale %s", dir);

@@ -40,6 +40,13 @@ void pins_remove(struct pins *p);
 /* Remove the directories of sandboxes whose awf-bpf is gone. */
 void pins_sweep_stale(void);
 
+/* bpffs at PINS_BPFFS, mounted when nothing is. */
+int pins_ensure_bpffs(char *err, size_t errlen);
+/* mkdir 0700; an existing directory is fine. */
+int pins_make_dir(const char *path, char *err, size_t errlen);
+/* Unlink every entry of path (pins only), then path itself. */
+int pins_remove_dir(const char *path);
+
 /* "run-<digits>": the only names awf-bpf makes or reads in PINS_ROOT. */
 bool pins_valid_id(const char *id);
 

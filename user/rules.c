@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <bpf/bpf.h>
 
 #include "rules.h"
 
@@ -230,4 +232,31 @@ void rules_free(struct rule_table *t)
 {
 	free(t->v);
 	memset(t, 0, sizeof(*t));
+}
+
+static int rule_put(const struct rule_entry *e, int cidr4_fd, int cidr6_fd)
+{
+	if (e->family == AF_INET) {
+		struct awf_cidr4_key k = { .prefixlen = e->prefixlen };
+
+		memcpy(k.addr, e->addr, sizeof(k.addr));
+		return bpf_map_update_elem(cidr4_fd, &k, &e->rule, BPF_ANY);
+	}
+	struct awf_cidr6_key k = { .prefixlen = e->prefixlen };
+
+	memcpy(k.addr, e->addr, sizeof(k.addr));
+	return bpf_map_update_elem(cidr6_fd, &k, &e->rule, BPF_ANY);
+}
+
+int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
+		char *err, size_t errlen)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (rule_put(&t->v[i], cidr4_fd, cidr6_fd) < 0) {
+			snprintf(err, errlen, "writing CIDR rule %zu of %zu: %s",
+				 i + 1, t->n, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -34,6 +34,9 @@ int rules_build(struct rule_table *t, const struct policy *p,
 		const struct policy_cidr *local, size_t n_local, char *err,
 		size_t errlen);
 void rules_free(struct rule_table *t);
+/* Every entry into the CIDR tries cidr4_fd / cidr6_fd. */
+int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
+		char *err, size_t errlen);
 
 /* Addresses of this host's interfaces, as /32 and /128 prefixes. */
 int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
