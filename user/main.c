@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "commands.h"
 #include "loader.h"
 #include "log.h"
@@ -61,6 +62,9 @@ static const char usage_run[] =
 	"  --quiet                     no summary of denials at exit (the per-denial\n"
 	"                              lines stay: --log-level error drops them)\n"
 	"  --log-level LEVEL           debug, info (default), warn or error\n"
+	"  --standalone                load our own programs even when an agent\n"
+	"                              listens on $AWF_BPF_AGENT_SOCKET (default\n"
+	"                              /run/awf-bpf/agent.sock)\n"
 	"  --user NAME|UID[:GID]       run CMD as this user (NAME: its groups too);\n"
 	"                              default: the sudo user (SUDO_UID/SUDO_GID)\n"
 	"                              when run through sudo, else the invoking\n"
@@ -92,6 +96,7 @@ enum run_flag {
 	OPT_USER,
 	OPT_SECCOMP_LOG,
 	OPT_QUIET,
+	OPT_STANDALONE,
 	OPT_HELP,
 };
 
@@ -112,6 +117,7 @@ static const struct option run_longopts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "standalone", no_argument, NULL, OPT_STANDALONE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -213,6 +219,9 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_QUIET:
 		cli->run.quiet = true;
+		return 0;
+	case OPT_STANDALONE:
+		cli->run.standalone = true;
 		return 0;
 	case OPT_AUDIT:
 		if (strcmp(arg, "all") && strcmp(arg, "denied"))
@@ -360,6 +369,8 @@ int main(int argc, char **argv)
 		return cmd_dump(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	fprintf(stderr, "awf-bpf: unknown command '%s' (see 'awf-bpf --help')\n",
 		argv[1]);
 	return EXIT_AWF_FAILURE;

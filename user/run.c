@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_client.h"
 #include "cgroup.h"
+#include "cgroup_tree.h"
 #include "dns_filter.h"
 #include "dns_forward.h"
 #include "domain_match.h"
@@ -24,6 +26,7 @@
 #include "publish.h"
 #include "rules.h"
 #include "run.h"
+#include "sandbox_config.h"
 #include "spawn.h"
 
 #define TIMEOUT_GRACE_S 2
@@ -45,6 +48,9 @@ struct run_state {
 	struct events events;
 	bool events_open;
 	struct sandbox_pub pub; /* the pins `dump` and `status` read */
+	struct agent_client agent; /* the agent's sandbox, if it gave one */
+	bool from_agent;
+	uint64_t cgroup_id;
 	char sandbox_id[32];
 	char cgroup2_root[PATH_MAX];
 	sigset_t orig_mask;
@@ -98,32 +104,6 @@ static int open_learned_store(struct run_state *s, char *err, size_t errlen)
 	return 0;
 }
 
-static void config_from_policy(struct run_state *s, struct awf_config *cfg)
-{
-	const struct policy *p = s->opts->policy;
-	const struct in6_addr v4mapped_lo = { .s6_addr = { [10] = 0xff,
-							  [11] = 0xff,
-							  [12] = 127,
-							  [15] = 1 } };
-
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->dns_ip4 = htonl(INADDR_LOOPBACK);
-	/* Without ::1, native IPv6 queries still reach the v4 listener. */
-	memcpy(cfg->dns_ip6,
-	       dns_fwd_has_ipv6(s->dns) ? &in6addr_loopback : &v4mapped_lo, 16);
-	cfg->dns_port = dns_fwd_port(s->dns);
-	cfg->localhost_mode = (__u8)p->localhost_mode;
-	cfg->lo_ports = p->localhost_ports;
-	cfg->ipv6_enabled = p->ipv6;
-	cfg->audit_allowed = s->opts->audit_allowed ? 1 : 0;
-	if (p->has_proxy) {
-		cfg->proxy_enabled = 1;
-		cfg->proxy_family = (__u8)p->proxy.family;
-		cfg->proxy_port = p->proxy.port;
-		memcpy(cfg->proxy_addr, p->proxy.addr, 16);
-	}
-}
-
 static int load_policy_into_kernel(struct run_state *s, char *err,
 				   size_t errlen)
 {
@@ -133,7 +113,8 @@ static int load_policy_into_kernel(struct run_state *s, char *err,
 	size_t n_local = 0;
 	int ret;
 
-	config_from_policy(s, &cfg);
+	sandbox_config_build(&cfg, s->opts->policy, dns_fwd_port(s->dns),
+			     dns_fwd_has_ipv6(s->dns), s->opts->audit_allowed);
 	if (host_local_addrs(&local, &n_local, err, errlen))
 		return -1;
 	ret = rules_build(&rules, s->opts->policy, local, n_local, err, errlen);
@@ -320,7 +301,7 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	}
 	sandbox_publish_workload(&s->pub, s->child);
-	events_start(&s->events, s->child, s->opts->argv, s->pub.meta.cgroup_id);
+	events_start(&s->events, s->child, s->opts->argv, s->cgroup_id);
 	return 0;
 }
 
@@ -339,6 +320,48 @@ static int publish(struct run_state *s, char *err, size_t errlen)
 	return sandbox_publish(&s->pub, &a, err, errlen);
 }
 
+/*
+ * The agent built the sandbox (programs, maps, DNS endpoint) and gave us
+ * its cgroup: what is left is the workload, its events and its lifetime.
+ */
+static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
+{
+	s->from_agent = true;
+	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "%.31s", s->agent.sandbox);
+	if ((size_t)snprintf(s->cg.path, sizeof(s->cg.path), "%s%s",
+			     s->cgroup2_root,
+			     s->agent.cgroup) >= sizeof(s->cg.path) ||
+	    cgroup_id_at(s->cg.fd, "", &s->cgroup_id, err, errlen)) {
+		snprintf(err, errlen, "the agent's cgroup %.400s", s->agent.cgroup);
+		return -1;
+	}
+	if (events_open(&s->events, -1, s->epfd, s->opts->audit_log,
+			s->sandbox_id, err, errlen))
+		return -1;
+	s->events_open = true;
+	if (agent_client_watch(&s->agent, s->epfd, &s->events)) {
+		snprintf(err, errlen, "cannot watch the agent's socket");
+		return -1;
+	}
+	log_debug("sandbox %s from the agent", s->sandbox_id);
+	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
+}
+
+/* 1: no agent; 0: the agent's sandbox is set up; -1: failure. */
+static int try_agent(struct run_state *s, char *err, size_t errlen)
+{
+	int ret;
+
+	if (s->opts->standalone)
+		return 1;
+	ret = agent_client_request(&s->agent, s->opts->policy,
+				   s->opts->audit_allowed, &s->cg.fd, err,
+				   errlen);
+	if (ret)
+		return ret;
+	return set_up_with_agent(s, err, errlen) ? -1 : 0;
+}
+
 static int set_up(struct run_state *s, char *err, size_t errlen)
 {
 	char *root = s->cgroup2_root;
@@ -349,6 +372,12 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	switch (try_agent(s, err, errlen)) {
+	case 0:
+		return 0;
+	case -1:
 		return -1;
 	}
 	if (open_dns_endpoint(s, err, errlen) ||
@@ -366,8 +395,10 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	events_attach(&s->events, s->learned, loader_counters_fd(&s->loader));
 	if (publish(s, err, errlen))
 		return -1;
+	s->cgroup_id = s->pub.meta.cgroup_id;
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
 }
+
 
 static int supervise(struct run_state *s)
 {
@@ -411,7 +442,11 @@ static void tear_down(struct run_state *s)
 		events_drain(&s->events);
 	if (s->cg.fd >= 0 || s->cg.path[0])
 		emptied = cgroup_kill_all(&s->cg) == 0;
-	if (emptied) {
+	if (s->from_agent) {
+		/* Hanging up tells the agent to remove the sandbox. */
+		close(s->cg.fd);
+		s->cg.fd = -1;
+	} else if (emptied) {
 		loader_detach(&s->loader);
 		if (s->cg.path[0])
 			cgroup_remove(&s->cg);
@@ -422,6 +457,7 @@ static void tear_down(struct run_state *s)
 		events_finish(&s->events, final_status(s), s->opts->quiet);
 		events_close(&s->events);
 	}
+	agent_client_close(&s->agent);
 	sandbox_unpublish(&s->pub);
 	loader_close(&s->loader);
 	dns_fwd_free(s->dns);
@@ -449,6 +485,7 @@ int run_sandbox(const struct run_options *opts)
 		.signal_src = { .fd = -1 },
 		.timer_src = { .fd = -1 },
 		.child_src = { .fd = -1 },
+		.agent = { .src = { .fd = -1 } },
 	};
 	char err[512] = "";
 	int status;
