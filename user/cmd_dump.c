@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * cmd_dump.c - `awf-bpf dump [--json] [SANDBOX]`: what the kernel enforces
- * for a running sandbox, from its pins alone (docs/dump.md).
+ * for a running sandbox, from its pins alone (docs/dump.md). With --agent,
+ * the same for the sandboxes (slots) of the host-wide agent.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -9,19 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_pinned.h"
 #include "commands.h"
 #include "dump_json.h"
 #include "pinned.h"
 
 const char usage_dump[] =
 	"Usage: awf-bpf dump [--json] [SANDBOX]\n"
+	"       awf-bpf dump --agent [--json] [CGROUP|slot-N]\n"
 	"\n"
 	"Print what the kernel enforces for SANDBOX (run-<pid>), or for every\n"
 	"running sandbox: identity, policy entries, CIDR rules, learned\n"
 	"addresses with their names, ports and expiry, loopback ports bound\n"
 	"inside, counters. Read from /sys/fs/bpf/awf-bpf/<SANDBOX>/ alone.\n"
 	"\n"
-	"  --json   one JSON object (docs/dump.md)\n";
+	"  --json   one JSON object (docs/dump.md)\n"
+	"  --agent  the sandboxes of the host-wide agent instead, or the one\n"
+	"           of CGROUP (as in its state file) or slot N: config, CIDR\n"
+	"           entries, learned addresses, loopback ports, counters.\n"
+	"           Read from /sys/fs/bpf/awf-bpf/agent/ and\n"
+	"           /run/awf-bpf/agent-state.json: works while the agent\n"
+	"           process is stopped.\n";
 
 /* ---------------------------------------------------------- text form */
 
@@ -165,9 +174,18 @@ static void print_learned(json_object *arr)
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *l = json_object_array_get_idx(arr, i);
 
+		const char *name = str_of(l, "name");
+		char id[40];
+
+		/* The agent keeps no names: its learned addresses have ids. */
+		if (!get(l, "name")) {
+			snprintf(id, sizeof(id), "name_id %s",
+				 str_of(l, "name_id"));
+			name = id;
+		}
 		ports_text(get(l, "ports"), ports, sizeof(ports));
-		printf("    %-39s %s ports %s, ", str_of(l, "address"),
-		       str_of(l, "name"), ports);
+		printf("    %-39s %s ports %s, ", str_of(l, "address"), name,
+		       ports);
 		if (json_object_get_boolean(get(l, "expired")))
 			printf("expired\n");
 		else
@@ -218,7 +236,77 @@ static void print_text(json_object *sb)
 	print_counters(get(sb, "counters"));
 }
 
+static void print_agent_config(json_object *cfg)
+{
+	json_object *lo = get(cfg, "localhost");
+	char ports[256];
+
+	if (!cfg) {
+		printf("  config: unreadable\n");
+		return;
+	}
+	ports_text(get(lo, "ports"), ports, sizeof(ports));
+	printf("  config: %slocalhost %s (listed ports %s); ipv6 %s; proxy %s; audit %s; dns endpoint port %s\n",
+	       json_object_get_boolean(get(cfg, "unrestricted")) ?
+		       "UNRESTRICTED; " :
+		       "",
+	       str_of(lo, "mode"), ports[0] ? ports : "none",
+	       json_object_get_boolean(get(cfg, "ipv6")) ? "on" : "off",
+	       str_of(cfg, "proxy"), str_of(cfg, "audit"),
+	       str_of(cfg, "dns_endpoint_port"));
+}
+
+static void print_agent_text(json_object *sb)
+{
+	printf("slot %s: %s %s (cgroup id %s), policy %s, dns port %s, %s\n",
+	       str_of(sb, "slot"), str_of(sb, "kind"), str_of(sb, "cgroup"),
+	       str_of(sb, "cgroup_id"), str_of(sb, "policy"),
+	       str_of(sb, "dns_port"),
+	       json_object_get_boolean(get(sb, "bound")) ?
+		       "bound" :
+		       "NOT bound (the cgroup is gone or on another slot)");
+	print_agent_config(get(sb, "config"));
+	print_cidrs(get(sb, "cidrs"));
+	print_learned(get(sb, "learned"));
+	print_lo_ports(get(sb, "lo_ports"));
+	print_counters(get(sb, "counters"));
+}
+
 /* ------------------------------------------------------------ command */
+
+/* Every sandbox of the agent, or the one what names (NULL: all). */
+static int dump_agent(const char *what, json_object *out)
+{
+	const struct agent_state_sandbox *one = NULL;
+	struct agent_state_info st;
+	struct agent_pinned ap;
+	char err[512];
+	int ret = 0;
+
+	if (agent_pinned_open(&ap, err, sizeof(err))) {
+		fprintf(stderr, "awf-bpf: dump: %s (agent not installed?)\n",
+			err);
+		return -1;
+	}
+	if (agent_state_read(AGENT_STATE_FILE, &st, err, sizeof(err))) {
+		fprintf(stderr, "awf-bpf: dump: %s\n", err);
+		agent_pinned_close(&ap);
+		return -1;
+	}
+	if (what && !(one = agent_state_find(&st, what))) {
+		fprintf(stderr, "awf-bpf: dump: %s: no such agent sandbox\n",
+			what);
+		ret = -1;
+	}
+	for (size_t i = 0; !ret && i < st.n; i++)
+		if (!one || one == &st.sandboxes[i])
+			json_object_array_add(
+				out, agent_sandbox_json(&ap, &st.sandboxes[i],
+							true));
+	agent_state_info_free(&st);
+	agent_pinned_close(&ap);
+	return ret;
+}
 
 static int dump_one(const char *id, json_object *out)
 {
@@ -255,7 +343,8 @@ static int dump_all(json_object *out)
 	return 0;
 }
 
-static void print_all(json_object *root, bool json)
+static void print_all(json_object *root, bool json,
+		      void (*print)(json_object *sb))
 {
 	json_object *list = get(root, "sandboxes");
 
@@ -271,7 +360,7 @@ static void print_all(json_object *root, bool json)
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		if (i)
 			printf("\n");
-		print_text(json_object_array_get_idx(list, i));
+		print(json_object_array_get_idx(list, i));
 	}
 }
 
@@ -279,18 +368,21 @@ int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "agent", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	json_object *root = json_object_new_object();
 	json_object *list = json_object_new_array();
-	bool json = false;
+	bool json = false, agent = false;
+	const char *what;
 	int opt, ret;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j') {
-			json = true;
+		if (opt == 'j' || opt == 'a') {
+			json |= opt == 'j';
+			agent |= opt == 'a';
 			continue;
 		}
 		fputs(usage_dump, opt == 'h' ? stdout : stderr);
@@ -307,9 +399,13 @@ int cmd_dump(int argc, char **argv)
 	json_object_object_add(root, "version",
 			       json_object_new_int(DUMP_FORMAT_VERSION));
 	json_object_object_add(root, "sandboxes", list);
-	ret = optind < argc ? dump_one(argv[optind], list) : dump_all(list);
+	what = optind < argc ? argv[optind] : NULL;
+	if (agent)
+		ret = dump_agent(what, list);
+	else
+		ret = what ? dump_one(what, list) : dump_all(list);
 	if (!ret)
-		print_all(root, json);
+		print_all(root, json, agent ? print_agent_text : print_text);
 	json_object_put(root);
 	return ret ? EXIT_CMD_NOT_FOUND : 0;
 }

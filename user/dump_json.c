@@ -95,7 +95,7 @@ static void identity_json(json_object *o, const struct pinned *p)
 
 /* ------------------------------------------------------------- policy */
 
-static const char *localhost_mode(unsigned int mode)
+const char *dump_localhost_mode(unsigned int mode)
 {
 	switch (mode) {
 	case AWF_LO_SANDBOX:
@@ -122,7 +122,7 @@ static json_object *dns_servers_json(const struct awf_meta *m)
 	return arr;
 }
 
-static json_object *proxy_json(const struct awf_config *cfg)
+json_object *dump_proxy_json(const struct awf_config *cfg)
 {
 	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 16];
 	int family = cfg->proxy_family == AF_INET6 ? AF_INET6 : AF_INET;
@@ -163,8 +163,8 @@ static size_t dedup(char *keys, size_t n, size_t key_size)
 }
 
 /* Keys of a map, sorted by cmp; *n of them. NULL when none or on error. */
-static void *map_keys(int fd, size_t key_size, size_t max,
-		      int (*cmp)(const void *, const void *), size_t *n)
+void *dump_map_keys(int fd, size_t key_size, size_t max,
+		    int (*cmp)(const void *, const void *), size_t *n)
 {
 	char *keys = NULL, *prev = NULL;
 	size_t cap = 0;
@@ -219,7 +219,8 @@ static void domains_json(json_object *policy, const struct pinned *p)
 	struct awf_domain d;
 	size_t n;
 
-	keys = map_keys(fd, sizeof(*keys), AWF_MAX_DOMAINS, domain_cmp, &n);
+	keys = dump_map_keys(fd, sizeof(*keys), AWF_MAX_DOMAINS, domain_cmp,
+			     &n);
 	for (size_t i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(fd, &keys[i], &d))
 			continue;
@@ -247,10 +248,10 @@ static json_object *policy_json(const struct pinned *p)
 	domains_json(o, p);
 	json_object_object_add(o, "ports", port_set_to_json(&m->default_ports));
 	json_object_object_add(o, "dns_servers", dns_servers_json(m));
-	add_str(lo, "mode", localhost_mode(m->cfg.localhost_mode));
+	add_str(lo, "mode", dump_localhost_mode(m->cfg.localhost_mode));
 	json_object_object_add(lo, "ports", port_set_to_json(&m->cfg.lo_ports));
 	json_object_object_add(o, "localhost", lo);
-	json_object_object_add(o, "proxy", proxy_json(&m->cfg));
+	json_object_object_add(o, "proxy", dump_proxy_json(&m->cfg));
 	json_object_object_add(o, "ipv6",
 			       json_object_new_boolean(m->cfg.ipv6_enabled));
 	add_int(dns, "min_ttl", m->dns_min_ttl);
@@ -296,8 +297,8 @@ static const char *rule_kind(uint32_t kind)
 	return "unknown";
 }
 
-static json_object *cidr_json(int family, const void *addr, uint32_t prefixlen,
-			      const struct awf_rule *r)
+json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
+			    const struct awf_rule *r)
 {
 	json_object *o = json_object_new_object();
 	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
@@ -321,19 +322,19 @@ static void cidrs_json(json_object *arr, const struct pinned *p)
 	struct awf_rule r;
 	size_t n;
 
-	k4 = map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, cidr4_cmp, &n);
+	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, cidr4_cmp, &n);
 	for (size_t i = 0; i < n; i++)
 		if (!bpf_map_lookup_elem(fd4, &k4[i], &r))
-			json_object_array_add(arr,
-					      cidr_json(AF_INET, k4[i].addr,
-							k4[i].prefixlen, &r));
+			json_object_array_add(
+				arr, dump_cidr_json(AF_INET, k4[i].addr,
+						    k4[i].prefixlen, &r));
 	free(k4);
-	k6 = map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, cidr6_cmp, &n);
+	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, cidr6_cmp, &n);
 	for (size_t i = 0; i < n; i++)
 		if (!bpf_map_lookup_elem(fd6, &k6[i], &r))
-			json_object_array_add(arr,
-					      cidr_json(AF_INET6, k6[i].addr,
-							k6[i].prefixlen, &r));
+			json_object_array_add(
+				arr, dump_cidr_json(AF_INET6, k6[i].addr,
+						    k6[i].prefixlen, &r));
 	free(k6);
 }
 
@@ -349,9 +350,9 @@ static int key6_cmp(const void *a, const void *b)
 	return memcmp(a, b, 16);
 }
 
-static json_object *learned_json(int family, const void *addr,
-				 const struct awf_learned *l, int names_fd,
-				 int64_t now)
+json_object *dump_learned_json(int family, const void *addr,
+			       const struct awf_learned *l, int names_fd,
+			       int64_t now)
 {
 	json_object *o = json_object_new_object();
 	struct awf_name name;
@@ -384,19 +385,19 @@ static void learned_all_json(json_object *arr, const struct pinned *p)
 	uint32_t *k4;
 	size_t n;
 
-	k4 = map_keys(fd4, sizeof(*k4), AWF_MAX_LEARNED, key4_cmp, &n);
+	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_LEARNED, key4_cmp, &n);
 	for (size_t i = 0; i < n; i++)
 		if (!bpf_map_lookup_elem(fd4, &k4[i], &l))
 			json_object_array_add(
-				arr,
-				learned_json(AF_INET, &k4[i], &l, names, now));
+				arr, dump_learned_json(AF_INET, &k4[i], &l,
+						       names, now));
 	free(k4);
-	k6 = map_keys(fd6, sizeof(*k6), AWF_MAX_LEARNED, key6_cmp, &n);
+	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_LEARNED, key6_cmp, &n);
 	for (size_t i = 0; i < n; i++)
 		if (!bpf_map_lookup_elem(fd6, &k6[i], &l))
 			json_object_array_add(
-				arr,
-				learned_json(AF_INET6, &k6[i], &l, names, now));
+				arr, dump_learned_json(AF_INET6, &k6[i], &l,
+						       names, now));
 	free(k6);
 }
 
@@ -411,6 +412,20 @@ static int lo_cmp(const void *a, const void *b)
 	return (x->port > y->port) - (x->port < y->port);
 }
 
+json_object *dump_lo_port_json(uint16_t port, uint8_t proto_num, uint32_t refs)
+{
+	json_object *o = json_object_new_object();
+	const char *proto = proto_code(proto_num);
+
+	add_int(o, "port", port);
+	if (proto)
+		add_str(o, "proto", proto);
+	else
+		add_int(o, "proto", proto_num);
+	add_int(o, "refs", refs);
+	return o;
+}
+
 static void lo_ports_json(json_object *arr, const struct pinned *p)
 {
 	int fd = pinned_fd(p, "lo_ports");
@@ -418,22 +433,12 @@ static void lo_ports_json(json_object *arr, const struct pinned *p)
 	uint32_t refs;
 	size_t n;
 
-	keys = map_keys(fd, sizeof(*keys), AWF_MAX_LO_PORTS, lo_cmp, &n);
-	for (size_t i = 0; i < n; i++) {
-		json_object *o;
-		const char *proto = proto_code(keys[i].proto);
-
-		if (bpf_map_lookup_elem(fd, &keys[i], &refs))
-			continue;
-		o = json_object_new_object();
-		add_int(o, "port", keys[i].port);
-		if (proto)
-			add_str(o, "proto", proto);
-		else
-			add_int(o, "proto", keys[i].proto);
-		add_int(o, "refs", refs);
-		json_object_array_add(arr, o);
-	}
+	keys = dump_map_keys(fd, sizeof(*keys), AWF_MAX_LO_PORTS, lo_cmp, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd, &keys[i], &refs))
+			json_object_array_add(
+				arr, dump_lo_port_json(keys[i].port,
+						       keys[i].proto, refs));
 	free(keys);
 }
 
