@@ -1,0 +1,365 @@
+# shellcheck shell=bash
+# awf-bpf agent: the host-wide enforcer. Each test starts its own agent
+# with an attach point of its own (/awft-agent-<pid>), policies in
+# TEST_TMP, the tc layer on the testbed's veth only, and a control socket
+# of its own; at the end it stops the agent, uninstalls the pins and
+# removes its cgroups.
+
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+WORLD=(nsenter --net=/run/netns/"$AWFT_NS")
+
+# agent_setup [DEFAULT_POLICY]: config and policy directory; the policy
+# "web" selects <attach>/web* and allows ALLOWED4 (and allowed.test).
+agent_setup() {
+	AG_ATTACH=/awft-agent-$$
+	AG_DIR=$TEST_TMP/agent
+	AG_SOCK=/run/awf-bpf/awft-$$.sock
+	AG_LOG=$TEST_TMP/agent.log
+	AG_AUDIT=$TEST_TMP/agent-audit.jsonl
+	mkdir -p "$AG_DIR/policies"
+	cat >"$AG_DIR/agent.json" <<EOF
+{"version": 1, "attach": [{"cgroup": "$AG_ATTACH", "default_policy": "${1:-deny}"}],
+ "policies_dir": "$AG_DIR/policies", "interfaces": ["$AWFT_HOST_IF"],
+ "control_socket": "$AG_SOCK", "control_group": "root"}
+EOF
+	agent_policy web "$ALLOWED4/32"
+	at_exit agent_teardown
+}
+
+# agent_policy NAME CIDR: <attach>/NAME* may reach CIDR and allowed.test.
+agent_policy() {
+	cat >"$AG_DIR/policies/$1.json" <<EOF
+{"version": 1, "selector": "$AG_ATTACH/$1*", "allow_cidrs": ["$2"],
+ "allow_domains": ["allowed.test"], "dns_servers": ["$DNS4"]}
+EOF
+}
+
+agent_start() {
+	local i ready
+	ready=$(grep -c "ready" "$AG_LOG" 2>/dev/null)
+	"$AWF" agent --config "$AG_DIR/agent.json" >>"$AG_AUDIT" 2>>"$AG_LOG" &
+	AG_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c "ready" "$AG_LOG")" -gt "${ready:-0}" ] && return 0
+		kill -0 "$AG_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "the agent did not start: $(cat "$AG_LOG")"
+}
+
+agent_stop() { # [SIGNAL]
+	[ -n "${AG_PID:-}" ] || return 0
+	kill -"${1:-TERM}" "$AG_PID" 2>/dev/null
+	wait "$AG_PID" 2>/dev/null
+	AG_PID=
+}
+
+agent_teardown() {
+	local d
+	agent_stop
+	"$AWF" agent --uninstall >/dev/null 2>&1
+	# Children first: rmdir of a cgroup fails while it has any.
+	for d in $(find "$CG2$AG_ATTACH" -depth -type d 2>/dev/null); do
+		[ -e "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null
+		rmdir "$d" 2>/dev/null
+	done
+	rm -f "$AG_SOCK"
+}
+
+# in_cgroup REL CMD...: run CMD in <attach>/REL (created if missing).
+in_cgroup() {
+	local cg=$CG2$AG_ATTACH/$1
+	shift
+	mkdir -p "$cg"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# wait_for FILE TEXT: bounded wait for TEXT to appear in FILE.
+wait_for() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# A long-lived TCP flow: an echo server on ALLOWED4:PORT in the world and
+# a client in a sandbox that sends a line every 100 ms, for SECONDS.
+flow_server() {
+	FLOW_PORT=$(free_port)
+	bg_start "${WORLD[@]}" "$PY" -c "
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('$ALLOWED4', $FLOW_PORT)); s.listen(8)
+def serve(c):
+    while True:
+        d = c.recv(4096)
+        if not d: break
+        c.sendall(d)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"
+	sleep 0.3
+}
+
+flow_client() { # CGROUP SECONDS OUT
+	bg_start in_cgroup "$1" "$PY" -c "
+import socket, time, sys
+s = socket.create_connection(('$ALLOWED4', $FLOW_PORT), timeout=2)
+print('connected', flush=True)
+ok = bad = 0
+end = time.time() + $2
+while time.time() < end:
+    try:
+        s.sendall(b'ping\n')
+        ok += s.recv(16) == b'ping\n'
+    except OSError as e:
+        bad += 1
+        print('error', e, flush=True)
+        break
+    time.sleep(0.1)
+print('done ok=%d bad=%d' % (ok, bad), flush=True)
+" >"$3" 2>&1
+	FLOW_PID=$!
+	wait_for "$3" connected || fail "the flow did not connect: $(cat "$3")"
+}
+
+probe_in() { # CGROUP MODE ARGS...: PROBE_LINE
+	local cg=$1
+	shift
+	PROBE_LINE=$(in_cgroup "$cg" "$PY" "$PROBE" "$@" 2>&1 | head -n 1)
+	log "$cg: probe $*: $PROBE_LINE"
+}
+
+dig_in() { # CGROUP NAME: the first address, "" for none (or failure)
+	in_cgroup "$1" dig +short +time=1 +tries=1 "@$DNS4" "$2" 2>&1 | grep -v '^;;' | head -n 1
+}
+
+test_agent_selector_default_and_dns() {
+	agent_setup
+	agent_start
+	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "web1 (policy web): $ALLOWED4:80"
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "web1: $BLOCKED4:80"
+	probe_in other tcp "$ALLOWED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "other (default deny): $ALLOWED4:80"
+	assert_eq "$ALLOWED4" "$(dig_in web1 allowed.test)" "allowed.test through web1's resolver"
+	assert_eq "" "$(dig_in web1 other.test)" "other.test through web1's resolver"
+	assert_eq "" "$(dig_in other allowed.test)" "allowed.test under the default deny"
+	# A child of a selected cgroup inherits its policy.
+	probe_in web1/job tcp "$ALLOWED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "web1/job inherits web"
+	wait_for "$AG_AUDIT" "\"sandbox\":\"deny:$AG_ATTACH\"" || fail "no audit line for the default sandbox"
+	audit_validate "$AG_AUDIT"
+	assert_contains "$(cat "$AG_AUDIT")" "\"sandbox\":\"web:$AG_ATTACH/web1\",\"event\":\"connect\",\"verdict\":\"deny\""
+	assert_eq 0 "$(dns_queries trusted other.test)" "queries for other.test upstream"
+}
+
+test_agent_picks_up_new_cgroups() {
+	agent_setup
+	agent_start
+	mkdir "$CG2$AG_ATTACH/web-late"
+	wait_for "$AG_LOG" "$AG_ATTACH/web-late: policy web" || fail "web-late not picked up: $(cat "$AG_LOG")"
+	probe_in web-late tcp "$ALLOWED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "a cgroup made after the agent started"
+	rmdir "$CG2$AG_ATTACH/web-late"
+	wait_for "$AG_LOG" "$AG_ATTACH/web-late: gone" || fail "web-late's removal not seen"
+}
+
+test_agent_sighup_reload_keeps_flows() {
+	local out=$TEST_TMP/flow.out
+	agent_setup
+	flow_server
+	agent_policy web "$ALLOWED4/32"
+	agent_start
+	flow_client web1 3 "$out"
+	# The new policy no longer lists ALLOWED4: new connections are
+	# refused, the established one goes on.
+	agent_policy web "$ALLOWED4_B/32"
+	kill -HUP "$AG_PID"
+	wait_for "$AG_LOG" "SIGHUP" || fail "no reload"
+	sleep 0.3
+	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "$ALLOWED4:80 after the reload"
+	probe_in web1 tcp "$ALLOWED4_B" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "$ALLOWED4_B:80 after the reload"
+	wait "$FLOW_PID"
+	assert_match "$(cat "$out")" "done ok=[1-9][0-9]* bad=0" "the flow established before the reload"
+	# A broken policy file changes nothing.
+	echo '{"version": 1, "selector": 7}' >"$AG_DIR/policies/web.json"
+	kill -HUP "$AG_PID"
+	wait_for "$AG_LOG" "reload refused" || fail "a broken policy was not refused: $(cat "$AG_LOG")"
+	probe_in web1 tcp "$ALLOWED4_B" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "the policy in force after a refused reload"
+}
+
+test_agent_restart_no_gap() {
+	local out=$TEST_TMP/flow.out before after
+	agent_setup
+	flow_server
+	agent_start
+	assert_eq "$ALLOWED4" "$(dig_in web1 allowed.test)" "allowed.test before the restart"
+	flow_client web1 4 "$out"
+	before=$(server_hits "$BLOCKED4")
+	agent_stop KILL
+	# While no agent runs: still enforced; DNS fails, never unfiltered.
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 with the agent dead"
+	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "$ALLOWED4:80 with the agent dead"
+	probe_in other tcp "$ALLOWED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "the default deny with the agent dead"
+	assert_eq "" "$(dig_in web1 other.test)" "other.test with the agent dead"
+	assert_eq 0 "$(dns_queries trusted other.test)" "queries for other.test upstream"
+	agent_start
+	assert_contains "$(cat "$AG_LOG")" "adopting 2 sandboxes"
+	assert_eq "$ALLOWED4" "$(dig_in web1 allowed.test)" "allowed.test after the restart"
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 after the restart"
+	wait "$FLOW_PID"
+	assert_match "$(cat "$out")" "done ok=[1-9][0-9]* bad=0" "the flow across the restart"
+	after=$(server_hits "$BLOCKED4")
+	assert_eq "$before" "$after" "requests the blocked host got"
+}
+
+test_agent_tc_layer_alone() {
+	local id before
+	agent_setup
+	agent_start
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 with every layer"
+	# Take the socket hooks and the cgroup backstop away, as an escape
+	# would: only the tc layer on the uplink is left.
+	for id in $(bpftool -j link show | "$PY" -c "
+import json, sys
+for l in json.load(sys.stdin):
+    if l.get('type') == 'cgroup' and l.get('cgroup_id') == $(stat -c %i "$CG2$AG_ATTACH"):
+        print(l['id'])"); do
+		bpftool link detach id "$id" || fail "detaching link $id"
+	done
+	before=$(server_hits "$BLOCKED4")
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_contains "$PROBE_LINE" "TIMEOUT" "$BLOCKED4:80 with the tc layer alone (SYN dropped)"
+	assert_eq "$before" "$(server_hits "$BLOCKED4")" "requests the blocked host got"
+	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "$ALLOWED4:80 with the tc layer alone"
+	wait_for "$AG_AUDIT" '"reason":"tc_egress"' || fail "no tc_egress audit event"
+	# A new agent re-links the detached attach point.
+	agent_stop
+	agent_start
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 after the agent re-attached"
+}
+
+test_agent_run_fast_path() {
+	local pol
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"], \"allow_domains\": [\"allowed.test\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" --audit-log "$TEST_TMP/run.jsonl" -- sh -c "
+		cat /proc/self/cgroup | grep '^0::'
+		$PY $PROBE tcp $ALLOWED4 80 --timeout 2
+		$PY $PROBE tcp $BLOCKED4 80 --timeout 2
+		dig +short +time=2 +tries=1 @$DNS4 allowed.test
+		exit 7"
+	assert_eq 7 "$AWF_RC" "exit status of the command"
+	assert_contains "$AWF_OUT" "ok hello from $ALLOWED4:80"
+	assert_contains "$AWF_OUT" "err EPERM"
+	assert_contains "$AWF_OUT" "$ALLOWED4"
+	assert_contains "$(cat "$AG_LOG")" "$AG_ATTACH/run-" "the agent made the sandbox"
+	assert_contains "$AWF_ERR" "$(deny_prefix tcp "$BLOCKED4:80")" "the denial relayed to run's stderr"
+	assert_contains "$AWF_ERR" "summary: 1 denied"
+	audit_validate "$TEST_TMP/run.jsonl"
+	assert_contains "$(cat "$TEST_TMP/run.jsonl")" '"event":"dns","verdict":"allow"' "DNS decisions relayed"
+	wait_for "$AG_LOG" "client gone" || fail "the agent did not see the client go"
+	[ -z "$(find "$CG2$AG_ATTACH" -maxdepth 1 -name 'run-*')" ] || fail "the run cgroup is left"
+	assert_not_contains "$(cat /run/awf-bpf/agent-state.json)" '"kind":"run"' "run sandboxes in the agent's state"
+	# A sandboxed process may not ask for another sandbox.
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- env AWF_BPF_AGENT_SOCKET="$AG_SOCK" "$AWF" run --policy "$pol" -- true
+	assert_ne 0 "$AWF_RC" "a nested run"
+	assert_contains "$AWF_ERR" "inside a sandbox" "why the agent refused the nested run"
+}
+
+test_agent_bad_config_exit_125() {
+	agent_setup
+	echo '{"version": 1, "attach": "nope"}' >"$AG_DIR/agent.json"
+	awf agent --config "$AG_DIR/agent.json"
+	assert_eq 125 "$AWF_RC" "exit status"
+	assert_contains "$AWF_ERR" "attach" "the message names the member"
+	[ ! -e "$AWF_BPFFS/agent/links" ] || fail "links pinned by a refused config"
+	agent_setup
+	echo '{"version": 1, "selector": "/elsewhere/*", "allow_cidrs": []}' >"$AG_DIR/policies/bad.json"
+	awf agent --config "$AG_DIR/agent.json"
+	assert_eq 125 "$AWF_RC" "a selector outside every attach point"
+	[ ! -e "$AWF_BPFFS/agent/links" ] || fail "links pinned by a refused policy"
+}
+
+test_agent_uninstall_leaves_nothing() {
+	local before
+	agent_setup
+	before=$(bpftool -j prog show | "$PY" -c "import json,sys; print(len(json.load(sys.stdin)))")
+	agent_start
+	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
+	agent_stop
+	[ -e "$AWF_BPFFS/agent/links" ] || fail "SIGTERM removed the links: enforcement would stop"
+	awf agent --uninstall
+	assert_eq 0 "$AWF_RC" "uninstall"
+	[ ! -e "$AWF_BPFFS/agent" ] || fail "$AWF_BPFFS/agent is left"
+	sleep 0.5 # programs go once their last reference does
+	assert_eq "$before" "$(bpftool -j prog show | "$PY" -c "import json,sys; print(len(json.load(sys.stdin)))")" "BPF programs loaded"
+	assert_eq "" "$(bpftool net show dev "$AWFT_HOST_IF" | grep -i tcx)" "tc links on $AWFT_HOST_IF"
+}
+
+map_entries() { # MAP: entries in a pinned agent map
+	bpftool -j map dump pinned "$AWF_BPFFS/agent/maps/$1" 2>/dev/null |
+		"$PY" -c "import json,sys; print(len(json.load(sys.stdin)))"
+}
+
+# 1,000 sandboxes at once under one agent, then none, with nothing left.
+test_agent_scale_1000() {
+	local i n base_cidr base_fds rss mem
+	agent_setup
+	agent_start
+	base_cidr=$(map_entries cidr4)
+	base_fds=$(ls "/proc/$AG_PID/fd" | wc -l)
+	for ((i = 0; i < 1000; i++)); do
+		mkdir "$CG2$AG_ATTACH/web-$i"
+	done
+	for ((i = 0; i < 200; i++)); do
+		n=$(grep -c "$AG_ATTACH/web-[0-9]*: policy web" "$AG_LOG")
+		[ "$n" -ge 1000 ] && break
+		sleep 0.1
+	done
+	assert_eq 1000 "$n" "sandboxes the agent built"
+	probe_in web-999 tcp "$ALLOWED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "web-999: $ALLOWED4:80"
+	probe_in web-0 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "web-0: $BLOCKED4:80"
+	assert_eq "$ALLOWED4" "$(dig_in web-500 allowed.test)" "web-500's resolver"
+	assert_eq 1001 "$(map_entries slots)" "cgroups bound to a slot"
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$AG_PID/status")
+	mem=$(bpftool -j map show | "$PY" -c "
+import json, sys
+print(sum(m.get('bytes_memlock', 0) for m in json.load(sys.stdin)
+          if m.get('name', '') in ('cidr4', 'cidr6', 'learned4', 'learned6',
+                                   'lo_ports', 'slots', 'configs', 'counters',
+                                   'events', 'sk_state', 'uplinks')))")
+	log "1001 sandboxes: agent RSS ${rss} KiB; agent maps ${mem} bytes (memlock)"
+	for ((i = 0; i < 1000; i++)); do
+		rmdir "$CG2$AG_ATTACH/web-$i"
+	done
+	for ((i = 0; i < 200; i++)); do
+		n=$(grep -c "$AG_ATTACH/web-[0-9]*: gone" "$AG_LOG")
+		[ "$n" -ge 1000 ] && break
+		sleep 0.1
+	done
+	assert_eq 1000 "$n" "sandboxes the agent removed"
+	assert_eq 1 "$(map_entries slots)" "cgroups bound to a slot (the default)"
+	assert_eq "$base_cidr" "$(map_entries cidr4)" "CIDR entries"
+	assert_eq 0 "$(map_entries learned4)" "learned addresses"
+	assert_eq 1 "$(grep -c '"slot"' /run/awf-bpf/agent-state.json)" "sandboxes in the state file"
+	assert_eq "$base_fds" "$(ls "/proc/$AG_PID/fd" | wc -l)" "the agent's open fds"
+}
