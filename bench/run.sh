@@ -19,6 +19,9 @@
 #   4. DNS        bench/dns.sh (dnsperf through the filter and straight)
 #   5. memory     RSS of awf-bpf; BPF map and program memory of a sandbox;
 #                 per 1k learned addresses (written into learned4 by bpftool)
+#   6. agent      bench/agent.sh: run through the agent vs standalone,
+#                 sandboxes built per second, memory per sandbox
+#                 (bench/results/agent-latest.txt)
 #
 # Writes bench/results/latest.json, bench/results/latest.md, and the
 # generated part of docs/benchmarks.md (between its BEGIN/END markers).
@@ -582,6 +585,14 @@ phase_progstats
 phase_packet
 phase_dns
 phase_memory
+# The host-wide agent: start-up through it, sandboxes built per second,
+# memory per sandbox (bench/agent.sh prints its own ratios).
+if [ "$(left)" -gt 60 ]; then
+	say "6. agent (bench/agent.sh)"
+	BENCH_OUT=$OUT AWF=$AWF bash "$ROOT/bench/agent.sh" >&2 || note "agent: bench/agent.sh failed"
+else
+	note "agent: skipped (time budget)"
+fi
 
 say "report"
 python3 "$ROOT/bench/report.py" "$WORK" "$OUT" "$DOC" || { KEEP_WORK=1; die "report.py failed"; }

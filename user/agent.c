@@ -62,14 +62,57 @@ static int load_policies(struct agent *ag, struct agent_policy_set *set,
 	return 0;
 }
 
+static bool same_attach_points(const struct agent_config *a,
+			       const struct agent_config *b)
+{
+	if (a->n_attach != b->n_attach)
+		return false;
+	for (size_t i = 0; i < a->n_attach; i++)
+		if (strcmp(a->attach[i].cgroup, b->attach[i].cgroup))
+			return false;
+	return true;
+}
+
+/*
+ * agent.json again: policies_dir and the default policies apply now;
+ * attach points, interfaces and the control socket need a restart.
+ */
+static void reload_config(struct agent *ag)
+{
+	struct agent_config next;
+	char err[512];
+
+	agent_config_defaults(&next);
+	if (agent_config_load(&next, ag->cfg.origin, false, err,
+			      sizeof(err))) {
+		log_error("reload: %s; keeping the configuration in force",
+			  err);
+		return;
+	}
+	if (!same_attach_points(&ag->cfg, &next)) {
+		log_warn("reload: attach points changed in %s: restart the agent to apply them",
+			 ag->cfg.origin);
+		return;
+	}
+	for (size_t i = 0; i < ag->cfg.n_attach; i++)
+		memcpy(ag->cfg.attach[i].default_policy,
+		       next.attach[i].default_policy,
+		       sizeof(next.attach[i].default_policy));
+	memcpy(ag->cfg.policies_dir, next.policies_dir,
+	       sizeof(next.policies_dir));
+}
+
 /* A broken policy file leaves the running policies as they are. */
 static void reload(struct agent *ag)
 {
 	struct agent_policy_set next = { 0 }, old = ag->policies;
+	struct agent_config saved = ag->cfg;
 	char err[512];
 
+	reload_config(ag);
 	log_info("SIGHUP: reloading the policies in %s", ag->cfg.policies_dir);
 	if (load_policies(ag, &next, err, sizeof(err))) {
+		ag->cfg = saved;
 		log_error("reload refused, policies unchanged: %s", err);
 		return;
 	}

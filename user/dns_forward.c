@@ -849,12 +849,17 @@ static int dns_config_apply(struct dns_fwd *fwd,
 	return 0;
 }
 
+static uint8_t dns_rx_scratch[DNS_SCRATCH_LEN];
+static uint8_t dns_tx_scratch[DNS_SCRATCH_LEN];
+
 static struct dns_fwd *dns_fwd_alloc(int epfd)
 {
 	struct dns_fwd *fwd = calloc(1, sizeof(*fwd));
 
 	if (!fwd)
 		return NULL;
+	fwd->rx = dns_rx_scratch;
+	fwd->tx = dns_tx_scratch;
 	fwd->epfd = epfd;
 	fwd->max_conns = DNS_TCP_MAX_CONNS;
 	fwd->idle_ms = DNS_TCP_IDLE_MS;

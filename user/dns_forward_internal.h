@@ -27,6 +27,7 @@
 
 #define DNS_HDR_LEN 12
 #define DNS_MAX_MSG 65535
+#define DNS_SCRATCH_LEN (DNS_MAX_MSG + 1)
 #define DNS_UDP_MIN_PAYLOAD 512 /* RFC 1035 limit without EDNS */
 #define DNS_UDP_MAX_PAYLOAD 65507 /* largest IPv4 UDP payload */
 #define DNS_FLAG_QR 0x80 /* in byte 2 */
@@ -179,8 +180,13 @@ struct dns_fwd {
 	struct dns_link conns;
 	unsigned int n_conns;
 	struct dns_link free_conns;
-	uint8_t rx[DNS_MAX_MSG + 1]; /* scratch: one datagram */
-	uint8_t tx[DNS_MAX_MSG + 1]; /* scratch: one local answer */
+	/*
+	 * Scratch for one datagram and one local answer, shared by every
+	 * endpoint of the process (the agent runs thousands): only ever used
+	 * within one callback of the single-threaded loop.
+	 */
+	uint8_t *rx;
+	uint8_t *tx;
 };
 
 /* dns_forward.c */

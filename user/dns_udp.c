@@ -23,7 +23,7 @@ int dns_udp_listener_ready(struct ev_source *src, uint32_t events)
 		ssize_t n;
 
 		from.peer_len = sizeof(from.peer);
-		n = recvfrom(src->fd, fwd->rx, sizeof(fwd->rx), 0,
+		n = recvfrom(src->fd, fwd->rx, DNS_SCRATCH_LEN, 0,
 			     (struct sockaddr *)&from.peer, &from.peer_len);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -55,7 +55,7 @@ static int dns_udp_upstream_ready(struct ev_source *src, uint32_t events)
 	(void)events;
 	/* Bounded: a server may flood us with answers that do not match. */
 	for (int i = 0; i < DNS_BURST && src->fd >= 0; i++) {
-		ssize_t n = recv(src->fd, fwd->rx, sizeof(fwd->rx), 0);
+		ssize_t n = recv(src->fd, fwd->rx, DNS_SCRATCH_LEN, 0);
 
 		if (n < 0) {
 			if (errno == EINTR)

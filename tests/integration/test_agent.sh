@@ -363,3 +363,33 @@ print(sum(m.get('bytes_memlock', 0) for m in json.load(sys.stdin)
 	assert_eq 1 "$(grep -c '"slot"' /run/awf-bpf/agent-state.json)" "sandboxes in the state file"
 	assert_eq "$base_fds" "$(ls "/proc/$AG_PID/fd" | wc -l)" "the agent's open fds"
 }
+
+# dump and status read the pins: they work with the agent stopped.
+test_agent_dump_status_with_agent_stopped() {
+	agent_setup
+	agent_start
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eq "$ALLOWED4" "$(dig_in web1 allowed.test)" "allowed.test in web1"
+	awf status --agent
+	assert_eq 0 "$AWF_RC" "status --agent with the agent running"
+	assert_contains "$AWF_OUT" "$AG_ATTACH/web1"
+	agent_stop
+	awf status --agent --json
+	assert_eq 3 "$AWF_RC" "status --agent with the agent stopped (still enforcing)"
+	assert_contains "$AWF_OUT" "$AG_ATTACH/web1"
+	awf dump --agent --json "$AG_ATTACH/web1"
+	assert_eq 0 "$AWF_RC" "dump --agent with the agent stopped"
+	assert_contains "$AWF_OUT" "\"$ALLOWED4\"" "the learned address (or its CIDR) in the dump"
+	"$PY" -c "
+import json, sys
+d = json.loads(sys.argv[1])
+s = d if 'cidrs' in d else d['sandboxes'][0]
+assert any(c.get('cidr', c.get('prefix', '')).startswith('$ALLOWED4') for c in s['cidrs']), s['cidrs']
+assert any(l.get('address', l.get('addr')) == '$ALLOWED4' for l in s['learned']), s['learned']
+print('connect_denied', s['counters']['connect_denied'])
+" "$AWF_OUT" >"$TEST_TMP/dump.check" 2>&1 || fail "dump --agent: $(cat "$TEST_TMP/dump.check")"
+	assert_contains "$(cat "$TEST_TMP/dump.check")" "connect_denied 1" "the denial counted for web1"
+	awf agent --uninstall
+	awf status --agent
+	assert_eq 1 "$AWF_RC" "status --agent once uninstalled"
+}

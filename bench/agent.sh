@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# bench/agent.sh - the host-wide agent, measured side by side in one run
+# (bench/run.sh calls it last; alone: sudo bench/agent.sh):
+#
+#   1. start-up   hyperfine -N, interleaved: /bin/true, `awf-bpf run` through
+#                 the agent's control socket, `awf-bpf run --standalone`
+#   2. build      N sandboxes (cgroups a selector matches) built and torn
+#                 down by the agent: ms per sandbox
+#   3. memory     the agent's RSS and fds per sandbox, its BPF map memory
+#
+# Loopback only: the agent's tc layer goes on lo, its sandboxes never send.
+# Its attach point is /awf-bench-agent; everything is removed on exit.
+# Writes bench/results/agent-latest.txt (BENCH_OUT).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AWF=${AWF:-$ROOT/build/awf-bpf}
+OUT=${BENCH_OUT:-$ROOT/bench/results}
+N=${AGENT_SANDBOXES:-500}
+RUNS=${AGENT_RUNS:-40}
+WORK=$(mktemp -d /tmp/awf-bench-agent.XXXXXX)
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+ATTACH=/awf-bench-agent
+SOCK=/run/awf-bpf/bench-agent.sock
+AG_PID=
+
+say() { printf 'bench-agent: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+[ -x "$AWF" ] || die "$AWF is not built (make all)"
+command -v hyperfine >/dev/null || die "hyperfine is missing (apt-get install hyperfine)"
+if pgrep -f "awf-bpf agent" >/dev/null || [ -e /sys/fs/bpf/awf-bpf/agent ]; then
+	die "an agent is installed on this host: the benchmark needs its own"
+fi
+
+cleanup() {
+	local d
+	[ -z "$AG_PID" ] || { kill "$AG_PID" 2>/dev/null; wait "$AG_PID" 2>/dev/null || true; }
+	"$AWF" agent --uninstall >/dev/null 2>&1 || true
+	for d in $(find "$CG2$ATTACH" -depth -type d 2>/dev/null); do
+		rmdir "$d" 2>/dev/null || true
+	done
+	rm -rf "$WORK" "$SOCK"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$WORK/policies" "$OUT"
+cat >"$WORK/agent.json" <<EOF
+{"version": 1, "attach": [{"cgroup": "$ATTACH", "default_policy": "deny"}],
+ "policies_dir": "$WORK/policies", "interfaces": ["lo"],
+ "control_socket": "$SOCK", "control_group": "root"}
+EOF
+cat >"$WORK/policies/web.json" <<EOF
+{"version": 1, "selector": "$ATTACH/web*", "allow_cidrs": ["127.0.0.2/32"],
+ "allow_domains": ["example.test"], "dns_servers": ["127.0.0.1"]}
+EOF
+echo '{"version": 1, "dns_servers": ["127.0.0.1"]}' >"$WORK/p.json"
+
+"$AWF" agent --config "$WORK/agent.json" >/dev/null 2>"$WORK/agent.log" &
+AG_PID=$!
+for _ in $(seq 100); do grep -q ready "$WORK/agent.log" && break; sleep 0.05; done
+grep -q ready "$WORK/agent.log" || die "the agent did not start: $(cat "$WORK/agent.log")"
+
+say "1. start-up ($RUNS runs each, interleaved by hyperfine)"
+AWF_BPF_AGENT_SOCKET=$SOCK hyperfine -N --style none --warmup 3 --runs "$RUNS" \
+	--export-json "$WORK/startup.json" \
+	-n "/bin/true" "/bin/true" \
+	-n "awf-bpf run (agent)" "$AWF run --policy $WORK/p.json -- /bin/true" \
+	-n "awf-bpf run --standalone" "$AWF run --standalone --policy $WORK/p.json -- /bin/true" \
+	>/dev/null
+
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$AG_PID/status"; }
+fds() { ls "/proc/$AG_PID/fd" | wc -l; }
+built() { grep -c "$ATTACH/web-[0-9]*: policy web" "$WORK/agent.log" || true; }
+gone() { grep -c "$ATTACH/web-[0-9]*: gone" "$WORK/agent.log" || true; }
+map_memlock() {
+	bpftool -j map show | python3 -c "
+import json, sys
+names = {'cidr4', 'cidr6', 'learned4', 'learned6', 'lo_ports', 'slots',
+         'configs', 'counters', 'events', 'sk_state', 'uplinks'}
+print(sum(m.get('bytes_memlock', 0) for m in json.load(sys.stdin) if m.get('name') in names))"
+}
+
+say "2. build and tear down $N sandboxes"
+rss0=$(rss); fds0=$(fds); mem0=$(map_memlock)
+t0=$(date +%s%N)
+for i in $(seq 0 $((N - 1))); do mkdir "$CG2$ATTACH/web-$i"; done
+for _ in $(seq 600); do [ "$(built)" -ge "$N" ] && break; sleep 0.05; done
+t1=$(date +%s%N)
+[ "$(built)" -ge "$N" ] || die "the agent built $(built) of $N sandboxes"
+rss1=$(rss); fds1=$(fds); mem1=$(map_memlock)
+for i in $(seq 0 $((N - 1))); do rmdir "$CG2$ATTACH/web-$i"; done
+for _ in $(seq 600); do [ "$(gone)" -ge "$N" ] && break; sleep 0.05; done
+t2=$(date +%s%N)
+
+python3 - "$WORK/startup.json" "$N" "$t0" "$t1" "$t2" "$rss0" "$rss1" "$fds0" "$fds1" \
+	"$mem0" "$mem1" <<'EOF' | tee "$OUT/agent-latest.txt"
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+n = int(sys.argv[2])
+t0, t1, t2 = (int(x) for x in sys.argv[3:6])
+rss0, rss1, fds0, fds1, mem0, mem1 = (int(x) for x in sys.argv[6:12])
+base = res["/bin/true"]["median"]
+agent = res["awf-bpf run (agent)"]["median"]
+alone = res["awf-bpf run --standalone"]["median"]
+print("awf-bpf agent benchmark (medians; ratios from the same run)")
+print("start-up of `awf-bpf run -- /bin/true`:")
+for name in ("/bin/true", "awf-bpf run (agent)", "awf-bpf run --standalone"):
+    m = res[name]["median"]
+    print("  %-26s %8.2f ms  %6.1fx /bin/true" % (name, m * 1e3, m / base))
+print("  through the agent: %.1fx faster than standalone" % (alone / agent))
+print("%d sandboxes built by the agent (selector, inotify): %.2f ms each;"
+      " torn down: %.2f ms each" % (n, (t1 - t0) / 1e6 / n, (t2 - t1) / 1e6 / n))
+print("agent RSS: %d KiB idle, %d KiB with %d sandboxes: %.0f KiB per sandbox"
+      % (rss0, rss1, n, (rss1 - rss0) / n))
+print("agent fds: %d idle, %d with %d sandboxes (%.1f per sandbox)"
+      % (fds0, fds1, n, (fds1 - fds0) / n))
+print("agent BPF maps (bytes_memlock): %d KiB idle, %d KiB with %d sandboxes"
+      % (mem0 // 1024, mem1 // 1024, n))
+EOF
