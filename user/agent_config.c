@@ -36,17 +36,11 @@ struct cctx {
 __attribute__((format(printf, 3, 4))) static int
 cfail(const struct cctx *c, const char *path, const char *fmt, ...)
 {
-	char why[POLICY_WHY_LEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	policy_vfail(c->err, c->errlen, c->origin, path, fmt, ap);
 	va_end(ap);
-	if (*path)
-		policy_err(c->err, c->errlen, "%s: %s: %s", c->origin, path,
-			   why);
-	else
-		policy_err(c->err, c->errlen, "%s: %s", c->origin, why);
 	return -1;
 }
 
@@ -435,40 +429,6 @@ static int read_all(int fd, const char *origin, char **buf, size_t *len,
 	return 0;
 }
 
-static unsigned int line_of(const char *buf, size_t offset)
-{
-	unsigned int line = 1;
-
-	for (size_t i = 0; i < offset; i++)
-		line += buf[i] == '\n';
-	return line;
-}
-
-static json_object *parse_strict(const char *origin, const char *buf,
-				 size_t len, char *err, size_t errlen)
-{
-	struct json_tokener *tok = json_tokener_new();
-	enum json_tokener_error jerr;
-	json_object *root;
-
-	if (!tok) {
-		policy_err(err, errlen, "%s: out of memory", origin);
-		return NULL;
-	}
-	/* strict: no trailing commas, nothing after the top-level value */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (!root)
-		policy_err(err, errlen, "%s: line %u: %s", origin,
-			   line_of(buf, json_tokener_get_parse_end(tok)),
-			   jerr == json_tokener_continue ?
-				   "unexpected end of file" :
-				   json_tokener_error_desc(jerr));
-	json_tokener_free(tok);
-	return root;
-}
-
 json_object *agent_json_read(int fd, const char *origin, char *err,
 			     size_t errlen)
 {
@@ -484,7 +444,7 @@ json_object *agent_json_read(int fd, const char *origin, char *err,
 		free(buf);
 		return NULL;
 	}
-	root = parse_strict(origin, buf, len, err, errlen);
+	root = policy_json_parse(origin, buf, len, err, errlen);
 	free(buf);
 	return root;
 }

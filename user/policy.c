@@ -34,6 +34,19 @@ void policy_err(char *err, size_t errlen, const char *fmt, ...)
 			*c = '?';
 }
 
+int policy_vfail(char *err, size_t errlen, const char *origin,
+		 const char *path, const char *fmt, va_list ap)
+{
+	char why[POLICY_WHY_LEN];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	if (*path)
+		policy_err(err, errlen, "%s: %s: %s", origin, path, why);
+	else
+		policy_err(err, errlen, "%s: %s", origin, why);
+	return -1;
+}
+
 void policy_init(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));

@@ -10,6 +10,8 @@
 #ifndef AWF_POLICY_INT_H
 #define AWF_POLICY_INT_H
 
+#include <stdarg.h>
+
 #include "policy.h"
 
 /* Longest error text a value parser writes before its caller prefixes it. */
@@ -21,6 +23,9 @@
  */
 void policy_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* "ORIGIN: PATH: why" ("ORIGIN: why" for an empty PATH); returns -1. */
+int policy_vfail(char *err, size_t errlen, const char *origin,
+		 const char *path, const char *fmt, va_list ap);
 
 /* ports.c */
 bool port_set_equal(const struct awf_port_set *a, const struct awf_port_set *b);
@@ -58,5 +63,12 @@ int policy_merge_proxy(struct policy *p, const char *text, char *err,
 int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 				char *err, size_t errlen);
 const char *policy_localhost_mode_name(enum awf_localhost_mode mode);
+
+/*
+ * Strict JSON (no trailing commas, nothing after the value); on error a
+ * one-line "ORIGIN: line N: what" in err. Shared with the agent's files.
+ */
+json_object *policy_json_parse(const char *origin, const char *buf,
+			       size_t len, char *err, size_t errlen);
 
 #endif /* AWF_POLICY_INT_H */

@@ -65,17 +65,11 @@ struct localhost_entry {
 __attribute__((format(printf, 3, 4))) static int
 jfail(const struct jctx *c, const char *path, const char *fmt, ...)
 {
-	char why[POLICY_WHY_LEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	policy_vfail(c->err, c->errlen, c->origin, path, fmt, ap);
 	va_end(ap);
-	if (*path)
-		policy_err(c->err, c->errlen, "%s: %s: %s", c->origin, path,
-			   why);
-	else
-		policy_err(c->err, c->errlen, "%s: %s", c->origin, why);
 	return -1;
 }
 
@@ -610,7 +604,7 @@ static unsigned int line_of(const char *buf, size_t offset)
 	return line;
 }
 
-static json_object *parse_json(const char *path, const char *buf, size_t len,
+json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 			       char *err, size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -645,7 +639,7 @@ int policy_load_file(struct policy *p, const char *path, char *err,
 
 	if (read_whole_file(path, &buf, &len, err, errlen) < 0)
 		return -1;
-	root = parse_json(path, buf, len, err, errlen);
+	root = policy_json_parse(path, buf, len, err, errlen);
 	free(buf);
 	if (!root)
 		return -1;
