@@ -38,6 +38,8 @@ static const char usage_main[] =
 	"  logs --follow FILE|SANDBOX      print a running sandbox's log as it grows\n"
 	"  dump [--json] [SANDBOX]         what the kernel enforces for a sandbox\n"
 	"  status [--json]                 the running sandboxes\n"
+	"  agent [--config FILE]           the host-wide enforcer (docs/fleet.md)\n"
+	"  dump|status --agent             the agent's sandboxes, from its pins\n"
 	"  help [COMMAND]                  this text, or the options of COMMAND\n"
 	"\n"
 	"  -h, --help     show this help\n"
@@ -344,6 +346,8 @@ static int cmd_help(int argc, char **argv)
 		fputs(usage_dump, stdout);
 	else if (argc > 1 && strcmp(argv[1], "status") == 0)
 		fputs(usage_status, stdout);
+	else if (argc > 1 && strcmp(argv[1], "agent") == 0)
+		fputs(usage_agent, stdout);
 	else
 		fputs(usage_main, stdout);
 	return 0;

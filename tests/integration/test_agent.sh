@@ -152,6 +152,17 @@ test_agent_selector_default_and_dns() {
 	# A child of a selected cgroup inherits its policy.
 	probe_in web1/job tcp "$ALLOWED4" 80 --timeout 2
 	assert_ok "$PROBE_LINE" "hello from" "web1/job inherits web"
+	# IPv6: the slot-keyed IPv6 trie.
+	mkdir "$CG2$AG_ATTACH/v6web1"
+	agent_policy v6web "$ALLOWED6/128"
+	kill -HUP "$AG_PID"
+	wait_for "$AG_LOG" "$AG_ATTACH/v6web1: policy v6web" || fail "v6web1 not selected after the reload"
+	probe_in v6web1 tcp "$ALLOWED6" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from" "v6web1: [$ALLOWED6]:80"
+	probe_in v6web1 tcp "$BLOCKED6" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "v6web1: [$BLOCKED6]:80"
+	probe_in web1 tcp "$ALLOWED6" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "web1: [$ALLOWED6]:80 (another sandbox's CIDR)"
 	wait_for "$AG_AUDIT" "\"sandbox\":\"deny:$AG_ATTACH\"" || fail "no audit line for the default sandbox"
 	audit_validate "$AG_AUDIT"
 	assert_contains "$(cat "$AG_AUDIT")" "\"sandbox\":\"web:$AG_ATTACH/web1\",\"event\":\"connect\",\"verdict\":\"deny\""
