@@ -138,6 +138,7 @@ dig_in() { # CGROUP NAME: the first address, "" for none (or failure)
 }
 
 test_agent_selector_default_and_dns() {
+	local port
 	agent_setup
 	agent_start
 	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
@@ -152,6 +153,17 @@ test_agent_selector_default_and_dns() {
 	# A child of a selected cgroup inherits its policy.
 	probe_in web1/job tcp "$ALLOWED4" 80 --timeout 2
 	assert_ok "$PROBE_LINE" "hello from" "web1/job inherits web"
+	# Another sandbox's DNS endpoint (here the default's) is a loopback
+	# service web1 did not bind: refused, also by UDP.
+	port=$("$PY" -c "
+import json
+for e in json.load(open('/run/awf-bpf/agent-state.json'))['sandboxes']:
+    if e['kind'] == 'default':
+        print(e['dns_port'])")
+	probe_in web1 tcp 127.0.0.1 "$port" --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "web1 to the default sandbox's DNS endpoint 127.0.0.1:$port"
+	probe_in web1 udp 127.0.0.1 "$port" --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "web1 to the default sandbox's DNS endpoint, UDP"
 	# IPv6: the slot-keyed IPv6 trie.
 	mkdir "$CG2$AG_ATTACH/v6web1"
 	agent_policy v6web "$ALLOWED6/128"
