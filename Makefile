@@ -14,7 +14,7 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
 	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
-	libclang-rt-14-dev util-linux
+	libclang-rt-14-dev util-linux python3-yaml systemd
 
 PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
 CFLAGS    ?= -O2 -g
