@@ -416,3 +416,21 @@ print('connect_denied', s['counters']['connect_denied'])
 	awf status --agent
 	assert_eq 1 "$AWF_RC" "status --agent once uninstalled"
 }
+
+# An uplink that appears after the agent started gets the tc layer too.
+test_agent_new_interface_gets_tc_layer() {
+	local ifname=awftl$$ ifindex i
+	agent_setup
+	sed -i "s/\"interfaces\": \[\"$AWFT_HOST_IF\"\]/\"interfaces\": [\"$AWFT_HOST_IF\", \"$ifname\"]/" "$AG_DIR/agent.json"
+	agent_start
+	ip link add "$ifname" type veth peer name "${ifname}p" || fail "ip link add"
+	at_exit "ip link del $ifname 2>/dev/null"
+	ifindex=$(cat "/sys/class/net/$ifname/ifindex")
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$AWF_BPFFS/agent/links/tc-$ifindex" ] && break
+		sleep 0.05
+	done
+	[ -e "$AWF_BPFFS/agent/links/tc-$ifindex" ] || fail "no tc link on $ifname (ifindex $ifindex): $(ls "$AWF_BPFFS/agent/links")"
+	[ ! -e "$AWF_BPFFS/agent/links/tc-$(cat "/sys/class/net/${ifname}p/ifindex")" ] ||
+		fail "the tc layer went on ${ifname}p, which the config does not name"
+}
