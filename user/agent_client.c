@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "agent_bpf.h"
 #include "agent_client.h"
 #include "control_proto.h"
 #include "dns_filter.h"
@@ -42,6 +43,17 @@ static int connect_agent(struct agent_client *c, char *err, size_t errlen)
 	if (errno == ENOENT || errno == ECONNREFUSED) {
 		close(c->src.fd);
 		c->src.fd = -1;
+		/*
+		 * Installed but not running: our own sandbox would sit under
+		 * its attach point, with its default policy on top. Say so.
+		 */
+		if (agent_bpf_installed()) {
+			snprintf(err, errlen,
+				 "an awf-bpf agent is installed (" AGENT_PIN_DIR
+				 ") but does not listen on %s: start it, or pass --standalone",
+				 path);
+			return -1;
+		}
 		return 1;
 	}
 	snprintf(err, errlen, "agent socket %s: %s", path, strerror(errno));

@@ -300,6 +300,15 @@ test_agent_run_fast_path() {
 	wait_for "$AG_LOG" "client gone" || fail "the agent did not see the client go"
 	[ -z "$(find "$CG2$AG_ATTACH" -maxdepth 1 -name 'run-*')" ] || fail "the run cgroup is left"
 	assert_not_contains "$(cat /run/awf-bpf/agent-state.json)" '"kind":"run"' "run sandboxes in the agent's state"
+	# Agent installed but stopped: run says so rather than building a
+	# sandbox under the agent's default policy; --standalone still works.
+	agent_stop
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- true
+	assert_eq 125 "$AWF_RC" "run with the agent installed but stopped"
+	assert_contains "$AWF_ERR" "agent is installed" "why"
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --standalone --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC" "run --standalone with the agent stopped"
+	agent_start
 	# A sandboxed process may not ask for another sandbox.
 	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- env AWF_BPF_AGENT_SOCKET="$AG_SOCK" "$AWF" run --policy "$pol" -- true
 	assert_ne 0 "$AWF_RC" "a nested run"
