@@ -315,7 +315,8 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	    agent_uplinks_start(&ag->uplinks, &ag->bpf, ag->epfd,
 				ag->cfg.all_interfaces ? NULL :
 							 ag->cfg.interfaces,
-				ag->cfg.n_interfaces, err, errlen) ||
+				ag->cfg.n_interfaces, ag->cfg.tc_mode, err,
+				errlen) ||
 	    agent_control_open(&ag->control, ag->cfg.control_socket, group,
 			       ag->epfd, &(struct control_ops){
 					.ctx = ag,

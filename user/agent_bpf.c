@@ -162,26 +162,48 @@ static int attach_clsact(int prog_fd, int ifindex, char *err, size_t errlen)
 	return 0;
 }
 
-int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex, char *err,
+int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex,
+			    enum agent_tc_mode mode, __u32 l3_offset, char *err,
 			    size_t errlen)
 {
 	int prog_fd = bpf_program__fd(a->skel->progs.awf_tc_egress);
-	__u32 key = (__u32)ifindex, l3 = 14; /* Ethernet */
+	__u32 key = (__u32)ifindex;
 	char path[PATH_MAX];
 	int ret;
 
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.uplinks), &key, &l3,
-				BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.uplinks), &key,
+				&l3_offset, BPF_ANY)) {
 		snprintf(err, errlen, "uplinks map: %s", strerror(errno));
 		return -1;
 	}
+	if (mode == AGENT_TC_CLSACT)
+		return attach_clsact(prog_fd, ifindex, err, errlen);
 	snprintf(path, sizeof(path), LINKS_DIR "/tc-%d", ifindex);
 	ret = link_program(path, prog_fd, ifindex, BPF_TCX_EGRESS_TYPE, err,
 			   errlen);
-	if (ret != -EINVAL && ret != -EOPNOTSUPP)
+	if (mode == AGENT_TC_TCX || (ret != -EINVAL && ret != -EOPNOTSUPP))
 		return ret < 0 ? -1 : 0;
 	log_info("no TCX on ifindex %d: using a clsact filter", ifindex);
 	return attach_clsact(prog_fd, ifindex, err, errlen);
+}
+
+/* clsact filters are no links: take ours off every uplink we recorded. */
+static void detach_clsact_filters(void)
+{
+	int fd = bpf_obj_get(MAPS_DIR "/uplinks");
+	__u32 key, *prev = NULL;
+
+	if (fd < 0)
+		return;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)key,
+			    .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+
+		bpf_tc_detach(&hook, &opts); /* TCX there, or gone: fine */
+		prev = &key;
+	}
+	close(fd);
 }
 
 int agent_bpf_installed(void)
@@ -195,6 +217,7 @@ int agent_bpf_uninstall(char *err, size_t errlen)
 {
 	static const char *const dirs[] = { LINKS_DIR, MAPS_DIR, AGENT_PIN_DIR };
 
+	detach_clsact_filters();
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (pins_remove_dir(dirs[i]) && errno != ENOENT) {
 			snprintf(err, errlen, "removing %s: %s", dirs[i],

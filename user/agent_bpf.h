@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../bpf/awf.h"
+#include "agent_config.h"
 
 #define AGENT_PIN_DIR "/sys/fs/bpf/awf-bpf/agent"
 
@@ -45,8 +46,13 @@ void agent_bpf_close(struct agent_bpf *a);
  */
 int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
 			    uint64_t cgroup_id, char *err, size_t errlen);
-/* The tc layer on ifindex: TCX (links/tc-<ifindex>), else clsact. */
-int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex, char *err,
+/*
+ * The tc layer on ifindex: TCX (links/tc-<ifindex>), or a clsact filter
+ * (forced, or AUTO on a kernel without TCX). l3_offset: where the IP
+ * header starts (14 on Ethernet, 0 on an L3 device such as a tunnel).
+ */
+int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex,
+			    enum agent_tc_mode mode, __u32 l3_offset, char *err,
 			    size_t errlen);
 /* Whether the programs are attached (pinned links exist) at all. */
 int agent_bpf_installed(void);

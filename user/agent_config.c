@@ -349,11 +349,31 @@ static int read_control_group(const struct cctx *c, const char *path,
 			   sizeof(cfg->control_group));
 }
 
+static int read_tc_mode(const struct cctx *c, const char *path,
+			json_object *val, struct agent_config *cfg)
+{
+	static const char *const modes[] = { [AGENT_TC_AUTO] = "auto",
+					     [AGENT_TC_TCX] = "tcx",
+					     [AGENT_TC_CLSACT] = "clsact" };
+	const char *s = json_object_is_type(val, json_type_string) ?
+				json_object_get_string(val) :
+				"";
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(s, modes[i])) {
+			cfg->tc_mode = (enum agent_tc_mode)i;
+			return 0;
+		}
+	}
+	return cfail(c, path, "expected \"auto\", \"tcx\" or \"clsact\"");
+}
+
 static const struct {
 	const char *name;
 	int (*read)(const struct cctx *c, const char *path, json_object *val,
 		    struct agent_config *cfg);
 } top_keys[] = {
+	{ "tc", read_tc_mode },
 	{ "version", read_version },
 	{ "attach", read_attach },
 	{ "policies_dir", read_policies_dir },

@@ -44,6 +44,13 @@ struct agent_attach {
 	char default_policy[AGENT_POLICY_NAME_MAX + 1];
 };
 
+/* How the tc layer is attached: TCX where the kernel has it, or clsact. */
+enum agent_tc_mode {
+	AGENT_TC_AUTO,
+	AGENT_TC_TCX,
+	AGENT_TC_CLSACT,
+};
+
 struct agent_config {
 	char origin[PATH_MAX]; /* the file, read or not, for later messages */
 	struct agent_attach attach[AGENT_MAX_ATTACH];
@@ -52,6 +59,7 @@ struct agent_config {
 	bool all_interfaces; /* "all"; otherwise the names below */
 	char interfaces[AGENT_MAX_INTERFACES][IFNAMSIZ];
 	size_t n_interfaces;
+	enum agent_tc_mode tc_mode; /* "tc": "auto", "tcx" or "clsact" */
 	char control_socket[AGENT_SOCKET_PATH_MAX];
 	char control_group[AGENT_GROUP_NAME_MAX];
 	bool control_group_set; /* named in the file, not the default */

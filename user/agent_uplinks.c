@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -24,11 +25,15 @@ static bool wanted(const struct agent_uplinks *u, const char *name,
 	return false;
 }
 
-static void attach(struct agent_uplinks *u, int ifindex, const char *name)
+static void attach(struct agent_uplinks *u, int ifindex, const char *name,
+		   unsigned short type)
 {
+	/* The IP header follows an Ethernet header, or nothing (tun, wg). */
+	__u32 l3 = type == ARPHRD_ETHER ? 14 : 0;
 	char err[256];
 
-	if (agent_bpf_attach_uplink(u->bpf, ifindex, err, sizeof(err)))
+	if (agent_bpf_attach_uplink(u->bpf, ifindex, u->mode, l3, err,
+				    sizeof(err)))
 		log_error("tc layer on %s: %s", name, err);
 	else
 		log_debug("tc layer on %s (ifindex %d)", name, ifindex);
@@ -43,7 +48,7 @@ static void on_link(struct agent_uplinks *u, struct ifinfomsg *ifi, int len)
 		if (rta->rta_type == IFLA_IFNAME)
 			name = RTA_DATA(rta);
 	if (name && wanted(u, name, ifi->ifi_flags))
-		attach(u, ifi->ifi_index, name);
+		attach(u, ifi->ifi_index, name, ifi->ifi_type);
 }
 
 static int request_dump(int fd, char *err, size_t errlen);
@@ -96,14 +101,15 @@ static int request_dump(int fd, char *err, size_t errlen)
 }
 
 int agent_uplinks_start(struct agent_uplinks *u, struct agent_bpf *bpf,
-			int epfd, char (*names)[16], size_t n_names, char *err,
-			size_t errlen)
+			int epfd, char (*names)[16], size_t n_names, int mode,
+			char *err, size_t errlen)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
 				  .nl_groups = RTMGRP_LINK };
 
 	u->bpf = bpf;
 	u->all = names == NULL;
+	u->mode = mode;
 	u->names = names;
 	u->n_names = n_names;
 	u->src.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,

@@ -248,9 +248,11 @@ test_agent_restart_no_gap() {
 	assert_eq "$before" "$after" "requests the blocked host got"
 }
 
-test_agent_tc_layer_alone() {
+# tc_layer_alone [tcx|clsact]
+tc_layer_alone() {
 	local id before
 	agent_setup
+	[ -z "${1:-}" ] || sed -i "s/\"control_group\"/\"tc\": \"$1\", \"control_group\"/" "$AG_DIR/agent.json"
 	agent_start
 	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
 	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 with every layer"
@@ -275,6 +277,19 @@ for l in json.load(sys.stdin):
 	agent_start
 	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
 	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 after the agent re-attached"
+}
+
+test_agent_tc_layer_alone() { tc_layer_alone; }
+
+# Kernels without TCX get a clsact filter: forced here, same behaviour;
+# uninstall takes the filter off again.
+test_agent_tc_layer_clsact() {
+	tc_layer_alone clsact
+	assert_contains "$(tc filter show dev "$AWFT_HOST_IF" egress)" "awf_tc_egress" "the clsact filter"
+	[ ! -e "$AWF_BPFFS/agent/links/tc-$(cat "/sys/class/net/$AWFT_HOST_IF/ifindex")" ] ||
+		fail "a TCX link although clsact was asked for"
+	agent_teardown
+	assert_not_contains "$(tc filter show dev "$AWFT_HOST_IF" egress)" "awf_tc_egress" "the filter after uninstall"
 }
 
 test_agent_run_fast_path() {

@@ -35,6 +35,8 @@ static const struct bad_row bad_rows[] = {
 	{ "line 1: unexpected character", "{} {}" },
 	{ "line 1: ", "{\"attach\": [},}" },
 	{ "attach: expected an array", "{\"attach\": {}}" },
+	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"", "{\"tc\": \"ebpf\"}" },
+	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"", "{\"tc\": 1}" },
 	{ "attach: an empty list would confine nothing", "{\"attach\": []}" },
 	{ "attach: more than 16 attach points",
 	  "{\"attach\": [" A16 "," A(99) "]}" },
