@@ -25,7 +25,9 @@
 #include "log.h"
 #include "run.h"
 
-#define SWEEP_INTERVAL_S 2
+#define SWEEP_INTERVAL_S 1
+/* A new cgroup's first process, and its namespace, follow its mkdir. */
+#define NETNS_SOON_MS 100
 
 const char usage_agent[] =
 	"usage: awf-bpf agent [--config FILE] [--log-level LEVEL]\n"
@@ -46,8 +48,11 @@ struct agent_loop {
 	struct agent *ag;
 	struct ev_source signal_src;
 	struct ev_source sweep_src;
+	struct ev_source soon_src; /* one-shot: agent_netns_scan */
 	bool stop;
 };
+
+static struct agent_loop *the_loop;
 
 static int load_policies(struct agent *ag, struct agent_policy_set *set,
 			 char *err, size_t errlen)
@@ -144,9 +149,31 @@ static int on_sweep(struct ev_source *src, uint32_t events)
 	uint64_t ticks;
 
 	(void)events;
-	if (read(src->fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+	if (read(src->fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 		agent_run_sweep(l->ag);
+		agent_netns_scan(l->ag);
+	}
 	return 0;
+}
+
+static int on_soon(struct ev_source *src, uint32_t events)
+{
+	struct agent_loop *l = container_of(src, struct agent_loop, soon_src);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(src->fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		agent_netns_scan(l->ag);
+	return 0;
+}
+
+static void arm_soon(struct agent_loop *l)
+{
+	struct itimerspec its = { .it_value.tv_nsec =
+					  NETNS_SOON_MS * 1000 * 1000 };
+
+	if (timerfd_settime(l->soon_src.fd, 0, &its, NULL))
+		log_warn("timerfd: %s", strerror(errno));
 }
 
 struct watch_src {
@@ -172,6 +199,10 @@ static int on_watch(struct ev_source *src, uint32_t events)
 	if (cgroup_watch_read(w->ag->watch[w->attach], on_cgroup_event, w, err,
 			      sizeof(err)))
 		log_error("cgroup watch: %s", err);
+	if (w->ag->netns_scan_soon && the_loop) {
+		w->ag->netns_scan_soon = false;
+		arm_soon(the_loop);
+	}
 	return 0;
 }
 
@@ -324,6 +355,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 					.client_gone = agent_run_ops.client_gone },
 			       err, errlen))
 		return -1;
+	agent_netns_scan(ag);
 	return 0;
 }
 
@@ -346,10 +378,16 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	l->sweep_src.fd = timerfd_create(CLOCK_MONOTONIC,
 					 TFD_NONBLOCK | TFD_CLOEXEC);
 	l->sweep_src.on_ready = on_sweep;
+	l->soon_src.fd = timerfd_create(CLOCK_MONOTONIC,
+					TFD_NONBLOCK | TFD_CLOEXEC);
+	l->soon_src.on_ready = on_soon;
+	the_loop = l;
 	if (l->signal_src.fd < 0 || l->sweep_src.fd < 0 ||
+	    l->soon_src.fd < 0 ||
 	    timerfd_settime(l->sweep_src.fd, 0, &its, NULL) ||
 	    ev_add(l->ag->epfd, &l->signal_src, EPOLLIN) ||
-	    ev_add(l->ag->epfd, &l->sweep_src, EPOLLIN)) {
+	    ev_add(l->ag->epfd, &l->sweep_src, EPOLLIN) ||
+	    ev_add(l->ag->epfd, &l->soon_src, EPOLLIN)) {
 		snprintf(err, errlen, "signals: %s", strerror(errno));
 		return -1;
 	}

@@ -388,6 +388,7 @@ void agent_on_cgroup(struct agent *ag, size_t attach, enum cgroup_watch_kind k,
 		return;
 	if (k == CGROUP_CREATED) {
 		select_cgroup(ag, full, id);
+		ag->netns_scan_soon = true;
 	} else {
 		e = find_entry(ag, ENTRY_SELECTED, full);
 		if (e) {

@@ -76,6 +76,7 @@ struct agent {
 	struct agent_uplinks uplinks;
 	struct agent_control control;
 	struct agent_events events;
+	bool netns_scan_soon; /* a cgroup appeared: look for its namespace */
 };
 
 /* agent_entries.c */
@@ -96,6 +97,9 @@ const struct agent_event_sink *agent_slot_sink(void *ctx, uint32_t slot);
 int agent_state_save(const struct agent *ag);
 int agent_state_load(struct agent *ag, char *err, size_t errlen);
 void agent_state_free(struct agent *ag);
+
+/* agent_netns.c: DNS endpoints in the namespaces sandboxes live in. */
+void agent_netns_scan(struct agent *ag);
 
 /* agent_run.c */
 extern const struct control_ops agent_run_ops;

@@ -631,7 +631,7 @@ static const char *const dns_listener_names[DNS_L_COUNT] = {
 	[DNS_L_TCP6] = "[::1]:%u/tcp",
 };
 
-static bool dns_listener_is_tcp(enum dns_listener_id id)
+bool dns_listener_is_tcp(enum dns_listener_id id)
 {
 	return id == DNS_L_TCP4 || id == DNS_L_TCP6;
 }
@@ -669,8 +669,8 @@ static int dns_listener_bind(int fd, enum dns_listener_id id, uint16_t port)
 	return bind(fd, (struct sockaddr *)&sin, sizeof(sin));
 }
 
-static int dns_listener_open(struct dns_fwd *fwd, enum dns_listener_id id,
-			     uint16_t port, char *err, size_t errlen)
+int dns_listener_socket(enum dns_listener_id id, uint16_t port, int *out,
+			char *err, size_t errlen)
 {
 	bool tcp = dns_listener_is_tcp(id);
 	int family = dns_listener_is_v6(id) ? AF_INET6 : AF_INET;
@@ -696,11 +696,18 @@ static int dns_listener_open(struct dns_fwd *fwd, enum dns_listener_id id,
 		rc = dns_listener_fail(id, port, "listen", err, errlen);
 		goto fail;
 	}
-	fwd->listeners[id].src.fd = fd;
+	*out = fd;
 	return 0;
 fail:
 	dns_close(fd, "listener");
 	return rc;
+}
+
+static int dns_listener_open(struct dns_fwd *fwd, enum dns_listener_id id,
+			     uint16_t port, char *err, size_t errlen)
+{
+	return dns_listener_socket(id, port, &fwd->listeners[id].src.fd, err,
+				   errlen);
 }
 
 static void dns_listeners_close(struct dns_fwd *fwd, enum dns_listener_id first)
@@ -912,6 +919,7 @@ void dns_fwd_free(struct dns_fwd *fwd)
 	dns_tcp_free_all(fwd);
 	dns_queries_free_all(fwd);
 	dns_listeners_close(fwd, DNS_L_UDP4);
+	dns_netns_free_all(fwd);
 	if (fwd->timer.fd >= 0) {
 		ev_del(fwd->epfd, &fwd->timer);
 		dns_close(fwd->timer.fd, "timerfd");

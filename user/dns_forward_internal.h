@@ -97,6 +97,14 @@ struct dns_listener {
 	struct dns_fwd *fwd;
 };
 
+/* The endpoint's listeners inside another network namespace (a pod's). */
+struct dns_netns {
+	uint64_t ino; /* of the namespace, as /proc/PID/ns/net */
+	bool live; /* false: closed; freed once no query can point at it */
+	bool failed; /* could not listen there: not tried again */
+	struct dns_listener listeners[DNS_L_COUNT];
+};
+
 /* Where an answer goes: a UDP peer of a listener, or a TCP connection. */
 struct dns_client {
 	struct dns_listener *udp;
@@ -169,6 +177,8 @@ struct dns_fwd {
 	unsigned int idle_ms; /* DNS_TCP_IDLE_MS; tests lower it */
 	uint16_t port;
 	uint16_t want_port; /* dns_fwd_config.port */
+	struct dns_netns **netns; /* dns_netns.c */
+	size_t n_netns;
 	bool has_ipv6;
 	struct dns_listener listeners[DNS_L_COUNT];
 	struct ev_source timer;
@@ -211,6 +221,13 @@ size_t dns_udp_payload_limit(const uint8_t *query, size_t len);
 
 /* dns_udp.c */
 int dns_udp_listener_ready(struct ev_source *src, uint32_t events);
+
+/* dns_forward.c: one listening socket on loopback:port, in this netns. */
+int dns_listener_socket(enum dns_listener_id id, uint16_t port, int *fd,
+			char *err, size_t errlen);
+bool dns_listener_is_tcp(enum dns_listener_id id);
+/* dns_netns.c */
+void dns_netns_free_all(struct dns_fwd *fwd);
 int dns_udp_upstream_start(struct dns_query *q);
 void dns_udp_reply(const struct dns_client *to, const uint8_t *msg, size_t len);
 

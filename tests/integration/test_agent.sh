@@ -458,3 +458,35 @@ test_agent_new_interface_gets_tc_layer() {
 	[ ! -e "$AWF_BPFFS/agent/links/tc-$(cat "/sys/class/net/${ifname}p/ifindex")" ] ||
 		fail "the tc layer went on ${ifname}p, which the config does not name"
 }
+
+# A sandbox's process in a network namespace of its own (a pod, a
+# container) has its own loopback: the agent serves the sandbox's DNS
+# endpoint there too, and lets the namespace go when the process leaves.
+test_agent_dns_in_own_netns() {
+	local ns=awft-pod$$ out i
+	agent_setup
+	agent_start
+	ip netns add "$ns" || fail "ip netns add"
+	at_exit "ip netns del $ns 2>/dev/null"
+	ip -n "$ns" link set lo up
+	mkdir -p "$CG2$AG_ATTACH/web1"
+	out=$(nsenter --net=/run/netns/"$ns" sh -c '
+		echo $$ >"$0/cgroup.procs" || exit 1
+		i=0
+		while [ $i -lt 30 ]; do
+			a=$(dig +short +time=1 +tries=1 @"$1" allowed.test 2>/dev/null | grep -v "^;;")
+			[ -n "$a" ] && break
+			sleep 0.1; i=$((i + 1))
+		done
+		echo "allowed=$a after $i"
+		echo "other=$(dig +short +time=1 +tries=1 @"$1" other.test 2>/dev/null | grep -v "^;;")"' \
+		"$CG2$AG_ATTACH/web1" "$DNS4")
+	log "in $ns: $out"
+	assert_contains "$out" "allowed=$ALLOWED4" "allowed.test from a process in its own network namespace"
+	assert_contains "$out" "other=" "other.test"
+	assert_not_contains "$out" "other=1" "other.test must not resolve"
+	assert_contains "$(cat "$AG_LOG")" "$AG_ATTACH/web1: DNS endpoint also in network namespace"
+	assert_eq 0 "$(dns_queries trusted other.test)" "queries for other.test upstream"
+	wait_for "$AG_LOG" "$AG_ATTACH/web1: DNS endpoint closed in namespaces it left" ||
+		fail "the namespace's endpoint was not closed after its process left"
+}
