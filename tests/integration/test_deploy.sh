@@ -129,7 +129,7 @@ test_deploy_systemd_settings() {
 	for want in "Type=simple" "ExecStart=$AGENT_CMD" 'ExecReload=/bin/kill -HUP $MAINPID' \
 		Restart=always RestartSec=1 KillMode=mixed NoNewPrivileges=yes ProtectSystem=strict \
 		"ReadWritePaths=/sys/fs/bpf /sys/fs/cgroup /run/awf-bpf" ProtectHome=yes PrivateTmp=yes \
-		ProtectKernelModules=yes ProtectKernelLogs=yes ProtectClock=yes RestrictNamespaces=yes \
+		ProtectKernelModules=yes ProtectKernelLogs=yes ProtectClock=yes RestrictNamespaces=net \
 		LockPersonality=yes MemoryDenyWriteExecute=yes RestrictRealtime=yes \
 		SystemCallArchitectures=native RuntimeDirectory=awf-bpf RuntimeDirectoryPreserve=yes \
 		LimitMEMLOCK=infinity LimitNOFILE=65536 Delegate=no; do
