@@ -631,7 +631,7 @@ static const char *const dns_listener_names[DNS_L_COUNT] = {
 	[DNS_L_TCP6] = "[::1]:%u/tcp",
 };
 
-bool dns_listener_is_tcp(enum dns_listener_id id)
+static bool dns_listener_is_tcp(enum dns_listener_id id)
 {
 	return id == DNS_L_TCP4 || id == DNS_L_TCP6;
 }
@@ -778,10 +778,11 @@ static int dns_bind_all(struct dns_fwd *fwd, char *err, size_t errlen)
 	return -1; /* err tells the last collision */
 }
 
-static int dns_listeners_register(struct dns_fwd *fwd, char *err, size_t errlen)
+int dns_listeners_watch(struct dns_fwd *fwd, struct dns_listener *set,
+			char *err, size_t errlen)
 {
 	for (int id = 0; id < DNS_L_COUNT; id++) {
-		struct dns_listener *l = &fwd->listeners[id];
+		struct dns_listener *l = &set[id];
 		int rc;
 
 		if (l->src.fd < 0)
@@ -892,7 +893,7 @@ struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
 	fwd->want_port = cfg->port;
 	if (dns_config_apply(fwd, cfg, err, errlen) ||
 	    dns_bind_all(fwd, err, errlen) ||
-	    dns_listeners_register(fwd, err, errlen) ||
+	    dns_listeners_watch(fwd, fwd->listeners, err, errlen) ||
 	    dns_timer_open(fwd, err, errlen)) {
 		dns_fwd_free(fwd);
 		return NULL;

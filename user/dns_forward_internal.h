@@ -225,7 +225,9 @@ int dns_udp_listener_ready(struct ev_source *src, uint32_t events);
 /* dns_forward.c: one listening socket on loopback:port, in this netns. */
 int dns_listener_socket(enum dns_listener_id id, uint16_t port, int *fd,
 			char *err, size_t errlen);
-bool dns_listener_is_tcp(enum dns_listener_id id);
+/* Register a set of DNS_L_COUNT listeners (fd -1: absent) with the loop. */
+int dns_listeners_watch(struct dns_fwd *fwd, struct dns_listener *set,
+			char *err, size_t errlen);
 /* dns_netns.c */
 void dns_netns_free_all(struct dns_fwd *fwd);
 int dns_udp_upstream_start(struct dns_query *q);

@@ -79,26 +79,6 @@ static int enter_and_open(struct dns_fwd *fwd, struct dns_netns *ns,
 	return ret;
 }
 
-static int watch(struct dns_fwd *fwd, struct dns_netns *ns, char *err,
-		 size_t errlen)
-{
-	for (int id = 0; id < DNS_L_COUNT; id++) {
-		struct dns_listener *l = &ns->listeners[id];
-
-		if (l->src.fd < 0)
-			continue;
-		l->fwd = fwd;
-		l->src.on_ready = dns_listener_is_tcp(id) ?
-					  dns_tcp_listener_ready :
-					  dns_udp_listener_ready;
-		if (ev_add(fwd->epfd, &l->src, EPOLLIN)) {
-			snprintf(err, errlen, "epoll: netns listener");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /*
  * Closed entries may still be the client of a pending UDP query: free
  * them only when nothing is pending.
@@ -140,7 +120,7 @@ int dns_fwd_serve_netns(struct dns_fwd *fwd, int netns_fd, uint64_t ino,
 		ns->listeners[id].src.fd = -1;
 	fwd->netns[fwd->n_netns++] = ns;
 	if (enter_and_open(fwd, ns, netns_fd, err, errlen) ||
-	    watch(fwd, ns, err, errlen)) {
+	    dns_listeners_watch(fwd, ns->listeners, err, errlen)) {
 		netns_close(fwd, ns);
 		ns->failed = true; /* one error, not one per scan */
 		return -1;
