@@ -133,6 +133,19 @@ struct {
 	AWF_PIN;
 } lo_ports SEC(".maps");
 
+/*
+ * Read by `dump --agent` and by the next agent, never by the programs:
+ * the names behind the learned addresses' name_id.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_set_name_key);
+	__type(value, struct awf_name);
+	__uint(max_entries, AWF_AGENT_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} names SEC(".maps");
+
 /* cgroup id -> slot, for every cgroup a policy selected. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -60,6 +60,12 @@ struct awf_set_ip6_key {
 	__u8 addr[16];
 };
 
+/* The agent's names map: a learned set's name_id -> name. */
+struct awf_set_name_key {
+	__u32 set;
+	__u32 id;
+};
+
 struct awf_slot_lo_port_key {
 	__u32 slot;
 	__u16 port;

@@ -239,6 +239,8 @@ int agent_bpf_map_fd(const struct agent_bpf *a, enum agent_map m)
 		return bpf_map__fd(a->skel->maps.learned4);
 	case AGENT_MAP_LEARNED6:
 		return bpf_map__fd(a->skel->maps.learned6);
+	case AGENT_MAP_NAMES:
+		return bpf_map__fd(a->skel->maps.names);
 	default:
 		return bpf_map__fd(a->skel->maps.lo_ports);
 	}

@@ -29,6 +29,7 @@ enum agent_map {
 	AGENT_MAP_LEARNED4,
 	AGENT_MAP_LEARNED6,
 	AGENT_MAP_LO_PORTS,
+	AGENT_MAP_NAMES, /* learned set's name_id -> name; programs never read it */
 	AGENT_MAP_N,
 };
 

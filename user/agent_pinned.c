@@ -271,7 +271,7 @@ bool agent_pid_is_awf(pid_t pid)
 static const char *const map_names[AGENT_MAP_N] = {
 	[AGENT_MAP_CIDR4] = "cidr4",	   [AGENT_MAP_CIDR6] = "cidr6",
 	[AGENT_MAP_LEARNED4] = "learned4", [AGENT_MAP_LEARNED6] = "learned6",
-	[AGENT_MAP_LO_PORTS] = "lo_ports",
+	[AGENT_MAP_LO_PORTS] = "lo_ports", [AGENT_MAP_NAMES] = "names",
 };
 
 static int open_map(const char *name)
@@ -465,7 +465,7 @@ static void cidrs_json(json_object *arr, const struct agent_pinned *ap,
 	free(k6);
 }
 
-/* The agent keeps no names map: "name" stays null, name_id says it. */
+/* Names come from the agent's names map, keyed by learned set and id. */
 static void learned_all_json(json_object *arr, const struct agent_pinned *ap,
 			     uint32_t set)
 {
@@ -482,16 +482,24 @@ static void learned_all_json(json_object *arr, const struct agent_pinned *ap,
 	for (size_t i = 0; i < n; i++)
 		if (k4[i].set == set && !bpf_map_lookup_elem(fd4, &k4[i], &l))
 			json_object_array_add(
-				arr, dump_learned_json(AF_INET, k4[i].addr, &l,
-						       -1, now));
+				arr, dump_learned_json(
+					     AF_INET, k4[i].addr, &l,
+					     ap->maps[AGENT_MAP_NAMES],
+					     &(struct awf_set_name_key){
+						     set, l.name_id },
+					     now));
 	free(k4);
 	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_AGENT_MAX_LEARNED, set_ip6_cmp,
 			   &n);
 	for (size_t i = 0; i < n; i++)
 		if (k6[i].set == set && !bpf_map_lookup_elem(fd6, &k6[i], &l))
 			json_object_array_add(
-				arr, dump_learned_json(AF_INET6, k6[i].addr, &l,
-						       -1, now));
+				arr, dump_learned_json(
+					     AF_INET6, k6[i].addr, &l,
+					     ap->maps[AGENT_MAP_NAMES],
+					     &(struct awf_set_name_key){
+						     set, l.name_id },
+					     now));
 	free(k6);
 }
 

@@ -92,6 +92,10 @@ static int open_learned(struct agent_sandbox *sb, struct agent_bpf *a,
 	if (!sb->learned)
 		return -1;
 	learned_store_use_set(sb->learned, sb->learned_set);
+	learned_store_use_names_map(sb->learned,
+				    agent_bpf_map_fd(a, AGENT_MAP_NAMES));
+	/* An adopted set: the ids in its learned entries keep their names. */
+	learned_store_load_names(sb->learned);
 	return 0;
 }
 
@@ -251,6 +255,8 @@ void agent_purge_slot(struct agent_bpf *a, uint32_t slot)
 
 void agent_purge_set(struct agent_bpf *a, uint32_t set)
 {
+	purge(agent_bpf_map_fd(a, AGENT_MAP_NAMES),
+	      sizeof(struct awf_set_name_key), 0, set);
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LEARNED4),
 	      sizeof(struct awf_set_ip4_key), 0, set);
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LEARNED6),

@@ -352,7 +352,7 @@ static int key6_cmp(const void *a, const void *b)
 
 json_object *dump_learned_json(int family, const void *addr,
 			       const struct awf_learned *l, int names_fd,
-			       int64_t now)
+			       const void *name_key, int64_t now)
 {
 	json_object *o = json_object_new_object();
 	struct awf_name name;
@@ -362,7 +362,9 @@ json_object *dump_learned_json(int family, const void *addr,
 	addr_text(family, addr, buf, sizeof(buf));
 	add_str(o, "address", buf);
 	add_str(o, "family", family == AF_INET6 ? "ipv6" : "ipv4");
-	if (names_fd >= 0 && !bpf_map_lookup_elem(names_fd, &l->name_id, &name))
+	if (names_fd >= 0 &&
+	    !bpf_map_lookup_elem(names_fd, name_key ? name_key : &l->name_id,
+				 &name))
 		add_field(o, "name", name.name, sizeof(name.name));
 	else
 		json_object_object_add(o, "name", NULL);
@@ -390,14 +392,14 @@ static void learned_all_json(json_object *arr, const struct pinned *p)
 		if (!bpf_map_lookup_elem(fd4, &k4[i], &l))
 			json_object_array_add(
 				arr, dump_learned_json(AF_INET, &k4[i], &l,
-						       names, now));
+						       names, NULL, now));
 	free(k4);
 	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_LEARNED, key6_cmp, &n);
 	for (size_t i = 0; i < n; i++)
 		if (!bpf_map_lookup_elem(fd6, &k6[i], &l))
 			json_object_array_add(
 				arr, dump_learned_json(AF_INET6, &k6[i], &l,
-						       names, now));
+						       names, NULL, now));
 	free(k6);
 }
 

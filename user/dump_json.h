@@ -37,9 +37,10 @@ json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
  * {"address", "family", "name", "name_id", ...}: now is learned_now_ns();
  * names_fd (name_id -> struct awf_name) -1 leaves "name" null.
  */
+/* name_key: the names map's key of l->name_id; NULL: the id itself. */
 json_object *dump_learned_json(int family, const void *addr,
 			       const struct awf_learned *l, int names_fd,
-			       int64_t now);
+			       const void *name_key, int64_t now);
 /* {"port", "proto", "refs"} */
 json_object *dump_lo_port_json(uint16_t port, uint8_t proto, uint32_t refs);
 /* "sandbox", "allow", "deny" for enum awf_localhost_mode. */

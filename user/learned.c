@@ -132,8 +132,11 @@ static void name_publish(struct learned_store *s, const struct learned_name *n)
 
 	if (s->names_fd < 0)
 		return;
+	struct awf_set_name_key key = { .set = s->set, .id = n->id };
+	const void *k = s->keyed_by_set ? (const void *)&key : &n->id;
+
 	snprintf(val.name, sizeof(val.name), "%s", n->name);
-	if (bpf_map_update_elem(s->names_fd, &n->id, &val, BPF_ANY))
+	if (bpf_map_update_elem(s->names_fd, k, &val, BPF_ANY))
 		log_warn("names map: %s (id %u): %s", n->name, n->id,
 			 strerror(errno));
 }
@@ -168,6 +171,62 @@ static struct learned_name *name_insert(struct learned_store *s,
 	s->buckets[hash % NAME_BUCKETS] = n;
 	name_publish(s, n);
 	return n;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ids of this store's set in the names map, sorted; *n of them. */
+static uint32_t *set_ids(const struct learned_store *s, size_t *n)
+{
+	struct awf_set_name_key key, *prev = NULL;
+	uint32_t *ids = NULL, *grown;
+	size_t cap = 0;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(s->names_fd, prev, &key)) {
+		prev = &key;
+		if (key.set != s->set)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(ids, cap * sizeof(*ids));
+			if (!grown)
+				break;
+			ids = grown;
+		}
+		ids[(*n)++] = key.id;
+	}
+	if (ids)
+		qsort(ids, *n, sizeof(*ids), id_cmp);
+	return ids;
+}
+
+int learned_store_load_names(struct learned_store *s)
+{
+	struct awf_set_name_key key = { .set = s->set };
+	struct awf_name val;
+	size_t n;
+	uint32_t *ids;
+
+	if (!s->keyed_by_set || s->names_fd < 0 || s->n_names)
+		return 0;
+	ids = set_ids(s, &n);
+	/* Ids are dense from 1: a gap (a failed write) ends what is usable. */
+	for (size_t i = 0; i < n && ids[i] == s->n_names + 1; i++) {
+		key.id = ids[i];
+		if (bpf_map_lookup_elem(s->names_fd, &key, &val))
+			break;
+		val.name[sizeof(val.name) - 1] = '\0';
+		if (!name_insert(s, val.name, name_hash(val.name)))
+			break;
+	}
+	free(ids);
+	return (int)s->n_names;
 }
 
 const char *learned_store_name(const struct learned_store *s, uint32_t id)

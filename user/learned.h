@@ -44,6 +44,13 @@ void learned_store_use_names_map(struct learned_store *s, int names_fd);
  */
 void learned_store_use_set(struct learned_store *s, uint32_t set);
 
+/*
+ * Agent: take the names a previous agent wrote for this set back from the
+ * names map (before any other name is added), so that ids keep meaning
+ * the same names. Returns how many.
+ */
+int learned_store_load_names(struct learned_store *s);
+
 /* The name behind a map entry's name_id, NULL if unknown. */
 const char *learned_store_name(const struct learned_store *s, uint32_t id);
 

@@ -239,6 +239,9 @@ test_agent_restart_no_gap() {
 	assert_eq 0 "$(dns_queries trusted other.test)" "queries for other.test upstream"
 	agent_start
 	assert_contains "$(cat "$AG_LOG")" "adopting 2 sandboxes"
+	# The adopted learned set keeps the names behind its entries.
+	awf dump --agent --json "$AG_ATTACH/web1"
+	assert_contains "$AWF_OUT" '"name":"allowed.test"' "the learned address's name after the restart"
 	assert_eq "$ALLOWED4" "$(dig_in web1 allowed.test)" "allowed.test after the restart"
 	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
 	assert_eperm_fast "$PROBE_LINE" "$BLOCKED4:80 after the restart"
@@ -432,7 +435,7 @@ import json, sys
 d = json.loads(sys.argv[1])
 s = d if 'cidrs' in d else d['sandboxes'][0]
 assert any(c.get('cidr', c.get('prefix', '')).startswith('$ALLOWED4') for c in s['cidrs']), s['cidrs']
-assert any(l.get('address', l.get('addr')) == '$ALLOWED4' for l in s['learned']), s['learned']
+assert any(l.get('address') == '$ALLOWED4' and l.get('name') == 'allowed.test' for l in s['learned']), s['learned']
 print('connect_denied', s['counters']['connect_denied'])
 " "$AWF_OUT" >"$TEST_TMP/dump.check" 2>&1 || fail "dump --agent: $(cat "$TEST_TMP/dump.check")"
 	assert_contains "$(cat "$TEST_TMP/dump.check")" "connect_denied 1" "the denial counted for web1"

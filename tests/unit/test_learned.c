@@ -184,6 +184,69 @@ static void test_map_failure_is_reported(void **state)
 	learned_store_free(broken);
 }
 
+/*
+ * Agent: keys carry the learned set; a new store for the same set (the
+ * next agent) takes the names back, so ids keep meaning the same names.
+ */
+static void test_set_keys_and_names_survive_a_new_store(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t a1[4] = { 192, 0, 2, 1 }, a2[4] = { 192, 0, 2, 2 };
+	struct awf_set_ip4_key k = { .set = 7 };
+	struct awf_learned val;
+	struct learned_store *s1, *s2;
+	int m4, m6, names;
+
+	(void)f;
+	m4 = bpf_map_create(BPF_MAP_TYPE_HASH, "awf_test", sizeof(k),
+			    sizeof(struct awf_learned), 64, NULL);
+	m6 = bpf_map_create(BPF_MAP_TYPE_HASH, "awf_test",
+			    sizeof(struct awf_set_ip6_key),
+			    sizeof(struct awf_learned), 64, NULL);
+	names = bpf_map_create(BPF_MAP_TYPE_HASH, "awf_test",
+			       sizeof(struct awf_set_name_key),
+			       sizeof(struct awf_name), 64, NULL);
+	assert_true(m4 >= 0 && m6 >= 0 && names >= 0);
+	s1 = learned_store_new(m4, m6, 60, 2);
+	learned_store_use_set(s1, 7);
+	learned_store_use_names_map(s1, names);
+	assert_int_equal(learned_store_add(s1, "one.test", 1, &f->https,
+					   AF_INET, a1, 60), 0);
+	assert_int_equal(learned_store_add(s1, "two.test", 1, &f->https,
+					   AF_INET, a2, 60), 0);
+	memcpy(k.addr, a2, 4);
+	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
+	assert_int_equal(val.name_id, 2);
+	learned_store_free(s1);
+
+	s2 = learned_store_new(m4, m6, 60, 2);
+	learned_store_use_set(s2, 7);
+	learned_store_use_names_map(s2, names);
+	assert_int_equal(learned_store_load_names(s2), 2);
+	assert_string_equal(learned_store_name(s2, 2), "two.test");
+	/* A known name keeps its id; a new one gets the next. */
+	assert_int_equal(learned_store_add(s2, "two.test", 1, &f->https,
+					   AF_INET, a2, 60), 0);
+	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
+	assert_int_equal(val.name_id, 2);
+	assert_int_equal(learned_store_add(s2, "three.test", 1, &f->https,
+					   AF_INET, a1, 60), 0);
+	memcpy(k.addr, a1, 4);
+	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
+	assert_int_equal(val.name_id, 3);
+	/* Another set's names are not ours. */
+	struct learned_store *other = learned_store_new(m4, m6, 60, 2);
+
+	learned_store_use_set(other, 8);
+	learned_store_use_names_map(other, names);
+	assert_int_equal(learned_store_load_names(other), 0);
+	learned_store_free(other);
+	learned_store_free(s2);
+	close(m4);
+	close(m6);
+	close(names);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -197,6 +260,7 @@ int main(void)
 		T(test_eviction_spares_address_owned_by_another_name),
 		T(test_ipv6_goes_to_its_map),
 		T(test_map_failure_is_reported),
+		T(test_set_keys_and_names_survive_a_new_store),
 	};
 
 	return cmocka_run_group_tests_name("learned", tests, NULL, NULL);
