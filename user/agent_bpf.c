@@ -17,7 +17,34 @@
 
 #define MAPS_DIR AGENT_PIN_DIR "/maps"
 #define LINKS_DIR AGENT_PIN_DIR "/links"
+#define PROGS_DIR AGENT_PIN_DIR "/progs"
 #define BPF_TCX_EGRESS_TYPE 47 /* libbpf 1.1 predates the TCX enum */
+
+/*
+ * progs/<name>: the programs in force, for bpftool and for whoever wants
+ * to see what enforces. A new agent's programs replace the old pins.
+ */
+static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_program(prog, a->skel->obj) {
+		snprintf(path, sizeof(path), PROGS_DIR "/%s",
+			 bpf_program__name(prog));
+		if (unlink(path) && errno != ENOENT) {
+			snprintf(err, errlen, "unlink %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		if (bpf_obj_pin(bpf_program__fd(prog), path)) {
+			snprintf(err, errlen, "pinning %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 {
@@ -29,7 +56,8 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 	    pins_make_dir(PINS_ROOT, err, errlen) ||
 	    pins_make_dir(AGENT_PIN_DIR, err, errlen) ||
 	    pins_make_dir(MAPS_DIR, err, errlen) ||
-	    pins_make_dir(LINKS_DIR, err, errlen))
+	    pins_make_dir(LINKS_DIR, err, errlen) ||
+	    pins_make_dir(PROGS_DIR, err, errlen))
 		return -1;
 	a->skel = awf_agent_bpf__open_opts(&opts);
 	if (!a->skel) {
@@ -46,7 +74,7 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 		a->skel = NULL;
 		return -1;
 	}
-	return 0;
+	return pin_programs(a, err, errlen);
 }
 
 void agent_bpf_close(struct agent_bpf *a)
@@ -215,7 +243,8 @@ int agent_bpf_installed(void)
 
 int agent_bpf_uninstall(char *err, size_t errlen)
 {
-	static const char *const dirs[] = { LINKS_DIR, MAPS_DIR, AGENT_PIN_DIR };
+	static const char *const dirs[] = { LINKS_DIR, PROGS_DIR, MAPS_DIR,
+					    AGENT_PIN_DIR };
 
 	detach_clsact_filters();
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
