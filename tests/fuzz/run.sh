@@ -34,7 +34,7 @@ CFLAGS="-g -O1 $SAN -std=gnu11 -D_GNU_SOURCE -Iuser -Ibuild -I/usr/include/json-
 LIBS="$(pkg-config --libs libbpf json-c libidn2 ldns 2>/dev/null) -lelf -lz"
 
 # The user/*.c each harness needs (never loader.c, main.c: skeleton, main).
-WIRE_SRCS="dns_forward dns_udp dns_tcp evloop log"
+WIRE_SRCS="dns_forward dns_udp dns_tcp dns_netns evloop log"
 FILTER_SRCS="dns_filter domain_match learned ports policy policy_cli domain cidr log"
 HARNESSES="dns_wire dns_filter"
 
