@@ -17,21 +17,35 @@
 #include "cgroup.h"
 #include "log.h"
 
+/* A fresh cgroup: a reused pid must never land in an older sandbox's. */
+static int make_run_dir(struct agent *ag, pid_t pid, char *rel, size_t rellen,
+			struct sandbox_cgroup *cg, char *err, size_t errlen)
+{
+	static unsigned int seq;
+
+	for (int tries = 0; tries < 16; tries++) {
+		if ((size_t)snprintf(rel, rellen, "%s/run-%d-%u",
+				     ag->cfg.attach[0].cgroup, (int)pid,
+				     ++seq) >= rellen ||
+		    (size_t)snprintf(cg->path, sizeof(cg->path), "%s%s",
+				     ag->cg2, rel) >= sizeof(cg->path)) {
+			snprintf(err, errlen, "cgroup path too long");
+			return -1;
+		}
+		if (mkdir(cg->path, 0755) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	snprintf(err, errlen, "mkdir %s: %s", cg->path, strerror(errno));
+	return -1;
+}
+
 static int run_cgroup(struct agent *ag, pid_t pid, char *rel, size_t rellen,
 		      struct sandbox_cgroup *cg, char *err, size_t errlen)
 {
-	if ((size_t)snprintf(rel, rellen, "%s/run-%d", ag->cfg.attach[0].cgroup,
-			     (int)pid) >= rellen ||
-	    (size_t)snprintf(cg->path, sizeof(cg->path), "%s%s", ag->cg2,
-			     rel) >= sizeof(cg->path)) {
-		snprintf(err, errlen, "cgroup path too long");
+	if (make_run_dir(ag, pid, rel, rellen, cg, err, errlen))
 		return -1;
-	}
-	if (mkdir(cg->path, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", cg->path,
-			 strerror(errno));
-		return -1;
-	}
 	cg->fd = open(cg->path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (cg->fd < 0) {
 		snprintf(err, errlen, "open %s: %s", cg->path, strerror(errno));
