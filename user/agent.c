@@ -33,8 +33,8 @@ const char usage_agent[] =
 	"usage: awf-bpf agent [--config FILE] [--log-level LEVEL]\n"
 	"       awf-bpf agent --uninstall\n"
 	"\n"
-	"The host-wide enforcer: one set of programs, pinned under\n"
-	AGENT_PIN_DIR ", for every sandbox on the host.\n"
+	"The host-wide enforcer: one set of programs, pinned under\n" AGENT_PIN_DIR
+	", for every sandbox on the host.\n"
 	"\n"
 	"  --config FILE     default " AGENT_CONFIG_PATH "\n"
 	"  --uninstall       remove the pinned programs, links and maps:\n"
@@ -88,15 +88,15 @@ static void reload_config(struct agent *ag)
 	char err[512];
 
 	agent_config_defaults(&next);
-	if (agent_config_load(&next, ag->cfg.origin, false, err,
-			      sizeof(err))) {
+	if (agent_config_load(&next, ag->cfg.origin, false, err, sizeof(err))) {
 		log_error("reload: %s; keeping the configuration in force",
 			  err);
 		return;
 	}
 	if (!same_attach_points(&ag->cfg, &next)) {
-		log_warn("reload: attach points changed in %s: restart the agent to apply them",
-			 ag->cfg.origin);
+		log_warn(
+			"reload: attach points changed in %s: restart the agent to apply them",
+			ag->cfg.origin);
 		return;
 	}
 	for (size_t i = 0; i < ag->cfg.n_attach; i++)
@@ -216,7 +216,8 @@ static int open_attach_point(struct agent *ag, size_t i, int *fd, char *err,
 
 	snprintf(path, sizeof(path), "%s%s", ag->cg2, ag->cfg.attach[i].cgroup);
 	if (mkdir(path, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %.900s: %s", path, strerror(errno));
+		snprintf(err, errlen, "mkdir %.900s: %s", path,
+			 strerror(errno));
 		return -1;
 	}
 	*fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -296,7 +297,8 @@ static void adopt_runs(struct agent *ag)
 			continue;
 		}
 		policy_init(p);
-		if (policy_load_json(p, pj, AGENT_STATE_FILE, err, sizeof(err)) ||
+		if (policy_load_json(p, pj, AGENT_STATE_FILE, err,
+				     sizeof(err)) ||
 		    policy_finalize(p, NULL, NULL, err, sizeof(err)) ||
 		    !agent_entry_build(ag, ENTRY_RUN, a->cgroup, a->cgroup_id,
 				       "run", p, false, err, sizeof(err))) {
@@ -312,8 +314,8 @@ static void adopt_runs(struct agent *ag)
 
 static int set_up(struct agent *ag, char *err, size_t errlen)
 {
-	gid_t group = ag->cfg.control_group[0] ? ag->cfg.control_gid :
-						 (gid_t)-1;
+	gid_t group =
+		ag->cfg.control_group[0] ? ag->cfg.control_gid : (gid_t)-1;
 	struct rlimit nofile;
 
 	/* Four sockets per sandbox's DNS endpoint, and map fds. */
@@ -343,17 +345,17 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	agent_state_free(ag);
 	agent_state_save(ag);
 	if (attach_programs(ag, err, errlen) ||
-	    agent_uplinks_start(&ag->uplinks, &ag->bpf, ag->epfd,
-				ag->cfg.all_interfaces ? NULL :
-							 ag->cfg.interfaces,
-				ag->cfg.n_interfaces, ag->cfg.tc_mode, err,
-				errlen) ||
-	    agent_control_open(&ag->control, ag->cfg.control_socket, group,
-			       ag->epfd, &(struct control_ops){
-					.ctx = ag,
-					.create = agent_run_ops.create,
-					.client_gone = agent_run_ops.client_gone },
-			       err, errlen))
+	    agent_uplinks_start(
+		    &ag->uplinks, &ag->bpf, ag->epfd,
+		    ag->cfg.all_interfaces ? NULL : ag->cfg.interfaces,
+		    ag->cfg.n_interfaces, ag->cfg.tc_mode, err, errlen) ||
+	    agent_control_open(
+		    &ag->control, ag->cfg.control_socket, group, ag->epfd,
+		    &(struct control_ops){ .ctx = ag,
+					   .create = agent_run_ops.create,
+					   .client_gone =
+						   agent_run_ops.client_gone },
+		    err, errlen))
 		return -1;
 	agent_netns_scan(ag);
 	return 0;
@@ -375,15 +377,14 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	}
 	l->signal_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	l->signal_src.on_ready = on_signal;
-	l->sweep_src.fd = timerfd_create(CLOCK_MONOTONIC,
-					 TFD_NONBLOCK | TFD_CLOEXEC);
+	l->sweep_src.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	l->sweep_src.on_ready = on_sweep;
-	l->soon_src.fd = timerfd_create(CLOCK_MONOTONIC,
-					TFD_NONBLOCK | TFD_CLOEXEC);
+	l->soon_src.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	l->soon_src.on_ready = on_soon;
 	the_loop = l;
-	if (l->signal_src.fd < 0 || l->sweep_src.fd < 0 ||
-	    l->soon_src.fd < 0 ||
+	if (l->signal_src.fd < 0 || l->sweep_src.fd < 0 || l->soon_src.fd < 0 ||
 	    timerfd_settime(l->sweep_src.fd, 0, &its, NULL) ||
 	    ev_add(l->ag->epfd, &l->signal_src, EPOLLIN) ||
 	    ev_add(l->ag->epfd, &l->sweep_src, EPOLLIN) ||

@@ -29,7 +29,8 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 	struct bpf_program *prog;
 	char path[PATH_MAX];
 
-	bpf_object__for_each_program(prog, a->skel->obj) {
+	bpf_object__for_each_program(prog, a->skel->obj)
+	{
 		snprintf(path, sizeof(path), PROGS_DIR "/%s",
 			 bpf_program__name(prog));
 		if (unlink(path) && errno != ENOENT) {
@@ -67,9 +68,10 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 	}
 	ret = awf_agent_bpf__load(a->skel);
 	if (ret) {
-		snprintf(err, errlen,
-			 "loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",
-			 strerror(-ret));
+		snprintf(
+			err, errlen,
+			"loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",
+			strerror(-ret));
 		awf_agent_bpf__destroy(a->skel);
 		a->skel = NULL;
 		return -1;
@@ -154,11 +156,13 @@ int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
 	struct bpf_program *prog;
 	char path[PATH_MAX];
 
-	bpf_object__for_each_program(prog, a->skel->obj) {
+	bpf_object__for_each_program(prog, a->skel->obj)
+	{
 		if (is_tc(prog))
 			continue;
 		snprintf(path, sizeof(path), LINKS_DIR "/cg-%llu-%s",
-			 (unsigned long long)cgroup_id, bpf_program__name(prog));
+			 (unsigned long long)cgroup_id,
+			 bpf_program__name(prog));
 		if (link_program(path, bpf_program__fd(prog), cgroup_fd,
 				 bpf_program__expected_attach_type(prog), err,
 				 errlen) < 0)
@@ -294,4 +298,3 @@ int agent_bpf_events_fd(const struct agent_bpf *a)
 {
 	return bpf_map__fd(a->skel->maps.events);
 }
-

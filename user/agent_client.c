@@ -48,10 +48,11 @@ static int connect_agent(struct agent_client *c, char *err, size_t errlen)
 		 * its attach point, with its default policy on top. Say so.
 		 */
 		if (agent_bpf_installed()) {
-			snprintf(err, errlen,
-				 "an awf-bpf agent is installed (" AGENT_PIN_DIR
-				 ") but does not listen on %s: start it, or pass --standalone",
-				 path);
+			snprintf(
+				err, errlen,
+				"an awf-bpf agent is installed (" AGENT_PIN_DIR
+				") but does not listen on %s: start it, or pass --standalone",
+				path);
 			return -1;
 		}
 		return 1;
@@ -75,9 +76,10 @@ static int send_request(struct agent_client *c, const struct policy *p,
 			       json_object_new_boolean(audit_allowed));
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (strlen(text) > CONTROL_MSG_MAX) {
-		snprintf(err, errlen,
-			 "the policy is too large for the agent's socket (%zu bytes); use --standalone",
-			 strlen(text));
+		snprintf(
+			err, errlen,
+			"the policy is too large for the agent's socket (%zu bytes); use --standalone",
+			strlen(text));
 		ret = -1;
 	} else if (send(c->src.fd, text, strlen(text), MSG_NOSIGNAL) < 0) {
 		snprintf(err, errlen, "agent: send: %s", strerror(errno));
@@ -87,12 +89,13 @@ static int send_request(struct agent_client *c, const struct policy *p,
 	return ret;
 }
 
-static int recv_reply(struct agent_client *c, char *buf, size_t len,
-		      int *fd, char *err, size_t errlen)
+static int recv_reply(struct agent_client *c, char *buf, size_t len, int *fd,
+		      char *err, size_t errlen)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = buf, .iov_len = len - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
 			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;

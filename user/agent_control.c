@@ -44,8 +44,8 @@ static int send_msg(int fd, const void *buf, size_t len, int pass_fd)
 
 static void send_json(struct control_conn *c, json_object *o, int pass_fd)
 {
-	const char *text = json_object_to_json_string_ext(o,
-							  JSON_C_TO_STRING_PLAIN);
+	const char *text =
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
 	if (send_msg(c->src.fd, text, strlen(text), pass_fd))
 		log_warn("control: reply to pid %d: %s", (int)c->pid,
@@ -105,8 +105,7 @@ static void reply_error(struct control_conn *c, const char *msg)
 	json_object_put(o);
 }
 
-static void handle_request(struct control_conn *c, const char *buf,
-			   size_t len)
+static void handle_request(struct control_conn *c, const char *buf, size_t len)
 {
 	struct agent_control *ctl = c->ctl;
 	json_object *req, *op, *reply;
@@ -127,8 +126,7 @@ static void handle_request(struct control_conn *c, const char *buf,
 		reply_error(c, err);
 	} else {
 		c->has_sandbox = true;
-		json_object_object_add(reply, "ok",
-				       json_object_new_boolean(1));
+		json_object_object_add(reply, "ok", json_object_new_boolean(1));
 		send_json(c, reply, cgroup_fd);
 	}
 	json_object_put(reply);
@@ -163,8 +161,8 @@ static int on_conn(struct ev_source *src, uint32_t events)
 
 static int on_accept(struct ev_source *src, uint32_t events)
 {
-	struct agent_control *ctl = container_of(src, struct agent_control,
-						 src);
+	struct agent_control *ctl =
+		container_of(src, struct agent_control, src);
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	struct control_conn *c;
@@ -176,8 +174,9 @@ static int on_accept(struct ev_source *src, uint32_t events)
 		return 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ||
 	    !peer_allowed(ctl, &cr)) {
-		log_warn("control: refused pid %d (uid %d): not root nor in the control group",
-			 (int)cr.pid, (int)cr.uid);
+		log_warn(
+			"control: refused pid %d (uid %d): not root nor in the control group",
+			(int)cr.pid, (int)cr.uid);
 		close(fd);
 		return 0;
 	}
@@ -228,8 +227,8 @@ int agent_control_open(struct agent_control *c, const char *path, gid_t group,
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (make_parent(path, err, errlen))
 		return -1;
-	c->src.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-					    SOCK_NONBLOCK, 0);
+	c->src.fd = socket(AF_UNIX,
+			   SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->src.fd < 0) {
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
 		return -1;

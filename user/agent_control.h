@@ -27,8 +27,8 @@ struct control_ops {
 	 * conn stays valid until client_gone(conn).
 	 */
 	int (*create)(void *ctx, struct control_conn *conn, pid_t pid,
-		      json_object *request, json_object *reply,
-		      int *cgroup_fd, char *err, size_t errlen);
+		      json_object *request, json_object *reply, int *cgroup_fd,
+		      char *err, size_t errlen);
 	void (*client_gone)(void *ctx, struct control_conn *conn);
 };
 
@@ -48,7 +48,6 @@ void agent_control_close(struct agent_control *c);
 /* Hand a sandbox's verdicts and DNS decisions to its client. */
 void control_conn_event(struct control_conn *conn, const struct awf_event *e,
 			const char *domain);
-void control_conn_dns(struct control_conn *conn,
-		      const struct dns_decision *d);
+void control_conn_dns(struct control_conn *conn, const struct dns_decision *d);
 
 #endif /* AWF_AGENT_CONTROL_H */

@@ -182,8 +182,8 @@ struct agent_entry *agent_entry_build(struct agent *ag, enum entry_kind kind,
 				      bool audit_allowed, char *err,
 				      size_t errlen)
 {
-	struct agent_entry *prev = kind == ENTRY_RUN ? NULL :
-						       find_entry(ag, kind, cgroup);
+	struct agent_entry *prev =
+		kind == ENTRY_RUN ? NULL : find_entry(ag, kind, cgroup);
 	const struct policy *p = run_policy;
 	struct agent_entry *e = calloc(1, sizeof(*e));
 	bool unrestricted = false;
@@ -269,8 +269,8 @@ static void want(struct agent *ag, enum entry_kind kind, const char *cgroup,
 	}
 	if (!agent_entry_build(ag, kind, cgroup, id, policy_name, NULL, false,
 			       err, sizeof(err))) {
-		log_error("sandbox for %s (policy %s): %s", cgroup,
-			  policy_name, err);
+		log_error("sandbox for %s (policy %s): %s", cgroup, policy_name,
+			  err);
 		if (e)
 			e->seen = true; /* keep the old policy: fail closed */
 		return;
@@ -316,8 +316,7 @@ struct walk_ctx {
 	const char *base;
 };
 
-static int on_walk(const char *rel, uint64_t id, unsigned int depth,
-		   void *ctx)
+static int on_walk(const char *rel, uint64_t id, unsigned int depth, void *ctx)
 {
 	struct walk_ctx *w = ctx;
 	char full[AGENT_CGROUP_PATH_MAX];

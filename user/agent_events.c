@@ -22,8 +22,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (sink && sink->names && e->name_id)
 		domain = learned_store_name(sink->names, e->name_id);
 	if (ev->audit.f) {
-		ev->audit.sandbox = sink && sink->sandbox ? sink->sandbox :
-							    "unknown";
+		ev->audit.sandbox =
+			sink && sink->sandbox ? sink->sandbox : "unknown";
 		audit_log_event(&ev->audit, e, domain);
 	}
 	if (sink && sink->forward)

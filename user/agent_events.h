@@ -28,7 +28,7 @@ struct agent_event_sink {
 };
 
 typedef const struct agent_event_sink *(*agent_sink_of)(void *ctx,
-							 uint32_t slot);
+							uint32_t slot);
 
 struct agent_events {
 	struct ev_source src;

@@ -102,8 +102,8 @@ static void note(struct scan *sc, struct agent_entry *e, pid_t pid,
 	if (already_seen(sc, e, ino))
 		return;
 	if (sc->n == sc->cap) {
-		grown = realloc(sc->v, (sc->cap ? sc->cap * 2 : 16) *
-					       sizeof(*grown));
+		grown = realloc(sc->v,
+				(sc->cap ? sc->cap * 2 : 16) * sizeof(*grown));
 		if (!grown)
 			return;
 		sc->v = grown;
@@ -167,7 +167,8 @@ void agent_netns_scan(struct agent *ag)
 	for (size_t i = 0; i < ag->cfg.n_attach; i++) {
 		sc.base = ag->cfg.attach[i].cgroup;
 		snprintf(root, sizeof(root), "%s%s", ag->cg2, sc.base);
-		if (cgroup_tree_walk(root, on_cgroup, &sc, err, sizeof(err)) < 0) {
+		if (cgroup_tree_walk(root, on_cgroup, &sc, err, sizeof(err)) <
+		    0) {
 			log_debug("netns scan: %s", err);
 			complete = false;
 		}
@@ -179,8 +180,9 @@ void agent_netns_scan(struct agent *ag)
 
 		if (e && e->sb.dns &&
 		    dns_fwd_netns_prune(e->sb.dns, seen_for, &p))
-			log_info("%s: DNS endpoint closed in namespaces it left",
-				 e->cgroup);
+			log_info(
+				"%s: DNS endpoint closed in namespaces it left",
+				e->cgroup);
 	}
 	free(sc.v);
 }

@@ -84,9 +84,10 @@ static int check_caller(struct agent *ag, pid_t pid, char *err, size_t errlen)
 	if (f)
 		fclose(f);
 	if (inside)
-		snprintf(err, errlen,
-			 "pid %d is inside a sandbox (or gone): it cannot ask for another",
-			 (int)pid);
+		snprintf(
+			err, errlen,
+			"pid %d is inside a sandbox (or gone): it cannot ask for another",
+			(int)pid);
 	return inside ? -1 : 0;
 }
 
@@ -135,11 +136,11 @@ static int on_create(void *ctx, struct control_conn *conn, pid_t pid,
 	if (run_cgroup(ag, pid, rel, sizeof(rel), &cg, err, errlen) ||
 	    cgroup_id_at(cg.fd, "", &id, err, errlen))
 		goto fail;
-	e = agent_entry_build(ag, ENTRY_RUN, rel, id, "run", p,
-			      json_object_object_get_ex(req, "audit_allowed",
-							&aa) &&
-				      json_object_get_boolean(aa),
-			      err, errlen);
+	e = agent_entry_build(
+		ag, ENTRY_RUN, rel, id, "run", p,
+		json_object_object_get_ex(req, "audit_allowed", &aa) &&
+			json_object_get_boolean(aa),
+		err, errlen);
 	if (!e)
 		goto fail;
 	e->conn = conn;

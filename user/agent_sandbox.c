@@ -68,8 +68,9 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 		return -1;
 	for (size_t i = 0; i < sb->rules.n; i++) {
 		if (rule_put(a, sb->slot, &sb->rules.v[i])) {
-			snprintf(err, errlen, "writing CIDR rule %zu of %zu: %s",
-				 i + 1, sb->rules.n, strerror(errno));
+			snprintf(err, errlen,
+				 "writing CIDR rule %zu of %zu: %s", i + 1,
+				 sb->rules.n, strerror(errno));
 			return -1;
 		}
 	}
@@ -85,10 +86,10 @@ static int open_learned(struct agent_sandbox *sb, struct agent_bpf *a,
 		sb->learned = spec->learned;
 		return 0;
 	}
-	sb->learned = learned_store_new(
-		agent_bpf_map_fd(a, AGENT_MAP_LEARNED4),
-		agent_bpf_map_fd(a, AGENT_MAP_LEARNED6), p->dns_min_ttl,
-		p->dns_max_ips_per_name);
+	sb->learned =
+		learned_store_new(agent_bpf_map_fd(a, AGENT_MAP_LEARNED4),
+				  agent_bpf_map_fd(a, AGENT_MAP_LEARNED6),
+				  p->dns_min_ttl, p->dns_max_ips_per_name);
 	if (!sb->learned)
 		return -1;
 	learned_store_use_set(sb->learned, sb->learned_set);
@@ -113,8 +114,8 @@ static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
 	sb->matcher = domain_matcher_new(p, err, errlen);
 	if (!sb->matcher)
 		return -1;
-	sb->filter = dns_filter_new(sb->matcher, spec->on_dns,
-				    spec->on_dns_ctx);
+	sb->filter =
+		dns_filter_new(sb->matcher, spec->on_dns, spec->on_dns_ctx);
 	if (!sb->filter || open_learned(sb, a, spec)) {
 		snprintf(err, errlen, "dns filter: out of memory");
 		return -1;
@@ -268,8 +269,7 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
 	struct awf_config none = { 0 };
 
 	/* First: a hook that still finds the slot now refuses. */
-	bpf_map_update_elem(agent_bpf_configs_fd(a), &sb->slot, &none,
-			    BPF_ANY);
+	bpf_map_update_elem(agent_bpf_configs_fd(a), &sb->slot, &none, BPF_ANY);
 	for (size_t i = 0; i < sb->rules.n; i++)
 		rule_del(a, sb->slot, &sb->rules.v[i]);
 	rules_free(&sb->rules);

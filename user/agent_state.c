@@ -82,13 +82,14 @@ int agent_state_save(const struct agent *ag)
 		if (a->taken)
 			continue;
 		o = json_object_new_object();
-		json_object_object_add(o, "kind",
-				       json_object_new_string(kind_names[a->kind]));
+		json_object_object_add(
+			o, "kind", json_object_new_string(kind_names[a->kind]));
 		json_object_object_add(o, "cgroup",
 				       json_object_new_string(a->cgroup));
 		json_object_object_add(o, "cgroup_id",
 				       json_object_new_uint64(a->cgroup_id));
-		json_object_object_add(o, "slot", json_object_new_int((int)a->slot));
+		json_object_object_add(o, "slot",
+				       json_object_new_int((int)a->slot));
 		json_object_object_add(o, "learned_set",
 				       json_object_new_int64(a->learned_set));
 		json_object_object_add(o, "dns_port",
@@ -100,14 +101,15 @@ int agent_state_save(const struct agent *ag)
 		json_object_array_add(list, o);
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));
-	json_object_object_add(root, "agent_pid", json_object_new_int(getpid()));
+	json_object_object_add(root, "agent_pid",
+			       json_object_new_int(getpid()));
 	json_object_object_add(root, "sandboxes", list);
 	if (mkdir("/run/awf-bpf", 0755) && errno != EEXIST)
 		log_warn("mkdir /run/awf-bpf: %s", strerror(errno));
 	ret = write_file(AGENT_STATE_FILE,
-			 json_object_to_json_string_ext(root,
-							JSON_C_TO_STRING_PRETTY |
-							JSON_C_TO_STRING_NOSLASHESCAPE));
+			 json_object_to_json_string_ext(
+				 root, JSON_C_TO_STRING_PRETTY |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (ret)
 		log_error("writing %s: %s", AGENT_STATE_FILE, strerror(errno));
 	json_object_put(root);
@@ -135,12 +137,12 @@ static int64_t int_member(json_object *o, const char *key)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) :
-						       -1;
+	return json_object_object_get_ex(o, key, &v) ?
+		       json_object_get_int64(v) :
+		       -1;
 }
 
-static int adopt_one(struct agent *ag, json_object *o, char *err,
-		     size_t errlen)
+static int adopt_one(struct agent *ag, json_object *o, char *err, size_t errlen)
 {
 	struct adopted *a = &ag->adopted[ag->n_adopted];
 	int64_t slot = int_member(o, "slot");
@@ -155,8 +157,8 @@ static int adopt_one(struct agent *ag, json_object *o, char *err,
 	memset(a, 0, sizeof(*a));
 	a->kind = kind;
 	a->slot = (uint32_t)slot;
-	a->cgroup_id = json_object_get_uint64(
-		json_object_object_get(o, "cgroup_id"));
+	a->cgroup_id =
+		json_object_get_uint64(json_object_object_get(o, "cgroup_id"));
 	a->dns_port = (uint16_t)int_member(o, "dns_port");
 	a->learned_set = (uint32_t)int_member(o, "learned_set");
 	if (a->learned_set > ag->next_set)
@@ -178,7 +180,8 @@ int agent_state_load(struct agent *ag, char *err, size_t errlen)
 		return 0; /* first start, or after a reboot */
 	if (!json_object_object_get_ex(root, "sandboxes", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(err, errlen, "%s: no sandboxes array", AGENT_STATE_FILE);
+		snprintf(err, errlen, "%s: no sandboxes array",
+			 AGENT_STATE_FILE);
 		json_object_put(root);
 		return -1;
 	}

@@ -66,8 +66,7 @@ static int on_netlink(struct ev_source *src, uint32_t events)
 		for (; NLMSG_OK(nh, (unsigned int)n); nh = NLMSG_NEXT(nh, n)) {
 			if (nh->nlmsg_type != RTM_NEWLINK)
 				continue;
-			on_link(u, NLMSG_DATA(nh),
-				(int)IFLA_PAYLOAD(nh));
+			on_link(u, NLMSG_DATA(nh), (int)IFLA_PAYLOAD(nh));
 		}
 	}
 	if (n < 0 && errno == ENOBUFS) {
@@ -88,7 +87,8 @@ static int request_dump(int fd, char *err, size_t errlen)
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETLINK,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.ifi = { .ifi_family = AF_UNSPEC },
 	};

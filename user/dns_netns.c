@@ -39,8 +39,8 @@ static int open_listeners(struct dns_netns *ns, uint16_t port, char *err,
 			  size_t errlen)
 {
 	for (int id = 0; id < DNS_L_COUNT; id++) {
-		int rc = dns_listener_socket(id, port, &ns->listeners[id].src.fd,
-					     err, errlen);
+		int rc = dns_listener_socket(
+			id, port, &ns->listeners[id].src.fd, err, errlen);
 
 		if (rc && id >= DNS_L_UDP6 &&
 		    (rc == -EAFNOSUPPORT || rc == -EADDRNOTAVAIL)) {

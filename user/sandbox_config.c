@@ -8,10 +8,9 @@
 void sandbox_config_build(struct awf_config *cfg, const struct policy *p,
 			  uint16_t dns_port, bool dns_ipv6, bool audit_allowed)
 {
-	const struct in6_addr v4mapped_lo = { .s6_addr = { [10] = 0xff,
-							  [11] = 0xff,
-							  [12] = 127,
-							  [15] = 1 } };
+	const struct in6_addr v4mapped_lo = {
+		.s6_addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 }
+	};
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->dns_ip4 = htonl(INADDR_LOOPBACK);

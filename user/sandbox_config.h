@@ -14,7 +14,6 @@
 
 /* dns_port: the sandbox's DNS endpoint; dns_ipv6: whether [::1] serves. */
 void sandbox_config_build(struct awf_config *cfg, const struct policy *p,
-			  uint16_t dns_port, bool dns_ipv6,
-			  bool audit_allowed);
+			  uint16_t dns_port, bool dns_ipv6, bool audit_allowed);
 
 #endif /* AWF_SANDBOX_CONFIG_H */
