@@ -297,43 +297,45 @@ static __always_inline bool scope_fill(struct awf_scope *sc, __u32 slot)
  * subtree inherits its policy even before the agent has seen a new child.
  * No slot: the caller refuses (fail closed).
  */
-static __always_inline bool scope_current(struct awf_scope *sc)
+/*
+ * The cgroup's own slot, else its deepest ancestor's. skb NULL: the
+ * current task's cgroup (socket hooks); else the packet's socket's. The
+ * helpers differ per program type; skb is a constant at every call site,
+ * so each program keeps only its own.
+ */
+static __always_inline __u32 slot_of_cgroup(struct __sk_buff *skb)
 {
-	__u64 id = bpf_get_current_cgroup_id();
+	__u64 id = skb ? bpf_skb_cgroup_id(skb) : bpf_get_current_cgroup_id();
 	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
 	__u32 found = 0;
 
 	if (slot)
-		return scope_fill(sc, *slot);
+		return *slot;
 	for (int level = 0; level < AWF_MAX_CG_DEPTH; level++) {
-		id = bpf_get_current_ancestor_cgroup_id(level);
+		id = skb ? bpf_skb_ancestor_cgroup_id(skb, level) :
+			   bpf_get_current_ancestor_cgroup_id(level);
 		if (!id)
 			break;
 		slot = bpf_map_lookup_elem(&slots, &id);
 		if (slot)
 			found = *slot;
 	}
-	return found && scope_fill(sc, found);
+	return found;
+}
+
+static __always_inline bool scope_current(struct awf_scope *sc)
+{
+	__u32 slot = slot_of_cgroup(NULL);
+
+	return slot && scope_fill(sc, slot);
 }
 
 static __always_inline bool scope_of_skb(struct awf_scope *sc,
 					 struct __sk_buff *skb)
 {
-	__u64 id = bpf_skb_cgroup_id(skb);
-	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
-	__u32 found = 0;
+	__u32 slot = slot_of_cgroup(skb);
 
-	if (slot)
-		return scope_fill(sc, *slot);
-	for (int level = 0; level < AWF_MAX_CG_DEPTH; level++) {
-		id = bpf_skb_ancestor_cgroup_id(skb, level);
-		if (!id)
-			break;
-		slot = bpf_map_lookup_elem(&slots, &id);
-		if (slot)
-			found = *slot;
-	}
-	return found && scope_fill(sc, found);
+	return slot && scope_fill(sc, slot);
 }
 
 #endif
@@ -478,14 +480,18 @@ static __always_inline struct sock *kernel_sock(void *sk)
 }
 
 /*
- * Read from the socket itself, not only from our setsockopt program: the
- * kernel runs no cgroup/setsockopt program for 32-bit (compat) calls.
+ * A socket in an SO_REUSEPORT group shares its address with the group:
+ * connections the kernel spreads over it may reach a host service through
+ * "the sandbox's own" port. Membership is read from the socket itself, so
+ * it holds however the option was set (the kernel runs no cgroup/
+ * setsockopt program for 32-bit calls) and whenever (before or after
+ * bind). Refusing the option would break clients that set it (dig).
  */
-static __always_inline bool in_reuseport(struct bpf_sock *sk)
+static __always_inline bool in_reuseport_group(struct bpf_sock *sk)
 {
 	struct sock *ks = kernel_sock(sk);
 
-	return BPF_CORE_READ_BITFIELD(&ks->__sk_common, skc_reuseport);
+	return ks->sk_reuseport_cb != NULL;
 }
 
 /*
@@ -523,7 +529,7 @@ static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
 	if (!sk)
 		return false;
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
-	ours = st && st->bound_port && !st->reuseport && !in_reuseport(sk);
+	ours = st && st->bound_port && !in_reuseport_group(sk);
 	bpf_sk_release(sk);
 	return ours;
 }
@@ -993,35 +999,6 @@ int awf_getpeername6(struct bpf_sock_addr *ctx)
 	return restore6(ctx);
 }
 
-#define SOL_SOCKET 1
-#define SO_REUSEPORT 15
-#define SOCKOPT_PAGE 4096
-
-/*
- * A socket of the sandbox in a host service's SO_REUSEPORT group shares
- * its address: connections the kernel spreads over the group reach the
- * host's service through "the sandbox's own" port. Such sockets never
- * count as the sandbox serving a port (served_by_sandbox). Refusing the
- * option outright would break clients that set it (dig, for one).
- */
-SEC("cgroup/setsockopt")
-int awf_setsockopt(struct bpf_sockopt *ctx)
-{
-	struct awf_sk_state *st;
-
-	if (ctx->level == SOL_SOCKET && ctx->optname == SO_REUSEPORT) {
-		st = bpf_sk_storage_get(&sk_state, ctx->sk, NULL,
-					BPF_SK_STORAGE_GET_F_CREATE);
-		if (!st)
-			return VERDICT_REFUSE; /* cannot remember it: refuse */
-		st->reuseport = 1;
-	}
-	/* Larger values are not visible here: let the kernel read them. */
-	if (ctx->optlen > SOCKOPT_PAGE)
-		ctx->optlen = 0;
-	return VERDICT_PROCEED;
-}
-
 /*
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
@@ -1303,39 +1280,54 @@ static __always_inline bool is_local(const struct awf_scope *sc,
 	return rule && rule->kind == AWF_RULE_LOCAL;
 }
 
+/*
+ * Whether a packet of the sandbox sc may leave; l3 is where its IP header
+ * starts. d and src are filled for the audit event of a drop.
+ */
+static __always_inline bool packet_allowed(struct __sk_buff *skb, __u32 l3,
+					   const struct awf_scope *sc,
+					   struct awf_dst *d,
+					   struct awf_src *src)
+{
+	struct awf_decision dec;
+	int err = -1;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		err = parse_ipv4(skb, l3, d, src);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		err = parse_ipv6(skb, l3, d, src);
+	if (err)
+		return false;
+	/* The tag first: one storage lookup, the common case. */
+	if (matches_tag(skb, d) || is_local(sc, d))
+		return true;
+	decide(sc, d, &dec, NULL);
+	return dec.verdict == AWF_ALLOW;
+}
+
+static __always_inline void packet_dropped(struct __sk_buff *skb,
+					   __u32 slot, __u8 reason,
+					   const struct awf_dst *d,
+					   const struct awf_src *src)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY, .reason = reason };
+
+	count(slot, AWF_C_PACKETS_DROPPED);
+	count_denial(slot, reason);
+	emit(slot, AWF_EV_PACKET, d, src, &dec, bpf_skb_cgroup_id(skb));
+}
+
 SEC("cgroup_skb/egress")
 int awf_egress(struct __sk_buff *skb)
 {
-	struct awf_decision dec = { .verdict = AWF_DENY,
-				    .reason = AWF_R_BACKSTOP };
 	struct awf_scope sc = {};
 	struct awf_src src = {};
 	struct awf_dst d = {};
-	int err = -1;
 
-	if (!scope_of_skb(&sc, skb))
-		goto drop;
-	if (sc.cfg->unrestricted)
+	if (scope_of_skb(&sc, skb) &&
+	    (sc.cfg->unrestricted || packet_allowed(skb, 0, &sc, &d, &src)))
 		return VERDICT_PROCEED;
-	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_ipv4(skb, 0, &d, &src);
-	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_ipv6(skb, 0, &d, &src);
-
-	if (!err) {
-		/* The tag first: one storage lookup, the common case. */
-		if (matches_tag(skb, &d) || is_local(&sc, &d))
-			return VERDICT_PROCEED;
-		decide(&sc, &d, &dec, NULL);
-		if (dec.verdict == AWF_ALLOW)
-			return VERDICT_PROCEED;
-	}
-drop:
-	dec.verdict = AWF_DENY;
-	dec.reason = AWF_R_BACKSTOP;
-	count(sc.slot, AWF_C_PACKETS_DROPPED);
-	count_denial(sc.slot, AWF_R_BACKSTOP);
-	emit(sc.slot, AWF_EV_PACKET, &d, &src, &dec, bpf_skb_cgroup_id(skb));
+	packet_dropped(skb, sc.slot, AWF_R_BACKSTOP, &d, &src);
 	return VERDICT_REFUSE;
 }
 
@@ -1365,13 +1357,10 @@ struct {
 SEC("tc")
 int awf_tc_egress(struct __sk_buff *skb)
 {
-	struct awf_decision dec = { .verdict = AWF_DENY,
-				    .reason = AWF_R_TC_EGRESS };
 	__u32 ifindex = skb->ifindex, l3 = ETH_HLEN, *off;
 	struct awf_scope sc = {};
 	struct awf_src src = {};
 	struct awf_dst d = {};
-	int err = -1;
 
 	if (!bpf_skb_cgroup_id(skb) || !scope_of_skb(&sc, skb) ||
 	    sc.cfg->unrestricted)
@@ -1379,22 +1368,9 @@ int awf_tc_egress(struct __sk_buff *skb)
 	off = bpf_map_lookup_elem(&uplinks, &ifindex);
 	if (off)
 		l3 = *off;
-	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_ipv4(skb, l3, &d, &src);
-	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_ipv6(skb, l3, &d, &src);
-	if (!err) {
-		if (matches_tag(skb, &d) || is_local(&sc, &d))
-			return TC_ACT_OK;
-		decide(&sc, &d, &dec, NULL);
-		if (dec.verdict == AWF_ALLOW)
-			return TC_ACT_OK;
-	}
-	dec.verdict = AWF_DENY;
-	dec.reason = AWF_R_TC_EGRESS;
-	count(sc.slot, AWF_C_PACKETS_DROPPED);
-	count_denial(sc.slot, AWF_R_TC_EGRESS);
-	emit(sc.slot, AWF_EV_PACKET, &d, &src, &dec, bpf_skb_cgroup_id(skb));
+	if (packet_allowed(skb, l3, &sc, &d, &src))
+		return TC_ACT_OK;
+	packet_dropped(skb, sc.slot, AWF_R_TC_EGRESS, &d, &src);
 	return TC_ACT_SHOT;
 }
 #endif

@@ -151,8 +151,7 @@ struct awf_sk_state {
 	__u16 bound_port; /* loopback port this socket holds a reference on */
 	__u8 allowed_addr[16];
 	__u8 bound_proto;
-	__u8 reuseport; /* SO_REUSEPORT was set: may share a host's port */
-	__u8 pad[2];
+	__u8 pad[3];
 	__u32 slot; /* the sandbox that holds bound_port (agent) */
 };
 

@@ -355,7 +355,7 @@ test_agent_uninstall_leaves_nothing() {
 	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
 	agent_stop
 	[ -e "$AWF_BPFFS/agent/links" ] || fail "SIGTERM removed the links: enforcement would stop"
-	assert_eq 17 "$(ls "$AWF_BPFFS/agent/progs" | wc -l)" "programs pinned under progs/"
+	assert_eq 16 "$(ls "$AWF_BPFFS/agent/progs" | wc -l)" "programs pinned under progs/"
 	awf agent --uninstall
 	assert_eq 0 "$AWF_RC" "uninstall"
 	[ ! -e "$AWF_BPFFS/agent" ] || fail "$AWF_BPFFS/agent is left"
