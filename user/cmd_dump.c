@@ -4,7 +4,6 @@
  * for a running sandbox, from its pins alone (docs/dump.md). With --agent,
  * the same for the sandboxes (slots) of the host-wide agent.
  */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "agent_pinned.h"
 #include "commands.h"
 #include "dump_json.h"
+#include "logs_format.h"
 #include "pinned.h"
 
 const char usage_dump[] =
@@ -70,18 +70,9 @@ static void ports_text(json_object *ports, char *buf, size_t len)
 				json_object_array_get_idx(ports, i)));
 }
 
-/* The command line is the workload's: nothing unprintable reaches a tty. */
 static void print_command(json_object *cmd)
 {
-	for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++) {
-		const char *arg = json_object_get_string(
-			json_object_array_get_idx(cmd, i));
-
-		if (i)
-			putchar(' ');
-		for (; *arg; arg++)
-			putchar(isprint((unsigned char)*arg) ? *arg : '?');
-	}
+	logs_put_command(stdout, cmd);
 	printf("\n");
 }
 

@@ -4,7 +4,6 @@
  * their pins: id, pid, command, user, start time, counters. With --agent,
  * the agent's pins instead: links, sandboxes per slot, counters.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -15,6 +14,7 @@
 #include "agent_pinned.h"
 #include "commands.h"
 #include "dump_json.h"
+#include "logs_format.h"
 #include "pinned.h"
 
 const char usage_status[] =
@@ -67,16 +67,7 @@ static void print_row(json_object *sb)
 			   int_of(c, "packets_dropped")),
 	       (long long)(int_of(c, "dns_blocked") + int_of(c, "dns_failed")),
 	       (long long)int_of(c, "events_lost"));
-	for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++) {
-		const char *arg = json_object_get_string(
-			json_object_array_get_idx(cmd, i));
-
-		if (i)
-			putchar(' ');
-		/* The workload's text: nothing unprintable reaches a tty. */
-		for (; *arg; arg++)
-			putchar(isprint((unsigned char)*arg) ? *arg : '?');
-	}
+	logs_put_command(stdout, cmd);
 	printf("%s\n",
 	       json_object_get_boolean(json_object_object_get(sb, "alive")) ?
 		       "" :

@@ -122,6 +122,16 @@ static void pretty_dns(json_object *rec, FILE *out)
 		fprintf(out, ": %s", logs_record_str(rec, "reason_text"));
 }
 
+void logs_put_command(FILE *out, json_object *cmd)
+{
+	for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++) {
+		if (i)
+			fputc(' ', out);
+		put_clean(out, json_object_get_string(
+				       json_object_array_get_idx(cmd, i)));
+	}
+}
+
 static void pretty_start(json_object *rec, FILE *out)
 {
 	json_object *cmd = NULL;
@@ -130,10 +140,9 @@ static void pretty_start(json_object *rec, FILE *out)
 		(long long)int_of(rec, "pid"), logs_record_str(rec, "user"),
 		(long long)int_of(rec, "uid"));
 	json_object_object_get_ex(rec, "command", &cmd);
-	for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++) {
+	if (cmd && json_object_array_length(cmd)) {
 		fputc(' ', out);
-		put_clean(out, json_object_get_string(
-				       json_object_array_get_idx(cmd, i)));
+		logs_put_command(out, cmd);
 	}
 }
 

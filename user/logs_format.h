@@ -29,5 +29,8 @@ void logs_summarize(struct summary *s, json_object *rec);
 
 /* The sandbox and event kind of a record; "" when absent. */
 const char *logs_record_str(json_object *rec, const char *key);
+/* A command's argv (JSON array), space-separated, printable ASCII only:
+ * the workload's text never reaches a tty raw. */
+void logs_put_command(FILE *out, json_object *cmd);
 
 #endif /* AWF_LOGS_FORMAT_H */
