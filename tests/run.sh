@@ -76,6 +76,10 @@ run_unit() {
 
 CG2=$(cgroup2_root)
 TESTS_CG=${CG2:+$CG2/awft-tests}
+# awf-bpf run makes <cgroup2>/awf-bpf, the parent of every run-* sandbox,
+# and leaves it (runs share it). If it was not there before, it goes.
+AWF_PARENT_CG=
+[ -n "$CG2" ] && [ ! -d "$CG2/awf-bpf" ] && AWF_PARENT_CG=$CG2/awf-bpf
 
 # The functions test_* of a file, in file order.
 list_tests() {
@@ -109,6 +113,7 @@ interrupted() {
 		remove_test_cgroup "${cg%/}"
 	done
 	rmdir "$TESTS_CG" 2>/dev/null
+	[ -z "$AWF_PARENT_CG" ] || rmdir "$AWF_PARENT_CG" 2>/dev/null
 	[ -z "${CUR_TMP:-}" ] || rm -rf "$CUR_TMP"
 	tests/testbed/testbed.sh down >/dev/null 2>&1
 	echo "tests/run.sh: interrupted" >&2
@@ -221,6 +226,7 @@ run_integration() {
 
 	tests/testbed/testbed.sh down >/dev/null 2>&1 || { record FAIL testbed "testbed.sh down failed"; FAILED=$((FAILED + 1)); }
 	rmdir "$TESTS_CG" 2>/dev/null
+	[ -z "$AWF_PARENT_CG" ] || rmdir "$AWF_PARENT_CG" 2>/dev/null
 	trap - INT TERM
 }
 
