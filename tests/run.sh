@@ -80,6 +80,9 @@ TESTS_CG=${CG2:+$CG2/awft-tests}
 # and leaves it (runs share it). If it was not there before, it goes.
 AWF_PARENT_CG=
 [ -n "$CG2" ] && [ ! -d "$CG2/awf-bpf" ] && AWF_PARENT_CG=$CG2/awf-bpf
+# The same for the pin root /sys/fs/bpf/awf-bpf (removed only if empty).
+AWF_PIN_ROOT=
+[ -d "$AWF_BPFFS" ] || AWF_PIN_ROOT=$AWF_BPFFS
 
 # The functions test_* of a file, in file order.
 list_tests() {
@@ -114,6 +117,7 @@ interrupted() {
 	done
 	rmdir "$TESTS_CG" 2>/dev/null
 	[ -z "$AWF_PARENT_CG" ] || rmdir "$AWF_PARENT_CG" 2>/dev/null
+	[ -z "$AWF_PIN_ROOT" ] || rmdir "$AWF_PIN_ROOT" 2>/dev/null
 	[ -z "${CUR_TMP:-}" ] || rm -rf "$CUR_TMP"
 	tests/testbed/testbed.sh down >/dev/null 2>&1
 	echo "tests/run.sh: interrupted" >&2
@@ -227,6 +231,7 @@ run_integration() {
 	tests/testbed/testbed.sh down >/dev/null 2>&1 || { record FAIL testbed "testbed.sh down failed"; FAILED=$((FAILED + 1)); }
 	rmdir "$TESTS_CG" 2>/dev/null
 	[ -z "$AWF_PARENT_CG" ] || rmdir "$AWF_PARENT_CG" 2>/dev/null
+	[ -z "$AWF_PIN_ROOT" ] || rmdir "$AWF_PIN_ROOT" 2>/dev/null
 	trap - INT TERM
 }
 
