@@ -18,7 +18,7 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 
 PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD) \
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -27,7 +27,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS    += -DAWF_VERSION='"$(VERSION)"'
 
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
+USER_HDRS := $(wildcard user/*/*.h)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -50,20 +51,21 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/awf.h | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) bpf/awf.h
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # Only the loaders include the generated skeletons.
-$(BUILD)/user/loader.o: $(BUILD)/awf.skel.h
-$(BUILD)/user/agent_bpf.o: $(BUILD)/awf_agent.skel.h
+$(BUILD)/user/kernel/loader.o: $(BUILD)/awf.skel.h
+$(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Iuser $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
 vmlinux:
@@ -99,7 +101,7 @@ install: $(BUILD)/awf-bpf
 	install -D -m 0755 $(BUILD)/awf-bpf $(DESTDIR)$(PREFIX)/bin/awf-bpf
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h tests/unit/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -5,12 +5,12 @@
  *
  * Build and run from the top of the tree:
  *   gcc -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuser \
- *     bench/domain_match_bench.c user/domain_match.c user/ports.c \
- *     user/domain.c user/cidr.c user/policy*.c user/log.c \
+ *     bench/domain_match_bench.c user/policy/domain_match.c user/policy/ports.c \
+ *     user/policy/domain.c user/policy/cidr.c user/policy/policy*.c user/common/log.c \
  *     $(pkg-config --cflags --libs json-c libidn2) -o build/domain_match_bench
  *   build/domain_match_bench [lookups]
  */
-#include "../tests/unit/domain_match_gen.h"
+#include "domain_match_gen.h"
 
 #define DEFAULT_LOOKUPS 1000000
 #define ROUNDS 5

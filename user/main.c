@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
-#include "commands.h"
-#include "loader.h"
-#include "log.h"
-#include "policy.h"
-#include "run.h"
+#include "agent/agent.h"
+#include "cli/commands.h"
+#include "kernel/loader.h"
+#include "common/log.h"
+#include "policy/policy.h"
+#include "run/run.h"
 
 #ifndef AWF_VERSION
 #define AWF_VERSION "0.0.0"

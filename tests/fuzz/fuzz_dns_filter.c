@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer harness of the domain filter's two hooks, decide and learn
- * (user/dns_filter.c over ldns, user/domain_match.c, user/learned.c),
+ * (user/dns/dns_filter.c over ldns, user/policy/domain_match.c, user/dns/learned.c),
  * with a fixed policy and two real BPF hash maps (needs root).
  *
  * Input: one flag byte, then up to MAX_CHUNKS chunks, each a big-endian
@@ -40,11 +40,11 @@
 #include <bpf/bpf.h>
 #include <ldns/ldns.h>
 
-#include "dns_filter.h"
-#include "domain_match.h"
-#include "learned.h"
-#include "log.h"
-#include "policy.h"
+#include "dns/dns_filter.h"
+#include "policy/domain_match.h"
+#include "dns/learned.h"
+#include "common/log.h"
+#include "policy/policy.h"
 
 #define CHECK(cond)                                                          \
 	do {                                                                 \

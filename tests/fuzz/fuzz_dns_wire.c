@@ -2,7 +2,7 @@
 /*
  * libFuzzer harness of the DNS endpoint's own wire helpers, the code that
  * walks hostile bytes before any parser library sees them:
- * dns_build_error() and dns_udp_payload_limit() of user/dns_forward.c
+ * dns_build_error() and dns_udp_payload_limit() of user/dns/dns_forward.c
  * (and through them dns_skip_name, dns_next_rr, dns_sections), plus
  * dns_answer_matches().
  *
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_forward_internal.h"
-#include "log.h"
+#include "dns/dns_forward_internal.h"
+#include "common/log.h"
 
 #define CHECK(cond)                                                          \
 	do {                                                                 \

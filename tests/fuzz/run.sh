@@ -30,12 +30,12 @@ CC=${FUZZ_CC:-clang}
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 # Uninitialized locals get a pattern: reading one fails the same way each run.
 SAN="$SAN -ftrivial-auto-var-init=pattern"
-CFLAGS="-g -O1 $SAN -std=gnu11 -D_GNU_SOURCE -Iuser -Ibuild -I/usr/include/json-c"
+CFLAGS="-g -O1 $SAN -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Itests/unit -Ibuild -I/usr/include/json-c"
 LIBS="$(pkg-config --libs libbpf json-c libidn2 ldns 2>/dev/null) -lelf -lz"
 
 # The user/*.c each harness needs (never loader.c, main.c: skeleton, main).
-WIRE_SRCS="dns_forward dns_udp dns_tcp dns_netns evloop log"
-FILTER_SRCS="dns_filter domain_match learned ports policy policy_cli domain cidr log"
+WIRE_SRCS="dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns common/evloop common/log"
+FILTER_SRCS="dns/dns_filter policy/domain_match dns/learned policy/ports policy/policy policy/policy_cli policy/domain policy/cidr common/log"
 HARNESSES="dns_wire dns_filter"
 
 mkdir -p "$OUT/obj"
@@ -49,7 +49,7 @@ LOG=$OUT/build.log
 compile() { # src obj extra-flags
 	local src=$1 obj=$2 extra=$3 h
 	if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && [ ! "$SELF" -nt "$obj" ]; then
-		for h in user/*.h bpf/awf.h; do
+		for h in user/*/*.h bpf/awf.h; do
 			[ "$h" -nt "$obj" ] && break
 			h=
 		done
@@ -67,9 +67,9 @@ build() { # name
 	dns_filter) srcs=$FILTER_SRCS ;;
 	esac
 	for s in $srcs; do
-		compile "user/$s.c" "$OUT/obj/$s.o" "" &
+		compile "user/$s.c" "$OUT/obj/$(basename $s).o" "" &
 		pids="$pids $!"
-		objs="$objs $OUT/obj/$s.o"
+		objs="$objs $OUT/obj/$(basename $s).o"
 	done
 	compile "tests/fuzz/fuzz_$name.c" "$OUT/obj/fuzz_$name.o" \
 		"-Wall -Wextra -Werror" &

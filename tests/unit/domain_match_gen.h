@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "domain_match.h"
+#include "policy/domain_match.h"
 
 #define DMG_NAME_LEN 64
 #define DMG_BASE_LEN 24 /* "<label>.<tld>" */

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
-#include "agent_config.h"
+#include "agent/agent_config.h"
 
 #define ERRLEN 1024
 

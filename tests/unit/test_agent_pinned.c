@@ -11,7 +11,7 @@
 
 #include "test_util.h"
 
-#include "agent_pinned.h"
+#include "agent/agent_pinned.h"
 
 /* ------------------------------------------------------------- links */
 

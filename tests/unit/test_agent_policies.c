@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
-#include "agent_policies.h"
+#include "agent/agent_policies.h"
 
 #define ERRLEN 1024
 #define V1 "{\"version\": 1, "

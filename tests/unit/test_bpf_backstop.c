@@ -23,7 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader.h"
+#include "kernel/loader.h"
 #include "awf.skel.h"
 
 #define ALLOWED4 "198.18.0.10"

@@ -16,8 +16,8 @@
 #include <bpf/bpf.h>
 
 #include "test_util.h"
-#include "cgroup.h"
-#include "cgroup_tree.h"
+#include "run/cgroup.h"
+#include "agent/cgroup_tree.h"
 
 #define ERRLEN 1024
 #define CG_LEN (PATH_MAX + 64) /* a cgroup2 mount path and a bit */

@@ -2,7 +2,7 @@
 #include <sys/socket.h>
 
 #include "test_util.h"
-#include "policy_int.h"
+#include "policy/policy_int.h"
 
 struct cidr_row {
 	const char *in;

@@ -25,10 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dns_forward.h"
-#include "dns_forward_internal.h"
-#include "evloop.h"
-#include "log.h"
+#include "dns/dns_forward.h"
+#include "dns/dns_forward_internal.h"
+#include "common/evloop.h"
+#include "common/log.h"
 
 #define MAX_SERVERS 3
 #define FAKE_CONNS 8

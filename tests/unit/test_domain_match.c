@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "test_util.h"
-#include "policy_int.h"
-#include "domain_match.h"
+#include "policy/policy_int.h"
+#include "policy/domain_match.h"
 #include "domain_match_gen.h"
 
 #define L63 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"

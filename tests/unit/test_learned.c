@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 
-#include "learned.h"
-#include "policy.h"
+#include "dns/learned.h"
+#include "policy/policy.h"
 
 #define NS_PER_S 1000000000ULL
 

@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 
 #include "test_util.h"
-#include "policy_int.h"
+#include "policy/policy_int.h"
 
 #define ERRLEN 512
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "rules.h"
+#include "kernel/rules.h"
 
 struct fixture {
 	struct policy p;

@@ -6,8 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "../bpf/awf.h"
-#include "summary.h"
+#include "awf.h"
+#include "audit/summary.h"
 
 static struct summary_net net(const char *addr, uint16_t port,
 			      unsigned int proto, unsigned int verdict,

@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * agent.c - `awf-bpf agent`: the host-wide enforcer. Loads (or adopts)
+ * the pinned programs, fills every sandbox's maps, then attaches; watches
+ * cgroups, interfaces and the control socket; SIGHUP reloads the policies,
+ * SIGTERM/SIGINT stop the process and leave enforcement in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/agent_int.h"
+#include "run/cgroup.h"
+#include "common/log.h"
+#include "run/run.h"
+
+#define SWEEP_INTERVAL_S 1
+/* A new cgroup's first process, and its namespace, follow its mkdir. */
+#define NETNS_SOON_MS 100
+
+const char usage_agent[] =
+	"usage: awf-bpf agent [--config FILE] [--log-level LEVEL]\n"
+	"       awf-bpf agent --uninstall\n"
+	"\n"
+	"The host-wide enforcer: one set of programs, pinned under\n" AGENT_PIN_DIR
+	", for every sandbox on the host.\n"
+	"\n"
+	"  --config FILE     default " AGENT_CONFIG_PATH "\n"
+	"  --uninstall       remove the pinned programs, links and maps:\n"
+	"                    enforcement by the agent ends\n"
+	"  --log-level L     error, warn, info (default), debug\n"
+	"\n"
+	"SIGHUP reloads the policies; SIGTERM stops the agent and leaves the\n"
+	"programs enforcing until the next agent adopts them.\n";
+
+struct agent_loop {
+	struct agent *ag;
+	struct ev_source signal_src;
+	struct ev_source sweep_src;
+	struct ev_source soon_src; /* one-shot: agent_netns_scan */
+	bool stop;
+};
+
+static struct agent_loop *the_loop;
+
+static int load_policies(struct agent *ag, struct agent_policy_set *set,
+			 char *err, size_t errlen)
+{
+	if (agent_policies_load(set, ag->cfg.policies_dir, NULL, NULL, err,
+				errlen) ||
+	    agent_policies_check_attach(set, &ag->cfg, err, errlen) ||
+	    agent_policies_check_defaults(set, &ag->cfg, err, errlen)) {
+		agent_policies_free(set);
+		return -1;
+	}
+	return 0;
+}
+
+static bool same_attach_points(const struct agent_config *a,
+			       const struct agent_config *b)
+{
+	if (a->n_attach != b->n_attach)
+		return false;
+	for (size_t i = 0; i < a->n_attach; i++)
+		if (strcmp(a->attach[i].cgroup, b->attach[i].cgroup))
+			return false;
+	return true;
+}
+
+/*
+ * agent.json again: policies_dir and the default policies apply now;
+ * attach points, interfaces and the control socket need a restart.
+ */
+static void reload_config(struct agent *ag)
+{
+	struct agent_config next;
+	char err[512];
+
+	agent_config_defaults(&next);
+	if (agent_config_load(&next, ag->cfg.origin, false, err, sizeof(err))) {
+		log_error("reload: %s; keeping the configuration in force",
+			  err);
+		return;
+	}
+	if (!same_attach_points(&ag->cfg, &next)) {
+		log_warn(
+			"reload: attach points changed in %s: restart the agent to apply them",
+			ag->cfg.origin);
+		return;
+	}
+	for (size_t i = 0; i < ag->cfg.n_attach; i++)
+		memcpy(ag->cfg.attach[i].default_policy,
+		       next.attach[i].default_policy,
+		       sizeof(next.attach[i].default_policy));
+	memcpy(ag->cfg.policies_dir, next.policies_dir,
+	       sizeof(next.policies_dir));
+}
+
+/* A broken policy file leaves the running policies as they are. */
+static void reload(struct agent *ag)
+{
+	struct agent_policy_set next = { 0 }, old = ag->policies;
+	struct agent_config saved = ag->cfg;
+	char err[512];
+
+	reload_config(ag);
+	log_info("SIGHUP: reloading the policies in %s", ag->cfg.policies_dir);
+	if (load_policies(ag, &next, err, sizeof(err))) {
+		ag->cfg = saved;
+		log_error("reload refused, policies unchanged: %s", err);
+		return;
+	}
+	ag->policies = next;
+	ag->generation++;
+	agent_reconcile(ag);
+	/* Entries built from the old set are all replaced by now. */
+	agent_policies_free(&old);
+}
+
+static int on_signal(struct ev_source *src, uint32_t events)
+{
+	struct agent_loop *l = container_of(src, struct agent_loop, signal_src);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(l->ag);
+		else
+			l->stop = true;
+	}
+	return 0;
+}
+
+static int on_sweep(struct ev_source *src, uint32_t events)
+{
+	struct agent_loop *l = container_of(src, struct agent_loop, sweep_src);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(src->fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
+		agent_run_sweep(l->ag);
+		agent_netns_scan(l->ag);
+	}
+	return 0;
+}
+
+static int on_soon(struct ev_source *src, uint32_t events)
+{
+	struct agent_loop *l = container_of(src, struct agent_loop, soon_src);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(src->fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		agent_netns_scan(l->ag);
+	return 0;
+}
+
+static void arm_soon(struct agent_loop *l)
+{
+	struct itimerspec its = { .it_value.tv_nsec =
+					  NETNS_SOON_MS * 1000 * 1000 };
+
+	if (timerfd_settime(l->soon_src.fd, 0, &its, NULL))
+		log_warn("timerfd: %s", strerror(errno));
+}
+
+struct watch_src {
+	struct ev_source src;
+	struct agent *ag;
+	size_t attach;
+};
+
+static void on_cgroup_event(enum cgroup_watch_kind k, const char *rel,
+			    uint64_t id, void *ctx)
+{
+	struct watch_src *w = ctx;
+
+	agent_on_cgroup(w->ag, w->attach, k, rel, id);
+}
+
+static int on_watch(struct ev_source *src, uint32_t events)
+{
+	struct watch_src *w = container_of(src, struct watch_src, src);
+	char err[512];
+
+	(void)events;
+	if (cgroup_watch_read(w->ag->watch[w->attach], on_cgroup_event, w, err,
+			      sizeof(err)))
+		log_error("cgroup watch: %s", err);
+	if (w->ag->netns_scan_soon && the_loop) {
+		w->ag->netns_scan_soon = false;
+		arm_soon(the_loop);
+	}
+	return 0;
+}
+
+static struct watch_src watch_srcs[AGENT_MAX_ATTACH];
+
+/* The attach point itself is created when missing (the default one is). */
+static int open_attach_point(struct agent *ag, size_t i, int *fd, char *err,
+			     size_t errlen)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s%s", ag->cg2, ag->cfg.attach[i].cgroup);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %.900s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	*fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		snprintf(err, errlen, "open %.900s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int watch_attach_points(struct agent *ag, char *err, size_t errlen)
+{
+	char path[PATH_MAX * 2];
+
+	for (size_t i = 0; i < ag->cfg.n_attach; i++) {
+		snprintf(path, sizeof(path), "%s%s", ag->cg2,
+			 ag->cfg.attach[i].cgroup);
+		ag->watch[i] = cgroup_watch_open(path, err, errlen);
+		if (!ag->watch[i])
+			return -1;
+		watch_srcs[i].ag = ag;
+		watch_srcs[i].attach = i;
+		watch_srcs[i].src.fd = cgroup_watch_fd(ag->watch[i]);
+		watch_srcs[i].src.on_ready = on_watch;
+		if (ev_add(ag->epfd, &watch_srcs[i].src, EPOLLIN)) {
+			snprintf(err, errlen, "epoll: cgroup watch");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Only after every sandbox is filled: nothing is enforced half-built. */
+static int attach_programs(struct agent *ag, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ag->cfg.n_attach; i++) {
+		uint64_t id;
+		int fd, ret;
+
+		if (open_attach_point(ag, i, &fd, err, errlen))
+			return -1;
+		ret = cgroup_id_at(fd, "", &id, err, errlen) ||
+		      agent_bpf_attach_cgroup(&ag->bpf, fd, id, err, errlen);
+		close(fd);
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
+static void make_attach_points(struct agent *ag)
+{
+	char err[256];
+	int fd;
+
+	for (size_t i = 0; i < ag->cfg.n_attach; i++)
+		if (!open_attach_point(ag, i, &fd, err, sizeof(err)))
+			close(fd);
+}
+
+/* Run sandboxes of the previous agent, with the policy they came with. */
+static void adopt_runs(struct agent *ag)
+{
+	for (size_t i = 0; i < ag->n_adopted; i++) {
+		struct adopted *a = &ag->adopted[i];
+		struct policy *p;
+		json_object *pj;
+		char err[512];
+
+		if (a->kind != ENTRY_RUN || !a->run_policy_json)
+			continue;
+		p = calloc(1, sizeof(*p));
+		pj = json_tokener_parse(a->run_policy_json);
+		if (!p || !pj) {
+			free(p);
+			json_object_put(pj);
+			continue;
+		}
+		policy_init(p);
+		if (policy_load_json(p, pj, AGENT_STATE_FILE, err,
+				     sizeof(err)) ||
+		    policy_finalize(p, NULL, NULL, err, sizeof(err)) ||
+		    !agent_entry_build(ag, ENTRY_RUN, a->cgroup, a->cgroup_id,
+				       "run", p, false, err, sizeof(err))) {
+			/* Its old slot stays: still enforced, by the old maps. */
+			log_error("adopting %s: %s", a->cgroup, err);
+			a->taken = true;
+			policy_free(p);
+			free(p);
+		}
+		json_object_put(pj);
+	}
+}
+
+static int set_up(struct agent *ag, char *err, size_t errlen)
+{
+	gid_t group =
+		ag->cfg.control_group[0] ? ag->cfg.control_gid : (gid_t)-1;
+	struct rlimit nofile;
+
+	/* Four sockets per sandbox's DNS endpoint, and map fds. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &nofile))
+			log_warn("RLIMIT_NOFILE: %s", strerror(errno));
+	}
+	/* No name, no address: its resolver answers NXDOMAIN itself. */
+	policy_init(&ag->deny_policy);
+	if (policy_finalize(&ag->deny_policy, NULL, NULL, err, errlen))
+		return -1;
+	if (cgroup2_root(ag->cg2, sizeof(ag->cg2), err, errlen) ||
+	    agent_bpf_load(&ag->bpf, err, errlen) ||
+	    agent_state_load(ag, err, errlen))
+		return -1;
+	make_attach_points(ag);
+	if (agent_events_open(&ag->events, agent_bpf_events_fd(&ag->bpf),
+			      ag->epfd, stdout, agent_slot_sink, ag, err,
+			      errlen) ||
+	    watch_attach_points(ag, err, errlen))
+		return -1;
+	adopt_runs(ag);
+	if (agent_reconcile(ag))
+		log_warn("not every cgroup could be read; enforcing what was");
+	agent_release_adopted(ag);
+	agent_state_free(ag);
+	agent_state_save(ag);
+	if (attach_programs(ag, err, errlen) ||
+	    agent_uplinks_start(
+		    &ag->uplinks, &ag->bpf, ag->epfd,
+		    ag->cfg.all_interfaces ? NULL : ag->cfg.interfaces,
+		    ag->cfg.n_interfaces, ag->cfg.tc_mode, err, errlen) ||
+	    agent_control_open(
+		    &ag->control, ag->cfg.control_socket, group, ag->epfd,
+		    &(struct control_ops){ .ctx = ag,
+					   .create = agent_run_ops.create,
+					   .client_gone =
+						   agent_run_ops.client_gone },
+		    err, errlen))
+		return -1;
+	agent_netns_scan(ag);
+	return 0;
+}
+
+static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
+{
+	struct itimerspec its = { .it_interval.tv_sec = SWEEP_INTERVAL_S,
+				  .it_value.tv_sec = SWEEP_INTERVAL_S };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
+		return -1;
+	}
+	l->signal_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	l->signal_src.on_ready = on_signal;
+	l->sweep_src.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	l->sweep_src.on_ready = on_sweep;
+	l->soon_src.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	l->soon_src.on_ready = on_soon;
+	the_loop = l;
+	if (l->signal_src.fd < 0 || l->sweep_src.fd < 0 || l->soon_src.fd < 0 ||
+	    timerfd_settime(l->sweep_src.fd, 0, &its, NULL) ||
+	    ev_add(l->ag->epfd, &l->signal_src, EPOLLIN) ||
+	    ev_add(l->ag->epfd, &l->sweep_src, EPOLLIN) ||
+	    ev_add(l->ag->epfd, &l->soon_src, EPOLLIN)) {
+		snprintf(err, errlen, "signals: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void loop(struct agent_loop *l)
+{
+	struct epoll_event evs[64];
+
+	while (!l->stop) {
+		int n = epoll_wait(l->ag->epfd, evs, 64, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_source *src = evs[i].data.ptr;
+
+			src->on_ready(src, evs[i].events);
+		}
+	}
+}
+
+/*
+ * Leaves the pins, links and maps: the programs keep enforcing. The DNS
+ * endpoints close, so queries fail until the next agent serves them.
+ */
+static void shut_down(struct agent *ag)
+{
+	agent_events_drain(&ag->events);
+	agent_state_save(ag);
+	agent_control_close(&ag->control);
+	agent_uplinks_stop(&ag->uplinks);
+	for (size_t i = 0; i < ag->cfg.n_attach; i++)
+		cgroup_watch_close(ag->watch[i]);
+	agent_events_close(&ag->events);
+	agent_bpf_close(&ag->bpf);
+	agent_policies_free(&ag->policies);
+	policy_free(&ag->deny_policy);
+	agent_config_free(&ag->cfg);
+}
+
+static int uninstall(void)
+{
+	char err[512];
+
+	if (agent_bpf_uninstall(err, sizeof(err))) {
+		log_error("%s", err);
+		return EXIT_AWF_FAILURE;
+	}
+	unlink(AGENT_STATE_FILE);
+	log_info("agent programs, links and maps removed");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const char **config,
+		      bool *do_uninstall)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "uninstall", no_argument, NULL, 'u' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt, lvl;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:ul:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'u':
+			*do_uninstall = true;
+			break;
+		case 'l':
+			lvl = log_level_parse(optarg);
+			if (lvl < 0) {
+				fprintf(stderr,
+					"awf-bpf: agent: --log-level: unknown level '%s'\n",
+					optarg);
+				return EXIT_AWF_FAILURE;
+			}
+			log_threshold = lvl;
+			break;
+		case 'h':
+			fputs(usage_agent, stdout);
+			return 0;
+		default:
+			fputs(usage_agent, stderr);
+			return EXIT_AWF_FAILURE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "awf-bpf: agent: unexpected argument '%s'\n",
+			argv[optind]);
+		return EXIT_AWF_FAILURE;
+	}
+	return -1;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static struct agent ag;
+	struct agent_loop l = { .ag = &ag };
+	const char *config = NULL;
+	bool do_uninstall = false;
+	char err[1024] = "";
+	int ret;
+
+	ret = parse_args(argc, argv, &config, &do_uninstall);
+	if (ret >= 0)
+		return ret;
+	if (do_uninstall)
+		return uninstall();
+	agent_config_defaults(&ag.cfg);
+	/* Bad input: a one-line error and exit 125, nothing attached. */
+	if (agent_config_load(&ag.cfg, config ? config : AGENT_CONFIG_PATH,
+			      config != NULL, err, sizeof(err)) ||
+	    load_policies(&ag, &ag.policies, err, sizeof(err))) {
+		fprintf(stderr, "awf-bpf: agent: %s\n", err);
+		return EXIT_AWF_FAILURE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ag.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ag.epfd < 0) {
+		log_error("agent: epoll_create1: %s", strerror(errno));
+		return EXIT_AWF_FAILURE;
+	}
+	if (watch_signals(&l, err, sizeof(err)) ||
+	    set_up(&ag, err, sizeof(err))) {
+		log_error("agent: %s", err);
+		shut_down(&ag);
+		return EXIT_AWF_FAILURE;
+	}
+	log_info("agent: %zu attach point(s), %zu policies, ready",
+		 ag.cfg.n_attach, ag.policies.n);
+	loop(&l);
+	log_info("agent: stopping; the pinned programs keep enforcing");
+	shut_down(&ag);
+	return 0;
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <bpf/libbpf.h>
+
+#include "agent/agent_events.h"
+#include "dns/learned.h"
+#include "common/log.h"
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct agent_events *ev = ctx;
+	const struct awf_event *e = data;
+	const struct agent_event_sink *sink;
+	const char *domain = NULL;
+
+	if (size < sizeof(*e))
+		return 0;
+	sink = ev->sink_of(ev->sink_ctx, e->slot);
+	if (sink && sink->names && e->name_id)
+		domain = learned_store_name(sink->names, e->name_id);
+	if (ev->audit.f) {
+		ev->audit.sandbox =
+			sink && sink->sandbox ? sink->sandbox : "unknown";
+		audit_log_event(&ev->audit, e, domain);
+	}
+	if (sink && sink->forward)
+		sink->forward(sink->forward_ctx, e, domain);
+	return 0;
+}
+
+static int on_ready(struct ev_source *src, uint32_t events)
+{
+	(void)events;
+	agent_events_drain(container_of(src, struct agent_events, src));
+	return 0;
+}
+
+int agent_events_open(struct agent_events *ev, int ringbuf_fd, int epfd,
+		      FILE *out, agent_sink_of sink_of, void *sink_ctx,
+		      char *err, size_t errlen)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->audit.f = out;
+	ev->sink_of = sink_of;
+	ev->sink_ctx = sink_ctx;
+	ev->rb = ring_buffer__new(ringbuf_fd, handle_event, ev, NULL);
+	if (!ev->rb) {
+		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	ev->src.fd = ring_buffer__epoll_fd(ev->rb);
+	ev->src.on_ready = on_ready;
+	if (ev_add(epfd, &ev->src, EPOLLIN) < 0) {
+		snprintf(err, errlen, "ring buffer: cannot watch it");
+		return -1;
+	}
+	return 0;
+}
+
+void agent_events_drain(struct agent_events *ev)
+{
+	int ret = ring_buffer__consume(ev->rb);
+
+	if (ret < 0 && ret != -EINTR)
+		log_error("reading events: %s", strerror(-ret));
+	if (ev->audit.f)
+		fflush(ev->audit.f);
+}
+
+void agent_events_close(struct agent_events *ev)
+{
+	if (ev->rb)
+		ring_buffer__free(ev->rb);
+	ev->rb = NULL;
+	/* The stream belongs to the caller. */
+	ev->audit.f = NULL;
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "agent/agent_sandbox.h"
+#include "dns/dns_forward.h"
+#include "policy/domain_match.h"
+#include "dns/learned.h"
+#include "common/log.h"
+#include "kernel/sandbox_config.h"
+
+static int rule_put(struct agent_bpf *a, uint32_t slot,
+		    const struct rule_entry *e)
+{
+	if (e->family == AF_INET) {
+		struct awf_slot_cidr4_key k = { .prefixlen = 32 + e->prefixlen,
+						.slot = htonl(slot) };
+
+		memcpy(k.addr, e->addr, sizeof(k.addr));
+		return bpf_map_update_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR4),
+					   &k, &e->rule, BPF_ANY);
+	}
+	struct awf_slot_cidr6_key k = { .prefixlen = 32 + e->prefixlen,
+					.slot = htonl(slot) };
+
+	memcpy(k.addr, e->addr, sizeof(k.addr));
+	return bpf_map_update_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR6), &k,
+				   &e->rule, BPF_ANY);
+}
+
+static void rule_del(struct agent_bpf *a, uint32_t slot,
+		     const struct rule_entry *e)
+{
+	if (e->family == AF_INET) {
+		struct awf_slot_cidr4_key k = { .prefixlen = 32 + e->prefixlen,
+						.slot = htonl(slot) };
+
+		memcpy(k.addr, e->addr, sizeof(k.addr));
+		bpf_map_delete_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR4), &k);
+		return;
+	}
+	struct awf_slot_cidr6_key k = { .prefixlen = 32 + e->prefixlen,
+					.slot = htonl(slot) };
+
+	memcpy(k.addr, e->addr, sizeof(k.addr));
+	bpf_map_delete_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR6), &k);
+}
+
+static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
+		      const struct policy *p, char *err, size_t errlen)
+{
+	struct policy_cidr *local = NULL;
+	size_t n_local = 0;
+	int ret;
+
+	/* Read at each sandbox's creation: addresses may have changed. */
+	if (host_local_addrs(&local, &n_local, err, errlen))
+		return -1;
+	ret = rules_build(&sb->rules, p, local, n_local, err, errlen);
+	free(local);
+	if (ret)
+		return -1;
+	for (size_t i = 0; i < sb->rules.n; i++) {
+		if (rule_put(a, sb->slot, &sb->rules.v[i])) {
+			snprintf(err, errlen,
+				 "writing CIDR rule %zu of %zu: %s", i + 1,
+				 sb->rules.n, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_learned(struct agent_sandbox *sb, struct agent_bpf *a,
+			const struct agent_sandbox_spec *spec)
+{
+	const struct policy *p = spec->policy;
+
+	if (spec->learned) {
+		sb->learned = spec->learned;
+		return 0;
+	}
+	sb->learned =
+		learned_store_new(agent_bpf_map_fd(a, AGENT_MAP_LEARNED4),
+				  agent_bpf_map_fd(a, AGENT_MAP_LEARNED6),
+				  p->dns_min_ttl, p->dns_max_ips_per_name);
+	if (!sb->learned)
+		return -1;
+	learned_store_use_set(sb->learned, sb->learned_set);
+	learned_store_use_names_map(sb->learned,
+				    agent_bpf_map_fd(a, AGENT_MAP_NAMES));
+	/* An adopted set: the ids in its learned entries keep their names. */
+	learned_store_load_names(sb->learned);
+	return 0;
+}
+
+static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
+		    const struct agent_sandbox_spec *spec, char *err,
+		    size_t errlen)
+{
+	const struct policy *p = spec->policy;
+	struct dns_fwd_config cfg = {
+		.servers = p->dns_servers,
+		.n_servers = p->n_dns_servers,
+		.port = spec->dns_port,
+	};
+
+	sb->matcher = domain_matcher_new(p, err, errlen);
+	if (!sb->matcher)
+		return -1;
+	sb->filter =
+		dns_filter_new(sb->matcher, spec->on_dns, spec->on_dns_ctx);
+	if (!sb->filter || open_learned(sb, a, spec)) {
+		snprintf(err, errlen, "dns filter: out of memory");
+		return -1;
+	}
+	dns_filter_use_store(sb->filter, sb->learned);
+	cfg.filter = dns_filter_ops(sb->filter);
+	sb->dns = dns_fwd_new(&cfg, epfd, err, errlen);
+	if (!sb->dns && spec->dns_port) {
+		/* The old port is taken: any port will do for a new slot. */
+		cfg.port = 0;
+		sb->dns = dns_fwd_new(&cfg, epfd, err, errlen);
+	}
+	if (!sb->dns)
+		return -1;
+	sb->dns_port = dns_fwd_port(sb->dns);
+	return 0;
+}
+
+static int write_config(struct agent_sandbox *sb, struct agent_bpf *a,
+			const struct agent_sandbox_spec *spec, char *err,
+			size_t errlen)
+{
+	struct awf_config cfg = { 0 };
+
+	if (spec->unrestricted)
+		cfg.unrestricted = 1;
+	else
+		sandbox_config_build(&cfg, spec->policy, sb->dns_port,
+				     dns_fwd_has_ipv6(sb->dns),
+				     spec->audit_allowed);
+	cfg.learned_set = sb->learned_set;
+	if (bpf_map_update_elem(agent_bpf_configs_fd(a), &sb->slot, &cfg,
+				BPF_ANY)) {
+		snprintf(err, errlen, "config of slot %u: %s", sb->slot,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int agent_sandbox_create(struct agent_sandbox *sb, struct agent_bpf *a,
+			 int epfd, const struct agent_sandbox_spec *spec,
+			 char *err, size_t errlen)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->slot = spec->slot;
+	sb->learned_set = spec->learned_set;
+	sb->unrestricted = spec->unrestricted;
+	if (!spec->unrestricted &&
+	    (fill_rules(sb, a, spec->policy, err, errlen) ||
+	     open_dns(sb, a, epfd, spec, err, errlen)))
+		goto fail;
+	/* Rules before config: a hook that finds the config finds its rules. */
+	if (write_config(sb, a, spec, err, errlen))
+		goto fail;
+	return 0;
+fail:
+	if (sb->learned == spec->learned)
+		sb->learned = NULL; /* still the predecessor's */
+	agent_sandbox_destroy(sb, a);
+	return -1;
+}
+
+int agent_sandbox_bind(const struct agent_sandbox *sb, struct agent_bpf *a,
+		       uint64_t cgroup_id, char *err, size_t errlen)
+{
+	if (bpf_map_update_elem(agent_bpf_slots_fd(a), &cgroup_id, &sb->slot,
+				BPF_ANY)) {
+		snprintf(err, errlen, "cgroup %llu -> slot %u: %s",
+			 (unsigned long long)cgroup_id, sb->slot,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Delete every key of map with the __u32 at first_off equal to first.
+ * Collected first: deleting while walking a hash restarts the walk.
+ */
+static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
+{
+	uint8_t key[64], *doomed = NULL;
+	size_t n = 0, cap = 0;
+	bool have = false;
+
+	if (key_size > sizeof(key))
+		return;
+	while (!bpf_map_get_next_key(fd, have ? key : NULL, key)) {
+		uint32_t v;
+
+		have = true;
+		memcpy(&v, key + first_off, sizeof(v));
+		if (v != first)
+			continue;
+		if (n == cap) {
+			uint8_t *grown = realloc(doomed, (cap ? cap * 2 : 64) *
+								 key_size);
+
+			if (!grown)
+				break;
+			doomed = grown;
+			cap = cap ? cap * 2 : 64;
+		}
+		memcpy(doomed + n++ * key_size, key, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, doomed + i * key_size);
+	free(doomed);
+}
+
+/* A slot's counters start from zero for its next sandbox. */
+static void clear_counters(struct agent_bpf *a, uint32_t slot)
+{
+	uint64_t zero = 0;
+
+	for (uint32_t i = 0; i < AWF_C_MAX; i++) {
+		uint32_t key = slot * AWF_C_MAX + i;
+
+		bpf_map_update_elem(agent_bpf_counters_fd(a), &key, &zero,
+				    BPF_ANY);
+	}
+}
+
+void agent_purge_slot(struct agent_bpf *a, uint32_t slot)
+{
+	struct awf_config none = { 0 };
+
+	bpf_map_update_elem(agent_bpf_configs_fd(a), &slot, &none, BPF_ANY);
+	clear_counters(a, slot);
+	purge(agent_bpf_map_fd(a, AGENT_MAP_CIDR4),
+	      sizeof(struct awf_slot_cidr4_key), 4, htonl(slot));
+	purge(agent_bpf_map_fd(a, AGENT_MAP_CIDR6),
+	      sizeof(struct awf_slot_cidr6_key), 4, htonl(slot));
+	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
+	      sizeof(struct awf_slot_lo_port_key), 0, slot);
+}
+
+void agent_purge_set(struct agent_bpf *a, uint32_t set)
+{
+	purge(agent_bpf_map_fd(a, AGENT_MAP_NAMES),
+	      sizeof(struct awf_set_name_key), 0, set);
+	purge(agent_bpf_map_fd(a, AGENT_MAP_LEARNED4),
+	      sizeof(struct awf_set_ip4_key), 0, set);
+	purge(agent_bpf_map_fd(a, AGENT_MAP_LEARNED6),
+	      sizeof(struct awf_set_ip6_key), 0, set);
+}
+
+void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
+{
+	struct awf_config none = { 0 };
+
+	/* First: a hook that still finds the slot now refuses. */
+	bpf_map_update_elem(agent_bpf_configs_fd(a), &sb->slot, &none, BPF_ANY);
+	for (size_t i = 0; i < sb->rules.n; i++)
+		rule_del(a, sb->slot, &sb->rules.v[i]);
+	rules_free(&sb->rules);
+	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
+	      sizeof(struct awf_slot_lo_port_key), 0, sb->slot);
+	clear_counters(a, sb->slot);
+	if (sb->learned) {
+		learned_store_free(sb->learned);
+		agent_purge_set(a, sb->learned_set);
+	}
+	dns_fwd_free(sb->dns);
+	dns_filter_free(sb->filter);
+	domain_matcher_free(sb->matcher);
+	sb->dns = NULL;
+	sb->filter = NULL;
+	sb->learned = NULL;
+	sb->matcher = NULL;
+}

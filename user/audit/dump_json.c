@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+
+#include "audit/audit_codes.h"
+#include "audit/audit_log.h"
+#include "kernel/counters.h"
+#include "audit/dump_json.h"
+#include "dns/learned.h"
+#include "policy/policy.h"
+
+#define NS_PER_S 1000000000LL
+
+static void add_str(json_object *o, const char *key, const char *val)
+{
+	json_object_object_add(o, key, json_object_new_string(val));
+}
+
+static void add_int(json_object *o, const char *key, int64_t val)
+{
+	json_object_object_add(o, key, json_object_new_int64(val));
+}
+
+/* Fixed-size fields of a map value: never trust a NUL to be there. */
+static void add_field(json_object *o, const char *key, const char *field,
+		      size_t len)
+{
+	json_object_object_add(
+		o, key,
+		json_object_new_string_len(field, (int)strnlen(field, len)));
+}
+
+static void addr_text(int family, const void *addr, char *buf, size_t len)
+{
+	if (!inet_ntop(family, addr, buf, len))
+		snprintf(buf, len, "?");
+}
+
+static json_object *command_json(const struct awf_meta *m)
+{
+	json_object *arr = json_object_new_array();
+	size_t off = 0;
+
+	for (uint32_t i = 0; i < m->argc && off < sizeof(m->cmdline); i++) {
+		size_t n = strnlen(m->cmdline + off, sizeof(m->cmdline) - off);
+
+		json_object_array_add(arr, json_object_new_string_len(
+						   m->cmdline + off, (int)n));
+		off += n + 1;
+	}
+	return arr;
+}
+
+static json_object *counters_json(const struct pinned *p)
+{
+	uint64_t c[AWF_C_MAX];
+	int fd = pinned_fd(p, "counters");
+
+	if (fd < 0 || counters_read(fd, c))
+		return NULL;
+	return counters_to_json(c);
+}
+
+static void identity_json(json_object *o, const struct pinned *p)
+{
+	const struct awf_meta *m = &p->meta;
+	char time[64];
+
+	add_str(o, "sandbox", p->id);
+	json_object_object_add(o, "alive",
+			       json_object_new_boolean(pinned_alive(p)));
+	if (!p->has_meta)
+		return;
+	add_int(o, "pid", m->pid);
+	add_int(o, "workload_pid", m->workload_pid);
+	add_int(o, "uid", m->uid);
+	add_field(o, "user", m->user, sizeof(m->user));
+	json_object_object_add(o, "command", command_json(m));
+	audit_real_time(m->start_realtime_ns, time, sizeof(time));
+	add_str(o, "started", time);
+	add_int(o, "cgroup_id", (int64_t)m->cgroup_id);
+	json_object_object_add(
+		o, "audit_log",
+		m->audit_log[0] ? json_object_new_string_len(
+					  m->audit_log,
+					  (int)strnlen(m->audit_log,
+						       sizeof(m->audit_log))) :
+				  NULL);
+}
+
+/* ------------------------------------------------------------- policy */
+
+const char *dump_localhost_mode(unsigned int mode)
+{
+	switch (mode) {
+	case AWF_LO_SANDBOX:
+		return "sandbox";
+	case AWF_LO_ALLOW:
+		return "allow";
+	case AWF_LO_DENY:
+		return "deny";
+	}
+	return "unknown";
+}
+
+static json_object *dns_servers_json(const struct awf_meta *m)
+{
+	json_object *arr = json_object_new_array();
+	char buf[INET6_ADDRSTRLEN];
+
+	for (uint32_t i = 0; i < m->n_dns_servers && i < AWF_META_MAX_DNS;
+	     i++) {
+		addr_text(m->dns_servers[i].family, m->dns_servers[i].addr, buf,
+			  sizeof(buf));
+		json_object_array_add(arr, json_object_new_string(buf));
+	}
+	return arr;
+}
+
+json_object *dump_proxy_json(const struct awf_config *cfg)
+{
+	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 16];
+	int family = cfg->proxy_family == AF_INET6 ? AF_INET6 : AF_INET;
+
+	if (!cfg->proxy_enabled)
+		return NULL;
+	addr_text(family, cfg->proxy_addr, addr, sizeof(addr));
+	snprintf(buf, sizeof(buf), family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 addr, cfg->proxy_port);
+	return json_object_new_string(buf);
+}
+
+static int domain_cmp(const void *a, const void *b)
+{
+	const struct awf_domain_key *x = a, *y = b;
+
+	if (x->list != y->list)
+		return x->list < y->list ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * A hash map that changes under get_next_key may restart from its first
+ * key: drop the repeats this gives once sorted.
+ */
+static size_t dedup(char *keys, size_t n, size_t key_size)
+{
+	size_t out = n ? 1 : 0;
+
+	for (size_t i = 1; i < n; i++) {
+		if (!memcmp(keys + (out - 1) * key_size, keys + i * key_size,
+			    key_size))
+			continue;
+		memmove(keys + out * key_size, keys + i * key_size, key_size);
+		out++;
+	}
+	return out;
+}
+
+/* Keys of a map, sorted by cmp; *n of them. NULL when none or on error. */
+void *dump_map_keys(int fd, size_t key_size, size_t max,
+		    int (*cmp)(const void *, const void *), size_t *n)
+{
+	char *keys = NULL, *prev = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (*n == cap) {
+			char *bigger;
+
+			if (cap >= max)
+				break;
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(keys, cap * key_size);
+			if (!bigger)
+				break;
+			keys = bigger;
+		}
+		prev = *n ? keys + (*n - 1) * key_size : NULL;
+		if (bpf_map_get_next_key(fd, prev, keys + *n * key_size))
+			break; /* ENOENT: the last one */
+		(*n)++;
+	}
+	if (*n && cmp) {
+		qsort(keys, *n, key_size, cmp);
+		*n = dedup(keys, *n, key_size);
+	}
+	return keys;
+}
+
+static json_object *domain_json(const struct awf_domain_key *k,
+				const struct awf_domain *d)
+{
+	json_object *o = json_object_new_object();
+
+	add_int(o, "id", k->id);
+	add_field(o, "domain", d->name, sizeof(d->name));
+	json_object_object_add(o, "subdomains",
+			       json_object_new_boolean(d->subdomains));
+	if (k->list == AWF_DOM_ALLOW)
+		json_object_object_add(o, "ports", port_set_to_json(&d->ports));
+	return o;
+}
+
+static void domains_json(json_object *policy, const struct pinned *p)
+{
+	json_object *allow = json_object_new_array();
+	json_object *block = json_object_new_array();
+	int fd = pinned_fd(p, "domains");
+	struct awf_domain_key *keys;
+	struct awf_domain d;
+	size_t n;
+
+	keys = dump_map_keys(fd, sizeof(*keys), AWF_MAX_DOMAINS, domain_cmp,
+			     &n);
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &keys[i], &d))
+			continue;
+		json_object_array_add(keys[i].list == AWF_DOM_ALLOW ? allow :
+								      block,
+				      domain_json(&keys[i], &d));
+	}
+	free(keys);
+	json_object_object_add(policy, "allow_domains", allow);
+	json_object_object_add(policy, "block_domains", block);
+	/* The map holds AWF_MAX_DOMAINS at most. */
+	json_object_object_add(
+		policy, "domains_truncated",
+		json_object_new_boolean(n < (size_t)p->meta.n_allow_domains +
+						    p->meta.n_block_domains));
+}
+
+static json_object *policy_json(const struct pinned *p)
+{
+	const struct awf_meta *m = &p->meta;
+	json_object *o = json_object_new_object();
+	json_object *lo = json_object_new_object();
+	json_object *dns = json_object_new_object();
+
+	domains_json(o, p);
+	json_object_object_add(o, "ports", port_set_to_json(&m->default_ports));
+	json_object_object_add(o, "dns_servers", dns_servers_json(m));
+	add_str(lo, "mode", dump_localhost_mode(m->cfg.localhost_mode));
+	json_object_object_add(lo, "ports", port_set_to_json(&m->cfg.lo_ports));
+	json_object_object_add(o, "localhost", lo);
+	json_object_object_add(o, "proxy", dump_proxy_json(&m->cfg));
+	json_object_object_add(o, "ipv6",
+			       json_object_new_boolean(m->cfg.ipv6_enabled));
+	add_int(dns, "min_ttl", m->dns_min_ttl);
+	add_int(dns, "max_ips_per_name", m->dns_max_ips_per_name);
+	json_object_object_add(o, "dns", dns);
+	add_str(o, "audit", m->cfg.audit_allowed ? "all" : "denied");
+	add_int(o, "dns_endpoint_port", m->cfg.dns_port);
+	return o;
+}
+
+/* -------------------------------------------------------------- CIDRs */
+
+static int cidr4_cmp(const void *a, const void *b)
+{
+	const struct awf_cidr4_key *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+
+	return c ? c :
+		   (x->prefixlen > y->prefixlen) -
+			       (x->prefixlen < y->prefixlen);
+}
+
+static int cidr6_cmp(const void *a, const void *b)
+{
+	const struct awf_cidr6_key *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+
+	return c ? c :
+		   (x->prefixlen > y->prefixlen) -
+			       (x->prefixlen < y->prefixlen);
+}
+
+static const char *rule_kind(uint32_t kind)
+{
+	switch (kind) {
+	case AWF_RULE_ALLOW:
+		return "allow";
+	case AWF_RULE_RESERVED:
+		return "reserved";
+	case AWF_RULE_LOCAL:
+		return "local";
+	}
+	return "unknown";
+}
+
+json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
+			    const struct awf_rule *r)
+{
+	json_object *o = json_object_new_object();
+	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+
+	addr_text(family, addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s/%u", a, prefixlen);
+	add_str(o, "cidr", buf);
+	add_str(o, "kind", rule_kind(r->kind));
+	if (r->kind == AWF_RULE_ALLOW) {
+		add_int(o, "rule_id", r->id);
+		json_object_object_add(o, "ports", port_set_to_json(&r->ports));
+	}
+	return o;
+}
+
+static void cidrs_json(json_object *arr, const struct pinned *p)
+{
+	int fd4 = pinned_fd(p, "cidr4"), fd6 = pinned_fd(p, "cidr6");
+	struct awf_cidr4_key *k4;
+	struct awf_cidr6_key *k6;
+	struct awf_rule r;
+	size_t n;
+
+	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, cidr4_cmp, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd4, &k4[i], &r))
+			json_object_array_add(
+				arr, dump_cidr_json(AF_INET, k4[i].addr,
+						    k4[i].prefixlen, &r));
+	free(k4);
+	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, cidr6_cmp, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd6, &k6[i], &r))
+			json_object_array_add(
+				arr, dump_cidr_json(AF_INET6, k6[i].addr,
+						    k6[i].prefixlen, &r));
+	free(k6);
+}
+
+/* ------------------------------------------------------------ learned */
+
+static int key4_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 4);
+}
+
+static int key6_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+json_object *dump_learned_json(int family, const void *addr,
+			       const struct awf_learned *l, int names_fd,
+			       const void *name_key, int64_t now)
+{
+	json_object *o = json_object_new_object();
+	struct awf_name name;
+	char buf[INET6_ADDRSTRLEN];
+	int64_t left = (int64_t)l->expires_ns - now;
+
+	addr_text(family, addr, buf, sizeof(buf));
+	add_str(o, "address", buf);
+	add_str(o, "family", family == AF_INET6 ? "ipv6" : "ipv4");
+	if (names_fd >= 0 &&
+	    !bpf_map_lookup_elem(names_fd, name_key ? name_key : &l->name_id,
+				 &name))
+		add_field(o, "name", name.name, sizeof(name.name));
+	else
+		json_object_object_add(o, "name", NULL);
+	add_int(o, "name_id", l->name_id);
+	add_int(o, "rule_id", l->rule_id);
+	json_object_object_add(o, "ports", port_set_to_json(&l->ports));
+	add_int(o, "expires_in_s", left > 0 ? left / NS_PER_S : 0);
+	json_object_object_add(o, "expired",
+			       json_object_new_boolean(left <= 0));
+	return o;
+}
+
+static void learned_all_json(json_object *arr, const struct pinned *p)
+{
+	int fd4 = pinned_fd(p, "learned4"), fd6 = pinned_fd(p, "learned6");
+	int names = pinned_fd(p, "names");
+	int64_t now = (int64_t)learned_now_ns();
+	struct awf_ip6_key *k6;
+	struct awf_learned l;
+	uint32_t *k4;
+	size_t n;
+
+	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_LEARNED, key4_cmp, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd4, &k4[i], &l))
+			json_object_array_add(
+				arr, dump_learned_json(AF_INET, &k4[i], &l,
+						       names, NULL, now));
+	free(k4);
+	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_LEARNED, key6_cmp, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd6, &k6[i], &l))
+			json_object_array_add(
+				arr, dump_learned_json(AF_INET6, &k6[i], &l,
+						       names, NULL, now));
+	free(k6);
+}
+
+/* ----------------------------------------------------------- lo_ports */
+
+static int lo_cmp(const void *a, const void *b)
+{
+	const struct awf_lo_port_key *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+json_object *dump_lo_port_json(uint16_t port, uint8_t proto_num, uint32_t refs)
+{
+	json_object *o = json_object_new_object();
+	const char *proto = proto_code(proto_num);
+
+	add_int(o, "port", port);
+	if (proto)
+		add_str(o, "proto", proto);
+	else
+		add_int(o, "proto", proto_num);
+	add_int(o, "refs", refs);
+	return o;
+}
+
+static void lo_ports_json(json_object *arr, const struct pinned *p)
+{
+	int fd = pinned_fd(p, "lo_ports");
+	struct awf_lo_port_key *keys;
+	uint32_t refs;
+	size_t n;
+
+	keys = dump_map_keys(fd, sizeof(*keys), AWF_MAX_LO_PORTS, lo_cmp, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(fd, &keys[i], &refs))
+			json_object_array_add(
+				arr, dump_lo_port_json(keys[i].port,
+						       keys[i].proto, refs));
+	free(keys);
+}
+
+json_object *dump_sandbox_json(const struct pinned *p, bool full)
+{
+	json_object *o = json_object_new_object();
+	json_object *cidrs, *learned, *lo;
+
+	if (!o)
+		return NULL;
+	identity_json(o, p);
+	json_object_object_add(o, "counters", counters_json(p));
+	if (!full || !p->has_meta)
+		return o;
+	json_object_object_add(o, "policy", policy_json(p));
+	cidrs = json_object_new_array();
+	cidrs_json(cidrs, p);
+	json_object_object_add(o, "cidrs", cidrs);
+	learned = json_object_new_array();
+	learned_all_json(learned, p);
+	json_object_object_add(o, "learned", learned);
+	lo = json_object_new_array();
+	lo_ports_json(lo, p);
+	json_object_object_add(o, "lo_ports", lo);
+	return o;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * events.h - the kernel's verdicts, read from the BPF ring buffer, and the
+ * DNS filter's decisions: one stderr line per denial, with --audit-log one
+ * JSON line per event (audit_log.h), the DNS counters in the counters map,
+ * and at exit the events lost and the summary of what was denied.
+ */
+#ifndef AWF_EVENTS_H
+#define AWF_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "awf.h"
+#include "audit/audit_log.h"
+#include "common/evloop.h"
+
+struct ring_buffer;
+struct learned_store;
+struct summary;
+
+struct events {
+	struct ev_source src;
+	struct ring_buffer *rb;
+	struct audit_log audit; /* audit.f NULL without --audit-log */
+	const char *sandbox; /* "run-<pid>" */
+	unsigned long denied;
+	const struct learned_store *names; /* name_id -> name */
+	int counters_fd; /* -1 until events_attach() */
+	uint64_t user_counters[AWF_C_MAX]; /* the slots user space owns */
+	uint64_t lost; /* events lost so far, as reported */
+	struct summary *summary;
+};
+
+/* ringbuf_fd -1: no ring buffer; the agent's events come by events_feed. */
+int events_open(struct events *ev, int ringbuf_fd, int epfd,
+		const char *audit_path, const char *sandbox, char *err,
+		size_t errlen);
+/* One kernel verdict, domain the name behind its name_id (or NULL). */
+void events_feed(struct events *ev, const struct awf_event *e,
+		 const char *domain);
+/* Where names and counters are: events before this carry no domain. */
+void events_attach(struct events *ev, const struct learned_store *names,
+		   int counters_fd);
+/* Read everything the kernel has queued (also called before exit). */
+void events_drain(struct events *ev);
+/* The "start" line of the audit log, once the command runs. */
+void events_start(struct events *ev, pid_t pid, char *const *argv,
+		  uint64_t cgroup_id);
+/*
+ * After the last process of the sandbox is gone: drain, report events
+ * lost, the "end" line (status -1: the command never ran), and unless
+ * quiet the summary of denials on stderr.
+ */
+void events_finish(struct events *ev, int status, bool quiet);
+void events_close(struct events *ev);
+
+struct dns_decision;
+
+/* The counters a DNS decision adds one to (user space owns them). */
+size_t dns_counter_indexes(const struct dns_decision *d, uint32_t idx[2]);
+
+/* dns_decision_cb of the DNS filter: ctx is the struct events. */
+void events_dns_decision(void *ctx, const struct dns_decision *d);
+
+/* Text of a reason code, and the one line printed for a denial. */
+const char *event_reason_text(unsigned int reason);
+void event_format_line(const struct awf_event *e, const char *domain, char *buf,
+		       size_t len);
+
+#endif /* AWF_EVENTS_H */

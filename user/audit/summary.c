@@ -1,0 +1,749 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "awf.h"
+#include "audit/audit_codes.h"
+#include "kernel/counters.h"
+#include "audit/summary.h"
+
+#define BUCKETS 1024
+#define MAX_CIDR_HINTS 64
+
+struct sum_domain {
+	struct sum_domain *next; /* hash chain */
+	char *name;
+	uint64_t allowed, denied;
+	unsigned int reason; /* of the first denial; 0: never denied */
+	size_t order;
+};
+
+/* A denied destination, or for sockets a denied (family, type, protocol). */
+struct sum_dest {
+	struct sum_dest *next;
+	unsigned int kind, reason, proto;
+	int family, sock_type;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t pid; /* the first process that tried */
+	char comm[AWF_COMM_LEN + 1];
+	char *domain;
+	uint64_t count;
+	size_t order;
+};
+
+struct summary {
+	struct sum_domain *dom_hash[BUCKETS];
+	struct sum_domain **doms;
+	size_t n_doms, cap_doms;
+	struct sum_dest *dest_hash[BUCKETS];
+	struct sum_dest **dests;
+	size_t n_dests, cap_dests;
+	uint64_t untracked; /* denials past SUMMARY_MAX_ITEMS */
+	uint64_t denied, allowed;
+	uint64_t dns_allowed, dns_blocked, dns_failed;
+	uint64_t lost;
+	uint64_t counters[AWF_C_MAX];
+	bool has_counters;
+	unsigned int runs;
+};
+
+/* A growing string for the flag line. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct strbuf *b, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *s = realloc(b->s, cap);
+
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, text, n + 1);
+	b->len += n;
+}
+
+static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u; /* FNV-1a */
+	return h;
+}
+
+static void *grow(void *v, size_t *cap, size_t want, size_t size)
+{
+	size_t n = *cap ? *cap * 2 : 64;
+
+	if (want <= *cap)
+		return v;
+	v = realloc(v, n * size);
+	if (v)
+		*cap = n;
+	return v;
+}
+
+struct summary *summary_new(void)
+{
+	return calloc(1, sizeof(struct summary));
+}
+
+void summary_free(struct summary *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_doms; i++) {
+		free(s->doms[i]->name);
+		free(s->doms[i]);
+	}
+	for (size_t i = 0; i < s->n_dests; i++) {
+		free(s->dests[i]->domain);
+		free(s->dests[i]);
+	}
+	free(s->doms);
+	free(s->dests);
+	free(s);
+}
+
+static struct sum_domain *domain_get(struct summary *s, const char *name)
+{
+	uint32_t h = hash_bytes(2166136261u, name, strlen(name)) % BUCKETS;
+	struct sum_domain *d, **v;
+
+	for (d = s->dom_hash[h]; d; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	if (s->n_doms >= SUMMARY_MAX_ITEMS)
+		return NULL;
+	v = grow(s->doms, &s->cap_doms, s->n_doms + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	s->doms = v;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->name = strdup(name))) {
+		free(d);
+		return NULL;
+	}
+	d->order = s->n_doms;
+	d->next = s->dom_hash[h];
+	s->dom_hash[h] = d;
+	s->doms[s->n_doms++] = d;
+	return d;
+}
+
+static bool dest_same(const struct sum_dest *d, const struct summary_net *n)
+{
+	bool sock = n->kind == AWF_EV_SOCK_CREATE;
+
+	if ((d->kind == AWF_EV_SOCK_CREATE) != sock || d->reason != n->reason ||
+	    d->family != n->family || d->proto != n->proto)
+		return false;
+	if (sock)
+		return d->sock_type == n->sock_type;
+	return d->port == n->port && memcmp(d->addr, n->addr, 16) == 0;
+}
+
+static uint32_t dest_hash(const struct summary_net *n)
+{
+	uint32_t h = hash_bytes(2166136261u, &n->reason, sizeof(n->reason));
+
+	h = hash_bytes(h, &n->proto, sizeof(n->proto));
+	if (n->kind == AWF_EV_SOCK_CREATE)
+		return hash_bytes(h, &n->sock_type, sizeof(n->sock_type)) %
+		       BUCKETS;
+	h = hash_bytes(h, n->addr, sizeof(n->addr));
+	return hash_bytes(h, &n->port, sizeof(n->port)) % BUCKETS;
+}
+
+/* comm comes from the workload: nothing but printable ASCII gets out. */
+static void clean_comm(char *out, const char *comm)
+{
+	size_t i;
+
+	for (i = 0; comm && comm[i] && i < AWF_COMM_LEN; i++)
+		out[i] = isprint((unsigned char)comm[i]) ? comm[i] : '?';
+	out[i] = '\0';
+}
+
+static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
+{
+	struct sum_dest *d, **v;
+
+	if (s->n_dests >= SUMMARY_MAX_ITEMS)
+		return NULL;
+	v = grow(s->dests, &s->cap_dests, s->n_dests + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	s->dests = v;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->kind = n->kind == AWF_EV_SOCK_CREATE ? AWF_EV_SOCK_CREATE :
+						  AWF_EV_CONNECT;
+	d->reason = n->reason;
+	d->proto = n->proto;
+	d->family = n->family;
+	d->sock_type = n->sock_type;
+	memcpy(d->addr, n->addr, 16);
+	d->port = n->port;
+	d->pid = n->pid;
+	clean_comm(d->comm, n->comm);
+	d->order = s->n_dests;
+	s->dests[s->n_dests++] = d;
+	return d;
+}
+
+static void dest_count(struct summary *s, const struct summary_net *n)
+{
+	uint32_t h = dest_hash(n);
+	struct sum_dest *d;
+
+	for (d = s->dest_hash[h]; d; d = d->next)
+		if (dest_same(d, n))
+			break;
+	if (!d) {
+		d = dest_new(s, n);
+		if (!d) {
+			s->untracked++;
+			return;
+		}
+		d->next = s->dest_hash[h];
+		s->dest_hash[h] = d;
+	}
+	if (!d->domain && n->domain)
+		d->domain = strdup(n->domain);
+	d->count++;
+}
+
+void summary_add_net(struct summary *s, const struct summary_net *n)
+{
+	struct sum_domain *dom;
+
+	/* The DNS redirect is plumbing, not a decision anyone made. */
+	if (n->verdict == AWF_REDIRECT)
+		return;
+	if (n->verdict != AWF_DENY) {
+		s->allowed++;
+		if (n->domain && (dom = domain_get(s, n->domain)))
+			dom->allowed++;
+		return;
+	}
+	s->denied++;
+	if (n->domain && (dom = domain_get(s, n->domain)))
+		dom->denied++;
+	dest_count(s, n);
+}
+
+void summary_add_dns(struct summary *s, const char *name, bool allowed,
+		     unsigned int reason)
+{
+	struct sum_domain *d = domain_get(s, name[0] ? name : ".");
+
+	if (allowed) {
+		s->dns_allowed++;
+		if (d)
+			d->allowed++;
+		return;
+	}
+	if (reason == AWF_R_DNS_UPSTREAM_FAILURE ||
+	    reason == AWF_R_DNS_BAD_ANSWER)
+		s->dns_failed++;
+	else
+		s->dns_blocked++;
+	s->denied++;
+	if (!d) {
+		s->untracked++;
+		return;
+	}
+	d->denied++;
+	if (!d->reason)
+		d->reason = reason;
+}
+
+void summary_add_lost(struct summary *s, uint64_t n)
+{
+	s->lost += n;
+}
+
+void summary_add_counters(struct summary *s, const uint64_t *counters)
+{
+	for (size_t i = 0; i < AWF_C_MAX; i++)
+		s->counters[i] += counters[i];
+	s->has_counters = true;
+}
+
+void summary_add_run(struct summary *s)
+{
+	s->runs++;
+}
+
+uint64_t summary_denied(const struct summary *s)
+{
+	return s->denied;
+}
+
+/* ------------------------------------------------------------ ordering */
+
+static int by_count_domain(const void *a, const void *b)
+{
+	const struct sum_domain *x = *(const struct sum_domain *const *)a;
+	const struct sum_domain *y = *(const struct sum_domain *const *)b;
+
+	if (x->denied != y->denied)
+		return x->denied < y->denied ? 1 : -1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int by_count_dest(const void *a, const void *b)
+{
+	const struct sum_dest *x = *(const struct sum_dest *const *)a;
+	const struct sum_dest *y = *(const struct sum_dest *const *)b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Denied domains, most denied first; the caller frees the array. */
+static struct sum_domain **denied_domains(const struct summary *s, size_t *n)
+{
+	struct sum_domain **v = calloc(s->n_doms + 1, sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < s->n_doms; i++)
+		if (s->doms[i]->reason)
+			v[(*n)++] = s->doms[i];
+	qsort(v, *n, sizeof(*v), by_count_domain);
+	return v;
+}
+
+static struct sum_dest **sorted_dests(const struct summary *s)
+{
+	struct sum_dest **v = calloc(s->n_dests + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	memcpy(v, s->dests, s->n_dests * sizeof(*v));
+	qsort(v, s->n_dests, sizeof(*v), by_count_dest);
+	return v;
+}
+
+/* ---------------------------------------------------------- the flags */
+
+/* Only names the policy syntax takes as they are. */
+static bool plain_name(const char *name)
+{
+	if (!name[0] || strcmp(name, ".") == 0)
+		return false;
+	for (; *name; name++)
+		if (!islower((unsigned char)*name) &&
+		    !isdigit((unsigned char)*name) && !strchr("-_.", *name))
+			return false;
+	return true;
+}
+
+/* Not in policy, or on the wrong port: an address of its own, no name. */
+static bool wants_cidr(const struct sum_dest *d)
+{
+	return d->kind != AWF_EV_SOCK_CREATE && !d->domain &&
+	       (d->reason == AWF_R_NOT_IN_POLICY ||
+		d->reason == AWF_R_PORT_NOT_ALLOWED) &&
+	       (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP);
+}
+
+static bool same_addr(const struct sum_dest *a, const struct sum_dest *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* "--allow-cidr 198.18.0.20/32:80,443" for every port tried on it. */
+static void cidr_flag(struct strbuf *b, struct sum_dest **v, size_t n, size_t i)
+{
+	char addr[INET6_ADDRSTRLEN], port[8];
+	uint16_t seen[64];
+	size_t n_seen = 0;
+
+	inet_ntop(v[i]->family, v[i]->addr, addr, sizeof(addr));
+	sb_add(b, b->len ? " --allow-cidr " : "--allow-cidr ");
+	sb_add(b, v[i]->family == AF_INET6 ? "[" : "");
+	sb_add(b, addr);
+	sb_add(b, v[i]->family == AF_INET6 ? "/128]:" : "/32:");
+	for (size_t j = i; j < n && n_seen < 64; j++) {
+		bool dup = false;
+
+		if (!wants_cidr(v[j]) || !same_addr(v[i], v[j]))
+			continue;
+		for (size_t k = 0; k < n_seen; k++)
+			dup |= seen[k] == v[j]->port;
+		if (dup)
+			continue;
+		seen[n_seen++] = v[j]->port;
+		snprintf(port, sizeof(port), "%s%u", n_seen > 1 ? "," : "",
+			 v[j]->port);
+		sb_add(b, port);
+	}
+}
+
+/* The flags that allow what was denied; NULL when nothing would. */
+static char *allow_flags(const struct summary *s)
+{
+	struct sum_dest **v = sorted_dests(s);
+	struct strbuf b = { 0 };
+	size_t n_cidrs = 0, n_names = 0;
+
+	for (size_t i = 0; i < s->n_doms; i++) {
+		const struct sum_domain *d = s->doms[i];
+
+		if (d->reason != AWF_R_NAME_NOT_ALLOWED || !plain_name(d->name))
+			continue;
+		sb_add(&b, n_names++ ? "," : "--allow-domains ");
+		sb_add(&b, d->name);
+	}
+	for (size_t i = 0; v && i < s->n_dests && n_cidrs < MAX_CIDR_HINTS;
+	     i++) {
+		bool first = true;
+
+		if (!wants_cidr(v[i]))
+			continue;
+		for (size_t j = 0; j < i && first; j++)
+			first = !(wants_cidr(v[j]) && same_addr(v[i], v[j]));
+		if (!first)
+			continue;
+		cidr_flag(&b, v, s->n_dests, i);
+		n_cidrs++;
+	}
+	free(v);
+	if (b.oom || !b.len) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* ------------------------------------------------------------- output */
+
+static void dest_text(const struct sum_dest *d, char *buf, size_t len)
+{
+	const char *proto = proto_code(d->proto);
+	char addr[INET6_ADDRSTRLEN], pbuf[16];
+
+	if (!proto) {
+		snprintf(pbuf, sizeof(pbuf), "protocol %u", d->proto);
+		proto = pbuf;
+	}
+	if (d->kind == AWF_EV_SOCK_CREATE) {
+		snprintf(buf, len, "socket %s %s/%s",
+			 d->family == AF_INET6 ? "ipv6" : "ipv4",
+			 sock_type_code((unsigned int)d->sock_type), proto);
+		return;
+	}
+	if (!inet_ntop(d->family == AF_INET6 ? AF_INET6 : AF_INET, d->addr,
+		       addr, sizeof(addr)))
+		snprintf(addr, sizeof(addr), "?");
+	snprintf(buf, len, "%s %s%s%s:%u%s%s%s", proto,
+		 d->family == AF_INET6 ? "[" : "", addr,
+		 d->family == AF_INET6 ? "]" : "", d->port,
+		 d->domain ? " (" : "", d->domain ? d->domain : "",
+		 d->domain ? ")" : "");
+}
+
+static const char *times(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void print_domains_text(const struct summary *s, FILE *out,
+			       const char *prefix)
+{
+	struct sum_domain **v;
+	size_t n;
+
+	v = denied_domains(s, &n);
+	for (size_t i = 0; v && i < n && i < SUMMARY_MAX_LINES; i++)
+		fprintf(out, "%s  domain %s: %s (%llu %s)\n", prefix,
+			v[i]->name, reason_text(v[i]->reason),
+			(unsigned long long)v[i]->denied,
+			times(v[i]->denied, "query", "queries"));
+	if (v && n > SUMMARY_MAX_LINES)
+		fprintf(out, "%s  ... and %zu more domains\n", prefix,
+			n - SUMMARY_MAX_LINES);
+	free(v);
+}
+
+static void print_dests_text(const struct summary *s, FILE *out,
+			     const char *prefix)
+{
+	struct sum_dest **v = sorted_dests(s);
+	char what[INET6_ADDRSTRLEN + AWF_NAME_LEN + 48];
+
+	for (size_t i = 0; v && i < s->n_dests && i < SUMMARY_MAX_LINES; i++) {
+		dest_text(v[i], what, sizeof(what));
+		fprintf(out, "%s  %s from pid %u (%s): %s (%llu %s)\n", prefix,
+			what, v[i]->pid, v[i]->comm, reason_text(v[i]->reason),
+			(unsigned long long)v[i]->count,
+			times(v[i]->count, "time", "times"));
+	}
+	if (v && s->n_dests > SUMMARY_MAX_LINES)
+		fprintf(out, "%s  ... and %zu more destinations\n", prefix,
+			s->n_dests - SUMMARY_MAX_LINES);
+	free(v);
+}
+
+void summary_print_text(const struct summary *s, FILE *out, const char *prefix)
+{
+	char *flags;
+	size_t n_doms;
+
+	free(denied_domains(s, &n_doms));
+	fprintf(out, "%ssummary: %llu denied (%zu %s, %zu %s)\n", prefix,
+		(unsigned long long)s->denied, n_doms,
+		times(n_doms, "domain", "domains"), s->n_dests,
+		times(s->n_dests, "destination", "destinations"));
+	print_domains_text(s, out, prefix);
+	print_dests_text(s, out, prefix);
+	if (s->untracked)
+		fprintf(out, "%s  ... and %llu more denials not itemized\n",
+			prefix, (unsigned long long)s->untracked);
+	if (s->lost)
+		fprintf(out, "%s  %llu events lost (ring buffer full)\n",
+			prefix, (unsigned long long)s->lost);
+	flags = allow_flags(s);
+	if (flags)
+		fprintf(out, "%sto allow these, add: %s\n", prefix, flags);
+	free(flags);
+}
+
+/* Text from the workload or the network goes into markdown escaped. */
+void summary_md_put(FILE *out, const char *text)
+{
+	for (; *text; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c == '<')
+			fputs("&lt;", out);
+		else if (c == '>')
+			fputs("&gt;", out);
+		else if (c == '&')
+			fputs("&amp;", out);
+		else if (strchr("|\\`*_[]#~", c))
+			fprintf(out, "\\%c", c);
+		else if (!isprint(c))
+			fputc('?', out);
+		else
+			fputc(c, out);
+	}
+}
+
+static void md_counters(const struct summary *s, FILE *out)
+{
+	static const unsigned int rows[] = {
+		AWF_C_CONNECT_ALLOWED, AWF_C_CONNECT_DENIED,
+		AWF_C_SENDMSG_ALLOWED, AWF_C_SENDMSG_DENIED,
+		AWF_C_SOCKET_DENIED,   AWF_C_PACKETS_DROPPED,
+		AWF_C_DNS_ALLOWED,     AWF_C_DNS_BLOCKED,
+		AWF_C_DNS_FAILED,      AWF_C_EVENTS_LOST,
+	};
+
+	fputs("| Counter | Count |\n|---|---:|\n", out);
+	if (!s->has_counters) {
+		fprintf(out, "| denied (events in the log) | %llu |\n",
+			(unsigned long long)s->denied);
+		fprintf(out, "| allowed (events in the log) | %llu |\n",
+			(unsigned long long)s->allowed);
+		fprintf(out, "| events lost | %llu |\n",
+			(unsigned long long)s->lost);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(out, "| %s | %llu |\n", counter_code(rows[i]),
+			(unsigned long long)s->counters[rows[i]]);
+}
+
+static void md_domains(const struct summary *s, FILE *out)
+{
+	if (!s->n_doms)
+		return;
+	fputs("\n| Domain | Allowed | Denied |\n|---|---:|---:|\n", out);
+	for (size_t i = 0; i < s->n_doms && i < SUMMARY_MAX_ROWS; i++) {
+		fputs("| ", out);
+		summary_md_put(out, s->doms[i]->name);
+		fprintf(out, " | %llu | %llu |\n",
+			(unsigned long long)s->doms[i]->allowed,
+			(unsigned long long)s->doms[i]->denied);
+	}
+	if (s->n_doms > SUMMARY_MAX_ROWS)
+		fprintf(out, "\n... and %zu more domains\n",
+			s->n_doms - SUMMARY_MAX_ROWS);
+}
+
+static void md_dests(const struct summary *s, FILE *out)
+{
+	struct sum_dest **v = sorted_dests(s);
+	char what[INET6_ADDRSTRLEN + AWF_NAME_LEN + 48];
+
+	if (!v || !s->n_dests) {
+		free(v);
+		return;
+	}
+	fputs("\n| Denied | Process | Reason | Count |\n|---|---|---|---:|\n",
+	      out);
+	for (size_t i = 0; i < s->n_dests && i < SUMMARY_MAX_LINES; i++) {
+		dest_text(v[i], what, sizeof(what));
+		fputs("| ", out);
+		summary_md_put(out, what);
+		fputs(" | ", out);
+		summary_md_put(out, v[i]->comm);
+		fprintf(out, " (%u) | %s | %llu |\n", v[i]->pid,
+			reason_text(v[i]->reason),
+			(unsigned long long)v[i]->count);
+	}
+	if (s->n_dests > SUMMARY_MAX_LINES)
+		fprintf(out, "\n... and %zu more destinations\n",
+			s->n_dests - SUMMARY_MAX_LINES);
+	free(v);
+}
+
+void summary_print_markdown(const struct summary *s, FILE *out)
+{
+	char *flags = allow_flags(s);
+	size_t n_doms;
+
+	free(denied_domains(s, &n_doms));
+	fprintf(out,
+		"<details>\n<summary>awf-bpf: %llu denied (%zu %s, %zu %s)",
+		(unsigned long long)s->denied, n_doms,
+		times(n_doms, "domain", "domains"), s->n_dests,
+		times(s->n_dests, "destination", "destinations"));
+	if (s->lost)
+		fprintf(out, ", %llu events lost", (unsigned long long)s->lost);
+	fputs("</summary>\n\n", out);
+	md_counters(s, out);
+	md_domains(s, out);
+	md_dests(s, out);
+	if (flags) {
+		fputs("\nTo allow these, add: `", out);
+		/* The flags hold only [a-z0-9._:,/[]-] and spaces. */
+		fputs(flags, out);
+		fputs("`\n", out);
+	}
+	fputs("\n</details>\n", out);
+	free(flags);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+static json_object *domains_json(const struct summary *s)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < s->n_doms; i++) {
+		const struct sum_domain *d = s->doms[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name",
+				       json_object_new_string(d->name));
+		add_u64(o, "allowed", d->allowed);
+		add_u64(o, "denied", d->denied);
+		if (d->reason)
+			json_object_object_add(
+				o, "reason",
+				json_object_new_string(reason_code(d->reason)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *dest_json(const struct sum_dest *d)
+{
+	json_object *o = json_object_new_object();
+	const char *proto = proto_code(d->proto);
+	char addr[INET6_ADDRSTRLEN];
+
+	json_object_object_add(
+		o, "event",
+		json_object_new_string(
+			d->kind == AWF_EV_SOCK_CREATE ? "socket" : "net"));
+	json_object_object_add(o, "family",
+			       json_object_new_string(d->family == AF_INET6 ?
+							      "ipv6" :
+							      "ipv4"));
+	json_object_object_add(o, "proto",
+			       proto ? json_object_new_string(proto) :
+				       json_object_new_int((int)d->proto));
+	if (d->kind == AWF_EV_SOCK_CREATE) {
+		json_object_object_add(o, "sock_type",
+				       json_object_new_int(d->sock_type));
+	} else {
+		inet_ntop(d->family == AF_INET6 ? AF_INET6 : AF_INET, d->addr,
+			  addr, sizeof(addr));
+		json_object_object_add(o, "dst", json_object_new_string(addr));
+		json_object_object_add(o, "dport",
+				       json_object_new_int(d->port));
+		if (d->domain)
+			json_object_object_add(
+				o, "domain", json_object_new_string(d->domain));
+	}
+	json_object_object_add(o, "reason",
+			       json_object_new_string(reason_code(d->reason)));
+	json_object_object_add(o, "pid", json_object_new_int64(d->pid));
+	json_object_object_add(o, "comm", json_object_new_string(d->comm));
+	add_u64(o, "count", d->count);
+	return o;
+}
+
+json_object *summary_to_json(const struct summary *s)
+{
+	json_object *o = json_object_new_object();
+	json_object *dests = json_object_new_array();
+	char *flags = allow_flags(s);
+
+	if (!o || !dests) {
+		json_object_put(o);
+		json_object_put(dests);
+		free(flags);
+		return NULL;
+	}
+	add_u64(o, "runs", s->runs);
+	add_u64(o, "denied", s->denied);
+	add_u64(o, "allowed", s->allowed);
+	add_u64(o, "dns_allowed", s->dns_allowed);
+	add_u64(o, "dns_blocked", s->dns_blocked);
+	add_u64(o, "dns_failed", s->dns_failed);
+	add_u64(o, "events_lost", s->lost);
+	add_u64(o, "untracked", s->untracked);
+	json_object_object_add(o, "counters",
+			       s->has_counters ? counters_to_json(s->counters) :
+						 NULL);
+	json_object_object_add(o, "domains", domains_json(s));
+	for (size_t i = 0; i < s->n_dests; i++)
+		json_object_array_add(dests, dest_json(s->dests[i]));
+	json_object_object_add(o, "destinations", dests);
+	json_object_object_add(o, "allow_flags",
+			       flags ? json_object_new_string(flags) : NULL);
+	free(flags);
+	return o;
+}

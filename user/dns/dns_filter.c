@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <ldns/ldns.h>
+
+#include "dns/dns_filter.h"
+#include "common/log.h"
+
+#define RCODE_FORMERR 1
+#define RCODE_SERVFAIL 2
+#define RCODE_NXDOMAIN 3
+#define RCODE_NOTIMP 4
+/* Longer CNAME chains than this are not followed (nor learned). */
+#define MAX_CHAIN 16
+
+struct dns_filter {
+	struct dns_filter_ops ops;
+	const struct domain_matcher *matcher;
+	struct learned_store *store;
+	dns_decision_cb on_decision;
+	void *cb_ctx;
+};
+
+/* The one question of a message, parsed by ldns. */
+struct question {
+	ldns_pkt *pkt;
+	const ldns_rdf *owner;
+	ldns_rr_type type;
+	char name[LDNS_MAX_DOMAINLEN + 1]; /* lower case, no trailing dot */
+	char type_text[16];
+};
+
+enum parse_result {
+	PARSE_OK,
+	PARSE_MALFORMED,
+	PARSE_NOT_A_QUERY,
+};
+
+static void question_free(struct question *q)
+{
+	if (q->pkt)
+		ldns_pkt_free(q->pkt);
+	q->pkt = NULL;
+}
+
+static void name_to_text(const ldns_rdf *owner, char *out, size_t len)
+{
+	char *text = ldns_rdf2str(owner); /* odd bytes come back as \DDD */
+	size_t n;
+
+	out[0] = '\0';
+	if (!text)
+		return;
+	n = strlen(text);
+	if (n && text[n - 1] == '.')
+		n--;
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)text[i]);
+	out[n] = '\0';
+	free(text);
+}
+
+static void type_to_text(ldns_rr_type type, char *out, size_t len)
+{
+	char *text = ldns_rr_type2str(type);
+
+	snprintf(out, len, "%s", text ? text : "?");
+	free(text);
+}
+
+static enum parse_result question_parse(const uint8_t *msg, size_t len,
+					struct question *q)
+{
+	ldns_rr *rr;
+
+	memset(q, 0, sizeof(*q));
+	if (ldns_wire2pkt(&q->pkt, msg, len) != LDNS_STATUS_OK) {
+		q->pkt = NULL;
+		return PARSE_MALFORMED;
+	}
+	if (ldns_pkt_get_opcode(q->pkt) != LDNS_PACKET_QUERY)
+		return PARSE_NOT_A_QUERY;
+	if (ldns_pkt_qdcount(q->pkt) != 1)
+		return PARSE_MALFORMED;
+	rr = ldns_rr_list_rr(ldns_pkt_question(q->pkt), 0);
+	if (!rr)
+		return PARSE_MALFORMED;
+	q->owner = ldns_rr_owner(rr);
+	q->type = ldns_rr_get_type(rr);
+	name_to_text(q->owner, q->name, sizeof(q->name));
+	type_to_text(q->type, q->type_text, sizeof(q->type_text));
+	return PARSE_OK;
+}
+
+static void report(struct dns_filter *f, const struct question *q, int allowed,
+		   unsigned int code, const char *reason, unsigned int rcode,
+		   size_t n_learned)
+{
+	struct dns_decision d = {
+		.name = q->name,
+		.qtype = q->type_text[0] ? q->type_text : "?",
+		.allowed = allowed,
+		.code = code,
+		.reason = reason,
+		.rcode = rcode,
+		.n_learned = n_learned,
+	};
+
+	if (f->on_decision)
+		f->on_decision(f->cb_ctx, &d);
+}
+
+/* Which local answer a parsed query gets; 0 when it may go upstream. */
+static unsigned int local_rcode(struct dns_filter *f, const struct question *q,
+				const char **reason, unsigned int *code)
+{
+	struct domain_match m = { 0 };
+
+	*code = AWF_R_DNS_LOCAL_ANSWER;
+	if (q->type == LDNS_RR_TYPE_ANY) {
+		*reason = "ANY queries are answered locally";
+		return RCODE_NOTIMP;
+	}
+	if (q->type == LDNS_RR_TYPE_PTR) {
+		*reason = "reverse lookups are answered locally";
+		return RCODE_NXDOMAIN;
+	}
+	if (domain_matcher_lookup(f->matcher, q->name, &m) < 0 || !m.allowed) {
+		*reason = m.blocked ? "blocked domain" : "name not allowed";
+		*code = m.blocked ? AWF_R_BLOCKED_DOMAIN : AWF_R_NAME_NOT_ALLOWED;
+		return RCODE_NXDOMAIN;
+	}
+	return 0;
+}
+
+static int filter_decide(void *ctx, const uint8_t *query, size_t len,
+			 unsigned int *rcode)
+{
+	struct dns_filter *f = ctx;
+	unsigned int code = AWF_R_DNS_MALFORMED;
+	const char *reason = NULL;
+	struct question q;
+
+	switch (question_parse(query, len, &q)) {
+	case PARSE_MALFORMED:
+		*rcode = RCODE_FORMERR;
+		reason = "malformed query";
+		break;
+	case PARSE_NOT_A_QUERY:
+		*rcode = RCODE_NOTIMP;
+		reason = "not a standard query";
+		break;
+	case PARSE_OK:
+		*rcode = local_rcode(f, &q, &reason, &code);
+		break;
+	}
+	if (*rcode)
+		report(f, &q, 0, code, reason, *rcode, 0);
+	question_free(&q);
+	return *rcode == 0;
+}
+
+static bool in_chain(const ldns_rdf *const *chain, size_t n,
+		     const ldns_rdf *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ldns_dname_compare(chain[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The query name and every name a CNAME of the chain points to. */
+static size_t follow_cnames(const ldns_rr_list *answer, const ldns_rdf *qname,
+			    const ldns_rdf **chain)
+{
+	size_t n = 1;
+	bool grew = true;
+
+	chain[0] = qname;
+	while (grew && n < MAX_CHAIN) {
+		grew = false;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(answer) && n < MAX_CHAIN; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(answer, i);
+			const ldns_rdf *target;
+
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
+			    !in_chain(chain, n, ldns_rr_owner(rr)))
+				continue;
+			target = ldns_rr_rdf(rr, 0);
+			if (target && !in_chain(chain, n, target)) {
+				chain[n++] = target;
+				grew = true;
+			}
+		}
+	}
+	return n;
+}
+
+/* Letters, digits, '-', '_' and dots: all the matcher can judge. */
+static bool plain_name(const char *name)
+{
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && !strchr("-_.", *name))
+			return false;
+	return true;
+}
+
+/*
+ * A CNAME into a blocked name must not open that name's addresses; a
+ * target the matcher cannot judge (escaped bytes, '*') counts as blocked.
+ */
+static bool chain_hits_block(struct dns_filter *f, const ldns_rdf **chain,
+			     size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		char name[LDNS_MAX_DOMAINLEN + 1];
+		struct domain_match m = { 0 };
+
+		name_to_text(chain[i], name, sizeof(name));
+		if (!plain_name(name))
+			return true;
+		if (domain_matcher_lookup(f->matcher, name, &m) >= 0 &&
+		    m.blocked)
+			return true;
+	}
+	return false;
+}
+
+static int learn_record(struct dns_filter *f, const struct question *q,
+			const struct domain_match *m, const ldns_rr *rr)
+{
+	ldns_rr_type type = ldns_rr_get_type(rr);
+	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+	int family = type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
+	size_t want = family == AF_INET ? 4 : 16;
+
+	if (!rd || ldns_rdf_size(rd) != want)
+		return 0; /* not an address we could connect to */
+	if (learned_store_add(f->store, q->name, m->entry_id, &m->ports, family,
+			      ldns_rdf_data(rd), ldns_rr_ttl(rr)) < 0) {
+		log_error("dns: learning an address of %s: %s", q->name,
+			  strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+static int learn_addresses(struct dns_filter *f, const struct question *q,
+			   const struct domain_match *m, ldns_pkt *answer,
+			   size_t *n_learned)
+{
+	const ldns_rr_list *rrs = ldns_pkt_answer(answer);
+	const ldns_rdf *chain[MAX_CHAIN];
+	size_t n_chain = follow_cnames(rrs, q->owner, chain);
+
+	if (chain_hits_block(f, chain, n_chain))
+		return -2;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		ldns_rr_type type = ldns_rr_get_type(rr);
+		int ret;
+
+		if ((type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA) ||
+		    !in_chain(chain, n_chain, ldns_rr_owner(rr)))
+			continue;
+		ret = learn_record(f, q, m, rr);
+		if (ret < 0)
+			return -1;
+		*n_learned += (size_t)ret;
+	}
+	return 0;
+}
+
+static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
+			const uint8_t *answer, size_t alen)
+{
+	struct dns_filter *f = ctx;
+	struct question q = { 0 }, a = { 0 };
+	struct domain_match m = { 0 };
+	unsigned int code = AWF_R_DNS_BAD_ANSWER;
+	size_t n_learned = 0;
+	int ret = -1, rc;
+	const char *why = "malformed answer";
+
+	if (!f->store || question_parse(query, qlen, &q) != PARSE_OK ||
+	    domain_matcher_lookup(f->matcher, q.name, &m) < 0 || !m.allowed) {
+		question_free(&q);
+		return -1; /* decide() let it through: cannot happen */
+	}
+	if (question_parse(answer, alen, &a) == PARSE_OK) {
+		if (ldns_dname_compare(a.owner, q.owner) || a.type != q.type)
+			why = "answer to another question";
+		else if (ldns_pkt_get_rcode(a.pkt) != LDNS_RCODE_NOERROR)
+			ret = 0; /* NXDOMAIN etc.: nothing to learn */
+		else if (!(rc = learn_addresses(f, &q, &m, a.pkt, &n_learned)))
+			ret = 0;
+		else if (rc == -2) {
+			why = "cname into a blocked domain";
+			code = AWF_R_BLOCKED_DOMAIN;
+		} else {
+			why = "learning an address failed";
+		}
+	}
+	if (ret == 0)
+		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
+	else
+		report(f, &q, 0, code, why, RCODE_SERVFAIL, 0);
+	question_free(&a);
+	question_free(&q);
+	return ret;
+}
+
+/* Every upstream server failed: the client gets SERVFAIL, say why. */
+static void filter_failed(void *ctx, const uint8_t *query, size_t len)
+{
+	struct dns_filter *f = ctx;
+	struct question q = { 0 };
+
+	question_parse(query, len, &q); /* decide() parsed it already */
+	report(f, &q, 0, AWF_R_DNS_UPSTREAM_FAILURE,
+	       "every upstream server failed", RCODE_SERVFAIL, 0);
+	question_free(&q);
+}
+
+struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
+				  dns_decision_cb on_decision, void *cb_ctx)
+{
+	struct dns_filter *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->matcher = matcher;
+	f->on_decision = on_decision;
+	f->cb_ctx = cb_ctx;
+	f->ops.ctx = f;
+	f->ops.decide = filter_decide;
+	f->ops.learn = filter_learn;
+	f->ops.failed = filter_failed;
+	return f;
+}
+
+void dns_filter_use_store(struct dns_filter *f, struct learned_store *store)
+{
+	f->store = store;
+}
+
+void dns_filter_free(struct dns_filter *f)
+{
+	free(f);
+}
+
+const struct dns_filter_ops *dns_filter_ops(struct dns_filter *f)
+{
+	return &f->ops;
+}

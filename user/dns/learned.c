@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "dns/learned.h"
+#include "common/log.h"
+#include "policy/policy.h"
+
+#define NS_PER_S 1000000000ULL
+#define NAME_BUCKETS 4096
+
+struct learned_addr {
+	int family;
+	uint8_t addr[16];
+};
+
+/* One allowed name and the addresses it resolved to, oldest first. */
+struct learned_name {
+	struct learned_name *next; /* hash chain */
+	char *name;
+	uint32_t id;
+	uint32_t count;
+	uint32_t oldest; /* ring index of the oldest address */
+	struct learned_addr addrs[]; /* max_per_name slots */
+};
+
+struct learned_store {
+	int map4_fd;
+	int map6_fd;
+	int names_fd; /* -1: none */
+	bool keyed_by_set; /* agent: keys are awf_set_ip4/6_key */
+	uint32_t set;
+	unsigned int min_ttl;
+	unsigned int max_per_name;
+	struct learned_name *buckets[NAME_BUCKETS];
+	struct learned_name **by_id; /* by_id[id - 1] */
+	uint32_t n_names;
+	uint32_t cap_names;
+};
+
+uint64_t learned_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return h;
+}
+
+struct learned_store *learned_store_new(int map4_fd, int map6_fd,
+					unsigned int min_ttl,
+					unsigned int max_per_name)
+{
+	struct learned_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->map4_fd = map4_fd;
+	s->map6_fd = map6_fd;
+	s->names_fd = -1;
+	s->min_ttl = min_ttl;
+	s->max_per_name = max_per_name ? max_per_name : 1;
+	return s;
+}
+
+void learned_store_free(struct learned_store *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->n_names; i++) {
+		free(s->by_id[i]->name);
+		free(s->by_id[i]);
+	}
+	free(s->by_id);
+	free(s);
+}
+
+static struct learned_name *name_find(struct learned_store *s, const char *name,
+				      uint32_t hash)
+{
+	struct learned_name *n = s->buckets[hash % NAME_BUCKETS];
+
+	for (; n; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+void learned_store_use_names_map(struct learned_store *s, int names_fd)
+{
+	s->names_fd = names_fd;
+}
+
+void learned_store_use_set(struct learned_store *s, uint32_t set)
+{
+	s->keyed_by_set = true;
+	s->set = set;
+}
+
+/* The map key of addr: the address itself, or (agent) set + address. */
+static const void *map_key(const struct learned_store *s, int family,
+			   const uint8_t *addr, uint8_t *buf)
+{
+	if (!s->keyed_by_set)
+		return addr;
+	memcpy(buf, &s->set, sizeof(s->set));
+	memcpy(buf + sizeof(s->set), addr, family == AF_INET ? 4 : 16);
+	return buf;
+}
+
+/*
+ * Only `dump` reads the names map: a name it cannot show is no reason to
+ * refuse the answer, so a failure is reported, not returned.
+ */
+static void name_publish(struct learned_store *s, const struct learned_name *n)
+{
+	struct awf_name val = { 0 };
+
+	if (s->names_fd < 0)
+		return;
+	struct awf_set_name_key key = { .set = s->set, .id = n->id };
+	const void *k = s->keyed_by_set ? (const void *)&key : &n->id;
+
+	snprintf(val.name, sizeof(val.name), "%s", n->name);
+	if (bpf_map_update_elem(s->names_fd, k, &val, BPF_ANY))
+		log_warn("names map: %s (id %u): %s", n->name, n->id,
+			 strerror(errno));
+}
+
+static struct learned_name *name_insert(struct learned_store *s,
+					const char *name, uint32_t hash)
+{
+	struct learned_name *n;
+
+	/* As many names as the map has addresses: enough, and bounded. */
+	if (s->n_names >= AWF_MAX_LEARNED) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if (s->n_names == s->cap_names) {
+		uint32_t cap = s->cap_names ? s->cap_names * 2 : 64;
+		struct learned_name **v = realloc(s->by_id, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		s->by_id = v;
+		s->cap_names = cap;
+	}
+	n = calloc(1, sizeof(*n) + s->max_per_name * sizeof(n->addrs[0]));
+	if (!n || !(n->name = strdup(name))) {
+		free(n);
+		return NULL;
+	}
+	n->id = ++s->n_names;
+	s->by_id[n->id - 1] = n;
+	n->next = s->buckets[hash % NAME_BUCKETS];
+	s->buckets[hash % NAME_BUCKETS] = n;
+	name_publish(s, n);
+	return n;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ids of this store's set in the names map, sorted; *n of them. */
+static uint32_t *set_ids(const struct learned_store *s, size_t *n)
+{
+	struct awf_set_name_key key, *prev = NULL;
+	uint32_t *ids = NULL, *grown;
+	size_t cap = 0;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(s->names_fd, prev, &key)) {
+		prev = &key;
+		if (key.set != s->set)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(ids, cap * sizeof(*ids));
+			if (!grown)
+				break;
+			ids = grown;
+		}
+		ids[(*n)++] = key.id;
+	}
+	if (ids)
+		qsort(ids, *n, sizeof(*ids), id_cmp);
+	return ids;
+}
+
+int learned_store_load_names(struct learned_store *s)
+{
+	struct awf_set_name_key key = { .set = s->set };
+	struct awf_name val;
+	size_t n;
+	uint32_t *ids;
+
+	if (!s->keyed_by_set || s->names_fd < 0 || s->n_names)
+		return 0;
+	ids = set_ids(s, &n);
+	/* Ids are dense from 1: a gap (a failed write) ends what is usable. */
+	for (size_t i = 0; i < n && ids[i] == s->n_names + 1; i++) {
+		key.id = ids[i];
+		if (bpf_map_lookup_elem(s->names_fd, &key, &val))
+			break;
+		val.name[sizeof(val.name) - 1] = '\0';
+		if (!name_insert(s, val.name, name_hash(val.name)))
+			break;
+	}
+	free(ids);
+	return (int)s->n_names;
+}
+
+const char *learned_store_name(const struct learned_store *s, uint32_t id)
+{
+	if (!id || id > s->n_names)
+		return NULL;
+	return s->by_id[id - 1]->name;
+}
+
+static int map_fd_of(const struct learned_store *s, int family)
+{
+	return family == AF_INET ? s->map4_fd : s->map6_fd;
+}
+
+static bool addr_eq(const struct learned_addr *a, int family,
+		    const uint8_t *addr)
+{
+	return a->family == family &&
+	       memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0;
+}
+
+static int map_write(struct learned_store *s, const struct learned_name *n,
+		     uint32_t rule_id, const struct awf_port_set *ports,
+		     int family, const uint8_t *addr, uint64_t expires)
+{
+	struct awf_learned val = { .expires_ns = expires, .name_id = n->id,
+				   .rule_id = rule_id, .ports = *ports };
+	struct awf_learned old;
+	int fd = map_fd_of(s, family);
+	uint8_t buf[sizeof(struct awf_set_ip6_key)];
+	const void *key = map_key(s, family, addr, buf);
+
+	if (!bpf_map_lookup_elem(fd, key, &old) &&
+	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
+		/* Shared (CDN) address: both names' ports stay open. */
+		if (port_set_union(&val.ports, &old.ports) == 0 &&
+		    old.expires_ns > expires)
+			val.expires_ns = old.expires_ns;
+	}
+	/* libbpf returns -errno and sets errno: keep the documented -1. */
+	return bpf_map_update_elem(fd, key, &val, BPF_ANY) ? -1 : 0;
+}
+
+/* Drop the oldest address of a full name, unless another name owns it now. */
+static void evict_oldest(struct learned_store *s, struct learned_name *n)
+{
+	struct learned_addr *victim = &n->addrs[n->oldest];
+	int fd = map_fd_of(s, victim->family);
+	uint8_t buf[sizeof(struct awf_set_ip6_key)];
+	const void *key = map_key(s, victim->family, victim->addr, buf);
+	struct awf_learned cur;
+
+	if (!bpf_map_lookup_elem(fd, key, &cur) && cur.name_id == n->id)
+		bpf_map_delete_elem(fd, key);
+	n->oldest = (n->oldest + 1) % s->max_per_name;
+	n->count--;
+}
+
+static void remember(struct learned_store *s, struct learned_name *n,
+		     int family, const uint8_t *addr)
+{
+	struct learned_addr *slot;
+
+	if (n->count == s->max_per_name)
+		evict_oldest(s, n);
+	slot = &n->addrs[(n->oldest + n->count) % s->max_per_name];
+	slot->family = family;
+	memset(slot->addr, 0, sizeof(slot->addr));
+	memcpy(slot->addr, addr, family == AF_INET ? 4 : 16);
+	n->count++;
+}
+
+static bool already_known(const struct learned_store *s,
+			  const struct learned_name *n, int family,
+			  const uint8_t *addr)
+{
+	for (uint32_t i = 0; i < n->count; i++)
+		if (addr_eq(&n->addrs[(n->oldest + i) % s->max_per_name],
+			    family, addr))
+			return true;
+	return false;
+}
+
+int learned_store_add(struct learned_store *s, const char *name,
+		      uint32_t rule_id, const struct awf_port_set *ports,
+		      int family, const uint8_t *addr, uint32_t ttl)
+{
+	uint32_t hash = name_hash(name);
+	struct learned_name *n = name_find(s, name, hash);
+	uint64_t lifetime = (uint64_t)(ttl > s->min_ttl ? ttl : s->min_ttl);
+
+	/* TTL 0 with min_ttl 0 would open nothing: give the client a second. */
+	if (!lifetime)
+		lifetime = 1;
+
+	if (family != AF_INET && family != AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if (!n && !(n = name_insert(s, name, hash)))
+		return -1;
+	if (!already_known(s, n, family, addr))
+		remember(s, n, family, addr);
+	return map_write(s, n, rule_id, ports, family, addr,
+			 learned_now_ns() + lifetime * NS_PER_S);
+}

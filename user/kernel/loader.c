@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/loader.h" /* before the skeleton: it defines struct awf_config */
+#include "awf.skel.h"
+#include "common/log.h"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	char line[1024];
+	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_WARN :
+						   LOG_LVL_DEBUG;
+
+	if (lvl < log_threshold)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_msg(lvl, "libbpf: %s", line);
+	return 0;
+}
+
+void loader_setup_logging(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
+		size_t errlen)
+{
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	l->cgroup_fd = -1;
+	l->skel = awf_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "opening BPF object: %s", strerror(errno));
+		return -1;
+	}
+	/* .rodata is frozen at load: the programs cannot be reconfigured. */
+	memcpy((void *)&l->skel->rodata->awf_cfg, cfg, sizeof(*cfg));
+	ret = awf_bpf__load(l->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "loading BPF programs: %s (run with --log-level debug for the verifier log)",
+			 strerror(-ret));
+		awf_bpf__destroy(l->skel);
+		l->skel = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
+		      size_t errlen)
+{
+	return rules_write(t, bpf_map__fd(l->skel->maps.cidr4),
+			   bpf_map__fd(l->skel->maps.cidr6), err, errlen);
+}
+
+int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	l->cgroup_fd = cgroup_fd;
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		int fd = bpf_program__fd(prog);
+		int type = bpf_program__expected_attach_type(prog);
+
+		if (l->n_attached == LOADER_MAX_PROGS) {
+			snprintf(err, errlen, "more than %d BPF programs",
+				 LOADER_MAX_PROGS);
+			goto rollback;
+		}
+		/*
+		 * ALLOW_MULTI: programs of nested cgroups run in addition to
+		 * ours and can never replace them.
+		 */
+		if (bpf_prog_attach(fd, cgroup_fd, type, BPF_F_ALLOW_MULTI)) {
+			snprintf(err, errlen,
+				 "attaching %s to the sandbox cgroup: %s",
+				 bpf_program__name(prog), strerror(errno));
+			goto rollback;
+		}
+		l->attached[l->n_attached].prog_fd = fd;
+		l->attached[l->n_attached].type = type;
+		l->n_attached++;
+	}
+	return 0;
+rollback:
+	loader_detach(l);
+	return -1;
+}
+
+void loader_detach(struct loader *l)
+{
+	while (l->n_attached) {
+		l->n_attached--;
+		if (bpf_prog_detach2(l->attached[l->n_attached].prog_fd,
+				     l->cgroup_fd,
+				     l->attached[l->n_attached].type))
+			log_warn("detaching BPF program (type %d): %s",
+				 l->attached[l->n_attached].type,
+				 strerror(errno));
+	}
+}
+
+void loader_close(struct loader *l)
+{
+	if (l->skel)
+		awf_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+int loader_events_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+int loader_counters_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.counters);
+}
+
+int loader_learned4_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.learned4);
+}
+
+int loader_learned6_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.learned6);
+}
+
+int loader_map_fd(const struct loader *l, const char *name)
+{
+	struct bpf_map *map;
+
+	if (!l->skel)
+		return -1;
+	map = bpf_object__find_map_by_name(l->skel->obj, name);
+	return map ? bpf_map__fd(map) : -1;
+}
+
+const struct awf_config *loader_config(const struct loader *l)
+{
+	return (const struct awf_config *)&l->skel->rodata->awf_cfg;
+}

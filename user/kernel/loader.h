@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * loader.h - load the BPF skeleton with a sandbox's configuration, fill its
+ * policy maps and attach every program to the sandbox cgroup.
+ *
+ * Programs are attached with BPF_PROG_ATTACH, not bpf_link: an attachment
+ * belongs to the cgroup, so if awf-bpf dies the sandbox stays confined
+ * (fail closed) until its last process is gone and the cgroup is removed.
+ */
+#ifndef AWF_LOADER_H
+#define AWF_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "awf.h"
+#include "kernel/rules.h"
+
+#define LOADER_MAX_PROGS 16
+
+struct awf_bpf;
+
+struct loader {
+	struct awf_bpf *skel;
+	int cgroup_fd;
+	size_t n_attached;
+	struct {
+		int prog_fd;
+		int type; /* enum bpf_attach_type */
+	} attached[LOADER_MAX_PROGS];
+};
+
+int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
+		size_t errlen);
+int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
+		      size_t errlen);
+/* All programs or none: a partial attach is rolled back. */
+int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen);
+void loader_detach(struct loader *l);
+void loader_close(struct loader *l);
+
+int loader_events_fd(const struct loader *l);
+int loader_counters_fd(const struct loader *l);
+int loader_learned4_fd(const struct loader *l);
+int loader_learned6_fd(const struct loader *l);
+/* Any map of the object by name ("names", "meta", ...); -1 if none. */
+int loader_map_fd(const struct loader *l, const char *name);
+/* The frozen .rodata configuration the programs were loaded with. */
+const struct awf_config *loader_config(const struct loader *l);
+
+/* Route libbpf's messages through log.h. */
+void loader_setup_logging(void);
+
+#endif /* AWF_LOADER_H */

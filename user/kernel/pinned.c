@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "kernel/pinned.h"
+
+int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long val;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* comm may hold spaces and ')': fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	/* state is field 3, starttime field 22: skip 19 fields after ')'. */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -1;
+	}
+	if (sscanf(p + 1, "%llu", &val) != 1)
+		return -1;
+	*ticks = val;
+	return 0;
+}
+
+static int open_map(const char *id, const char *name)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), PINS_ROOT "/%s/%s", id, name);
+	return bpf_obj_get_opts(path, &opts);
+}
+
+int pinned_open(struct pinned *p, const char *id, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	uint32_t zero = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < PINS_N_MAPS; i++)
+		p->fds[i] = -1;
+	if (!pins_valid_id(id)) {
+		snprintf(err, errlen, "%s: not a sandbox id (run-<pid>)", id);
+		return -1;
+	}
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", id);
+	if (access(dir, F_OK)) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < PINS_N_MAPS; i++)
+		p->fds[i] = open_map(id, pins_maps[i]);
+	p->has_meta = p->fds[0] >= 0 &&
+		      bpf_map_lookup_elem(p->fds[0], &zero, &p->meta) == 0 &&
+		      p->meta.version == AWF_META_VERSION;
+	return 0;
+}
+
+void pinned_close(struct pinned *p)
+{
+	for (size_t i = 0; i < PINS_N_MAPS; i++) {
+		if (p->fds[i] >= 0)
+			close(p->fds[i]);
+		p->fds[i] = -1;
+	}
+}
+
+int pinned_fd(const struct pinned *p, const char *map)
+{
+	for (size_t i = 0; i < PINS_N_MAPS; i++)
+		if (strcmp(pins_maps[i], map) == 0)
+			return p->fds[i];
+	return -1;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n)
+{
+	char(*v)[AWF_ID_LEN] = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	*ids = NULL;
+	*n = 0;
+	dir = opendir(PINS_ROOT);
+	if (!dir)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(dir))) {
+		if (!pins_valid_id(de->d_name))
+			continue;
+		if (*n == cap) {
+			char(*bigger)[AWF_ID_LEN] =
+				realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!bigger) {
+				free(v);
+				closedir(dir);
+				return -1;
+			}
+			v = bigger;
+			cap = cap ? cap * 2 : 16;
+		}
+		/* pins_valid_id() bounds the length. */
+		memcpy(v[*n], de->d_name, strlen(de->d_name) + 1);
+		(*n)++;
+	}
+	closedir(dir);
+	if (*n)
+		qsort(v, *n, sizeof(*v), id_cmp);
+	*ids = v;
+	return 0;
+}
+
+bool pinned_alive(const struct pinned *p)
+{
+	uint64_t ticks;
+	int pid;
+
+	if (p->has_meta) {
+		if (proc_start_ticks((pid_t)p->meta.pid, &ticks))
+			return false;
+		return ticks == p->meta.pid_start_ticks;
+	}
+	/* Before meta is pinned: the pid of the name is all there is. */
+	if (sscanf(p->id, "run-%d", &pid) != 1)
+		return false;
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}

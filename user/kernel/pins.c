@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+
+#include "common/log.h"
+#include "kernel/pinned.h"
+#include "kernel/pins.h"
+
+/* meta first: a directory without it is one whose set-up is under way. */
+const char *const pins_maps[PINS_N_MAPS] = {
+	"meta",	    "domains",	"names",    "cidr4",	"cidr6",
+	"learned4", "learned6", "lo_ports", "counters",
+};
+
+bool pins_valid_id(const char *id)
+{
+	const char *p;
+
+	if (strncmp(id, "run-", 4) != 0 || !id[4] || strlen(id) >= AWF_ID_LEN)
+		return false;
+	for (p = id + 4; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* systemd mounts bpffs at boot; a bare machine or container may not. */
+int pins_ensure_bpffs(char *err, size_t errlen)
+{
+	struct statfs st;
+
+	if (statfs(PINS_BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", PINS_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0700")) {
+		snprintf(err, errlen, "mounting bpffs at %s: %s", PINS_BPFFS,
+			 strerror(errno));
+		return -1;
+	}
+	log_debug("mounted bpffs at %s", PINS_BPFFS);
+	return 0;
+}
+
+int pins_make_dir(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything in a sandbox directory is a pin of ours: unlink all. */
+int pins_remove_dir(const char *path)
+{
+	char file[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		if (unlink(file) && errno != ENOENT)
+			log_warn("unlink %s: %s", file, strerror(errno));
+	}
+	closedir(dir);
+	return rmdir(path);
+}
+
+int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
+		const void *ctx, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+
+	p->dir[0] = '\0';
+	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", sandbox);
+	if (pins_ensure_bpffs(err, errlen) || pins_make_dir(PINS_ROOT, err, errlen))
+		return -1;
+	/* Our own id: whatever is there was left by a dead namesake. */
+	if (pins_remove_dir(dir) && errno != ENOENT)
+		log_warn("removing stale %s: %s", dir, strerror(errno));
+	if (mkdir(dir, 0700)) {
+		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	for (size_t i = 0; i < PINS_N_MAPS; i++) {
+		int fd = fd_of(ctx, pins_maps[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, pins_maps[i]);
+		if (fd < 0 || bpf_obj_pin(fd, path)) {
+			snprintf(err, errlen, "pinning %s: %s", path,
+				 fd < 0 ? "no such map" : strerror(errno));
+			pins_remove(p);
+			return -1;
+		}
+	}
+	log_debug("maps pinned in %s", dir);
+	return 0;
+}
+
+void pins_remove(struct pins *p)
+{
+	if (!p->dir[0])
+		return;
+	if (pins_remove_dir(p->dir) && errno != ENOENT)
+		log_warn("removing %s: %s", p->dir, strerror(errno));
+	else
+		log_debug("pins removed: %s", p->dir);
+	p->dir[0] = '\0';
+}
+
+void pins_sweep_stale(void)
+{
+	char(*ids)[AWF_ID_LEN];
+	char err[256], dir[PATH_MAX];
+	struct pinned pd;
+	size_t n;
+
+	if (pinned_list(&ids, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool alive;
+
+		if (pinned_open(&pd, ids[i], err, sizeof(err)))
+			continue;
+		alive = pinned_alive(&pd);
+		pinned_close(&pd);
+		if (alive)
+			continue;
+		snprintf(dir, sizeof(dir), PINS_ROOT "/%s", ids[i]);
+		if (pins_remove_dir(dir))
+			log_warn("removing stale %s: %s", dir, strerror(errno));
+		else
+			log_debug("removed stale %s", dir);
+	}
+	free(ids);
+}

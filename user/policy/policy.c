@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * policy.c - the policy object and its merge rules: lists append without
+ * repeating an identical entry, scalars override. The JSON reader
+ * (policy_load.c) and the flags (policy_cli.c) both merge through here, so
+ * a file and a flag saying the same thing give the same policy.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy_int.h"
+
+static const char *const localhost_modes[] = {
+	[AWF_LO_SANDBOX] = "sandbox",
+	[AWF_LO_ALLOW] = "allow",
+	[AWF_LO_DENY] = "deny",
+};
+
+#define N_MODES (sizeof(localhost_modes) / sizeof(localhost_modes[0]))
+
+void policy_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	for (char *c = err; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
+int policy_vfail(char *err, size_t errlen, const char *origin,
+		 const char *path, const char *fmt, va_list ap)
+{
+	char why[POLICY_WHY_LEN];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	if (*path)
+		policy_err(err, errlen, "%s: %s: %s", origin, path, why);
+	else
+		policy_err(err, errlen, "%s: %s", origin, why);
+	return -1;
+}
+
+void policy_init(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->version = POLICY_VERSION;
+	port_set_add(&p->ports, 80, 80);
+	port_set_add(&p->ports, 443, 443);
+	p->localhost_mode = AWF_LO_SANDBOX;
+	p->ipv6 = true;
+	p->dns_min_ttl = POLICY_DEFAULT_MIN_TTL;
+	p->dns_max_ips_per_name = POLICY_DEFAULT_MAX_IPS;
+}
+
+static void free_domains(struct policy_domain *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i].name);
+	free(d);
+}
+
+void policy_free(struct policy *p)
+{
+	free_domains(p->allow_domains, p->n_allow_domains);
+	free_domains(p->block_domains, p->n_block_domains);
+	free(p->dns_servers);
+	free(p->cidrs);
+	free(p->cidr_index);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The array with room for element n. The capacity is always the next power
+ * of two, so struct policy needs no field to remember it.
+ */
+static void *grow(void *arr, size_t n, size_t size, char *err, size_t errlen)
+{
+	void *bigger;
+
+	if (n && (n & (n - 1)))
+		return arr;
+	bigger = reallocarray(arr, n ? 2 * n : 1, size);
+	if (!bigger)
+		policy_err(err, errlen, "out of memory");
+	return bigger;
+}
+
+/* Entries the matcher would read against the writer's intent. */
+static int check_domain(bool block, const struct policy_domain *d, char *err,
+			size_t errlen)
+{
+	if (!d->subdomains && strncmp(d->name, "*.", 2) == 0) {
+		policy_err(
+			err, errlen,
+			"%s: \"subdomains\": false contradicts the leading \"*.\" (which matches at any depth)",
+			d->name);
+		return -1;
+	}
+	/* A blocked TLD is harmless; an allowed one opens it to anyone. */
+	if (!block && d->subdomains && !strchr(d->name, '.')) {
+		policy_err(
+			err, errlen,
+			"%s: a single-label name with subdomains covers a whole top-level domain (for the name alone use {\"domain\": \"%s\", \"subdomains\": false})",
+			d->name, d->name);
+		return -1;
+	}
+	return 0;
+}
+
+static bool same_domain(const struct policy_domain *a,
+			const struct policy_domain *b)
+{
+	return strcmp(a->name, b->name) == 0 &&
+	       a->subdomains == b->subdomains && a->has_ports == b->has_ports &&
+	       (!a->has_ports || port_set_equal(&a->ports, &b->ports));
+}
+
+int policy_merge_domain(struct policy *p, bool block,
+			const struct policy_domain *d, char *err, size_t errlen)
+{
+	struct policy_domain **list =
+		block ? &p->block_domains : &p->allow_domains;
+	size_t *n = block ? &p->n_block_domains : &p->n_allow_domains;
+	struct policy_domain copy = *d, *bigger;
+
+	if (check_domain(block, d, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (same_domain(&(*list)[i], d))
+			return 0;
+	bigger = grow(*list, *n, sizeof(**list), err, errlen);
+	if (!bigger)
+		return -1;
+	*list = bigger;
+	copy.name = strdup(d->name);
+	if (!copy.name) {
+		policy_err(err, errlen, "out of memory");
+		return -1;
+	}
+	bigger[(*n)++] = copy;
+	return 0;
+}
+
+int policy_merge_domain_name(struct policy *p, bool block, const char *text,
+			     char *err, size_t errlen)
+{
+	char name[POLICY_MAX_DOMAIN_LEN + 1];
+	struct policy_domain d = { .name = name, .subdomains = true };
+
+	if (domain_normalize(text, name, sizeof(name), err, errlen) < 0)
+		return -1;
+	return policy_merge_domain(p, block, &d, err, errlen);
+}
+
+/*
+ * Open-addressing hash over p->cidrs, so that the duplicate check of a merge
+ * is O(1) and a list of a million entries loads in linear time. slot[] holds
+ * index + 1 (0: empty). It covers cidrs[0..n) and catches up lazily with
+ * entries written to the array directly.
+ */
+struct policy_cidr_index {
+	size_t cap; /* power of two, more than twice n */
+	size_t n;
+	uint32_t slot[];
+};
+
+static bool same_cidr(const struct policy_cidr *a, const struct policy_cidr *b)
+{
+	return a->family == b->family && a->prefixlen == b->prefixlen &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0 &&
+	       port_set_equal(&a->ports, &b->ports);
+}
+
+static size_t cidr_hash(const struct policy_cidr *c)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	h = (h ^ (uint64_t)c->family) * 1099511628211ULL;
+	h = (h ^ c->prefixlen) * 1099511628211ULL;
+	for (size_t i = 0; i < sizeof(c->addr); i++)
+		h = (h ^ c->addr[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of an entry equal to c, or the empty slot where it would go. */
+static uint32_t *cidr_slot(const struct policy *p,
+			   const struct policy_cidr *c)
+{
+	struct policy_cidr_index *x = p->cidr_index;
+	size_t i = cidr_hash(c) & (x->cap - 1);
+
+	while (x->slot[i] && !same_cidr(&p->cidrs[x->slot[i] - 1], c))
+		i = (i + 1) & (x->cap - 1);
+	return &x->slot[i];
+}
+
+/* Index cidrs[0..n_cidrs) plus room for one more entry. */
+static int cidr_index_sync(struct policy *p)
+{
+	struct policy_cidr_index *x = p->cidr_index;
+	size_t cap = x ? x->cap : 64;
+
+	while (cap < 2 * (p->n_cidrs + 1) + 2)
+		cap *= 2;
+	if (!x || cap != x->cap || x->n > p->n_cidrs) {
+		free(x);
+		x = calloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
+		p->cidr_index = x;
+		if (!x)
+			return -1;
+		x->cap = cap;
+	}
+	for (; x->n < p->n_cidrs; x->n++) {
+		uint32_t *slot = cidr_slot(p, &p->cidrs[x->n]);
+
+		if (!*slot)
+			*slot = (uint32_t)x->n + 1;
+	}
+	return 0;
+}
+
+int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		      size_t errlen)
+{
+	struct policy_cidr *bigger;
+	uint32_t *slot;
+
+	if (cidr_index_sync(p) < 0) {
+		policy_err(err, errlen, "out of memory");
+		return -1;
+	}
+	slot = cidr_slot(p, c);
+	if (*slot)
+		return 0;
+	if (p->n_cidrs >= AWF_MAX_CIDRS) {
+		policy_err(err, errlen, "more than %d CIDR entries",
+			   AWF_MAX_CIDRS);
+		return -1;
+	}
+	bigger = grow(p->cidrs, p->n_cidrs, sizeof(*bigger), err, errlen);
+	if (!bigger)
+		return -1;
+	p->cidrs = bigger;
+	p->cidrs[p->n_cidrs++] = *c;
+	*slot = (uint32_t)p->n_cidrs;
+	p->cidr_index->n = p->n_cidrs;
+	return 0;
+}
+
+int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,
+			    char *err, size_t errlen)
+{
+	struct policy_addr *bigger;
+
+	for (size_t i = 0; i < p->n_dns_servers; i++) {
+		const struct policy_addr *o = &p->dns_servers[i];
+
+		if (o->family == a->family && o->port == a->port &&
+		    memcmp(o->addr, a->addr, sizeof(o->addr)) == 0)
+			return 0;
+	}
+	bigger = grow(p->dns_servers, p->n_dns_servers, sizeof(*bigger), err,
+		      errlen);
+	if (!bigger)
+		return -1;
+	p->dns_servers = bigger;
+	p->dns_servers[p->n_dns_servers++] = *a;
+	return 0;
+}
+
+int policy_parse_dns_server(struct policy_addr *out, const char *text,
+			    char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->port = AWF_DNS_PORT;
+	return ip_parse(text, &out->family, out->addr, err, errlen);
+}
+
+/* A single port 1-65535 after the host part of "HOST:PORT". */
+static int parse_proxy_port(const char *text, uint16_t *port, char *err,
+			    size_t errlen)
+{
+	struct awf_port_set set = { 0 };
+
+	if (port_set_parse(&set, text, err, errlen) < 0)
+		return -1;
+	if (set.ranges[0].lo != set.ranges[0].hi || set.ranges[0].lo == 0) {
+		policy_err(err, errlen,
+			   "proxy port \"%s\": expected one port 1-65535",
+			   text);
+		return -1;
+	}
+	*port = set.ranges[0].lo;
+	return 0;
+}
+
+static int parse_proxy(struct policy_addr *out, const char *text, char *err,
+		       size_t errlen)
+{
+	char host[IP_TEXT_LEN];
+	const char *start = text, *end, *colon;
+
+	memset(out, 0, sizeof(*out));
+	if (*text == '[') {
+		start = text + 1;
+		end = strchr(start, ']');
+		colon = end && end[1] == ':' ? end + 1 : NULL;
+	} else {
+		end = colon = strrchr(text, ':');
+		if (colon && memchr(text, ':', (size_t)(colon - text))) {
+			policy_err(err, errlen,
+				   "%s: write an IPv6 proxy as [ADDRESS]:PORT",
+				   text);
+			return -1;
+		}
+	}
+	if (!colon || (size_t)(end - start) >= sizeof(host)) {
+		policy_err(err, errlen, "%s: expected IP:PORT or [IPv6]:PORT",
+			   text);
+		return -1;
+	}
+	memcpy(host, start, (size_t)(end - start));
+	host[end - start] = '\0';
+	if (ip_parse(host, &out->family, out->addr, err, errlen) < 0)
+		return -1;
+	return parse_proxy_port(colon + 1, &out->port, err, errlen);
+}
+
+/* Parsed aside first: a bad value must not half-replace a good one. */
+int policy_merge_proxy(struct policy *p, const char *text, char *err,
+		       size_t errlen)
+{
+	struct policy_addr proxy;
+
+	if (parse_proxy(&proxy, text, err, errlen) < 0)
+		return -1;
+	p->proxy = proxy;
+	p->has_proxy = true;
+	return 0;
+}
+
+int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
+				char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_MODES; i++) {
+		if (strcmp(name, localhost_modes[i]) == 0) {
+			*out = (enum awf_localhost_mode)i;
+			return 0;
+		}
+	}
+	policy_err(
+		err, errlen,
+		"%s: unknown localhost mode (expected sandbox, allow or deny)",
+		name);
+	return -1;
+}
+
+const char *policy_localhost_mode_name(enum awf_localhost_mode mode)
+{
+	return (size_t)mode < N_MODES ? localhost_modes[mode] : "?";
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * policy_cli.c - merges command-line flags (and the domain list files they
+ * name) into a policy, with the same merge rules as a policy file.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy_int.h"
+
+typedef int (*item_fn)(struct policy *p, bool block, const char *item,
+		       char *why, size_t whylen);
+
+struct item_list {
+	struct policy *p;
+	bool block;
+	item_fn add;
+	const char *origin; /* flag name, or "file:line" */
+	char *err;
+	size_t errlen;
+};
+
+static char *trim(char *s)
+{
+	char *end = s + strlen(s);
+
+	while (isspace((unsigned char)*s))
+		s++;
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * Adds each comma separated item of text (modified in place). Blank items
+ * are skipped so that "a, b," reads as people mean it. Returns the number
+ * of items added, or -1.
+ */
+static int add_items(const struct item_list *l, char *text)
+{
+	char why[POLICY_WHY_LEN], *item, *next;
+	int count = 0;
+
+	for (item = text; item; item = next) {
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		item = trim(item);
+		if (!*item)
+			continue;
+		if (l->add(l->p, l->block, item, why, sizeof(why)) < 0) {
+			policy_err(l->err, l->errlen, "%s: %s", l->origin, why);
+			return -1;
+		}
+		count++;
+	}
+	return count;
+}
+
+static int add_list(const struct item_list *l, const char *list,
+		    const char *what)
+{
+	char *copy = strdup(list);
+	int count;
+
+	if (!copy) {
+		policy_err(l->err, l->errlen, "%s: out of memory", l->origin);
+		return -1;
+	}
+	count = add_items(l, copy);
+	free(copy);
+	if (count == 0)
+		policy_err(l->err, l->errlen, "%s: no %s given", l->origin,
+			   what);
+	return count > 0 ? 0 : -1;
+}
+
+int policy_add_domains(struct policy *p, bool block, const char *list,
+		       const char *origin, char *err, size_t errlen)
+{
+	const struct item_list l = { p,	     block, policy_merge_domain_name,
+				     origin, err,   errlen };
+
+	return add_list(&l, list, "domains");
+}
+
+int policy_add_domains_file(struct policy *p, bool block, const char *path,
+			    char *err, size_t errlen)
+{
+	char origin[PATH_MAX + 16], *line = NULL;
+	struct item_list l = { p,      block, policy_merge_domain_name,
+			       origin, err,   errlen };
+	FILE *f = fopen(path, "r");
+	unsigned int lineno = 0;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (!f) {
+		policy_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc >= 0 && getline(&line, &cap, f) >= 0) {
+		snprintf(origin, sizeof(origin), "%s:%u", path, ++lineno);
+		line[strcspn(line, "#")] = '\0';
+		rc = add_items(&l, line);
+	}
+	if (rc >= 0 && ferror(f)) {
+		policy_err(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc < 0 ? -1 : 0;
+}
+
+static int add_dns_server(struct policy *p, bool block, const char *item,
+			  char *why, size_t whylen)
+{
+	struct policy_addr a;
+
+	(void)block;
+	if (policy_parse_dns_server(&a, item, why, whylen) < 0)
+		return -1;
+	return policy_merge_dns_server(p, &a, why, whylen);
+}
+
+int policy_add_dns_servers(struct policy *p, const char *list,
+			   const char *origin, char *err, size_t errlen)
+{
+	const struct item_list l = { p,	     false, add_dns_server,
+				     origin, err,   errlen };
+
+	return add_list(&l, list, "DNS servers");
+}
+
+/*
+ * Splits "CIDR:PORTS" and "[CIDR]:PORTS". A bare IPv6 CIDR has colons of
+ * its own, so without brackets it cannot carry ports.
+ */
+static int split_cidr_arg(char *arg, char **cidr, char **ports, char *why,
+			  size_t whylen)
+{
+	char *colon;
+
+	*cidr = arg;
+	*ports = NULL;
+	if (*arg == '[') {
+		char *close = strchr(arg, ']');
+
+		if (!close || (close[1] && close[1] != ':')) {
+			policy_err(why, whylen,
+				   "%s: expected [CIDR] or [CIDR]:PORTS", arg);
+			return -1;
+		}
+		*close = '\0';
+		*cidr = arg + 1;
+		*ports = close[1] ? close + 2 : NULL;
+		return 0;
+	}
+	colon = strchr(arg, ':');
+	if (colon && !strchr(colon + 1, ':')) {
+		*colon = '\0';
+		*ports = colon + 1;
+	}
+	return 0;
+}
+
+static int add_cidr_arg(struct policy *p, char *arg, char *why, size_t whylen)
+{
+	struct policy_cidr c;
+	char *text, *ports;
+
+	if (split_cidr_arg(arg, &text, &ports, why, whylen) < 0 ||
+	    cidr_parse(&c, text, why, whylen) < 0)
+		return -1;
+	if (ports) {
+		memset(&c.ports, 0, sizeof(c.ports));
+		if (port_set_parse_list(&c.ports, ports, why, whylen) < 0)
+			return -1;
+	}
+	return policy_merge_cidr(p, &c, why, whylen);
+}
+
+int policy_add_cidr_arg(struct policy *p, const char *arg, const char *origin,
+			char *err, size_t errlen)
+{
+	char why[POLICY_WHY_LEN], *copy = strdup(arg);
+	int rc;
+
+	if (!copy) {
+		policy_err(err, errlen, "%s: out of memory", origin);
+		return -1;
+	}
+	rc = add_cidr_arg(p, copy, why, sizeof(why));
+	free(copy);
+	if (rc < 0)
+		policy_err(err, errlen, "%s: %s", origin, why);
+	return rc;
+}
+
+int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
+		     char *err, size_t errlen)
+{
+	char why[POLICY_WHY_LEN];
+
+	if (policy_merge_proxy(p, arg, why, sizeof(why)) < 0) {
+		policy_err(err, errlen, "%s: %s", origin, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Replaces the whole localhost value, as a policy file's string would. */
+int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
+			 char *err, size_t errlen)
+{
+	char why[POLICY_WHY_LEN];
+
+	if (policy_parse_localhost_mode(&p->localhost_mode, mode, why,
+					sizeof(why)) < 0) {
+		policy_err(err, errlen, "%s: %s", origin, why);
+		return -1;
+	}
+	memset(&p->localhost_ports, 0, sizeof(p->localhost_ports));
+	return 0;
+}

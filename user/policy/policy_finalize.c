@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * policy_finalize.c - the checks that need the whole policy, and the DNS
+ * servers taken from the host when the policy names none. There is no
+ * public resolver to fall back on: a firewall must not quietly send the
+ * sandbox's queries somewhere the user never chose.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "policy/policy_int.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"
+#define RESOLV_STUB_FALLBACK "/run/systemd/resolve/resolv.conf"
+
+/*
+ * Merges the non-loopback nameservers of path into p; counts the loopback
+ * ones (a local stub such as systemd-resolved's 127.0.0.53). Lines that
+ * are not usable addresses (e.g. "fe80::1%eth0") are passed over.
+ */
+static int read_nameservers(struct policy *p, const char *path,
+			    unsigned int *n_loopback, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *save, *word, why[POLICY_WHY_LEN];
+	struct policy_addr a;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (!f) {
+		policy_err(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && getline(&line, &cap, f) >= 0) {
+		word = strtok_r(line, " \t\r\n", &save);
+		if (!word || strcmp(word, "nameserver") != 0)
+			continue;
+		word = strtok_r(NULL, " \t\r\n", &save);
+		if (!word ||
+		    policy_parse_dns_server(&a, word, why, sizeof(why)) < 0)
+			continue;
+		if (ip_is_loopback(a.family, a.addr))
+			(*n_loopback)++;
+		else
+			rc = policy_merge_dns_server(p, &a, err, errlen);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int dns_from_host(struct policy *p, const char *resolv_conf,
+			 const char *stub_fallback, char *err, size_t errlen)
+{
+	unsigned int n_loopback = 0;
+	char why[POLICY_WHY_LEN];
+
+	if (read_nameservers(p, resolv_conf, &n_loopback, why, sizeof(why)) <
+	    0) {
+		policy_err(err, errlen,
+			   "no dns_servers given and %s: %s; set dns_servers",
+			   resolv_conf, why);
+		return -1;
+	}
+	if (p->n_dns_servers)
+		return 0;
+	if (!n_loopback) {
+		policy_err(
+			err, errlen,
+			"no dns_servers given and none usable in %s; set dns_servers",
+			resolv_conf);
+		return -1;
+	}
+	/* A stub on loopback: its upstream servers are listed elsewhere. */
+	if (read_nameservers(p, stub_fallback, &n_loopback, why, sizeof(why)) ==
+		    0 &&
+	    p->n_dns_servers)
+		return 0;
+	policy_err(
+		err, errlen,
+		"no dns_servers given and none usable in %s (only loopback; none in %s either); set dns_servers",
+		resolv_conf, stub_fallback);
+	return -1;
+}
+
+/* The sandbox connects to the proxy itself, so it must be reachable. */
+static int check_proxy(const struct policy *p, char *err, size_t errlen)
+{
+	if (p->has_proxy && p->proxy.family == AF_INET6 && !p->ipv6) {
+		policy_err(err, errlen,
+			   "policy: proxy: an IPv6 proxy needs \"ipv6\": true");
+		return -1;
+	}
+	return 0;
+}
+
+int policy_finalize(struct policy *p, const char *resolv_conf,
+		    const char *stub_fallback, char *err, size_t errlen)
+{
+	if (check_proxy(p, err, errlen) < 0)
+		return -1;
+	if (p->n_dns_servers)
+		return 0;
+	return dns_from_host(p, resolv_conf ? resolv_conf : RESOLV_CONF,
+			     stub_fallback ? stub_fallback :
+					     RESOLV_STUB_FALLBACK,
+			     err, errlen);
+}

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * policy_load.c - reads a v1 policy file (policy/README.md) into a policy.
+ * Every key is checked against a table, so that a typo ("alow_domains")
+ * is an error rather than a silently narrower or wider policy.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy_int.h"
+
+#define PATH_LEN 256
+/* A policy is small; this only stops a wrong path from eating memory. */
+#define POLICY_FILE_MAX (64 << 20)
+
+struct jctx {
+	const char *origin;
+	char *err;
+	size_t errlen;
+};
+
+typedef int (*jread_fn)(const struct jctx *c, const char *path,
+			json_object *val, void *target);
+
+/* Parses one string value into target; the message names the value. */
+typedef int (*parse_fn)(void *target, const char *text, char *why,
+			size_t whylen);
+
+/*
+ * How a key's value is read: by read; as an array whose elements each
+ * reads; as an object of keys; or as a string for parse, where what says
+ * what the string should be.
+ */
+struct jkey {
+	const char *name;
+	jread_fn read;
+	jread_fn each;
+	const struct jkey *keys;
+	parse_fn parse;
+	const char *what;
+};
+
+struct domain_entry {
+	bool block;
+	bool has_name;
+	char name[POLICY_MAX_DOMAIN_LEN + 1];
+	struct policy_domain d;
+};
+
+struct cidr_entry {
+	bool has_cidr;
+	bool has_ports;
+	struct policy_cidr cidr;
+	struct awf_port_set ports;
+};
+
+struct localhost_entry {
+	enum awf_localhost_mode mode;
+	struct awf_port_set ports;
+};
+
+__attribute__((format(printf, 3, 4))) static int
+jfail(const struct jctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	policy_vfail(c->err, c->errlen, c->origin, path, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Key paths of absurd depth or key length are cut at PATH_LEN: the start
+ * still leads to the spot.
+ */
+__attribute__((format(printf, 2, 3))) static const char *
+path_fmt(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, PATH_LEN, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+static const char *path_key(char *buf, const char *parent, const char *key)
+{
+	return path_fmt(buf, "%s%s%s", parent, *parent ? "." : "", key);
+}
+
+static const char *path_index(char *buf, const char *parent, size_t i)
+{
+	return path_fmt(buf, "%s[%zu]", parent, i);
+}
+
+/*
+ * The string, or NULL after an error. json-c strings may hold "\u0000",
+ * where C would silently cut the name short.
+ */
+static const char *get_string(const struct jctx *c, const char *path,
+			      json_object *val, const char *what)
+{
+	const char *s;
+
+	if (!json_object_is_type(val, json_type_string)) {
+		jfail(c, path, "expected %s", what);
+		return NULL;
+	}
+	s = json_object_get_string(val);
+	if (strlen(s) != (size_t)json_object_get_string_len(val)) {
+		jfail(c, path, "contains a NUL character");
+		return NULL;
+	}
+	return s;
+}
+
+static int get_bool(const struct jctx *c, const char *path, json_object *val,
+		    bool *out)
+{
+	if (!json_object_is_type(val, json_type_boolean))
+		return jfail(c, path, "expected a boolean");
+	*out = json_object_get_boolean(val);
+	return 0;
+}
+
+static int get_uint(const struct jctx *c, const char *path, json_object *val,
+		    long long min, long long max, unsigned int *out)
+{
+	long long v;
+
+	if (!json_object_is_type(val, json_type_int))
+		return jfail(c, path, "expected an integer");
+	v = json_object_get_int64(val);
+	if (v < min || v > max)
+		return jfail(c, path, "%lld out of range %lld-%lld", v, min,
+			     max);
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int read_string(const struct jctx *c, const char *path, json_object *val,
+		       const char *what, parse_fn parse, void *target)
+{
+	char why[POLICY_WHY_LEN];
+	const char *text = get_string(c, path, val, what);
+
+	if (!text)
+		return -1;
+	if (parse(target, text, why, sizeof(why)) < 0)
+		return jfail(c, path, "%s", why);
+	return 0;
+}
+
+/* Calls read for each element; path names the element in errors. */
+static int read_array(const struct jctx *c, const char *path, json_object *val,
+		      jread_fn read, void *target)
+{
+	char sub[PATH_LEN];
+
+	if (!json_object_is_type(val, json_type_array))
+		return jfail(c, path, "expected an array");
+	for (size_t i = 0; i < json_object_array_length(val); i++)
+		if (read(c, path_index(sub, path, i),
+			 json_object_array_get_idx(val, i), target) < 0)
+			return -1;
+	return 0;
+}
+
+static int read_object(const struct jctx *c, const char *path, json_object *obj,
+		       const struct jkey *keys, void *target);
+
+static int read_value(const struct jctx *c, const char *path, json_object *val,
+		      const struct jkey *k, void *target)
+{
+	if (k->each)
+		return read_array(c, path, val, k->each, target);
+	if (k->keys)
+		return read_object(c, path, val, k->keys, target);
+	if (k->parse)
+		return read_string(c, path, val, k->what, k->parse, target);
+	return k->read(c, path, val, target);
+}
+
+static int read_object(const struct jctx *c, const char *path, json_object *obj,
+		       const struct jkey *keys, void *target)
+{
+	char sub[PATH_LEN];
+
+	if (!json_object_is_type(obj, json_type_object))
+		return jfail(c, path, "expected an object");
+	json_object_object_foreach(obj, key, val)
+	{
+		const struct jkey *k = keys;
+
+		while (k->name && strcmp(k->name, key) != 0)
+			k++;
+		path_key(sub, path, key);
+		if (!k->name)
+			return jfail(c, sub, "unknown key");
+		if (read_value(c, sub, val, k, target) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int read_port(const struct jctx *c, const char *path, json_object *val,
+		     struct awf_port_set *set)
+{
+	char why[POLICY_WHY_LEN];
+	const char *spec;
+	int rc;
+
+	if (json_object_is_type(val, json_type_int)) {
+		rc = port_set_add_number(set, json_object_get_int64(val), why,
+					 sizeof(why));
+	} else {
+		spec = get_string(c, path, val,
+				  "a port number or a \"LO-HI\" string");
+		if (!spec)
+			return -1;
+		rc = port_set_parse(set, spec, why, sizeof(why));
+	}
+	return rc < 0 ? jfail(c, path, "%s", why) : 0;
+}
+
+/*
+ * Every "ports" key: an array of ports and ranges, or "all". An empty
+ * array of destination ports would allow nothing, which no one means.
+ */
+static int read_ports(const struct jctx *c, const char *path, json_object *val,
+		      bool may_be_empty, struct awf_port_set *out)
+{
+	char sub[PATH_LEN];
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (json_object_is_type(val, json_type_string) &&
+	    strcmp(json_object_get_string(val), "all") == 0) {
+		port_set_all(out);
+		return 0;
+	}
+	if (!json_object_is_type(val, json_type_array))
+		return jfail(c, path, "expected an array of ports or \"all\"");
+	n = json_object_array_length(val);
+	if (n == 0 && !may_be_empty)
+		return jfail(
+			c, path,
+			"an empty list would allow nothing (leave \"ports\" out for the default)");
+	for (size_t i = 0; i < n; i++)
+		if (read_port(c, path_index(sub, path, i),
+			      json_object_array_get_idx(val, i), out) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse_domain_name(void *target, const char *text, char *why,
+			     size_t whylen)
+{
+	struct domain_entry *e = target;
+
+	e->has_name = true;
+	return domain_normalize(text, e->name, sizeof(e->name), why, whylen);
+}
+
+static int read_domain_subdomains(const struct jctx *c, const char *path,
+				  json_object *val, void *target)
+{
+	struct domain_entry *e = target;
+
+	return get_bool(c, path, val, &e->d.subdomains);
+}
+
+static int read_domain_ports(const struct jctx *c, const char *path,
+			     json_object *val, void *target)
+{
+	struct domain_entry *e = target;
+
+	if (e->block)
+		return jfail(
+			c, path,
+			"not supported in block_domains (a blocked name is blocked on every port)");
+	e->d.has_ports = true;
+	return read_ports(c, path, val, false, &e->d.ports);
+}
+
+static const struct jkey domain_keys[] = {
+	{ .name = "domain",
+	  .parse = parse_domain_name,
+	  .what = "a domain name" },
+	{ .name = "subdomains", .read = read_domain_subdomains },
+	{ .name = "ports", .read = read_domain_ports },
+	{ .name = NULL },
+};
+
+static int read_domain(const struct jctx *c, const char *path, json_object *val,
+		       struct policy *p, bool block)
+{
+	struct domain_entry e = { .block = block, .d.subdomains = true };
+	char why[POLICY_WHY_LEN];
+	const char *text;
+	int rc;
+
+	if (!json_object_is_type(val, json_type_object)) {
+		text = get_string(
+			c, path, val,
+			"a domain name or an object {\"domain\": ...}");
+		if (!text)
+			return -1;
+		rc = policy_merge_domain_name(p, block, text, why, sizeof(why));
+	} else if (read_object(c, path, val, domain_keys, &e) < 0) {
+		return -1;
+	} else if (!e.has_name) {
+		return jfail(c, path, "missing \"domain\"");
+	} else {
+		e.d.name = e.name;
+		rc = policy_merge_domain(p, block, &e.d, why, sizeof(why));
+	}
+	return rc < 0 ? jfail(c, path, "%s", why) : 0;
+}
+
+static int read_allow_domain(const struct jctx *c, const char *path,
+			     json_object *val, void *target)
+{
+	return read_domain(c, path, val, target, false);
+}
+
+static int read_block_domain(const struct jctx *c, const char *path,
+			     json_object *val, void *target)
+{
+	return read_domain(c, path, val, target, true);
+}
+
+static int parse_cidr_text(void *target, const char *text, char *why,
+			   size_t whylen)
+{
+	struct cidr_entry *e = target;
+
+	e->has_cidr = true;
+	return cidr_parse(&e->cidr, text, why, whylen);
+}
+
+static int read_cidr_ports(const struct jctx *c, const char *path,
+			   json_object *val, void *target)
+{
+	struct cidr_entry *e = target;
+
+	e->has_ports = true;
+	return read_ports(c, path, val, false, &e->ports);
+}
+
+static const struct jkey cidr_keys[] = {
+	{ .name = "cidr", .parse = parse_cidr_text, .what = "a CIDR string" },
+	{ .name = "ports", .read = read_cidr_ports },
+	{ .name = NULL },
+};
+
+static int read_cidr(const struct jctx *c, const char *path, json_object *val,
+		     void *target)
+{
+	struct cidr_entry e = { 0 };
+	char why[POLICY_WHY_LEN];
+
+	if (json_object_is_type(val, json_type_object)) {
+		if (read_object(c, path, val, cidr_keys, &e) < 0)
+			return -1;
+		if (!e.has_cidr)
+			return jfail(c, path, "missing \"cidr\"");
+	} else if (read_string(c, path, val,
+			       "a CIDR string or an object {\"cidr\": ...}",
+			       parse_cidr_text, &e) < 0) {
+		return -1;
+	}
+	if (e.has_ports)
+		e.cidr.ports = e.ports;
+	if (policy_merge_cidr(target, &e.cidr, why, sizeof(why)) < 0)
+		return jfail(c, path, "%s", why);
+	return 0;
+}
+
+static int parse_dns_server(void *target, const char *text, char *why,
+			    size_t whylen)
+{
+	struct policy_addr a;
+
+	if (policy_parse_dns_server(&a, text, why, whylen) < 0)
+		return -1;
+	return policy_merge_dns_server(target, &a, why, whylen);
+}
+
+static int read_dns_server(const struct jctx *c, const char *path,
+			   json_object *val, void *target)
+{
+	return read_string(c, path, val, "an IP address string",
+			   parse_dns_server, target);
+}
+
+static int parse_localhost_mode(void *target, const char *text, char *why,
+				size_t whylen)
+{
+	struct localhost_entry *e = target;
+
+	return policy_parse_localhost_mode(&e->mode, text, why, whylen);
+}
+
+/* Extra loopback ports only add to what the sandbox bound: [] is fine. */
+static int read_localhost_ports(const struct jctx *c, const char *path,
+				json_object *val, void *target)
+{
+	struct localhost_entry *e = target;
+
+	return read_ports(c, path, val, true, &e->ports);
+}
+
+static const struct jkey localhost_keys[] = {
+	{ .name = "mode",
+	  .parse = parse_localhost_mode,
+	  .what = "\"sandbox\", \"allow\" or \"deny\"" },
+	{ .name = "ports", .read = read_localhost_ports },
+	{ .name = NULL },
+};
+
+/* The whole value replaces the previous one, ports included. */
+static int read_localhost(const struct jctx *c, const char *path,
+			  json_object *val, void *target)
+{
+	struct localhost_entry e = { .mode = AWF_LO_SANDBOX };
+	struct policy *p = target;
+	char sub[PATH_LEN];
+
+	if (json_object_is_type(val, json_type_object)) {
+		if (read_object(c, path, val, localhost_keys, &e) < 0)
+			return -1;
+		if (e.mode != AWF_LO_SANDBOX && e.ports.count)
+			return jfail(c, path_key(sub, path, "ports"),
+				     "only valid with mode \"sandbox\"");
+	} else if (read_string(c, path, val,
+			       "\"sandbox\", \"allow\", \"deny\" or an object",
+			       parse_localhost_mode, &e) < 0) {
+		return -1;
+	}
+	p->localhost_mode = e.mode;
+	p->localhost_ports = e.ports;
+	return 0;
+}
+
+static int parse_proxy(void *target, const char *text, char *why, size_t whylen)
+{
+	return policy_merge_proxy(target, text, why, whylen);
+}
+
+static int read_proxy(const struct jctx *c, const char *path, json_object *val,
+		      void *target)
+{
+	struct policy *p = target;
+
+	/* null: no proxy, so a later file can drop an earlier one's */
+	if (json_object_is_type(val, json_type_null)) {
+		p->has_proxy = false;
+		return 0;
+	}
+	return read_string(c, path, val, "\"IP:PORT\" or null", parse_proxy,
+			   target);
+}
+
+static int read_top_ports(const struct jctx *c, const char *path,
+			  json_object *val, void *target)
+{
+	struct policy *p = target;
+	struct awf_port_set set;
+
+	if (read_ports(c, path, val, false, &set) < 0)
+		return -1;
+	p->ports = set;
+	p->ports_set = true;
+	return 0;
+}
+
+static int read_ipv6(const struct jctx *c, const char *path, json_object *val,
+		     void *target)
+{
+	return get_bool(c, path, val, &((struct policy *)target)->ipv6);
+}
+
+static int read_min_ttl(const struct jctx *c, const char *path,
+			json_object *val, void *target)
+{
+	return get_uint(c, path, val, 0, 86400,
+			&((struct policy *)target)->dns_min_ttl);
+}
+
+static int read_max_ips(const struct jctx *c, const char *path,
+			json_object *val, void *target)
+{
+	return get_uint(c, path, val, 1, 4096,
+			&((struct policy *)target)->dns_max_ips_per_name);
+}
+
+static const struct jkey dns_keys[] = {
+	{ .name = "min_ttl", .read = read_min_ttl },
+	{ .name = "max_ips_per_name", .read = read_max_ips },
+	{ .name = NULL },
+};
+
+/* Checked before any other key: another version may mean other keys. */
+static int read_version(const struct jctx *c, const char *path,
+			json_object *val, void *target)
+{
+	(void)target;
+	if (!val)
+		return jfail(c, path,
+			     "missing (this format needs \"version\": %d)",
+			     POLICY_VERSION);
+	if (!json_object_is_type(val, json_type_int))
+		return jfail(c, path, "expected an integer");
+	if (json_object_get_int64(val) != POLICY_VERSION)
+		return jfail(
+			c, path,
+			"unsupported version %s (this awf-bpf reads version %d)",
+			json_object_to_json_string(val), POLICY_VERSION);
+	return 0;
+}
+
+static const struct jkey top_keys[] = {
+	{ .name = "version", .read = read_version },
+	{ .name = "allow_domains", .each = read_allow_domain },
+	{ .name = "block_domains", .each = read_block_domain },
+	{ .name = "ports", .read = read_top_ports },
+	{ .name = "dns_servers", .each = read_dns_server },
+	{ .name = "allow_cidrs", .each = read_cidr },
+	{ .name = "localhost", .read = read_localhost },
+	{ .name = "proxy", .read = read_proxy },
+	{ .name = "ipv6", .read = read_ipv6 },
+	{ .name = "dns", .keys = dns_keys },
+	{ .name = NULL },
+};
+
+int policy_load_json(struct policy *p, json_object *root, const char *origin,
+		     char *err, size_t errlen)
+{
+	const struct jctx c = { .origin = origin,
+				.err = err,
+				.errlen = errlen };
+
+	if (!json_object_is_type(root, json_type_object))
+		return jfail(&c, "", "expected a JSON object at the top level");
+	if (read_version(&c, "version", json_object_object_get(root, "version"),
+			 p) < 0)
+		return -1;
+	return read_object(&c, "", root, top_keys, p);
+}
+
+static int read_whole_file(const char *path, char **buf, size_t *len, char *err,
+			   size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 0;
+	char *data = NULL;
+
+	*len = 0;
+	if (!f)
+		goto fail;
+	for (;;) {
+		if (*len == cap) {
+			char *bigger = cap < POLICY_FILE_MAX ?
+					       realloc(data, cap + 65536) :
+					       NULL;
+
+			if (!bigger) {
+				errno = cap < POLICY_FILE_MAX ? ENOMEM : EFBIG;
+				goto fail;
+			}
+			data = bigger;
+			cap += 65536;
+		}
+		*len += fread(data + *len, 1, cap - *len, f);
+		if (*len < cap)
+			break;
+	}
+	if (ferror(f))
+		goto fail;
+	fclose(f);
+	*buf = data;
+	return 0;
+
+fail:
+	policy_err(err, errlen, "%s: %s", path, strerror(errno));
+	free(data);
+	if (f)
+		fclose(f);
+	return -1;
+}
+
+static unsigned int line_of(const char *buf, size_t offset)
+{
+	unsigned int line = 1;
+
+	for (size_t i = 0; i < offset; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
+json_object *policy_json_parse(const char *path, const char *buf, size_t len,
+			       char *err, size_t errlen)
+{
+	struct json_tokener *tok = json_tokener_new();
+	enum json_tokener_error jerr;
+	json_object *root;
+
+	if (!tok) {
+		policy_err(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	/* strict: no trailing commas, nothing after the top-level value */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (!root)
+		policy_err(err, errlen, "%s: line %u: %s", path,
+			   line_of(buf, json_tokener_get_parse_end(tok)),
+			   jerr == json_tokener_continue ?
+				   "unexpected end of file" :
+				   json_tokener_error_desc(jerr));
+	json_tokener_free(tok);
+	return root;
+}
+
+int policy_load_file(struct policy *p, const char *path, char *err,
+		     size_t errlen)
+{
+	json_object *root;
+	size_t len;
+	char *buf;
+	int rc;
+
+	if (read_whole_file(path, &buf, &len, err, errlen) < 0)
+		return -1;
+	root = policy_json_parse(path, buf, len, err, errlen);
+	free(buf);
+	if (!root)
+		return -1;
+	rc = policy_load_json(p, root, path, err, errlen);
+	json_object_put(root);
+	return rc;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/cgroup.h"
+#include "common/log.h"
+
+#define AWF_CGROUP_DIR "awf-bpf"
+#define KILL_WAIT_MS 5000
+
+int cgroup2_root(char *root, size_t len, char *err, size_t errlen)
+{
+	char line[4096], mnt[PATH_MAX], fstype[64];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "/proc/self/mountinfo: %s", strerror(errno));
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* "id parent maj:min root mountpoint opts ... - fstype src opts" */
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep, " - %63s", fstype) != 1 ||
+		    strcmp(fstype, "cgroup2") != 0)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    strlen(mnt) < len) {
+			strcpy(root, mnt);
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (!found) {
+		snprintf(err, errlen,
+			 "no cgroup v2 hierarchy mounted (looked in /proc/self/mountinfo); awf-bpf needs cgroup2");
+		return -1;
+	}
+	return 0;
+}
+
+static int mkdir_ok_if_exists(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cgroup_create(struct sandbox_cgroup *cg, const char *root,
+		  const char *name, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+
+	cg->fd = -1;
+	if (snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, root) >=
+		    (int)sizeof(parent) ||
+	    snprintf(cg->path, sizeof(cg->path), "%s/%s", parent, name) >=
+		    (int)sizeof(cg->path)) {
+		snprintf(err, errlen, "cgroup path too long under %s", root);
+		return -1;
+	}
+	if (mkdir_ok_if_exists(parent, err, errlen))
+		return -1;
+	if (mkdir(cg->path, 0755) < 0) {
+		snprintf(err, errlen, "mkdir %s: %s", cg->path, strerror(errno));
+		cg->path[0] = '\0'; /* not ours to clean up */
+		return -1;
+	}
+	cg->fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->fd < 0) {
+		snprintf(err, errlen, "open %s: %s", cg->path, strerror(errno));
+		rmdir(cg->path);
+		cg->path[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static bool cgroup_populated(const char *path)
+{
+	char file[PATH_MAX + 32], buf[256];
+	bool populated = false;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/cgroup.events", path);
+	f = fopen(file, "re");
+	if (!f)
+		return false; /* gone */
+	while (fgets(buf, sizeof(buf), f))
+		if (strcmp(buf, "populated 1\n") == 0)
+			populated = true;
+	fclose(f);
+	return populated;
+}
+
+/* cgroup.kill exists since 5.14; older kernels get one SIGKILL per pid. */
+static int kill_via_procs(const char *path)
+{
+	char file[PATH_MAX + 32];
+	FILE *f;
+	int pid;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	f = fopen(file, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	while (fscanf(f, "%d", &pid) == 1)
+		if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+			log_warn("kill %d: %s", pid, strerror(errno));
+	fclose(f);
+	return 0;
+}
+
+static int write_cgroup_kill(const char *path)
+{
+	char file[PATH_MAX + 32];
+	int fd, ret = 0;
+
+	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, "1", 1) != 1)
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
+int cgroup_kill_all(const struct sandbox_cgroup *cg)
+{
+	const struct timespec step = { .tv_nsec = 5 * 1000 * 1000 };
+
+	for (int waited = 0; waited < KILL_WAIT_MS; waited += 5) {
+		if (!cgroup_populated(cg->path))
+			return 0;
+		if (write_cgroup_kill(cg->path) < 0)
+			kill_via_procs(cg->path);
+		nanosleep(&step, NULL);
+	}
+	log_error("%s: processes still running after SIGKILL for %d ms",
+		  cg->path, KILL_WAIT_MS);
+	return -1;
+}
+
+int cgroup_remove(struct sandbox_cgroup *cg)
+{
+	int ret = 0;
+
+	if (cg->fd >= 0) {
+		close(cg->fd);
+		cg->fd = -1;
+	}
+	if (!cg->path[0])
+		return 0;
+	/* The last task may still be leaving the cgroup: retry briefly. */
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(cg->path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		usleep(5000);
+	}
+	log_error("rmdir %s: %s", cg->path, strerror(errno));
+	ret = -1;
+	return ret;
+}
+
+void cgroup_sweep_stale(const char *root)
+{
+	char parent[PATH_MAX], path[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, root);
+	dir = opendir(parent);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		int owner;
+
+		/* run-<pid of its awf-bpf>: a live owner may be mid set-up. */
+		if (sscanf(de->d_name, "run-%d", &owner) != 1 ||
+		    kill(owner, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (!cgroup_populated(path) && rmdir(path) == 0)
+			log_debug("removed stale cgroup %s", path);
+	}
+	closedir(dir);
+}

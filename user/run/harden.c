@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+#include "run/harden.h"
+
+/*
+ * Whatever can change the network, the filter or the sandbox's walls, or
+ * reach around them: a workload running as root keeps everything else.
+ */
+static const cap_value_t dropped_caps[] = {
+	CAP_NET_ADMIN,	 CAP_NET_RAW,	  CAP_SYS_ADMIN,   CAP_BPF,
+	CAP_PERFMON,	 CAP_SYS_PTRACE,  CAP_SYS_MODULE,  CAP_SYS_RAWIO,
+	CAP_SYS_BOOT,	 CAP_MKNOD,	  CAP_SYS_TIME,	   CAP_AUDIT_CONTROL,
+	CAP_MAC_ADMIN,	 CAP_MAC_OVERRIDE, CAP_SETFCAP,	   CAP_SYS_RESOURCE,
+};
+
+#define N_DROPPED (sizeof(dropped_caps) / sizeof(dropped_caps[0]))
+
+static int drop_bounding(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_DROPPED; i++) {
+		/* A cap this kernel does not know cannot be granted either. */
+		if (!CAP_IS_SUPPORTED(dropped_caps[i]))
+			continue;
+		if (cap_drop_bound(dropped_caps[i]) < 0) {
+			snprintf(err, errlen, "dropping %s from the bounding set: %s",
+				 cap_to_name(dropped_caps[i]), strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int drop_process_sets(char *err, size_t errlen)
+{
+	cap_t caps = cap_get_proc();
+	int ret = 0;
+
+	if (!caps) {
+		snprintf(err, errlen, "cap_get_proc: %s", strerror(errno));
+		return -1;
+	}
+	if (cap_set_flag(caps, CAP_EFFECTIVE, N_DROPPED, dropped_caps, CAP_CLEAR) ||
+	    cap_set_flag(caps, CAP_PERMITTED, N_DROPPED, dropped_caps, CAP_CLEAR) ||
+	    cap_set_flag(caps, CAP_INHERITABLE, N_DROPPED, dropped_caps,
+			 CAP_CLEAR) ||
+	    cap_set_proc(caps)) {
+		snprintf(err, errlen, "dropping capabilities: %s", strerror(errno));
+		ret = -1;
+	}
+	cap_free(caps);
+	return ret;
+}
+
+int harden_drop_privileges(char *err, size_t errlen)
+{
+	/* Bounding first: it needs CAP_SETPCAP, which the sets still hold. */
+	if (drop_bounding(err, errlen) || drop_process_sets(err, errlen))
+		return -1;
+	if (cap_reset_ambient() < 0) {
+		snprintf(err, errlen, "clearing ambient capabilities: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int harden_drop_bounding_all(char *err, size_t errlen)
+{
+	for (cap_value_t cap = 0; cap < cap_max_bits(); cap++) {
+		if (cap_drop_bound(cap) < 0) {
+			snprintf(err, errlen,
+				 "dropping %s from the bounding set: %s",
+				 cap_to_name(cap), strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int bounding_is_empty(char *err, size_t errlen)
+{
+	for (cap_value_t cap = 0; cap < cap_max_bits(); cap++) {
+		if (cap_get_bound(cap) != 0) {
+			snprintf(err, errlen, "%s still in the bounding set",
+				 cap_to_name(cap));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int harden_require_no_capabilities(char *err, size_t errlen)
+{
+	cap_t none = cap_init(), now = NULL;
+	int ret = -1;
+
+	if (!none) {
+		snprintf(err, errlen, "cap_init: %s", strerror(errno));
+		return -1;
+	}
+	/* setresuid clears permitted, effective and ambient, not inheritable. */
+	if (cap_set_proc(none) < 0) {
+		snprintf(err, errlen, "clearing capabilities: %s",
+			 strerror(errno));
+	} else if (!(now = cap_get_proc())) {
+		snprintf(err, errlen, "cap_get_proc: %s", strerror(errno));
+	} else if (cap_compare(none, now) != 0) {
+		/* Ambient is a subset of permitted: empty along with it. */
+		snprintf(err, errlen, "capabilities left after the uid change");
+	} else {
+		ret = bounding_is_empty(err, errlen);
+	}
+	cap_free(now);
+	cap_free(none);
+	return ret;
+}

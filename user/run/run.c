@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/agent_client.h"
+#include "run/cgroup.h"
+#include "agent/cgroup_tree.h"
+#include "dns/dns_filter.h"
+#include "dns/dns_forward.h"
+#include "policy/domain_match.h"
+#include "audit/events.h"
+#include "dns/learned.h"
+#include "kernel/loader.h"
+#include "common/log.h"
+#include "kernel/publish.h"
+#include "kernel/rules.h"
+#include "run/run.h"
+#include "kernel/sandbox_config.h"
+#include "run/spawn.h"
+
+#define TIMEOUT_GRACE_S 2
+#define MAX_PROXY_ENV 8
+
+/* Signals a supervisor is sent that belong to the workload. */
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+					 SIGUSR1, SIGUSR2 };
+
+struct run_state {
+	const struct run_options *opts;
+	int epfd;
+	struct sandbox_cgroup cg;
+	struct loader loader;
+	struct dns_fwd *dns;
+	struct domain_matcher *matcher;
+	struct dns_filter *filter;
+	struct learned_store *learned;
+	struct events events;
+	bool events_open;
+	struct sandbox_pub pub; /* the pins `dump` and `status` read */
+	struct agent_client agent; /* the agent's sandbox, if it gave one */
+	bool from_agent;
+	uint64_t cgroup_id;
+	char sandbox_id[32];
+	char cgroup2_root[PATH_MAX];
+	sigset_t orig_mask;
+
+	struct ev_source child_src; /* pidfd */
+	struct ev_source signal_src; /* signalfd */
+	struct ev_source timer_src; /* timerfd for --timeout */
+	pid_t child;
+	bool child_done;
+	int child_status; /* exit status as the shell reports it */
+	bool timed_out;
+	bool grace_over;
+};
+
+/* The filtering resolver: its answers open addresses in the maps. */
+static int open_dns_endpoint(struct run_state *s, char *err, size_t errlen)
+{
+	const struct policy *p = s->opts->policy;
+	struct dns_fwd_config cfg = {
+		.servers = p->dns_servers,
+		.n_servers = p->n_dns_servers,
+	};
+
+	s->matcher = domain_matcher_new(p, err, errlen);
+	if (!s->matcher)
+		return -1;
+	s->filter = dns_filter_new(s->matcher, events_dns_decision, &s->events);
+	if (!s->filter) {
+		snprintf(err, errlen, "dns filter: out of memory");
+		return -1;
+	}
+	cfg.filter = dns_filter_ops(s->filter);
+	s->dns = dns_fwd_new(&cfg, s->epfd, err, errlen);
+	return s->dns ? 0 : -1;
+}
+
+static int open_learned_store(struct run_state *s, char *err, size_t errlen)
+{
+	const struct policy *p = s->opts->policy;
+
+	s->learned = learned_store_new(loader_learned4_fd(&s->loader),
+				       loader_learned6_fd(&s->loader),
+				       p->dns_min_ttl, p->dns_max_ips_per_name);
+	if (!s->learned) {
+		snprintf(err, errlen, "learned addresses: out of memory");
+		return -1;
+	}
+	learned_store_use_names_map(s->learned,
+				    loader_map_fd(&s->loader, "names"));
+	dns_filter_use_store(s->filter, s->learned);
+	return 0;
+}
+
+static int load_policy_into_kernel(struct run_state *s, char *err,
+				   size_t errlen)
+{
+	struct policy_cidr *local = NULL;
+	struct rule_table rules;
+	struct awf_config cfg;
+	size_t n_local = 0;
+	int ret;
+
+	sandbox_config_build(&cfg, s->opts->policy, dns_fwd_port(s->dns),
+			     dns_fwd_has_ipv6(s->dns), s->opts->audit_allowed);
+	if (host_local_addrs(&local, &n_local, err, errlen))
+		return -1;
+	ret = rules_build(&rules, s->opts->policy, local, n_local, err, errlen);
+	free(local);
+	if (ret)
+		return -1;
+	ret = loader_load(&s->loader, &cfg, err, errlen);
+	if (!ret)
+		ret = loader_fill_rules(&s->loader, &rules, err, errlen);
+	rules_free(&rules);
+	return ret;
+}
+
+/* "http://addr:port" for HTTP_PROXY and friends. */
+static void proxy_url(const struct policy_addr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family, a->addr, host, sizeof(host));
+	if (a->family == AF_INET6)
+		snprintf(buf, len, "http://[%s]:%u", host, a->port);
+	else
+		snprintf(buf, len, "http://%s:%u", host, a->port);
+}
+
+static void build_proxy_env(const struct policy *p, char env[][96],
+			    char **list)
+{
+	static const char *const names[] = { "HTTP_PROXY", "HTTPS_PROXY",
+					     "http_proxy", "https_proxy" };
+	char url[80];
+	size_t n = 0;
+
+	if (p->has_proxy) {
+		proxy_url(&p->proxy, url, sizeof(url));
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(env[n], 96, "%s=%s", names[i], url);
+			list[n] = env[n];
+			n++;
+		}
+		snprintf(env[n], 96, "NO_PROXY=localhost,127.0.0.1,::1");
+		list[n] = env[n];
+		n++;
+		snprintf(env[n], 96, "no_proxy=localhost,127.0.0.1,::1");
+		list[n] = env[n];
+		n++;
+	}
+	list[n] = NULL;
+}
+
+static int status_of(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return si->si_status;
+	return 128 + si->si_status; /* killed or dumped */
+}
+
+static int on_child_exit(struct ev_source *src, uint32_t events)
+{
+	struct run_state *s = container_of(src, struct run_state, child_src);
+	siginfo_t si = { 0 };
+
+	(void)events;
+	if (waitid(P_PIDFD, (id_t)src->fd, &si, WEXITED | WNOHANG) < 0) {
+		log_error("waitid: %s", strerror(errno));
+		return -1;
+	}
+	if (si.si_pid == 0)
+		return 0; /* spurious wake-up */
+	s->child_done = true;
+	s->child_status = status_of(&si);
+	return 0;
+}
+
+static int on_signal(struct ev_source *src, uint32_t events)
+{
+	struct run_state *s = container_of(src, struct run_state, signal_src);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
+		log_debug("forwarding signal %u to pid %d", si.ssi_signo,
+			  s->child);
+		if (syscall(SYS_pidfd_send_signal, s->child_src.fd,
+			    (int)si.ssi_signo, NULL, 0) < 0 && errno != ESRCH)
+			log_error("forwarding signal %u: %s", si.ssi_signo,
+				  strerror(errno));
+	}
+	return 0;
+}
+
+static int arm_timer(int fd, unsigned int seconds)
+{
+	struct itimerspec its = { .it_value.tv_sec = seconds };
+
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		log_error("timerfd_settime: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* First expiry: SIGTERM to the command; after a grace period, SIGKILL all. */
+static int on_timeout(struct ev_source *src, uint32_t events)
+{
+	struct run_state *s = container_of(src, struct run_state, timer_src);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(src->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return 0;
+	if (!s->timed_out) {
+		s->timed_out = true;
+		log_warn("timeout of %u s reached: stopping the command",
+			 s->opts->timeout_s);
+		syscall(SYS_pidfd_send_signal, s->child_src.fd, SIGTERM, NULL, 0);
+		return arm_timer(src->fd, TIMEOUT_GRACE_S);
+	}
+	s->grace_over = true;
+	return cgroup_kill_all(&s->cg);
+}
+
+static int watch_signals(struct run_state *s, char *err, size_t errlen)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(int); i++)
+		sigaddset(&mask, forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, &s->orig_mask) < 0) {
+		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
+		return -1;
+	}
+	s->signal_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->signal_src.on_ready = on_signal;
+	if (s->signal_src.fd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return ev_add(s->epfd, &s->signal_src, EPOLLIN) ? -1 : 0;
+}
+
+static int watch_timeout(struct run_state *s, char *err, size_t errlen)
+{
+	if (!s->opts->timeout_s)
+		return 0;
+	s->timer_src.fd = timerfd_create(CLOCK_MONOTONIC,
+					 TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timer_src.on_ready = on_timeout;
+	if (s->timer_src.fd < 0) {
+		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (ev_add(s->epfd, &s->timer_src, EPOLLIN) ||
+	    arm_timer(s->timer_src.fd, s->opts->timeout_s)) {
+		snprintf(err, errlen, "cannot arm --timeout");
+		return -1;
+	}
+	return 0;
+}
+
+static int start_workload(struct run_state *s, char *err, size_t errlen)
+{
+	char env_store[MAX_PROXY_ENV][96];
+	char *env[MAX_PROXY_ENV + 1];
+	struct spawn_request req = {
+		.cgroup_fd = s->cg.fd,
+		.cgroup2_root = s->cgroup2_root,
+		.argv = s->opts->argv,
+		.setenv = env,
+		.child_sigmask = &s->orig_mask,
+		.user = s->opts->user,
+		.seccomp_log = s->opts->seccomp_log,
+	};
+
+	build_proxy_env(s->opts->policy, env_store, env);
+	if (spawn_workload(&req, &s->child, &s->child_src.fd, err, errlen))
+		return -1;
+	s->child_src.on_ready = on_child_exit;
+	if (ev_add(s->epfd, &s->child_src, EPOLLIN)) {
+		/* Cannot supervise it: it must not run. */
+		cgroup_kill_all(&s->cg);
+		snprintf(err, errlen, "cannot watch the command's pidfd");
+		return -1;
+	}
+	sandbox_publish_workload(&s->pub, s->child);
+	events_start(&s->events, s->child, s->opts->argv, s->cgroup_id);
+	return 0;
+}
+
+/* Pin the maps for `awf-bpf dump` and `status`; tear_down unpins. */
+static int publish(struct run_state *s, char *err, size_t errlen)
+{
+	struct publish_args a = {
+		.sandbox = s->sandbox_id,
+		.policy = s->opts->policy,
+		.loader = &s->loader,
+		.argv = s->opts->argv,
+		.audit_log = s->opts->audit_log,
+		.cgroup_fd = s->cg.fd,
+	};
+
+	return sandbox_publish(&s->pub, &a, err, errlen);
+}
+
+/*
+ * The agent built the sandbox (programs, maps, DNS endpoint) and gave us
+ * its cgroup: what is left is the workload, its events and its lifetime.
+ */
+static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
+{
+	s->from_agent = true;
+	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "%.31s", s->agent.sandbox);
+	if ((size_t)snprintf(s->cg.path, sizeof(s->cg.path), "%s%s",
+			     s->cgroup2_root,
+			     s->agent.cgroup) >= sizeof(s->cg.path) ||
+	    cgroup_id_at(s->cg.fd, "", &s->cgroup_id, err, errlen)) {
+		snprintf(err, errlen, "the agent's cgroup %.400s", s->agent.cgroup);
+		return -1;
+	}
+	if (events_open(&s->events, -1, s->epfd, s->opts->audit_log,
+			s->sandbox_id, err, errlen))
+		return -1;
+	s->events_open = true;
+	if (agent_client_watch(&s->agent, s->epfd, &s->events)) {
+		snprintf(err, errlen, "cannot watch the agent's socket");
+		return -1;
+	}
+	log_debug("sandbox %s from the agent", s->sandbox_id);
+	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
+}
+
+/* 1: no agent; 0: the agent's sandbox is set up; -1: failure. */
+static int try_agent(struct run_state *s, char *err, size_t errlen)
+{
+	int ret;
+
+	if (s->opts->standalone)
+		return 1;
+	ret = agent_client_request(&s->agent, s->opts->policy,
+				   s->opts->audit_allowed, &s->cg.fd, err,
+				   errlen);
+	if (ret)
+		return ret;
+	return set_up_with_agent(s, err, errlen) ? -1 : 0;
+}
+
+static int set_up(struct run_state *s, char *err, size_t errlen)
+{
+	char *root = s->cgroup2_root;
+
+	if (cgroup2_root(root, sizeof(s->cgroup2_root), err, errlen))
+		return -1;
+	cgroup_sweep_stale(root);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	switch (try_agent(s, err, errlen)) {
+	case 0:
+		return 0;
+	case -1:
+		return -1;
+	}
+	if (open_dns_endpoint(s, err, errlen) ||
+	    load_policy_into_kernel(s, err, errlen) ||
+	    open_learned_store(s, err, errlen))
+		return -1;
+	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
+	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
+	    loader_attach(&s->loader, s->cg.fd, err, errlen))
+		return -1;
+	if (events_open(&s->events, loader_events_fd(&s->loader), s->epfd,
+			s->opts->audit_log, s->sandbox_id, err, errlen))
+		return -1;
+	s->events_open = true;
+	events_attach(&s->events, s->learned, loader_counters_fd(&s->loader));
+	if (publish(s, err, errlen))
+		return -1;
+	s->cgroup_id = s->pub.meta.cgroup_id;
+	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
+}
+
+
+static int supervise(struct run_state *s)
+{
+	struct epoll_event evs[32];
+
+	while (!s->child_done) {
+		int n = epoll_wait(s->epfd, evs, 32, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_source *src = evs[i].data.ptr;
+
+			src->on_ready(src, evs[i].events);
+		}
+	}
+	return 0;
+}
+
+/* What awf-bpf exits with, for the audit log; -1: the command never ran. */
+static int final_status(const struct run_state *s)
+{
+	if (!s->child_done)
+		return -1;
+	return s->timed_out ? EXIT_TIMEOUT : s->child_status;
+}
+
+/*
+ * Programs are detached only once the cgroup is empty: while anything of
+ * the workload lives, it stays confined.
+ */
+static void tear_down(struct run_state *s)
+{
+	bool emptied = true;
+
+	if (s->events_open)
+		events_drain(&s->events);
+	if (s->cg.fd >= 0 || s->cg.path[0])
+		emptied = cgroup_kill_all(&s->cg) == 0;
+	if (s->from_agent) {
+		/* Hanging up tells the agent to remove the sandbox. */
+		close(s->cg.fd);
+		s->cg.fd = -1;
+	} else if (emptied) {
+		loader_detach(&s->loader);
+		if (s->cg.path[0])
+			cgroup_remove(&s->cg);
+	} else {
+		log_error("%s left in place, still enforced", s->cg.path);
+	}
+	if (s->events_open) {
+		events_finish(&s->events, final_status(s), s->opts->quiet);
+		events_close(&s->events);
+	}
+	agent_client_close(&s->agent);
+	sandbox_unpublish(&s->pub);
+	loader_close(&s->loader);
+	dns_fwd_free(s->dns);
+	dns_filter_free(s->filter);
+	learned_store_free(s->learned);
+	domain_matcher_free(s->matcher);
+	if (s->signal_src.fd >= 0)
+		close(s->signal_src.fd);
+	if (s->timer_src.fd >= 0)
+		close(s->timer_src.fd);
+	if (s->child_src.fd >= 0)
+		close(s->child_src.fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
+}
+
+int run_sandbox(const struct run_options *opts)
+{
+	struct run_state s = {
+		.opts = opts,
+		.epfd = -1,
+		.cg = { .fd = -1 },
+		.loader = { .cgroup_fd = -1 },
+		.signal_src = { .fd = -1 },
+		.timer_src = { .fd = -1 },
+		.child_src = { .fd = -1 },
+		.agent = { .src = { .fd = -1 } },
+	};
+	char err[512] = "";
+	int status;
+
+	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
+	/* A client that hangs up must not kill the supervisor. */
+	signal(SIGPIPE, SIG_IGN);
+	if (set_up(&s, err, sizeof(err)) ||
+	    start_workload(&s, err, sizeof(err))) {
+		log_error("%s", err[0] ? err : "set-up failed");
+		tear_down(&s);
+		return EXIT_AWF_FAILURE;
+	}
+	log_debug("sandbox %s: pid %d in %s", s.sandbox_id, s.child, s.cg.path);
+	if (supervise(&s) < 0) {
+		tear_down(&s);
+		return EXIT_AWF_FAILURE;
+	}
+	status = s.timed_out ? EXIT_TIMEOUT : s.child_status;
+	tear_down(&s);
+	return status;
+}

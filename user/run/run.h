@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * run.h - `awf-bpf run`: one command in one enforced sandbox, from set-up
+ * to the last cleanup. The exit status is the command's (128+N when it died
+ * of signal N), 124 on --timeout, 125 when awf-bpf itself failed, in which
+ * case the command never ran.
+ */
+#ifndef AWF_RUN_H
+#define AWF_RUN_H
+
+#include "policy/policy.h"
+
+#define EXIT_TIMEOUT 124
+#define EXIT_AWF_FAILURE 125
+
+struct run_options {
+	struct policy *policy; /* finalized */
+	char *const *argv;
+	unsigned int timeout_s; /* 0: none */
+	const char *audit_log;
+	int audit_allowed;
+	const char *user; /* --user; NULL: the sudo user, else unchanged */
+	bool seccomp_log; /* --seccomp-log: log what seccomp would deny */
+	bool quiet; /* --quiet: no summary of denials at exit */
+	bool standalone; /* --standalone: never ask the agent for a sandbox */
+};
+
+int run_sandbox(const struct run_options *opts);
+
+#endif /* AWF_RUN_H */

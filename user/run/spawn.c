@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "run/harden.h"
+#include "run/identity.h"
+#include "run/init.h"
+#include "common/log.h"
+#include "run/seccomp.h"
+#include "run/spawn.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* Everything the sandbox's init and workload need, prepared by awf-bpf. */
+struct workload {
+	const struct spawn_request *req;
+	struct identity id;
+	struct syscall_filter *filter;
+	int parent_pidfd; /* awf-bpf: readable once it has exited */
+};
+
+static __attribute__((noreturn)) void child_fail(const char *what,
+						 const char *detail, int status)
+{
+	/* stderr is the only channel left; one line, then out. */
+	fprintf(stderr, "awf-bpf: %s: %s\n", what, detail);
+	_exit(status);
+}
+
+static void child_setenv(char *const *setenv_list)
+{
+	for (; setenv_list && *setenv_list; setenv_list++) {
+		char *kv = strdup(*setenv_list);
+
+		if (!kv || putenv(kv) != 0)
+			child_fail("setting environment", strerror(errno), 125);
+	}
+}
+
+static void child_reset_signals(const sigset_t *mask)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* EINVAL for SIGKILL etc. is fine */
+	if (sigprocmask(SIG_SETMASK, mask, NULL) < 0)
+		child_fail("sigprocmask", strerror(errno), 125);
+}
+
+/* Nothing of awf-bpf's (maps, sockets, ring buffer, pidfds) goes in. */
+static void child_close_fds(void)
+{
+	if (close_range(3, ~0U, 0) < 0)
+		child_fail("close_range", strerror(errno), 125);
+}
+
+/*
+ * A /proc of the new PID namespace: the workload sees its own processes
+ * only, and no /proc/<pid>/root, /fd or /environ of anything outside.
+ * The host's is detached, not covered, so nothing of it stays below.
+ */
+static void child_mount_proc(void)
+{
+	if (umount2("/proc", MNT_DETACH) < 0 && errno != EINVAL)
+		child_fail("unmounting the host's /proc", strerror(errno), 125);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		child_fail("mounting /proc", strerror(errno), 125);
+}
+
+/*
+ * uid 0 in the sandbox still owns the kernel's root-only files, and some
+ * run code outside of every cgroup: a kernel.core_pattern pipe helper,
+ * /sys/kernel/uevent_helper, sysrq (reboot). Read-only for it, the way
+ * container runtimes do it: /proc's knobs, and /sys with every mount
+ * below it (debugfs, tracefs, securityfs...).
+ */
+static const char *const readonly_proc[] = {
+	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
+	"/proc/fs",
+};
+
+static void child_bind_readonly(const char *path)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return; /* not in this kernel: nothing to protect */
+		child_fail(path, strerror(errno), 125);
+	}
+	if (mount(NULL, path, NULL,
+		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC,
+		  NULL) < 0)
+		child_fail(path, strerror(errno), 125);
+}
+
+static void child_readonly_kernel_knobs(void)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	int rc;
+
+	for (size_t i = 0; i < sizeof(readonly_proc) / sizeof(char *); i++)
+		child_bind_readonly(readonly_proc[i]);
+	rc = mount_setattr(AT_FDCWD, "/sys", AT_RECURSIVE, &ro, sizeof(ro));
+	/* EINVAL: /sys is no mount point, there is no sysfs to protect. */
+	if (rc < 0 && errno != EINVAL && errno != ENOENT)
+		child_fail("making /sys read-only", strerror(errno), 125);
+}
+
+/*
+ * cgroup.procs files belong to root: a uid-0 workload could move itself
+ * out of the sandbox through them without any capability (a cgroup
+ * namespace alone does not stop that unless the hierarchy is mounted with
+ * nsdelegate). Its own mount namespace gets the hierarchy read-only, which
+ * it cannot undo without CAP_SYS_ADMIN and mount(2).
+ */
+static void child_seal_filesystems(const char *cgroup2_root)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail("making mounts private", strerror(errno), 125);
+	if (mount(NULL, cgroup2_root, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC,
+		  NULL) < 0)
+		child_fail(cgroup2_root, strerror(errno), 125);
+	/* Pinned maps and links are none of its business. */
+	if (umount2("/sys/fs/bpf", MNT_DETACH) < 0 && errno != EINVAL &&
+	    errno != ENOENT)
+		child_fail("/sys/fs/bpf", strerror(errno), 125);
+	child_mount_proc();
+	child_readonly_kernel_knobs();
+}
+
+/*
+ * Forked by the sandbox's init. The user change comes late (it takes
+ * away the capabilities the steps before need), the seccomp filter last
+ * (it refuses syscalls the steps before make).
+ */
+static __attribute__((noreturn)) void workload_main(void *arg)
+{
+	const struct workload *w = arg;
+	char err[256];
+
+	child_setenv(w->req->setenv);
+	child_setenv(w->id.env);
+	if (identity_apply(&w->id, err, sizeof(err)))
+		child_fail("switching user", err, 125);
+	child_close_fds();
+	child_reset_signals(w->req->child_sigmask);
+	if (syscall_filter_load(w->filter, err, sizeof(err)))
+		child_fail("seccomp", err, 125);
+	execvp(w->req->argv[0], w->req->argv);
+	child_fail(w->req->argv[0], strerror(errno),
+		   errno == ENOENT ? 127 : 126);
+}
+
+static bool parent_gone(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	/* Readable: exited. An error: we cannot know, so assume the worst. */
+	return poll(&p, 1, 0) != 0;
+}
+
+/* pid 1 of the new PID namespace. */
+static __attribute__((noreturn)) void init_main(struct workload *w)
+{
+	char err[256];
+
+	/* If awf-bpf dies, init dies, and with it the whole namespace. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail("PR_SET_PDEATHSIG", strerror(errno), 125);
+	/* getppid() is 0 across the namespace boundary: ask the pidfd. */
+	if (parent_gone(w->parent_pidfd))
+		_exit(125);
+	child_seal_filesystems(w->req->cgroup2_root);
+	if (harden_drop_privileges(err, sizeof(err)))
+		child_fail("hardening", err, 125);
+	/*
+	 * A root workload may not open /proc/1/mem of its init (same uid,
+	 * same capabilities): init runs without the seccomp filter.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		child_fail("PR_SET_DUMPABLE", strerror(errno), 125);
+	child_close_fds();
+	sandbox_init(workload_main, w);
+}
+
+static int prepare(struct workload *w, const struct spawn_request *req,
+		   char *err, size_t errlen)
+{
+	w->req = req;
+	w->parent_pidfd = -1;
+	if (identity_resolve(&w->id, req->user, err, errlen))
+		return -1;
+	if (w->id.change)
+		log_debug("the command runs as uid %u gid %u (%zu groups)",
+			  w->id.uid, w->id.gid, w->id.n_groups);
+	w->filter = syscall_filter_new(req->seccomp_log, err, errlen);
+	if (!w->filter)
+		return -1;
+	w->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (w->parent_pidfd < 0) {
+		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void release(struct workload *w)
+{
+	if (w->parent_pidfd >= 0)
+		close(w->parent_pidfd);
+	syscall_filter_free(w->filter);
+	identity_free(&w->id);
+}
+
+int spawn_workload(const struct spawn_request *req, pid_t *pid, int *pidfd,
+		   char *err, size_t errlen)
+{
+	struct workload w = { 0 };
+	int fd = -1;
+	struct clone_args args = {
+		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | CLONE_NEWCGROUP |
+			 CLONE_NEWNS | CLONE_NEWPID,
+		.pidfd = (uint64_t)(uintptr_t)&fd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)req->cgroup_fd,
+	};
+	long ret;
+
+	if (prepare(&w, req, err, errlen)) {
+		release(&w);
+		return -1;
+	}
+	fflush(NULL);
+	ret = syscall(SYS_clone3, &args, sizeof(args));
+	if (ret == 0)
+		init_main(&w);
+	if (ret < 0)
+		snprintf(err, errlen, "clone3 into the sandbox cgroup: %s",
+			 strerror(errno));
+	release(&w);
+	if (ret < 0)
+		return -1;
+	*pid = (pid_t)ret;
+	*pidfd = fd;
+	return 0;
+}
