@@ -19,6 +19,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "agent/agent.h"
 #include "agent/agent_int.h"
 #include "run/cgroup.h"
@@ -28,21 +29,6 @@
 #define SWEEP_INTERVAL_S 1
 /* A new cgroup's first process, and its namespace, follow its mkdir. */
 #define NETNS_SOON_MS 100
-
-const char usage_agent[] =
-	"usage: awf-bpf agent [--config FILE] [--log-level LEVEL]\n"
-	"       awf-bpf agent --uninstall\n"
-	"\n"
-	"The host-wide enforcer: one set of programs, pinned under\n" AGENT_PIN_DIR
-	", for every sandbox on the host.\n"
-	"\n"
-	"  --config FILE     default " AGENT_CONFIG_PATH "\n"
-	"  --uninstall       remove the pinned programs, links and maps:\n"
-	"                    enforcement by the agent ends\n"
-	"  --log-level L     error, warn, info (default), debug\n"
-	"\n"
-	"SIGHUP reloads the policies; SIGTERM stops the agent and leaves the\n"
-	"programs enforcing until the next agent adopts them.\n";
 
 struct agent_loop {
 	struct agent *ag;
@@ -297,7 +283,7 @@ static void adopt_runs(struct agent *ag)
 			continue;
 		}
 		policy_init(p);
-		if (policy_load_json(p, pj, AGENT_STATE_FILE, err,
+		if (policy_load_json(p, pj, AWF_AGENT_STATE_FILE, err,
 				     sizeof(err)) ||
 		    policy_finalize(p, NULL, NULL, err, sizeof(err)) ||
 		    !agent_entry_build(ag, ENTRY_RUN, a->cgroup, a->cgroup_id,
@@ -435,7 +421,7 @@ static void shut_down(struct agent *ag)
 	agent_config_free(&ag->cfg);
 }
 
-static int uninstall(void)
+int agent_uninstall(void)
 {
 	char err[512];
 
@@ -443,76 +429,21 @@ static int uninstall(void)
 		log_error("%s", err);
 		return EXIT_AWF_FAILURE;
 	}
-	unlink(AGENT_STATE_FILE);
+	unlink(AWF_AGENT_STATE_FILE);
 	log_info("agent programs, links and maps removed");
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, const char **config,
-		      bool *do_uninstall)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "uninstall", no_argument, NULL, 'u' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int opt, lvl;
-
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:ul:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			*config = optarg;
-			break;
-		case 'u':
-			*do_uninstall = true;
-			break;
-		case 'l':
-			lvl = log_level_parse(optarg);
-			if (lvl < 0) {
-				fprintf(stderr,
-					"awf-bpf: agent: --log-level: unknown level '%s'\n",
-					optarg);
-				return EXIT_AWF_FAILURE;
-			}
-			log_threshold = lvl;
-			break;
-		case 'h':
-			fputs(usage_agent, stdout);
-			return 0;
-		default:
-			fputs(usage_agent, stderr);
-			return EXIT_AWF_FAILURE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "awf-bpf: agent: unexpected argument '%s'\n",
-			argv[optind]);
-		return EXIT_AWF_FAILURE;
-	}
-	return -1;
-}
-
-int cmd_agent(int argc, char **argv)
+int agent_serve(const char *config_path, bool config_given)
 {
 	static struct agent ag;
 	struct agent_loop l = { .ag = &ag };
-	const char *config = NULL;
-	bool do_uninstall = false;
 	char err[1024] = "";
-	int ret;
 
-	ret = parse_args(argc, argv, &config, &do_uninstall);
-	if (ret >= 0)
-		return ret;
-	if (do_uninstall)
-		return uninstall();
 	agent_config_defaults(&ag.cfg);
 	/* Bad input: a one-line error and exit 125, nothing attached. */
-	if (agent_config_load(&ag.cfg, config ? config : AGENT_CONFIG_PATH,
-			      config != NULL, err, sizeof(err)) ||
+	if (agent_config_load(&ag.cfg, config_path, config_given, err,
+			      sizeof(err)) ||
 	    load_policies(&ag, &ag.policies, err, sizeof(err))) {
 		fprintf(stderr, "awf-bpf: agent: %s\n", err);
 		return EXIT_AWF_FAILURE;

@@ -10,14 +10,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/paths.h"
 #include "agent/agent_bpf.h"
 #include "awf_agent.skel.h"
 #include "common/log.h"
 #include "kernel/pins.h"
 
-#define MAPS_DIR AGENT_PIN_DIR "/maps"
-#define LINKS_DIR AGENT_PIN_DIR "/links"
-#define PROGS_DIR AGENT_PIN_DIR "/progs"
+#define MAPS_DIR AWF_AGENT_PIN_DIR "/maps"
+#define LINKS_DIR AWF_AGENT_PIN_DIR "/links"
+#define PROGS_DIR AWF_AGENT_PIN_DIR "/progs"
 #define BPF_TCX_EGRESS_TYPE 47 /* libbpf 1.1 predates the TCX enum */
 
 /*
@@ -54,8 +55,8 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 
 	memset(a, 0, sizeof(*a));
 	if (pins_ensure_bpffs(err, errlen) ||
-	    pins_make_dir(PINS_ROOT, err, errlen) ||
-	    pins_make_dir(AGENT_PIN_DIR, err, errlen) ||
+	    pins_make_dir(AWF_PIN_ROOT, err, errlen) ||
+	    pins_make_dir(AWF_AGENT_PIN_DIR, err, errlen) ||
 	    pins_make_dir(MAPS_DIR, err, errlen) ||
 	    pins_make_dir(LINKS_DIR, err, errlen) ||
 	    pins_make_dir(PROGS_DIR, err, errlen))
@@ -248,7 +249,7 @@ int agent_bpf_installed(void)
 int agent_bpf_uninstall(char *err, size_t errlen)
 {
 	static const char *const dirs[] = { LINKS_DIR, PROGS_DIR, MAPS_DIR,
-					    AGENT_PIN_DIR };
+					    AWF_AGENT_PIN_DIR };
 
 	detach_clsact_filters();
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {

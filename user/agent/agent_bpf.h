@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * agent_bpf.h - the agent's one set of BPF programs and maps, pinned under
- * AGENT_PIN_DIR so that they outlive any agent process.
+ * AWF_AGENT_PIN_DIR so that they outlive any agent process.
  *
  * Maps are pinned by name and adopted by the next agent (libbpf reuses a
  * compatible pinned map, and refuses an incompatible one: then nothing is
@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/paths.h"
 #include "awf.h"
 #include "agent/agent_config.h"
 
-#define AGENT_PIN_DIR "/sys/fs/bpf/awf-bpf/agent"
 
 struct awf_agent_bpf;
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "common/paths.h"
 #include "agent/agent_bpf.h"
 #include "agent/agent_client.h"
 #include "agent/control_proto.h"
@@ -20,7 +21,7 @@ const char *agent_client_socket(void)
 {
 	const char *env = getenv("AWF_BPF_AGENT_SOCKET");
 
-	return env && *env ? env : CONTROL_SOCKET_DEFAULT;
+	return env && *env ? env : AWF_AGENT_SOCKET;
 }
 
 static int connect_agent(struct agent_client *c, char *err, size_t errlen)
@@ -50,7 +51,7 @@ static int connect_agent(struct agent_client *c, char *err, size_t errlen)
 		if (agent_bpf_installed()) {
 			snprintf(
 				err, errlen,
-				"an awf-bpf agent is installed (" AGENT_PIN_DIR
+				"an awf-bpf agent is installed (" AWF_AGENT_PIN_DIR
 				") but does not listen on %s: start it, or pass --standalone",
 				path);
 			return -1;

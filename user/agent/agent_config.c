@@ -14,13 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "agent/agent_config.h"
 #include "agent/cgroup_tree.h"
 #include "policy/policy_int.h"
 
 #define DEFAULT_ATTACH "/awf-bpf"
-#define DEFAULT_POLICIES_DIR "/etc/awf-bpf/policies"
-#define DEFAULT_CONTROL_SOCKET "/run/awf-bpf/agent.sock"
 #define DEFAULT_CONTROL_GROUP "awf-bpf"
 #define KEY_PATH_LEN 64
 /* A config or a policy is small; this only stops a wrong path eating memory. */
@@ -47,7 +46,7 @@ cfail(const struct cctx *c, const char *path, const char *fmt, ...)
 void agent_config_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->origin, sizeof(cfg->origin), "%s", AGENT_CONFIG_PATH);
+	snprintf(cfg->origin, sizeof(cfg->origin), "%s", AWF_AGENT_CONFIG);
 	snprintf(cfg->attach[0].cgroup, sizeof(cfg->attach[0].cgroup), "%s",
 		 DEFAULT_ATTACH);
 	snprintf(cfg->attach[0].default_policy,
@@ -55,10 +54,10 @@ void agent_config_defaults(struct agent_config *cfg)
 		 AGENT_POLICY_DENY);
 	cfg->n_attach = 1;
 	snprintf(cfg->policies_dir, sizeof(cfg->policies_dir), "%s",
-		 DEFAULT_POLICIES_DIR);
+		 AWF_AGENT_POLICIES_DIR);
 	cfg->all_interfaces = true;
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
-		 DEFAULT_CONTROL_SOCKET);
+		 AWF_AGENT_SOCKET);
 	snprintf(cfg->control_group, sizeof(cfg->control_group), "%s",
 		 DEFAULT_CONTROL_GROUP);
 	cfg->control_gid = (gid_t)-1;

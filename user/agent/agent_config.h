@@ -24,7 +24,8 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
-#define AGENT_CONFIG_PATH "/etc/awf-bpf/agent.json"
+#include "common/paths.h"
+
 #define AGENT_CONFIG_VERSION 1
 #define AGENT_MAX_ATTACH 16
 #define AGENT_MAX_INTERFACES 16

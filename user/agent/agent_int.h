@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/paths.h"
 #include "agent/agent_bpf.h"
 #include "agent/agent_config.h"
 #include "agent/agent_control.h"
@@ -22,7 +23,6 @@
 #include "agent/agent_uplinks.h"
 #include "agent/cgroup_tree.h"
 
-#define AGENT_STATE_FILE "/run/awf-bpf/agent-state.json"
 
 enum entry_kind {
 	ENTRY_DEFAULT, /* an attach point, with its default policy */

@@ -15,13 +15,14 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+#include "common/paths.h"
 #include "awf.h"
 #include "agent/agent_bpf.h"
 #include "agent/agent_config.h"
-#include "agent/agent_int.h" /* AGENT_STATE_FILE */
+#include "agent/agent_int.h" /* AWF_AGENT_STATE_FILE */
 
-#define AGENT_PINNED_MAPS AGENT_PIN_DIR "/maps"
-#define AGENT_PINNED_LINKS AGENT_PIN_DIR "/links"
+#define AGENT_PINNED_MAPS AWF_AGENT_PIN_DIR "/maps"
+#define AGENT_PINNED_LINKS AWF_AGENT_PIN_DIR "/links"
 #define AGENT_PINNED_PROG_LEN 64
 
 /* ------------------------------------------------------------- links */

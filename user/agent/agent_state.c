@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * agent_state.c - AGENT_STATE_FILE: which slot serves which cgroup, so
+ * agent_state.c - AWF_AGENT_STATE_FILE: which slot serves which cgroup, so
  * that the next agent (restart, crash, upgrade) takes over the learned
  * maps of each and releases the slots nobody wants any more. Rewritten
  * (write, fsync, rename) after every change. /run, like bpffs, is empty
@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "common/paths.h"
 #include "agent/agent_int.h"
 #include "common/log.h"
 
@@ -104,14 +105,14 @@ int agent_state_save(const struct agent *ag)
 	json_object_object_add(root, "agent_pid",
 			       json_object_new_int(getpid()));
 	json_object_object_add(root, "sandboxes", list);
-	if (mkdir("/run/awf-bpf", 0755) && errno != EEXIST)
+	if (mkdir(AWF_RUN_DIR, 0755) && errno != EEXIST)
 		log_warn("mkdir /run/awf-bpf: %s", strerror(errno));
-	ret = write_file(AGENT_STATE_FILE,
+	ret = write_file(AWF_AGENT_STATE_FILE,
 			 json_object_to_json_string_ext(
 				 root, JSON_C_TO_STRING_PRETTY |
 					       JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (ret)
-		log_error("writing %s: %s", AGENT_STATE_FILE, strerror(errno));
+		log_error("writing %s: %s", AWF_AGENT_STATE_FILE, strerror(errno));
 	json_object_put(root);
 	return ret;
 }
@@ -150,7 +151,7 @@ static int adopt_one(struct agent *ag, json_object *o, char *err, size_t errlen)
 	json_object *rp;
 
 	if (kind < 0 || slot < 1 || slot >= AWF_MAX_SLOTS) {
-		snprintf(err, errlen, "%s: bad entry %zu", AGENT_STATE_FILE,
+		snprintf(err, errlen, "%s: bad entry %zu", AWF_AGENT_STATE_FILE,
 			 ag->n_adopted);
 		return -1;
 	}
@@ -173,7 +174,7 @@ static int adopt_one(struct agent *ag, json_object *o, char *err, size_t errlen)
 
 int agent_state_load(struct agent *ag, char *err, size_t errlen)
 {
-	json_object *root = json_object_from_file(AGENT_STATE_FILE), *list;
+	json_object *root = json_object_from_file(AWF_AGENT_STATE_FILE), *list;
 	size_t n;
 
 	if (!root)
@@ -181,7 +182,7 @@ int agent_state_load(struct agent *ag, char *err, size_t errlen)
 	if (!json_object_object_get_ex(root, "sandboxes", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
 		snprintf(err, errlen, "%s: no sandboxes array",
-			 AGENT_STATE_FILE);
+			 AWF_AGENT_STATE_FILE);
 		json_object_put(root);
 		return -1;
 	}

@@ -19,7 +19,6 @@
 #ifndef AWF_CONTROL_PROTO_H
 #define AWF_CONTROL_PROTO_H
 
-#define CONTROL_SOCKET_DEFAULT "/run/awf-bpf/agent.sock"
 #define CONTROL_VERSION 1
 #define CONTROL_MSG_MAX 65536
 #define CONTROL_MSG_EVENT 'E'

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/paths.h"
 #include "agent/agent_pinned.h"
+#include "cli/cmd_dump.h"
 #include "cli/commands.h"
 #include "audit/dump_json.h"
 #include "audit/logs_format.h"
@@ -279,7 +281,7 @@ static int dump_agent(const char *what, json_object *out)
 			err);
 		return -1;
 	}
-	if (agent_state_read(AGENT_STATE_FILE, &st, err, sizeof(err))) {
+	if (agent_state_read(AWF_AGENT_STATE_FILE, &st, err, sizeof(err))) {
 		fprintf(stderr, "awf-bpf: dump: %s\n", err);
 		agent_pinned_close(&ap);
 		return -1;
@@ -325,7 +327,7 @@ static int dump_all(json_object *out)
 	size_t n;
 
 	if (pinned_list(&ids, &n)) {
-		perror("awf-bpf: dump: " PINS_ROOT);
+		perror("awf-bpf: dump: " AWF_PIN_ROOT);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)

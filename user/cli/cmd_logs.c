@@ -23,6 +23,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/paths.h"
+#include "cli/cmd_logs.h"
 #include "cli/commands.h"
 #include "audit/logs_format.h"
 #include "kernel/pinned.h"
@@ -204,7 +206,7 @@ static bool run_gone(const struct reader *r)
 
 	if (!r->sandbox[0])
 		return false;
-	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", r->sandbox);
+	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", r->sandbox);
 	if (access(dir, F_OK))
 		return errno == ENOENT;
 	if (pinned_open(&p, r->sandbox, err, sizeof(err)))

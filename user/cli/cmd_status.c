@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/paths.h"
 #include "agent/agent_pinned.h"
+#include "cli/cmd_status.h"
 #include "cli/commands.h"
 #include "audit/dump_json.h"
 #include "audit/logs_format.h"
@@ -185,7 +187,7 @@ static json_object *agent_collect(void)
 	if (agent_links_list(AGENT_PINNED_LINKS, &links, &n))
 		fprintf(stderr, "awf-bpf: status: %s: %s\n", AGENT_PINNED_LINKS,
 			strerror(errno));
-	have_state = !agent_state_read(AGENT_STATE_FILE, &st, err, sizeof(err));
+	have_state = !agent_state_read(AWF_AGENT_STATE_FILE, &st, err, sizeof(err));
 	if (!have_state && errno != ENOENT)
 		fprintf(stderr, "awf-bpf: status: %s\n", err);
 	have_maps = !agent_pinned_open(&ap, err, sizeof(err));
@@ -205,7 +207,7 @@ static json_object *agent_collect(void)
 				       NULL);
 	json_object_object_add(
 		root, "state_file",
-		have_state ? json_object_new_string(AGENT_STATE_FILE) : NULL);
+		have_state ? json_object_new_string(AWF_AGENT_STATE_FILE) : NULL);
 	links_json(root, links, n, &st);
 	for (size_t i = 0; have_state && have_maps && i < st.n; i++)
 		json_object_array_add(
@@ -336,7 +338,7 @@ int cmd_status(int argc, char **argv)
 		return status_agent(json);
 	list = collect();
 	if (!list) {
-		perror("awf-bpf: status: " PINS_ROOT);
+		perror("awf-bpf: status: " AWF_PIN_ROOT);
 		return EXIT_CMD_NOT_FOUND;
 	}
 	if (!json) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * commands.h - the commands besides `run` and `policy`: each takes the
- * arguments after its name (argv[0] is the name) and returns the exit
- * status. 0 on success, 1 when what was asked for is not there, 2 for a
- * usage error.
+ * commands.h - what every `awf-bpf COMMAND` has in common. A command takes
+ * the arguments after its name (argv[0] is the name) and returns the exit
+ * status: `run` and `agent` 125 when awf-bpf failed (run/run.h); the
+ * inspection commands (dump, status, logs) 0 on success, 1 when what was
+ * asked for is not there, 2 for a usage error.
  */
 #ifndef AWF_COMMANDS_H
 #define AWF_COMMANDS_H
@@ -11,15 +12,10 @@
 #define EXIT_CMD_NOT_FOUND 1
 #define EXIT_CMD_USAGE 2
 
-/* awf-bpf dump [--json] [SANDBOX] */
-int cmd_dump(int argc, char **argv);
-/* awf-bpf status [--json] */
-int cmd_status(int argc, char **argv);
-/* awf-bpf logs [summary] FILE|--follow FILE|SANDBOX [--format F] */
-int cmd_logs(int argc, char **argv);
-
-extern const char usage_dump[];
-extern const char usage_status[];
-extern const char usage_logs[];
+struct awf_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* `awf-bpf help NAME`, `awf-bpf NAME --help` */
+};
 
 #endif /* AWF_COMMANDS_H */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/paths.h"
 #include "kernel/pinned.h"
 
 int proc_start_ticks(pid_t pid, uint64_t *ticks)
@@ -46,7 +47,7 @@ static int open_map(const char *id, const char *name)
 	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), PINS_ROOT "/%s/%s", id, name);
+	snprintf(path, sizeof(path), AWF_PIN_ROOT "/%s/%s", id, name);
 	return bpf_obj_get_opts(path, &opts);
 }
 
@@ -63,7 +64,7 @@ int pinned_open(struct pinned *p, const char *id, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(p->id, sizeof(p->id), "%s", id);
-	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", id);
+	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", id);
 	if (access(dir, F_OK)) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -107,7 +108,7 @@ int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n)
 
 	*ids = NULL;
 	*n = 0;
-	dir = opendir(PINS_ROOT);
+	dir = opendir(AWF_PIN_ROOT);
 	if (!dir)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(dir))) {

@@ -12,6 +12,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 
+#include "common/paths.h"
 #include "common/log.h"
 #include "kernel/pinned.h"
 #include "kernel/pins.h"
@@ -39,15 +40,15 @@ int pins_ensure_bpffs(char *err, size_t errlen)
 {
 	struct statfs st;
 
-	if (statfs(PINS_BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+	if (statfs(AWF_BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC)
 		return 0;
-	if (mount("bpf", PINS_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if (mount("bpf", AWF_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=0700")) {
-		snprintf(err, errlen, "mounting bpffs at %s: %s", PINS_BPFFS,
+		snprintf(err, errlen, "mounting bpffs at %s: %s", AWF_BPFFS,
 			 strerror(errno));
 		return -1;
 	}
-	log_debug("mounted bpffs at %s", PINS_BPFFS);
+	log_debug("mounted bpffs at %s", AWF_BPFFS);
 	return 0;
 }
 
@@ -86,8 +87,8 @@ int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
 	char dir[PATH_MAX], path[PATH_MAX * 2];
 
 	p->dir[0] = '\0';
-	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", sandbox);
-	if (pins_ensure_bpffs(err, errlen) || pins_make_dir(PINS_ROOT, err, errlen))
+	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", sandbox);
+	if (pins_ensure_bpffs(err, errlen) || pins_make_dir(AWF_PIN_ROOT, err, errlen))
 		return -1;
 	/* Our own id: whatever is there was left by a dead namesake. */
 	if (pins_remove_dir(dir) && errno != ENOENT)
@@ -141,7 +142,7 @@ void pins_sweep_stale(void)
 		pinned_close(&pd);
 		if (alive)
 			continue;
-		snprintf(dir, sizeof(dir), PINS_ROOT "/%s", ids[i]);
+		snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", ids[i]);
 		if (pins_remove_dir(dir))
 			log_warn("removing stale %s: %s", dir, strerror(errno));
 		else

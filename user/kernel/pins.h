@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PINS_BPFFS "/sys/fs/bpf"
-#define PINS_ROOT PINS_BPFFS "/awf-bpf"
+#include "common/paths.h"
+
 #define PINS_N_MAPS 9
 
 /* The pinned maps, in the order they are pinned (meta first). */
@@ -40,14 +40,14 @@ void pins_remove(struct pins *p);
 /* Remove the directories of sandboxes whose awf-bpf is gone. */
 void pins_sweep_stale(void);
 
-/* bpffs at PINS_BPFFS, mounted when nothing is. */
+/* bpffs at AWF_BPFFS, mounted when nothing is. */
 int pins_ensure_bpffs(char *err, size_t errlen);
 /* mkdir 0700; an existing directory is fine. */
 int pins_make_dir(const char *path, char *err, size_t errlen);
 /* Unlink every entry of path (pins only), then path itself. */
 int pins_remove_dir(const char *path);
 
-/* "run-<digits>": the only names awf-bpf makes or reads in PINS_ROOT. */
+/* "run-<digits>": the only names awf-bpf makes or reads in AWF_PIN_ROOT. */
 bool pins_valid_id(const char *id);
 
 #endif /* AWF_PINS_H */

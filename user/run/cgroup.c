@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 
-#define AWF_CGROUP_DIR "awf-bpf"
 #define KILL_WAIT_MS 5000
 
 int cgroup2_root(char *root, size_t len, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "run/harden.h"
 #include "run/identity.h"
 #include "run/init.h"
@@ -136,9 +137,9 @@ static void child_seal_filesystems(const char *cgroup2_root)
 		  NULL) < 0)
 		child_fail(cgroup2_root, strerror(errno), 125);
 	/* Pinned maps and links are none of its business. */
-	if (umount2("/sys/fs/bpf", MNT_DETACH) < 0 && errno != EINVAL &&
+	if (umount2(AWF_BPFFS, MNT_DETACH) < 0 && errno != EINVAL &&
 	    errno != ENOENT)
-		child_fail("/sys/fs/bpf", strerror(errno), 125);
+		child_fail(AWF_BPFFS, strerror(errno), 125);
 	child_mount_proc();
 	child_readonly_kernel_knobs();
 }

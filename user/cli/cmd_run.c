@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cmd_run.c - `awf-bpf run [OPTIONS] -- CMD [ARGS...]`: the command line of
+ * a standalone sandbox. Flags are merged into the policy file: lists
+ * append, scalars override, whatever their order on the command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd_run.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "kernel/loader.h"
+#include "policy/policy.h"
+#include "run/run.h"
+
+#define MAX_TIMEOUT_S (7 * 24 * 3600)
+
+const char usage_run[] =
+	"Usage: awf-bpf run [OPTIONS] -- CMD [ARGS...]\n"
+	"\n"
+	"  --policy FILE               policy file (policy/README.md)\n"
+	"  -d, --allow-domains LIST    comma-separated domains to allow\n"
+	"  --allow-domains-file F      one domain per line ('#' comments)\n"
+	"  --block-domains LIST        domains to block (wins over allow)\n"
+	"  --block-domains-file F      one domain per line\n"
+	"  --dns-servers LIST          trusted upstream resolvers (IP literals)\n"
+	"  --allow-cidr CIDR[:PORTS]   allow a network, optionally on PORTS\n"
+	"                              (80,443,8000-8100); IPv6: [CIDR]:PORTS\n"
+	"  --proxy HOST:PORT           proxy-only mode through this proxy\n"
+	"  --localhost MODE            sandbox (default), allow or deny\n"
+	"  --timeout SECONDS           stop the command after SECONDS (exit 124)\n"
+	"  --audit-log FILE            append every event as a JSON line\n"
+	"  --audit all|denied          also log allowed connections (default denied)\n"
+	"  --quiet                     no summary of denials at exit (the per-denial\n"
+	"                              lines stay: --log-level error drops them)\n"
+	"  --log-level LEVEL           debug, info (default), warn or error\n"
+	"  --standalone                load our own programs even when an agent\n"
+	"                              listens on $AWF_BPF_AGENT_SOCKET (default\n"
+	"                              " AWF_AGENT_SOCKET ")\n"
+	"  --user NAME|UID[:GID]       run CMD as this user (NAME: its groups too);\n"
+	"                              default: the sudo user (SUDO_UID/SUDO_GID)\n"
+	"                              when run through sudo, else the invoking\n"
+	"                              user. Even root runs without the\n"
+	"                              capabilities that could lift the filter\n"
+	"  --seccomp-log               do NOT deny the syscalls the seccomp filter\n"
+	"                              refuses (mount, unshare, bpf, ptrace,\n"
+	"                              io_uring, packet sockets...): only log them\n"
+	"                              (audit log, dmesg); to find out what CMD\n"
+	"                              tries, never for enforcement\n"
+	"\n"
+	"Exit status: the command's; 128+N if it died of signal N; 124 on timeout;\n"
+	"125 if awf-bpf failed (the command did not run); 126 not executable;\n"
+	"127 not found.\n";
+
+enum run_flag {
+	OPT_POLICY = 256,
+	OPT_ALLOW_DOMAINS_FILE,
+	OPT_BLOCK_DOMAINS,
+	OPT_BLOCK_DOMAINS_FILE,
+	OPT_DNS_SERVERS,
+	OPT_ALLOW_CIDR,
+	OPT_PROXY,
+	OPT_LOCALHOST,
+	OPT_TIMEOUT,
+	OPT_AUDIT_LOG,
+	OPT_AUDIT,
+	OPT_LOG_LEVEL,
+	OPT_USER,
+	OPT_SECCOMP_LOG,
+	OPT_QUIET,
+	OPT_STANDALONE,
+	OPT_HELP,
+};
+
+static const struct option run_longopts[] = {
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "allow-domains", required_argument, NULL, 'd' },
+	{ "allow-domains-file", required_argument, NULL, OPT_ALLOW_DOMAINS_FILE },
+	{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
+	{ "block-domains-file", required_argument, NULL, OPT_BLOCK_DOMAINS_FILE },
+	{ "dns-servers", required_argument, NULL, OPT_DNS_SERVERS },
+	{ "allow-cidr", required_argument, NULL, OPT_ALLOW_CIDR },
+	{ "proxy", required_argument, NULL, OPT_PROXY },
+	{ "localhost", required_argument, NULL, OPT_LOCALHOST },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
+	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "standalone", no_argument, NULL, OPT_STANDALONE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 },
+};
+
+struct pending_flag {
+	int opt;
+	const char *arg;
+	const char *name;
+};
+
+struct run_cli {
+	const char *policy_file;
+	struct pending_flag *flags;
+	size_t n_flags;
+	struct run_options run;
+};
+
+static int fail_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "awf-bpf: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see 'awf-bpf help run')\n");
+	return EXIT_AWF_FAILURE;
+}
+
+static const char *flag_name(int opt)
+{
+	for (const struct option *o = run_longopts; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
+/* Policy-changing flags wait until the policy file is read. */
+static int apply_flag(struct policy *p, const struct pending_flag *f,
+		      char *err, size_t errlen)
+{
+	switch (f->opt) {
+	case 'd':
+		return policy_add_domains(p, false, f->arg, "--allow-domains",
+					  err, errlen);
+	case OPT_BLOCK_DOMAINS:
+		return policy_add_domains(p, true, f->arg, "--block-domains",
+					  err, errlen);
+	case OPT_ALLOW_DOMAINS_FILE:
+		return policy_add_domains_file(p, false, f->arg, err, errlen);
+	case OPT_BLOCK_DOMAINS_FILE:
+		return policy_add_domains_file(p, true, f->arg, err, errlen);
+	case OPT_DNS_SERVERS:
+		return policy_add_dns_servers(p, f->arg, "--dns-servers", err,
+					      errlen);
+	case OPT_ALLOW_CIDR:
+		return policy_add_cidr_arg(p, f->arg, "--allow-cidr", err,
+					   errlen);
+	case OPT_PROXY:
+		return policy_set_proxy(p, f->arg, "--proxy", err, errlen);
+	case OPT_LOCALHOST:
+		return policy_set_localhost(p, f->arg, "--localhost", err,
+					    errlen);
+	}
+	snprintf(err, errlen, "internal: unhandled flag %d", f->opt);
+	return -1;
+}
+
+static int parse_timeout(const char *arg, unsigned int *out)
+{
+	char *end;
+	unsigned long val;
+
+	errno = 0;
+	val = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || val == 0 || val > MAX_TIMEOUT_S)
+		return -1;
+	*out = (unsigned int)val;
+	return 0;
+}
+
+static int take_immediate(struct run_cli *cli, int opt, const char *arg)
+{
+	int level;
+
+	switch (opt) {
+	case OPT_POLICY:
+		cli->policy_file = arg;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_timeout(arg, &cli->run.timeout_s))
+			return fail_usage("--timeout %s: expected whole seconds from 1 to 604800",
+					  arg);
+		return 0;
+	case OPT_AUDIT_LOG:
+		cli->run.audit_log = arg;
+		return 0;
+	case OPT_USER:
+		cli->run.user = arg;
+		return 0;
+	case OPT_SECCOMP_LOG:
+		cli->run.seccomp_log = true;
+		return 0;
+	case OPT_QUIET:
+		cli->run.quiet = true;
+		return 0;
+	case OPT_STANDALONE:
+		cli->run.standalone = true;
+		return 0;
+	case OPT_AUDIT:
+		if (strcmp(arg, "all") && strcmp(arg, "denied"))
+			return fail_usage("--audit %s: expected all or denied", arg);
+		cli->run.audit_allowed = strcmp(arg, "all") == 0;
+		return 0;
+	case OPT_LOG_LEVEL:
+		level = log_level_parse(arg);
+		if (level < 0)
+			return fail_usage("--log-level %s: expected debug, info, warn or error",
+					  arg);
+		log_threshold = (enum log_level)level;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_run_args(struct run_cli *cli, int argc, char **argv)
+{
+	int opt;
+
+	cli->flags = calloc((size_t)argc, sizeof(*cli->flags));
+	if (!cli->flags)
+		return fail_usage("%s", "out of memory");
+	optind = 1;
+	/* '+': the command's own options are never ours. */
+	while ((opt = getopt_long(argc, argv, "+d:", run_longopts, NULL)) != -1) {
+		int ret;
+
+		if (opt == '?')
+			return fail_usage("%s", "bad option");
+		if (opt == OPT_HELP) {
+			fputs(usage_run, stdout);
+			exit(0);
+		}
+		ret = take_immediate(cli, opt, optarg);
+		if (ret == EXIT_AWF_FAILURE)
+			return ret;
+		if (ret == 0)
+			continue;
+		cli->flags[cli->n_flags++] = (struct pending_flag){
+			.opt = opt, .arg = optarg, .name = flag_name(opt)
+		};
+	}
+	if (optind >= argc)
+		return fail_usage("%s", "run: no command given after --");
+	cli->run.argv = argv + optind;
+	return 0;
+}
+
+static int build_policy(struct run_cli *cli, struct policy *p)
+{
+	char err[512] = "";
+
+	if (cli->policy_file && policy_load_file(p, cli->policy_file, err,
+						 sizeof(err)))
+		goto bad;
+	for (size_t i = 0; i < cli->n_flags; i++)
+		if (apply_flag(p, &cli->flags[i], err, sizeof(err)))
+			goto bad;
+	if (policy_finalize(p, NULL, NULL, err, sizeof(err)))
+		goto bad;
+	return 0;
+bad:
+	log_error("%s", err);
+	return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_cli cli = { 0 };
+	struct policy policy;
+	int status;
+
+	policy_init(&policy);
+	status = parse_run_args(&cli, argc, argv);
+	if (!status && build_policy(&cli, &policy))
+		status = EXIT_AWF_FAILURE;
+	if (!status) {
+		cli.run.policy = &policy;
+		loader_setup_logging();
+		status = run_sandbox(&cli.run);
+	}
+	policy_free(&policy);
+	free(cli.flags);
+	return status;
+}
+
