@@ -45,6 +45,7 @@
 #include "dns/learned.h"
 #include "common/log.h"
 #include "policy/policy.h"
+#include "policy/policy_cli.h"
 
 #define CHECK(cond)                                                          \
 	do {                                                                 \

@@ -25,6 +25,8 @@
 
 #include "kernel/loader.h"
 #include "awf.skel.h"
+#include "policy/policy_cli.h"
+#include "policy/ports.h"
 
 #define ALLOWED4 "198.18.0.10"
 #define DENIED4 "198.18.0.20"

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <sys/socket.h>
 
+#include "policy/cidr.h"
+#include "policy/ports.h"
 #include "test_util.h"
-#include "policy/policy_int.h"
 
 struct cidr_row {
 	const char *in;

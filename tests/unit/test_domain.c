@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "policy/domain.h"
 #include "test_util.h"
-#include "policy/policy_int.h"
 
 #define L63 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"
 #define L50 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"

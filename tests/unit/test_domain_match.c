@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "policy/policy_cli.h"
+#include "policy/policy_load.h"
+#include "policy/ports.h"
 #include "test_util.h"
-#include "policy/policy_int.h"
 #include "policy/domain_match.h"
 #include "domain_match_gen.h"
 

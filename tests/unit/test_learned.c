@@ -18,6 +18,7 @@
 
 #include "dns/learned.h"
 #include "policy/policy.h"
+#include "policy/ports.h"
 
 #define NS_PER_S 1000000000ULL
 

@@ -2,8 +2,12 @@
 #include <glob.h>
 #include <sys/socket.h>
 
+#include "policy/policy_cli.h"
+#include "policy/policy_finalize.h"
+#include "policy/policy_json.h"
+#include "policy/policy_load.h"
+#include "policy/ports.h"
 #include "test_util.h"
-#include "policy/policy_int.h"
 
 #define ERRLEN 512
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -757,9 +761,12 @@ static void test_cidr_limit(void **state)
 		p.cidrs[p.n_cidrs++] = c;
 	}
 	/* a repeat still merges; one more does not fit */
-	assert_int_equal(policy_merge_cidr(&p, &c, err, ERRLEN), 0);
-	c.addr[0] = 11;
-	assert_int_equal(policy_merge_cidr(&p, &c, err, ERRLEN), -1);
+	assert_int_equal(policy_add_cidr_arg(&p, "10.255.255.0/24",
+					     "--allow-cidr", err, ERRLEN),
+			 0);
+	assert_int_equal(policy_add_cidr_arg(&p, "11.255.255.0/24",
+					     "--allow-cidr", err, ERRLEN),
+			 -1);
 	assert_err_has(err, "more than 1048576 CIDR entries");
 	assert_int_equal(p.n_cidrs, AWF_MAX_CIDRS);
 	policy_free(&p);

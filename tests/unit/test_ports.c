@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "policy/ports.h"
 #include "test_util.h"
-#include "policy/policy_int.h"
 
 struct parse_row {
 	const char *in;

@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 
 #include "kernel/rules.h"
+#include "policy/cidr.h"
+#include "policy/policy_cli.h"
+#include "policy/ports.h"
 
 struct fixture {
 	struct policy p;

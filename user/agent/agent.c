@@ -22,6 +22,8 @@
 #include "common/paths.h"
 #include "agent/agent.h"
 #include "agent/agent_int.h"
+#include "policy/policy_finalize.h"
+#include "policy/policy_load.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 #include "run/run.h"

@@ -16,6 +16,7 @@
 #include "dns/dns_filter.h"
 #include "audit/events.h"
 #include "common/log.h"
+#include "policy/policy_json.h"
 
 const char *agent_client_socket(void)
 {

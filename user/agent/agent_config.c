@@ -18,6 +18,7 @@
 #include "agent/agent_config.h"
 #include "agent/cgroup_tree.h"
 #include "policy/policy_int.h"
+#include "policy/policy_load.h"
 
 #define DEFAULT_ATTACH "/awf-bpf"
 #define DEFAULT_CONTROL_GROUP "awf-bpf"

@@ -14,6 +14,7 @@
 #include "audit/dump_json.h"
 #include "dns/learned.h"
 #include "policy/policy.h"
+#include "policy/policy_json.h"
 
 /* ------------------------------------------------------------- links */
 

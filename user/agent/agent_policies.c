@@ -17,7 +17,9 @@
 
 #include "agent/agent_policies.h"
 #include "agent/cgroup_tree.h"
+#include "policy/policy_finalize.h"
 #include "policy/policy_int.h"
+#include "policy/policy_load.h"
 
 #define JSON_SUFFIX ".json"
 

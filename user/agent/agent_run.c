@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "policy/policy_finalize.h"
+#include "policy/policy_load.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 

@@ -18,6 +18,7 @@
 #include "common/paths.h"
 #include "agent/agent_int.h"
 #include "common/log.h"
+#include "policy/policy_json.h"
 
 static const char *const kind_names[] = {
 	[ENTRY_DEFAULT] = "default",

@@ -13,6 +13,7 @@
 #include "audit/dump_json.h"
 #include "dns/learned.h"
 #include "policy/policy.h"
+#include "policy/policy_json.h"
 
 #define NS_PER_S 1000000000LL
 

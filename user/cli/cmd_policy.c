@@ -10,6 +10,9 @@
 #include "cli/cmd_policy.h"
 #include "common/log.h"
 #include "policy/policy.h"
+#include "policy/policy_finalize.h"
+#include "policy/policy_json.h"
+#include "policy/policy_load.h"
 #include "run/run.h"
 
 const char usage_policy[] =

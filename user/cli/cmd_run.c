@@ -15,6 +15,9 @@
 #include "common/paths.h"
 #include "kernel/loader.h"
 #include "policy/policy.h"
+#include "policy/policy_cli.h"
+#include "policy/policy_finalize.h"
+#include "policy/policy_load.h"
 #include "run/run.h"
 
 #define MAX_TIMEOUT_S (7 * 24 * 3600)

@@ -11,6 +11,7 @@
 #include "dns/learned.h"
 #include "common/log.h"
 #include "policy/policy.h"
+#include "policy/ports.h"
 
 #define NS_PER_S 1000000000ULL
 #define NAME_BUCKETS 4096

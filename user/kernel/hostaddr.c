@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "kernel/rules.h"
+#include "policy/ports.h"
 
 static void cidr_from_sockaddr(struct policy_cidr *c, const struct sockaddr *sa)
 {

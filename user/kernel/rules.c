@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 
 #include "kernel/rules.h"
+#include "policy/cidr.h"
+#include "policy/ports.h"
 
 /* Denied unless an allow_cidrs entry names them (or a part of them). */
 static const char *const reserved_ranges[] = {

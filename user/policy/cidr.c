@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/cidr.h"
 #include "policy/policy_int.h"
+#include "policy/ports.h"
 
 static const uint8_t v4_mapped_prefix[12] = { [10] = 0xff, [11] = 0xff };
 

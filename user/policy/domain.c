@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/cidr.h"
+#include "policy/domain.h"
 #include "policy/policy_int.h"
 
 #define LABEL_MAX 63

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/domain.h"
 #include "policy/domain_match.h"
+#include "policy/ports.h"
 
 #define LABEL_MAX 63
 #define NAME_MAX_LEN POLICY_MAX_DOMAIN_LEN

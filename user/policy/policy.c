@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/cidr.h"
+#include "policy/domain.h"
 #include "policy/policy_int.h"
+#include "policy/ports.h"
 
 static const char *const localhost_modes[] = {
 	[AWF_LO_SANDBOX] = "sandbox",

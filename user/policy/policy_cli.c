@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/cidr.h"
+#include "policy/policy_cli.h"
 #include "policy/policy_int.h"
+#include "policy/ports.h"
 
 typedef int (*item_fn)(struct policy *p, bool block, const char *item,
 		       char *why, size_t whylen);

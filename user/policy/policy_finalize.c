@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "policy/cidr.h"
+#include "policy/policy_finalize.h"
 #include "policy/policy_int.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"

@@ -27,23 +27,6 @@ void policy_err(char *err, size_t errlen, const char *fmt, ...)
 int policy_vfail(char *err, size_t errlen, const char *origin,
 		 const char *path, const char *fmt, va_list ap);
 
-/* ports.c */
-bool port_set_equal(const struct awf_port_set *a, const struct awf_port_set *b);
-/* Adds one port given as a number that may be out of range. */
-int port_set_add_number(struct awf_port_set *set, long long port, char *err,
-			size_t errlen);
-/* "80,443,8000-8100" */
-int port_set_parse_list(struct awf_port_set *set, const char *list, char *err,
-			size_t errlen);
-
-/* cidr.c */
-/* An IP literal; v4-mapped IPv6 addresses come back as AF_INET. */
-int ip_parse(const char *text, int *family, uint8_t addr[16], char *err,
-	     size_t errlen);
-#define IP_TEXT_LEN 46 /* INET6_ADDRSTRLEN */
-const char *ip_format(int family, const uint8_t *addr, char *buf, size_t len);
-bool ip_is_loopback(int family, const uint8_t *addr);
-
 /* policy.c: merge steps shared by the JSON reader and the flags. */
 /* Copies d->name; an identical entry already present is not added again. */
 int policy_merge_domain(struct policy *p, bool block,
@@ -63,12 +46,5 @@ int policy_merge_proxy(struct policy *p, const char *text, char *err,
 int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 				char *err, size_t errlen);
 const char *policy_localhost_mode_name(enum awf_localhost_mode mode);
-
-/*
- * Strict JSON (no trailing commas, nothing after the value); on error a
- * one-line "ORIGIN: line N: what" in err. Shared with the agent's files.
- */
-json_object *policy_json_parse(const char *origin, const char *buf,
-			       size_t len, char *err, size_t errlen);
 
 #endif /* AWF_POLICY_INT_H */

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "policy/cidr.h"
 #include "policy/policy_int.h"
+#include "policy/policy_json.h"
+#include "policy/ports.h"
 
 static json_object *ports_json(const struct awf_port_set *set)
 {

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/cidr.h"
+#include "policy/domain.h"
 #include "policy/policy_int.h"
+#include "policy/policy_load.h"
+#include "policy/ports.h"
 
 #define PATH_LEN 256
 /* A policy is small; this only stops a wrong path from eating memory. */

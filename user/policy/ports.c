@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "policy/policy_int.h"
+#include "policy/ports.h"
 
 #define PORT_MAX 65535
 

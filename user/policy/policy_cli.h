@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * policy_cli.h - the flags of `awf-bpf run` merged into a struct policy:
+ * lists append, scalars override; errors name the flag.
+ */
+#ifndef AWF_POLICY_CLI_H
+#define AWF_POLICY_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/policy.h"
+
+/* Command-line merges. list is comma separated; origin is the flag name. */
+int policy_add_domains(struct policy *p, bool block, const char *list,
+		       const char *origin, char *err, size_t errlen);
+/* One entry per line or comma separated; '#' starts a comment. */
+int policy_add_domains_file(struct policy *p, bool block, const char *path,
+			    char *err, size_t errlen);
+int policy_add_dns_servers(struct policy *p, const char *list,
+			   const char *origin, char *err, size_t errlen);
+/* "CIDR" or "CIDR:PORTS" (PORTS: "80,443,8000-8100"); IPv6 as [addr/len]:PORTS. */
+int policy_add_cidr_arg(struct policy *p, const char *arg, const char *origin,
+			char *err, size_t errlen);
+/* "HOST:PORT" or "[v6]:PORT"; HOST must be an IP literal. */
+int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
+		     char *err, size_t errlen);
+/* "sandbox", "allow" or "deny". */
+int policy_set_localhost(struct policy *p, const char *mode,
+			 const char *origin, char *err, size_t errlen);
+
+#endif /* AWF_POLICY_CLI_H */
