@@ -19,6 +19,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "agent/agent_entries.h"
+#include "agent/agent_netns.h"
+#include "agent/agent_run.h"
+#include "agent/agent_state.h"
 #include "common/paths.h"
 #include "agent/agent.h"
 #include "agent/agent_int.h"

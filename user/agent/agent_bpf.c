@@ -16,9 +16,6 @@
 #include "common/log.h"
 #include "kernel/pins.h"
 
-#define MAPS_DIR AWF_AGENT_PIN_DIR "/maps"
-#define LINKS_DIR AWF_AGENT_PIN_DIR "/links"
-#define PROGS_DIR AWF_AGENT_PIN_DIR "/progs"
 #define BPF_TCX_EGRESS_TYPE 47 /* libbpf 1.1 predates the TCX enum */
 
 /*
@@ -32,7 +29,7 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 
 	bpf_object__for_each_program(prog, a->skel->obj)
 	{
-		snprintf(path, sizeof(path), PROGS_DIR "/%s",
+		snprintf(path, sizeof(path), AWF_AGENT_PROGS_DIR "/%s",
 			 bpf_program__name(prog));
 		if (unlink(path) && errno != ENOENT) {
 			snprintf(err, errlen, "unlink %s: %s", path,
@@ -50,16 +47,16 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 
 int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MAPS_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = AWF_AGENT_MAPS_DIR);
 	int ret;
 
 	memset(a, 0, sizeof(*a));
 	if (pins_ensure_bpffs(err, errlen) ||
 	    pins_make_dir(AWF_PIN_ROOT, err, errlen) ||
 	    pins_make_dir(AWF_AGENT_PIN_DIR, err, errlen) ||
-	    pins_make_dir(MAPS_DIR, err, errlen) ||
-	    pins_make_dir(LINKS_DIR, err, errlen) ||
-	    pins_make_dir(PROGS_DIR, err, errlen))
+	    pins_make_dir(AWF_AGENT_MAPS_DIR, err, errlen) ||
+	    pins_make_dir(AWF_AGENT_LINKS_DIR, err, errlen) ||
+	    pins_make_dir(AWF_AGENT_PROGS_DIR, err, errlen))
 		return -1;
 	a->skel = awf_agent_bpf__open_opts(&opts);
 	if (!a->skel) {
@@ -161,7 +158,7 @@ int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
 	{
 		if (is_tc(prog))
 			continue;
-		snprintf(path, sizeof(path), LINKS_DIR "/cg-%llu-%s",
+		snprintf(path, sizeof(path), AWF_AGENT_LINKS_DIR "/cg-%llu-%s",
 			 (unsigned long long)cgroup_id,
 			 bpf_program__name(prog));
 		if (link_program(path, bpf_program__fd(prog), cgroup_fd,
@@ -211,7 +208,7 @@ int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex,
 	}
 	if (mode == AGENT_TC_CLSACT)
 		return attach_clsact(prog_fd, ifindex, err, errlen);
-	snprintf(path, sizeof(path), LINKS_DIR "/tc-%d", ifindex);
+	snprintf(path, sizeof(path), AWF_AGENT_LINKS_DIR "/tc-%d", ifindex);
 	ret = link_program(path, prog_fd, ifindex, BPF_TCX_EGRESS_TYPE, err,
 			   errlen);
 	if (mode == AGENT_TC_TCX || (ret != -EINVAL && ret != -EOPNOTSUPP))
@@ -223,7 +220,7 @@ int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex,
 /* clsact filters are no links: take ours off every uplink we recorded. */
 static void detach_clsact_filters(void)
 {
-	int fd = bpf_obj_get(MAPS_DIR "/uplinks");
+	int fd = bpf_obj_get(AWF_AGENT_MAPS_DIR "/uplinks");
 	__u32 key, *prev = NULL;
 
 	if (fd < 0)
@@ -243,12 +240,12 @@ int agent_bpf_installed(void)
 {
 	struct stat st;
 
-	return stat(LINKS_DIR, &st) == 0;
+	return stat(AWF_AGENT_LINKS_DIR, &st) == 0;
 }
 
 int agent_bpf_uninstall(char *err, size_t errlen)
 {
-	static const char *const dirs[] = { LINKS_DIR, PROGS_DIR, MAPS_DIR,
+	static const char *const dirs[] = { AWF_AGENT_LINKS_DIR, AWF_AGENT_PROGS_DIR, AWF_AGENT_MAPS_DIR,
 					    AWF_AGENT_PIN_DIR };
 
 	detach_clsact_filters();

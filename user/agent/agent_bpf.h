@@ -18,20 +18,9 @@
 #include "common/paths.h"
 #include "awf.h"
 #include "agent/agent_config.h"
-
+#include "agent/agent_layout.h"
 
 struct awf_agent_bpf;
-
-/* The policy maps every sandbox shares (keys carry slot or set). */
-enum agent_map {
-	AGENT_MAP_CIDR4,
-	AGENT_MAP_CIDR6,
-	AGENT_MAP_LEARNED4,
-	AGENT_MAP_LEARNED6,
-	AGENT_MAP_LO_PORTS,
-	AGENT_MAP_NAMES, /* learned set's name_id -> name; programs never read it */
-	AGENT_MAP_N,
-};
 
 struct agent_bpf {
 	struct awf_agent_bpf *skel;

@@ -24,16 +24,14 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+#include "agent/agent_layout.h"
 #include "common/paths.h"
 
 #define AGENT_CONFIG_VERSION 1
 #define AGENT_MAX_ATTACH 16
 #define AGENT_MAX_INTERFACES 16
-#define AGENT_CGROUP_PATH_MAX 512 /* with the NUL */
 #define AGENT_SOCKET_PATH_MAX 108 /* sizeof(sun_path), with the NUL */
 #define AGENT_GROUP_NAME_MAX 256 /* with the NUL */
-/* A policy name: [A-Za-z0-9._-]{1,64}, the file name without ".json". */
-#define AGENT_POLICY_NAME_MAX 64
 /* The built-in default policies; no policy file may take these names. */
 #define AGENT_POLICY_DENY "deny"
 #define AGENT_POLICY_UNRESTRICTED "unrestricted"

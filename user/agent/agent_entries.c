@@ -13,7 +13,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "agent/agent_entries.h"
 #include "agent/agent_int.h"
+#include "agent/agent_state.h"
 #include "audit/audit_log.h"
 #include "audit/events.h"
 #include "common/log.h"

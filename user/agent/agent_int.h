@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/paths.h"
 #include "agent/agent_bpf.h"
 #include "agent/agent_config.h"
 #include "agent/agent_control.h"
@@ -22,7 +21,6 @@
 #include "agent/agent_sandbox.h"
 #include "agent/agent_uplinks.h"
 #include "agent/cgroup_tree.h"
-
 
 enum entry_kind {
 	ENTRY_DEFAULT, /* an attach point, with its default policy */
@@ -78,32 +76,5 @@ struct agent {
 	struct agent_events events;
 	bool netns_scan_soon; /* a cgroup appeared: look for its namespace */
 };
-
-/* agent_entries.c */
-int agent_reconcile(struct agent *ag);
-void agent_on_cgroup(struct agent *ag, size_t attach, enum cgroup_watch_kind k,
-		     const char *rel_path, uint64_t id);
-struct agent_entry *agent_entry_build(struct agent *ag, enum entry_kind kind,
-				      const char *cgroup, uint64_t id,
-				      const char *policy_name,
-				      struct policy *run_policy,
-				      bool audit_allowed, char *err,
-				      size_t errlen);
-void agent_entry_drop(struct agent *ag, struct agent_entry *e);
-void agent_release_adopted(struct agent *ag);
-const struct agent_event_sink *agent_slot_sink(void *ctx, uint32_t slot);
-
-/* agent_state.c */
-int agent_state_save(const struct agent *ag);
-int agent_state_load(struct agent *ag, char *err, size_t errlen);
-void agent_state_free(struct agent *ag);
-
-/* agent_netns.c: DNS endpoints in the namespaces sandboxes live in. */
-void agent_netns_scan(struct agent *ag);
-
-/* agent_run.c */
-extern const struct control_ops agent_run_ops;
-/* Adopted run sandboxes whose cgroup has emptied are removed. */
-void agent_run_sweep(struct agent *ag);
 
 #endif /* AWF_AGENT_INT_H */

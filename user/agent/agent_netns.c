@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "agent/agent_netns.h"
 #include "dns/dns_forward.h"
 #include "common/log.h"
+#include "dns/dns_netns.h"
 
 struct seen {
 	struct agent_entry *owner;

@@ -280,7 +280,7 @@ static int open_map(const char *name)
 	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), AGENT_PINNED_MAPS "/%s", name);
+	snprintf(path, sizeof(path), AWF_AGENT_MAPS_DIR "/%s", name);
 	return bpf_obj_get_opts(path, &opts);
 }
 
@@ -293,8 +293,8 @@ int agent_pinned_open(struct agent_pinned *ap, char *err, size_t errlen)
 		ap->maps[m] = open_map(map_names[m]);
 	if (ap->slots >= 0 || ap->configs >= 0 || ap->counters >= 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s", AGENT_PINNED_MAPS,
-		 access(AGENT_PINNED_MAPS, F_OK) ? strerror(errno) :
+	snprintf(err, errlen, "%s: %s", AWF_AGENT_MAPS_DIR,
+		 access(AWF_AGENT_MAPS_DIR, F_OK) ? strerror(errno) :
 						   "no map of the agent");
 	agent_pinned_close(ap);
 	return -1;

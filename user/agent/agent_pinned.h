@@ -15,14 +15,9 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
-#include "common/paths.h"
+#include "agent/agent_layout.h"
 #include "awf.h"
-#include "agent/agent_bpf.h"
-#include "agent/agent_config.h"
-#include "agent/agent_int.h" /* AWF_AGENT_STATE_FILE */
 
-#define AGENT_PINNED_MAPS AWF_AGENT_PIN_DIR "/maps"
-#define AGENT_PINNED_LINKS AWF_AGENT_PIN_DIR "/links"
 #define AGENT_PINNED_PROG_LEN 64
 
 /* ------------------------------------------------------------- links */
@@ -42,7 +37,7 @@ struct agent_link {
 /* The name of a pinned link; -1 when it is none of the agent's. */
 int agent_link_parse(const char *name, struct agent_link *out);
 /*
- * Every link pinned in dir (AGENT_PINNED_LINKS), sorted: cgroup links by
+ * Every link pinned in dir (AWF_AGENT_LINKS_DIR), sorted: cgroup links by
  * id and program, then tc links by ifindex. *links is freed by the
  * caller. A missing dir is no link; -1 on other errors.
  */
@@ -95,7 +90,7 @@ struct agent_pinned {
 	int maps[AGENT_MAP_N]; /* shared; keys carry the slot or learned set */
 };
 
-/* Every map of AGENT_PINNED_MAPS, read-only; -1 with a message if none. */
+/* Every map of AWF_AGENT_MAPS_DIR, read-only; -1 with a message if none. */
 int agent_pinned_open(struct agent_pinned *ap, char *err, size_t errlen);
 void agent_pinned_close(struct agent_pinned *ap);
 /* The slot cgroup_id points at; -1 when it points nowhere. */

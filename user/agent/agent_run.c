@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/agent_entries.h"
 #include "agent/agent_int.h"
+#include "agent/agent_run.h"
+#include "agent/agent_state.h"
 #include "policy/policy_finalize.h"
 #include "policy/policy_load.h"
 #include "run/cgroup.h"

@@ -10,6 +10,7 @@
 
 #include "agent/agent_sandbox.h"
 #include "dns/dns_forward.h"
+#include "kernel/hostaddr.h"
 #include "policy/domain_match.h"
 #include "dns/learned.h"
 #include "common/log.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "agent/agent_state.h"
 #include "common/paths.h"
 #include "agent/agent_int.h"
 #include "common/log.h"

@@ -184,8 +184,8 @@ static json_object *agent_collect(void)
 	bool have_state, have_maps;
 	size_t n;
 
-	if (agent_links_list(AGENT_PINNED_LINKS, &links, &n))
-		fprintf(stderr, "awf-bpf: status: %s: %s\n", AGENT_PINNED_LINKS,
+	if (agent_links_list(AWF_AGENT_LINKS_DIR, &links, &n))
+		fprintf(stderr, "awf-bpf: status: %s: %s\n", AWF_AGENT_LINKS_DIR,
 			strerror(errno));
 	have_state = !agent_state_read(AWF_AGENT_STATE_FILE, &st, err, sizeof(err));
 	if (!have_state && errno != ENOENT)

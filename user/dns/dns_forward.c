@@ -17,6 +17,9 @@
 
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
+#include "dns/dns_netns.h"
+#include "dns/dns_tcp.h"
+#include "dns/dns_udp.h"
 
 #define DNS_BIND_ATTEMPTS 16
 #define DNS_TYPE_OPT 41

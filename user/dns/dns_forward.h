@@ -59,23 +59,7 @@ struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
 uint16_t dns_fwd_port(const struct dns_fwd *fwd);
 /* Whether [::1]:P is bound (IPv6 may be disabled on the host). */
 int dns_fwd_has_ipv6(const struct dns_fwd *fwd);
-/*
- * Also serve the endpoint's port on loopback inside the network namespace
- * netns_fd (a pod's or a container's: its own 127.0.0.1 and ::1, where
- * the programs send its DNS). Answers come from our own namespace's
- * upstream sockets. ino names the namespace for dns_fwd_netns_keep().
- */
-int dns_fwd_serve_netns(struct dns_fwd *fwd, int netns_fd, uint64_t ino,
-			char *err, size_t errlen);
-/* Whether ino is served already. */
-bool dns_fwd_serves_netns(const struct dns_fwd *fwd, uint64_t ino);
-/*
- * Close the listeners of every namespace for which keep(ino, ctx) says
- * false (its last process of this sandbox is gone): the sockets would
- * keep a dead namespace alive. Returns how many were let go.
- */
-size_t dns_fwd_netns_prune(struct dns_fwd *fwd,
-			   bool (*keep)(uint64_t ino, void *ctx), void *ctx);
+
 
 /* Closes every socket and frees pending queries. NULL is fine. */
 void dns_fwd_free(struct dns_fwd *fwd);

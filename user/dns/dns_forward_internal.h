@@ -219,28 +219,11 @@ size_t dns_build_error(const uint8_t *query, size_t len, unsigned int rcode,
 		       uint8_t *out);
 size_t dns_udp_payload_limit(const uint8_t *query, size_t len);
 
-/* dns_udp.c */
-int dns_udp_listener_ready(struct ev_source *src, uint32_t events);
-
 /* dns_forward.c: one listening socket on loopback:port, in this netns. */
 int dns_listener_socket(enum dns_listener_id id, uint16_t port, int *fd,
 			char *err, size_t errlen);
 /* Register a set of DNS_L_COUNT listeners (fd -1: absent) with the loop. */
 int dns_listeners_watch(struct dns_fwd *fwd, struct dns_listener *set,
 			char *err, size_t errlen);
-/* dns_netns.c */
-void dns_netns_free_all(struct dns_fwd *fwd);
-int dns_udp_upstream_start(struct dns_query *q);
-void dns_udp_reply(const struct dns_client *to, const uint8_t *msg, size_t len);
-
-/* dns_tcp.c */
-int dns_tcp_listener_ready(struct ev_source *src, uint32_t events);
-int dns_tcp_upstream_start(struct dns_query *q);
-void dns_tcp_reply(struct dns_tcp_conn *conn, const uint8_t *msg, size_t len);
-/* One query of conn finished (inflight already decremented). */
-void dns_tcp_query_done(struct dns_tcp_conn *conn);
-uint64_t dns_tcp_next_deadline(const struct dns_fwd *fwd);
-void dns_tcp_expire(struct dns_fwd *fwd, uint64_t now);
-void dns_tcp_free_all(struct dns_fwd *fwd);
 
 #endif /* AWF_DNS_FORWARD_INTERNAL_H */

@@ -19,6 +19,7 @@
 
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
+#include "dns/dns_netns.h"
 
 static void netns_close(struct dns_fwd *fwd, struct dns_netns *ns)
 {

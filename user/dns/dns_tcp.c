@@ -16,6 +16,7 @@
 
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
+#include "dns/dns_tcp.h"
 
 /* ---- stream I/O ---- */
 

@@ -11,6 +11,7 @@
 
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
+#include "dns/dns_udp.h"
 
 int dns_udp_listener_ready(struct ev_source *src, uint32_t events)
 {

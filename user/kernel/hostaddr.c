@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "kernel/hostaddr.h"
 #include "kernel/rules.h"
 #include "policy/ports.h"
 

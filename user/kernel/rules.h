@@ -38,8 +38,5 @@ void rules_free(struct rule_table *t);
 int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
 		char *err, size_t errlen);
 
-/* Addresses of this host's interfaces, as /32 and /128 prefixes. */
-int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
-		     size_t errlen);
 
 #endif /* AWF_RULES_H */

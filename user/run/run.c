@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent_client.h"
+#include "kernel/hostaddr.h"
 #include "run/cgroup.h"
 #include "agent/cgroup_tree.h"
 #include "dns/dns_filter.h"

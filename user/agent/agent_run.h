@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * agent_run.h - the sandboxes `awf-bpf run` clients ask the agent for over
+ * its control socket (agent/control_proto.h).
+ */
+#ifndef AWF_AGENT_RUN_H
+#define AWF_AGENT_RUN_H
+
+#include "agent/agent_control.h"
+#include "agent/agent_int.h"
+
+extern const struct control_ops agent_run_ops;
+/* Adopted run sandboxes whose cgroup has emptied are removed. */
+void agent_run_sweep(struct agent *ag);
+
+#endif /* AWF_AGENT_RUN_H */
