@@ -103,7 +103,10 @@ esc_loopback_reuseport_compat_setsockopt() {
 	esac
 	assert_not_contains "$(cat "$ESC_REUSEPORT_LOG")" "accepted" "connections the host's service accepted"
 }
-test_escape_loopback_reuseport_compat_setsockopt() { escape_both esc_loopback_reuseport_compat_setsockopt; }
+test_escape_loopback_reuseport_compat_setsockopt() {
+	esc_require_i386_abi
+	escape_both esc_loopback_reuseport_compat_setsockopt
+}
 
 # The host's own non-loopback addresses (198.18.0.1, fd42:a0f0::1) reach
 # services bound to all addresses without leaving the machine: they get

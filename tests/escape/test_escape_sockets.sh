@@ -285,4 +285,7 @@ esc_seccomp_compat_abi() {
 		;;
 	esac
 }
-test_escape_seccomp_compat_abi() { escape_both esc_seccomp_compat_abi; }
+test_escape_seccomp_compat_abi() {
+	esc_require_i386_abi
+	escape_both esc_seccomp_compat_abi
+}

@@ -5,6 +5,12 @@
  * through. x86_64 only; CONFIG_IA32_EMULATION must be on for the ABI to
  * exist at all ("ENOSYS" otherwise).
  *
+ *   compat32 probe                      whether this kernel serves the ABI at
+ *                                       all: i386 getpid() (nr 20) in a child;
+ *                                       "probe ok", or "probe err <why>" and
+ *                                       exit 1 (some VMs raise SIGSEGV for
+ *                                       every int $0x80; ENOSYS: no IA32
+ *                                       emulation)
  *   compat32 socket FAMILY TYPE PROTO   i386 socket() (nr 359)
  *   compat32 socketcall FAMILY TYPE PROTO   i386 socketcall(SYS_SOCKET)
  *   compat32 unshare FLAGS              i386 unshare() (nr 310)
@@ -35,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static long int80(long nr, long a, long b, long c)
@@ -191,8 +198,36 @@ static int reuseport_squat(const char *ip, int port)
 	return 0;
 }
 
+/* In a child: where the ABI is absent the trap kills the caller. */
+static int probe(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return perror("fork"), 1;
+	if (pid == 0) {
+		long ret = int80(20 /* getpid */, 0, 0, 0);
+
+		_exit(ret == getpid() ? 0 : ret == -ENOSYS ? 2 : 3);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return perror("waitpid"), 1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return printf("probe ok\n"), 0;
+	if (WIFSIGNALED(status))
+		printf("probe err %s\n", sigabbrev_np(WTERMSIG(status)) ?: "signal");
+	else if (WEXITSTATUS(status) == 2)
+		printf("probe err ENOSYS\n");
+	else
+		printf("probe err getpid answered wrong\n");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "probe"))
+		return probe();
 	if (argc == 4 && (!strcmp(argv[1], "connect") || !strcmp(argv[1], "sendto")))
 		return compat_send(argv[1], argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "reuseport-squat"))

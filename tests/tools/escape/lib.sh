@@ -169,6 +169,17 @@ esc_cc() {
 	printf '%s\n' "$bin"
 }
 
+# esc_require_i386_abi: skip the test where the kernel does not serve the
+# i386 syscall ABI (int $0x80) to 64-bit processes: IA32 emulation off, or
+# a VM that raises SIGSEGV for every int $0x80. Probed outside the sandbox:
+# where it is absent, no workload can use it either.
+esc_require_i386_abi() {
+	local bin out
+	bin=$(esc_cc compat32) || exit 1
+	out=$("$bin" probe 2>&1) ||
+		skip_test "the kernel does not serve the i386 syscall ABI (int \$0x80: ${out#probe err })"
+}
+
 # ------------------------------------------------------- result lines
 
 # esc_line STEP: the first line of the last run's stdout for STEP.
