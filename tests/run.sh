@@ -52,8 +52,9 @@ record() { # ok|FAIL name [detail]
 
 # tests/unit/run.sh runs and counts them (also for `make unit`): its lines
 # go through, its last one ("N passed, N failed, N skipped") is added here.
+# shellcheck disable=SC2120 # arguments: other cmocka binaries (tests/bpf)
 run_unit() { # [BINARY...]: default every $BUILD/tests/test_*
-	local line summary= p f s
+	local line summary='' p f s
 	while IFS= read -r line; do
 		case $line in
 		"FAIL "*)
