@@ -1,12 +1,22 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# awf-bpf: `make` builds build/awf-bpf; `make test`, `make demo`, `make deps`.
+# awf-bpf: `make` builds build/awf-bpf; `make unit` builds and runs the unit
+# tests (any user); `make test` (root) everything; `make asan`,
+# `make check-format`, `make fuzz-build`, `make bench-tools`, `make demo`,
+# `make bench`, `make deps`.
+#
+# CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are the caller's (`make CFLAGS='-O1
+# -g'`): the project's own flags (language, warnings, include paths) are in
+# AWF_* and always apply.
 
 BUILD     ?= build
 PREFIX    ?= /usr/local
 ARCH      ?= x86
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
-CC        ?= gcc
+LLVM_STRIP ?= llvm-strip
+CLANG_FORMAT ?= clang-format
+# libFuzzer needs clang (Debian: clang, libclang-rt-14-dev).
+FUZZ_CC   ?= clang
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 # Every Debian package the build, the tests and the demo need.
@@ -14,59 +24,151 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
 	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
-	libclang-rt-14-dev util-linux python3-yaml systemd
+	libclang-rt-14-dev util-linux python3-yaml systemd clang-format
 
 PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf \
-	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+# -fsanitize=... for the whole build (`make asan` sets it).
+SAN_FLAGS ?=
+AWF_CPPFLAGS = -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf $(PKG_CFLAGS) \
+	       -DAWF_VERSION='"$(VERSION)"'
+AWF_CFLAGS = -std=gnu11 -Wall -Wextra -Werror $(SAN_FLAGS)
+AWF_LDLIBS = $(PKG_LIBS) -lelf -lz
+# Each object's header dependencies, in a .d file beside it.
+DEPFLAGS   = -MMD -MP
+COMPILE    = $(CC) $(AWF_CPPFLAGS) $(CPPFLAGS) $(AWF_CFLAGS) $(CFLAGS) $(DEPFLAGS)
+LINK       = $(CC) $(AWF_CFLAGS) $(CFLAGS) $(LDFLAGS)
+
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(dir $(VMLINUX)) -Ibpf
 
-VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-CFLAGS    += -DAWF_VERSION='"$(VERSION)"'
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=all
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
-USER_HDRS := $(wildcard user/*/*.h)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+# The same objects as an archive: a binary takes only what it uses.
+LIB_AR    := $(BUILD)/libawf.a
+
+# Tests, benchmark tools: objects in $(BUILD)/obj/<dir>/, binaries apart.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# In-process BPF tests (root): cmocka, the skeletons, libbpf.
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+BENCH_BINS := $(addprefix $(BUILD)/bench/,connect_bench load_bench domain_match_bench)
+TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS) $(BPFT_SRCS)) \
+	     $(patsubst $(BUILD)/bench/%,$(BUILD)/obj/bench/%.o,$(BENCH_BINS))
 
-.PHONY: all deps vmlinux install clean test unit demo bench format
+# libFuzzer harnesses (clang, ASan, UBSan): the user/ sources each needs
+# (never the loaders or main.c: skeleton, main).
+FUZZ_DIR  := $(BUILD)/fuzz
+FUZZ_OBJ  := $(FUZZ_DIR)/obj
+FUZZ_dns_wire := dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns \
+	common/evloop common/log
+FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
+	policy/ports policy/policy policy/policy_cli policy/domain policy/cidr \
+	common/log
+FUZZ_NAMES := dns_wire dns_filter
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
+	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
+FUZZ_CFLAGS ?= -g -O1
+# Uninitialized locals get a pattern: reading one fails the same way each run.
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -ftrivial-auto-var-init=pattern
+
+FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h \
+	tests/unit/*.c tests/unit/*.h tests/bpf/*.c tests/bpf/*.h \
+	tests/fuzz/*.c bench/*.c)
+
+.PHONY: all deps vmlinux install clean test unit unit-build bpf-tests asan \
+	fuzz-build bench-tools demo bench format check-format
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 
 all: $(BUILD)/awf-bpf
 
-$(BUILD)/awf.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-$(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
-	$(BPFTOOL) gen skeleton $< name awf_bpf > $@.tmp && mv $@.tmp $@
+# The skeleton embeds the object: DWARF is only size there (CO-RE and the
+# skeleton need .BTF and .BTF.ext, which llvm-strip -g keeps).
+$(BUILD)/awf.bpf.o: bpf/awf.bpf.c $(VMLINUX)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
 
 # The agent's build of the same programs: a sandbox per cgroup (slots).
-$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -DAWF_AGENT -c $< -o $@
+$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(VMLINUX)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_AGENT -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
+	$(BPFTOOL) gen skeleton $< name awf_bpf > $@
 
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
-	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@.tmp && mv $@.tmp $@
+	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(USER_HDRS) bpf/awf.h
+$(BUILD)/user/%.o: user/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(COMPILE) -c $< -o $@
 
-# Only the loaders include the generated skeletons.
+# Generated headers: needed before the first build wrote the .d files.
 $(BUILD)/user/kernel/loader.o: $(BUILD)/awf.skel.h
 $(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(LINK) $^ $(AWF_LDLIBS) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+$(LIB_AR): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
 
-$(BUILD) $(BUILD)/tests:
-	mkdir -p $@
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) -Itests/unit -c $< -o $@
+
+$(UNIT_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(AWF_LDLIBS) -lcmocka $(LDLIBS) -o $@
+
+$(BPFT_BINS): $(BUILD)/tests/bpf/%: $(BUILD)/obj/tests/bpf/%.o $(LIB_AR)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(AWF_LDLIBS) -lcmocka $(LDLIBS) -o $@
+
+$(BUILD)/obj/tests/unit/test_bpf_backstop.o: $(BUILD)/awf.skel.h
+$(patsubst %.c,$(BUILD)/obj/%.o,$(BPFT_SRCS)): $(BUILD)/awf.skel.h \
+	$(BUILD)/awf_agent.skel.h
+
+# Benchmark tools (bench/run.sh; domain_match_bench by hand).
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AR)
+	@mkdir -p $(dir $@)
+	$(LINK) $^ $(AWF_LDLIBS) $(BENCH_LDLIBS) $(LDLIBS) -o $@
+$(BUILD)/bench/connect_bench: BENCH_LDLIBS := -pthread
+$(BUILD)/obj/bench/load_bench.o: $(BUILD)/awf.skel.h
+
+# The fuzz harnesses: clang, coverage for libFuzzer, ASan and UBSan.
+$(FUZZ_OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(AWF_CPPFLAGS) -Itests/unit $(AWF_CFLAGS) $(FUZZ_CFLAGS) \
+		$(FUZZ_SAN) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer $^ \
+		$(AWF_LDLIBS) -o $@
+
+$(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
+	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
+
+# Built through pattern rules only, yet worth keeping between builds.
+.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS)
+
+-include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
+	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX).tmp
@@ -82,11 +184,28 @@ deps:
 			apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-unit: $(UNIT_BINS)
+unit-build: $(UNIT_BINS)
 
+# Any user: the tests that need BPF privilege report themselves skipped.
+unit: unit-build
+	@BUILD=$(BUILD) tests/unit/run.sh $(UNIT_BINS)
+
+bpf-tests: $(BPFT_BINS)
+
+# The binary and the unit tests with ASan and UBSan, in $(BUILD)/asan.
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan SAN_FLAGS='$(ASAN_FLAGS)' all unit
+
+fuzz-build: $(FUZZ_BINS)
+
+bench-tools: $(BENCH_BINS)
+
+# tests/run.sh builds and runs the fuzz harnesses itself (a build failure
+# is one failed test). Its last line stays the last line of `make test`.
 test: deps
-	$(MAKE) all unit
-	tests/run.sh
+	$(MAKE) all unit-build bpf-tests
+	@status=0; $(MAKE) --no-print-directory check-format || status=1; \
+	tests/run.sh || status=1; exit $$status
 
 demo: deps
 	$(MAKE) all
@@ -94,14 +213,30 @@ demo: deps
 
 # Not part of `make test`: docs/benchmarks.md says what it measures.
 bench: deps
-	$(MAKE) all
+	$(MAKE) all bench-tools
 	bench/run.sh
 
 install: $(BUILD)/awf-bpf
 	install -D -m 0755 $(BUILD)/awf-bpf $(DESTDIR)$(PREFIX)/bin/awf-bpf
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h tests/unit/*.c
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+# Lists the files `make format` would change; fails when there are any.
+check-format:
+	@command -v $(CLANG_FORMAT) >/dev/null || \
+		{ echo "check-format: $(CLANG_FORMAT) not found (apt-get install clang-format)"; exit 1; }
+	@out=$$($(CLANG_FORMAT) --dry-run -Werror $(FORMAT_SRCS) 2>&1); rc=$$?; \
+	files=$$(printf '%s\n' "$$out" | \
+		sed -n 's/^\(.*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' | \
+		sort -u); \
+	n=$$(printf '%s' "$$files" | grep -c .); \
+	if [ $$rc != 0 ] && [ $$n = 0 ]; then \
+		printf '%s\n' "$$out"; echo "check-format: $(CLANG_FORMAT) failed"; exit 1; \
+	fi; \
+	for f in $$files; do echo "check-format: $$f needs clang-format"; done; \
+	echo "check-format: $$n of $(words $(FORMAT_SRCS)) files need clang-format (make format)"; \
+	[ $$n = 0 ]
 
 clean:
 	rm -rf $(BUILD)

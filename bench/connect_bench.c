@@ -27,10 +27,9 @@
  * counts operations that failed (a filter that denies what it should
  * allow), ERRNO is the first one's errno.
  *
- * Build: gcc -O2 -Wall -Wextra -Werror -pthread bench/connect_bench.c
- * Not a test: `make test` never runs it.
+ * Build: make bench-tools (build/bench/connect_bench; _GNU_SOURCE from
+ * there). Not a test: `make test` never runs it.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -4,11 +4,8 @@
  * of the policy. Not part of `make test`: timings depend on the machine.
  *
  * Build and run from the top of the tree:
- *   gcc -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuser \
- *     bench/domain_match_bench.c user/policy/domain_match.c user/policy/ports.c \
- *     user/policy/domain.c user/policy/cidr.c user/policy/policy*.c user/common/log.c \
- *     $(pkg-config --cflags --libs json-c libidn2) -o build/domain_match_bench
- *   build/domain_match_bench [lookups]
+ *   make bench-tools
+ *   build/bench/domain_match_bench [lookups]
  */
 #include "domain_match_gen.h"
 

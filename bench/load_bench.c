@@ -12,8 +12,7 @@
  *   ITER step NAME MS
  *   ITER verify PROG MS INSNS
  *
- * Build (after `make all`, which generates the skeleton):
- *   gcc -O2 -Ibuild -Ibpf bench/load_bench.c -lbpf -lelf -lz
+ * Build: make bench-tools (build/bench/load_bench, after the skeleton).
  * Not a test: `make test` never runs it.
  */
 #include <errno.h>

@@ -47,7 +47,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF=$ROOT/bench/run.sh
 # shellcheck source=../tests/testbed/addresses.sh
 . "$ROOT/tests/testbed/addresses.sh"
-BUILD=${BUILD:-$ROOT/build} # where `make all` left awf-bpf and the skeleton
+BUILD=${BUILD:-$ROOT/build} # where `make all bench-tools` left awf-bpf and the tools
 AWF=${AWF:-$BUILD/awf-bpf}
 OUT=${BENCH_OUT:-$ROOT/bench/results}
 DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
@@ -93,7 +93,7 @@ left() { echo $((DEADLINE - SECONDS)); }
 # ------------------------------------------------------------ set-up
 
 NEED=(hyperfine:hyperfine iperf3:iperf3 dnsperf:dnsperf iptables:iptables
-	nft:nftables strace:strace bpftool:bpftool jq:jq gcc:gcc)
+	nft:nftables strace:strace bpftool:bpftool jq:jq)
 missing=()
 for n in "${NEED[@]}"; do
 	command -v "${n%%:*}" >/dev/null 2>&1 || missing+=("${n#*:}")
@@ -105,7 +105,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		die "apt-get install ${missing[*]} failed"
 fi
 [ -x "$AWF" ] || die "$AWF is missing (make all)"
-[ -f "$BUILD/awf.skel.h" ] || die "$BUILD/awf.skel.h is missing (make all)"
+for t in connect_bench load_bench; do
+	[ -x "$BUILD/bench/$t" ] || die "$BUILD/bench/$t is missing (make bench-tools)"
+done
 
 CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
 [ -n "$CG2" ] || die "no cgroup v2 mount"
@@ -206,15 +208,11 @@ mkdir -p "$BCG/client" "$BCG/load" "$BIN" "$OUT" || die "cannot create $BCG"
 # the same depth): also what the iptables/nftables rules match on.
 in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BCG/client" "$@"; }
 
-say "building bench/connect_bench.c and bench/load_bench.c"
-gcc -O2 -Wall -Wextra -Werror -pthread "$ROOT/bench/connect_bench.c" -o "$BIN/connect_bench" ||
-	die "building connect_bench"
-# shellcheck disable=SC2046
-gcc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$BUILD" -I"$ROOT/bpf" \
-	"$ROOT/bench/load_bench.c" $(pkg-config --cflags --libs libbpf) -lelf -lz \
-	-o "$BIN/load_bench" || die "building load_bench"
-# A copy of awf-bpf: a rebuild of build/ during the run changes nothing.
+# Copies of awf-bpf and the tools: a rebuild of build/ during the run
+# changes nothing.
 cp "$AWF" "$BIN/awf-bpf" || die "copying $AWF"
+cp "$BUILD/bench/connect_bench" "$BUILD/bench/load_bench" "$BIN/" ||
+	die "copying the benchmark tools"
 AWF=$BIN/awf-bpf
 chmod -R a+rX "$WORK"
 CB=$BIN/connect_bench

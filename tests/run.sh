@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tests/run.sh [PATTERN] - the awf-bpf test runner (`make test` calls it).
 #
-#  1. every build/tests/test_* cmocka binary; its passed/failed tests are
-#     counted from cmocka's summary lines (a binary that exits non-zero
-#     without reporting a failure, e.g. a crash, counts as one failure);
-#     then tests/fuzz/run.sh (FUZZ_SECONDS per DNS fuzz harness, 15);
+#  1. every build/tests/test_* cmocka binary, run and counted by
+#     tests/unit/run.sh (a binary that exits non-zero without reporting a
+#     failure, e.g. a crash, counts as one failure); then tests/fuzz/run.sh
+#     (FUZZ_SECONDS per DNS fuzz harness, 15);
 #  2. the testbed (tests/testbed/testbed.sh up; down again at the end);
 #  3. every test_* function of tests/integration/*.sh, each in its own
 #     subshell, in its own cgroup, with a time bound (TEST_TIMEOUT, 60 s).
@@ -16,8 +16,9 @@
 # the matching integration tests run, and no unit test.
 #
 # Last line: "N passed, N failed, N skipped" (skipped: a test that found
-# an optional kernel feature missing, tests/lib.sh skip_test, and the open
-# findings of tests/escape/known-open.txt); the exit
+# an optional kernel feature missing, tests/lib.sh skip_test, unit tests
+# that skipped themselves, their reason printed, and the open findings of
+# tests/escape/known-open.txt); the exit
 # status is non-zero when anything failed.
 set -uo pipefail
 
@@ -50,27 +51,30 @@ record() { # ok|FAIL name [detail]
 
 # ------------------------------------------------------------- unit tests
 
-run_unit() {
-	local bin name out rc p f
-	for bin in "$BUILD"/tests/test_*; do
-		[ -f "$bin" ] && [ -x "$bin" ] || continue
-		name=unit:$(basename "$bin")
-		out=$(timeout -k 5 "$UNIT_TIMEOUT" "$bin" 2>&1)
-		rc=$?
-		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-			f=1 # crashed, timed out or failed without a cmocka summary
-		fi
-		PASSED=$((PASSED + p))
-		FAILED=$((FAILED + f))
-		if [ "$f" -eq 0 ]; then
-			record ok "$name" "$p passed"
-		else
-			record FAIL "$name" "$p passed, $f failed, exit $rc"
-			printf '%s\n' "$out" | tail -n 60 | indent
-		fi
-	done
+# tests/unit/run.sh runs and counts them (also for `make unit`): its lines
+# go through, its last one ("N passed, N failed, N skipped") is added here.
+# shellcheck disable=SC2120 # arguments: other cmocka binaries (tests/bpf)
+run_unit() { # [BINARY...]: default every $BUILD/tests/test_*
+	local line summary='' p f s
+	while IFS= read -r line; do
+		case $line in
+		"FAIL "*)
+			FAILED_NAMES+=("$(printf '%s\n' "$line" | awk '{ print $2 }')")
+			printf '%s\n' "$line"
+			;;
+		[0-9]*" passed, "*" failed, "*" skipped") summary=$line ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done < <(BUILD=$BUILD UNIT_TIMEOUT=$UNIT_TIMEOUT tests/unit/run.sh "$@" 2>&1)
+	if [ -z "$summary" ]; then
+		record FAIL unit "tests/unit/run.sh ended without its summary line"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	read -r p _ f _ s _ <<<"$summary"
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	SKIPPED=$((SKIPPED + s))
 }
 
 # ------------------------------------------------------ integration tests

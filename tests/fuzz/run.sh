@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
-# tests/fuzz/run.sh [SECONDS]: builds the DNS fuzz harnesses into
-# build/fuzz/ (clang, libFuzzer + ASan + UBSan) and runs each for SECONDS
-# (default 20) on a fresh copy of its seed corpus. Prints one line per
-# harness:
+# tests/fuzz/run.sh [SECONDS]: builds the DNS fuzz harnesses (make
+# fuzz-build: clang, libFuzzer + ASan + UBSan, into $BUILD/fuzz/, BUILD=build)
+# and runs each for SECONDS (default 20) on a fresh copy of its seed corpus.
+# Prints one line per harness:
 #   fuzz <name>: ok (<N> runs)
 #   fuzz <name>: FAIL (<reproducer file or reason>)
 # and exits non-zero when any harness crashed, leaked, timed out or did not
@@ -24,63 +24,23 @@ esac
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
-SELF=tests/fuzz/run.sh
-OUT=build/fuzz
+BUILD=${BUILD:-build}
+OUT=$BUILD/fuzz
 CC=${FUZZ_CC:-clang}
-SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-# Uninitialized locals get a pattern: reading one fails the same way each run.
-SAN="$SAN -ftrivial-auto-var-init=pattern"
-CFLAGS="-g -O1 $SAN -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Itests/unit -Ibuild -I/usr/include/json-c"
-LIBS="$(pkg-config --libs libbpf json-c libidn2 ldns 2>/dev/null) -lelf -lz"
-
-# The user/*.c each harness needs (never loader.c, main.c: skeleton, main).
-WIRE_SRCS="dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns common/evloop common/log"
-FILTER_SRCS="dns/dns_filter policy/domain_match dns/learned policy/ports policy/policy policy/policy_cli policy/domain policy/cidr common/log"
+# The harnesses, and the user/ sources each is built from, are the
+# Makefile's (FUZZ_NAMES, FUZZ_<name>).
 HARNESSES="dns_wire dns_filter"
 
-mkdir -p "$OUT/obj"
+mkdir -p "$OUT"
 # One run at a time in build/fuzz/: a second one waits for the first.
 exec 9>"$OUT/.lock"
 flock 9
 LOG=$OUT/build.log
-: >"$LOG"
 
-# An object is rebuilt when its source, any header or this script is newer.
-compile() { # src obj extra-flags
-	local src=$1 obj=$2 extra=$3 h
-	if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && [ ! "$SELF" -nt "$obj" ]; then
-		for h in user/*/*.h bpf/awf.h; do
-			[ "$h" -nt "$obj" ] && break
-			h=
-		done
-		[ -z "$h" ] && return 0
-	fi
-	# shellcheck disable=SC2086
-	$CC $CFLAGS $extra -c "$src" -o "$obj.tmp" >>"$LOG" 2>&1 &&
-		mv "$obj.tmp" "$obj"
-}
-
-build() { # name
-	local name=$1 srcs objs="" s pids="" pid ok=1
-	case $name in
-	dns_wire) srcs=$WIRE_SRCS ;;
-	dns_filter) srcs=$FILTER_SRCS ;;
-	esac
-	for s in $srcs; do
-		compile "user/$s.c" "$OUT/obj/$(basename $s).o" "" &
-		pids="$pids $!"
-		objs="$objs $OUT/obj/$(basename $s).o"
-	done
-	compile "tests/fuzz/fuzz_$name.c" "$OUT/obj/fuzz_$name.o" \
-		"-Wall -Wextra -Werror" &
-	pids="$pids $!"
-	for pid in $pids; do
-		wait "$pid" || ok=0
-	done
-	[ $ok = 1 ] || return 1
-	# shellcheck disable=SC2086
-	$CC $CFLAGS "$OUT/obj/fuzz_$name.o" $objs $LIBS \
-		-o "$OUT/fuzz_$name" >>"$LOG" 2>&1
+# A make of our own, not a part of the one that may have started us.
+fuzz_make() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -C "$ROOT" BUILD="$BUILD" FUZZ_CC="$CC" "$@"
 }
 
 if ! command -v "$CC" >/dev/null; then
@@ -90,9 +50,11 @@ if ! command -v "$CC" >/dev/null; then
 	exit 1
 fi
 
+fuzz_make -s -k -j"$(nproc)" fuzz-build >"$LOG" 2>&1
 declare -A built
 for name in $HARNESSES; do
-	if build "$name"; then
+	# -q: up to date, so built by the make above (and not a stale one)
+	if fuzz_make -q "$OUT/fuzz_$name" >/dev/null 2>&1; then
 		built[$name]=1
 	else
 		built[$name]=0

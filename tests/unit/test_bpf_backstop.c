@@ -3,7 +3,8 @@
  * The packet backstop (cgroup_skb/egress) run by the real kernel on crafted
  * packets with BPF_PROG_TEST_RUN, in the way of tools/testing/selftests/bpf:
  * nothing a socket hook would stop first gets in the way, so every branch
- * of the packet parser and of the policy is reachable. Needs root.
+ * of the packet parser and of the policy is reachable. Needs root (skipped
+ * without).
  */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -23,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_privilege.h"
 #include "kernel/loader.h"
 #include "awf.skel.h"
 #include "policy/policy_cli.h"
@@ -357,7 +359,9 @@ static void test_drop_emits_event(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	char why[256];
+	bool privileged;
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_cidr_port_passes),
 		cmocka_unit_test(test_other_port_is_dropped),
 		cmocka_unit_test(test_other_host_is_dropped),
@@ -371,14 +375,22 @@ int main(void)
 		cmocka_unit_test(test_drop_emits_event),
 	};
 
-	const struct CMUnitTest proxy_tests[] = {
+	struct CMUnitTest proxy_tests[] = {
 		cmocka_unit_test(test_proxy_from_config),
 		cmocka_unit_test(test_learned_denied_in_proxy_mode),
 	};
 
-	return cmocka_run_group_tests_name("bpf_backstop", tests, setup_group,
-					   teardown_group) |
-	       cmocka_run_group_tests_name("bpf_backstop_proxy_only",
-					   proxy_tests, setup_proxy_group,
-					   teardown_group);
+	privileged = bpf_privileged(why, sizeof(why));
+	if (!privileged) {
+		skip_all(tests, sizeof(tests) / sizeof(tests[0]), why);
+		skip_all(proxy_tests,
+			 sizeof(proxy_tests) / sizeof(proxy_tests[0]), why);
+	}
+	return cmocka_run_group_tests_name("bpf_backstop", tests,
+					   privileged ? setup_group : NULL,
+					   privileged ? teardown_group : NULL) |
+	       cmocka_run_group_tests_name(
+		       "bpf_backstop_proxy_only", proxy_tests,
+		       privileged ? setup_proxy_group : NULL,
+		       privileged ? teardown_group : NULL);
 }

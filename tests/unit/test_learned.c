@@ -2,7 +2,7 @@
 /*
  * learned.c against real BPF hash maps of the layout the programs use:
  * expiry from TTL and min_ttl, the per-name cap with the oldest evicted,
- * and addresses shared by two names. Needs root.
+ * and addresses shared by two names. Needs root (skipped without).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 
+#include "bpf_privilege.h"
 #include "dns/learned.h"
 #include "policy/policy.h"
 #include "policy/ports.h"
@@ -252,7 +253,8 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	char why[256];
+	struct CMUnitTest tests[] = {
 		T(test_min_ttl_raises_short_ttls),
 		T(test_long_ttl_is_kept),
 		T(test_oldest_address_is_evicted),
@@ -264,5 +266,7 @@ int main(void)
 		T(test_set_keys_and_names_survive_a_new_store),
 	};
 
+	if (!bpf_privileged(why, sizeof(why)))
+		skip_all(tests, sizeof(tests) / sizeof(tests[0]), why);
 	return cmocka_run_group_tests_name("learned", tests, NULL, NULL);
 }
