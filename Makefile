@@ -38,14 +38,16 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 all: $(BUILD)/awf-bpf
 
-$(BUILD)/awf.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
+BPF_HDRS  := $(wildcard bpf/*.h)
+
+$(BUILD)/awf.bpf.o: bpf/awf.bpf.c $(BPF_HDRS) $(VMLINUX) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_bpf > $@.tmp && mv $@.tmp $@
 
 # The agent's build of the same programs: a sandbox per cgroup (slots).
-$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c bpf/awf.h $(VMLINUX) | $(BUILD)
+$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_HDRS) $(VMLINUX) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -DAWF_AGENT -c $< -o $@
 
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o

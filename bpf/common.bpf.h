@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * common.bpf.h - what every part of the programs shares, whichever build
+ * (run or agent): the kernel's types, the constants vmlinux.h lacks, the
+ * programs' view of a destination and of a decision, address helpers.
+ */
+#ifndef AWF_COMMON_BPF_H
+#define AWF_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+
+#include "awf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1FFF
+
+#define VERDICT_REFUSE 0
+#define VERDICT_PROCEED 1
+
+/* A read-only view of a kernel object, for fields no context exposes. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4. */
+struct awf_dst {
+	__u32 ip6[4]; /* network order; ip6[3] holds the IPv4 address */
+	__u16 port;   /* host order */
+	__u8 family;
+	__u8 proto;
+};
+
+/* The local end of a socket or packet, for the audit trail only. */
+struct awf_src {
+	__u32 ip6[4]; /* network order; IPv4 in ip6[0] */
+	__u16 port;   /* host order */
+};
+
+struct awf_decision {
+	__u8 verdict;
+	__u8 reason;
+	__u32 rule_id;
+	__u32 name_id; /* the learned entry that matched, if live */
+};
+
+/* The sandbox a hook runs for: its slot and its configuration. */
+struct awf_scope {
+	const volatile struct awf_config *cfg;
+	__u32 slot;
+};
+
+/*
+ * clang may merge neighbouring 32-bit ctx stores into one 64-bit store,
+ * which the verifier rejects for user_ip6: keep a barrier between them.
+ */
+#define CTX_STORE(field, val)                        \
+	do {                                         \
+		(field) = (val);                     \
+		asm volatile("" ::: "memory");       \
+	} while (0)
+
+/*
+ * clang 14 does not lower memcmp for BPF; addresses are 4-byte aligned.
+ * b may be the .rodata config: keep its reads volatile.
+ */
+static __always_inline bool ip6_eq(const __u32 *a, const volatile __u32 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static __always_inline bool is_v4mapped(const __u32 *ip6)
+{
+	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline void dst_from_ip6(struct awf_dst *d, const __u32 *ip6)
+{
+	if (is_v4mapped(ip6)) {
+		d->family = AF_INET;
+		d->ip6[3] = ip6[3];
+		return;
+	}
+	d->family = AF_INET6;
+	d->ip6[0] = ip6[0];
+	d->ip6[1] = ip6[1];
+	d->ip6[2] = ip6[2];
+	d->ip6[3] = ip6[3];
+}
+
+static __always_inline bool is_dns(const struct awf_dst *d)
+{
+	return d->port == AWF_DNS_PORT &&
+	       (d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP);
+}
+
+#endif /* AWF_COMMON_BPF_H */
