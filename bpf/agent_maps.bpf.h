@@ -179,13 +179,13 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,
 						 .slot = bpf_htonl(sc->slot) };
 
-		__builtin_memcpy(k4.addr, &d->ip6[3], 4);
+		__builtin_memcpy(k4.addr, d->addr, 4);
 		return bpf_map_lookup_elem(&cidr4, &k4);
 	}
 	struct awf_slot_cidr6_key k6 = { .prefixlen = 160,
 					 .slot = bpf_htonl(sc->slot) };
 
-	__builtin_memcpy(k6.addr, d->ip6, 16);
+	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
@@ -195,12 +195,12 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 	if (d->family == AF_INET) {
 		struct awf_set_ip4_key k4 = { .set = sc->cfg->learned_set };
 
-		__builtin_memcpy(k4.addr, &d->ip6[3], 4);
+		__builtin_memcpy(k4.addr, d->addr, 4);
 		return bpf_map_lookup_elem(&learned4, &k4);
 	}
 	struct awf_set_ip6_key k6 = { .set = sc->cfg->learned_set };
 
-	__builtin_memcpy(k6.addr, d->ip6, 16);
+	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&learned6, &k6);
 }
 

@@ -141,9 +141,9 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 	if (bind_unconfined(&sc))
 		return VERDICT_PROCEED;
 	dst_from_ctx4(&d, ctx);
-	if (!d.port || (bpf_ntohl(d.ip6[3]) >> 24) == 127)
+	if (!d.port || (bpf_ntohl(d.addr[0]) >> 24) == 127)
 		return VERDICT_PROCEED;
-	if (d.ip6[3] == 0) {
+	if (d.addr[0] == 0) {
 		CTX_STORE(ctx->user_ip4, bpf_htonl(0x7f000001));
 		return VERDICT_PROCEED;
 	}
@@ -168,14 +168,14 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 	if (!d.port)
 		return VERDICT_PROCEED;
 	if (d.family == AF_INET) {
-		if ((bpf_ntohl(d.ip6[3]) >> 24) == 127)
+		if ((bpf_ntohl(d.addr[0]) >> 24) == 127)
 			return VERDICT_PROCEED;
 		return refuse_bind(&sc, ctx, &d);
 	}
-	any = !d.ip6[0] && !d.ip6[1] && !d.ip6[2];
-	if (any && d.ip6[3] == bpf_htonl(1))
+	any = !d.addr[0] && !d.addr[1] && !d.addr[2];
+	if (any && d.addr[3] == bpf_htonl(1))
 		return VERDICT_PROCEED;
-	if (!any || d.ip6[3] != 0)
+	if (!any || d.addr[3] != 0)
 		return refuse_bind(&sc, ctx, &d);
 	if (v6only(ctx->sk)) {
 		CTX_STORE(ctx->user_ip6[3], bpf_htonl(1));

@@ -29,18 +29,24 @@
 /* A read-only view of a kernel object, for fields no context exposes. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-/* A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4. */
+/*
+ * A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4.
+ * addr is laid out as every 16-byte address of awf.h: network order, IPv4
+ * in addr[0] and the rest zero. Every awf_dst and awf_src starts zeroed
+ * ({}), so an IPv4 address is written to addr[0] alone: clang does not
+ * drop a second set of zero stores, and the connect path would pay them.
+ */
 struct awf_dst {
-	__u32 ip6[4]; /* network order; ip6[3] holds the IPv4 address */
-	__u16 port;   /* host order */
+	__u32 addr[4];
+	__u16 port; /* host order */
 	__u8 family;
 	__u8 proto;
 };
 
 /* The local end of a socket or packet, for the audit trail only. */
 struct awf_src {
-	__u32 ip6[4]; /* network order; IPv4 in ip6[0] */
-	__u16 port;   /* host order */
+	__u32 addr[4]; /* as awf_dst's */
+	__u16 port;    /* host order */
 };
 
 struct awf_decision {
@@ -80,18 +86,21 @@ static __always_inline bool is_v4mapped(const __u32 *ip6)
 	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
 }
 
-static __always_inline void dst_from_ip6(struct awf_dst *d, const __u32 *ip6)
+/*
+ * An IPv6 address into a zeroed addr of our layout; returns the family it
+ * counts as.
+ */
+static __always_inline __u8 addr_from_ip6(__u32 *addr, const __u32 *ip6)
 {
 	if (is_v4mapped(ip6)) {
-		d->family = AF_INET;
-		d->ip6[3] = ip6[3];
-		return;
+		addr[0] = ip6[3];
+		return AF_INET;
 	}
-	d->family = AF_INET6;
-	d->ip6[0] = ip6[0];
-	d->ip6[1] = ip6[1];
-	d->ip6[2] = ip6[2];
-	d->ip6[3] = ip6[3];
+	addr[0] = ip6[0];
+	addr[1] = ip6[1];
+	addr[2] = ip6[2];
+	addr[3] = ip6[3];
+	return AF_INET6;
 }
 
 static __always_inline bool is_dns(const struct awf_dst *d)

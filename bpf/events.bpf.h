@@ -62,13 +62,8 @@ static __always_inline void emit(__u32 slot, __u8 kind,
 	e->sport = src->port;
 	e->pad2[0] = 0;
 	e->pad2[1] = 0;
-	if (d->family == AF_INET) {
-		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-		__builtin_memcpy(e->daddr, &d->ip6[3], 4);
-	} else {
-		__builtin_memcpy(e->daddr, d->ip6, 16);
-	}
-	__builtin_memcpy(e->saddr, src->ip6, 16);
+	__builtin_memcpy(e->daddr, d->addr, 16);
+	__builtin_memcpy(e->saddr, src->addr, 16);
 	e->sock_type = 0;
 	e->sock_proto = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

@@ -35,8 +35,8 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3,
 		return -1;
 	d->family = AF_INET;
 	d->proto = ip.protocol;
-	d->ip6[3] = ip.daddr;
-	s->ip6[0] = ip.saddr;
+	d->addr[0] = ip.daddr;
+	s->addr[0] = ip.saddr;
 	if (is_loopback(d))
 		return 0;
 	/* Sockets the hooks allowed never send fragments past this point. */
@@ -54,8 +54,8 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
 		return -1;
 	d->family = AF_INET6;
 	d->proto = ip6.nexthdr;
-	__builtin_memcpy(d->ip6, &ip6.daddr, 16);
-	__builtin_memcpy(s->ip6, &ip6.saddr, 16);
+	__builtin_memcpy(d->addr, &ip6.daddr, 16);
+	__builtin_memcpy(s->addr, &ip6.saddr, 16);
 	if (is_loopback(d))
 		return 0;
 	/* Extension headers are not something TCP/UDP sockets send. */

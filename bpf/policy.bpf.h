@@ -29,12 +29,12 @@ static __always_inline bool is_loopback(const struct awf_dst *d)
 	__u32 first;
 
 	if (d->family == AF_INET) {
-		first = bpf_ntohl(d->ip6[3]) >> 24;
+		first = bpf_ntohl(d->addr[0]) >> 24;
 		return first == 127 || first == 0; /* 0.0.0.0/8 reaches this host */
 	}
 	/* ::1 and :: (connect to :: means this host) */
-	return d->ip6[0] == 0 && d->ip6[1] == 0 && d->ip6[2] == 0 &&
-	       (d->ip6[3] == 0 || d->ip6[3] == bpf_htonl(1));
+	return d->addr[0] == 0 && d->addr[1] == 0 && d->addr[2] == 0 &&
+	       (d->addr[3] == 0 || d->addr[3] == bpf_htonl(1));
 }
 
 static __always_inline void allow(struct awf_decision *dec, __u8 reason,
@@ -68,14 +68,14 @@ static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
 	__u32 size;
 
 	if (d->family == AF_INET) {
-		tuple.ipv4.daddr = d->ip6[3];
+		tuple.ipv4.daddr = d->addr[0];
 		tuple.ipv4.dport = bpf_htons(d->port);
 		size = sizeof(tuple.ipv4);
 	} else {
-		tuple.ipv6.daddr[0] = d->ip6[0];
-		tuple.ipv6.daddr[1] = d->ip6[1];
-		tuple.ipv6.daddr[2] = d->ip6[2];
-		tuple.ipv6.daddr[3] = d->ip6[3];
+		tuple.ipv6.daddr[0] = d->addr[0];
+		tuple.ipv6.daddr[1] = d->addr[1];
+		tuple.ipv6.daddr[2] = d->addr[2];
+		tuple.ipv6.daddr[3] = d->addr[3];
 		tuple.ipv6.dport = bpf_htons(d->port);
 		size = sizeof(tuple.ipv6);
 	}
@@ -119,8 +119,8 @@ static __always_inline bool is_proxy(const struct awf_scope *sc,
 	    d->family != cfg->proxy_family || d->port != cfg->proxy_port)
 		return false;
 	if (d->family == AF_INET)
-		return d->ip6[3] == cfg->proxy_addr[0];
-	return ip6_eq(d->ip6, cfg->proxy_addr);
+		return d->addr[0] == cfg->proxy_addr[0];
+	return ip6_eq(d->addr, cfg->proxy_addr);
 }
 
 /*

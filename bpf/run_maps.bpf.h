@@ -118,12 +118,12 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 	if (d->family == AF_INET) {
 		struct awf_cidr4_key k4 = { .prefixlen = 32 };
 
-		__builtin_memcpy(k4.addr, &d->ip6[3], 4);
+		__builtin_memcpy(k4.addr, d->addr, 4);
 		return bpf_map_lookup_elem(&cidr4, &k4);
 	}
 	struct awf_cidr6_key k6 = { .prefixlen = 128 };
 
-	__builtin_memcpy(k6.addr, d->ip6, 16);
+	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
@@ -131,13 +131,13 @@ static __always_inline struct awf_learned *
 lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
-		__u32 k4 = d->ip6[3];
+		__u32 k4 = d->addr[0];
 
 		return bpf_map_lookup_elem(&learned4, &k4);
 	}
 	struct awf_ip6_key k6;
 
-	__builtin_memcpy(k6.addr, d->ip6, 16);
+	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&learned6, &k6);
 }
 

@@ -66,7 +66,7 @@ static __always_inline void dst_from_ctx4(struct awf_dst *d,
 	d->family = AF_INET;
 	d->proto = ctx->protocol;
 	d->port = bpf_ntohs((__u16)ctx->user_port);
-	d->ip6[3] = ctx->user_ip4;
+	d->addr[0] = ctx->user_ip4;
 }
 
 static __always_inline void dst_from_ctx6(struct awf_dst *d,
@@ -80,7 +80,7 @@ static __always_inline void dst_from_ctx6(struct awf_dst *d,
 	ip6[3] = ctx->user_ip6[3];
 	d->proto = ctx->protocol;
 	d->port = bpf_ntohs((__u16)ctx->user_port);
-	dst_from_ip6(d, ip6);
+	d->family = addr_from_ip6(d->addr, ip6);
 }
 
 static __always_inline int hook4(struct bpf_sock_addr *ctx, __u8 kind)
@@ -175,7 +175,7 @@ static __always_inline int restore4(struct bpf_sock_addr *ctx)
 				     ctx->user_ip4 == sc.cfg->dns_ip4);
 	if (!st || st->orig_family != AF_INET)
 		return VERDICT_PROCEED;
-	CTX_STORE(ctx->user_ip4, *(__u32 *)&st->orig_addr[12]);
+	CTX_STORE(ctx->user_ip4, *(__u32 *)&st->orig_addr[0]);
 	CTX_STORE(ctx->user_port, bpf_htons(st->orig_port));
 	return VERDICT_PROCEED;
 }
@@ -208,7 +208,7 @@ static __always_inline int restore6(struct bpf_sock_addr *ctx)
 		CTX_STORE(ctx->user_ip6[0], 0);
 		CTX_STORE(ctx->user_ip6[1], 0);
 		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
-		CTX_STORE(ctx->user_ip6[3], *(__u32 *)&st->orig_addr[12]);
+		CTX_STORE(ctx->user_ip6[3], *(__u32 *)&st->orig_addr[0]);
 	} else {
 		CTX_STORE(ctx->user_ip6[0], *(__u32 *)&st->orig_addr[0]);
 		CTX_STORE(ctx->user_ip6[1], *(__u32 *)&st->orig_addr[4]);

@@ -66,7 +66,7 @@ static __always_inline void tag_allowed(struct bpf_sock *sk,
 		return;
 	st->allowed_family = d->family;
 	st->allowed_port = d->port;
-	__builtin_memcpy(st->allowed_addr, d->ip6, 16);
+	__builtin_memcpy(st->allowed_addr, d->addr, 16);
 }
 
 static __always_inline bool matches_tag(struct bpf_sock *sk,
@@ -82,7 +82,7 @@ static __always_inline bool matches_tag(struct bpf_sock *sk,
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
 	return st && st->allowed_family == d->family &&
 	       st->allowed_port == d->port &&
-	       ip6_eq((const __u32 *)st->allowed_addr, d->ip6);
+	       ip6_eq((const __u32 *)st->allowed_addr, d->addr);
 }
 
 static __always_inline void remember_dns_origin(struct bpf_sock *sk,
@@ -94,7 +94,7 @@ static __always_inline void remember_dns_origin(struct bpf_sock *sk,
 		return;
 	st->orig_family = d->family;
 	st->orig_port = d->port;
-	__builtin_memcpy(st->orig_addr, d->ip6, 16);
+	__builtin_memcpy(st->orig_addr, d->addr, 16);
 }
 
 /* The socket's bound address and port, for the audit trail; 0 if unbound. */
@@ -107,21 +107,14 @@ static __always_inline void src_of_sock(struct bpf_sock *sk,
 		return;
 	s->port = (__u16)sk->src_port;
 	if (sk->family == AF_INET) {
-		s->ip6[0] = sk->src_ip4;
+		s->addr[0] = sk->src_ip4;
 		return;
 	}
 	ip6[0] = sk->src_ip6[0];
 	ip6[1] = sk->src_ip6[1];
 	ip6[2] = sk->src_ip6[2];
 	ip6[3] = sk->src_ip6[3];
-	if (is_v4mapped(ip6)) {
-		s->ip6[0] = ip6[3];
-		return;
-	}
-	s->ip6[0] = ip6[0];
-	s->ip6[1] = ip6[1];
-	s->ip6[2] = ip6[2];
-	s->ip6[3] = ip6[3];
+	addr_from_ip6(s->addr, ip6);
 }
 
 /*
