@@ -87,8 +87,8 @@ int awf_sock_create(struct bpf_sock *ctx)
 	struct awf_decision dec = { .verdict = AWF_DENY,
 				    .reason = AWF_R_SOCKET_TYPE };
 	struct awf_scope sc = {};
-	struct awf_event *e;
-	__u64 id;
+	struct awf_dst d = {};
+	struct awf_src src = {};
 
 	/* Without a sandbox, slot 0's counters take the denial. */
 	if (scope_current(&sc) && sc.cfg->unrestricted)
@@ -99,28 +99,12 @@ int awf_sock_create(struct bpf_sock *ctx)
 
 	count(sc.slot, AWF_C_SOCKET_DENIED);
 	count_denial(sc.slot, dec.reason);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(sc.slot, AWF_C_EVENTS_LOST);
-		return VERDICT_REFUSE;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->slot = sc.slot;
-	id = bpf_get_current_pid_tgid();
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->kind = AWF_EV_SOCK_CREATE;
-	e->verdict = dec.verdict;
-	e->reason = dec.reason;
-	e->family = ctx->family;
-	e->proto = ctx->protocol;
-	e->sock_type = ctx->type;
-	e->sock_proto = ctx->protocol;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	d.family = ctx->family;
+	d.proto = ctx->protocol;
+	src.sock_type = ctx->type;
+	src.sock_proto = ctx->protocol;
+	emit(sc.slot, AWF_EV_SOCK_CREATE, &d, &src, &dec,
+	     bpf_get_current_cgroup_id());
 	return VERDICT_REFUSE;
 }
 

@@ -43,10 +43,16 @@ struct awf_dst {
 	__u8 proto;
 };
 
-/* The local end of a socket or packet, for the audit trail only. */
+/*
+ * The local end of a socket or packet, for the audit trail only: its
+ * address and port; for a socket sock_create refused, its type and
+ * protocol (0 for every other event).
+ */
 struct awf_src {
 	__u32 addr[4]; /* as awf_dst's */
 	__u16 port;    /* host order */
+	__s32 sock_type;
+	__s32 sock_proto;
 };
 
 struct awf_decision {

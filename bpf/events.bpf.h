@@ -64,8 +64,8 @@ static __always_inline void emit(__u32 slot, __u8 kind,
 	e->pad2[1] = 0;
 	__builtin_memcpy(e->daddr, d->addr, 16);
 	__builtin_memcpy(e->saddr, src->addr, 16);
-	e->sock_type = 0;
-	e->sock_proto = 0;
+	e->sock_type = src->sock_type;
+	e->sock_proto = src->sock_proto;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 }
