@@ -32,49 +32,49 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("cgroup/connect4")
 int awf_connect4(struct bpf_sock_addr *ctx)
 {
-	return hook4(ctx, AWF_EV_CONNECT);
+	return hook(ctx, AWF_EV_CONNECT, false);
 }
 
 SEC("cgroup/connect6")
 int awf_connect6(struct bpf_sock_addr *ctx)
 {
-	return hook6(ctx, AWF_EV_CONNECT);
+	return hook(ctx, AWF_EV_CONNECT, true);
 }
 
 SEC("cgroup/sendmsg4")
 int awf_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return hook4(ctx, AWF_EV_SENDMSG);
+	return hook(ctx, AWF_EV_SENDMSG, false);
 }
 
 SEC("cgroup/sendmsg6")
 int awf_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return hook6(ctx, AWF_EV_SENDMSG);
+	return hook(ctx, AWF_EV_SENDMSG, true);
 }
 
 SEC("cgroup/recvmsg4")
 int awf_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	return restore4(ctx);
+	return restore(ctx, false);
 }
 
 SEC("cgroup/recvmsg6")
 int awf_recvmsg6(struct bpf_sock_addr *ctx)
 {
-	return restore6(ctx);
+	return restore(ctx, true);
 }
 
 SEC("cgroup/getpeername4")
 int awf_getpeername4(struct bpf_sock_addr *ctx)
 {
-	return restore4(ctx);
+	return restore(ctx, false);
 }
 
 SEC("cgroup/getpeername6")
 int awf_getpeername6(struct bpf_sock_addr *ctx)
 {
-	return restore6(ctx);
+	return restore(ctx, true);
 }
 
 /*
@@ -124,7 +124,7 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 
 	if (bind_unconfined(&sc))
 		return VERDICT_PROCEED;
-	dst_from_ctx4(&d, ctx);
+	dst_from_ctx(&d, ctx, false);
 	if (!d.port || (bpf_ntohl(d.addr[0]) >> 24) == 127)
 		return VERDICT_PROCEED;
 	if (d.addr[0] == 0) {
@@ -148,7 +148,7 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 
 	if (bind_unconfined(&sc))
 		return VERDICT_PROCEED;
-	dst_from_ctx6(&d, ctx);
+	dst_from_ctx(&d, ctx, true);
 	if (!d.port)
 		return VERDICT_PROCEED;
 	if (d.family == AF_INET) {

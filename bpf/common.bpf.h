@@ -109,10 +109,4 @@ static __always_inline __u8 addr_from_ip6(__u32 *addr, const __u32 *ip6)
 	return AF_INET6;
 }
 
-static __always_inline bool is_dns(const struct awf_dst *d)
-{
-	return d->port == AWF_DNS_PORT &&
-	       (d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP);
-}
-
 #endif /* AWF_COMMON_BPF_H */

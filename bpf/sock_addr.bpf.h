@@ -60,73 +60,89 @@ static __always_inline void note_redirect(const struct awf_scope *sc,
 		emit_sock(sc, ctx, kind, d, &dec);
 }
 
-static __always_inline void dst_from_ctx4(struct awf_dst *d,
-					  const struct bpf_sock_addr *ctx)
+/* The four words of user_ip6: one 32-bit ctx load each. */
+static __always_inline void ctx_ip6(const struct bpf_sock_addr *ctx,
+				    __u32 ip6[4])
 {
-	d->family = AF_INET;
-	d->proto = ctx->protocol;
-	d->port = bpf_ntohs((__u16)ctx->user_port);
-	d->addr[0] = ctx->user_ip4;
-}
-
-static __always_inline void dst_from_ctx6(struct awf_dst *d,
-					  const struct bpf_sock_addr *ctx)
-{
-	__u32 ip6[4];
-
 	ip6[0] = ctx->user_ip6[0];
 	ip6[1] = ctx->user_ip6[1];
 	ip6[2] = ctx->user_ip6[2];
 	ip6[3] = ctx->user_ip6[3];
-	d->proto = ctx->protocol;
-	d->port = bpf_ntohs((__u16)ctx->user_port);
-	d->family = addr_from_ip6(d->addr, ip6);
-}
-
-static __always_inline int hook4(struct bpf_sock_addr *ctx, __u8 kind)
-{
-	struct awf_scope sc;
-	struct awf_dst d = {};
-
-	if (!scope_current(&sc))
-		return VERDICT_REFUSE;
-	if (sc.cfg->unrestricted)
-		return VERDICT_PROCEED;
-	dst_from_ctx4(&d, ctx);
-	if (is_dns(&d)) {
-		note_redirect(&sc, ctx, &d, kind);
-		CTX_STORE(ctx->user_ip4, sc.cfg->dns_ip4);
-		CTX_STORE(ctx->user_port, bpf_htons(sc.cfg->dns_port));
-		return VERDICT_PROCEED;
-	}
-	return enforce(&sc, ctx, &d, kind);
 }
 
 /*
- * A v4-mapped DNS server is sent to the endpoint in its v4-mapped form so
- * that dual-stack sockets keep working; native IPv6 goes to dns_ip6.
+ * Rewrite user_ip6 with addr (our layout; IPv4 goes in v4-mapped form).
+ * Each branch is straight-line CTX_STOREs, which clang cannot merge into
+ * the 64-bit store the verifier rejects.
  */
-static __always_inline void redirect6(const struct awf_scope *sc,
-				      struct bpf_sock_addr *ctx,
-				      const struct awf_dst *d)
+static __always_inline void ctx_set_ip6(struct bpf_sock_addr *ctx,
+					__u8 family,
+					const volatile __u32 *addr)
 {
-	const volatile struct awf_config *cfg = sc->cfg;
-
-	if (d->family == AF_INET) {
+	if (family == AF_INET) {
 		CTX_STORE(ctx->user_ip6[0], 0);
 		CTX_STORE(ctx->user_ip6[1], 0);
 		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
-		CTX_STORE(ctx->user_ip6[3], cfg->dns_ip4);
-	} else {
-		CTX_STORE(ctx->user_ip6[0], cfg->dns_ip6[0]);
-		CTX_STORE(ctx->user_ip6[1], cfg->dns_ip6[1]);
-		CTX_STORE(ctx->user_ip6[2], cfg->dns_ip6[2]);
-		CTX_STORE(ctx->user_ip6[3], cfg->dns_ip6[3]);
+		CTX_STORE(ctx->user_ip6[3], addr[0]);
+		return;
 	}
+	CTX_STORE(ctx->user_ip6[0], addr[0]);
+	CTX_STORE(ctx->user_ip6[1], addr[1]);
+	CTX_STORE(ctx->user_ip6[2], addr[2]);
+	CTX_STORE(ctx->user_ip6[3], addr[3]);
+}
+
+/*
+ * The address a socket hook was given, of an IPv4 socket or (v6) of an
+ * IPv6 one; v6 is a constant at every call site, so each program keeps
+ * only its own ctx accesses.
+ */
+static __always_inline void dst_from_ctx(struct awf_dst *d,
+					 const struct bpf_sock_addr *ctx,
+					 bool v6)
+{
+	__u32 ip6[4];
+
+	d->proto = ctx->protocol;
+	d->port = bpf_ntohs((__u16)ctx->user_port);
+	if (!v6) {
+		d->family = AF_INET;
+		d->addr[0] = ctx->user_ip4;
+		return;
+	}
+	ctx_ip6(ctx, ip6);
+	d->family = addr_from_ip6(d->addr, ip6);
+}
+
+/*
+ * Send a DNS query to the endpoint: dns_ip4 for an IPv4 server, v4-mapped
+ * on an IPv6 socket so that dual-stack sockets keep working; dns_ip6 for
+ * a native IPv6 one.
+ */
+static __always_inline void redirect(const struct awf_scope *sc,
+				     struct bpf_sock_addr *ctx,
+				     const struct awf_dst *d, bool v6)
+{
+	const volatile struct awf_config *cfg = sc->cfg;
+
+	if (!v6)
+		CTX_STORE(ctx->user_ip4, cfg->dns_ip4);
+	else if (d->family == AF_INET)
+		ctx_set_ip6(ctx, AF_INET, &cfg->dns_ip4);
+	else
+		ctx_set_ip6(ctx, AF_INET6, cfg->dns_ip6);
 	CTX_STORE(ctx->user_port, bpf_htons(cfg->dns_port));
 }
 
-static __always_inline int hook6(struct bpf_sock_addr *ctx, __u8 kind)
+static __always_inline bool is_dns(const struct awf_dst *d)
+{
+	return d->port == AWF_DNS_PORT &&
+	       (d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP);
+}
+
+/* connect and sendmsg (kind), of an IPv4 socket or (v6) an IPv6 one. */
+static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind,
+				bool v6)
 {
 	struct awf_scope sc;
 	struct awf_dst d = {};
@@ -135,86 +151,65 @@ static __always_inline int hook6(struct bpf_sock_addr *ctx, __u8 kind)
 		return VERDICT_REFUSE;
 	if (sc.cfg->unrestricted)
 		return VERDICT_PROCEED;
-	dst_from_ctx6(&d, ctx);
-	if (is_dns(&d)) {
-		note_redirect(&sc, ctx, &d, kind);
-		redirect6(&sc, ctx, &d);
-		return VERDICT_PROCEED;
-	}
-	return enforce(&sc, ctx, &d, kind);
+	dst_from_ctx(&d, ctx, v6);
+	if (!is_dns(&d))
+		return enforce(&sc, ctx, &d, kind);
+	note_redirect(&sc, ctx, &d, kind);
+	redirect(&sc, ctx, &d, v6);
+	return VERDICT_PROCEED;
 }
 
-static __always_inline bool endpoint_port(const struct awf_scope *sc,
-					  const struct bpf_sock_addr *ctx)
+static __always_inline bool is_endpoint(const struct awf_scope *sc,
+					const struct bpf_sock_addr *ctx,
+					bool v6)
 {
-	return bpf_ntohs((__u16)ctx->user_port) == sc->cfg->dns_port;
+	__u32 ip6[4];
+
+	if (bpf_ntohs((__u16)ctx->user_port) != sc->cfg->dns_port)
+		return false;
+	if (!v6)
+		return ctx->user_ip4 == sc->cfg->dns_ip4;
+	ctx_ip6(ctx, ip6);
+	if (is_v4mapped(ip6))
+		return ip6[3] == sc->cfg->dns_ip4;
+	return ip6_eq(ip6, sc->cfg->dns_ip6);
 }
 
-/* The peer the kernel reports is the endpoint: show the original server. */
+/* The server a redirected socket asked for, if the peer is the endpoint. */
 static __always_inline struct awf_sk_state *
-dns_origin(struct bpf_sock_addr *ctx, bool from_endpoint)
+dns_origin(const struct awf_scope *sc, struct bpf_sock_addr *ctx, bool v6)
 {
 	struct awf_sk_state *st;
 
-	if (!from_endpoint)
+	if (!is_endpoint(sc, ctx, v6))
 		return NULL;
 	st = sk_state_of(ctx->sk, false);
 	if (!st || !st->orig_family)
 		return NULL;
+	/* An IPv4 socket only ever asked an IPv4 server. */
+	if (!v6 && st->orig_family != AF_INET)
+		return NULL;
 	return st;
 }
 
-static __always_inline int restore4(struct bpf_sock_addr *ctx)
+/*
+ * recvmsg and getpeername: the peer the kernel reports is the endpoint,
+ * show the server the socket asked for instead.
+ */
+static __always_inline int restore(struct bpf_sock_addr *ctx, bool v6)
 {
 	struct awf_sk_state *st;
 	struct awf_scope sc;
 
 	if (!scope_current(&sc))
 		return VERDICT_PROCEED; /* nothing of ours to hide */
-	st = dns_origin(ctx, endpoint_port(&sc, ctx) &&
-				     ctx->user_ip4 == sc.cfg->dns_ip4);
-	if (!st || st->orig_family != AF_INET)
-		return VERDICT_PROCEED;
-	CTX_STORE(ctx->user_ip4, *(__u32 *)&st->orig_addr[0]);
-	CTX_STORE(ctx->user_port, bpf_htons(st->orig_port));
-	return VERDICT_PROCEED;
-}
-
-static __always_inline bool is_endpoint6(const struct awf_scope *sc,
-					 const struct bpf_sock_addr *ctx)
-{
-	__u32 ip6[4];
-
-	ip6[0] = ctx->user_ip6[0];
-	ip6[1] = ctx->user_ip6[1];
-	ip6[2] = ctx->user_ip6[2];
-	ip6[3] = ctx->user_ip6[3];
-	if (is_v4mapped(ip6))
-		return ip6[3] == sc->cfg->dns_ip4;
-	return ip6_eq(ip6, sc->cfg->dns_ip6);
-}
-
-static __always_inline int restore6(struct bpf_sock_addr *ctx)
-{
-	struct awf_sk_state *st;
-	struct awf_scope sc;
-
-	if (!scope_current(&sc))
-		return VERDICT_PROCEED;
-	st = dns_origin(ctx, endpoint_port(&sc, ctx) && is_endpoint6(&sc, ctx));
+	st = dns_origin(&sc, ctx, v6);
 	if (!st)
 		return VERDICT_PROCEED;
-	if (st->orig_family == AF_INET) {
-		CTX_STORE(ctx->user_ip6[0], 0);
-		CTX_STORE(ctx->user_ip6[1], 0);
-		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
-		CTX_STORE(ctx->user_ip6[3], *(__u32 *)&st->orig_addr[0]);
-	} else {
-		CTX_STORE(ctx->user_ip6[0], *(__u32 *)&st->orig_addr[0]);
-		CTX_STORE(ctx->user_ip6[1], *(__u32 *)&st->orig_addr[4]);
-		CTX_STORE(ctx->user_ip6[2], *(__u32 *)&st->orig_addr[8]);
-		CTX_STORE(ctx->user_ip6[3], *(__u32 *)&st->orig_addr[12]);
-	}
+	if (v6)
+		ctx_set_ip6(ctx, st->orig_family, (__u32 *)st->orig_addr);
+	else
+		CTX_STORE(ctx->user_ip4, *(__u32 *)st->orig_addr);
 	CTX_STORE(ctx->user_port, bpf_htons(st->orig_port));
 	return VERDICT_PROCEED;
 }
