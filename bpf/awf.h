@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * awf.h - every map key, map value, event and constant shared by the BPF
- * programs (awf.bpf.c) and user space. Nothing else may define them.
+ * programs (bpf/awf.bpf.c and its headers) and user space. Nothing else
+ * may define them.
  *
  * Byte order: addresses are stored as on the wire (network order) so that
  * the BPF side compares them without conversions; ports are host order.
+ *
+ * An address of either family in 16 bytes (awf_sk_state's, awf_event's,
+ * awf_dns_server's, awf_config.proxy_addr) holds IPv6 as is, or IPv4 in
+ * its first 4 bytes with the other 12 zero, next to a family that says
+ * which. A v4-mapped IPv6 address (::ffff:a.b.c.d) is stored as IPv4.
  */
 #ifndef AWF_H
 #define AWF_H
@@ -140,7 +146,8 @@ struct awf_lo_port_key {
  * Per socket state (BPF_MAP_TYPE_SK_STORAGE). orig_* is the destination a
  * DNS query was sent to before the redirect, restored on recvmsg and
  * getpeername. allowed_* is the last destination a socket hook allowed:
- * the packet backstop lets exactly that destination through.
+ * the packet backstop lets exactly that destination through. Addresses as
+ * every 16-byte address here (IPv4 in the first 4 bytes).
  */
 struct awf_sk_state {
 	__u8 orig_family; /* 0 when the socket was never redirected */
@@ -170,7 +177,7 @@ struct awf_config {
 	__u8 proxy_enabled;
 	__u8 proxy_family;
 	__u16 proxy_port;
-	__u32 proxy_addr[4]; /* IPv4 in proxy_addr[0] */
+	__u32 proxy_addr[4]; /* IPv4 in proxy_addr[0], the rest zero */
 	__u8 audit_allowed; /* also emit events for allowed connects */
 	__u8 unrestricted;  /* agent: a subtree the operator left unfiltered */
 	__u8 pad[2];
@@ -220,9 +227,9 @@ enum awf_reason {
 };
 
 /*
- * Addresses as awf_dst: IPv4 in the first 4 bytes, the rest zero. The
- * source is the socket's bound address and port (0 while unbound) for the
- * socket hooks, the IP header's for packets.
+ * daddr and saddr as every 16-byte address here: IPv4 in the first 4
+ * bytes, the rest zero. The source is the socket's bound address and port
+ * (0 while unbound) for the socket hooks, the IP header's for packets.
  */
 struct awf_event {
 	__u64 ts_ns; /* CLOCK_MONOTONIC */

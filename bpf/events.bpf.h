@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * events.bpf.h - the audit trail: counters per sandbox and the events
+ * ring buffer (struct awf_event). Needs a variant header (run_maps.bpf.h
+ * or agent_maps.bpf.h) first, for AWF_PIN, counters and counter_add().
+ */
+#ifndef AWF_EVENTS_BPF_H
+#define AWF_EVENTS_BPF_H
+
+#include "common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AWF_RINGBUF_BYTES);
+	AWF_PIN;
+} events SEC(".maps");
+
+static __always_inline void count(__u32 slot, __u32 idx)
+{
+	__u32 key = slot * AWF_C_MAX + idx;
+	__u64 *val = bpf_map_lookup_elem(&counters, &key);
+
+	if (val)
+		counter_add(val);
+}
+
+static __always_inline void count_denial(__u32 slot, __u8 reason)
+{
+	count(slot, AWF_C_DENIED_BY_REASON + (reason < AWF_R_MAX ? reason : 0));
+}
+
+static __always_inline void emit(__u32 slot, __u8 kind,
+				 const struct awf_dst *d,
+				 const struct awf_src *src,
+				 const struct awf_decision *dec, __u64 cgroup_id)
+{
+	struct awf_event *e;
+	__u64 id;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(slot, AWF_C_EVENTS_LOST);
+		return;
+	}
+	e->slot = slot;
+	e->pad3 = 0;
+	id = bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = cgroup_id;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->rule_id = dec->rule_id;
+	e->name_id = dec->name_id;
+	e->kind = kind;
+	e->verdict = dec->verdict;
+	e->reason = dec->reason;
+	e->family = d->family;
+	e->proto = d->proto;
+	e->pad = 0;
+	e->dport = d->port;
+	e->sport = src->port;
+	e->pad2[0] = 0;
+	e->pad2[1] = 0;
+	__builtin_memcpy(e->daddr, d->addr, 16);
+	__builtin_memcpy(e->saddr, src->addr, 16);
+	e->sock_type = src->sock_type;
+	e->sock_proto = src->sock_proto;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif /* AWF_EVENTS_BPF_H */

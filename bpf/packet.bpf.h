@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * packet.bpf.h - the packet paths (cgroup_skb backstop, the agent's tc
+ * layer): parse the IP header and judge the packet by its socket's tag,
+ * else by the policy. Needs a variant header first.
+ */
+#ifndef AWF_PACKET_BPF_H
+#define AWF_PACKET_BPF_H
+
+#include "common.bpf.h"
+#include "events.bpf.h"
+#include "policy.bpf.h"
+#include "sock_state.bpf.h"
+
+static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
+				       struct awf_dst *d, struct awf_src *s)
+{
+	__be16 ports[2];
+
+	if (d->proto != IPPROTO_TCP && d->proto != IPPROTO_UDP)
+		return -1;
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return -1;
+	s->port = bpf_ntohs(ports[0]);
+	d->port = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3,
+				      struct awf_dst *d, struct awf_src *s)
+{
+	struct iphdr ip;
+
+	if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)))
+		return -1;
+	d->family = AF_INET;
+	d->proto = ip.protocol;
+	d->addr[0] = ip.daddr;
+	s->addr[0] = ip.saddr;
+	if (is_loopback(d))
+		return 0;
+	/* Sockets the hooks allowed never send fragments past this point. */
+	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return -1;
+	return parse_ports(skb, l3 + ip.ihl * 4, d, s);
+}
+
+static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
+				      struct awf_dst *d, struct awf_src *s)
+{
+	struct ipv6hdr ip6;
+
+	if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
+		return -1;
+	d->family = AF_INET6;
+	d->proto = ip6.nexthdr;
+	__builtin_memcpy(d->addr, &ip6.daddr, 16);
+	__builtin_memcpy(s->addr, &ip6.saddr, 16);
+	if (is_loopback(d))
+		return 0;
+	/* Extension headers are not something TCP/UDP sockets send. */
+	return parse_ports(skb, l3 + sizeof(ip6), d, s);
+}
+
+/*
+ * Whether a packet of the sandbox sc may leave; l3 is where its IP header
+ * starts. d and src are filled for the audit event of a drop.
+ */
+static __always_inline bool packet_allowed(struct __sk_buff *skb, __u32 l3,
+					   const struct awf_scope *sc,
+					   struct awf_dst *d,
+					   struct awf_src *src)
+{
+	struct awf_decision dec;
+	int err = -1;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		err = parse_ipv4(skb, l3, d, src);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		err = parse_ipv6(skb, l3, d, src);
+	if (err)
+		return false;
+	/* The tag first: one storage lookup, the common case. */
+	if (matches_tag(skb->sk, d) || is_local(sc, d))
+		return true;
+	decide(sc, d, &dec, NULL);
+	return dec.verdict == AWF_ALLOW;
+}
+
+static __always_inline void packet_dropped(struct __sk_buff *skb,
+					   __u32 slot, __u8 reason,
+					   const struct awf_dst *d,
+					   const struct awf_src *src)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY, .reason = reason };
+
+	count(slot, AWF_C_PACKETS_DROPPED);
+	count_denial(slot, reason);
+	emit(slot, AWF_EV_PACKET, d, src, &dec, bpf_skb_cgroup_id(skb));
+}
+
+#endif /* AWF_PACKET_BPF_H */

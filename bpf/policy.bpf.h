@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * policy.bpf.h - the decision on one destination of one sandbox, the
+ * same for the socket hooks and the packet paths. Needs a variant header
+ * first (lookup_cidr(), lookup_learned()) and sock_state.bpf.h.
+ */
+#ifndef AWF_POLICY_BPF_H
+#define AWF_POLICY_BPF_H
+
+#include "common.bpf.h"
+#include "sock_state.bpf.h"
+
+static __always_inline bool port_in(const volatile struct awf_port_set *set,
+				    __u16 port)
+{
+	__u32 n = set->count;
+
+	for (__u32 i = 0; i < AWF_MAX_PORT_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (port >= set->ranges[i].lo && port <= set->ranges[i].hi)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_loopback(const struct awf_dst *d)
+{
+	__u32 first;
+
+	if (d->family == AF_INET) {
+		first = bpf_ntohl(d->addr[0]) >> 24;
+		return first == 127 || first == 0; /* 0.0.0.0/8 reaches this host */
+	}
+	/* ::1 and :: (connect to :: means this host) */
+	return d->addr[0] == 0 && d->addr[1] == 0 && d->addr[2] == 0 &&
+	       (d->addr[3] == 0 || d->addr[3] == bpf_htonl(1));
+}
+
+static __always_inline void allow(struct awf_decision *dec, __u8 reason,
+				  __u32 rule_id)
+{
+	dec->verdict = AWF_ALLOW;
+	dec->reason = reason;
+	dec->rule_id = rule_id;
+}
+
+static __always_inline void deny(struct awf_decision *dec, __u8 reason)
+{
+	dec->verdict = AWF_DENY;
+	dec->reason = reason;
+}
+
+/*
+ * Whether the socket that would receive d on this host is one the sandbox
+ * bound: only sockets of this sandbox carry our sk_state with bound_port
+ * (post_bind). The receiving socket is looked up rather than inferred
+ * from the port, so binding port Q on another local address never opens
+ * the host's own service on Q.
+ */
+static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
+					      const struct awf_dst *d)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct awf_sk_state *st;
+	struct bpf_sock *sk;
+	bool ours;
+	__u32 size;
+
+	if (d->family == AF_INET) {
+		tuple.ipv4.daddr = d->addr[0];
+		tuple.ipv4.dport = bpf_htons(d->port);
+		size = sizeof(tuple.ipv4);
+	} else {
+		tuple.ipv6.daddr[0] = d->addr[0];
+		tuple.ipv6.daddr[1] = d->addr[1];
+		tuple.ipv6.daddr[2] = d->addr[2];
+		tuple.ipv6.daddr[3] = d->addr[3];
+		tuple.ipv6.dport = bpf_htons(d->port);
+		size = sizeof(tuple.ipv6);
+	}
+	if (d->proto == IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+	ours = st && st->bound_port && !in_reuseport_group(sk);
+	bpf_sk_release(sk);
+	return ours;
+}
+
+/* sa is NULL on the packet path, which never needs the owner lookup. */
+static __always_inline void decide_loopback(const struct awf_scope *sc,
+					    const struct awf_dst *d,
+					    struct awf_decision *dec,
+					    struct bpf_sock_addr *sa)
+{
+	if (sc->cfg->localhost_mode == AWF_LO_ALLOW) {
+		allow(dec, AWF_R_LOOPBACK, 0);
+		return;
+	}
+	if (sc->cfg->localhost_mode == AWF_LO_SANDBOX &&
+	    (port_in(&sc->cfg->lo_ports, d->port) ||
+	     (sa && served_by_sandbox(sa, d)))) {
+		allow(dec, AWF_R_LOOPBACK, 0);
+		return;
+	}
+	deny(dec, AWF_R_LOOPBACK);
+}
+
+static __always_inline bool is_proxy(const struct awf_scope *sc,
+				     const struct awf_dst *d)
+{
+	const volatile struct awf_config *cfg = sc->cfg;
+
+	if (!cfg->proxy_enabled || d->proto != IPPROTO_TCP ||
+	    d->family != cfg->proxy_family || d->port != cfg->proxy_port)
+		return false;
+	if (d->family == AF_INET)
+		return d->addr[0] == cfg->proxy_addr[0];
+	return ip6_eq(d->addr, cfg->proxy_addr);
+}
+
+/*
+ * The policy: proxy, loopback, reserved ranges, CIDRs, learned addresses;
+ * anything else is denied. A port mismatch is remembered so the denial
+ * says "port not allowed" rather than "not in policy". sa is the socket
+ * hook's context, NULL on the packet paths.
+ */
+static __always_inline void decide(const struct awf_scope *sc,
+				   const struct awf_dst *d,
+				   struct awf_decision *dec,
+				   struct bpf_sock_addr *sa)
+{
+	struct awf_learned *learned;
+	struct awf_rule *rule;
+	__u8 miss = AWF_R_NOT_IN_POLICY;
+
+	dec->rule_id = 0;
+	dec->name_id = 0;
+	if (is_proxy(sc, d)) {
+		allow(dec, AWF_R_PROXY, 0);
+		return;
+	}
+	if (is_loopback(d)) {
+		decide_loopback(sc, d, dec, sa);
+		return;
+	}
+	if (d->family == AF_INET6 && !sc->cfg->ipv6_enabled) {
+		deny(dec, AWF_R_IPV6_DISABLED);
+		return;
+	}
+	rule = lookup_cidr(sc, d);
+	if (rule) {
+		if (rule->kind == AWF_RULE_LOCAL) {
+			decide_loopback(sc, d, dec, sa);
+			return;
+		}
+		if (rule->kind == AWF_RULE_RESERVED) {
+			deny(dec, AWF_R_RESERVED_RANGE);
+			dec->rule_id = rule->id;
+			return;
+		}
+		if (port_in(&rule->ports, d->port)) {
+			allow(dec, AWF_R_CIDR, rule->id);
+			return;
+		}
+		miss = AWF_R_PORT_NOT_ALLOWED;
+	}
+	learned = lookup_learned(sc, d);
+	if (learned && learned->expires_ns > bpf_ktime_get_ns()) {
+		dec->name_id = learned->name_id;
+		if (sc->cfg->proxy_enabled) {
+			deny(dec, AWF_R_PROXY_ONLY);
+			return;
+		}
+		if (port_in(&learned->ports, d->port)) {
+			allow(dec, AWF_R_LEARNED, learned->rule_id);
+			return;
+		}
+		miss = AWF_R_PORT_NOT_ALLOWED;
+	}
+	deny(dec, miss);
+}
+
+/* Traffic to this host itself never leaves it: the socket hooks govern it. */
+static __always_inline bool is_local(const struct awf_scope *sc,
+				     const struct awf_dst *d)
+{
+	struct awf_rule *rule;
+
+	if (is_loopback(d))
+		return true;
+	rule = lookup_cidr(sc, d);
+	return rule && rule->kind == AWF_RULE_LOCAL;
+}
+
+#endif /* AWF_POLICY_BPF_H */

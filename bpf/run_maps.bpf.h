@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * run_maps.bpf.h - the `awf-bpf run` build: one sandbox, attached to its
+ * cgroup only, configured through .rodata. The maps are its own; keys
+ * carry no slot.
+ *
+ * Every variant header (this one, agent_maps.bpf.h) provides the same
+ * things to the shared headers: AWF_PIN; the maps cidr4, cidr6, learned4,
+ * learned6, lo_ports, names and counters; scope_current(),
+ * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned() and
+ * LO_PORT_KEY().
+ */
+#ifndef AWF_RUN_MAPS_BPF_H
+#define AWF_RUN_MAPS_BPF_H
+
+#include "common.bpf.h"
+
+/* Nothing is pinned by name: run pins its maps itself, per sandbox. */
+#define AWF_PIN
+
+const volatile struct awf_config awf_cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_cidr4_key);
+	__type(value, struct awf_rule);
+	__uint(max_entries, AWF_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cidr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_cidr6_key);
+	__type(value, struct awf_rule);
+	__uint(max_entries, AWF_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cidr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct awf_learned);
+	__uint(max_entries, AWF_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} learned4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_ip6_key);
+	__type(value, struct awf_learned);
+	__uint(max_entries, AWF_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} learned6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_lo_port_key);
+	__type(value, __u32);
+	__uint(max_entries, AWF_MAX_LO_PORTS);
+} lo_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, AWF_C_MAX);
+} counters SEC(".maps");
+
+/*
+ * Read by `awf-bpf dump` and `status` from the pins, never by the programs:
+ * defined here so that they are created with BTF like every other map.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct awf_name);
+	__uint(max_entries, AWF_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_domain_key);
+	__type(value, struct awf_domain);
+	__uint(max_entries, AWF_MAX_DOMAINS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} domains SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct awf_meta);
+	__uint(max_entries, 1);
+} meta SEC(".maps");
+
+/* The programs are attached to one sandbox's cgroup only: slot 0. */
+static __always_inline bool scope_current(struct awf_scope *sc)
+{
+	sc->cfg = &awf_cfg;
+	sc->slot = 0;
+	return true;
+}
+
+static __always_inline bool scope_of_skb(struct awf_scope *sc,
+					 struct __sk_buff *skb)
+{
+	return scope_current(sc);
+}
+
+static __always_inline void counter_add(__u64 *val)
+{
+	*val += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
+						   const struct awf_dst *d)
+{
+	if (d->family == AF_INET) {
+		struct awf_cidr4_key k4 = { .prefixlen = 32 };
+
+		__builtin_memcpy(k4.addr, d->addr, 4);
+		return bpf_map_lookup_elem(&cidr4, &k4);
+	}
+	struct awf_cidr6_key k6 = { .prefixlen = 128 };
+
+	__builtin_memcpy(k6.addr, d->addr, 16);
+	return bpf_map_lookup_elem(&cidr6, &k6);
+}
+
+static __always_inline struct awf_learned *
+lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
+{
+	if (d->family == AF_INET) {
+		__u32 k4 = d->addr[0];
+
+		return bpf_map_lookup_elem(&learned4, &k4);
+	}
+	struct awf_ip6_key k6;
+
+	__builtin_memcpy(k6.addr, d->addr, 16);
+	return bpf_map_lookup_elem(&learned6, &k6);
+}
+
+/* A loopback port the sandbox serves on (localhost "sandbox" mode). */
+#define LO_PORT_KEY(name, sl, p, pr) \
+	struct awf_lo_port_key name = { .port = (p), .proto = (pr) }
+
+#endif /* AWF_RUN_MAPS_BPF_H */

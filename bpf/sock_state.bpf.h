@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * sock_state.bpf.h - what the programs remember per socket (struct
+ * awf_sk_state): the destination last allowed, for the packet backstop;
+ * the DNS server a redirected query was meant for; the loopback port the
+ * socket holds for localhost "sandbox" mode. Also what the programs read
+ * of a socket itself. Needs a variant header first (AWF_PIN, lo_ports,
+ * scope_current(), LO_PORT_KEY()).
+ */
+#ifndef AWF_SOCK_STATE_BPF_H
+#define AWF_SOCK_STATE_BPF_H
+
+#include "common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct awf_sk_state);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} sk_state SEC(".maps");
+
+static __always_inline struct sock *kernel_sock(void *sk)
+{
+	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+}
+
+/*
+ * A socket in an SO_REUSEPORT group shares its address with the group:
+ * connections the kernel spreads over it may reach a host service through
+ * "the sandbox's own" port. Membership is read from the socket itself, so
+ * it holds however the option was set (the kernel runs no cgroup/
+ * setsockopt program for 32-bit calls) and whenever (before or after
+ * bind). Refusing the option would break clients that set it (dig).
+ */
+static __always_inline bool in_reuseport_group(struct bpf_sock *sk)
+{
+	struct sock *ks = kernel_sock(sk);
+
+	return ks->sk_reuseport_cb != NULL;
+}
+
+static __always_inline bool v6only(struct bpf_sock *sk)
+{
+	struct sock *ks = kernel_sock(sk);
+
+	return BPF_CORE_READ_BITFIELD(&ks->__sk_common, skc_ipv6only);
+}
+
+static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
+							 bool create)
+{
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&sk_state, sk, NULL,
+				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* Remember what the hook allowed so the packet backstop can match it. */
+static __always_inline void tag_allowed(struct bpf_sock *sk,
+					const struct awf_dst *d)
+{
+	struct awf_sk_state *st = sk_state_of(sk, true);
+
+	if (!st)
+		return;
+	st->allowed_family = d->family;
+	st->allowed_port = d->port;
+	__builtin_memcpy(st->allowed_addr, d->addr, 16);
+}
+
+static __always_inline bool matches_tag(struct bpf_sock *sk,
+					const struct awf_dst *d)
+{
+	struct awf_sk_state *st;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return false;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+	return st && st->allowed_family == d->family &&
+	       st->allowed_port == d->port &&
+	       ip6_eq((const __u32 *)st->allowed_addr, d->addr);
+}
+
+static __always_inline void remember_dns_origin(struct bpf_sock *sk,
+						const struct awf_dst *d)
+{
+	struct awf_sk_state *st = sk_state_of(sk, true);
+
+	if (!st)
+		return;
+	st->orig_family = d->family;
+	st->orig_port = d->port;
+	__builtin_memcpy(st->orig_addr, d->addr, 16);
+}
+
+/* The socket's bound address and port, for the audit trail; 0 if unbound. */
+static __always_inline void src_of_sock(struct bpf_sock *sk,
+					struct awf_src *s)
+{
+	__u32 ip6[4];
+
+	if (!sk)
+		return;
+	s->port = (__u16)sk->src_port;
+	if (sk->family == AF_INET) {
+		s->addr[0] = sk->src_ip4;
+		return;
+	}
+	ip6[0] = sk->src_ip6[0];
+	ip6[1] = sk->src_ip6[1];
+	ip6[2] = sk->src_ip6[2];
+	ip6[3] = sk->src_ip6[3];
+	addr_from_ip6(s->addr, ip6);
+}
+
+/*
+ * Count a loopback port the sandbox now serves on: a reference per
+ * socket, since several may hold it (SO_REUSEPORT, v4 and v6).
+ */
+static __always_inline void hold_lo_port(struct bpf_sock *ctx)
+{
+	struct awf_sk_state *st;
+	__u32 one = 1, *refs;
+	struct awf_scope sc;
+
+	if (!scope_current(&sc) ||
+	    sc.cfg->localhost_mode != AWF_LO_SANDBOX || !ctx->src_port)
+		return;
+	LO_PORT_KEY(key, sc.slot, ctx->src_port, ctx->protocol);
+	st = bpf_sk_storage_get(&sk_state, ctx, NULL,
+				BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st || st->bound_port)
+		return;
+	if (bpf_map_update_elem(&lo_ports, &key, &one, BPF_NOEXIST)) {
+		/* Another socket holds the port too. */
+		refs = bpf_map_lookup_elem(&lo_ports, &key);
+		if (!refs)
+			return;
+		__sync_fetch_and_add(refs, 1);
+	}
+	st->bound_port = key.port;
+	st->bound_proto = key.proto;
+	st->slot = sc.slot;
+}
+
+static __always_inline void release_lo_port(struct bpf_sock *ctx)
+{
+	struct awf_sk_state *st;
+	__u32 *refs;
+
+	st = bpf_sk_storage_get(&sk_state, ctx, NULL, 0);
+	if (!st || !st->bound_port)
+		return;
+	/* The slot it was counted under, even if that slot is gone now. */
+	LO_PORT_KEY(key, st->slot, st->bound_port, st->bound_proto);
+	refs = bpf_map_lookup_elem(&lo_ports, &key);
+	if (refs && __sync_fetch_and_add(refs, -1) == 1)
+		bpf_map_delete_elem(&lo_ports, &key);
+}
+
+#endif /* AWF_SOCK_STATE_BPF_H */
