@@ -105,3 +105,16 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# in-process BPF tests (tests/bpf/test_*.c): cmocka and libbpf only, run
+# as root by tests/run.sh; built by `make test`, not by `make unit`.
+BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPF_TEST_SRCS))
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c bpf/awf.h $(BUILD)/awf.skel.h $(BUILD)/awf_agent.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $< $(shell pkg-config --libs libbpf) -lelf -lz -lcmocka -o $@
+
+.PHONY: bpftests
+bpftests: $(BPF_TEST_BINS)
+test: bpftests
