@@ -39,15 +39,15 @@
 #include "awf_agent.skel.h"
 
 /* On lo in the test's namespace: a row that is allowed reaches them. */
-#define ALLOWED4 "198.18.0.10"	 /* CIDR rule 1, port 8080 */
-#define LEARNED4 "198.18.0.11"	 /* learned (run, slot 1), port 8080 */
+#define ALLOWED4 "198.18.0.10" /* CIDR rule 1, port 8080 */
+#define LEARNED4 "198.18.0.11" /* learned (run, slot 1), port 8080 */
 #define OTHER_SET4 "198.18.0.13" /* learned in slot 2's set only */
-#define SLOT2_4 "198.18.0.14"	 /* CIDR rule 5 of slot 2 only */
+#define SLOT2_4 "198.18.0.14" /* CIDR rule 5 of slot 2 only */
 #define ALLOWED6 "fd42:a0f0::10" /* CIDR rule 2, port 8080 */
 #define LEARNED6 "fd42:a0f0::11"
 /* Not on lo: no row that reaches them may be allowed. */
 #define EXPIRED4 "198.18.0.12" /* learned, expired */
-#define HOST4 "198.18.0.15"    /* a LOCAL rule: this host's address */
+#define HOST4 "198.18.0.15" /* a LOCAL rule: this host's address */
 #define DENIED4 "198.18.0.20"
 #define DENIED6 "fd42:a0f0::20"
 #define METADATA4 "169.254.169.254"
@@ -55,9 +55,9 @@
 #define DNS6 "2001:db8::53"
 #define MAPPED(a) "::ffff:" a
 
-#define SVC_PORT 8080	/* the test's listener; the allowed port */
+#define SVC_PORT 8080 /* the test's listener; the allowed port */
 #define OTHER_PORT 8081 /* nothing listens, nothing allows it */
-#define OWN_PORT 9000	/* a port the sandbox itself listens on */
+#define OWN_PORT 9000 /* a port the sandbox itself listens on */
 #define ENDPOINT_PORT 5300 /* the DNS endpoint (UDP and TCP) */
 
 #define RULE_LEARNED 4 /* rule_id of every learned address */
@@ -68,9 +68,9 @@
 
 /* Which programs a row runs against; the agent's slots are bits 1..n. */
 enum variant {
-	V_RUN = 1 << 0,	     /* awf.skel.h, IPv6 enabled */
+	V_RUN = 1 << 0, /* awf.skel.h, IPv6 enabled */
 	V_RUN_NOV6 = 1 << 1, /* awf.skel.h, IPv6 disabled */
-	V_AGENT = 1 << 2,    /* awf_agent.skel.h, the row's slot */
+	V_AGENT = 1 << 2, /* awf_agent.skel.h, the row's slot */
 	V_BOTH = V_RUN | V_AGENT,
 };
 
@@ -87,12 +87,12 @@ enum { SLOT_NONE = 0, SLOT_MAIN = 1, SLOT_NOV6, SLOT_TORN, SLOT_FREE };
 #define P_ALL (P_RUN | P_SLOT(SLOT_MAIN) | P_SLOT(SLOT_NOV6))
 
 enum op {
-	OP_CONNECT,	 /* connect(), blocking */
-	OP_SENDTO,	 /* sendto() on an unconnected UDP socket */
-	OP_DNS_CONNECT,	 /* connect() to port 53; peer and exchange checked */
-	OP_DNS_SENDTO,	 /* sendto() to port 53; exchange checked */
+	OP_CONNECT, /* connect(), blocking */
+	OP_SENDTO, /* sendto() on an unconnected UDP socket */
+	OP_DNS_CONNECT, /* connect() to port 53; peer and exchange checked */
+	OP_DNS_SENDTO, /* sendto() to port 53; exchange checked */
 	OP_OWN_LISTENER, /* listen on addr:port in the sandbox, then connect */
-	OP_BIND,	 /* bind() */
+	OP_BIND, /* bind() */
 };
 
 struct want_event {
@@ -109,7 +109,7 @@ struct sa_case {
 	const char *name;
 	unsigned variants;
 	uint32_t slot; /* agent: the slot of the cgroup */
-	bool inner;    /* agent: the child runs in a child cgroup of it */
+	bool inner; /* agent: the child runs in a child cgroup of it */
 	enum op op;
 	int family;
 	int type;
@@ -119,10 +119,12 @@ struct sa_case {
 	struct want_event ev;
 };
 
+/* clang-format off */
 #define EV(k, v, r, fam, a, rule, name)                                   \
 	{ .kind = AWF_EV_##k, .verdict = AWF_##v, .reason = AWF_R_##r,    \
 	  .family = fam, .addr = a, .rule_id = rule, .name_id = name }
-#define NO_EVENT { 0 }
+#define NO_EVENT { 0 } /* kind 0 */
+/* clang-format on */
 #define TCP SOCK_STREAM
 #define UDP SOCK_DGRAM
 
@@ -140,8 +142,8 @@ static const struct sa_case cases[] = {
 	{ "tcp4 reserved range", V_BOTH, SLOT_MAIN, false, OP_CONNECT, AF_INET,
 	  TCP, METADATA4, 80, EPERM,
 	  EV(CONNECT, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
-	{ "tcp4 learned address", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, LEARNED4, SVC_PORT, 0,
+	{ "tcp4 learned address", V_BOTH, SLOT_MAIN, false, OP_CONNECT, AF_INET,
+	  TCP, LEARNED4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, LEARNED, AF_INET, LEARNED4, RULE_LEARNED, 7) },
 	{ "tcp4 learned address, another port", V_BOTH, SLOT_MAIN, false,
 	  OP_CONNECT, AF_INET, TCP, LEARNED4, OTHER_PORT, EPERM,
@@ -181,8 +183,8 @@ static const struct sa_case cases[] = {
 	{ "tcp6 v4-mapped CIDR allowed", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
 	  AF_INET6, TCP, MAPPED(ALLOWED4), SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
-	{ "tcp6 v4-mapped reserved range", V_BOTH, SLOT_MAIN, false,
-	  OP_CONNECT, AF_INET6, TCP, MAPPED(METADATA4), 80, EPERM,
+	{ "tcp6 v4-mapped reserved range", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
+	  AF_INET6, TCP, MAPPED(METADATA4), 80, EPERM,
 	  EV(CONNECT, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
 	{ "tcp6 v4-mapped not in policy", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
 	  AF_INET6, TCP, MAPPED(DENIED4), SVC_PORT, EPERM,
@@ -237,8 +239,8 @@ static const struct sa_case cases[] = {
 	  OP_DNS_SENDTO, AF_INET6, UDP, MAPPED(DNS4), AWF_DNS_PORT, 0,
 	  EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
 	{ "udp6 DNS/53 redirected with IPv6 disabled", V_RUN_NOV6 | V_AGENT,
-	  SLOT_NOV6, false, OP_DNS_SENDTO, AF_INET6, UDP, DNS6, AWF_DNS_PORT,
-	  0, EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET6, DNS6, 0, 0) },
+	  SLOT_NOV6, false, OP_DNS_SENDTO, AF_INET6, UDP, DNS6, AWF_DNS_PORT, 0,
+	  EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET6, DNS6, 0, 0) },
 	{ "tcp4 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, false,
 	  OP_DNS_CONNECT, AF_INET, TCP, DNS4, AWF_DNS_PORT, 0,
 	  EV(CONNECT, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
@@ -252,8 +254,8 @@ static const struct sa_case cases[] = {
 	{ "slot's own CIDR", V_AGENT, SLOT_NOV6, false, OP_CONNECT, AF_INET,
 	  TCP, SLOT2_4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, SLOT2_4, 5, 0) },
-	{ "another slot's CIDR", V_AGENT, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, SLOT2_4, SVC_PORT, EPERM,
+	{ "another slot's CIDR", V_AGENT, SLOT_MAIN, false, OP_CONNECT, AF_INET,
+	  TCP, SLOT2_4, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, SLOT2_4, 0, 0) },
 	{ "slot's own learned set", V_AGENT, SLOT_NOV6, false, OP_CONNECT,
 	  AF_INET, TCP, OTHER_SET4, SVC_PORT, 0,
@@ -276,8 +278,8 @@ static const struct sa_case cases[] = {
 	  OP_SENDTO, AF_INET, UDP, DNS4, AWF_DNS_PORT, EPERM, NO_EVENT },
 	{ "no slot: bind to loopback allowed", V_AGENT, SLOT_NONE, false,
 	  OP_BIND, AF_INET, TCP, "127.0.0.1", OWN_PORT, 0, NO_EVENT },
-	{ "no slot: bind to another address refused", V_AGENT, SLOT_NONE,
-	  false, OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
+	{ "no slot: bind to another address refused", V_AGENT, SLOT_NONE, false,
+	  OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
 	  EV(BIND, DENY, BIND_NOT_LOOPBACK, AF_INET, ALLOWED4, 0, 0) },
 	{ "torn-down slot: connect refused", V_AGENT, SLOT_TORN, false,
 	  OP_CONNECT, AF_INET, TCP, ALLOWED4, SVC_PORT, EPERM, NO_EVENT },
@@ -318,7 +320,7 @@ static const struct {
 };
 
 static const char *const lo_addrs[] = { ALLOWED4, LEARNED4, OTHER_SET4,
-					 SLOT2_4,  ALLOWED6, LEARNED6 };
+					SLOT2_4,  ALLOWED6, LEARNED6 };
 
 struct test_cgroup {
 	char path[PATH_MAX];
@@ -371,8 +373,7 @@ static socklen_t make_addr(struct sockaddr_storage *ss, int family,
 	return sizeof(*s6);
 }
 
-static void addr_str(const struct sockaddr_storage *ss, char *buf,
-		     size_t len)
+static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -489,9 +490,9 @@ static int private_netns(void)
 	if (lo_up(fd))
 		goto out;
 	for (size_t i = 0; i < ARRAY_SIZE(lo_addrs); i++) {
-		if (strchr(lo_addrs[i], ':') ? lo_add6(fd6, lo_addrs[i]) :
-					       lo_add4(fd, (int)i + 1,
-						       lo_addrs[i]))
+		if (strchr(lo_addrs[i], ':') ?
+			    lo_add6(fd6, lo_addrs[i]) :
+			    lo_add4(fd, (int)i + 1, lo_addrs[i]))
 			goto out;
 	}
 	ret = 0;
@@ -504,8 +505,8 @@ out:
 }
 
 /* A socket of the test itself, outside every test cgroup: no hook sees it. */
-static int bound_socket(int family, int type, const char *addr,
-			uint16_t port, bool v6only)
+static int bound_socket(int family, int type, const char *addr, uint16_t port,
+			bool v6only)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(&ss, family, addr, port);
@@ -532,14 +533,14 @@ static int bound_socket(int family, int type, const char *addr,
 
 static int open_servers(void)
 {
-	g.listen_fd = bound_socket(AF_INET6, SOCK_STREAM, "::", SVC_PORT,
-				   false);
-	g.dns_tcp_fd = bound_socket(AF_INET6, SOCK_STREAM, "::", ENDPOINT_PORT,
-				    false);
+	g.listen_fd =
+		bound_socket(AF_INET6, SOCK_STREAM, "::", SVC_PORT, false);
+	g.dns_tcp_fd =
+		bound_socket(AF_INET6, SOCK_STREAM, "::", ENDPOINT_PORT, false);
 	g.dns4_fd = bound_socket(AF_INET, SOCK_DGRAM, "127.0.0.1",
 				 ENDPOINT_PORT, false);
-	g.dns6_fd = bound_socket(AF_INET6, SOCK_DGRAM, "::1", ENDPOINT_PORT,
-				 true);
+	g.dns6_fd =
+		bound_socket(AF_INET6, SOCK_DGRAM, "::1", ENDPOINT_PORT, true);
 	return g.listen_fd < 0 || g.dns_tcp_fd < 0 || g.dns4_fd < 0 ||
 			       g.dns6_fd < 0 ?
 		       -1 :
@@ -632,7 +633,8 @@ static void sweep_stale(const char *root)
 	for (size_t i = 0; i < gl.gl_pathc && i < 64; i++) {
 		const char *base = gl.gl_pathv[i];
 
-		if (sscanf(strrchr(base, '/'), "/awft-sockaddr-%d", &pid) == 1 &&
+		if (sscanf(strrchr(base, '/'), "/awft-sockaddr-%d", &pid) ==
+			    1 &&
 		    kill(pid, 0) && errno == ESRCH)
 			remove_cgroups(base);
 	}
@@ -778,8 +780,10 @@ static int fill_run(struct awf_bpf *skel)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(rule_defs); i++) {
 		struct awf_rule rule = rule_of(i);
-		struct awf_cidr4_key k4 = { .prefixlen = rule_defs[i].prefixlen };
-		struct awf_cidr6_key k6 = { .prefixlen = rule_defs[i].prefixlen };
+		struct awf_cidr4_key k4 = { .prefixlen =
+						    rule_defs[i].prefixlen };
+		struct awf_cidr6_key k6 = { .prefixlen =
+						    rule_defs[i].prefixlen };
 
 		if ((rule_defs[i].in & P_RUN) &&
 		    put_keyed(skel->maps.cidr4, skel->maps.cidr6,
@@ -1053,7 +1057,8 @@ static int setup_all(void **state)
 	g.rb_nov6 = events_of(g.nov6_skel->maps.events);
 	g.rb_agent = events_of(g.agent_skel->maps.events);
 	if (!g.rb_run || !g.rb_nov6 || !g.rb_agent ||
-	    attach_run(g.run_skel, &g.run) || attach_run(g.nov6_skel, &g.nov6) ||
+	    attach_run(g.run_skel, &g.run) ||
+	    attach_run(g.nov6_skel, &g.nov6) ||
 	    attach_agent(g.agent_skel, &g.agent))
 		goto fail;
 	return 0;
@@ -1069,7 +1074,7 @@ struct child_result {
 	int step_errno;
 	int op_errno; /* of the row's connect(), sendto() or bind() */
 	struct sockaddr_storage peer; /* getpeername() after a connect() */
-	bool got_query;		      /* the endpoint received the query */
+	bool got_query; /* the endpoint received the query */
 	struct sockaddr_storage reply_from; /* recvfrom() of the answer */
 };
 
@@ -1157,7 +1162,7 @@ static int row_call(const struct sa_case *c, int fd,
 	case OP_SENDTO:
 	case OP_DNS_SENDTO:
 		return sendto(fd, query, sizeof(query), 0, sa, len) < 0 ? -1 :
-									   0;
+									  0;
 	case OP_BIND:
 		return bind(fd, sa, len);
 	default:
@@ -1180,8 +1185,7 @@ static void child_op(const struct sa_case *c, struct child_result *r)
 	if (c->op == OP_OWN_LISTENER && own_listener(&dst, len) < 0)
 		return child_failed(r, "listening in the sandbox");
 	fd = socket(c->family, c->type | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
 		return child_failed(r, "socket");
 	if (row_call(c, fd, &dst, len)) {
 		r->op_errno = errno;
@@ -1263,8 +1267,9 @@ static pid_t run_child(const struct sa_test *t, struct child_result *r)
 	close(pfd[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (n != sizeof(*r))
-		fail_msg("the child reported nothing (timed out or died: status 0x%x)",
-			 status);
+		fail_msg(
+			"the child reported nothing (timed out or died: status 0x%x)",
+			status);
 	return pid;
 }
 
