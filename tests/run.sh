@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh [PATTERN] - the awf-bpf test runner (`make test` calls it).
 #
-#  1. every build/tests/test_* cmocka binary; its passed/failed tests are
+#  1. every build/tests/test_* and build/tests/bpf/test_* cmocka binary
+#     (the latter attach the BPF programs to cgroups of their own, in a
+#     network namespace of their own); their passed/failed tests are
 #     counted from cmocka's summary lines (a binary that exits non-zero
 #     without reporting a failure, e.g. a crash, counts as one failure);
 #     then tests/fuzz/run.sh (FUZZ_SECONDS per DNS fuzz harness, 15);
@@ -49,11 +51,12 @@ record() { # ok|FAIL name [detail]
 
 # ------------------------------------------------------------- unit tests
 
+# run_unit BINARY...: cmocka binaries (a glob that matched nothing is skipped)
 run_unit() {
 	local bin name out rc p f
-	for bin in "$BUILD"/tests/test_*; do
+	for bin in "$@"; do
 		[ -f "$bin" ] && [ -x "$bin" ] || continue
-		name=unit:$(basename "$bin")
+		name=unit:${bin#"$BUILD"/tests/}
 		out=$(timeout -k 5 "$UNIT_TIMEOUT" "$bin" 2>&1)
 		rc=$?
 		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
@@ -270,7 +273,8 @@ AWFT_TOOLS=$(mktemp -d /tmp/awft-tools.XXXXXX) && cp -r tests/tools/. "$AWFT_TOO
 export AWFT_TOOLS
 trap 'rm -rf "$AWFT_TOOLS"' EXIT
 
-[ -n "$PATTERN" ] || run_unit
+# tests/bpf/: in-process tests of the BPF programs, counted as unit tests.
+[ -n "$PATTERN" ] || run_unit "$BUILD"/tests/test_* "$BUILD"/tests/bpf/test_*
 [ -n "$PATTERN" ] || run_fuzz
 run_integration
 
