@@ -66,7 +66,7 @@
 #define IO_TIMEOUT_MS 2000
 #define MAX_EVENTS 8
 
-/* Which programs a row runs against; the agent's slots are bits 1..n. */
+/* The programs a row runs against (rows hold a mask of them). */
 enum variant {
 	V_RUN = 1 << 0, /* awf.skel.h, IPv6 enabled */
 	V_RUN_NOV6 = 1 << 1, /* awf.skel.h, IPv6 disabled */
@@ -80,6 +80,13 @@ enum variant {
  * config), 4 an unrestricted subtree.
  */
 enum { SLOT_NONE = 0, SLOT_MAIN = 1, SLOT_NOV6, SLOT_TORN, SLOT_FREE };
+
+/* Where an agent row's child runs, and which cgroups the slots map names. */
+enum where {
+	CG_SANDBOX, /* the cgroup the programs are attached to: the slot's */
+	CG_CHILD, /* a child of it with no slot of its own: inherits */
+	CG_CHILD_SLOT, /* a child with the row's slot, its parent SLOT_MAIN */
+};
 
 /* Which policies hold a rule: `run`'s (both loads) and the agent's slots. */
 #define P_RUN (1u << 0)
@@ -109,7 +116,7 @@ struct sa_case {
 	const char *name;
 	unsigned variants;
 	uint32_t slot; /* agent: the slot of the cgroup */
-	bool inner; /* agent: the child runs in a child cgroup of it */
+	uint8_t cg; /* agent: where the child runs (enum where) */
 	enum op op;
 	int family;
 	int type;
@@ -130,164 +137,170 @@ struct sa_case {
 
 static const struct sa_case cases[] = {
 	/* TCP, IPv4 */
-	{ "tcp4 CIDR and port allowed", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, ALLOWED4, SVC_PORT, 0,
+	{ "tcp4 CIDR and port allowed", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, ALLOWED4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
-	{ "tcp4 CIDR with another port", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, ALLOWED4, OTHER_PORT, EPERM,
+	{ "tcp4 CIDR with another port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, ALLOWED4, OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, PORT_NOT_ALLOWED, AF_INET, ALLOWED4, 0, 0) },
-	{ "tcp4 not in policy", V_BOTH, SLOT_MAIN, false, OP_CONNECT, AF_INET,
-	  TCP, DENIED4, SVC_PORT, EPERM,
+	{ "tcp4 not in policy", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_CONNECT,
+	  AF_INET, TCP, DENIED4, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, DENIED4, 0, 0) },
-	{ "tcp4 reserved range", V_BOTH, SLOT_MAIN, false, OP_CONNECT, AF_INET,
-	  TCP, METADATA4, 80, EPERM,
+	{ "tcp4 reserved range", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_CONNECT,
+	  AF_INET, TCP, METADATA4, 80, EPERM,
 	  EV(CONNECT, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
-	{ "tcp4 learned address", V_BOTH, SLOT_MAIN, false, OP_CONNECT, AF_INET,
-	  TCP, LEARNED4, SVC_PORT, 0,
+	{ "tcp4 learned address", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_CONNECT,
+	  AF_INET, TCP, LEARNED4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, LEARNED, AF_INET, LEARNED4, RULE_LEARNED, 7) },
-	{ "tcp4 learned address, another port", V_BOTH, SLOT_MAIN, false,
+	{ "tcp4 learned address, another port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_CONNECT, AF_INET, TCP, LEARNED4, OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, PORT_NOT_ALLOWED, AF_INET, LEARNED4, 0, 7) },
-	{ "tcp4 learned address expired", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, EXPIRED4, SVC_PORT, EPERM,
+	{ "tcp4 learned address expired", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, EXPIRED4, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, EXPIRED4, 0, 0) },
-	{ "tcp4 loopback, listed port", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, "127.0.0.1", SVC_PORT, 0,
+	{ "tcp4 loopback, listed port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, "127.0.0.1", SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
-	{ "tcp4 loopback, a host service's port", V_BOTH, SLOT_MAIN, false,
+	{ "tcp4 loopback, a host service's port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_CONNECT, AF_INET, TCP, "127.0.0.1", OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
-	{ "tcp4 loopback, a port the sandbox serves", V_BOTH, SLOT_MAIN, false,
-	  OP_OWN_LISTENER, AF_INET, TCP, "127.0.0.1", OWN_PORT, 0,
+	{ "tcp4 loopback, a port the sandbox serves", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_OWN_LISTENER, AF_INET, TCP, "127.0.0.1", OWN_PORT, 0,
 	  EV(CONNECT, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
 	{ "tcp4 host address follows the loopback rules", V_BOTH, SLOT_MAIN,
-	  false, OP_CONNECT, AF_INET, TCP, HOST4, OTHER_PORT, EPERM,
+	  CG_SANDBOX, OP_CONNECT, AF_INET, TCP, HOST4, OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, LOOPBACK, AF_INET, HOST4, 0, 0) },
 
 	/* TCP, IPv6 and v4-mapped */
-	{ "tcp6 CIDR and port allowed", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET6, TCP, ALLOWED6, SVC_PORT, 0,
+	{ "tcp6 CIDR and port allowed", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET6, TCP, ALLOWED6, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET6, ALLOWED6, 2, 0) },
-	{ "tcp6 CIDR with another port", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET6, TCP, ALLOWED6, OTHER_PORT, EPERM,
+	{ "tcp6 CIDR with another port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET6, TCP, ALLOWED6, OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, PORT_NOT_ALLOWED, AF_INET6, ALLOWED6, 0, 0) },
-	{ "tcp6 not in policy", V_BOTH, SLOT_MAIN, false, OP_CONNECT, AF_INET6,
-	  TCP, DENIED6, SVC_PORT, EPERM,
+	{ "tcp6 not in policy", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_CONNECT,
+	  AF_INET6, TCP, DENIED6, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET6, DENIED6, 0, 0) },
-	{ "tcp6 learned address", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
+	{ "tcp6 learned address", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_CONNECT,
 	  AF_INET6, TCP, LEARNED6, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, LEARNED, AF_INET6, LEARNED6, RULE_LEARNED, 8) },
-	{ "tcp6 loopback ::1, a host service's port", V_BOTH, SLOT_MAIN, false,
-	  OP_CONNECT, AF_INET6, TCP, "::1", OTHER_PORT, EPERM,
+	{ "tcp6 loopback ::1, a host service's port", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_CONNECT, AF_INET6, TCP, "::1", OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, LOOPBACK, AF_INET6, "::1", 0, 0) },
-	{ "tcp6 v4-mapped CIDR allowed", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET6, TCP, MAPPED(ALLOWED4), SVC_PORT, 0,
+	{ "tcp6 v4-mapped CIDR allowed", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET6, TCP, MAPPED(ALLOWED4), SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
-	{ "tcp6 v4-mapped reserved range", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET6, TCP, MAPPED(METADATA4), 80, EPERM,
+	{ "tcp6 v4-mapped reserved range", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET6, TCP, MAPPED(METADATA4), 80, EPERM,
 	  EV(CONNECT, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
-	{ "tcp6 v4-mapped not in policy", V_BOTH, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET6, TCP, MAPPED(DENIED4), SVC_PORT, EPERM,
+	{ "tcp6 v4-mapped not in policy", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET6, TCP, MAPPED(DENIED4), SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, DENIED4, 0, 0) },
-	{ "tcp6 IPv6 disabled", V_RUN_NOV6 | V_AGENT, SLOT_NOV6, false,
+	{ "tcp6 IPv6 disabled", V_RUN_NOV6 | V_AGENT, SLOT_NOV6, CG_SANDBOX,
 	  OP_CONNECT, AF_INET6, TCP, ALLOWED6, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, IPV6_DISABLED, AF_INET6, ALLOWED6, 0, 0) },
 	{ "tcp6 v4-mapped is IPv4 with IPv6 disabled", V_RUN_NOV6 | V_AGENT,
-	  SLOT_NOV6, false, OP_CONNECT, AF_INET6, TCP, MAPPED(ALLOWED4),
+	  SLOT_NOV6, CG_SANDBOX, OP_CONNECT, AF_INET6, TCP, MAPPED(ALLOWED4),
 	  SVC_PORT, 0, EV(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
 
 	/* UDP sendto() */
-	{ "udp4 sendto CIDR and port allowed", V_BOTH, SLOT_MAIN, false,
+	{ "udp4 sendto CIDR and port allowed", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_SENDTO, AF_INET, UDP, ALLOWED4, SVC_PORT, 0,
 	  EV(SENDMSG, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
-	{ "udp4 sendto CIDR with another port", V_BOTH, SLOT_MAIN, false,
+	{ "udp4 sendto CIDR with another port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_SENDTO, AF_INET, UDP, ALLOWED4, OTHER_PORT, EPERM,
 	  EV(SENDMSG, DENY, PORT_NOT_ALLOWED, AF_INET, ALLOWED4, 0, 0) },
-	{ "udp4 sendto not in policy", V_BOTH, SLOT_MAIN, false, OP_SENDTO,
+	{ "udp4 sendto not in policy", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_SENDTO,
 	  AF_INET, UDP, DENIED4, SVC_PORT, EPERM,
 	  EV(SENDMSG, DENY, NOT_IN_POLICY, AF_INET, DENIED4, 0, 0) },
-	{ "udp4 sendto reserved range", V_BOTH, SLOT_MAIN, false, OP_SENDTO,
-	  AF_INET, UDP, METADATA4, 123, EPERM,
+	{ "udp4 sendto reserved range", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDTO, AF_INET, UDP, METADATA4, 123, EPERM,
 	  EV(SENDMSG, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
-	{ "udp4 sendto learned address", V_BOTH, SLOT_MAIN, false, OP_SENDTO,
-	  AF_INET, UDP, LEARNED4, SVC_PORT, 0,
+	{ "udp4 sendto learned address", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDTO, AF_INET, UDP, LEARNED4, SVC_PORT, 0,
 	  EV(SENDMSG, ALLOW, LEARNED, AF_INET, LEARNED4, RULE_LEARNED, 7) },
-	{ "udp4 sendto learned address expired", V_BOTH, SLOT_MAIN, false,
+	{ "udp4 sendto learned address expired", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_SENDTO, AF_INET, UDP, EXPIRED4, SVC_PORT, EPERM,
 	  EV(SENDMSG, DENY, NOT_IN_POLICY, AF_INET, EXPIRED4, 0, 0) },
-	{ "udp6 sendto not in policy", V_BOTH, SLOT_MAIN, false, OP_SENDTO,
+	{ "udp6 sendto not in policy", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_SENDTO,
 	  AF_INET6, UDP, DENIED6, SVC_PORT, EPERM,
 	  EV(SENDMSG, DENY, NOT_IN_POLICY, AF_INET6, DENIED6, 0, 0) },
-	{ "udp6 sendto v4-mapped allowed", V_BOTH, SLOT_MAIN, false, OP_SENDTO,
-	  AF_INET6, UDP, MAPPED(ALLOWED4), SVC_PORT, 0,
+	{ "udp6 sendto v4-mapped allowed", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDTO, AF_INET6, UDP, MAPPED(ALLOWED4), SVC_PORT, 0,
 	  EV(SENDMSG, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
-	{ "udp6 sendto IPv6 disabled", V_RUN_NOV6 | V_AGENT, SLOT_NOV6, false,
-	  OP_SENDTO, AF_INET6, UDP, ALLOWED6, SVC_PORT, EPERM,
+	{ "udp6 sendto IPv6 disabled", V_RUN_NOV6 | V_AGENT, SLOT_NOV6,
+	  CG_SANDBOX, OP_SENDTO, AF_INET6, UDP, ALLOWED6, SVC_PORT, EPERM,
 	  EV(SENDMSG, DENY, IPV6_DISABLED, AF_INET6, ALLOWED6, 0, 0) },
 
 	/* DNS: any server's port 53 goes to the endpoint, and looks as if not */
-	{ "udp4 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, false,
+	{ "udp4 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_DNS_CONNECT, AF_INET, UDP, DNS4, AWF_DNS_PORT, 0,
 	  EV(CONNECT, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
-	{ "udp4 sendto DNS/53 redirected", V_BOTH, SLOT_MAIN, false,
+	{ "udp4 sendto DNS/53 redirected", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_DNS_SENDTO, AF_INET, UDP, DNS4, AWF_DNS_PORT, 0,
 	  EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
-	{ "udp6 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, false,
+	{ "udp6 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_DNS_CONNECT, AF_INET6, UDP, DNS6, AWF_DNS_PORT, 0,
 	  EV(CONNECT, REDIRECT, DNS_REDIRECT, AF_INET6, DNS6, 0, 0) },
-	{ "udp6 sendto v4-mapped DNS/53 redirected", V_BOTH, SLOT_MAIN, false,
-	  OP_DNS_SENDTO, AF_INET6, UDP, MAPPED(DNS4), AWF_DNS_PORT, 0,
-	  EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
+	{ "udp6 sendto v4-mapped DNS/53 redirected", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_DNS_SENDTO, AF_INET6, UDP, MAPPED(DNS4), AWF_DNS_PORT,
+	  0, EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
 	{ "udp6 DNS/53 redirected with IPv6 disabled", V_RUN_NOV6 | V_AGENT,
-	  SLOT_NOV6, false, OP_DNS_SENDTO, AF_INET6, UDP, DNS6, AWF_DNS_PORT, 0,
+	  SLOT_NOV6, CG_SANDBOX, OP_DNS_SENDTO, AF_INET6, UDP, DNS6,
+	  AWF_DNS_PORT, 0,
 	  EV(SENDMSG, REDIRECT, DNS_REDIRECT, AF_INET6, DNS6, 0, 0) },
-	{ "tcp4 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, false,
+	{ "tcp4 connect to DNS/53 redirected", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_DNS_CONNECT, AF_INET, TCP, DNS4, AWF_DNS_PORT, 0,
 	  EV(CONNECT, REDIRECT, DNS_REDIRECT, AF_INET, DNS4, 0, 0) },
 
 	/* bind(): listening ports stay on loopback */
-	{ "bind4 to a non-loopback address", V_BOTH, SLOT_MAIN, false, OP_BIND,
-	  AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
+	{ "bind4 to a non-loopback address", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
 	  EV(BIND, DENY, BIND_NOT_LOOPBACK, AF_INET, ALLOWED4, 0, 0) },
 
 	/* The agent: a cgroup resolves to a slot, the slot to its policy */
-	{ "slot's own CIDR", V_AGENT, SLOT_NOV6, false, OP_CONNECT, AF_INET,
-	  TCP, SLOT2_4, SVC_PORT, 0,
+	{ "slot's own CIDR", V_AGENT, SLOT_NOV6, CG_SANDBOX, OP_CONNECT,
+	  AF_INET, TCP, SLOT2_4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, SLOT2_4, 5, 0) },
-	{ "another slot's CIDR", V_AGENT, SLOT_MAIN, false, OP_CONNECT, AF_INET,
-	  TCP, SLOT2_4, SVC_PORT, EPERM,
+	{ "another slot's CIDR", V_AGENT, SLOT_MAIN, CG_SANDBOX, OP_CONNECT,
+	  AF_INET, TCP, SLOT2_4, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, SLOT2_4, 0, 0) },
-	{ "slot's own learned set", V_AGENT, SLOT_NOV6, false, OP_CONNECT,
+	{ "slot's own learned set", V_AGENT, SLOT_NOV6, CG_SANDBOX, OP_CONNECT,
 	  AF_INET, TCP, OTHER_SET4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, LEARNED, AF_INET, OTHER_SET4, RULE_LEARNED, 9) },
-	{ "another slot's learned set", V_AGENT, SLOT_MAIN, false, OP_CONNECT,
-	  AF_INET, TCP, OTHER_SET4, SVC_PORT, EPERM,
+	{ "another slot's learned set", V_AGENT, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, OTHER_SET4, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, OTHER_SET4, 0, 0) },
-	{ "child cgroup inherits the slot, allowed", V_AGENT, SLOT_MAIN, true,
-	  OP_CONNECT, AF_INET, TCP, ALLOWED4, SVC_PORT, 0,
+	{ "child cgroup inherits the slot, allowed", V_AGENT, SLOT_MAIN,
+	  CG_CHILD, OP_CONNECT, AF_INET, TCP, ALLOWED4, SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },
-	{ "child cgroup inherits the slot, denied", V_AGENT, SLOT_MAIN, true,
-	  OP_CONNECT, AF_INET, TCP, DENIED4, SVC_PORT, EPERM,
+	{ "child cgroup inherits the slot, denied", V_AGENT, SLOT_MAIN,
+	  CG_CHILD, OP_CONNECT, AF_INET, TCP, DENIED4, SVC_PORT, EPERM,
 	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, DENIED4, 0, 0) },
+	{ "child cgroup's own slot wins over its parent's", V_AGENT, SLOT_NOV6,
+	  CG_CHILD_SLOT, OP_CONNECT, AF_INET, TCP, SLOT2_4, SVC_PORT, 0,
+	  EV(CONNECT, ALLOW, CIDR, AF_INET, SLOT2_4, 5, 0) },
 	/* No slot (or a slot being torn down): fail closed, silently. */
-	{ "no slot: connect refused", V_AGENT, SLOT_NONE, false, OP_CONNECT,
-	  AF_INET, TCP, ALLOWED4, SVC_PORT, EPERM, NO_EVENT },
-	{ "no slot: tcp6 connect refused", V_AGENT, SLOT_NONE, false,
+	{ "no slot: connect refused", V_AGENT, SLOT_NONE, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, ALLOWED4, SVC_PORT, EPERM, NO_EVENT },
+	{ "no slot: tcp6 connect refused", V_AGENT, SLOT_NONE, CG_SANDBOX,
 	  OP_CONNECT, AF_INET6, TCP, ALLOWED6, SVC_PORT, EPERM, NO_EVENT },
-	{ "no slot: DNS not redirected but refused", V_AGENT, SLOT_NONE, false,
-	  OP_SENDTO, AF_INET, UDP, DNS4, AWF_DNS_PORT, EPERM, NO_EVENT },
-	{ "no slot: bind to loopback allowed", V_AGENT, SLOT_NONE, false,
+	{ "no slot: DNS not redirected but refused", V_AGENT, SLOT_NONE,
+	  CG_SANDBOX, OP_SENDTO, AF_INET, UDP, DNS4, AWF_DNS_PORT, EPERM,
+	  NO_EVENT },
+	{ "no slot: bind to loopback allowed", V_AGENT, SLOT_NONE, CG_SANDBOX,
 	  OP_BIND, AF_INET, TCP, "127.0.0.1", OWN_PORT, 0, NO_EVENT },
-	{ "no slot: bind to another address refused", V_AGENT, SLOT_NONE, false,
-	  OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
+	{ "no slot: bind to another address refused", V_AGENT, SLOT_NONE,
+	  CG_SANDBOX, OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
 	  EV(BIND, DENY, BIND_NOT_LOOPBACK, AF_INET, ALLOWED4, 0, 0) },
-	{ "torn-down slot: connect refused", V_AGENT, SLOT_TORN, false,
+	{ "torn-down slot: connect refused", V_AGENT, SLOT_TORN, CG_SANDBOX,
 	  OP_CONNECT, AF_INET, TCP, ALLOWED4, SVC_PORT, EPERM, NO_EVENT },
 	/* Unrestricted: the hooks let everything through, unaudited. */
-	{ "unrestricted slot: any port", V_AGENT, SLOT_FREE, false, OP_CONNECT,
-	  AF_INET, TCP, ALLOWED4, OTHER_PORT, ECONNREFUSED, NO_EVENT },
-	{ "unrestricted slot: any bind", V_AGENT, SLOT_FREE, false, OP_BIND,
-	  AF_INET, TCP, ALLOWED4, OWN_PORT, 0, NO_EVENT },
+	{ "unrestricted slot: any port", V_AGENT, SLOT_FREE, CG_SANDBOX,
+	  OP_CONNECT, AF_INET, TCP, ALLOWED4, OTHER_PORT, ECONNREFUSED,
+	  NO_EVENT },
+	{ "unrestricted slot: any bind", V_AGENT, SLOT_FREE, CG_SANDBOX,
+	  OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, 0, NO_EVENT },
 };
 
 /* The CIDR rules of the policies, by P_* mask. */
@@ -1217,7 +1230,7 @@ static const struct test_cgroup *cgroup_of(const struct sa_test *t)
 		return &g.run;
 	if (t->v == V_RUN_NOV6)
 		return &g.nov6;
-	return t->c->inner ? &g.inner : &g.agent;
+	return t->c->cg == CG_SANDBOX ? &g.agent : &g.inner;
 }
 
 static struct ring_buffer *events_rb(const struct sa_test *t)
@@ -1227,16 +1240,27 @@ static struct ring_buffer *events_rb(const struct sa_test *t)
 	return t->v == V_RUN_NOV6 ? g.rb_nov6 : g.rb_agent;
 }
 
-/* The agent's cgroup (never its child) gets the row's slot, or none. */
-static void set_slot(const struct sa_case *c)
+static void slot_put(uint64_t cgroup_id, uint32_t slot)
+{
+	if (bpf_map_update_elem(bpf_map__fd(g.agent_skel->maps.slots),
+				&cgroup_id, &slot, BPF_ANY))
+		fail_msg("slots map: %s", strerror(errno));
+}
+
+/* The slots map as the row has it; rows start from no entry at all. */
+static void set_slots(const struct sa_case *c)
 {
 	int fd = bpf_map__fd(g.agent_skel->maps.slots);
 
 	if ((bpf_map_delete_elem(fd, &g.agent.id) && errno != ENOENT) ||
 	    (bpf_map_delete_elem(fd, &g.inner.id) && errno != ENOENT))
 		fail_msg("clearing the slots map: %s", strerror(errno));
-	if (c->slot && bpf_map_update_elem(fd, &g.agent.id, &c->slot, BPF_ANY))
-		fail_msg("slots map: %s", strerror(errno));
+	if (c->cg == CG_CHILD_SLOT) {
+		slot_put(g.agent.id, SLOT_MAIN);
+		slot_put(g.inner.id, c->slot);
+	} else if (c->slot) {
+		slot_put(g.agent.id, c->slot);
+	}
 }
 
 /* Fork a child into the row's cgroup; it reports through a pipe. */
@@ -1355,7 +1379,7 @@ static void test_row(void **state)
 	pid_t pid;
 
 	if (t->v == V_AGENT)
-		set_slot(c);
+		set_slots(c);
 	ring_buffer__consume(rb); /* nothing should be there; be sure */
 	n_got = 0;
 	pid = run_child(t, &r);
