@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # tests/run.sh [PATTERN] - the awf-bpf test runner (`make test` calls it).
 #
-#  1. every build/tests/test_* cmocka binary, run and counted by
-#     tests/unit/run.sh (a binary that exits non-zero without reporting a
-#     failure, e.g. a crash, counts as one failure); then tests/fuzz/run.sh
-#     (FUZZ_SECONDS per DNS fuzz harness, 15);
+#  1. every build/tests/test_* and build/tests/bpf/test_* cmocka binary,
+#     run and counted by tests/unit/run.sh (the latter attach the BPF
+#     programs to cgroups of their own, in a network namespace of their
+#     own; a binary that exits non-zero without reporting a failure, e.g.
+#     a crash, counts as one failure); then tests/fuzz/run.sh (FUZZ_SECONDS
+#     per DNS fuzz harness, 15);
 #  2. the testbed (tests/testbed/testbed.sh up; down again at the end);
 #  3. every test_* function of tests/integration/*.sh, each in its own
 #     subshell, in its own cgroup, with a time bound (TEST_TIMEOUT, 60 s).
@@ -53,7 +55,6 @@ record() { # ok|FAIL name [detail]
 
 # tests/unit/run.sh runs and counts them (also for `make unit`): its lines
 # go through, its last one ("N passed, N failed, N skipped") is added here.
-# shellcheck disable=SC2120 # arguments: other cmocka binaries (tests/bpf)
 run_unit() { # [BINARY...]: default every $BUILD/tests/test_*
 	local line summary='' p f s
 	while IFS= read -r line; do
@@ -278,7 +279,8 @@ AWFT_TOOLS=$(mktemp -d /tmp/awft-tools.XXXXXX) && cp -r tests/tools/. "$AWFT_TOO
 export AWFT_TOOLS
 trap 'rm -rf "$AWFT_TOOLS"' EXIT
 
-[ -n "$PATTERN" ] || run_unit
+# tests/bpf/: in-process tests of the BPF programs, counted as unit tests.
+[ -n "$PATTERN" ] || run_unit "$BUILD"/tests/test_* "$BUILD"/tests/bpf/test_*
 [ -n "$PATTERN" ] || run_fuzz
 run_integration
 
