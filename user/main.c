@@ -14,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "cli/commands.h"
+#include "common/error.h"
 #include "kernel/loader.h"
 #include "common/log.h"
 #include "policy/policy.h"
@@ -180,8 +181,7 @@ static int apply_flag(struct policy *p, const struct pending_flag *f,
 		return policy_set_localhost(p, f->arg, "--localhost", err,
 					    errlen);
 	}
-	snprintf(err, errlen, "internal: unhandled flag %d", f->opt);
-	return -1;
+	return set_err(err, errlen, "internal: unhandled flag %d", f->opt);
 }
 
 static int parse_timeout(const char *arg, unsigned int *out)
@@ -276,7 +276,7 @@ static int parse_run_args(struct run_cli *cli, int argc, char **argv)
 
 static int build_policy(struct run_cli *cli, struct policy *p)
 {
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	if (cli->policy_file && policy_load_file(p, cli->policy_file, err,
 						 sizeof(err)))
@@ -314,7 +314,7 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_policy(int argc, char **argv)
 {
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy policy;
 	json_object *out;
 

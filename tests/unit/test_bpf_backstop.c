@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/error.h"
 #include "kernel/loader.h"
 #include "awf.skel.h"
 
@@ -57,7 +58,7 @@ static int load(bool proxy_only)
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
 	struct rule_table rules;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	cfg.dns_ip4 = htonl(INADDR_LOOPBACK);
 	if (proxy_only) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "common/error.h"
 #include "test_util.h"
 #include "policy/policy_int.h"
 #include "policy/domain_match.h"
@@ -251,7 +252,7 @@ static const struct match_row rows[] = {
 
 static void load_json(struct policy *p, const char *keys)
 {
-	char text[2048], err[512] = "";
+	char text[2048], err[AWF_ERR_LEN] = "";
 	json_object *root;
 
 	snprintf(text, sizeof(text), "{\"version\": 1, %s}", keys);
@@ -267,7 +268,7 @@ static struct domain_matcher *row_matcher(const struct match_row *row,
 					  struct policy *p)
 {
 	struct domain_matcher *m;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	policy_init(p);
 	if (row->json)
@@ -290,7 +291,7 @@ static void assert_ports(const char *query, const struct awf_port_set *got,
 			 const char *want)
 {
 	struct awf_port_set set = { 0 };
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	if (want)
 		assert_int_equal(
@@ -369,7 +370,7 @@ static void test_build(void **state)
 	const struct build_row *row = *state;
 	struct domain_matcher *m;
 	struct policy p;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	policy_init(&p);
 	load_json(&p, row->json);
@@ -393,7 +394,7 @@ static void test_not_normalized(void **state)
 	};
 	struct policy_domain d = { .subdomains = true };
 	struct policy p;
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -414,7 +415,7 @@ static void test_lookup_overflow(void **state)
 	struct domain_match out;
 	struct domain_matcher *m;
 	struct policy p;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	(void)state;
 	policy_init(&p);

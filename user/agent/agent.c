@@ -21,6 +21,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_int.h"
+#include "common/error.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 #include "run/run.h"
@@ -85,7 +86,7 @@ static bool same_attach_points(const struct agent_config *a,
 static void reload_config(struct agent *ag)
 {
 	struct agent_config next;
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	agent_config_defaults(&next);
 	if (agent_config_load(&next, ag->cfg.origin, false, err, sizeof(err))) {
@@ -112,7 +113,7 @@ static void reload(struct agent *ag)
 {
 	struct agent_policy_set next = { 0 }, old = ag->policies;
 	struct agent_config saved = ag->cfg;
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	reload_config(ag);
 	log_info("SIGHUP: reloading the policies in %s", ag->cfg.policies_dir);
@@ -193,7 +194,7 @@ static void on_cgroup_event(enum cgroup_watch_kind k, const char *rel,
 static int on_watch(struct ev_source *src, uint32_t events)
 {
 	struct watch_src *w = container_of(src, struct watch_src, src);
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	(void)events;
 	if (cgroup_watch_read(w->ag->watch[w->attach], on_cgroup_event, w, err,
@@ -215,16 +216,13 @@ static int open_attach_point(struct agent *ag, size_t i, int *fd, char *err,
 	char path[PATH_MAX * 2];
 
 	snprintf(path, sizeof(path), "%s%s", ag->cg2, ag->cfg.attach[i].cgroup);
-	if (mkdir(path, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %.900s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return set_err(err, errlen, "mkdir %.900s: %s", path,
+			       strerror(errno));
 	*fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (*fd < 0) {
-		snprintf(err, errlen, "open %.900s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (*fd < 0)
+		return set_err(err, errlen, "open %.900s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -242,10 +240,8 @@ static int watch_attach_points(struct agent *ag, char *err, size_t errlen)
 		watch_srcs[i].attach = i;
 		watch_srcs[i].src.fd = cgroup_watch_fd(ag->watch[i]);
 		watch_srcs[i].src.on_ready = on_watch;
-		if (ev_add(ag->epfd, &watch_srcs[i].src, EPOLLIN)) {
-			snprintf(err, errlen, "epoll: cgroup watch");
-			return -1;
-		}
+		if (ev_add(ag->epfd, &watch_srcs[i].src, EPOLLIN))
+			return set_err(err, errlen, "epoll: cgroup watch");
 	}
 	return 0;
 }
@@ -270,7 +266,7 @@ static int attach_programs(struct agent *ag, char *err, size_t errlen)
 
 static void make_attach_points(struct agent *ag)
 {
-	char err[256];
+	char err[AWF_ERR_LEN];
 	int fd;
 
 	for (size_t i = 0; i < ag->cfg.n_attach; i++)
@@ -285,7 +281,7 @@ static void adopt_runs(struct agent *ag)
 		struct adopted *a = &ag->adopted[i];
 		struct policy *p;
 		json_object *pj;
-		char err[512];
+		char err[AWF_ERR_LEN];
 
 		if (a->kind != ENTRY_RUN || !a->run_policy_json)
 			continue;
@@ -371,10 +367,8 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
-		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
-		return -1;
-	}
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return set_err(err, errlen, "sigprocmask: %s", strerror(errno));
 	l->signal_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	l->signal_src.on_ready = on_signal;
 	l->sweep_src.fd =
@@ -389,8 +383,7 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	    ev_add(l->ag->epfd, &l->signal_src, EPOLLIN) ||
 	    ev_add(l->ag->epfd, &l->sweep_src, EPOLLIN) ||
 	    ev_add(l->ag->epfd, &l->soon_src, EPOLLIN)) {
-		snprintf(err, errlen, "signals: %s", strerror(errno));
-		return -1;
+		return set_err(err, errlen, "signals: %s", strerror(errno));
 	}
 	return 0;
 }
@@ -437,7 +430,7 @@ static void shut_down(struct agent *ag)
 
 static int uninstall(void)
 {
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	if (agent_bpf_uninstall(err, sizeof(err))) {
 		log_error("%s", err);
@@ -501,7 +494,7 @@ int cmd_agent(int argc, char **argv)
 	struct agent_loop l = { .ag = &ag };
 	const char *config = NULL;
 	bool do_uninstall = false;
-	char err[1024] = "";
+	char err[AWF_ERR_LEN] = "";
 	int ret;
 
 	ret = parse_args(argc, argv, &config, &do_uninstall);

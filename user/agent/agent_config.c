@@ -16,6 +16,7 @@
 
 #include "agent/agent_config.h"
 #include "agent/cgroup_tree.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 
 #define DEFAULT_ATTACH "/awf-bpf"
@@ -140,7 +141,7 @@ static int read_version(const struct cctx *c, const char *path,
 static int read_cgroup(const struct cctx *c, const char *path, json_object *val,
 		       struct agent_attach *a)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *s = get_string(c, path, val, "a cgroup path string");
 
 	if (!s)
@@ -421,10 +422,10 @@ static int read_all(int fd, const char *origin, char **buf, size_t *len,
 					 realloc(data, cap + 65536) :
 					 NULL;
 			if (!bigger) {
-				policy_err(err, errlen, "%s: %s", origin,
-					   cap < JSON_FILE_MAX ?
-						   "out of memory" :
-						   "larger than 16 MiB");
+				set_err(err, errlen, "%s: %s", origin,
+					cap < JSON_FILE_MAX ?
+						"out of memory" :
+						"larger than 16 MiB");
 				free(data);
 				return -1;
 			}
@@ -440,7 +441,7 @@ static int read_all(int fd, const char *origin, char **buf, size_t *len,
 			break;
 	}
 	if (n < 0) {
-		policy_err(err, errlen, "%s: %s", origin, strerror(errno));
+		set_err(err, errlen, "%s: %s", origin, strerror(errno));
 		free(data);
 		return -1;
 	}
@@ -460,7 +461,7 @@ json_object *agent_json_read(int fd, const char *origin, char *err,
 		return NULL;
 	/* JSON text never holds one; json-c would stop reading there */
 	if (memchr(buf, '\0', len)) {
-		policy_err(err, errlen, "%s: contains a NUL byte", origin);
+		set_err(err, errlen, "%s: contains a NUL byte", origin);
 		free(buf);
 		return NULL;
 	}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "common/error.h"
 #include "dns/dns_forward.h"
 #include "common/log.h"
 
@@ -76,7 +77,7 @@ static bool already_seen(const struct scan *sc, const struct agent_entry *e,
 
 static void serve(struct agent_entry *e, pid_t pid, uint64_t ino)
 {
-	char path[64], err[256];
+	char path[64], err[AWF_ERR_LEN];
 	int fd;
 
 	if (dns_fwd_serves_netns(e->sb.dns, ino))
@@ -159,7 +160,7 @@ static bool seen_for(uint64_t ino, void *ctx)
 void agent_netns_scan(struct agent *ag)
 {
 	struct scan sc = { .ag = ag };
-	char root[PATH_MAX * 2], err[256];
+	char root[PATH_MAX * 2], err[AWF_ERR_LEN];
 	bool complete = true;
 
 	if (netns_ino(getpid(), &sc.self_ino))

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_pinned.h"
+#include "common/error.h"
 #include "kernel/counters.h"
 #include "audit/dump_json.h"
 #include "dns/learned.h"
@@ -169,17 +170,14 @@ int agent_state_parse(json_object *root, struct agent_state_info *st, char *err,
 	if (!json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "sandboxes", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(err, errlen, "no sandboxes array");
-		return -1;
+		return set_err(err, errlen, "no sandboxes array");
 	}
 	pid = int_member(root, "agent_pid");
 	st->agent_pid = pid > 0 && pid <= INT32_MAX ? pid : 0;
 	n = json_object_array_length(list);
 	st->sandboxes = calloc(n ? n : 1, sizeof(*st->sandboxes));
-	if (!st->sandboxes) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!st->sandboxes)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (!entry_parse(json_object_array_get_idx(list, i),
 				 &st->sandboxes[st->n]))
@@ -197,22 +195,23 @@ int agent_state_read(const char *path, struct agent_state_info *st, char *err,
 	if (access(path, F_OK)) {
 		int saved = errno;
 
-		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		set_err(err, errlen, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return -1;
 	}
 	root = json_object_from_file(path);
 	if (!root) {
-		snprintf(err, errlen, "%s: not JSON", path);
+		set_err(err, errlen, "%s: not JSON", path);
 		errno = EINVAL;
 		return -1;
 	}
 	ret = agent_state_parse(root, st, err, errlen);
 	json_object_put(root);
 	if (ret) {
-		size_t len = strlen(err);
+		char why[AWF_ERR_LEN];
 
-		snprintf(err + len, errlen - len, " in %s", path);
+		snprintf(why, sizeof(why), "%s", err);
+		set_err(err, errlen, "%s in %s", why, path);
 		errno = EINVAL;
 	}
 	return ret;
@@ -292,9 +291,9 @@ int agent_pinned_open(struct agent_pinned *ap, char *err, size_t errlen)
 		ap->maps[m] = open_map(map_names[m]);
 	if (ap->slots >= 0 || ap->configs >= 0 || ap->counters >= 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s", AGENT_PINNED_MAPS,
-		 access(AGENT_PINNED_MAPS, F_OK) ? strerror(errno) :
-						   "no map of the agent");
+	set_err(err, errlen, "%s: %s", AGENT_PINNED_MAPS,
+		access(AGENT_PINNED_MAPS, F_OK) ? strerror(errno) :
+						  "no map of the agent");
 	agent_pinned_close(ap);
 	return -1;
 }

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_sandbox.h"
+#include "common/error.h"
 #include "dns/dns_forward.h"
 #include "policy/domain_match.h"
 #include "dns/learned.h"
@@ -67,12 +68,10 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 	if (ret)
 		return -1;
 	for (size_t i = 0; i < sb->rules.n; i++) {
-		if (rule_put(a, sb->slot, &sb->rules.v[i])) {
-			snprintf(err, errlen,
-				 "writing CIDR rule %zu of %zu: %s", i + 1,
-				 sb->rules.n, strerror(errno));
-			return -1;
-		}
+		if (rule_put(a, sb->slot, &sb->rules.v[i]))
+			return set_err(err, errlen,
+				       "writing CIDR rule %zu of %zu: %s",
+				       i + 1, sb->rules.n, strerror(errno));
 	}
 	return 0;
 }
@@ -116,10 +115,8 @@ static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
 		return -1;
 	sb->filter =
 		dns_filter_new(sb->matcher, spec->on_dns, spec->on_dns_ctx);
-	if (!sb->filter || open_learned(sb, a, spec)) {
-		snprintf(err, errlen, "dns filter: out of memory");
-		return -1;
-	}
+	if (!sb->filter || open_learned(sb, a, spec))
+		return set_err(err, errlen, "dns filter: out of memory");
 	dns_filter_use_store(sb->filter, sb->learned);
 	cfg.filter = dns_filter_ops(sb->filter);
 	sb->dns = dns_fwd_new(&cfg, epfd, err, errlen);
@@ -149,9 +146,8 @@ static int write_config(struct agent_sandbox *sb, struct agent_bpf *a,
 	cfg.learned_set = sb->learned_set;
 	if (bpf_map_update_elem(agent_bpf_configs_fd(a), &sb->slot, &cfg,
 				BPF_ANY)) {
-		snprintf(err, errlen, "config of slot %u: %s", sb->slot,
-			 strerror(errno));
-		return -1;
+		return set_err(err, errlen, "config of slot %u: %s", sb->slot,
+			       strerror(errno));
 	}
 	return 0;
 }
@@ -184,10 +180,9 @@ int agent_sandbox_bind(const struct agent_sandbox *sb, struct agent_bpf *a,
 {
 	if (bpf_map_update_elem(agent_bpf_slots_fd(a), &cgroup_id, &sb->slot,
 				BPF_ANY)) {
-		snprintf(err, errlen, "cgroup %llu -> slot %u: %s",
-			 (unsigned long long)cgroup_id, sb->slot,
-			 strerror(errno));
-		return -1;
+		return set_err(err, errlen, "cgroup %llu -> slot %u: %s",
+			       (unsigned long long)cgroup_id, sb->slot,
+			       strerror(errno));
 	}
 	return 0;
 }

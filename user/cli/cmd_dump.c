@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "audit/dump_json.h"
 #include "audit/logs_format.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 
 const char usage_dump[] =
@@ -271,7 +272,7 @@ static int dump_agent(const char *what, json_object *out)
 	const struct agent_state_sandbox *one = NULL;
 	struct agent_state_info st;
 	struct agent_pinned ap;
-	char err[512];
+	char err[AWF_ERR_LEN];
 	int ret = 0;
 
 	if (agent_pinned_open(&ap, err, sizeof(err))) {
@@ -302,7 +303,7 @@ static int dump_agent(const char *what, json_object *out)
 static int dump_one(const char *id, json_object *out)
 {
 	struct pinned p;
-	char err[512];
+	char err[AWF_ERR_LEN];
 	json_object *sb;
 
 	if (pinned_open(&p, id, err, sizeof(err))) {

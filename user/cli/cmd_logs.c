@@ -25,6 +25,7 @@
 
 #include "cli/commands.h"
 #include "audit/logs_format.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 #include "audit/summary.h"
 
@@ -198,7 +199,7 @@ static size_t consume(struct reader *r, char *buf, size_t len)
  */
 static bool run_gone(const struct reader *r)
 {
-	char dir[PATH_MAX], err[256];
+	char dir[PATH_MAX], err[AWF_ERR_LEN];
 	struct pinned p;
 	bool alive;
 
@@ -295,7 +296,7 @@ static int follow_fd(struct reader *r, int fd, int ino)
 static int resolve_target(struct logs_cli *cli, char *path, size_t len,
 			  char *sandbox)
 {
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct pinned p;
 
 	if (!pins_valid_id(cli->target) || access(cli->target, F_OK) == 0) {

@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "audit/dump_json.h"
 #include "audit/logs_format.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 
 const char usage_status[] =
@@ -91,7 +92,7 @@ static json_object *collect(void)
 {
 	json_object *list = json_object_new_array();
 	char(*ids)[AWF_ID_LEN];
-	char err[512];
+	char err[AWF_ERR_LEN];
 	struct pinned p;
 	size_t n;
 
@@ -178,7 +179,7 @@ static json_object *agent_collect(void)
 	struct agent_state_info st;
 	struct agent_pinned ap;
 	struct agent_link *links;
-	char err[512];
+	char err[AWF_ERR_LEN];
 	bool have_state, have_maps;
 	size_t n;
 

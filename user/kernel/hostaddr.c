@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/error.h"
 #include "kernel/rules.h"
 
 static void cidr_from_sockaddr(struct policy_cidr *c, const struct sockaddr *sa)
@@ -30,10 +31,8 @@ int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 	struct ifaddrs *ifs, *it;
 	size_t count = 0, i = 0;
 
-	if (getifaddrs(&ifs) < 0) {
-		snprintf(err, errlen, "getifaddrs: %s", strerror(errno));
-		return -1;
-	}
+	if (getifaddrs(&ifs) < 0)
+		return set_err(err, errlen, "getifaddrs: %s", strerror(errno));
 	for (it = ifs; it; it = it->ifa_next)
 		if (it->ifa_addr && (it->ifa_addr->sa_family == AF_INET ||
 				     it->ifa_addr->sa_family == AF_INET6))
@@ -41,8 +40,7 @@ int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 	*out = calloc(count ? count : 1, sizeof(**out));
 	if (!*out) {
 		freeifaddrs(ifs);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return set_err(err, errlen, "out of memory");
 	}
 	for (it = ifs; it; it = it->ifa_next)
 		if (it->ifa_addr && (it->ifa_addr->sa_family == AF_INET ||

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/error.h"
 #include "kernel/pinned.h"
 
 int proc_start_ticks(pid_t pid, uint64_t *ticks)
@@ -58,16 +59,13 @@ int pinned_open(struct pinned *p, const char *id, char *err, size_t errlen)
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < PINS_N_MAPS; i++)
 		p->fds[i] = -1;
-	if (!pins_valid_id(id)) {
-		snprintf(err, errlen, "%s: not a sandbox id (run-<pid>)", id);
-		return -1;
-	}
+	if (!pins_valid_id(id))
+		return set_err(err, errlen, "%s: not a sandbox id (run-<pid>)",
+			       id);
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	snprintf(dir, sizeof(dir), PINS_ROOT "/%s", id);
-	if (access(dir, F_OK)) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (access(dir, F_OK))
+		return set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	for (size_t i = 0; i < PINS_N_MAPS; i++)
 		p->fds[i] = open_map(id, pins_maps[i]);
 	p->has_meta = p->fds[0] >= 0 &&

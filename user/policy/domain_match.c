@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "policy/domain_match.h"
 
 #define LABEL_MAX 63
@@ -373,20 +374,17 @@ static int trie_add(struct dm_trie *t, const char *list, size_t i,
 	int64_t node = add_path(t, rest);
 	int rc;
 
-	if (node == -1) {
-		snprintf(err, errlen,
-			 "%s[%zu]: %s: not a normalized domain pattern", list,
-			 i, d->name);
-		return -1;
-	}
+	if (node == -1)
+		return set_err(err, errlen,
+			       "%s[%zu]: %s: not a normalized domain pattern",
+			       list, i, d->name);
 	rc = node < 0 ? -2 : fold_rule(t, (uint32_t)node, kind, i + 1, ports);
 	if (rc == -1)
-		snprintf(
-			err, errlen,
+		set_err(err, errlen,
 			"%s[%zu]: %s: ports need more than %d ranges together with the other entries of this name",
 			list, i, d->name, AWF_MAX_PORT_RANGES);
 	else if (rc == -2)
-		snprintf(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -415,10 +413,8 @@ static int check_path_ports(const struct dm_trie *t, const struct policy *p,
 	uint32_t culprit = 0;
 	int rc = 0;
 
-	if (!below) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!below)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < t->n_nodes && rc == 0; i++) {
 		const struct dm_node *n = &t->nodes[i];
 		struct awf_port_set at;
@@ -433,8 +429,7 @@ static int check_path_ports(const struct dm_trie *t, const struct policy *p,
 			rc = union_rule(t, n, DM_BELOW, &below[i], &culprit);
 	}
 	if (rc < 0)
-		snprintf(
-			err, errlen,
+		set_err(err, errlen,
 			"allow_domains[%u]: %s: ports need more than %d ranges together with the entries that cover the same names",
 			culprit - 1, p->allow_domains[culprit - 1].name,
 			AWF_MAX_PORT_RANGES);
@@ -447,10 +442,8 @@ static int build(struct domain_matcher *m, const struct policy *p, char *err,
 {
 	static const struct awf_port_set none;
 
-	if (trie_init(&m->allow) < 0 || trie_init(&m->block) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (trie_init(&m->allow) < 0 || trie_init(&m->block) < 0)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < p->n_allow_domains; i++) {
 		const struct policy_domain *d = &p->allow_domains[i];
 
@@ -472,7 +465,7 @@ struct domain_matcher *domain_matcher_new(const struct policy *p, char *err,
 	struct domain_matcher *m = calloc(1, sizeof(*m));
 
 	if (!m) {
-		snprintf(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (build(m, p, err, errlen) < 0) {

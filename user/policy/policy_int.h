@@ -14,15 +14,6 @@
 
 #include "policy/policy.h"
 
-/* Longest error text a value parser writes before its caller prefixes it. */
-#define POLICY_WHY_LEN 512
-
-/*
- * snprintf into err; control characters become '?' so that a value read
- * from a file can never split the message over several lines.
- */
-void policy_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* "ORIGIN: PATH: why" ("ORIGIN: why" for an empty PATH); returns -1. */
 int policy_vfail(char *err, size_t errlen, const char *origin,
 		 const char *path, const char *fmt, va_list ap);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "policy/policy_int.h"
 
 #define PATH_LEN 256
@@ -146,7 +147,7 @@ static int get_uint(const struct jctx *c, const char *path, json_object *val,
 static int read_string(const struct jctx *c, const char *path, json_object *val,
 		       const char *what, parse_fn parse, void *target)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *text = get_string(c, path, val, what);
 
 	if (!text)
@@ -211,7 +212,7 @@ static int read_object(const struct jctx *c, const char *path, json_object *obj,
 static int read_port(const struct jctx *c, const char *path, json_object *val,
 		     struct awf_port_set *set)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *spec;
 	int rc;
 
@@ -301,7 +302,7 @@ static int read_domain(const struct jctx *c, const char *path, json_object *val,
 		       struct policy *p, bool block)
 {
 	struct domain_entry e = { .block = block, .d.subdomains = true };
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *text;
 	int rc;
 
@@ -363,7 +364,7 @@ static int read_cidr(const struct jctx *c, const char *path, json_object *val,
 		     void *target)
 {
 	struct cidr_entry e = { 0 };
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 
 	if (json_object_is_type(val, json_type_object)) {
 		if (read_object(c, path, val, cidr_keys, &e) < 0)
@@ -588,7 +589,7 @@ static int read_whole_file(const char *path, char **buf, size_t *len, char *err,
 	return 0;
 
 fail:
-	policy_err(err, errlen, "%s: %s", path, strerror(errno));
+	set_err(err, errlen, "%s: %s", path, strerror(errno));
 	free(data);
 	if (f)
 		fclose(f);
@@ -612,7 +613,7 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	json_object *root;
 
 	if (!tok) {
-		policy_err(err, errlen, "%s: out of memory", path);
+		set_err(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
 	/* strict: no trailing commas, nothing after the top-level value */
@@ -620,11 +621,11 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (!root)
-		policy_err(err, errlen, "%s: line %u: %s", path,
-			   line_of(buf, json_tokener_get_parse_end(tok)),
-			   jerr == json_tokener_continue ?
-				   "unexpected end of file" :
-				   json_tokener_error_desc(jerr));
+		set_err(err, errlen, "%s: line %u: %s", path,
+			line_of(buf, json_tokener_get_parse_end(tok)),
+			jerr == json_tokener_continue ?
+				"unexpected end of file" :
+				json_tokener_error_desc(jerr));
 	json_tokener_free(tok);
 	return root;
 }
