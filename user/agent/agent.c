@@ -388,27 +388,6 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	return 0;
 }
 
-static void loop(struct agent_loop *l)
-{
-	struct epoll_event evs[64];
-
-	while (!l->stop) {
-		int n = epoll_wait(l->ag->epfd, evs, 64, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("epoll_wait: %s", strerror(errno));
-			return;
-		}
-		for (int i = 0; i < n; i++) {
-			struct ev_source *src = evs[i].data.ptr;
-
-			src->on_ready(src, evs[i].events);
-		}
-	}
-}
-
 /*
  * Leaves the pins, links and maps: the programs keep enforcing. The DNS
  * endpoints close, so queries fail until the next agent serves them.
@@ -525,7 +504,7 @@ int cmd_agent(int argc, char **argv)
 	}
 	log_info("agent: %zu attach point(s), %zu policies, ready",
 		 ag.cfg.n_attach, ag.policies.n);
-	loop(&l);
+	ev_run(ag.epfd, &l.stop);
 	log_info("agent: stopping; the pinned programs keep enforcing");
 	shut_down(&ag);
 	return 0;

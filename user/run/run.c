@@ -386,29 +386,6 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
 }
 
-
-static int supervise(struct run_state *s)
-{
-	struct epoll_event evs[32];
-
-	while (!s->child_done) {
-		int n = epoll_wait(s->epfd, evs, 32, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("epoll_wait: %s", strerror(errno));
-			return -1;
-		}
-		for (int i = 0; i < n; i++) {
-			struct ev_source *src = evs[i].data.ptr;
-
-			src->on_ready(src, evs[i].events);
-		}
-	}
-	return 0;
-}
-
 /* What awf-bpf exits with, for the audit log; -1: the command never ran. */
 static int final_status(const struct run_state *s)
 {
@@ -487,7 +464,7 @@ int run_sandbox(const struct run_options *opts)
 		return EXIT_AWF_FAILURE;
 	}
 	log_debug("sandbox %s: pid %d in %s", s.sandbox_id, s.child, s.cg.path);
-	if (supervise(&s) < 0) {
+	if (ev_run(s.epfd, &s.child_done) < 0) {
 		tear_down(&s);
 		return EXIT_AWF_FAILURE;
 	}
