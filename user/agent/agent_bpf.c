@@ -106,11 +106,16 @@ static bool link_defunct(int link_fd)
 	return target == 0;
 }
 
-/* Swap the program behind a pinned link, or create and pin the link. */
+/*
+ * Swap the program behind a pinned link, or create and pin the link.
+ * Returns 0, or -errno with err set: the caller of a TCX link tells "this
+ * kernel has no TCX" (-EINVAL, -EOPNOTSUPP) from other failures.
+ */
 static int link_program(const char *path, int prog_fd, int target_fd,
 			int attach_type, char *err, size_t errlen)
 {
 	int link_fd = bpf_obj_get(path);
+	int ret;
 
 	if (link_fd >= 0 && link_defunct(link_fd)) {
 		log_warn("%s was detached: attaching again", path);
@@ -119,28 +124,25 @@ static int link_program(const char *path, int prog_fd, int target_fd,
 		link_fd = -1;
 	}
 	if (link_fd >= 0) {
-		int ret = bpf_link_update(link_fd, prog_fd, NULL);
-
+		ret = bpf_link_update(link_fd, prog_fd, NULL) ? -errno : 0;
 		close(link_fd);
 		if (ret)
-			return set_err(err, errlen, "updating link %s: %s",
-				       path, strerror(-ret));
-		return 0;
+			set_err(err, errlen, "updating link %s: %s", path,
+				strerror(-ret));
+		return ret;
 	}
 	link_fd = bpf_link_create(prog_fd, target_fd, attach_type, NULL);
 	if (link_fd < 0) {
-		set_err(err, errlen, "attaching %s: %s", path,
-			strerror(-link_fd));
-		return link_fd;
+		ret = -errno;
+		set_err(err, errlen, "attaching %s: %s", path, strerror(-ret));
+		return ret;
 	}
-	if (bpf_obj_pin(link_fd, path)) {
-		set_err(err, errlen, "pinning link %s: %s", path,
-			strerror(errno));
-		close(link_fd);
-		return -1;
-	}
+	ret = bpf_obj_pin(link_fd, path) ? -errno : 0;
 	close(link_fd);
-	return 0;
+	if (ret)
+		set_err(err, errlen, "pinning link %s: %s", path,
+			strerror(-ret));
+	return ret;
 }
 
 int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
