@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "dns/dns_forward.h"
 #include "common/log.h"
@@ -98,18 +99,10 @@ static void serve(struct agent_entry *e, pid_t pid, uint64_t ino)
 static void note(struct scan *sc, struct agent_entry *e, pid_t pid,
 		 uint64_t ino)
 {
-	struct seen *grown;
-
 	if (already_seen(sc, e, ino))
 		return;
-	if (sc->n == sc->cap) {
-		grown = realloc(sc->v,
-				(sc->cap ? sc->cap * 2 : 16) * sizeof(*grown));
-		if (!grown)
-			return;
-		sc->v = grown;
-		sc->cap = sc->cap ? sc->cap * 2 : 16;
-	}
+	if (array_grow((void **)&sc->v, &sc->cap, sc->n + 1, sizeof(*sc->v)))
+		return;
 	sc->v[sc->n++] = (struct seen){ .owner = e, .ino = ino };
 	serve(e, pid, ino);
 }

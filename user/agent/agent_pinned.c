@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_pinned.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "kernel/counters.h"
 #include "audit/dump_json.h"
@@ -95,18 +96,11 @@ int agent_links_list(const char *dir, struct agent_link **links, size_t *n)
 	while ((de = readdir(d))) {
 		if (agent_link_parse(de->d_name, &l))
 			continue;
-		if (*n == cap) {
-			struct agent_link *bigger;
-
-			cap = cap ? cap * 2 : 16;
-			bigger = realloc(v, cap * sizeof(*v));
-			if (!bigger) {
-				free(v);
-				closedir(d);
-				*n = 0;
-				return -1;
-			}
-			v = bigger;
+		if (array_grow((void **)&v, &cap, *n + 1, sizeof(*v))) {
+			free(v);
+			closedir(d);
+			*n = 0;
+			return -1;
 		}
 		v[(*n)++] = l;
 	}

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_sandbox.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "dns/dns_forward.h"
 #include "policy/domain_match.h"
@@ -206,15 +207,8 @@ static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
 		memcpy(&v, key + first_off, sizeof(v));
 		if (v != first)
 			continue;
-		if (n == cap) {
-			uint8_t *grown = realloc(doomed, (cap ? cap * 2 : 64) *
-								 key_size);
-
-			if (!grown)
-				break;
-			doomed = grown;
-			cap = cap ? cap * 2 : 64;
-		}
+		if (array_grow((void **)&doomed, &cap, n + 1, key_size))
+			break;
 		memcpy(doomed + n++ * key_size, key, key_size);
 	}
 	for (size_t i = 0; i < n; i++)

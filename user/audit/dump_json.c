@@ -9,6 +9,7 @@
 
 #include "audit/audit_codes.h"
 #include "audit/audit_log.h"
+#include "common/array.h"
 #include "kernel/counters.h"
 #include "audit/dump_json.h"
 #include "dns/learned.h"
@@ -173,17 +174,9 @@ void *dump_map_keys(int fd, size_t key_size, size_t max,
 	if (fd < 0)
 		return NULL;
 	for (;;) {
-		if (*n == cap) {
-			char *bigger;
-
-			if (cap >= max)
-				break;
-			cap = cap ? cap * 2 : 64;
-			bigger = realloc(keys, cap * key_size);
-			if (!bigger)
-				break;
-			keys = bigger;
-		}
+		if (*n >= max ||
+		    array_grow((void **)&keys, &cap, *n + 1, key_size))
+			break;
 		prev = *n ? keys + (*n - 1) * key_size : NULL;
 		if (bpf_map_get_next_key(fd, prev, keys + *n * key_size))
 			break; /* ENOENT: the last one */

@@ -7,6 +7,7 @@
 
 #include "awf.h"
 #include "audit/audit_codes.h"
+#include "common/array.h"
 #include "kernel/counters.h"
 #include "audit/summary.h"
 
@@ -64,16 +65,9 @@ static void sb_add(struct strbuf *b, const char *text)
 
 	if (b->oom)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
+	if (array_grow((void **)&b->s, &b->cap, b->len + n + 1, 1)) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->s + b->len, text, n + 1);
 	b->len += n;
@@ -86,18 +80,6 @@ static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 16777619u; /* FNV-1a */
 	return h;
-}
-
-static void *grow(void *v, size_t *cap, size_t want, size_t size)
-{
-	size_t n = *cap ? *cap * 2 : 64;
-
-	if (want <= *cap)
-		return v;
-	v = realloc(v, n * size);
-	if (v)
-		*cap = n;
-	return v;
 }
 
 struct summary *summary_new(void)
@@ -125,17 +107,16 @@ void summary_free(struct summary *s)
 static struct sum_domain *domain_get(struct summary *s, const char *name)
 {
 	uint32_t h = hash_bytes(2166136261u, name, strlen(name)) % BUCKETS;
-	struct sum_domain *d, **v;
+	struct sum_domain *d;
 
 	for (d = s->dom_hash[h]; d; d = d->next)
 		if (strcmp(d->name, name) == 0)
 			return d;
 	if (s->n_doms >= SUMMARY_MAX_ITEMS)
 		return NULL;
-	v = grow(s->doms, &s->cap_doms, s->n_doms + 1, sizeof(*v));
-	if (!v)
+	if (array_grow((void **)&s->doms, &s->cap_doms, s->n_doms + 1,
+		       sizeof(*s->doms)))
 		return NULL;
-	s->doms = v;
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->name = strdup(name))) {
 		free(d);
@@ -184,14 +165,13 @@ static void clean_comm(char *out, const char *comm)
 
 static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
 {
-	struct sum_dest *d, **v;
+	struct sum_dest *d;
 
 	if (s->n_dests >= SUMMARY_MAX_ITEMS)
 		return NULL;
-	v = grow(s->dests, &s->cap_dests, s->n_dests + 1, sizeof(*v));
-	if (!v)
+	if (array_grow((void **)&s->dests, &s->cap_dests, s->n_dests + 1,
+		       sizeof(*s->dests)))
 		return NULL;
-	s->dests = v;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;

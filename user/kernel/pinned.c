@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "kernel/pinned.h"
 
@@ -111,17 +112,10 @@ int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n)
 	while ((de = readdir(dir))) {
 		if (!pins_valid_id(de->d_name))
 			continue;
-		if (*n == cap) {
-			char(*bigger)[AWF_ID_LEN] =
-				realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!bigger) {
-				free(v);
-				closedir(dir);
-				return -1;
-			}
-			v = bigger;
-			cap = cap ? cap * 2 : 16;
+		if (array_grow((void **)&v, &cap, *n + 1, sizeof(*v))) {
+			free(v);
+			closedir(dir);
+			return -1;
 		}
 		/* pins_valid_id() bounds the length. */
 		memcpy(v[*n], de->d_name, strlen(de->d_name) + 1);

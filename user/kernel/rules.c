@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "kernel/rules.h"
 
@@ -57,15 +58,8 @@ static struct rule_entry *find_exact(struct rule_table *t, int family,
 
 static int table_push(struct rule_table *t, const struct rule_entry *e)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct rule_entry *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+		return -1;
 	t->v[t->n++] = *e;
 	return 0;
 }

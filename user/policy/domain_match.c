@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "policy/domain_match.h"
 
@@ -151,22 +152,6 @@ static bool glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 	return p == plen;
 }
 
-/* The array with room for need elements; NULL (arr kept) when out of memory. */
-static void *grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-	size_t bigger = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	while (bigger < need)
-		bigger *= 2;
-	p = reallocarray(arr, bigger, size);
-	if (p)
-		*cap = bigger;
-	return p;
-}
-
 static int trie_init(struct dm_trie *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -243,19 +228,13 @@ static int hash_insert(struct dm_trie *t, uint32_t h, uint32_t node)
 static uint32_t node_new(struct dm_trie *t, uint32_t parent, const char *label,
 			 size_t len, bool glob)
 {
-	struct dm_node *nodes;
-	char *pool;
 	uint32_t id = (uint32_t)t->n_nodes;
 
 	if (t->n_nodes >= UINT32_MAX)
 		return 0;
-	nodes = grow(t->nodes, &t->cap_nodes, t->n_nodes + 1, sizeof(*nodes));
-	if (nodes)
-		t->nodes = nodes;
-	pool = grow(t->pool, &t->cap_pool, t->pool_len + len, 1);
-	if (pool)
-		t->pool = pool;
-	if (!nodes || !pool)
+	if (array_grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes + 1,
+		       sizeof(*t->nodes)) ||
+	    array_grow((void **)&t->pool, &t->cap_pool, t->pool_len + len, 1))
 		return 0;
 	memcpy(t->pool + t->pool_len, label, len);
 	t->nodes[id] = (struct dm_node){
@@ -350,16 +329,14 @@ static enum dm_kind entry_kind(const struct policy_domain *d, const char **rest)
 static int fold_rule(struct dm_trie *t, uint32_t node, enum dm_kind kind,
 		     uint32_t entry_id, const struct awf_port_set *ports)
 {
-	struct dm_rule *rules;
 	uint32_t *slot = &t->nodes[node].rule[kind];
 
 	if (*slot)
 		return port_set_union(&t->rules[*slot - 1].ports, ports);
-	rules = grow(t->rules, &t->cap_rules, t->n_rules + 1, sizeof(*rules));
-	if (!rules)
+	if (array_grow((void **)&t->rules, &t->cap_rules, t->n_rules + 1,
+		       sizeof(*t->rules)))
 		return -2;
-	t->rules = rules;
-	rules[t->n_rules] =
+	t->rules[t->n_rules] =
 		(struct dm_rule){ .entry_id = entry_id, .ports = *ports };
 	*slot = (uint32_t)++t->n_rules;
 	return 0;

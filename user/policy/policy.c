@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "policy/policy_int.h"
 
@@ -64,19 +65,20 @@ void policy_free(struct policy *p)
 }
 
 /*
- * The array with room for element n. The capacity is always the next power
- * of two, so struct policy needs no field to remember it.
+ * The array of n elements with room for one more. array_grow() keeps the
+ * capacity a power of two, so struct policy needs no field to remember it:
+ * the array is full when n is 0 or a power of two.
  */
-static void *grow(void *arr, size_t n, size_t size, char *err, size_t errlen)
+static void *room_for_one(void *arr, size_t n, size_t size, char *err,
+			  size_t errlen)
 {
-	void *bigger;
+	size_t cap = n && (n & (n - 1)) ? n + 1 : n;
 
-	if (n && (n & (n - 1)))
-		return arr;
-	bigger = reallocarray(arr, n ? 2 * n : 1, size);
-	if (!bigger)
+	if (array_grow(&arr, &cap, n + 1, size)) {
 		set_err(err, errlen, "out of memory");
-	return bigger;
+		return NULL;
+	}
+	return arr;
 }
 
 /* Entries the matcher would read against the writer's intent. */
@@ -118,7 +120,7 @@ int policy_merge_domain(struct policy *p, bool block,
 	for (size_t i = 0; i < *n; i++)
 		if (same_domain(&(*list)[i], d))
 			return 0;
-	bigger = grow(*list, *n, sizeof(**list), err, errlen);
+	bigger = room_for_one(*list, *n, sizeof(**list), err, errlen);
 	if (!bigger)
 		return -1;
 	*list = bigger;
@@ -221,7 +223,8 @@ int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 	if (p->n_cidrs >= AWF_MAX_CIDRS)
 		return set_err(err, errlen, "more than %d CIDR entries",
 			       AWF_MAX_CIDRS);
-	bigger = grow(p->cidrs, p->n_cidrs, sizeof(*bigger), err, errlen);
+	bigger = room_for_one(p->cidrs, p->n_cidrs, sizeof(*bigger), err,
+			      errlen);
 	if (!bigger)
 		return -1;
 	p->cidrs = bigger;
@@ -243,8 +246,8 @@ int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,
 		    memcmp(o->addr, a->addr, sizeof(o->addr)) == 0)
 			return 0;
 	}
-	bigger = grow(p->dns_servers, p->n_dns_servers, sizeof(*bigger), err,
-		      errlen);
+	bigger = room_for_one(p->dns_servers, p->n_dns_servers, sizeof(*bigger),
+			      err, errlen);
 	if (!bigger)
 		return -1;
 	p->dns_servers = bigger;
