@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "cli/cli_opts.h"
 #include "cli/commands.h"
 #include "audit/logs_format.h"
 #include "common/error.h"
@@ -162,11 +163,7 @@ static int print_file(struct logs_cli *cli)
 		} else {
 			json_object *o = summary_to_json(r.summary);
 
-			printf("%s\n",
-			       json_object_to_json_string_ext(
-				       o,
-				       JSON_C_TO_STRING_PRETTY |
-					       JSON_C_TO_STRING_NOSLASHESCAPE));
+			cli_print_json(o);
 			json_object_put(o);
 		}
 		summary_free(r.summary);
