@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_pinned.h"
-#include "common/array.h"
+#include "common/dirlist.h"
 #include "common/error.h"
 #include "kernel/counters.h"
 #include "audit/dump_json.h"
@@ -81,34 +80,15 @@ static int link_cmp(const void *a, const void *b)
 	return strcmp(x->program, y->program);
 }
 
+static int parse_link(const char *name, void *link)
+{
+	return agent_link_parse(name, link);
+}
+
 int agent_links_list(const char *dir, struct agent_link **links, size_t *n)
 {
-	struct agent_link *v = NULL, l;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
-
-	*links = NULL;
-	*n = 0;
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d))) {
-		if (agent_link_parse(de->d_name, &l))
-			continue;
-		if (array_grow((void **)&v, &cap, *n + 1, sizeof(*v))) {
-			free(v);
-			closedir(d);
-			*n = 0;
-			return -1;
-		}
-		v[(*n)++] = l;
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), link_cmp);
-	*links = v;
-	return 0;
+	return dir_list(dir, sizeof(**links), parse_link, link_cmp,
+			(void **)links, n);
 }
 
 /* -------------------------------------------------------- state file */

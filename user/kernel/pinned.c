@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,7 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "common/array.h"
+#include "common/dirlist.h"
 #include "common/error.h"
 #include "kernel/pinned.h"
 
@@ -97,35 +96,19 @@ static int id_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+static int parse_id(const char *name, void *id)
+{
+	if (!pins_valid_id(name))
+		return -1;
+	/* pins_valid_id() bounds the length. */
+	memcpy(id, name, strlen(name) + 1);
+	return 0;
+}
+
 int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n)
 {
-	char(*v)[AWF_ID_LEN] = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir;
-
-	*ids = NULL;
-	*n = 0;
-	dir = opendir(PINS_ROOT);
-	if (!dir)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(dir))) {
-		if (!pins_valid_id(de->d_name))
-			continue;
-		if (array_grow((void **)&v, &cap, *n + 1, sizeof(*v))) {
-			free(v);
-			closedir(dir);
-			return -1;
-		}
-		/* pins_valid_id() bounds the length. */
-		memcpy(v[*n], de->d_name, strlen(de->d_name) + 1);
-		(*n)++;
-	}
-	closedir(dir);
-	if (*n)
-		qsort(v, *n, sizeof(*v), id_cmp);
-	*ids = v;
-	return 0;
+	return dir_list(PINS_ROOT, sizeof(**ids), parse_id, id_cmp,
+			(void **)ids, n);
 }
 
 bool pinned_alive(const struct pinned *p)
