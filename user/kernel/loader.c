@@ -118,26 +118,6 @@ void loader_close(struct loader *l)
 	l->skel = NULL;
 }
 
-int loader_events_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.events);
-}
-
-int loader_counters_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.counters);
-}
-
-int loader_learned4_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.learned4);
-}
-
-int loader_learned6_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.learned6);
-}
-
 int loader_map_fd(const struct loader *l, const char *name)
 {
 	struct bpf_map *map;

@@ -90,8 +90,8 @@ static int open_learned_store(struct run_state *s, char *err, size_t errlen)
 {
 	const struct policy *p = s->opts->policy;
 
-	s->learned = learned_store_new(loader_learned4_fd(&s->loader),
-				       loader_learned6_fd(&s->loader),
+	s->learned = learned_store_new(loader_map_fd(&s->loader, "learned4"),
+				       loader_map_fd(&s->loader, "learned6"),
 				       p->dns_min_ttl, p->dns_max_ips_per_name);
 	if (!s->learned)
 		return set_err(err, errlen, "learned addresses: out of memory");
@@ -375,11 +375,13 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
 	    loader_attach(&s->loader, s->cg.fd, err, errlen))
 		return -1;
-	if (events_open(&s->events, loader_events_fd(&s->loader), s->epfd,
-			s->opts->audit_log, s->sandbox_id, err, errlen))
+	if (events_open(&s->events, loader_map_fd(&s->loader, "events"),
+			s->epfd, s->opts->audit_log, s->sandbox_id, err,
+			errlen))
 		return -1;
 	s->events_open = true;
-	events_attach(&s->events, s->learned, loader_counters_fd(&s->loader));
+	events_attach(&s->events, s->learned,
+		      loader_map_fd(&s->loader, "counters"));
 	if (publish(s, err, errlen))
 		return -1;
 	s->cgroup_id = s->pub.meta.cgroup_id;
