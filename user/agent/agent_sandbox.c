@@ -17,41 +17,47 @@
 #include "common/log.h"
 #include "kernel/sandbox_config.h"
 
+union slot_cidr_key {
+	struct awf_slot_cidr4_key v4;
+	struct awf_slot_cidr6_key v6;
+};
+
+/*
+ * The key of e in the shared trie of its family: the slot's 32 bits lead
+ * the prefix. Returns the fd of that trie.
+ */
+static int rule_key(struct agent_bpf *a, uint32_t slot,
+		    const struct rule_entry *e, union slot_cidr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (e->family == AF_INET) {
+		k->v4.prefixlen = 32 + e->prefixlen;
+		k->v4.slot = htonl(slot);
+		memcpy(k->v4.addr, e->addr, sizeof(k->v4.addr));
+		return agent_bpf_map_fd(a, AGENT_MAP_CIDR4);
+	}
+	k->v6.prefixlen = 32 + e->prefixlen;
+	k->v6.slot = htonl(slot);
+	memcpy(k->v6.addr, e->addr, sizeof(k->v6.addr));
+	return agent_bpf_map_fd(a, AGENT_MAP_CIDR6);
+}
+
 static int rule_put(struct agent_bpf *a, uint32_t slot,
 		    const struct rule_entry *e)
 {
-	if (e->family == AF_INET) {
-		struct awf_slot_cidr4_key k = { .prefixlen = 32 + e->prefixlen,
-						.slot = htonl(slot) };
+	union slot_cidr_key k;
+	int fd = rule_key(a, slot, e, &k);
 
-		memcpy(k.addr, e->addr, sizeof(k.addr));
-		return bpf_map_update_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR4),
-					   &k, &e->rule, BPF_ANY);
-	}
-	struct awf_slot_cidr6_key k = { .prefixlen = 32 + e->prefixlen,
-					.slot = htonl(slot) };
-
-	memcpy(k.addr, e->addr, sizeof(k.addr));
-	return bpf_map_update_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR6), &k,
-				   &e->rule, BPF_ANY);
+	return bpf_map_update_elem(fd, &k, &e->rule, BPF_ANY);
 }
 
 static void rule_del(struct agent_bpf *a, uint32_t slot,
 		     const struct rule_entry *e)
 {
-	if (e->family == AF_INET) {
-		struct awf_slot_cidr4_key k = { .prefixlen = 32 + e->prefixlen,
-						.slot = htonl(slot) };
+	union slot_cidr_key k;
+	int fd = rule_key(a, slot, e, &k);
 
-		memcpy(k.addr, e->addr, sizeof(k.addr));
-		bpf_map_delete_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR4), &k);
-		return;
-	}
-	struct awf_slot_cidr6_key k = { .prefixlen = 32 + e->prefixlen,
-					.slot = htonl(slot) };
-
-	memcpy(k.addr, e->addr, sizeof(k.addr));
-	bpf_map_delete_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR6), &k);
+	bpf_map_delete_elem(fd, &k);
 }
 
 static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
