@@ -365,9 +365,9 @@ static int slot_cidr4_cmp(const void *a, const void *b)
 	const struct awf_slot_cidr4_key *x = a, *y = b;
 	int c = cmp_u64(ntohl(x->slot), ntohl(y->slot));
 
-	if (!c)
-		c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	return c ? c : cmp_u64(x->prefixlen, y->prefixlen);
+	return c ? c :
+		   dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr),
+				 x->prefixlen, y->prefixlen);
 }
 
 static int slot_cidr6_cmp(const void *a, const void *b)
@@ -375,9 +375,9 @@ static int slot_cidr6_cmp(const void *a, const void *b)
 	const struct awf_slot_cidr6_key *x = a, *y = b;
 	int c = cmp_u64(ntohl(x->slot), ntohl(y->slot));
 
-	if (!c)
-		c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	return c ? c : cmp_u64(x->prefixlen, y->prefixlen);
+	return c ? c :
+		   dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr),
+				 x->prefixlen, y->prefixlen);
 }
 
 static int set_ip4_cmp(const void *a, const void *b)
@@ -412,30 +412,25 @@ static int slot_lo_cmp(const void *a, const void *b)
 static void cidrs_json(json_object *arr, const struct agent_pinned *ap,
 		       uint32_t slot)
 {
-	int fd4 = ap->maps[AGENT_MAP_CIDR4], fd6 = ap->maps[AGENT_MAP_CIDR6];
-	struct awf_slot_cidr4_key *k4;
-	struct awf_slot_cidr6_key *k6;
-	struct awf_rule r;
-	size_t n;
+	const struct dump_trie tries[] = {
+		{ .fd = ap->maps[AGENT_MAP_CIDR4],
+		  .family = AF_INET,
+		  .key_size = sizeof(struct awf_slot_cidr4_key),
+		  .addr_off = offsetof(struct awf_slot_cidr4_key, addr),
+		  .cmp = slot_cidr4_cmp,
+		  .slot_bits = SLOT_BITS,
+		  .slot = slot },
+		{ .fd = ap->maps[AGENT_MAP_CIDR6],
+		  .family = AF_INET6,
+		  .key_size = sizeof(struct awf_slot_cidr6_key),
+		  .addr_off = offsetof(struct awf_slot_cidr6_key, addr),
+		  .cmp = slot_cidr6_cmp,
+		  .slot_bits = SLOT_BITS,
+		  .slot = slot },
+	};
 
-	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, slot_cidr4_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (ntohl(k4[i].slot) == slot && k4[i].prefixlen >= SLOT_BITS &&
-		    !bpf_map_lookup_elem(fd4, &k4[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET, k4[i].addr,
-						    k4[i].prefixlen - SLOT_BITS,
-						    &r));
-	free(k4);
-	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, slot_cidr6_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (ntohl(k6[i].slot) == slot && k6[i].prefixlen >= SLOT_BITS &&
-		    !bpf_map_lookup_elem(fd6, &k6[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET6, k6[i].addr,
-						    k6[i].prefixlen - SLOT_BITS,
-						    &r));
-	free(k6);
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		dump_trie_json(arr, &tries[i]);
 }
 
 /* Names come from the agent's names map, keyed by learned set and id. */

@@ -257,24 +257,28 @@ static json_object *policy_json(const struct pinned *p)
 
 /* -------------------------------------------------------------- CIDRs */
 
+int dump_cidr_cmp(const void *xaddr, const void *yaddr, size_t len,
+		  uint32_t xplen, uint32_t yplen)
+{
+	int c = memcmp(xaddr, yaddr, len);
+
+	return c ? c : (xplen > yplen) - (xplen < yplen);
+}
+
 static int cidr4_cmp(const void *a, const void *b)
 {
 	const struct awf_cidr4_key *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
-	return c ? c :
-		   (x->prefixlen > y->prefixlen) -
-			       (x->prefixlen < y->prefixlen);
+	return dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr), x->prefixlen,
+			     y->prefixlen);
 }
 
 static int cidr6_cmp(const void *a, const void *b)
 {
 	const struct awf_cidr6_key *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
-	return c ? c :
-		   (x->prefixlen > y->prefixlen) -
-			       (x->prefixlen < y->prefixlen);
+	return dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr), x->prefixlen,
+			     y->prefixlen);
 }
 
 static const char *rule_kind(uint32_t kind)
@@ -307,28 +311,50 @@ json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
 	return o;
 }
 
+void dump_trie_json(json_object *arr, const struct dump_trie *t)
+{
+	size_t n;
+	uint8_t *keys =
+		dump_map_keys(t->fd, t->key_size, AWF_MAX_CIDRS, t->cmp, &n);
+	struct awf_rule r;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *key = keys + i * t->key_size;
+		uint32_t prefixlen, slot;
+
+		memcpy(&prefixlen, key, sizeof(prefixlen));
+		if (t->slot_bits) {
+			memcpy(&slot, key + sizeof(prefixlen), sizeof(slot));
+			if (ntohl(slot) != t->slot || prefixlen < t->slot_bits)
+				continue;
+			prefixlen -= t->slot_bits;
+		}
+		if (!bpf_map_lookup_elem(t->fd, key, &r))
+			json_object_array_add(arr,
+					      dump_cidr_json(t->family,
+							     key + t->addr_off,
+							     prefixlen, &r));
+	}
+	free(keys);
+}
+
 static void cidrs_json(json_object *arr, const struct pinned *p)
 {
-	int fd4 = pinned_fd(p, "cidr4"), fd6 = pinned_fd(p, "cidr6");
-	struct awf_cidr4_key *k4;
-	struct awf_cidr6_key *k6;
-	struct awf_rule r;
-	size_t n;
+	const struct dump_trie tries[] = {
+		{ .fd = pinned_fd(p, "cidr4"),
+		  .family = AF_INET,
+		  .key_size = sizeof(struct awf_cidr4_key),
+		  .addr_off = offsetof(struct awf_cidr4_key, addr),
+		  .cmp = cidr4_cmp },
+		{ .fd = pinned_fd(p, "cidr6"),
+		  .family = AF_INET6,
+		  .key_size = sizeof(struct awf_cidr6_key),
+		  .addr_off = offsetof(struct awf_cidr6_key, addr),
+		  .cmp = cidr6_cmp },
+	};
 
-	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, cidr4_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd4, &k4[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET, k4[i].addr,
-						    k4[i].prefixlen, &r));
-	free(k4);
-	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, cidr6_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd6, &k6[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET6, k6[i].addr,
-						    k6[i].prefixlen, &r));
-	free(k6);
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		dump_trie_json(arr, &tries[i]);
 }
 
 /* ------------------------------------------------------------ learned */
