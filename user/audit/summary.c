@@ -281,14 +281,20 @@ uint64_t summary_denied(const struct summary *s)
 
 /* ------------------------------------------------------------ ordering */
 
+/* The larger count first; on a tie, the one seen first. */
+static int count_then_order(uint64_t xn, uint64_t yn, uint64_t xo, uint64_t yo)
+{
+	if (xn != yn)
+		return xn < yn ? 1 : -1;
+	return xo < yo ? -1 : xo > yo;
+}
+
 static int by_count_domain(const void *a, const void *b)
 {
 	const struct sum_domain *x = *(const struct sum_domain *const *)a;
 	const struct sum_domain *y = *(const struct sum_domain *const *)b;
 
-	if (x->denied != y->denied)
-		return x->denied < y->denied ? 1 : -1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return count_then_order(x->denied, y->denied, x->order, y->order);
 }
 
 static int by_count_dest(const void *a, const void *b)
@@ -296,9 +302,7 @@ static int by_count_dest(const void *a, const void *b)
 	const struct sum_dest *x = *(const struct sum_dest *const *)a;
 	const struct sum_dest *y = *(const struct sum_dest *const *)b;
 
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return count_then_order(x->count, y->count, x->order, y->order);
 }
 
 /* Denied domains, most denied first; the caller frees the array. */
