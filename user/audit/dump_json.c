@@ -396,30 +396,37 @@ json_object *dump_learned_json(int family, const void *addr,
 	return o;
 }
 
+/* The addresses of one family's learned map: its keys are the address. */
+static void learned_family_json(json_object *arr, int fd, int family,
+				size_t key_size,
+				int (*cmp)(const void *, const void *),
+				int names, int64_t now)
+{
+	size_t n;
+	uint8_t *keys = dump_map_keys(fd, key_size, AWF_MAX_LEARNED, cmp, &n);
+	struct awf_learned l;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *key = keys + i * key_size;
+
+		if (!bpf_map_lookup_elem(fd, key, &l))
+			json_object_array_add(arr,
+					      dump_learned_json(family, key, &l,
+								names, NULL,
+								now));
+	}
+	free(keys);
+}
+
 static void learned_all_json(json_object *arr, const struct pinned *p)
 {
-	int fd4 = pinned_fd(p, "learned4"), fd6 = pinned_fd(p, "learned6");
 	int names = pinned_fd(p, "names");
 	int64_t now = (int64_t)learned_now_ns();
-	struct awf_ip6_key *k6;
-	struct awf_learned l;
-	uint32_t *k4;
-	size_t n;
 
-	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_LEARNED, key4_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd4, &k4[i], &l))
-			json_object_array_add(
-				arr, dump_learned_json(AF_INET, &k4[i], &l,
-						       names, NULL, now));
-	free(k4);
-	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_LEARNED, key6_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd6, &k6[i], &l))
-			json_object_array_add(
-				arr, dump_learned_json(AF_INET6, &k6[i], &l,
-						       names, NULL, now));
-	free(k6);
+	learned_family_json(arr, pinned_fd(p, "learned4"), AF_INET,
+			    sizeof(uint32_t), key4_cmp, names, now);
+	learned_family_json(arr, pinned_fd(p, "learned6"), AF_INET6,
+			    sizeof(struct awf_ip6_key), key6_cmp, names, now);
 }
 
 /* ----------------------------------------------------------- lo_ports */
