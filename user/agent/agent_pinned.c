@@ -330,7 +330,7 @@ static json_object *config_json(const struct awf_config *cfg)
 	json_object_object_add(o, "unrestricted",
 			       json_object_new_boolean(cfg->unrestricted));
 	json_object_object_add(lo, "mode",
-			       json_object_new_string(dump_localhost_mode(
+			       json_object_new_string(policy_localhost_mode_name(
 				       cfg->localhost_mode)));
 	json_object_object_add(lo, "ports", port_set_to_json(&cfg->lo_ports));
 	json_object_object_add(o, "localhost", lo);

@@ -96,18 +96,6 @@ static void identity_json(json_object *o, const struct pinned *p)
 
 /* ------------------------------------------------------------- policy */
 
-const char *dump_localhost_mode(unsigned int mode)
-{
-	switch (mode) {
-	case AWF_LO_SANDBOX:
-		return "sandbox";
-	case AWF_LO_ALLOW:
-		return "allow";
-	case AWF_LO_DENY:
-		return "deny";
-	}
-	return "unknown";
-}
 
 static json_object *dns_servers_json(const struct awf_meta *m)
 {
@@ -241,7 +229,7 @@ static json_object *policy_json(const struct pinned *p)
 	domains_json(o, p);
 	json_object_object_add(o, "ports", port_set_to_json(&m->default_ports));
 	json_object_object_add(o, "dns_servers", dns_servers_json(m));
-	add_str(lo, "mode", dump_localhost_mode(m->cfg.localhost_mode));
+	add_str(lo, "mode", policy_localhost_mode_name(m->cfg.localhost_mode));
 	json_object_object_add(lo, "ports", port_set_to_json(&m->cfg.lo_ports));
 	json_object_object_add(o, "localhost", lo);
 	json_object_object_add(o, "proxy", dump_proxy_json(&m->cfg));

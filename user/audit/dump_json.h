@@ -63,8 +63,6 @@ json_object *dump_learned_json(int family, const void *addr,
 			       const void *name_key, int64_t now);
 /* {"port", "proto", "refs"} */
 json_object *dump_lo_port_json(uint16_t port, uint8_t proto, uint32_t refs);
-/* "sandbox", "allow", "deny" for enum awf_localhost_mode. */
-const char *dump_localhost_mode(unsigned int mode);
 /* "addr:port" / "[addr]:port", or NULL (JSON null) without a proxy. */
 json_object *dump_proxy_json(const struct awf_config *cfg);
 

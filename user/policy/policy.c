@@ -336,7 +336,8 @@ int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 		name);
 }
 
-const char *policy_localhost_mode_name(enum awf_localhost_mode mode)
+const char *policy_localhost_mode_name(unsigned int mode)
 {
-	return (size_t)mode < N_MODES ? localhost_modes[mode] : "?";
+	return mode < N_MODES && localhost_modes[mode] ? localhost_modes[mode] :
+							 "unknown";
 }

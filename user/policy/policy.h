@@ -76,6 +76,11 @@ int policy_load_file(struct policy *p, const char *path, char *err,
 int policy_load_json(struct policy *p, json_object *root, const char *origin,
 		     char *err, size_t errlen);
 
+/*
+ * "sandbox", "allow" or "deny"; "unknown" for any other value (a pinned
+ * config of another version).
+ */
+const char *policy_localhost_mode_name(unsigned int mode);
 /* Command-line merges. list is comma separated; origin is the flag name. */
 int policy_add_domains(struct policy *p, bool block, const char *list,
 		       const char *origin, char *err, size_t errlen);

@@ -53,7 +53,6 @@ int policy_merge_proxy(struct policy *p, const char *text, char *err,
 		       size_t errlen);
 int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 				char *err, size_t errlen);
-const char *policy_localhost_mode_name(enum awf_localhost_mode mode);
 
 /*
  * Strict JSON (no trailing commas, nothing after the value); on error a
