@@ -237,22 +237,35 @@ static int check_attach_overlap(const struct cctx *c,
 	return 0;
 }
 
+/*
+ * The length of the array val, from 1 to max; -1 after an error. The
+ * messages: "expected EXPECTED", "an empty list would IF_EMPTY", "more
+ * than MAX ITEMS".
+ */
+static int list_len(const struct cctx *c, const char *path, json_object *val,
+		    const char *expected, const char *if_empty, size_t max,
+		    const char *items, size_t *n)
+{
+	if (!json_object_is_type(val, json_type_array))
+		return cfail(c, path, "expected %s", expected);
+	*n = json_object_array_length(val);
+	if (*n == 0)
+		return cfail(c, path, "an empty list would %s", if_empty);
+	if (*n > max)
+		return cfail(c, path, "more than %zu %s", max, items);
+	return 0;
+}
+
 static int read_attach(const struct cctx *c, const char *path, json_object *val,
 		       struct agent_config *cfg)
 {
 	char sub[KEY_PATH_LEN];
-	size_t n;
+	size_t n = 0;
 
-	if (!json_object_is_type(val, json_type_array))
-		return cfail(c, path, "expected an array");
-	n = json_object_array_length(val);
-	if (n == 0)
-		return cfail(
-			c, path,
-			"an empty list would confine nothing (leave \"attach\" out for the default)");
-	if (n > AGENT_MAX_ATTACH)
-		return cfail(c, path, "more than %d attach points",
-			     AGENT_MAX_ATTACH);
+	if (list_len(c, path, val, "an array",
+		     "confine nothing (leave \"attach\" out for the default)",
+		     AGENT_MAX_ATTACH, "attach points", &n) < 0)
+		return -1;
 	memset(cfg->attach, 0, sizeof(cfg->attach));
 	for (size_t i = 0; i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -305,7 +318,7 @@ static int read_interfaces(const struct cctx *c, const char *path,
 			   json_object *val, struct agent_config *cfg)
 {
 	char sub[KEY_PATH_LEN];
-	size_t n;
+	size_t n = 0;
 
 	if (json_object_is_type(val, json_type_string) &&
 	    strcmp(json_object_get_string(val), "all") == 0) {
@@ -313,17 +326,10 @@ static int read_interfaces(const struct cctx *c, const char *path,
 		cfg->n_interfaces = 0;
 		return 0;
 	}
-	if (!json_object_is_type(val, json_type_array))
-		return cfail(c, path,
-			     "expected \"all\" or an array of interface names");
-	n = json_object_array_length(val);
-	if (n == 0)
-		return cfail(
-			c, path,
-			"an empty list would leave every interface out (use \"all\")");
-	if (n > AGENT_MAX_INTERFACES)
-		return cfail(c, path, "more than %d interfaces",
-			     AGENT_MAX_INTERFACES);
+	if (list_len(c, path, val, "\"all\" or an array of interface names",
+		     "leave every interface out (use \"all\")",
+		     AGENT_MAX_INTERFACES, "interfaces", &n) < 0)
+		return -1;
 	cfg->all_interfaces = false;
 	cfg->n_interfaces = 0;
 	for (size_t i = 0; i < n; i++) {
