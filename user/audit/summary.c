@@ -104,6 +104,18 @@ void summary_free(struct summary *s)
 	free(s);
 }
 
+/*
+ * A zeroed item of size bytes, with room for its pointer at (*list)[n] of
+ * an array of pointers; NULL when the list is full or memory is short.
+ */
+static void *item_new(void *list, size_t *cap, size_t n, size_t size)
+{
+	if (n >= SUMMARY_MAX_ITEMS ||
+	    array_grow(list, cap, n + 1, sizeof(void *)))
+		return NULL;
+	return calloc(1, size);
+}
+
 static struct sum_domain *domain_get(struct summary *s, const char *name)
 {
 	uint32_t h = hash_bytes(2166136261u, name, strlen(name)) % BUCKETS;
@@ -112,12 +124,7 @@ static struct sum_domain *domain_get(struct summary *s, const char *name)
 	for (d = s->dom_hash[h]; d; d = d->next)
 		if (strcmp(d->name, name) == 0)
 			return d;
-	if (s->n_doms >= SUMMARY_MAX_ITEMS)
-		return NULL;
-	if (array_grow((void **)&s->doms, &s->cap_doms, s->n_doms + 1,
-		       sizeof(*s->doms)))
-		return NULL;
-	d = calloc(1, sizeof(*d));
+	d = item_new(&s->doms, &s->cap_doms, s->n_doms, sizeof(*d));
 	if (!d || !(d->name = strdup(name))) {
 		free(d);
 		return NULL;
@@ -167,12 +174,7 @@ static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
 {
 	struct sum_dest *d;
 
-	if (s->n_dests >= SUMMARY_MAX_ITEMS)
-		return NULL;
-	if (array_grow((void **)&s->dests, &s->cap_dests, s->n_dests + 1,
-		       sizeof(*s->dests)))
-		return NULL;
-	d = calloc(1, sizeof(*d));
+	d = item_new(&s->dests, &s->cap_dests, s->n_dests, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->kind = n->kind == AWF_EV_SOCK_CREATE ? AWF_EV_SOCK_CREATE :
