@@ -14,9 +14,25 @@
 
 #include "policy/policy.h"
 
+/* Where a JSON reader is: its file (origin) and where its error goes. */
+struct jctx {
+	const char *origin;
+	char *err;
+	size_t errlen;
+};
+
 /* "ORIGIN: PATH: why" ("ORIGIN: why" for an empty PATH); returns -1. */
-int policy_vfail(char *err, size_t errlen, const char *origin,
-		 const char *path, const char *fmt, va_list ap);
+int jfail(const struct jctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * The string val, or NULL after an error: not a string ("expected WHAT"),
+ * or one holding "\u0000", where C would silently cut the name short.
+ */
+const char *jget_string(const struct jctx *c, const char *path,
+			json_object *val, const char *what);
+/* 0 when val is the integer version this awf-bpf reads; -1 after jfail. */
+int jcheck_version(const struct jctx *c, const char *path, json_object *val,
+		   int version);
 
 /* ports.c */
 bool port_set_equal(const struct awf_port_set *a, const struct awf_port_set *b);

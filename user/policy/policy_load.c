@@ -17,12 +17,6 @@
 /* A policy is small; this only stops a wrong path from eating memory. */
 #define POLICY_FILE_MAX (64 << 20)
 
-struct jctx {
-	const char *origin;
-	char *err;
-	size_t errlen;
-};
-
 typedef int (*jread_fn)(const struct jctx *c, const char *path,
 			json_object *val, void *target);
 
@@ -63,17 +57,6 @@ struct localhost_entry {
 	struct awf_port_set ports;
 };
 
-__attribute__((format(printf, 3, 4))) static int
-jfail(const struct jctx *c, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	policy_vfail(c->err, c->errlen, c->origin, path, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Key paths of absurd depth or key length are cut at PATH_LEN: the start
  * still leads to the spot.
@@ -97,27 +80,6 @@ static const char *path_key(char *buf, const char *parent, const char *key)
 static const char *path_index(char *buf, const char *parent, size_t i)
 {
 	return path_fmt(buf, "%s[%zu]", parent, i);
-}
-
-/*
- * The string, or NULL after an error. json-c strings may hold "\u0000",
- * where C would silently cut the name short.
- */
-static const char *get_string(const struct jctx *c, const char *path,
-			      json_object *val, const char *what)
-{
-	const char *s;
-
-	if (!json_object_is_type(val, json_type_string)) {
-		jfail(c, path, "expected %s", what);
-		return NULL;
-	}
-	s = json_object_get_string(val);
-	if (strlen(s) != (size_t)json_object_get_string_len(val)) {
-		jfail(c, path, "contains a NUL character");
-		return NULL;
-	}
-	return s;
 }
 
 static int get_bool(const struct jctx *c, const char *path, json_object *val,
@@ -148,7 +110,7 @@ static int read_string(const struct jctx *c, const char *path, json_object *val,
 		       const char *what, parse_fn parse, void *target)
 {
 	char why[AWF_ERR_LEN];
-	const char *text = get_string(c, path, val, what);
+	const char *text = jget_string(c, path, val, what);
 
 	if (!text)
 		return -1;
@@ -220,8 +182,8 @@ static int read_port(const struct jctx *c, const char *path, json_object *val,
 		rc = port_set_add_number(set, json_object_get_int64(val), why,
 					 sizeof(why));
 	} else {
-		spec = get_string(c, path, val,
-				  "a port number or a \"LO-HI\" string");
+		spec = jget_string(c, path, val,
+				   "a port number or a \"LO-HI\" string");
 		if (!spec)
 			return -1;
 		rc = port_set_parse(set, spec, why, sizeof(why));
@@ -307,7 +269,7 @@ static int read_domain(const struct jctx *c, const char *path, json_object *val,
 	int rc;
 
 	if (!json_object_is_type(val, json_type_object)) {
-		text = get_string(
+		text = jget_string(
 			c, path, val,
 			"a domain name or an object {\"domain\": ...}");
 		if (!text)
@@ -516,14 +478,7 @@ static int read_version(const struct jctx *c, const char *path,
 		return jfail(c, path,
 			     "missing (this format needs \"version\": %d)",
 			     POLICY_VERSION);
-	if (!json_object_is_type(val, json_type_int))
-		return jfail(c, path, "expected an integer");
-	if (json_object_get_int64(val) != POLICY_VERSION)
-		return jfail(
-			c, path,
-			"unsupported version %s (this awf-bpf reads version %d)",
-			json_object_to_json_string(val), POLICY_VERSION);
-	return 0;
+	return jcheck_version(c, path, val, POLICY_VERSION);
 }
 
 static const struct jkey top_keys[] = {
