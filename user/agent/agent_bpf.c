@@ -63,15 +63,13 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 			       "opening the agent's BPF object: %s",
 			       strerror(errno));
 	ret = awf_agent_bpf__load(a->skel);
-	if (ret) {
-		set_err(err, errlen,
-			"loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",
-			strerror(-ret));
-		awf_agent_bpf__destroy(a->skel);
-		a->skel = NULL;
-		return -1;
-	}
-	return pin_programs(a, err, errlen);
+	if (!ret)
+		return pin_programs(a, err, errlen);
+	agent_bpf_close(a);
+	return set_err(
+		err, errlen,
+		"loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",
+		strerror(-ret));
 }
 
 void agent_bpf_close(struct agent_bpf *a)

@@ -46,15 +46,13 @@ int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
 	/* .rodata is frozen at load: the programs cannot be reconfigured. */
 	memcpy((void *)&l->skel->rodata->awf_cfg, cfg, sizeof(*cfg));
 	ret = awf_bpf__load(l->skel);
-	if (ret) {
-		set_err(err, errlen,
-			"loading BPF programs: %s (run with --log-level debug for the verifier log)",
-			strerror(-ret));
-		awf_bpf__destroy(l->skel);
-		l->skel = NULL;
-		return -1;
-	}
-	return 0;
+	if (!ret)
+		return 0;
+	loader_close(l);
+	return set_err(
+		err, errlen,
+		"loading BPF programs: %s (run with --log-level debug for the verifier log)",
+		strerror(-ret));
 }
 
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
