@@ -34,8 +34,8 @@ CFLAGS="-g -O1 $SAN -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Itests/unit -Ibuild -
 LIBS="$(pkg-config --libs libbpf json-c libidn2 ldns 2>/dev/null) -lelf -lz"
 
 # The user/*.c each harness needs (never loader.c, main.c: skeleton, main).
-WIRE_SRCS="dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns common/evloop common/log"
-FILTER_SRCS="dns/dns_filter policy/domain_match dns/learned policy/ports policy/policy policy/policy_cli policy/domain policy/cidr common/log"
+WIRE_SRCS="dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns common/evloop common/log common/error common/array"
+FILTER_SRCS="dns/dns_filter policy/domain_match dns/learned policy/ports policy/policy policy/policy_cli policy/domain policy/cidr common/log common/error common/array"
 HARNESSES="dns_wire dns_filter"
 
 mkdir -p "$OUT/obj"
