@@ -70,10 +70,10 @@ TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS) $(BPFT_SRCS)) \
 FUZZ_DIR  := $(BUILD)/fuzz
 FUZZ_OBJ  := $(FUZZ_DIR)/obj
 FUZZ_dns_wire := dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns \
-	common/evloop common/log
+	common/evloop common/log common/error common/array
 FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
 	policy/ports policy/policy policy/policy_cli policy/domain policy/cidr \
-	common/log
+	common/log common/error common/array common/json_read
 FUZZ_NAMES := dns_wire dns_filter
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \

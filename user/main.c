@@ -13,6 +13,10 @@
 #include "cli/cmd_run.h"
 #include "cli/cmd_status.h"
 #include "cli/commands.h"
+#include "common/error.h"
+#include "kernel/loader.h"
+#include "common/log.h"
+#include "policy/policy.h"
 #include "run/run.h"
 
 #ifndef AWF_VERSION

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/error.h"
 #include "policy/domain_match.h"
 
 #define DMG_NAME_LEN 64
@@ -132,7 +133,7 @@ static inline void dmg_teardown(struct dmg_bench *b)
 static inline int dmg_setup(struct dmg_bench *b, size_t n_entries)
 {
 	uint64_t s = 0x9e3779b97f4a7c15ull ^ n_entries;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	memset(b, 0, sizeof(*b));
 	b->queries = calloc(DMG_QUERIES, sizeof(*b->queries));

@@ -4,10 +4,9 @@
 #include <grp.h>
 #include <sys/stat.h>
 
+#include "common/error.h"
 #include "test_util.h"
 #include "agent/agent_config.h"
-
-#define ERRLEN 1024
 
 /* A group every test host has, for configs that must load. */
 #define GROUP_OK "\"control_group\": \"root\""
@@ -115,7 +114,7 @@ static int load_text(struct agent_config *cfg, const char *text, char *err,
 	int rc;
 
 	write_temp(path, text);
-	rc = agent_config_load(cfg, path, true, err, ERRLEN);
+	rc = agent_config_load(cfg, path, true, err, AWF_ERR_LEN);
 	unlink(path);
 	return rc;
 }
@@ -123,7 +122,7 @@ static int load_text(struct agent_config *cfg, const char *text, char *err,
 static void test_bad(void **state)
 {
 	const struct bad_row *row = *state;
-	char err[ERRLEN] = "", path[64], want[ERRLEN];
+	char err[AWF_ERR_LEN] = "", path[64], want[AWF_ERR_LEN];
 	struct agent_config cfg;
 
 	agent_config_defaults(&cfg);
@@ -137,7 +136,7 @@ static void test_bad(void **state)
 
 static void test_long_cgroup(void **state)
 {
-	char text[1024], err[ERRLEN] = "", path[64];
+	char text[1024], err[AWF_ERR_LEN] = "", path[64];
 	struct agent_config cfg;
 
 	(void)state;
@@ -153,7 +152,7 @@ static void test_long_cgroup(void **state)
 
 static void test_defaults_in_file(void **state)
 {
-	char err[ERRLEN] = "", path[64];
+	char err[AWF_ERR_LEN] = "", path[64];
 	struct agent_config cfg;
 
 	(void)state;
@@ -182,7 +181,7 @@ static void test_full(void **state)
 		" \"interfaces\": [\"eth0\", \"wlp2s0\", \"br-0123456789ab\"],\n"
 		" \"control_socket\": \"/run/x.sock\",\n"
 		" " GROUP_OK "}\n";
-	char err[ERRLEN] = "", path[64];
+	char err[AWF_ERR_LEN] = "", path[64];
 	struct agent_config cfg;
 
 	(void)state;
@@ -208,7 +207,7 @@ static void test_bounds(void **state)
 {
 	static const char text[] = "{\"attach\": [" A16 "], "
 				   "\"interfaces\": [" I16 "], " GROUP_OK "}";
-	char err[ERRLEN] = "", path[64];
+	char err[AWF_ERR_LEN] = "", path[64];
 	struct agent_config cfg;
 
 	(void)state;
@@ -227,13 +226,13 @@ static void test_bounds(void **state)
 /* Missing at the default path: the defaults (and the default group). */
 static void test_missing_implicit(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct agent_config cfg;
 	int rc;
 
 	(void)state;
 	rc = agent_config_load(&cfg, "/nonexistent/agent.json", false, err,
-			       ERRLEN);
+			       AWF_ERR_LEN);
 	assert_int_equal(rc, 0);
 	assert_string_equal(cfg.attach[0].cgroup, "/awf-bpf");
 	assert_string_equal(cfg.origin, "/nonexistent/agent.json");
@@ -245,7 +244,7 @@ static void test_missing_implicit(void **state)
 /* A group the file names must exist. */
 static void test_named_group_missing(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct agent_config cfg;
 	char path[] = "/tmp/awft-agent-config-XXXXXX";
 	const char *text = "{\"control_group\": \"no-such-group-awft\"}";
@@ -256,7 +255,7 @@ static void test_named_group_missing(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
 	close(fd);
-	rc = agent_config_load(&cfg, path, true, err, ERRLEN);
+	rc = agent_config_load(&cfg, path, true, err, AWF_ERR_LEN);
 	unlink(path);
 	assert_int_equal(rc, -1);
 	assert_err_has(err, "control_group: no group \"no-such-group-awft\"");
@@ -264,12 +263,12 @@ static void test_named_group_missing(void **state)
 
 static void test_missing_explicit(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct agent_config cfg;
 
 	(void)state;
 	assert_int_equal(agent_config_load(&cfg, "/nonexistent/agent.json",
-					   true, err, ERRLEN),
+					   true, err, AWF_ERR_LEN),
 			 -1);
 	assert_err_has(err,
 		       "/nonexistent/agent.json: No such file or directory");
@@ -277,12 +276,13 @@ static void test_missing_explicit(void **state)
 
 static void test_not_regular(void **state)
 {
-	char err[ERRLEN] = "", dir[] = "/tmp/awf-test-XXXXXX";
+	char err[AWF_ERR_LEN] = "", dir[] = "/tmp/awf-test-XXXXXX";
 	struct agent_config cfg;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(agent_config_load(&cfg, dir, true, err, ERRLEN), -1);
+	assert_int_equal(agent_config_load(&cfg, dir, true, err, AWF_ERR_LEN),
+			 -1);
 	rmdir(dir);
 	assert_err_has(err, "not a regular file");
 }
@@ -290,31 +290,31 @@ static void test_not_regular(void **state)
 /* Reading is shared with the policies: one check of its edges. */
 static void test_json_read(void **state)
 {
-	char err[ERRLEN] = "", path[64];
+	char err[AWF_ERR_LEN] = "", path[64];
 	json_object *o;
 	int fd;
 
 	(void)state;
 	write_temp(path, "{\"a\": [1, 2]}\n\n");
 	fd = open(path, O_RDONLY);
-	o = agent_json_read(fd, path, err, ERRLEN);
+	o = agent_json_read(fd, path, err, AWF_ERR_LEN);
 	close(fd);
 	unlink(path);
 	assert_non_null(o);
 	json_object_put(o);
 	write_temp(path, "");
 	fd = open(path, O_RDONLY);
-	assert_null(agent_json_read(fd, "e.json", err, ERRLEN));
+	assert_null(agent_json_read(fd, "e.json", err, AWF_ERR_LEN));
 	close(fd);
 	unlink(path);
 	assert_err_has(err, "e.json: line 1: unexpected end of file");
-	assert_null(agent_json_read(-1, "bad-fd", err, ERRLEN));
+	assert_null(agent_json_read(-1, "bad-fd", err, AWF_ERR_LEN));
 	assert_err_has(err, "bad-fd: Bad file descriptor");
 	write_temp(path, "");
 	fd = open(path, O_RDWR);
 	assert_int_equal(write(fd, "{}\0", 3), 3);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_null(agent_json_read(fd, "nul.json", err, ERRLEN));
+	assert_null(agent_json_read(fd, "nul.json", err, AWF_ERR_LEN));
 	close(fd);
 	unlink(path);
 	assert_err_has(err, "nul.json: contains a NUL byte");

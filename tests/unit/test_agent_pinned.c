@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
+#include "common/error.h"
 #include "test_util.h"
 
 #include "agent/agent_pinned.h"
@@ -176,7 +177,7 @@ static void test_state_parse(void **state)
 {
 	json_object *root = json_tokener_parse(state_text);
 	struct agent_state_info st;
-	char err[128];
+	char err[AWF_ERR_LEN];
 
 	(void)state;
 	assert_non_null(root);
@@ -189,7 +190,7 @@ static void test_state_parse(void **state)
 static void test_state_read(void **state)
 {
 	struct agent_state_info st;
-	char path[64], err[256];
+	char path[64], err[AWF_ERR_LEN];
 
 	(void)state;
 	write_temp(path, state_text);
@@ -202,7 +203,7 @@ static void test_state_read(void **state)
 static void test_state_missing(void **state)
 {
 	struct agent_state_info st;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	(void)state;
 	assert_int_equal(agent_state_read("/nonexistent/state.json", &st, err,
@@ -229,7 +230,7 @@ static void test_state_bad(void **state)
 {
 	const struct bad_row *r = *state;
 	struct agent_state_info st;
-	char path[64], err[256];
+	char path[64], err[AWF_ERR_LEN];
 
 	write_temp(path, r->text);
 	assert_int_equal(agent_state_read(path, &st, err, sizeof(err)), -1);
@@ -243,7 +244,7 @@ static void test_state_no_pid(void **state)
 	json_object *root =
 		json_tokener_parse("{\"agent_pid\":-3,\"sandboxes\":[]}");
 	struct agent_state_info st;
-	char err[128];
+	char err[AWF_ERR_LEN];
 
 	(void)state;
 	assert_int_equal(agent_state_parse(root, &st, err, sizeof(err)), 0);
@@ -278,7 +279,7 @@ static void test_find(void **state)
 	json_object *root = json_tokener_parse(state_text);
 	const struct agent_state_sandbox *sb;
 	struct agent_state_info st;
-	char err[128];
+	char err[AWF_ERR_LEN];
 
 	assert_int_equal(agent_state_parse(root, &st, err, sizeof(err)), 0);
 	json_object_put(root);

@@ -4,10 +4,10 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
+#include "common/error.h"
 #include "test_util.h"
 #include "agent/agent_policies.h"
 
-#define ERRLEN 1024
 #define V1 "{\"version\": 1, "
 
 /* resolv.conf for policies without dns_servers; no stub fallback. */
@@ -58,7 +58,7 @@ static void remove_dir(const char *dir)
 
 static int load(struct agent_policy_set *set, const char *dir, char *err)
 {
-	return agent_policies_load(set, dir, resolv, NO_STUB, err, ERRLEN);
+	return agent_policies_load(set, dir, resolv, NO_STUB, err, AWF_ERR_LEN);
 }
 
 /* Rows: one policy file that must be refused; err follows "DIR/". */
@@ -109,7 +109,7 @@ static void test_bad(void **state)
 	const struct bad_row *row = *state;
 	const struct file f = { row->file, row->text };
 	struct agent_policy_set set = { 0 };
-	char dir[64], err[ERRLEN] = "", want[ERRLEN];
+	char dir[64], err[AWF_ERR_LEN] = "", want[AWF_ERR_LEN];
 
 	make_dir(dir, &f, 1);
 	assert_int_equal(load(&set, dir, err), -1);
@@ -126,7 +126,7 @@ static void test_too_many_selectors(void **state)
 {
 	char text[4096] = V1 "\"selector\": [", *p = text + strlen(text);
 	struct agent_policy_set set = { 0 };
-	char dir[64], err[ERRLEN] = "";
+	char dir[64], err[AWF_ERR_LEN] = "";
 	struct file f = { "x.json", text };
 
 	(void)state;
@@ -165,7 +165,7 @@ static void test_good_dir(void **state)
 {
 	struct agent_policy_set set = { 0 };
 	const struct agent_policy *p, *conflict;
-	char dir[64], err[ERRLEN] = "", fifo[128];
+	char dir[64], err[AWF_ERR_LEN] = "", fifo[128];
 
 	(void)state;
 	make_dir(dir, good_files, ARRAY_SIZE(good_files));
@@ -218,7 +218,7 @@ static void test_broken_dir(void **state)
 		{ "c.json", V1 "\"selector\": \"/awf-bpf/c\"}" },
 	};
 	struct agent_policy_set set = { 0 };
-	char dir[64], good[64], err[ERRLEN] = "", want[ERRLEN];
+	char dir[64], good[64], err[AWF_ERR_LEN] = "", want[AWF_ERR_LEN];
 
 	(void)state;
 	make_dir(good, good_files, 3);
@@ -241,7 +241,7 @@ static void test_broken_dir(void **state)
 static void test_dangling_link(void **state)
 {
 	struct agent_policy_set set = { 0 };
-	char dir[64], link[128], err[ERRLEN] = "", want[ERRLEN];
+	char dir[64], link[128], err[AWF_ERR_LEN] = "", want[AWF_ERR_LEN];
 
 	(void)state;
 	make_dir(dir, NULL, 0);
@@ -345,33 +345,33 @@ static void test_attach(void **state)
 				  .selector_array = true };
 	struct agent_policy_set set = { .v = &p, .n = 1 };
 	struct agent_config cfg;
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	agent_config_defaults(&cfg);
 	cfg.n_attach = 0;
 	for (size_t i = 0; i < 2 && row->attach[i]; i++)
 		strcpy(cfg.attach[cfg.n_attach++].cgroup, row->attach[i]);
 	if (!row->err) {
-		assert_int_equal(
-			agent_policies_check_attach(&set, &cfg, err, ERRLEN),
-			0);
+		assert_int_equal(agent_policies_check_attach(&set, &cfg, err,
+							     AWF_ERR_LEN),
+				 0);
 		return;
 	}
-	assert_int_equal(agent_policies_check_attach(&set, &cfg, err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		agent_policies_check_attach(&set, &cfg, err, AWF_ERR_LEN), -1);
 	assert_err_has(err, row->err);
 	/* the key path follows how the file wrote it */
 	p.selectors = sel;
 	p.n_selectors = 2;
 	p.selector_array = true;
-	assert_int_equal(agent_policies_check_attach(&set, &cfg, err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		agent_policies_check_attach(&set, &cfg, err, AWF_ERR_LEN), -1);
 	assert_err_has(err, "p.json: selector[1]: ");
 	p.selectors = sel + 1;
 	p.n_selectors = 1;
 	p.selector_array = false;
-	assert_int_equal(agent_policies_check_attach(&set, &cfg, err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		agent_policies_check_attach(&set, &cfg, err, AWF_ERR_LEN), -1);
 	assert_err_has(err, "p.json: selector: ");
 }
 
@@ -380,7 +380,7 @@ static void test_defaults(void **state)
 	struct agent_policy p = { .name = "ci" };
 	struct agent_policy_set set = { .v = &p, .n = 1 };
 	struct agent_config cfg;
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	(void)state;
 	agent_config_defaults(&cfg);
@@ -389,11 +389,12 @@ static void test_defaults(void **state)
 	strcpy(cfg.attach[1].default_policy, "unrestricted");
 	strcpy(cfg.attach[2].cgroup, "/c");
 	strcpy(cfg.attach[2].default_policy, "ci");
-	assert_int_equal(agent_policies_check_defaults(&set, &cfg, err, ERRLEN),
-			 0);
+	assert_int_equal(
+		agent_policies_check_defaults(&set, &cfg, err, AWF_ERR_LEN), 0);
 	strcpy(cfg.attach[2].default_policy, "cd");
-	assert_int_equal(agent_policies_check_defaults(&set, &cfg, err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		agent_policies_check_defaults(&set, &cfg, err, AWF_ERR_LEN),
+		-1);
 	assert_err_has(err,
 		       "/etc/awf-bpf/agent.json: attach[2].default_policy: "
 		       "no policy \"cd\" in /etc/awf-bpf/policies");

@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_privilege.h"
+#include "common/error.h"
 #include "kernel/loader.h"
 #include "awf.skel.h"
 #include "policy/policy_cli.h"
@@ -61,7 +62,7 @@ static int load(bool proxy_only)
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
 	struct rule_table rules;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	cfg.dns_ip4 = htonl(INADDR_LOOPBACK);
 	if (proxy_only) {
@@ -161,8 +162,8 @@ static uint64_t counter(enum awf_counter idx)
 	uint64_t vals[ncpu > 0 ? ncpu : 1], sum = 0;
 	uint32_t key = idx;
 
-	assert_int_equal(bpf_map_lookup_elem(loader_counters_fd(&loader), &key,
-					     vals),
+	assert_int_equal(bpf_map_lookup_elem(loader_map_fd(&loader, "counters"),
+					     &key, vals),
 			 0);
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
@@ -345,8 +346,8 @@ static void test_drop_emits_event(void **state)
 	struct pkt4 p;
 
 	(void)state;
-	rb = ring_buffer__new(loader_events_fd(&loader), count_event, &seen,
-			      NULL);
+	rb = ring_buffer__new(loader_map_fd(&loader, "events"), count_event,
+			      &seen, NULL);
 	assert_non_null(rb);
 	ring_buffer__consume(rb); /* earlier tests' events */
 	seen = 0;

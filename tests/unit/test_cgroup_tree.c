@@ -15,11 +15,11 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 
+#include "common/error.h"
 #include "test_util.h"
 #include "run/cgroup.h"
 #include "agent/cgroup_tree.h"
 
-#define ERRLEN 1024
 #define CG_LEN (PATH_MAX + 64) /* a cgroup2 mount path and a bit */
 
 struct check_row {
@@ -45,7 +45,7 @@ static const struct check_row check_rows[] = {
 static void test_check(void **state)
 {
 	const struct check_row *row = *state;
-	char why[256] = "";
+	char why[AWF_ERR_LEN] = "";
 	int rc = cgroup_path_check(row->path, 16, why, sizeof(why));
 
 	if (!row->why) {
@@ -146,7 +146,7 @@ static void temp_root(char root[64])
 
 static void test_id_plain_dir(void **state)
 {
-	char root[64], err[ERRLEN] = "";
+	char root[64], err[AWF_ERR_LEN] = "";
 	uint64_t id = 0, kid;
 	int fd;
 
@@ -154,22 +154,24 @@ static void test_id_plain_dir(void **state)
 	temp_root(root);
 	/* not kernfs: no kernfs handle, the inode number instead */
 	assert_int_equal(cgroup_kernfs_id_at(AT_FDCWD, root, &kid), -1);
-	assert_int_equal(cgroup_id_at(AT_FDCWD, root, &id, err, ERRLEN), 0);
+	assert_int_equal(cgroup_id_at(AT_FDCWD, root, &id, err, AWF_ERR_LEN),
+			 0);
 	assert_int_equal(id, ino(root, ""));
 	fd = open(root, O_RDONLY | O_DIRECTORY);
 	id = 0;
-	assert_int_equal(cgroup_id_at(fd, "", &id, err, ERRLEN), 0);
+	assert_int_equal(cgroup_id_at(fd, "", &id, err, AWF_ERR_LEN), 0);
 	assert_int_equal(id, ino(root, ""));
 	close(fd);
 	rm(root, "");
-	assert_int_equal(cgroup_id_at(AT_FDCWD, root, &id, err, ERRLEN), -1);
+	assert_int_equal(cgroup_id_at(AT_FDCWD, root, &id, err, AWF_ERR_LEN),
+			 -1);
 	assert_err_has(err, "No such file or directory");
 }
 
 /* A cgroup of our own under the cgroup2 mount, or false (skip). */
 static bool make_test_cgroup(char *path, size_t len)
 {
-	char root[PATH_MAX - 64], err[ERRLEN];
+	char root[PATH_MAX - 64], err[AWF_ERR_LEN];
 
 	if (cgroup2_root(root, sizeof(root), err, sizeof(err)) < 0) {
 		print_message("skipped: %s\n", err);
@@ -274,7 +276,7 @@ static bool bpf_cgroup_id(const char *cgroup_dir, const char *back,
 static void test_id_cgroupfs(void **state)
 {
 	char cg[CG_LEN], root[PATH_MAX], own[PATH_MAX], back[PATH_MAX * 2];
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	uint64_t kid = 0, id = 0, bid = 0;
 	bool have_bpf;
 
@@ -282,11 +284,11 @@ static void test_id_cgroupfs(void **state)
 	if (!make_test_cgroup(cg, sizeof(cg)))
 		return;
 	assert_int_equal(cgroup_kernfs_id_at(AT_FDCWD, cg, &kid), 0);
-	assert_int_equal(cgroup_id_at(AT_FDCWD, cg, &id, err, ERRLEN), 0);
+	assert_int_equal(cgroup_id_at(AT_FDCWD, cg, &id, err, AWF_ERR_LEN), 0);
 	assert_int_equal(id, kid);
 	/* on 64-bit, the kernfs id is also the inode number */
 	assert_int_equal(kid, ino(cg, ""));
-	assert_int_equal(cgroup2_root(root, sizeof(root), err, ERRLEN), 0);
+	assert_int_equal(cgroup2_root(root, sizeof(root), err, AWF_ERR_LEN), 0);
 	if (!own_cgroup(own, sizeof(own))) {
 		have_bpf = false;
 	} else {
@@ -339,7 +341,7 @@ static void test_walk(void **state)
 {
 	static const char *const dirs[] = { "/a", "/a/b", "/a/b/c", "/d" };
 	static const unsigned int depths[] = { 1, 2, 3, 1 };
-	char root[64], path[PATH_MAX], err[ERRLEN] = "";
+	char root[64], path[PATH_MAX], err[AWF_ERR_LEN] = "";
 	struct seen s = { 0 };
 	int fd;
 
@@ -353,7 +355,8 @@ static void test_walk(void **state)
 	snprintf(path, sizeof(path), "%s/link", root);
 	assert_int_equal(symlink("a", path), 0);
 
-	assert_int_equal(cgroup_tree_walk(root, on_dir, &s, err, ERRLEN), 0);
+	assert_int_equal(cgroup_tree_walk(root, on_dir, &s, err, AWF_ERR_LEN),
+			 0);
 	assert_int_equal(s.n, 5);
 	assert_string_equal(s.rel[0], "/");
 	assert_int_equal(s.depth[0], 0);
@@ -372,11 +375,13 @@ static void test_walk(void **state)
 	/* a negative return stops it */
 	memset(&s, 0, sizeof(s));
 	s.stop_at = "/a/b";
-	assert_int_equal(cgroup_tree_walk(root, on_dir, &s, err, ERRLEN), -1);
+	assert_int_equal(cgroup_tree_walk(root, on_dir, &s, err, AWF_ERR_LEN),
+			 -1);
 	assert_int_equal(seen_index(&s, "/a/b/c"), -1);
 
 	remove_at(AT_FDCWD, root);
-	assert_int_equal(cgroup_tree_walk(root, on_dir, &s, err, ERRLEN), -1);
+	assert_int_equal(cgroup_tree_walk(root, on_dir, &s, err, AWF_ERR_LEN),
+			 -1);
 	snprintf(path, sizeof(path), "open %s: No such file or directory",
 		 root);
 	assert_err_has(err, path);
@@ -397,7 +402,7 @@ static int count_dir(const char *rel, uint64_t id, unsigned int depth,
 /* 66 levels below the root: 64 are walked, one is counted as left out. */
 static void test_walk_depth(void **state)
 {
-	char root[64], rel[PATH_MAX] = "", err[ERRLEN] = "";
+	char root[64], rel[PATH_MAX] = "", err[AWF_ERR_LEN] = "";
 	unsigned int max_depth = 0;
 
 	(void)state;
@@ -407,7 +412,8 @@ static void test_walk_depth(void **state)
 		mk(root, rel);
 	}
 	assert_int_equal(
-		cgroup_tree_walk(root, count_dir, &max_depth, err, ERRLEN), 1);
+		cgroup_tree_walk(root, count_dir, &max_depth, err, AWF_ERR_LEN),
+		1);
 	assert_int_equal(max_depth, CGROUP_TREE_MAX_DEPTH);
 	remove_at(AT_FDCWD, root);
 }
@@ -415,7 +421,7 @@ static void test_walk_depth(void **state)
 /* Paths that would exceed PATH_MAX are left out, not an error. */
 static void test_walk_long_path(void **state)
 {
-	char root[64], name[256], err[ERRLEN] = "";
+	char root[64], name[256], err[AWF_ERR_LEN] = "";
 	unsigned int max_depth = 0;
 	int fd, next;
 
@@ -434,7 +440,8 @@ static void test_walk_long_path(void **state)
 	close(fd);
 	/* "/" + 255 bytes per level: level 16 would need 4096 bytes */
 	assert_int_equal(
-		cgroup_tree_walk(root, count_dir, &max_depth, err, ERRLEN), 1);
+		cgroup_tree_walk(root, count_dir, &max_depth, err, AWF_ERR_LEN),
+		1);
 	assert_int_equal(max_depth, 15);
 	remove_at(AT_FDCWD, root);
 }
@@ -475,11 +482,11 @@ static const char *kind_name(enum cgroup_watch_kind k)
 /* The events of one read, as "KIND rel" lines, against want. */
 static void expect(struct cgroup_watch *w, const char *want)
 {
-	char got[2048] = "", err[ERRLEN] = "";
+	char got[2048] = "", err[AWF_ERR_LEN] = "";
 	struct events e = { 0 };
 	size_t off = 0;
 
-	if (cgroup_watch_read(w, on_event, &e, err, ERRLEN) < 0)
+	if (cgroup_watch_read(w, on_event, &e, err, AWF_ERR_LEN) < 0)
 		print_error("cgroup_watch_read: %s\n", err);
 	for (size_t i = 0; i < e.n && i < ARRAY_SIZE(e.v); i++)
 		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s %s\n",
@@ -492,10 +499,11 @@ static void expect(struct cgroup_watch *w, const char *want)
 /* One read that must bring n events; their ids. */
 static size_t read_ids(struct cgroup_watch *w, uint64_t *ids, size_t n)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct events e = { 0 };
 
-	assert_int_equal(cgroup_watch_read(w, on_event, &e, err, ERRLEN), 0);
+	assert_int_equal(cgroup_watch_read(w, on_event, &e, err, AWF_ERR_LEN),
+			 0);
 	assert_int_equal(e.n, n);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = e.v[i].id;
@@ -504,7 +512,7 @@ static size_t read_ids(struct cgroup_watch *w, uint64_t *ids, size_t n)
 
 static void test_watch(void **state)
 {
-	char root[64], path[PATH_MAX], err[ERRLEN] = "";
+	char root[64], path[PATH_MAX], err[AWF_ERR_LEN] = "";
 	uint64_t ids[3], c_id;
 	struct cgroup_watch *w;
 	int fd;
@@ -512,7 +520,7 @@ static void test_watch(void **state)
 	(void)state;
 	temp_root(root);
 	mk(root, "/old");
-	w = cgroup_watch_open(root, err, ERRLEN);
+	w = cgroup_watch_open(root, err, AWF_ERR_LEN);
 	assert_non_null(w);
 	assert_true(cgroup_watch_fd(w) >= 0);
 	/* what was there at open is not reported */
@@ -565,7 +573,8 @@ static void test_watch(void **state)
 		bool root_gone = false;
 
 		assert_int_equal(
-			cgroup_watch_read(w, on_event, &e, err, ERRLEN), 0);
+			cgroup_watch_read(w, on_event, &e, err, AWF_ERR_LEN),
+			0);
 		for (size_t i = 0; i < e.n; i++) {
 			assert_int_equal(e.v[i].kind, CGROUP_REMOVED);
 			root_gone |= strcmp(e.v[i].rel, "/") == 0;
@@ -580,19 +589,20 @@ static void test_watch(void **state)
 
 static void test_watch_limit(void **state)
 {
-	char root[64], err[ERRLEN] = "";
+	char root[64], err[AWF_ERR_LEN] = "";
 	struct events e = { 0 };
 	struct cgroup_watch *w;
 
 	(void)state;
 	temp_root(root);
-	w = cgroup_watch_open(root, err, ERRLEN);
+	w = cgroup_watch_open(root, err, AWF_ERR_LEN);
 	assert_non_null(w);
 	cgroup_watch_set_limit(w, 3); /* the root is one */
 	mk(root, "/x1");
 	mk(root, "/x2");
 	mk(root, "/x3");
-	assert_int_equal(cgroup_watch_read(w, on_event, &e, err, ERRLEN), -1);
+	assert_int_equal(cgroup_watch_read(w, on_event, &e, err, AWF_ERR_LEN),
+			 -1);
 	assert_err_has(err, "/x3: more than 3 cgroup directories to watch");
 	assert_int_equal(e.n, 2);
 	/* the next read starts over from what is there */
@@ -601,21 +611,21 @@ static void test_watch_limit(void **state)
 	cgroup_watch_close(w);
 	remove_at(AT_FDCWD, root);
 
-	assert_null(cgroup_watch_open(root, err, ERRLEN));
+	assert_null(cgroup_watch_open(root, err, AWF_ERR_LEN));
 	assert_err_has(err, "No such file or directory");
 }
 
 /* inotify on cgroupfs, with kernfs ids. */
 static void test_watch_cgroupfs(void **state)
 {
-	char cg[CG_LEN], err[ERRLEN] = "";
+	char cg[CG_LEN], err[AWF_ERR_LEN] = "";
 	struct cgroup_watch *w;
 	uint64_t ids[2];
 
 	(void)state;
 	if (!make_test_cgroup(cg, sizeof(cg)))
 		return;
-	w = cgroup_watch_open(cg, err, ERRLEN);
+	w = cgroup_watch_open(cg, err, AWF_ERR_LEN);
 	if (!w)
 		rm(cg, "");
 	assert_non_null(w);

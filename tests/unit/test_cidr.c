@@ -3,6 +3,7 @@
 
 #include "policy/cidr.h"
 #include "policy/ports.h"
+#include "common/error.h"
 #include "test_util.h"
 
 struct cidr_row {
@@ -72,7 +73,7 @@ static const struct ip_row ip_rows[] = {
 static void test_cidr(void **state)
 {
 	const struct cidr_row *row = *state;
-	char err[256] = "", ip[IP_TEXT_LEN], got[64];
+	char err[AWF_ERR_LEN] = "", ip[IP_TEXT_LEN], got[64];
 	struct policy_cidr c;
 	int rc = cidr_parse(&c, row->in, err, sizeof(err));
 
@@ -92,7 +93,7 @@ static void test_cidr(void **state)
 static void test_ip(void **state)
 {
 	const struct ip_row *row = *state;
-	char err[256] = "";
+	char err[AWF_ERR_LEN] = "";
 	uint8_t addr[16];
 	int family;
 	int rc = ip_parse(row->in, &family, addr, err, sizeof(err));
@@ -114,7 +115,7 @@ static void test_mapped_bytes(void **state)
 {
 	static const uint8_t want[16] = { 192, 0, 2, 1 };
 	struct policy_cidr c;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	(void)state;
 	assert_int_equal(

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "dns/dns_forward.h"
 #include "dns/dns_forward_internal.h"
 #include "common/evloop.h"
@@ -448,7 +449,7 @@ static void start_fwd(struct ctx *c, unsigned int timeout_ms,
 		.timeout_ms = timeout_ms,
 		.max_pending = max_pending,
 	};
-	char err[256] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	c->fwd = dns_fwd_new(&cfg, test_epfd, err, sizeof(err));
 	if (!c->fwd)
@@ -1069,7 +1070,7 @@ static void test_bad_config(void **state)
 {
 	struct ctx *c = *state;
 	struct dns_fwd_config cfg = { .servers = c->addrs };
-	char err[256] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	assert_null(dns_fwd_new(&cfg, test_epfd, err, sizeof(err)));
 	assert_non_null(strstr(err, "no upstream"));
@@ -1124,7 +1125,7 @@ static int child_without_ipv6(void)
 	struct ifreq ifr = { .ifr_name = "lo" };
 	struct policy_addr srv = { .family = AF_INET, .port = 53 };
 	struct dns_fwd_config cfg = { .servers = &srv, .n_servers = 1 };
-	char err[256];
+	char err[AWF_ERR_LEN];
 	struct dns_fwd *fwd;
 	int fd, epfd, ok;
 

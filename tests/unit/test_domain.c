@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "policy/domain.h"
+#include "common/error.h"
 #include "test_util.h"
 
 #define L63 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"
@@ -68,7 +69,7 @@ static const struct domain_row rows[] = {
 static void test_normalize(void **state)
 {
 	const struct domain_row *row = *state;
-	char out[POLICY_MAX_DOMAIN_LEN + 1] = "", err[512] = "";
+	char out[POLICY_MAX_DOMAIN_LEN + 1] = "", err[AWF_ERR_LEN] = "";
 	int rc = domain_normalize(row->in, out, sizeof(out), err, sizeof(err));
 
 	if (row->want) {
@@ -84,7 +85,7 @@ static void test_normalize(void **state)
 
 static void test_small_buffer(void **state)
 {
-	char out[8], err[256] = "";
+	char out[8], err[AWF_ERR_LEN] = "";
 
 	(void)state;
 	assert_int_equal(domain_normalize("example.com", out, sizeof(out), err,

@@ -2,6 +2,7 @@
 #include "policy/policy_cli.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
+#include "common/error.h"
 #include "test_util.h"
 #include "policy/domain_match.h"
 #include "domain_match_gen.h"
@@ -253,7 +254,7 @@ static const struct match_row rows[] = {
 
 static void load_json(struct policy *p, const char *keys)
 {
-	char text[2048], err[512] = "";
+	char text[2048], err[AWF_ERR_LEN] = "";
 	json_object *root;
 
 	snprintf(text, sizeof(text), "{\"version\": 1, %s}", keys);
@@ -269,7 +270,7 @@ static struct domain_matcher *row_matcher(const struct match_row *row,
 					  struct policy *p)
 {
 	struct domain_matcher *m;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	policy_init(p);
 	if (row->json)
@@ -292,7 +293,7 @@ static void assert_ports(const char *query, const struct awf_port_set *got,
 			 const char *want)
 {
 	struct awf_port_set set = { 0 };
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	if (want)
 		assert_int_equal(
@@ -371,7 +372,7 @@ static void test_build(void **state)
 	const struct build_row *row = *state;
 	struct domain_matcher *m;
 	struct policy p;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	policy_init(&p);
 	load_json(&p, row->json);
@@ -395,7 +396,7 @@ static void test_not_normalized(void **state)
 	};
 	struct policy_domain d = { .subdomains = true };
 	struct policy p;
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -416,7 +417,7 @@ static void test_lookup_overflow(void **state)
 	struct domain_match out;
 	struct domain_matcher *m;
 	struct policy p;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	(void)state;
 	policy_init(&p);

@@ -7,9 +7,9 @@
 #include "policy/policy_json.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
+#include "common/error.h"
 #include "test_util.h"
 
-#define ERRLEN 512
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char spec_example[] =
@@ -219,7 +219,7 @@ static int load(struct policy *p, const char *text, char *err)
 	else
 		snprintf(doc, sizeof(doc), "{\"version\": 1, %s", text);
 	root = parse(doc);
-	rc = policy_load_json(p, root, "p.json", err, ERRLEN);
+	rc = policy_load_json(p, root, "p.json", err, AWF_ERR_LEN);
 	json_object_put(root);
 	return rc;
 }
@@ -248,7 +248,7 @@ static void assert_normalized_has(const struct policy *p, const char *frag)
 static void test_bad(void **state)
 {
 	const struct bad_row *row = *state;
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	policy_init(&p);
@@ -260,7 +260,7 @@ static void test_bad(void **state)
 static void test_good(void **state)
 {
 	const struct good_row *row = *state;
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	policy_init(&p);
@@ -273,7 +273,7 @@ static void test_good(void **state)
 
 static void test_spec_example(void **state)
 {
-	char err[ERRLEN] = "", *s;
+	char err[AWF_ERR_LEN] = "", *s;
 	struct policy p;
 
 	(void)state;
@@ -314,7 +314,7 @@ static void test_defaults(void **state)
 /* policy check output is itself a policy that reads back the same. */
 static void test_round_trip(void **state)
 {
-	char err[ERRLEN] = "", *first, *second;
+	char err[AWF_ERR_LEN] = "", *first, *second;
 	struct policy p, q;
 
 	(void)state;
@@ -338,7 +338,7 @@ static void test_round_trip(void **state)
 
 static void test_merge_files(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
@@ -424,7 +424,7 @@ typedef int (*cli_fn)(struct policy *p, const char *arg, const char *origin,
 static void check_cli_row(const struct cli_row *row, cli_fn fn,
 			  const char *origin, const char *before)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 	int rc;
 
@@ -456,36 +456,38 @@ static void test_proxy_arg(void **state)
 
 static void test_cli_domains(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
 	policy_init(&p);
 	assert_int_equal(load(&p, "\"allow_domains\": [\"a.example\"]}", err),
 			 0);
-	assert_int_equal(policy_add_domains(&p, false,
-					    " a.example, C.Example ,",
-					    "--allow-domains", err, ERRLEN),
-			 0);
+	assert_int_equal(
+		policy_add_domains(&p, false, " a.example, C.Example ,",
+				   "--allow-domains", err, AWF_ERR_LEN),
+		0);
 	assert_int_equal(p.n_allow_domains, 2);
 	assert_string_equal(p.allow_domains[1].name, "c.example");
 	assert_int_equal(policy_add_domains(&p, true, "gist.c.example",
-					    "--block-domains", err, ERRLEN),
+					    "--block-domains", err,
+					    AWF_ERR_LEN),
 			 0);
 	assert_int_equal(p.n_block_domains, 1);
-	assert_int_equal(policy_add_domains(&p, false,
-					    "ok.example,http://x.example",
-					    "--allow-domains", err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		policy_add_domains(&p, false, "ok.example,http://x.example",
+				   "--allow-domains", err, AWF_ERR_LEN),
+		-1);
 	assert_err_has(
 		err,
 		"--allow-domains: http://x.example: URLs are not supported in a domain entry");
 	assert_int_equal(policy_add_domains(&p, false, " , ", "--allow-domains",
-					    err, ERRLEN),
+					    err, AWF_ERR_LEN),
 			 -1);
 	assert_err_has(err, "--allow-domains: no domains given");
 	assert_int_equal(policy_add_domains(&p, false, "*.com",
-					    "--allow-domains", err, ERRLEN),
+					    "--allow-domains", err,
+					    AWF_ERR_LEN),
 			 -1);
 	assert_err_has(
 		err,
@@ -495,7 +497,7 @@ static void test_cli_domains(void **state)
 
 static void test_cli_dns_localhost(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
@@ -506,26 +508,28 @@ static void test_cli_dns_localhost(void **state)
 			      err),
 			 0);
 	assert_int_equal(policy_add_dns_servers(&p, "192.0.2.53, 2001:db8::53",
-						"--dns-servers", err, ERRLEN),
+						"--dns-servers", err,
+						AWF_ERR_LEN),
 			 0);
 	assert_int_equal(p.n_dns_servers, 2);
 	assert_int_equal(policy_add_dns_servers(&p, "dns.example",
-						"--dns-servers", err, ERRLEN),
+						"--dns-servers", err,
+						AWF_ERR_LEN),
 			 -1);
 	assert_err_has(err, "--dns-servers: dns.example: not an IP address");
-	assert_int_equal(
-		policy_add_dns_servers(&p, "", "--dns-servers", err, ERRLEN),
-		-1);
+	assert_int_equal(policy_add_dns_servers(&p, "", "--dns-servers", err,
+						AWF_ERR_LEN),
+			 -1);
 	assert_err_has(err, "--dns-servers: no DNS servers given");
 	/* a flag replaces the whole localhost value, ports included */
-	assert_int_equal(
-		policy_set_localhost(&p, "deny", "--localhost", err, ERRLEN),
-		0);
+	assert_int_equal(policy_set_localhost(&p, "deny", "--localhost", err,
+					      AWF_ERR_LEN),
+			 0);
 	assert_normalized_has(&p,
 			      "\"localhost\":{\"mode\":\"deny\",\"ports\":[]}");
-	assert_int_equal(
-		policy_set_localhost(&p, "open", "--localhost", err, ERRLEN),
-		-1);
+	assert_int_equal(policy_set_localhost(&p, "open", "--localhost", err,
+					      AWF_ERR_LEN),
+			 -1);
 	assert_err_has(
 		err,
 		"--localhost: open: unknown localhost mode (expected sandbox, allow or deny)");
@@ -535,7 +539,7 @@ static void test_cli_dns_localhost(void **state)
 
 static void test_domains_file(void **state)
 {
-	char path[64], want[128], err[ERRLEN] = "";
+	char path[64], want[128], err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
@@ -545,8 +549,8 @@ static void test_domains_file(void **state)
 			 "\n"
 			 "   *.example.net\r\n"
 			 "http://bad.example\n");
-	assert_int_equal(policy_add_domains_file(&p, false, path, err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
 	snprintf(want, sizeof(want),
 		 "%s:5: http://bad.example: URLs are not supported", path);
 	assert_err_has(err, want);
@@ -555,12 +559,12 @@ static void test_domains_file(void **state)
 	assert_string_equal(p.allow_domains[2].name, "*.example.net");
 	unlink(path);
 	write_temp(path, "gist.github.com\n");
-	assert_int_equal(policy_add_domains_file(&p, true, path, err, ERRLEN),
-			 0);
+	assert_int_equal(
+		policy_add_domains_file(&p, true, path, err, AWF_ERR_LEN), 0);
 	assert_int_equal(p.n_block_domains, 1);
 	unlink(path);
-	assert_int_equal(policy_add_domains_file(&p, true, path, err, ERRLEN),
-			 -1);
+	assert_int_equal(
+		policy_add_domains_file(&p, true, path, err, AWF_ERR_LEN), -1);
 	snprintf(want, sizeof(want), "%s: No such file or directory", path);
 	assert_err_has(err, want);
 	policy_free(&p);
@@ -588,12 +592,12 @@ static const struct file_row file_rows[] = {
 static void test_file(void **state)
 {
 	const struct file_row *row = *state;
-	char path[64], want[128], err[ERRLEN] = "";
+	char path[64], want[128], err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	policy_init(&p);
 	write_temp(path, row->text);
-	assert_int_equal(policy_load_file(&p, path, err, ERRLEN), -1);
+	assert_int_equal(policy_load_file(&p, path, err, AWF_ERR_LEN), -1);
 	snprintf(want, sizeof(want), "%s: %s", path, row->err);
 	assert_err_has(err, want);
 	unlink(path);
@@ -602,22 +606,23 @@ static void test_file(void **state)
 
 static void test_file_missing(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
 	policy_init(&p);
 	assert_int_equal(
-		policy_load_file(&p, "/nonexistent/p.json", err, ERRLEN), -1);
+		policy_load_file(&p, "/nonexistent/p.json", err, AWF_ERR_LEN),
+		-1);
 	assert_err_has(err, "/nonexistent/p.json: No such file or directory");
-	assert_int_equal(policy_load_file(&p, "/tmp", err, ERRLEN), -1);
+	assert_int_equal(policy_load_file(&p, "/tmp", err, AWF_ERR_LEN), -1);
 	assert_err_has(err, "/tmp: Is a directory");
 	policy_free(&p);
 }
 
 static void test_examples(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	glob_t g;
 
 	(void)state;
@@ -627,7 +632,7 @@ static void test_examples(void **state)
 		struct policy p;
 
 		policy_init(&p);
-		if (policy_load_file(&p, g.gl_pathv[i], err, ERRLEN) < 0)
+		if (policy_load_file(&p, g.gl_pathv[i], err, AWF_ERR_LEN) < 0)
 			print_error("%s\n", err);
 		assert_string_equal(err, "");
 		policy_free(&p);
@@ -694,7 +699,7 @@ static void expand(char *out, size_t len, const char *fmt, const char *r,
 static void test_resolv(void **state)
 {
 	const struct resolv_row *row = *state;
-	char resolv[64], stub[64], want[ERRLEN], err[ERRLEN] = "";
+	char resolv[64], stub[64], want[AWF_ERR_LEN], err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	policy_init(&p);
@@ -703,14 +708,15 @@ static void test_resolv(void **state)
 	if (row->servers) {
 		snprintf(want, sizeof(want), "\"dns_servers\":%s",
 			 row->servers);
-		if (policy_finalize(&p, resolv, stub, err, ERRLEN) < 0)
+		if (policy_finalize(&p, resolv, stub, err, AWF_ERR_LEN) < 0)
 			print_error("unexpected error: %s\n", err);
 		assert_string_equal(err, "");
 		assert_normalized_has(&p, want);
 	} else {
 		expand(want, sizeof(want), row->err, resolv, stub);
-		assert_int_equal(policy_finalize(&p, resolv, stub, err, ERRLEN),
-				 -1);
+		assert_int_equal(
+			policy_finalize(&p, resolv, stub, err, AWF_ERR_LEN),
+			-1);
 		assert_err_has(err, want);
 	}
 	unlink(resolv);
@@ -720,7 +726,7 @@ static void test_resolv(void **state)
 
 static void test_finalize_given(void **state)
 {
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
@@ -728,7 +734,7 @@ static void test_finalize_given(void **state)
 	assert_int_equal(load(&p, "\"dns_servers\": [\"127.0.0.1\"]}", err), 0);
 	/* given servers are kept as they are, and no file is read */
 	assert_int_equal(policy_finalize(&p, "/nonexistent/r", "/nonexistent/s",
-					 err, ERRLEN),
+					 err, AWF_ERR_LEN),
 			 0);
 	assert_int_equal(p.n_dns_servers, 1);
 	assert_int_equal(
@@ -736,7 +742,7 @@ static void test_finalize_given(void **state)
 		     err),
 		0);
 	assert_int_equal(policy_finalize(&p, "/nonexistent/r", "/nonexistent/s",
-					 err, ERRLEN),
+					 err, AWF_ERR_LEN),
 			 -1);
 	assert_err_has(err, "proxy: an IPv6 proxy needs \"ipv6\": true");
 	policy_free(&p);
@@ -745,7 +751,7 @@ static void test_finalize_given(void **state)
 static void test_cidr_limit(void **state)
 {
 	struct policy_cidr c = { .family = AF_INET, .prefixlen = 24 };
-	char err[ERRLEN] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
@@ -762,10 +768,10 @@ static void test_cidr_limit(void **state)
 	}
 	/* a repeat still merges; one more does not fit */
 	assert_int_equal(policy_add_cidr_arg(&p, "10.255.255.0/24",
-					     "--allow-cidr", err, ERRLEN),
+					     "--allow-cidr", err, AWF_ERR_LEN),
 			 0);
 	assert_int_equal(policy_add_cidr_arg(&p, "11.255.255.0/24",
-					     "--allow-cidr", err, ERRLEN),
+					     "--allow-cidr", err, AWF_ERR_LEN),
 			 -1);
 	assert_err_has(err, "more than 1048576 CIDR entries");
 	assert_int_equal(p.n_cidrs, AWF_MAX_CIDRS);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "policy/ports.h"
+#include "common/error.h"
 #include "test_util.h"
 
 struct parse_row {
@@ -75,7 +76,7 @@ static void test_parse(void **state)
 {
 	const struct parse_row *row = *state;
 	struct awf_port_set set = { 0 };
-	char err[256] = "";
+	char err[AWF_ERR_LEN] = "";
 	int rc = port_set_parse(&set, row->in, err, sizeof(err));
 
 	if (row->want) {
@@ -161,7 +162,7 @@ static void test_contains_all(void **state)
 static void test_parse_list(void **state)
 {
 	struct awf_port_set set = { 0 };
-	char err[256] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	(void)state;
 	assert_int_equal(
@@ -179,7 +180,7 @@ static void test_parse_list(void **state)
 static void test_too_many_message(void **state)
 {
 	struct awf_port_set set;
-	char err[256] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	(void)state;
 	fill16(&set);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/error.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 #include "policy/policy_cli.h"
@@ -19,7 +20,7 @@ struct fixture {
 	struct rule_table t;
 	struct policy_cidr local[4];
 	size_t n_local;
-	char err[256];
+	char err[AWF_ERR_LEN];
 };
 
 static int setup(void **state)
@@ -50,7 +51,7 @@ static void add_cidr(struct fixture *f, const char *arg)
 
 static void add_local(struct fixture *f, const char *addr)
 {
-	char err[128];
+	char err[AWF_ERR_LEN];
 
 	assert_int_equal(cidr_parse(&f->local[f->n_local++], addr, err,
 				    sizeof(err)),
@@ -66,7 +67,7 @@ static int build(struct fixture *f)
 static const struct rule_entry *find(const struct fixture *f, const char *text)
 {
 	struct policy_cidr c;
-	char err[128];
+	char err[AWF_ERR_LEN];
 
 	assert_int_equal(cidr_parse(&c, text, err, sizeof(err)), 0);
 	for (size_t i = 0; i < f->t.n; i++) {

@@ -28,6 +28,7 @@
 #include "agent/agent_int.h"
 #include "policy/policy_finalize.h"
 #include "policy/policy_load.h"
+#include "common/error.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 #include "run/run.h"
@@ -77,7 +78,7 @@ static bool same_attach_points(const struct agent_config *a,
 static void reload_config(struct agent *ag)
 {
 	struct agent_config next;
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	agent_config_defaults(&next);
 	if (agent_config_load(&next, ag->cfg.origin, false, err, sizeof(err))) {
@@ -104,7 +105,7 @@ static void reload(struct agent *ag)
 {
 	struct agent_policy_set next = { 0 }, old = ag->policies;
 	struct agent_config saved = ag->cfg;
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	reload_config(ag);
 	log_info("SIGHUP: reloading the policies in %s", ag->cfg.policies_dir);
@@ -185,7 +186,7 @@ static void on_cgroup_event(enum cgroup_watch_kind k, const char *rel,
 static int on_watch(struct ev_source *src, uint32_t events)
 {
 	struct watch_src *w = container_of(src, struct watch_src, src);
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	(void)events;
 	if (cgroup_watch_read(w->ag->watch[w->attach], on_cgroup_event, w, err,
@@ -207,16 +208,13 @@ static int open_attach_point(struct agent *ag, size_t i, int *fd, char *err,
 	char path[PATH_MAX * 2];
 
 	snprintf(path, sizeof(path), "%s%s", ag->cg2, ag->cfg.attach[i].cgroup);
-	if (mkdir(path, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %.900s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return set_err(err, errlen, "mkdir %.900s: %s", path,
+			       strerror(errno));
 	*fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (*fd < 0) {
-		snprintf(err, errlen, "open %.900s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (*fd < 0)
+		return set_err(err, errlen, "open %.900s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -234,10 +232,8 @@ static int watch_attach_points(struct agent *ag, char *err, size_t errlen)
 		watch_srcs[i].attach = i;
 		watch_srcs[i].src.fd = cgroup_watch_fd(ag->watch[i]);
 		watch_srcs[i].src.on_ready = on_watch;
-		if (ev_add(ag->epfd, &watch_srcs[i].src, EPOLLIN)) {
-			snprintf(err, errlen, "epoll: cgroup watch");
-			return -1;
-		}
+		if (ev_add(ag->epfd, &watch_srcs[i].src, EPOLLIN))
+			return set_err(err, errlen, "epoll: cgroup watch");
 	}
 	return 0;
 }
@@ -262,7 +258,7 @@ static int attach_programs(struct agent *ag, char *err, size_t errlen)
 
 static void make_attach_points(struct agent *ag)
 {
-	char err[256];
+	char err[AWF_ERR_LEN];
 	int fd;
 
 	for (size_t i = 0; i < ag->cfg.n_attach; i++)
@@ -277,7 +273,7 @@ static void adopt_runs(struct agent *ag)
 		struct adopted *a = &ag->adopted[i];
 		struct policy *p;
 		json_object *pj;
-		char err[512];
+		char err[AWF_ERR_LEN];
 
 		if (a->kind != ENTRY_RUN || !a->run_policy_json)
 			continue;
@@ -363,10 +359,8 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
-		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
-		return -1;
-	}
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return set_err(err, errlen, "sigprocmask: %s", strerror(errno));
 	l->signal_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	l->signal_src.on_ready = on_signal;
 	l->sweep_src.fd =
@@ -381,31 +375,9 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 	    ev_add(l->ag->epfd, &l->signal_src, EPOLLIN) ||
 	    ev_add(l->ag->epfd, &l->sweep_src, EPOLLIN) ||
 	    ev_add(l->ag->epfd, &l->soon_src, EPOLLIN)) {
-		snprintf(err, errlen, "signals: %s", strerror(errno));
-		return -1;
+		return set_err(err, errlen, "signals: %s", strerror(errno));
 	}
 	return 0;
-}
-
-static void loop(struct agent_loop *l)
-{
-	struct epoll_event evs[64];
-
-	while (!l->stop) {
-		int n = epoll_wait(l->ag->epfd, evs, 64, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("epoll_wait: %s", strerror(errno));
-			return;
-		}
-		for (int i = 0; i < n; i++) {
-			struct ev_source *src = evs[i].data.ptr;
-
-			src->on_ready(src, evs[i].events);
-		}
-	}
 }
 
 /*
@@ -429,7 +401,7 @@ static void shut_down(struct agent *ag)
 
 int agent_uninstall(void)
 {
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	if (agent_bpf_uninstall(err, sizeof(err))) {
 		log_error("%s", err);
@@ -444,7 +416,7 @@ int agent_serve(const char *config_path, bool config_given)
 {
 	static struct agent ag;
 	struct agent_loop l = { .ag = &ag };
-	char err[1024] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	agent_config_defaults(&ag.cfg);
 	/* Bad input: a one-line error and exit 125, nothing attached. */
@@ -469,7 +441,7 @@ int agent_serve(const char *config_path, bool config_given)
 	}
 	log_info("agent: %zu attach point(s), %zu policies, ready",
 		 ag.cfg.n_attach, ag.policies.n);
-	loop(&l);
+	ev_run(ag.epfd, &l.stop);
 	log_info("agent: stopping; the pinned programs keep enforcing");
 	shut_down(&ag);
 	return 0;

@@ -13,6 +13,7 @@
 #include "common/paths.h"
 #include "agent/agent_bpf.h"
 #include "awf_agent.skel.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "kernel/pins.h"
 
@@ -31,16 +32,12 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 	{
 		snprintf(path, sizeof(path), AWF_AGENT_PROGS_DIR "/%s",
 			 bpf_program__name(prog));
-		if (unlink(path) && errno != ENOENT) {
-			snprintf(err, errlen, "unlink %s: %s", path,
-				 strerror(errno));
-			return -1;
-		}
-		if (bpf_obj_pin(bpf_program__fd(prog), path)) {
-			snprintf(err, errlen, "pinning %s: %s", path,
-				 strerror(errno));
-			return -1;
-		}
+		if (unlink(path) && errno != ENOENT)
+			return set_err(err, errlen, "unlink %s: %s", path,
+				       strerror(errno));
+		if (bpf_obj_pin(bpf_program__fd(prog), path))
+			return set_err(err, errlen, "pinning %s: %s", path,
+				       strerror(errno));
 	}
 	return 0;
 }
@@ -59,22 +56,18 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 	    pins_make_dir(AWF_AGENT_PROGS_DIR, err, errlen))
 		return -1;
 	a->skel = awf_agent_bpf__open_opts(&opts);
-	if (!a->skel) {
-		snprintf(err, errlen, "opening the agent's BPF object: %s",
-			 strerror(errno));
-		return -1;
-	}
+	if (!a->skel)
+		return set_err(err, errlen,
+			       "opening the agent's BPF object: %s",
+			       strerror(errno));
 	ret = awf_agent_bpf__load(a->skel);
-	if (ret) {
-		snprintf(
-			err, errlen,
-			"loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",
-			strerror(-ret));
-		awf_agent_bpf__destroy(a->skel);
-		a->skel = NULL;
-		return -1;
-	}
-	return pin_programs(a, err, errlen);
+	if (!ret)
+		return pin_programs(a, err, errlen);
+	agent_bpf_close(a);
+	return set_err(
+		err, errlen,
+		"loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",
+		strerror(-ret));
 }
 
 void agent_bpf_close(struct agent_bpf *a)
@@ -109,11 +102,16 @@ static bool link_defunct(int link_fd)
 	return target == 0;
 }
 
-/* Swap the program behind a pinned link, or create and pin the link. */
+/*
+ * Swap the program behind a pinned link, or create and pin the link.
+ * Returns 0, or -errno with err set: the caller of a TCX link tells "this
+ * kernel has no TCX" (-EINVAL, -EOPNOTSUPP) from other failures.
+ */
 static int link_program(const char *path, int prog_fd, int target_fd,
 			int attach_type, char *err, size_t errlen)
 {
 	int link_fd = bpf_obj_get(path);
+	int ret;
 
 	if (link_fd >= 0 && link_defunct(link_fd)) {
 		log_warn("%s was detached: attaching again", path);
@@ -122,30 +120,25 @@ static int link_program(const char *path, int prog_fd, int target_fd,
 		link_fd = -1;
 	}
 	if (link_fd >= 0) {
-		int ret = bpf_link_update(link_fd, prog_fd, NULL);
-
+		ret = bpf_link_update(link_fd, prog_fd, NULL) ? -errno : 0;
 		close(link_fd);
-		if (ret) {
-			snprintf(err, errlen, "updating link %s: %s", path,
-				 strerror(-ret));
-			return -1;
-		}
-		return 0;
+		if (ret)
+			set_err(err, errlen, "updating link %s: %s", path,
+				strerror(-ret));
+		return ret;
 	}
 	link_fd = bpf_link_create(prog_fd, target_fd, attach_type, NULL);
 	if (link_fd < 0) {
-		snprintf(err, errlen, "attaching %s: %s", path,
-			 strerror(-link_fd));
-		return link_fd;
+		ret = -errno;
+		set_err(err, errlen, "attaching %s: %s", path, strerror(-ret));
+		return ret;
 	}
-	if (bpf_obj_pin(link_fd, path)) {
-		snprintf(err, errlen, "pinning link %s: %s", path,
-			 strerror(errno));
-		close(link_fd);
-		return -1;
-	}
+	ret = bpf_obj_pin(link_fd, path) ? -errno : 0;
 	close(link_fd);
-	return 0;
+	if (ret)
+		set_err(err, errlen, "pinning link %s: %s", path,
+			strerror(-ret));
+	return ret;
 }
 
 int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
@@ -178,17 +171,13 @@ static int attach_clsact(int prog_fd, int ifindex, char *err, size_t errlen)
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int ret = bpf_tc_hook_create(&hook);
 
-	if (ret && ret != -EEXIST) {
-		snprintf(err, errlen, "clsact on ifindex %d: %s", ifindex,
-			 strerror(-ret));
-		return -1;
-	}
+	if (ret && ret != -EEXIST)
+		return set_err(err, errlen, "clsact on ifindex %d: %s", ifindex,
+			       strerror(-ret));
 	ret = bpf_tc_attach(&hook, &opts);
-	if (ret) {
-		snprintf(err, errlen, "tc filter on ifindex %d: %s", ifindex,
-			 strerror(-ret));
-		return -1;
-	}
+	if (ret)
+		return set_err(err, errlen, "tc filter on ifindex %d: %s",
+			       ifindex, strerror(-ret));
 	return 0;
 }
 
@@ -203,8 +192,7 @@ int agent_bpf_attach_uplink(struct agent_bpf *a, int ifindex,
 
 	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.uplinks), &key,
 				&l3_offset, BPF_ANY)) {
-		snprintf(err, errlen, "uplinks map: %s", strerror(errno));
-		return -1;
+		return set_err(err, errlen, "uplinks map: %s", strerror(errno));
 	}
 	if (mode == AGENT_TC_CLSACT)
 		return attach_clsact(prog_fd, ifindex, err, errlen);
@@ -250,11 +238,9 @@ int agent_bpf_uninstall(char *err, size_t errlen)
 
 	detach_clsact_filters();
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (pins_remove_dir(dirs[i]) && errno != ENOENT) {
-			snprintf(err, errlen, "removing %s: %s", dirs[i],
-				 strerror(errno));
-			return -1;
-		}
+		if (pins_remove_dir(dirs[i]) && errno != ENOENT)
+			return set_err(err, errlen, "removing %s: %s", dirs[i],
+				       strerror(errno));
 	}
 	return 0;
 }

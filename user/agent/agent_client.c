@@ -13,6 +13,7 @@
 #include "agent/agent_bpf.h"
 #include "agent/agent_client.h"
 #include "agent/control_proto.h"
+#include "common/error.h"
 #include "dns/dns_filter.h"
 #include "audit/events.h"
 #include "common/log.h"
@@ -30,16 +31,12 @@ static int connect_agent(struct agent_client *c, char *err, size_t errlen)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = agent_client_socket();
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return set_err(err, errlen, "%s: path too long", path);
 	strcpy(sa.sun_path, path);
 	c->src.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->src.fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
+	if (c->src.fd < 0)
+		return set_err(err, errlen, "socket: %s", strerror(errno));
 	if (connect(c->src.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return 0;
 	if (errno == ENOENT || errno == ECONNREFUSED) {
@@ -49,18 +46,16 @@ static int connect_agent(struct agent_client *c, char *err, size_t errlen)
 		 * Installed but not running: our own sandbox would sit under
 		 * its attach point, with its default policy on top. Say so.
 		 */
-		if (agent_bpf_installed()) {
-			snprintf(
+		if (agent_bpf_installed())
+			return set_err(
 				err, errlen,
 				"an awf-bpf agent is installed (" AWF_AGENT_PIN_DIR
 				") but does not listen on %s: start it, or pass --standalone",
 				path);
-			return -1;
-		}
 		return 1;
 	}
-	snprintf(err, errlen, "agent socket %s: %s", path, strerror(errno));
-	return -1;
+	return set_err(err, errlen, "agent socket %s: %s", path,
+		       strerror(errno));
 }
 
 static int send_request(struct agent_client *c, const struct policy *p,
@@ -78,13 +73,12 @@ static int send_request(struct agent_client *c, const struct policy *p,
 			       json_object_new_boolean(audit_allowed));
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (strlen(text) > CONTROL_MSG_MAX) {
-		snprintf(
-			err, errlen,
+		set_err(err, errlen,
 			"the policy is too large for the agent's socket (%zu bytes); use --standalone",
 			strlen(text));
 		ret = -1;
 	} else if (send(c->src.fd, text, strlen(text), MSG_NOSIGNAL) < 0) {
-		snprintf(err, errlen, "agent: send: %s", strerror(errno));
+		set_err(err, errlen, "agent: send: %s", strerror(errno));
 		ret = -1;
 	}
 	json_object_put(req);
@@ -103,11 +97,9 @@ static int recv_reply(struct agent_client *c, char *buf, size_t len, int *fd,
 	struct cmsghdr *cm;
 	ssize_t n = recvmsg(c->src.fd, &mh, MSG_CMSG_CLOEXEC);
 
-	if (n <= 0) {
-		snprintf(err, errlen, "agent: no reply (%s)",
-			 n < 0 ? strerror(errno) : "it hung up");
-		return -1;
-	}
+	if (n <= 0)
+		return set_err(err, errlen, "agent: no reply (%s)",
+			       n < 0 ? strerror(errno) : "it hung up");
 	buf[n] = '\0';
 	*fd = -1;
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
@@ -123,13 +115,13 @@ static int parse_reply(struct agent_client *c, const char *buf, int fd,
 	int ret = -1;
 
 	if (!r || !json_object_object_get_ex(r, "ok", &v)) {
-		snprintf(err, errlen, "agent: unreadable reply");
+		set_err(err, errlen, "agent: unreadable reply");
 	} else if (!json_object_get_boolean(v)) {
 		json_object_object_get_ex(r, "error", &v);
-		snprintf(err, errlen, "agent refused the sandbox: %s",
-			 v ? json_object_get_string(v) : "?");
+		set_err(err, errlen, "agent refused the sandbox: %s",
+			v ? json_object_get_string(v) : "?");
 	} else if (fd < 0 || !json_object_object_get_ex(r, "cgroup", &v)) {
-		snprintf(err, errlen, "agent: reply without a cgroup");
+		set_err(err, errlen, "agent: reply without a cgroup");
 	} else {
 		snprintf(c->cgroup, sizeof(c->cgroup), "%s",
 			 json_object_get_string(v));

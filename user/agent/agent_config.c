@@ -17,7 +17,8 @@
 #include "common/paths.h"
 #include "agent/agent_config.h"
 #include "agent/cgroup_tree.h"
-#include "policy/policy_int.h"
+#include "common/error.h"
+#include "common/json_read.h"
 #include "policy/policy_load.h"
 
 #define DEFAULT_ATTACH "/awf-bpf"
@@ -26,23 +27,6 @@
 /* A config or a policy is small; this only stops a wrong path eating memory. */
 #define JSON_FILE_MAX (16 << 20)
 #define GROUP_BUF_MAX (1 << 20)
-
-struct cctx {
-	const char *origin;
-	char *err;
-	size_t errlen;
-};
-
-__attribute__((format(printf, 3, 4))) static int
-cfail(const struct cctx *c, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	policy_vfail(c->err, c->errlen, c->origin, path, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void agent_config_defaults(struct agent_config *cfg)
 {
@@ -78,29 +62,20 @@ bool agent_policy_name_ok(const char *name)
 	return n >= 1 && n <= AGENT_POLICY_NAME_MAX && name[n] == '\0';
 }
 
-/* The string, or NULL after an error; json-c strings may hold "\u0000". */
-static const char *get_string(const struct cctx *c, const char *path,
+/* The string, or NULL after an error: here an empty one is an error too. */
+static const char *get_string(const struct jctx *c, const char *path,
 			      json_object *val, const char *what)
 {
-	const char *s;
+	const char *s = jget_string(c, path, val, what);
 
-	if (!json_object_is_type(val, json_type_string)) {
-		cfail(c, path, "expected %s", what);
-		return NULL;
-	}
-	s = json_object_get_string(val);
-	if (strlen(s) != (size_t)json_object_get_string_len(val)) {
-		cfail(c, path, "contains a NUL character");
-		return NULL;
-	}
-	if (!*s) {
-		cfail(c, path, "must not be empty");
+	if (s && !*s) {
+		jfail(c, path, "must not be empty");
 		return NULL;
 	}
 	return s;
 }
 
-static int copy_string(const struct cctx *c, const char *path, json_object *val,
+static int copy_string(const struct jctx *c, const char *path, json_object *val,
 		       const char *what, char *dst, size_t dstlen)
 {
 	const char *s = get_string(c, path, val, what);
@@ -108,50 +83,43 @@ static int copy_string(const struct cctx *c, const char *path, json_object *val,
 	if (!s)
 		return -1;
 	if (strlen(s) >= dstlen)
-		return cfail(c, path, "longer than %zu bytes", dstlen - 1);
+		return jfail(c, path, "longer than %zu bytes", dstlen - 1);
 	strcpy(dst, s);
 	return 0;
 }
 
-static int copy_abs_path(const struct cctx *c, const char *path,
+static int copy_abs_path(const struct jctx *c, const char *path,
 			 json_object *val, char *dst, size_t dstlen)
 {
 	if (copy_string(c, path, val, "an absolute path", dst, dstlen) < 0)
 		return -1;
 	if (dst[0] != '/')
-		return cfail(c, path, "must be an absolute path");
+		return jfail(c, path, "must be an absolute path");
 	return 0;
 }
 
-static int read_version(const struct cctx *c, const char *path,
+static int read_version(const struct jctx *c, const char *path,
 			json_object *val, struct agent_config *cfg)
 {
 	(void)cfg;
-	if (!json_object_is_type(val, json_type_int))
-		return cfail(c, path, "expected an integer");
-	if (json_object_get_int64(val) != AGENT_CONFIG_VERSION)
-		return cfail(
-			c, path,
-			"unsupported version %s (this awf-bpf reads version %d)",
-			json_object_to_json_string(val), AGENT_CONFIG_VERSION);
-	return 0;
+	return jcheck_version(c, path, val, AGENT_CONFIG_VERSION);
 }
 
-static int read_cgroup(const struct cctx *c, const char *path, json_object *val,
+static int read_cgroup(const struct jctx *c, const char *path, json_object *val,
 		       struct agent_attach *a)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *s = get_string(c, path, val, "a cgroup path string");
 
 	if (!s)
 		return -1;
 	if (cgroup_path_check(s, sizeof(a->cgroup), why, sizeof(why)) < 0)
-		return cfail(c, path, "%s", why);
+		return jfail(c, path, "%s", why);
 	strcpy(a->cgroup, s);
 	return 0;
 }
 
-static int read_default_policy(const struct cctx *c, const char *path,
+static int read_default_policy(const struct jctx *c, const char *path,
 			       json_object *val, struct agent_attach *a)
 {
 	const char *s = get_string(c, path, val, "a policy name string");
@@ -159,7 +127,7 @@ static int read_default_policy(const struct cctx *c, const char *path,
 	if (!s)
 		return -1;
 	if (!agent_policy_name_ok(s))
-		return cfail(
+		return jfail(
 			c, path,
 			"\"%s\" is not a policy name (\"deny\", \"unrestricted\" or [A-Za-z0-9._-]{1,%d})",
 			s, AGENT_POLICY_NAME_MAX);
@@ -167,7 +135,7 @@ static int read_default_policy(const struct cctx *c, const char *path,
 	return 0;
 }
 
-static int read_attach_entry(const struct cctx *c, const char *path,
+static int read_attach_entry(const struct jctx *c, const char *path,
 			     json_object *val, struct agent_attach *a)
 {
 	char sub[KEY_PATH_LEN + 32];
@@ -175,7 +143,7 @@ static int read_attach_entry(const struct cctx *c, const char *path,
 	int rc;
 
 	if (!json_object_is_type(val, json_type_object))
-		return cfail(c, path, "expected an object {\"cgroup\": ...}");
+		return jfail(c, path, "expected an object {\"cgroup\": ...}");
 	snprintf(a->default_policy, sizeof(a->default_policy), "%s",
 		 AGENT_POLICY_DENY);
 	json_object_object_foreach(val, key, v)
@@ -187,12 +155,12 @@ static int read_attach_entry(const struct cctx *c, const char *path,
 		} else if (strcmp(key, "default_policy") == 0) {
 			rc = read_default_policy(c, sub, v, a);
 		} else {
-			rc = cfail(c, sub, "unknown key");
+			rc = jfail(c, sub, "unknown key");
 		}
 		if (rc < 0)
 			return -1;
 	}
-	return has_cgroup ? 0 : cfail(c, path, "missing \"cgroup\"");
+	return has_cgroup ? 0 : jfail(c, path, "missing \"cgroup\"");
 }
 
 /* Whether the cgroup at inner is outer or lies below it. */
@@ -210,7 +178,7 @@ static bool cgroup_within(const char *inner, const char *outer)
  * A cgroup under two attach points would get two sets of programs and
  * two default policies: which one decides would be an accident.
  */
-static int check_attach_overlap(const struct cctx *c,
+static int check_attach_overlap(const struct jctx *c,
 				const struct agent_config *cfg)
 {
 	char path[KEY_PATH_LEN];
@@ -223,11 +191,11 @@ static int check_attach_overlap(const struct cctx *c,
 			const char *b = cfg->attach[j].cgroup;
 
 			if (j < i && strcmp(a, b) == 0)
-				return cfail(c, path,
+				return jfail(c, path,
 					     "%s repeats attach[%zu].cgroup", a,
 					     j);
 			if (j != i && strcmp(a, b) != 0 && cgroup_within(a, b))
-				return cfail(
+				return jfail(
 					c, path,
 					"%s lies under attach[%zu].cgroup %s",
 					a, j, b);
@@ -236,22 +204,35 @@ static int check_attach_overlap(const struct cctx *c,
 	return 0;
 }
 
-static int read_attach(const struct cctx *c, const char *path, json_object *val,
+/*
+ * The length of the array val, from 1 to max; -1 after an error. The
+ * messages: "expected EXPECTED", "an empty list would IF_EMPTY", "more
+ * than MAX ITEMS".
+ */
+static int list_len(const struct jctx *c, const char *path, json_object *val,
+		    const char *expected, const char *if_empty, size_t max,
+		    const char *items, size_t *n)
+{
+	if (!json_object_is_type(val, json_type_array))
+		return jfail(c, path, "expected %s", expected);
+	*n = json_object_array_length(val);
+	if (*n == 0)
+		return jfail(c, path, "an empty list would %s", if_empty);
+	if (*n > max)
+		return jfail(c, path, "more than %zu %s", max, items);
+	return 0;
+}
+
+static int read_attach(const struct jctx *c, const char *path, json_object *val,
 		       struct agent_config *cfg)
 {
 	char sub[KEY_PATH_LEN];
-	size_t n;
+	size_t n = 0;
 
-	if (!json_object_is_type(val, json_type_array))
-		return cfail(c, path, "expected an array");
-	n = json_object_array_length(val);
-	if (n == 0)
-		return cfail(
-			c, path,
-			"an empty list would confine nothing (leave \"attach\" out for the default)");
-	if (n > AGENT_MAX_ATTACH)
-		return cfail(c, path, "more than %d attach points",
-			     AGENT_MAX_ATTACH);
+	if (list_len(c, path, val, "an array",
+		     "confine nothing (leave \"attach\" out for the default)",
+		     AGENT_MAX_ATTACH, "attach points", &n) < 0)
+		return -1;
 	memset(cfg->attach, 0, sizeof(cfg->attach));
 	for (size_t i = 0; i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -263,7 +244,7 @@ static int read_attach(const struct cctx *c, const char *path, json_object *val,
 	return check_attach_overlap(c, cfg);
 }
 
-static int read_policies_dir(const struct cctx *c, const char *path,
+static int read_policies_dir(const struct jctx *c, const char *path,
 			     json_object *val, struct agent_config *cfg)
 {
 	return copy_abs_path(c, path, val, cfg->policies_dir,
@@ -271,21 +252,21 @@ static int read_policies_dir(const struct cctx *c, const char *path,
 }
 
 /* What the kernel's dev_valid_name() accepts. */
-static int check_ifname(const struct cctx *c, const char *path,
+static int check_ifname(const struct jctx *c, const char *path,
 			const char *name)
 {
 	if (strlen(name) >= IFNAMSIZ)
-		return cfail(c, path,
+		return jfail(c, path,
 			     "interface name \"%s\" longer than %d characters",
 			     name, IFNAMSIZ - 1);
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
 	    strpbrk(name, "/: \t\n\v\f\r"))
-		return cfail(c, path, "\"%s\" is not a valid interface name",
+		return jfail(c, path, "\"%s\" is not a valid interface name",
 			     name);
 	return 0;
 }
 
-static int read_interface(const struct cctx *c, const char *path,
+static int read_interface(const struct jctx *c, const char *path,
 			  json_object *val, struct agent_config *cfg)
 {
 	const char *name = get_string(c, path, val, "an interface name");
@@ -294,17 +275,17 @@ static int read_interface(const struct cctx *c, const char *path,
 		return -1;
 	for (size_t i = 0; i < cfg->n_interfaces; i++)
 		if (strcmp(cfg->interfaces[i], name) == 0)
-			return cfail(c, path, "\"%s\" repeats interfaces[%zu]",
+			return jfail(c, path, "\"%s\" repeats interfaces[%zu]",
 				     name, i);
 	strcpy(cfg->interfaces[cfg->n_interfaces++], name);
 	return 0;
 }
 
-static int read_interfaces(const struct cctx *c, const char *path,
+static int read_interfaces(const struct jctx *c, const char *path,
 			   json_object *val, struct agent_config *cfg)
 {
 	char sub[KEY_PATH_LEN];
-	size_t n;
+	size_t n = 0;
 
 	if (json_object_is_type(val, json_type_string) &&
 	    strcmp(json_object_get_string(val), "all") == 0) {
@@ -312,17 +293,10 @@ static int read_interfaces(const struct cctx *c, const char *path,
 		cfg->n_interfaces = 0;
 		return 0;
 	}
-	if (!json_object_is_type(val, json_type_array))
-		return cfail(c, path,
-			     "expected \"all\" or an array of interface names");
-	n = json_object_array_length(val);
-	if (n == 0)
-		return cfail(
-			c, path,
-			"an empty list would leave every interface out (use \"all\")");
-	if (n > AGENT_MAX_INTERFACES)
-		return cfail(c, path, "more than %d interfaces",
-			     AGENT_MAX_INTERFACES);
+	if (list_len(c, path, val, "\"all\" or an array of interface names",
+		     "leave every interface out (use \"all\")",
+		     AGENT_MAX_INTERFACES, "interfaces", &n) < 0)
+		return -1;
 	cfg->all_interfaces = false;
 	cfg->n_interfaces = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -334,14 +308,14 @@ static int read_interfaces(const struct cctx *c, const char *path,
 	return 0;
 }
 
-static int read_control_socket(const struct cctx *c, const char *path,
+static int read_control_socket(const struct jctx *c, const char *path,
 			       json_object *val, struct agent_config *cfg)
 {
 	return copy_abs_path(c, path, val, cfg->control_socket,
 			     sizeof(cfg->control_socket));
 }
 
-static int read_control_group(const struct cctx *c, const char *path,
+static int read_control_group(const struct jctx *c, const char *path,
 			      json_object *val, struct agent_config *cfg)
 {
 	cfg->control_group_set = true;
@@ -349,7 +323,7 @@ static int read_control_group(const struct cctx *c, const char *path,
 			   sizeof(cfg->control_group));
 }
 
-static int read_tc_mode(const struct cctx *c, const char *path,
+static int read_tc_mode(const struct jctx *c, const char *path,
 			json_object *val, struct agent_config *cfg)
 {
 	static const char *const modes[] = { [AGENT_TC_AUTO] = "auto",
@@ -365,12 +339,12 @@ static int read_tc_mode(const struct cctx *c, const char *path,
 			return 0;
 		}
 	}
-	return cfail(c, path, "expected \"auto\", \"tcx\" or \"clsact\"");
+	return jfail(c, path, "expected \"auto\", \"tcx\" or \"clsact\"");
 }
 
 static const struct {
 	const char *name;
-	int (*read)(const struct cctx *c, const char *path, json_object *val,
+	int (*read)(const struct jctx *c, const char *path, json_object *val,
 		    struct agent_config *cfg);
 } top_keys[] = {
 	{ "tc", read_tc_mode },
@@ -382,14 +356,14 @@ static const struct {
 	{ "control_group", read_control_group },
 };
 
-static int read_top(const struct cctx *c, json_object *root,
+static int read_top(const struct jctx *c, json_object *root,
 		    struct agent_config *cfg)
 {
 	json_object *version;
 	size_t k;
 
 	if (!json_object_is_type(root, json_type_object))
-		return cfail(c, "", "expected a JSON object at the top level");
+		return jfail(c, "", "expected a JSON object at the top level");
 	/* first: another version may mean other keys */
 	if (json_object_object_get_ex(root, "version", &version) &&
 	    read_version(c, "version", version, cfg) < 0)
@@ -400,7 +374,7 @@ static int read_top(const struct cctx *c, json_object *root,
 			if (strcmp(top_keys[k].name, key) == 0)
 				break;
 		if (k == sizeof(top_keys) / sizeof(top_keys[0]))
-			return cfail(c, key, "unknown key");
+			return jfail(c, key, "unknown key");
 		if (top_keys[k].read(c, key, val, cfg) < 0)
 			return -1;
 	}
@@ -421,10 +395,10 @@ static int read_all(int fd, const char *origin, char **buf, size_t *len,
 					 realloc(data, cap + 65536) :
 					 NULL;
 			if (!bigger) {
-				policy_err(err, errlen, "%s: %s", origin,
-					   cap < JSON_FILE_MAX ?
-						   "out of memory" :
-						   "larger than 16 MiB");
+				set_err(err, errlen, "%s: %s", origin,
+					cap < JSON_FILE_MAX ?
+						"out of memory" :
+						"larger than 16 MiB");
 				free(data);
 				return -1;
 			}
@@ -440,7 +414,7 @@ static int read_all(int fd, const char *origin, char **buf, size_t *len,
 			break;
 	}
 	if (n < 0) {
-		policy_err(err, errlen, "%s: %s", origin, strerror(errno));
+		set_err(err, errlen, "%s: %s", origin, strerror(errno));
 		free(data);
 		return -1;
 	}
@@ -460,7 +434,7 @@ json_object *agent_json_read(int fd, const char *origin, char *err,
 		return NULL;
 	/* JSON text never holds one; json-c would stop reading there */
 	if (memchr(buf, '\0', len)) {
-		policy_err(err, errlen, "%s: contains a NUL byte", origin);
+		set_err(err, errlen, "%s: contains a NUL byte", origin);
 		free(buf);
 		return NULL;
 	}
@@ -470,7 +444,7 @@ json_object *agent_json_read(int fd, const char *origin, char *err,
 }
 
 /* The gid of cfg->control_group, who may use the control socket. */
-static int resolve_group(const struct cctx *c, struct agent_config *cfg)
+static int resolve_group(const struct jctx *c, struct agent_config *cfg)
 {
 	struct group gr, *found = NULL;
 	size_t size = 1024;
@@ -481,7 +455,7 @@ static int resolve_group(const struct cctx *c, struct agent_config *cfg)
 		bigger = realloc(buf, size);
 		if (!bigger) {
 			free(buf);
-			return cfail(c, "control_group", "out of memory");
+			return jfail(c, "control_group", "out of memory");
 		}
 		buf = bigger;
 		rc = getgrnam_r(cfg->control_group, &gr, buf, size, &found);
@@ -493,29 +467,29 @@ static int resolve_group(const struct cctx *c, struct agent_config *cfg)
 	if (found)
 		return 0;
 	if (rc && rc != ENOENT && rc != ESRCH)
-		return cfail(c, "control_group", "looking up group \"%s\": %s",
+		return jfail(c, "control_group", "looking up group \"%s\": %s",
 			     cfg->control_group, strerror(rc));
 	/* The default group need not exist: then root alone may connect. */
 	if (!cfg->control_group_set) {
 		cfg->control_group[0] = '\0';
 		return 0;
 	}
-	return cfail(
+	return jfail(
 		c, "control_group",
 		"no group \"%s\" (create it: groupadd --system %s; or set \"control_group\")",
 		cfg->control_group, cfg->control_group);
 }
 
-static int load_file(const struct cctx *c, int fd, struct agent_config *cfg)
+static int load_file(const struct jctx *c, int fd, struct agent_config *cfg)
 {
 	json_object *root;
 	struct stat st;
 	int rc;
 
 	if (fstat(fd, &st) < 0)
-		return cfail(c, "", "%s", strerror(errno));
+		return jfail(c, "", "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return cfail(c, "", "not a regular file");
+		return jfail(c, "", "not a regular file");
 	root = agent_json_read(fd, c->origin, c->err, c->errlen);
 	if (!root)
 		return -1;
@@ -527,18 +501,18 @@ static int load_file(const struct cctx *c, int fd, struct agent_config *cfg)
 int agent_config_load(struct agent_config *cfg, const char *path, bool explicit,
 		      char *err, size_t errlen)
 {
-	const struct cctx c = { .origin = path, .err = err, .errlen = errlen };
+	const struct jctx c = { .origin = path, .err = err, .errlen = errlen };
 	struct agent_config next;
 	int fd, rc = 0;
 
 	agent_config_defaults(&next);
 	if (strlen(path) >= sizeof(next.origin))
-		return cfail(&c, "", "path too long");
+		return jfail(&c, "", "path too long");
 	strcpy(next.origin, path);
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang the agent */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && (errno != ENOENT || explicit))
-		return cfail(&c, "", "%s", strerror(errno));
+		return jfail(&c, "", "%s", strerror(errno));
 	if (fd >= 0) {
 		rc = load_file(&c, fd, &next);
 		close(fd);

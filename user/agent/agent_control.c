@@ -12,6 +12,7 @@
 
 #include "agent/agent_control.h"
 #include "agent/control_proto.h"
+#include "common/error.h"
 #include "dns/dns_filter.h"
 #include "common/log.h"
 
@@ -109,7 +110,7 @@ static void handle_request(struct control_conn *c, const char *buf, size_t len)
 {
 	struct agent_control *ctl = c->ctl;
 	json_object *req, *op, *reply;
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 	int cgroup_fd = -1;
 
 	req = json_tokener_parse(buf);
@@ -206,10 +207,9 @@ static int make_parent(const char *path, char *err, size_t errlen)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return set_err(err, errlen, "mkdir %s: %s", dir,
+			       strerror(errno));
 	return 0;
 }
 
@@ -229,28 +229,23 @@ int agent_control_open(struct agent_control *c, const char *path, gid_t group,
 		return -1;
 	c->src.fd = socket(AF_UNIX,
 			   SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->src.fd < 0) {
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
-		return -1;
-	}
+	if (c->src.fd < 0)
+		return set_err(err, errlen, "control socket: %s",
+			       strerror(errno));
 	/* A socket file left by a killed agent: nobody listens on it. */
-	if (unlink(path) && errno != ENOENT) {
-		snprintf(err, errlen, "unlink %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (unlink(path) && errno != ENOENT)
+		return set_err(err, errlen, "unlink %s: %s", path,
+			       strerror(errno));
 	if (bind(c->src.fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    chmod(path, group == (gid_t)-1 ? 0600 : 0660) ||
 	    (group != (gid_t)-1 && chown(path, 0, group)) ||
 	    listen(c->src.fd, 64)) {
-		snprintf(err, errlen, "control socket %s: %s", path,
-			 strerror(errno));
-		return -1;
+		return set_err(err, errlen, "control socket %s: %s", path,
+			       strerror(errno));
 	}
 	c->src.on_ready = on_accept;
-	if (ev_add(epfd, &c->src, EPOLLIN)) {
-		snprintf(err, errlen, "control socket: epoll");
-		return -1;
-	}
+	if (ev_add(epfd, &c->src, EPOLLIN))
+		return set_err(err, errlen, "control socket: epoll");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "agent/agent_state.h"
 #include "audit/audit_log.h"
 #include "audit/events.h"
+#include "common/error.h"
 #include "common/log.h"
 
 static uint32_t slot_alloc(struct agent *ag)
@@ -160,11 +161,10 @@ static int create_sandbox(struct agent *ag, struct agent_entry *e,
 	};
 
 	spec.slot = slot_alloc(ag);
-	if (!spec.slot) {
-		snprintf(err, errlen, "no free slot (%d sandboxes at most)",
-			 AWF_MAX_SLOTS - 1);
-		return -1;
-	}
+	if (!spec.slot)
+		return set_err(err, errlen,
+			       "no free slot (%d sandboxes at most)",
+			       AWF_MAX_SLOTS - 1);
 	carry_over(ag, prev, adopted, &spec);
 	if (agent_sandbox_create(&e->sb, &ag->bpf, ag->epfd, &spec, err,
 				 errlen))
@@ -191,7 +191,7 @@ struct agent_entry *agent_entry_build(struct agent *ag, enum entry_kind kind,
 	bool unrestricted = false;
 
 	if (!e) {
-		snprintf(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	e->ag = ag;
@@ -205,7 +205,7 @@ struct agent_entry *agent_entry_build(struct agent *ag, enum entry_kind kind,
 	if (!run_policy)
 		p = policy_named(ag, policy_name, &unrestricted);
 	if (!p && !unrestricted) {
-		snprintf(err, errlen, "no policy named \"%s\"", policy_name);
+		set_err(err, errlen, "no policy named \"%s\"", policy_name);
 		goto fail;
 	}
 	if (create_sandbox(ag, e, p, unrestricted, audit_allowed, prev, err,
@@ -262,7 +262,7 @@ static void want(struct agent *ag, enum entry_kind kind, const char *cgroup,
 		 uint64_t id, const char *policy_name)
 {
 	struct agent_entry *e = find_entry(ag, kind, cgroup);
-	char err[512];
+	char err[AWF_ERR_LEN];
 
 	if (e && e->cgroup_id == id && e->generation == ag->generation &&
 	    !strcmp(e->policy_name, policy_name)) {
@@ -333,7 +333,7 @@ static int on_walk(const char *rel, uint64_t id, unsigned int depth, void *ctx)
 
 static int want_attach_point(struct agent *ag, const struct agent_attach *at)
 {
-	char abs[PATH_MAX * 2], err[512];
+	char abs[PATH_MAX * 2], err[AWF_ERR_LEN];
 	struct walk_ctx w = { .ag = ag, .base = at->cgroup };
 	uint64_t id;
 

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/agent_events.h"
+#include "common/error.h"
 #include "dns/learned.h"
 #include "common/log.h"
 
@@ -47,16 +48,12 @@ int agent_events_open(struct agent_events *ev, int ringbuf_fd, int epfd,
 	ev->sink_of = sink_of;
 	ev->sink_ctx = sink_ctx;
 	ev->rb = ring_buffer__new(ringbuf_fd, handle_event, ev, NULL);
-	if (!ev->rb) {
-		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
-		return -1;
-	}
+	if (!ev->rb)
+		return set_err(err, errlen, "ring buffer: %s", strerror(errno));
 	ev->src.fd = ring_buffer__epoll_fd(ev->rb);
 	ev->src.on_ready = on_ready;
-	if (ev_add(epfd, &ev->src, EPOLLIN) < 0) {
-		snprintf(err, errlen, "ring buffer: cannot watch it");
-		return -1;
-	}
+	if (ev_add(epfd, &ev->src, EPOLLIN) < 0)
+		return set_err(err, errlen, "ring buffer: cannot watch it");
 	return 0;
 }
 

@@ -16,6 +16,8 @@
 
 #include "agent/agent_int.h"
 #include "agent/agent_netns.h"
+#include "common/array.h"
+#include "common/error.h"
 #include "dns/dns_forward.h"
 #include "common/log.h"
 #include "dns/dns_netns.h"
@@ -78,7 +80,7 @@ static bool already_seen(const struct scan *sc, const struct agent_entry *e,
 
 static void serve(struct agent_entry *e, pid_t pid, uint64_t ino)
 {
-	char path[64], err[256];
+	char path[64], err[AWF_ERR_LEN];
 	int fd;
 
 	if (dns_fwd_serves_netns(e->sb.dns, ino))
@@ -99,18 +101,10 @@ static void serve(struct agent_entry *e, pid_t pid, uint64_t ino)
 static void note(struct scan *sc, struct agent_entry *e, pid_t pid,
 		 uint64_t ino)
 {
-	struct seen *grown;
-
 	if (already_seen(sc, e, ino))
 		return;
-	if (sc->n == sc->cap) {
-		grown = realloc(sc->v,
-				(sc->cap ? sc->cap * 2 : 16) * sizeof(*grown));
-		if (!grown)
-			return;
-		sc->v = grown;
-		sc->cap = sc->cap ? sc->cap * 2 : 16;
-	}
+	if (array_grow((void **)&sc->v, &sc->cap, sc->n + 1, sizeof(*sc->v)))
+		return;
 	sc->v[sc->n++] = (struct seen){ .owner = e, .ino = ino };
 	serve(e, pid, ino);
 }
@@ -161,7 +155,7 @@ static bool seen_for(uint64_t ino, void *ctx)
 void agent_netns_scan(struct agent *ag)
 {
 	struct scan sc = { .ag = ag };
-	char root[PATH_MAX * 2], err[256];
+	char root[PATH_MAX * 2], err[AWF_ERR_LEN];
 	bool complete = true;
 
 	if (netns_ino(getpid(), &sc.self_ino))

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,8 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_pinned.h"
+#include "common/dirlist.h"
+#include "common/error.h"
 #include "kernel/counters.h"
 #include "audit/dump_json.h"
 #include "dns/learned.h"
@@ -80,41 +81,15 @@ static int link_cmp(const void *a, const void *b)
 	return strcmp(x->program, y->program);
 }
 
+static int parse_link(const char *name, void *link)
+{
+	return agent_link_parse(name, link);
+}
+
 int agent_links_list(const char *dir, struct agent_link **links, size_t *n)
 {
-	struct agent_link *v = NULL, l;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
-
-	*links = NULL;
-	*n = 0;
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d))) {
-		if (agent_link_parse(de->d_name, &l))
-			continue;
-		if (*n == cap) {
-			struct agent_link *bigger;
-
-			cap = cap ? cap * 2 : 16;
-			bigger = realloc(v, cap * sizeof(*v));
-			if (!bigger) {
-				free(v);
-				closedir(d);
-				*n = 0;
-				return -1;
-			}
-			v = bigger;
-		}
-		v[(*n)++] = l;
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), link_cmp);
-	*links = v;
-	return 0;
+	return dir_list(dir, sizeof(**links), parse_link, link_cmp,
+			(void **)links, n);
 }
 
 /* -------------------------------------------------------- state file */
@@ -170,17 +145,14 @@ int agent_state_parse(json_object *root, struct agent_state_info *st, char *err,
 	if (!json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "sandboxes", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(err, errlen, "no sandboxes array");
-		return -1;
+		return set_err(err, errlen, "no sandboxes array");
 	}
 	pid = int_member(root, "agent_pid");
 	st->agent_pid = pid > 0 && pid <= INT32_MAX ? pid : 0;
 	n = json_object_array_length(list);
 	st->sandboxes = calloc(n ? n : 1, sizeof(*st->sandboxes));
-	if (!st->sandboxes) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!st->sandboxes)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (!entry_parse(json_object_array_get_idx(list, i),
 				 &st->sandboxes[st->n]))
@@ -198,22 +170,23 @@ int agent_state_read(const char *path, struct agent_state_info *st, char *err,
 	if (access(path, F_OK)) {
 		int saved = errno;
 
-		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		set_err(err, errlen, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return -1;
 	}
 	root = json_object_from_file(path);
 	if (!root) {
-		snprintf(err, errlen, "%s: not JSON", path);
+		set_err(err, errlen, "%s: not JSON", path);
 		errno = EINVAL;
 		return -1;
 	}
 	ret = agent_state_parse(root, st, err, errlen);
 	json_object_put(root);
 	if (ret) {
-		size_t len = strlen(err);
+		char why[AWF_ERR_LEN];
 
-		snprintf(err + len, errlen - len, " in %s", path);
+		snprintf(why, sizeof(why), "%s", err);
+		set_err(err, errlen, "%s in %s", why, path);
 		errno = EINVAL;
 	}
 	return ret;
@@ -293,9 +266,9 @@ int agent_pinned_open(struct agent_pinned *ap, char *err, size_t errlen)
 		ap->maps[m] = open_map(map_names[m]);
 	if (ap->slots >= 0 || ap->configs >= 0 || ap->counters >= 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s", AWF_AGENT_MAPS_DIR,
-		 access(AWF_AGENT_MAPS_DIR, F_OK) ? strerror(errno) :
-						   "no map of the agent");
+	set_err(err, errlen, "%s: %s", AWF_AGENT_MAPS_DIR,
+		access(AWF_AGENT_MAPS_DIR, F_OK) ? strerror(errno) :
+						  "no map of the agent");
 	agent_pinned_close(ap);
 	return -1;
 }
@@ -358,7 +331,7 @@ static json_object *config_json(const struct awf_config *cfg)
 	json_object_object_add(o, "unrestricted",
 			       json_object_new_boolean(cfg->unrestricted));
 	json_object_object_add(lo, "mode",
-			       json_object_new_string(dump_localhost_mode(
+			       json_object_new_string(policy_localhost_mode_name(
 				       cfg->localhost_mode)));
 	json_object_object_add(lo, "ports", port_set_to_json(&cfg->lo_ports));
 	json_object_object_add(o, "localhost", lo);
@@ -393,9 +366,9 @@ static int slot_cidr4_cmp(const void *a, const void *b)
 	const struct awf_slot_cidr4_key *x = a, *y = b;
 	int c = cmp_u64(ntohl(x->slot), ntohl(y->slot));
 
-	if (!c)
-		c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	return c ? c : cmp_u64(x->prefixlen, y->prefixlen);
+	return c ? c :
+		   dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr),
+				 x->prefixlen, y->prefixlen);
 }
 
 static int slot_cidr6_cmp(const void *a, const void *b)
@@ -403,9 +376,9 @@ static int slot_cidr6_cmp(const void *a, const void *b)
 	const struct awf_slot_cidr6_key *x = a, *y = b;
 	int c = cmp_u64(ntohl(x->slot), ntohl(y->slot));
 
-	if (!c)
-		c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	return c ? c : cmp_u64(x->prefixlen, y->prefixlen);
+	return c ? c :
+		   dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr),
+				 x->prefixlen, y->prefixlen);
 }
 
 static int set_ip4_cmp(const void *a, const void *b)
@@ -440,30 +413,25 @@ static int slot_lo_cmp(const void *a, const void *b)
 static void cidrs_json(json_object *arr, const struct agent_pinned *ap,
 		       uint32_t slot)
 {
-	int fd4 = ap->maps[AGENT_MAP_CIDR4], fd6 = ap->maps[AGENT_MAP_CIDR6];
-	struct awf_slot_cidr4_key *k4;
-	struct awf_slot_cidr6_key *k6;
-	struct awf_rule r;
-	size_t n;
+	const struct dump_trie tries[] = {
+		{ .fd = ap->maps[AGENT_MAP_CIDR4],
+		  .family = AF_INET,
+		  .key_size = sizeof(struct awf_slot_cidr4_key),
+		  .addr_off = offsetof(struct awf_slot_cidr4_key, addr),
+		  .cmp = slot_cidr4_cmp,
+		  .slot_bits = SLOT_BITS,
+		  .slot = slot },
+		{ .fd = ap->maps[AGENT_MAP_CIDR6],
+		  .family = AF_INET6,
+		  .key_size = sizeof(struct awf_slot_cidr6_key),
+		  .addr_off = offsetof(struct awf_slot_cidr6_key, addr),
+		  .cmp = slot_cidr6_cmp,
+		  .slot_bits = SLOT_BITS,
+		  .slot = slot },
+	};
 
-	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, slot_cidr4_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (ntohl(k4[i].slot) == slot && k4[i].prefixlen >= SLOT_BITS &&
-		    !bpf_map_lookup_elem(fd4, &k4[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET, k4[i].addr,
-						    k4[i].prefixlen - SLOT_BITS,
-						    &r));
-	free(k4);
-	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, slot_cidr6_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (ntohl(k6[i].slot) == slot && k6[i].prefixlen >= SLOT_BITS &&
-		    !bpf_map_lookup_elem(fd6, &k6[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET6, k6[i].addr,
-						    k6[i].prefixlen - SLOT_BITS,
-						    &r));
-	free(k6);
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		dump_trie_json(arr, &tries[i]);
 }
 
 /* Names come from the agent's names map, keyed by learned set and id. */

@@ -18,7 +18,7 @@
 #include "agent/agent_policies.h"
 #include "agent/cgroup_tree.h"
 #include "policy/policy_finalize.h"
-#include "policy/policy_int.h"
+#include "common/error.h"
 #include "policy/policy_load.h"
 
 #define JSON_SUFFIX ".json"
@@ -52,17 +52,14 @@ static int add_name(char ***names, size_t *n, const char *file, const char *dir,
 {
 	char **bigger;
 
-	if (*n >= AGENT_MAX_POLICIES) {
-		policy_err(err, errlen, "%s: more than %d policy files", dir,
-			   AGENT_MAX_POLICIES);
-		return -1;
-	}
+	if (*n >= AGENT_MAX_POLICIES)
+		return set_err(err, errlen, "%s: more than %d policy files",
+			       dir, AGENT_MAX_POLICIES);
 	bigger = realloc(*names, (*n + 1) * sizeof(**names));
 	if (!bigger || !(bigger[*n] = strdup(file))) {
 		if (bigger)
 			*names = bigger;
-		policy_err(err, errlen, "out of memory");
-		return -1;
+		return set_err(err, errlen, "out of memory");
 	}
 	*names = bigger;
 	(*n)++;
@@ -88,7 +85,7 @@ static int list_files(DIR *d, const char *dir, char ***names, size_t *n,
 			goto fail;
 	}
 	if (errno) {
-		policy_err(err, errlen, "readdir %s: %s", dir, strerror(errno));
+		set_err(err, errlen, "readdir %s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	if (*n)
@@ -120,29 +117,21 @@ void agent_policies_free(struct agent_policy_set *set)
 static int add_selector(struct agent_policy *e, const char *key,
 			json_object *val, char *err, size_t errlen)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *s;
 
-	if (!json_object_is_type(val, json_type_string)) {
-		policy_err(err, errlen, "%s: %s: expected a glob string",
-			   e->path, key);
-		return -1;
-	}
+	if (!json_object_is_type(val, json_type_string))
+		return set_err(err, errlen, "%s: %s: expected a glob string",
+			       e->path, key);
 	s = json_object_get_string(val);
-	if (strlen(s) != (size_t)json_object_get_string_len(val)) {
-		policy_err(err, errlen, "%s: %s: contains a NUL character",
-			   e->path, key);
-		return -1;
-	}
-	if (cgroup_path_check(s, PATH_MAX, why, sizeof(why)) < 0) {
-		policy_err(err, errlen, "%s: %s: %s", e->path, key, why);
-		return -1;
-	}
+	if (strlen(s) != (size_t)json_object_get_string_len(val))
+		return set_err(err, errlen, "%s: %s: contains a NUL character",
+			       e->path, key);
+	if (cgroup_path_check(s, PATH_MAX, why, sizeof(why)) < 0)
+		return set_err(err, errlen, "%s: %s: %s", e->path, key, why);
 	e->selectors[e->n_selectors] = strdup(s);
-	if (!e->selectors[e->n_selectors]) {
-		policy_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!e->selectors[e->n_selectors])
+		return set_err(err, errlen, "out of memory");
 	e->n_selectors++;
 	return 0;
 }
@@ -157,18 +146,14 @@ static int read_selectors(struct agent_policy *e, json_object *val, char *err,
 
 	if (!one && json_object_is_type(val, json_type_array))
 		n = json_object_array_length(val);
-	if (n < 1 || n > AGENT_MAX_SELECTORS) {
-		policy_err(
+	if (n < 1 || n > AGENT_MAX_SELECTORS)
+		return set_err(
 			err, errlen,
 			"%s: selector: expected a glob string or an array of 1 to %d of them",
 			e->path, AGENT_MAX_SELECTORS);
-		return -1;
-	}
 	e->selectors = calloc(n, sizeof(*e->selectors));
-	if (!e->selectors) {
-		policy_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!e->selectors)
+		return set_err(err, errlen, "out of memory");
 	e->selector_array = !one;
 	if (one)
 		return add_selector(e, "selector", val, err, errlen);
@@ -186,7 +171,7 @@ static int read_policy(struct agent_policy *e, json_object *root,
 		       const char *resolv_conf, const char *stub_fallback,
 		       char *err, size_t errlen)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	json_object *sel;
 
 	if (json_object_is_type(root, json_type_object) &&
@@ -199,8 +184,7 @@ static int read_policy(struct agent_policy *e, json_object *root,
 		return -1;
 	if (policy_finalize(&e->policy, resolv_conf, stub_fallback, why,
 			    sizeof(why)) < 0) {
-		policy_err(err, errlen, "%s: %s", e->path, why);
-		return -1;
+		return set_err(err, errlen, "%s: %s", e->path, why);
 	}
 	return 0;
 }
@@ -215,13 +199,13 @@ static json_object *read_file(int dfd, const char *file, const char *path,
 	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
-		policy_err(err, errlen, "%s: %s", path, strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0)
-		policy_err(err, errlen, "%s: %s", path, strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		policy_err(err, errlen, "%s: not a regular file", path);
+		set_err(err, errlen, "%s: not a regular file", path);
 	else
 		root = agent_json_read(fd, path, err, errlen);
 	close(fd);
@@ -231,19 +215,16 @@ static json_object *read_file(int dfd, const char *file, const char *path,
 static int check_name(const char *path, const char *name, char *err,
 		      size_t errlen)
 {
-	if (!agent_policy_name_ok(name)) {
-		policy_err(
+	if (!agent_policy_name_ok(name))
+		return set_err(
 			err, errlen,
 			"%s: the policy name \"%s\" must match [A-Za-z0-9._-]{1,%d}",
 			path, name, AGENT_POLICY_NAME_MAX);
-		return -1;
-	}
 	if (strcmp(name, AGENT_POLICY_DENY) == 0 ||
 	    strcmp(name, AGENT_POLICY_UNRESTRICTED) == 0) {
-		policy_err(err, errlen,
-			   "%s: \"%s\" is the name of a built-in policy", path,
-			   name);
-		return -1;
+		return set_err(err, errlen,
+			       "%s: \"%s\" is the name of a built-in policy",
+			       path, name);
 	}
 	return 0;
 }
@@ -260,8 +241,7 @@ static int load_one(struct agent_policy *e, int dfd, const char *dir,
 	policy_file_name(file, name, sizeof(name));
 	if (asprintf(&e->path, "%s/%s", dir, file) < 0) {
 		e->path = NULL;
-		policy_err(err, errlen, "out of memory");
-		return -1;
+		return set_err(err, errlen, "out of memory");
 	}
 	if (check_name(e->path, name, err, errlen) < 0)
 		return -1;
@@ -287,10 +267,8 @@ static int load_all(struct agent_policy_set *out, DIR *d, const char *dir,
 		    const char *stub_fallback, char *err, size_t errlen)
 {
 	out->v = calloc(n_files ? n_files : 1, sizeof(*out->v));
-	if (!out->v) {
-		policy_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!out->v)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < n_files; i++) {
 		/* a dangling link fails in load_one, with its name */
 		if (!is_regular(dirfd(d), files[i]))
@@ -312,10 +290,8 @@ int agent_policies_load(struct agent_policy_set *set, const char *dir,
 	char **files;
 	int rc;
 
-	if (!d) {
-		policy_err(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (!d)
+		return set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	rc = list_files(d, dir, &files, &n_files, err, errlen);
 	if (rc == 0) {
 		rc = load_all(&next, d, dir, files, n_files, resolv_conf,
@@ -411,7 +387,7 @@ static int check_selector(const struct agent_policy *e, size_t i,
 			  const struct agent_config *cfg, char *err,
 			  size_t errlen)
 {
-	char list[POLICY_WHY_LEN], key[32] = "selector";
+	char list[AWF_ERR_LEN], key[32] = "selector";
 
 	for (size_t a = 0; a < cfg->n_attach; a++)
 		if (selector_within(e->selectors[i], cfg->attach[a].cgroup))
@@ -419,10 +395,10 @@ static int check_selector(const struct agent_policy *e, size_t i,
 	attach_list(cfg, list, sizeof(list));
 	if (e->selector_array)
 		snprintf(key, sizeof(key), "selector[%zu]", i);
-	policy_err(err, errlen,
-		   "%s: %s: \"%s\" can match outside every attach point (%s)",
-		   e->path, key, e->selectors[i], list);
-	return -1;
+	return set_err(
+		err, errlen,
+		"%s: %s: \"%s\" can match outside every attach point (%s)",
+		e->path, key, e->selectors[i], list);
 }
 
 int agent_policies_check_attach(const struct agent_policy_set *set,
@@ -447,11 +423,10 @@ int agent_policies_check_defaults(const struct agent_policy_set *set,
 		    strcmp(name, AGENT_POLICY_UNRESTRICTED) == 0 ||
 		    agent_policies_find(set, name))
 			continue;
-		policy_err(
+		return set_err(
 			err, errlen,
 			"%s: attach[%zu].default_policy: no policy \"%s\" in %s",
 			cfg->origin, i, name, cfg->policies_dir);
-		return -1;
 	}
 	return 0;
 }

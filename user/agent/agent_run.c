@@ -19,6 +19,7 @@
 #include "agent/agent_state.h"
 #include "policy/policy_finalize.h"
 #include "policy/policy_load.h"
+#include "common/error.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 
@@ -34,16 +35,14 @@ static int make_run_dir(struct agent *ag, pid_t pid, char *rel, size_t rellen,
 				     ++seq) >= rellen ||
 		    (size_t)snprintf(cg->path, sizeof(cg->path), "%s%s",
 				     ag->cg2, rel) >= sizeof(cg->path)) {
-			snprintf(err, errlen, "cgroup path too long");
-			return -1;
+			return set_err(err, errlen, "cgroup path too long");
 		}
 		if (mkdir(cg->path, 0755) == 0)
 			return 0;
 		if (errno != EEXIST)
 			break;
 	}
-	snprintf(err, errlen, "mkdir %s: %s", cg->path, strerror(errno));
-	return -1;
+	return set_err(err, errlen, "mkdir %s: %s", cg->path, strerror(errno));
 }
 
 static int run_cgroup(struct agent *ag, pid_t pid, char *rel, size_t rellen,
@@ -53,7 +52,7 @@ static int run_cgroup(struct agent *ag, pid_t pid, char *rel, size_t rellen,
 		return -1;
 	cg->fd = open(cg->path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (cg->fd < 0) {
-		snprintf(err, errlen, "open %s: %s", cg->path, strerror(errno));
+		set_err(err, errlen, "open %s: %s", cg->path, strerror(errno));
 		rmdir(cg->path);
 		return -1;
 	}
@@ -89,8 +88,7 @@ static int check_caller(struct agent *ag, pid_t pid, char *err, size_t errlen)
 	if (f)
 		fclose(f);
 	if (inside)
-		snprintf(
-			err, errlen,
+		set_err(err, errlen,
 			"pid %d is inside a sandbox (or gone): it cannot ask for another",
 			(int)pid);
 	return inside ? -1 : 0;
@@ -103,12 +101,12 @@ static struct policy *policy_of_request(json_object *req, char *err,
 	json_object *pj;
 
 	if (!p) {
-		snprintf(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	policy_init(p);
 	if (!json_object_object_get_ex(req, "policy", &pj)) {
-		snprintf(err, errlen, "control request: no policy");
+		set_err(err, errlen, "control request: no policy");
 		goto fail;
 	}
 	if (policy_load_json(p, pj, "control request", err, errlen) ||

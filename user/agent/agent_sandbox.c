@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 
 #include "agent/agent_sandbox.h"
+#include "common/array.h"
+#include "common/error.h"
 #include "dns/dns_forward.h"
 #include "kernel/hostaddr.h"
 #include "policy/domain_match.h"
@@ -16,41 +18,47 @@
 #include "common/log.h"
 #include "kernel/sandbox_config.h"
 
+union slot_cidr_key {
+	struct awf_slot_cidr4_key v4;
+	struct awf_slot_cidr6_key v6;
+};
+
+/*
+ * The key of e in the shared trie of its family: the slot's 32 bits lead
+ * the prefix. Returns the fd of that trie.
+ */
+static int rule_key(struct agent_bpf *a, uint32_t slot,
+		    const struct rule_entry *e, union slot_cidr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (e->family == AF_INET) {
+		k->v4.prefixlen = 32 + e->prefixlen;
+		k->v4.slot = htonl(slot);
+		memcpy(k->v4.addr, e->addr, sizeof(k->v4.addr));
+		return agent_bpf_map_fd(a, AGENT_MAP_CIDR4);
+	}
+	k->v6.prefixlen = 32 + e->prefixlen;
+	k->v6.slot = htonl(slot);
+	memcpy(k->v6.addr, e->addr, sizeof(k->v6.addr));
+	return agent_bpf_map_fd(a, AGENT_MAP_CIDR6);
+}
+
 static int rule_put(struct agent_bpf *a, uint32_t slot,
 		    const struct rule_entry *e)
 {
-	if (e->family == AF_INET) {
-		struct awf_slot_cidr4_key k = { .prefixlen = 32 + e->prefixlen,
-						.slot = htonl(slot) };
+	union slot_cidr_key k;
+	int fd = rule_key(a, slot, e, &k);
 
-		memcpy(k.addr, e->addr, sizeof(k.addr));
-		return bpf_map_update_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR4),
-					   &k, &e->rule, BPF_ANY);
-	}
-	struct awf_slot_cidr6_key k = { .prefixlen = 32 + e->prefixlen,
-					.slot = htonl(slot) };
-
-	memcpy(k.addr, e->addr, sizeof(k.addr));
-	return bpf_map_update_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR6), &k,
-				   &e->rule, BPF_ANY);
+	return bpf_map_update_elem(fd, &k, &e->rule, BPF_ANY);
 }
 
 static void rule_del(struct agent_bpf *a, uint32_t slot,
 		     const struct rule_entry *e)
 {
-	if (e->family == AF_INET) {
-		struct awf_slot_cidr4_key k = { .prefixlen = 32 + e->prefixlen,
-						.slot = htonl(slot) };
+	union slot_cidr_key k;
+	int fd = rule_key(a, slot, e, &k);
 
-		memcpy(k.addr, e->addr, sizeof(k.addr));
-		bpf_map_delete_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR4), &k);
-		return;
-	}
-	struct awf_slot_cidr6_key k = { .prefixlen = 32 + e->prefixlen,
-					.slot = htonl(slot) };
-
-	memcpy(k.addr, e->addr, sizeof(k.addr));
-	bpf_map_delete_elem(agent_bpf_map_fd(a, AGENT_MAP_CIDR6), &k);
+	bpf_map_delete_elem(fd, &k);
 }
 
 static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
@@ -68,12 +76,10 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 	if (ret)
 		return -1;
 	for (size_t i = 0; i < sb->rules.n; i++) {
-		if (rule_put(a, sb->slot, &sb->rules.v[i])) {
-			snprintf(err, errlen,
-				 "writing CIDR rule %zu of %zu: %s", i + 1,
-				 sb->rules.n, strerror(errno));
-			return -1;
-		}
+		if (rule_put(a, sb->slot, &sb->rules.v[i]))
+			return set_err(err, errlen,
+				       "writing CIDR rule %zu of %zu: %s",
+				       i + 1, sb->rules.n, strerror(errno));
 	}
 	return 0;
 }
@@ -117,10 +123,8 @@ static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
 		return -1;
 	sb->filter =
 		dns_filter_new(sb->matcher, spec->on_dns, spec->on_dns_ctx);
-	if (!sb->filter || open_learned(sb, a, spec)) {
-		snprintf(err, errlen, "dns filter: out of memory");
-		return -1;
-	}
+	if (!sb->filter || open_learned(sb, a, spec))
+		return set_err(err, errlen, "dns filter: out of memory");
 	dns_filter_use_store(sb->filter, sb->learned);
 	cfg.filter = dns_filter_ops(sb->filter);
 	sb->dns = dns_fwd_new(&cfg, epfd, err, errlen);
@@ -150,9 +154,8 @@ static int write_config(struct agent_sandbox *sb, struct agent_bpf *a,
 	cfg.learned_set = sb->learned_set;
 	if (bpf_map_update_elem(agent_bpf_configs_fd(a), &sb->slot, &cfg,
 				BPF_ANY)) {
-		snprintf(err, errlen, "config of slot %u: %s", sb->slot,
-			 strerror(errno));
-		return -1;
+		return set_err(err, errlen, "config of slot %u: %s", sb->slot,
+			       strerror(errno));
 	}
 	return 0;
 }
@@ -185,10 +188,9 @@ int agent_sandbox_bind(const struct agent_sandbox *sb, struct agent_bpf *a,
 {
 	if (bpf_map_update_elem(agent_bpf_slots_fd(a), &cgroup_id, &sb->slot,
 				BPF_ANY)) {
-		snprintf(err, errlen, "cgroup %llu -> slot %u: %s",
-			 (unsigned long long)cgroup_id, sb->slot,
-			 strerror(errno));
-		return -1;
+		return set_err(err, errlen, "cgroup %llu -> slot %u: %s",
+			       (unsigned long long)cgroup_id, sb->slot,
+			       strerror(errno));
 	}
 	return 0;
 }
@@ -212,15 +214,8 @@ static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
 		memcpy(&v, key + first_off, sizeof(v));
 		if (v != first)
 			continue;
-		if (n == cap) {
-			uint8_t *grown = realloc(doomed, (cap ? cap * 2 : 64) *
-								 key_size);
-
-			if (!grown)
-				break;
-			doomed = grown;
-			cap = cap ? cap * 2 : 64;
-		}
+		if (array_grow((void **)&doomed, &cap, n + 1, key_size))
+			break;
 		memcpy(doomed + n++ * key_size, key, key_size);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -18,6 +18,7 @@
 #include "agent/agent_state.h"
 #include "common/paths.h"
 #include "agent/agent_int.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "policy/policy_json.h"
 
@@ -152,11 +153,9 @@ static int adopt_one(struct agent *ag, json_object *o, char *err, size_t errlen)
 	int kind = kind_of(str_member(o, "kind"));
 	json_object *rp;
 
-	if (kind < 0 || slot < 1 || slot >= AWF_MAX_SLOTS) {
-		snprintf(err, errlen, "%s: bad entry %zu", AWF_AGENT_STATE_FILE,
-			 ag->n_adopted);
-		return -1;
-	}
+	if (kind < 0 || slot < 1 || slot >= AWF_MAX_SLOTS)
+		return set_err(err, errlen, "%s: bad entry %zu",
+			       AWF_AGENT_STATE_FILE, ag->n_adopted);
 	memset(a, 0, sizeof(*a));
 	a->kind = kind;
 	a->slot = (uint32_t)slot;
@@ -183,8 +182,8 @@ int agent_state_load(struct agent *ag, char *err, size_t errlen)
 		return 0; /* first start, or after a reboot */
 	if (!json_object_object_get_ex(root, "sandboxes", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(err, errlen, "%s: no sandboxes array",
-			 AWF_AGENT_STATE_FILE);
+		set_err(err, errlen, "%s: no sandboxes array",
+			AWF_AGENT_STATE_FILE);
 		json_object_put(root);
 		return -1;
 	}
@@ -192,8 +191,7 @@ int agent_state_load(struct agent *ag, char *err, size_t errlen)
 	ag->adopted = calloc(n ? n : 1, sizeof(*ag->adopted));
 	if (!ag->adopted) {
 		json_object_put(root);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return set_err(err, errlen, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (adopt_one(ag, json_object_array_get_idx(list, i), err,

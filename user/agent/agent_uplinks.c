@@ -12,6 +12,7 @@
 
 #include "agent/agent_bpf.h"
 #include "agent/agent_uplinks.h"
+#include "common/error.h"
 #include "common/log.h"
 
 static bool wanted(const struct agent_uplinks *u, const char *name,
@@ -30,7 +31,7 @@ static void attach(struct agent_uplinks *u, int ifindex, const char *name,
 {
 	/* The IP header follows an Ethernet header, or nothing (tun, wg). */
 	__u32 l3 = type == ARPHRD_ETHER ? 14 : 0;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	if (agent_bpf_attach_uplink(u->bpf, ifindex, u->mode, l3, err,
 				    sizeof(err)))
@@ -70,7 +71,7 @@ static int on_netlink(struct ev_source *src, uint32_t events)
 		}
 	}
 	if (n < 0 && errno == ENOBUFS) {
-		char err[128];
+		char err[AWF_ERR_LEN];
 
 		/* Notifications were lost: look at every interface again. */
 		log_warn("rtnetlink overrun: re-reading interfaces");
@@ -93,10 +94,9 @@ static int request_dump(int fd, char *err, size_t errlen)
 		.ifi = { .ifi_family = AF_UNSPEC },
 	};
 
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		snprintf(err, errlen, "rtnetlink dump: %s", strerror(errno));
-		return -1;
-	}
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return set_err(err, errlen, "rtnetlink dump: %s",
+			       strerror(errno));
 	return 0;
 }
 
@@ -115,20 +115,16 @@ int agent_uplinks_start(struct agent_uplinks *u, struct agent_bpf *bpf,
 	u->src.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			   NETLINK_ROUTE);
 	u->src.on_ready = on_netlink;
-	if (u->src.fd < 0) {
-		snprintf(err, errlen, "rtnetlink socket: %s", strerror(errno));
-		return -1;
-	}
-	if (bind(u->src.fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		snprintf(err, errlen, "rtnetlink bind: %s", strerror(errno));
-		return -1;
-	}
+	if (u->src.fd < 0)
+		return set_err(err, errlen, "rtnetlink socket: %s",
+			       strerror(errno));
+	if (bind(u->src.fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return set_err(err, errlen, "rtnetlink bind: %s",
+			       strerror(errno));
 	if (request_dump(u->src.fd, err, errlen))
 		return -1;
-	if (ev_add(epfd, &u->src, EPOLLIN)) {
-		snprintf(err, errlen, "epoll: rtnetlink");
-		return -1;
-	}
+	if (ev_add(epfd, &u->src, EPOLLIN))
+		return set_err(err, errlen, "epoll: rtnetlink");
 	return 0;
 }
 

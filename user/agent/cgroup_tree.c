@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/cgroup_tree.h"
+#include "common/error.h"
 
 /* include/linux/exportfs.h: the handle holds the 64-bit kernfs node id. */
 #define FILEID_KERNFS 0xfe
@@ -35,23 +36,6 @@
 #define READ_BUF 65536
 /* Per call: a flood of events must not keep the caller's loop here. */
 #define MAX_READS 64
-
-/* Names read from the file system could hold newlines: keep one line. */
-__attribute__((format(printf, 3, 4))) static int
-tree_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *c = err; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return -1;
-}
 
 int cgroup_kernfs_id_at(int dirfd, const char *path, uint64_t *id)
 {
@@ -84,9 +68,9 @@ int cgroup_id_at(int dirfd, const char *path, uint64_t *id, char *err,
 	if (fstatat(dirfd, path, &st,
 		    AT_SYMLINK_NOFOLLOW | (*path ? 0 : AT_EMPTY_PATH)) < 0) {
 		if (*path)
-			return tree_err(err, errlen, "stat %s: %s", path,
-					strerror(errno));
-		return tree_err(err, errlen, "fstat: %s", strerror(errno));
+			return set_err(err, errlen, "stat %s: %s", path,
+				       strerror(errno));
+		return set_err(err, errlen, "fstat: %s", strerror(errno));
 	}
 	*id = st.st_ino;
 	return 0;
@@ -95,13 +79,13 @@ int cgroup_id_at(int dirfd, const char *path, uint64_t *id, char *err,
 static int component_check(const char *c, size_t len, char *why, size_t whylen)
 {
 	if (len == 0)
-		return tree_err(
+		return set_err(
 			why, whylen,
 			"has an empty component (\"//\" or a trailing \"/\")");
 	if ((len == 1 && c[0] == '.') ||
 	    (len == 2 && c[0] == '.' && c[1] == '.'))
-		return tree_err(why, whylen,
-				"must not contain \".\" or \"..\" components");
+		return set_err(why, whylen,
+			       "must not contain \".\" or \"..\" components");
 	return 0;
 }
 
@@ -111,12 +95,12 @@ int cgroup_path_check(const char *path, size_t len_max, char *why,
 	const char *c = path + 1, *slash;
 
 	if (path[0] != '/')
-		return tree_err(
+		return set_err(
 			why, whylen,
 			"must be an absolute cgroup path (starting with \"/\", the cgroup2 root)");
 	if (strlen(path) >= len_max)
-		return tree_err(why, whylen, "longer than %zu bytes",
-				len_max - 1);
+		return set_err(why, whylen, "longer than %zu bytes",
+			       len_max - 1);
 	if (!*c)
 		return 0;
 	for (;; c = slash + 1) {
@@ -171,8 +155,8 @@ __attribute__((noinline)) static int walk_fail(struct walk *wk,
 {
 	char where[PATH_MAX];
 
-	return tree_err(wk->err, wk->errlen, "%s %s: %s", what,
-			walk_where(wk, where, sizeof(where)), strerror(errnum));
+	return set_err(wk->err, wk->errlen, "%s %s: %s", what,
+		       walk_where(wk, where, sizeof(where)), strerror(errnum));
 }
 
 static int walk_dir(struct walk *wk, int fd, size_t rel_len,
@@ -273,7 +257,7 @@ static int open_dir(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
-		tree_err(err, errlen, "open %s: %s", path, strerror(errno));
+		set_err(err, errlen, "open %s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -295,10 +279,10 @@ struct tree_walk {
 static int id_of_fd(int fd, const char *where, uint64_t *id, char *err,
 		    size_t errlen)
 {
-	char why[128];
+	char why[AWF_ERR_LEN];
 
 	if (cgroup_id_at(fd, "", id, why, sizeof(why)) < 0)
-		return tree_err(err, errlen, "%s: %s", where, why);
+		return set_err(err, errlen, "%s: %s", where, why);
 	return 0;
 }
 
@@ -409,13 +393,13 @@ static int ent_name(struct cgroup_watch *w, struct watch_ent *e,
 	char *copy = strdup(rel);
 
 	if (!copy)
-		return tree_err(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	if (old)
 		ent_unname(w, old);
 	free(e->rel);
 	e->rel = copy;
 	if (!tsearch(e, &w->by_rel, cmp_rel))
-		return tree_err(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	e->named = true;
 	report(w, CGROUP_CREATED, e);
 	return 0;
@@ -470,12 +454,12 @@ static int add_watch(struct cgroup_watch *w, int fd, const char *where,
 	if (wd >= 0)
 		return wd;
 	if (errno == ENOSPC)
-		return tree_err(
+		return set_err(
 			err, errlen,
 			"inotify_add_watch %s: %s (raise fs.inotify.max_user_watches)",
 			where, strerror(errno));
-	return tree_err(err, errlen, "inotify_add_watch %s: %s", where,
-			strerror(errno));
+	return set_err(err, errlen, "inotify_add_watch %s: %s", where,
+		       strerror(errno));
 }
 
 static struct watch_ent *track_new(struct cgroup_watch *w, int fd, int wd,
@@ -486,12 +470,12 @@ static struct watch_ent *track_new(struct cgroup_watch *w, int fd, int wd,
 	uint64_t id;
 
 	if (w->n >= w->max)
-		tree_err(err, errlen,
-			 "%s: more than %zu cgroup directories to watch", where,
-			 w->max);
+		set_err(err, errlen,
+			"%s: more than %zu cgroup directories to watch", where,
+			w->max);
 	else if (id_of_fd(fd, where, &id, err, errlen) == 0 &&
 		 !(e = ent_new(w, wd, id, depth)))
-		tree_err(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 	if (!e)
 		inotify_rm_watch(w->fd, wd);
 	return e;
@@ -570,8 +554,8 @@ static int resync(struct cgroup_watch *w, char *err, size_t errlen)
 		e->stale = true;
 	fd = open(w->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
-		return tree_err(err, errlen, "open %s: %s", w->root,
-				strerror(errno));
+		return set_err(err, errlen, "open %s: %s", w->root,
+			       strerror(errno));
 	if (fd >= 0 && watch_walk(w, fd, "/", 0, true, err, errlen) < 0)
 		return -1;
 	for (e = w->all.next; e != &w->all; e = next) {
@@ -594,14 +578,14 @@ struct cgroup_watch *cgroup_watch_open(const char *root, char *err,
 
 	if (!w || !(w->root = strdup(root))) {
 		free(w);
-		tree_err(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	w->all.next = w->all.prev = &w->all;
 	w->max = CGROUP_WATCH_MAX;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0) {
-		tree_err(err, errlen, "inotify_init1: %s", strerror(errno));
+		set_err(err, errlen, "inotify_init1: %s", strerror(errno));
 		cgroup_watch_close(w);
 		return NULL;
 	}
@@ -661,8 +645,8 @@ static int child_created(struct cgroup_watch *w, const char *rel,
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return 0; /* gone already */
-		return tree_err(err, errlen, "open %s: %s", path,
-				strerror(errno));
+		return set_err(err, errlen, "open %s: %s", path,
+			       strerror(errno));
 	}
 	/* what was made inside before the watch existed sent no event */
 	return watch_walk(w, fd, rel, depth, false, err, errlen);
@@ -764,8 +748,8 @@ static int read_events(struct cgroup_watch *w, char *err, size_t errlen)
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n < 0)
-			return tree_err(err, errlen, "read inotify (%s): %s",
-					w->root, strerror(errno));
+			return set_err(err, errlen, "read inotify (%s): %s",
+				       w->root, strerror(errno));
 		if (n == 0)
 			return 0;
 		if (handle_buffer(w, buf, (size_t)n, err, errlen) < 0)

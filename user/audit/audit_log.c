@@ -12,6 +12,7 @@
 
 #include "audit/audit_codes.h"
 #include "audit/audit_log.h"
+#include "common/error.h"
 #include "kernel/counters.h"
 #include "dns/dns_filter.h"
 #include "common/log.h"
@@ -252,8 +253,8 @@ int audit_log_open(struct audit_log *a, const char *path, const char *sandbox,
 	a->f = NULL;
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0 || !(a->f = fdopen(fd, "a"))) {
-		snprintf(err, errlen, "--audit-log %s: %s", path,
-			 strerror(errno));
+		set_err(err, errlen, "--audit-log %s: %s", path,
+			strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -9,6 +9,7 @@
 
 #include "audit/audit_codes.h"
 #include "audit/audit_log.h"
+#include "common/array.h"
 #include "kernel/counters.h"
 #include "audit/dump_json.h"
 #include "dns/learned.h"
@@ -96,18 +97,6 @@ static void identity_json(json_object *o, const struct pinned *p)
 
 /* ------------------------------------------------------------- policy */
 
-const char *dump_localhost_mode(unsigned int mode)
-{
-	switch (mode) {
-	case AWF_LO_SANDBOX:
-		return "sandbox";
-	case AWF_LO_ALLOW:
-		return "allow";
-	case AWF_LO_DENY:
-		return "deny";
-	}
-	return "unknown";
-}
 
 static json_object *dns_servers_json(const struct awf_meta *m)
 {
@@ -174,17 +163,9 @@ void *dump_map_keys(int fd, size_t key_size, size_t max,
 	if (fd < 0)
 		return NULL;
 	for (;;) {
-		if (*n == cap) {
-			char *bigger;
-
-			if (cap >= max)
-				break;
-			cap = cap ? cap * 2 : 64;
-			bigger = realloc(keys, cap * key_size);
-			if (!bigger)
-				break;
-			keys = bigger;
-		}
+		if (*n >= max ||
+		    array_grow((void **)&keys, &cap, *n + 1, key_size))
+			break;
 		prev = *n ? keys + (*n - 1) * key_size : NULL;
 		if (bpf_map_get_next_key(fd, prev, keys + *n * key_size))
 			break; /* ENOENT: the last one */
@@ -249,7 +230,7 @@ static json_object *policy_json(const struct pinned *p)
 	domains_json(o, p);
 	json_object_object_add(o, "ports", port_set_to_json(&m->default_ports));
 	json_object_object_add(o, "dns_servers", dns_servers_json(m));
-	add_str(lo, "mode", dump_localhost_mode(m->cfg.localhost_mode));
+	add_str(lo, "mode", policy_localhost_mode_name(m->cfg.localhost_mode));
 	json_object_object_add(lo, "ports", port_set_to_json(&m->cfg.lo_ports));
 	json_object_object_add(o, "localhost", lo);
 	json_object_object_add(o, "proxy", dump_proxy_json(&m->cfg));
@@ -265,24 +246,28 @@ static json_object *policy_json(const struct pinned *p)
 
 /* -------------------------------------------------------------- CIDRs */
 
+int dump_cidr_cmp(const void *xaddr, const void *yaddr, size_t len,
+		  uint32_t xplen, uint32_t yplen)
+{
+	int c = memcmp(xaddr, yaddr, len);
+
+	return c ? c : (xplen > yplen) - (xplen < yplen);
+}
+
 static int cidr4_cmp(const void *a, const void *b)
 {
 	const struct awf_cidr4_key *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
-	return c ? c :
-		   (x->prefixlen > y->prefixlen) -
-			       (x->prefixlen < y->prefixlen);
+	return dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr), x->prefixlen,
+			     y->prefixlen);
 }
 
 static int cidr6_cmp(const void *a, const void *b)
 {
 	const struct awf_cidr6_key *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
-	return c ? c :
-		   (x->prefixlen > y->prefixlen) -
-			       (x->prefixlen < y->prefixlen);
+	return dump_cidr_cmp(x->addr, y->addr, sizeof(x->addr), x->prefixlen,
+			     y->prefixlen);
 }
 
 static const char *rule_kind(uint32_t kind)
@@ -315,28 +300,50 @@ json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
 	return o;
 }
 
+void dump_trie_json(json_object *arr, const struct dump_trie *t)
+{
+	size_t n;
+	uint8_t *keys =
+		dump_map_keys(t->fd, t->key_size, AWF_MAX_CIDRS, t->cmp, &n);
+	struct awf_rule r;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *key = keys + i * t->key_size;
+		uint32_t prefixlen, slot;
+
+		memcpy(&prefixlen, key, sizeof(prefixlen));
+		if (t->slot_bits) {
+			memcpy(&slot, key + sizeof(prefixlen), sizeof(slot));
+			if (ntohl(slot) != t->slot || prefixlen < t->slot_bits)
+				continue;
+			prefixlen -= t->slot_bits;
+		}
+		if (!bpf_map_lookup_elem(t->fd, key, &r))
+			json_object_array_add(arr,
+					      dump_cidr_json(t->family,
+							     key + t->addr_off,
+							     prefixlen, &r));
+	}
+	free(keys);
+}
+
 static void cidrs_json(json_object *arr, const struct pinned *p)
 {
-	int fd4 = pinned_fd(p, "cidr4"), fd6 = pinned_fd(p, "cidr6");
-	struct awf_cidr4_key *k4;
-	struct awf_cidr6_key *k6;
-	struct awf_rule r;
-	size_t n;
+	const struct dump_trie tries[] = {
+		{ .fd = pinned_fd(p, "cidr4"),
+		  .family = AF_INET,
+		  .key_size = sizeof(struct awf_cidr4_key),
+		  .addr_off = offsetof(struct awf_cidr4_key, addr),
+		  .cmp = cidr4_cmp },
+		{ .fd = pinned_fd(p, "cidr6"),
+		  .family = AF_INET6,
+		  .key_size = sizeof(struct awf_cidr6_key),
+		  .addr_off = offsetof(struct awf_cidr6_key, addr),
+		  .cmp = cidr6_cmp },
+	};
 
-	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_CIDRS, cidr4_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd4, &k4[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET, k4[i].addr,
-						    k4[i].prefixlen, &r));
-	free(k4);
-	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_CIDRS, cidr6_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd6, &k6[i], &r))
-			json_object_array_add(
-				arr, dump_cidr_json(AF_INET6, k6[i].addr,
-						    k6[i].prefixlen, &r));
-	free(k6);
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		dump_trie_json(arr, &tries[i]);
 }
 
 /* ------------------------------------------------------------ learned */
@@ -378,30 +385,37 @@ json_object *dump_learned_json(int family, const void *addr,
 	return o;
 }
 
+/* The addresses of one family's learned map: its keys are the address. */
+static void learned_family_json(json_object *arr, int fd, int family,
+				size_t key_size,
+				int (*cmp)(const void *, const void *),
+				int names, int64_t now)
+{
+	size_t n;
+	uint8_t *keys = dump_map_keys(fd, key_size, AWF_MAX_LEARNED, cmp, &n);
+	struct awf_learned l;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *key = keys + i * key_size;
+
+		if (!bpf_map_lookup_elem(fd, key, &l))
+			json_object_array_add(arr,
+					      dump_learned_json(family, key, &l,
+								names, NULL,
+								now));
+	}
+	free(keys);
+}
+
 static void learned_all_json(json_object *arr, const struct pinned *p)
 {
-	int fd4 = pinned_fd(p, "learned4"), fd6 = pinned_fd(p, "learned6");
 	int names = pinned_fd(p, "names");
 	int64_t now = (int64_t)learned_now_ns();
-	struct awf_ip6_key *k6;
-	struct awf_learned l;
-	uint32_t *k4;
-	size_t n;
 
-	k4 = dump_map_keys(fd4, sizeof(*k4), AWF_MAX_LEARNED, key4_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd4, &k4[i], &l))
-			json_object_array_add(
-				arr, dump_learned_json(AF_INET, &k4[i], &l,
-						       names, NULL, now));
-	free(k4);
-	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_MAX_LEARNED, key6_cmp, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd6, &k6[i], &l))
-			json_object_array_add(
-				arr, dump_learned_json(AF_INET6, &k6[i], &l,
-						       names, NULL, now));
-	free(k6);
+	learned_family_json(arr, pinned_fd(p, "learned4"), AF_INET,
+			    sizeof(uint32_t), key4_cmp, names, now);
+	learned_family_json(arr, pinned_fd(p, "learned6"), AF_INET6,
+			    sizeof(struct awf_ip6_key), key6_cmp, names, now);
 }
 
 /* ----------------------------------------------------------- lo_ports */

@@ -30,6 +30,26 @@ json_object *dump_sandbox_json(const struct pinned *p, bool full);
  */
 void *dump_map_keys(int fd, size_t key_size, size_t max,
 		    int (*cmp)(const void *, const void *), size_t *n);
+/* The order of CIDR keys: by address, then by prefix length. */
+int dump_cidr_cmp(const void *xaddr, const void *yaddr, size_t len,
+		  uint32_t xplen, uint32_t yplen);
+/*
+ * A CIDR trie of the programs. Its keys start with prefixlen; with
+ * slot_bits, the next 32 bits are a slot (network order) and count in
+ * prefixlen: only the keys of slot are dumped, without those bits.
+ */
+struct dump_trie {
+	int fd;
+	int family;
+	size_t key_size;
+	size_t addr_off; /* where the address starts in a key */
+	int (*cmp)(const void *, const void *);
+	unsigned int slot_bits;
+	uint32_t slot;
+};
+
+/* Every entry of t, sorted by t->cmp, as dump_cidr_json() objects. */
+void dump_trie_json(json_object *arr, const struct dump_trie *t);
 /* {"cidr", "kind"[, "rule_id", "ports"]} */
 json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
 			    const struct awf_rule *r);
@@ -43,8 +63,6 @@ json_object *dump_learned_json(int family, const void *addr,
 			       const void *name_key, int64_t now);
 /* {"port", "proto", "refs"} */
 json_object *dump_lo_port_json(uint16_t port, uint8_t proto, uint32_t refs);
-/* "sandbox", "allow", "deny" for enum awf_localhost_mode. */
-const char *dump_localhost_mode(unsigned int mode);
 /* "addr:port" / "[addr]:port", or NULL (JSON null) without a proxy. */
 json_object *dump_proxy_json(const struct awf_config *cfg);
 

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "audit/audit_codes.h"
+#include "common/error.h"
 #include "kernel/counters.h"
 #include "dns/dns_filter.h"
 #include "audit/events.h"
@@ -226,7 +227,7 @@ int events_open(struct events *ev, int ringbuf_fd, int epfd,
 		return -1;
 	ev->summary = summary_new();
 	if (!ev->summary) {
-		snprintf(err, errlen, "events: out of memory");
+		set_err(err, errlen, "events: out of memory");
 		events_close(ev);
 		return -1;
 	}
@@ -234,14 +235,14 @@ int events_open(struct events *ev, int ringbuf_fd, int epfd,
 		return 0; /* events come from the agent (events_feed) */
 	ev->rb = ring_buffer__new(ringbuf_fd, handle_event, ev, NULL);
 	if (!ev->rb) {
-		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
+		set_err(err, errlen, "ring buffer: %s", strerror(errno));
 		events_close(ev);
 		return -1;
 	}
 	ev->src.fd = ring_buffer__epoll_fd(ev->rb);
 	ev->src.on_ready = on_ringbuf_ready;
 	if (ev_add(epfd, &ev->src, EPOLLIN) < 0) {
-		snprintf(err, errlen, "ring buffer: cannot watch it");
+		set_err(err, errlen, "ring buffer: cannot watch it");
 		events_close(ev);
 		return -1;
 	}

@@ -7,6 +7,7 @@
 
 #include "awf.h"
 #include "audit/audit_codes.h"
+#include "common/array.h"
 #include "kernel/counters.h"
 #include "audit/summary.h"
 
@@ -64,16 +65,9 @@ static void sb_add(struct strbuf *b, const char *text)
 
 	if (b->oom)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
+	if (array_grow((void **)&b->s, &b->cap, b->len + n + 1, 1)) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->s + b->len, text, n + 1);
 	b->len += n;
@@ -86,18 +80,6 @@ static uint32_t hash_bytes(uint32_t h, const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 16777619u; /* FNV-1a */
 	return h;
-}
-
-static void *grow(void *v, size_t *cap, size_t want, size_t size)
-{
-	size_t n = *cap ? *cap * 2 : 64;
-
-	if (want <= *cap)
-		return v;
-	v = realloc(v, n * size);
-	if (v)
-		*cap = n;
-	return v;
 }
 
 struct summary *summary_new(void)
@@ -122,21 +104,27 @@ void summary_free(struct summary *s)
 	free(s);
 }
 
+/*
+ * A zeroed item of size bytes, with room for its pointer at (*list)[n] of
+ * an array of pointers; NULL when the list is full or memory is short.
+ */
+static void *item_new(void *list, size_t *cap, size_t n, size_t size)
+{
+	if (n >= SUMMARY_MAX_ITEMS ||
+	    array_grow(list, cap, n + 1, sizeof(void *)))
+		return NULL;
+	return calloc(1, size);
+}
+
 static struct sum_domain *domain_get(struct summary *s, const char *name)
 {
 	uint32_t h = hash_bytes(2166136261u, name, strlen(name)) % BUCKETS;
-	struct sum_domain *d, **v;
+	struct sum_domain *d;
 
 	for (d = s->dom_hash[h]; d; d = d->next)
 		if (strcmp(d->name, name) == 0)
 			return d;
-	if (s->n_doms >= SUMMARY_MAX_ITEMS)
-		return NULL;
-	v = grow(s->doms, &s->cap_doms, s->n_doms + 1, sizeof(*v));
-	if (!v)
-		return NULL;
-	s->doms = v;
-	d = calloc(1, sizeof(*d));
+	d = item_new(&s->doms, &s->cap_doms, s->n_doms, sizeof(*d));
 	if (!d || !(d->name = strdup(name))) {
 		free(d);
 		return NULL;
@@ -184,15 +172,9 @@ static void clean_comm(char *out, const char *comm)
 
 static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
 {
-	struct sum_dest *d, **v;
+	struct sum_dest *d;
 
-	if (s->n_dests >= SUMMARY_MAX_ITEMS)
-		return NULL;
-	v = grow(s->dests, &s->cap_dests, s->n_dests + 1, sizeof(*v));
-	if (!v)
-		return NULL;
-	s->dests = v;
-	d = calloc(1, sizeof(*d));
+	d = item_new(&s->dests, &s->cap_dests, s->n_dests, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->kind = n->kind == AWF_EV_SOCK_CREATE ? AWF_EV_SOCK_CREATE :
@@ -301,14 +283,20 @@ uint64_t summary_denied(const struct summary *s)
 
 /* ------------------------------------------------------------ ordering */
 
+/* The larger count first; on a tie, the one seen first. */
+static int count_then_order(uint64_t xn, uint64_t yn, uint64_t xo, uint64_t yo)
+{
+	if (xn != yn)
+		return xn < yn ? 1 : -1;
+	return xo < yo ? -1 : xo > yo;
+}
+
 static int by_count_domain(const void *a, const void *b)
 {
 	const struct sum_domain *x = *(const struct sum_domain *const *)a;
 	const struct sum_domain *y = *(const struct sum_domain *const *)b;
 
-	if (x->denied != y->denied)
-		return x->denied < y->denied ? 1 : -1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return count_then_order(x->denied, y->denied, x->order, y->order);
 }
 
 static int by_count_dest(const void *a, const void *b)
@@ -316,9 +304,7 @@ static int by_count_dest(const void *a, const void *b)
 	const struct sum_dest *x = *(const struct sum_dest *const *)a;
 	const struct sum_dest *y = *(const struct sum_dest *const *)b;
 
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return count_then_order(x->count, y->count, x->order, y->order);
 }
 
 /* Denied domains, most denied first; the caller frees the array. */

@@ -12,9 +12,11 @@
 #include "common/paths.h"
 #include "agent/agent_pinned.h"
 #include "cli/cmd_dump.h"
+#include "cli/cli_opts.h"
 #include "cli/commands.h"
 #include "audit/dump_json.h"
 #include "audit/logs_format.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 
 const char usage_dump[] =
@@ -273,7 +275,7 @@ static int dump_agent(const char *what, json_object *out)
 	const struct agent_state_sandbox *one = NULL;
 	struct agent_state_info st;
 	struct agent_pinned ap;
-	char err[512];
+	char err[AWF_ERR_LEN];
 	int ret = 0;
 
 	if (agent_pinned_open(&ap, err, sizeof(err))) {
@@ -304,7 +306,7 @@ static int dump_agent(const char *what, json_object *out)
 static int dump_one(const char *id, json_object *out)
 {
 	struct pinned p;
-	char err[512];
+	char err[AWF_ERR_LEN];
 	json_object *sb;
 
 	if (pinned_open(&p, id, err, sizeof(err))) {
@@ -342,10 +344,7 @@ static void print_all(json_object *root, bool json,
 	json_object *list = get(root, "sandboxes");
 
 	if (json) {
-		printf("%s\n",
-		       json_object_to_json_string_ext(
-			       root, JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(root);
 		return;
 	}
 	if (!json_object_array_length(list))
@@ -359,36 +358,16 @@ static void print_all(json_object *root, bool json,
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "agent", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	json_object *root = json_object_new_object();
-	json_object *list = json_object_new_array();
-	bool json = false, agent = false;
+	json_object *root, *list;
+	bool json, agent;
 	const char *what;
-	int opt, ret;
+	int ret;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j' || opt == 'a') {
-			json |= opt == 'j';
-			agent |= opt == 'a';
-			continue;
-		}
-		fputs(usage_dump, opt == 'h' ? stdout : stderr);
-		json_object_put(root);
-		json_object_put(list);
-		return opt == 'h' ? 0 : EXIT_CMD_USAGE;
-	}
-	if (argc - optind > 1) {
-		fputs(usage_dump, stderr);
-		json_object_put(root);
-		json_object_put(list);
-		return EXIT_CMD_USAGE;
-	}
+	ret = cli_json_agent_opts(argc, argv, usage_dump, 1, &json, &agent);
+	if (ret >= 0)
+		return ret;
+	root = json_object_new_object();
+	list = json_object_new_array();
 	json_object_object_add(root, "version",
 			       json_object_new_int(DUMP_FORMAT_VERSION));
 	json_object_object_add(root, "sandboxes", list);

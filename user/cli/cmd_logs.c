@@ -25,8 +25,10 @@
 
 #include "common/paths.h"
 #include "cli/cmd_logs.h"
+#include "cli/cli_opts.h"
 #include "cli/commands.h"
 #include "audit/logs_format.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 #include "audit/summary.h"
 
@@ -163,11 +165,7 @@ static int print_file(struct logs_cli *cli)
 		} else {
 			json_object *o = summary_to_json(r.summary);
 
-			printf("%s\n",
-			       json_object_to_json_string_ext(
-				       o,
-				       JSON_C_TO_STRING_PRETTY |
-					       JSON_C_TO_STRING_NOSLASHESCAPE));
+			cli_print_json(o);
 			json_object_put(o);
 		}
 		summary_free(r.summary);
@@ -200,7 +198,7 @@ static size_t consume(struct reader *r, char *buf, size_t len)
  */
 static bool run_gone(const struct reader *r)
 {
-	char dir[PATH_MAX], err[256];
+	char dir[PATH_MAX], err[AWF_ERR_LEN];
 	struct pinned p;
 	bool alive;
 
@@ -297,7 +295,7 @@ static int follow_fd(struct reader *r, int fd, int ino)
 static int resolve_target(struct logs_cli *cli, char *path, size_t len,
 			  char *sandbox)
 {
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct pinned p;
 
 	if (!pins_valid_id(cli->target) || access(cli->target, F_OK) == 0) {

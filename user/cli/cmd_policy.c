@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "cli/cmd_policy.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "policy/policy.h"
 #include "policy/policy_finalize.h"
@@ -23,7 +24,7 @@ const char usage_policy[] =
 
 int cmd_policy(int argc, char **argv)
 {
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 	struct policy policy;
 	json_object *out;
 

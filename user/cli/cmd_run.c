@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cmd_run.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "kernel/loader.h"
@@ -157,8 +158,7 @@ static int apply_flag(struct policy *p, const struct pending_flag *f,
 		return policy_set_localhost(p, f->arg, "--localhost", err,
 					    errlen);
 	}
-	snprintf(err, errlen, "internal: unhandled flag %d", f->opt);
-	return -1;
+	return set_err(err, errlen, "internal: unhandled flag %d", f->opt);
 }
 
 static int parse_timeout(const char *arg, unsigned int *out)
@@ -253,7 +253,7 @@ static int parse_run_args(struct run_cli *cli, int argc, char **argv)
 
 static int build_policy(struct run_cli *cli, struct policy *p)
 {
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 
 	if (cli->policy_file && policy_load_file(p, cli->policy_file, err,
 						 sizeof(err)))

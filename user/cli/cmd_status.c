@@ -5,7 +5,6 @@
  * the agent's pins instead: links, sandboxes per slot, counters.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +13,11 @@
 #include "common/paths.h"
 #include "agent/agent_pinned.h"
 #include "cli/cmd_status.h"
+#include "cli/cli_opts.h"
 #include "cli/commands.h"
 #include "audit/dump_json.h"
 #include "audit/logs_format.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 
 const char usage_status[] =
@@ -93,7 +94,7 @@ static json_object *collect(void)
 {
 	json_object *list = json_object_new_array();
 	char(*ids)[AWF_ID_LEN];
-	char err[512];
+	char err[AWF_ERR_LEN];
 	struct pinned p;
 	size_t n;
 
@@ -180,7 +181,7 @@ static json_object *agent_collect(void)
 	struct agent_state_info st;
 	struct agent_pinned ap;
 	struct agent_link *links;
-	char err[512];
+	char err[AWF_ERR_LEN];
 	bool have_state, have_maps;
 	size_t n;
 
@@ -289,10 +290,7 @@ static int status_agent(bool json)
 	int ret;
 
 	if (json)
-		printf("%s\n",
-		       json_object_to_json_string_ext(
-			       root, JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(root);
 	else
 		print_agent(root);
 	if (!json_object_get_boolean(json_object_object_get(root, "installed")))
@@ -310,30 +308,13 @@ static int status_agent(bool json)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "agent", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	json_object *root, *list;
-	bool json = false, agent = false;
-	int opt;
+	bool json, agent;
+	int ret;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j' || opt == 'a') {
-			json |= opt == 'j';
-			agent |= opt == 'a';
-			continue;
-		}
-		fputs(usage_status, opt == 'h' ? stdout : stderr);
-		return opt == 'h' ? 0 : EXIT_CMD_USAGE;
-	}
-	if (optind < argc) {
-		fputs(usage_status, stderr);
-		return EXIT_CMD_USAGE;
-	}
+	ret = cli_json_agent_opts(argc, argv, usage_status, 0, &json, &agent);
+	if (ret >= 0)
+		return ret;
 	if (agent)
 		return status_agent(json);
 	list = collect();
@@ -350,9 +331,7 @@ int cmd_status(int argc, char **argv)
 	json_object_object_add(root, "version",
 			       json_object_new_int(DUMP_FORMAT_VERSION));
 	json_object_object_add(root, "sandboxes", list);
-	printf("%s\n", json_object_to_json_string_ext(
-			       root, JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_NOSLASHESCAPE));
+	cli_print_json(root);
 	json_object_put(root);
 	return 0;
 }

@@ -34,3 +34,29 @@ void ev_del(int epfd, struct ev_source *src)
 	/* The fd may already be closed by its owner; nothing to report. */
 	epoll_ctl(epfd, EPOLL_CTL_DEL, src->fd, NULL);
 }
+
+/* How many ready sources one epoll_wait hands over. */
+#define EV_BATCH 64
+
+int ev_run(int epfd, const bool *stop)
+{
+	struct epoll_event evs[EV_BATCH];
+
+	while (!*stop) {
+		int n = epoll_wait(epfd, evs, EV_BATCH, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_source *src = evs[i].data.ptr;
+
+			if (src->on_ready(src, evs[i].events) < 0)
+				log_debug("handler of fd %d failed", src->fd);
+		}
+	}
+	return 0;
+}

@@ -7,6 +7,7 @@
 #ifndef AWF_EVLOOP_H
 #define AWF_EVLOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,13 @@
 
 struct ev_source;
 
-/* Return < 0 only for errors the loop should log; the loop keeps going. */
+/*
+ * Called with the epoll events of src. Returns 0, or < 0 when it failed:
+ * the handler logs the failure itself (only it knows the context), the loop
+ * notes it at debug level and keeps going, for one failing source must not
+ * starve the others. A handler never stops the loop by its return value: it
+ * sets the flag its owner passed to ev_run().
+ */
 typedef int (*ev_handler)(struct ev_source *src, uint32_t events);
 
 struct ev_source {
@@ -27,5 +34,13 @@ struct ev_source {
 int ev_add(int epfd, struct ev_source *src, uint32_t events);
 int ev_mod(int epfd, struct ev_source *src, uint32_t events);
 void ev_del(int epfd, struct ev_source *src);
+
+/*
+ * Waits on epfd and dispatches every ready source until *stop is true. The
+ * flag is read before each wait, so the events of the batch that set it are
+ * still dispatched. EINTR is retried. Returns 0 once stopped, -1 (logged)
+ * when epoll_wait fails.
+ */
+int ev_run(int epfd, const bool *stop);
 
 #endif /* AWF_EVLOOP_H */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
 #include "dns/dns_netns.h"
@@ -652,8 +653,8 @@ static int dns_listener_fail(enum dns_listener_id id, uint16_t port,
 	char name[32];
 
 	snprintf(name, sizeof(name), dns_listener_names[id], port);
-	snprintf(err, errlen, "dns endpoint: %s %s: %s", what, name,
-		 strerror(saved));
+	set_err(err, errlen, "dns endpoint: %s %s: %s", what, name,
+		strerror(saved));
 	return -saved;
 }
 
@@ -810,18 +811,15 @@ static int dns_timer_open(struct dns_fwd *fwd, char *err, size_t errlen)
 
 	fwd->timer.fd =
 		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (fwd->timer.fd < 0) {
-		snprintf(err, errlen, "dns endpoint: timerfd_create: %s",
-			 strerror(errno));
-		return -1;
-	}
+	if (fwd->timer.fd < 0)
+		return set_err(err, errlen, "dns endpoint: timerfd_create: %s",
+			       strerror(errno));
 	fwd->timer.on_ready = dns_timer_ready;
 	rc = ev_add(fwd->epfd, &fwd->timer, EPOLLIN);
-	if (rc < 0) {
-		snprintf(err, errlen, "dns endpoint: epoll_ctl(timerfd): %s",
-			 strerror(-rc));
-		return -1;
-	}
+	if (rc < 0)
+		return set_err(err, errlen,
+			       "dns endpoint: epoll_ctl(timerfd): %s",
+			       strerror(-rc));
 	return 0;
 }
 
@@ -829,26 +827,22 @@ static int dns_config_apply(struct dns_fwd *fwd,
 			    const struct dns_fwd_config *cfg, char *err,
 			    size_t errlen)
 {
-	if (!cfg->n_servers) {
-		snprintf(err, errlen, "dns endpoint: no upstream DNS server");
-		return -1;
-	}
+	if (!cfg->n_servers)
+		return set_err(err, errlen,
+			       "dns endpoint: no upstream DNS server");
 	for (size_t i = 0; i < cfg->n_servers; i++) {
 		int family = cfg->servers[i].family;
 
-		if (family != AF_INET && family != AF_INET6) {
-			snprintf(err, errlen,
-				 "dns endpoint: server %zu: address family %d",
-				 i, family);
-			return -1;
-		}
+		if (family != AF_INET && family != AF_INET6)
+			return set_err(
+				err, errlen,
+				"dns endpoint: server %zu: address family %d",
+				i, family);
 	}
 	/* A copy: the policy may be freed while the endpoint runs. */
 	fwd->servers = calloc(cfg->n_servers, sizeof(*fwd->servers));
-	if (!fwd->servers) {
-		snprintf(err, errlen, "dns endpoint: out of memory");
-		return -1;
-	}
+	if (!fwd->servers)
+		return set_err(err, errlen, "dns endpoint: out of memory");
 	memcpy(fwd->servers, cfg->servers,
 	       cfg->n_servers * sizeof(*fwd->servers));
 	fwd->n_servers = cfg->n_servers;
@@ -890,7 +884,7 @@ struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
 	struct dns_fwd *fwd = dns_fwd_alloc(epfd);
 
 	if (!fwd) {
-		snprintf(err, errlen, "dns endpoint: out of memory");
+		set_err(err, errlen, "dns endpoint: out of memory");
 		return NULL;
 	}
 	fwd->want_port = cfg->port;

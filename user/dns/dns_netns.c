@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
 #include "dns/dns_netns.h"
@@ -60,12 +61,11 @@ static int enter_and_open(struct dns_fwd *fwd, struct dns_netns *ns,
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int ret;
 
-	if (self < 0) {
-		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
-		return -1;
-	}
+	if (self < 0)
+		return set_err(err, errlen, "/proc/self/ns/net: %s",
+			       strerror(errno));
 	if (setns(netns_fd, CLONE_NEWNET)) {
-		snprintf(err, errlen, "setns: %s", strerror(errno));
+		set_err(err, errlen, "setns: %s", strerror(errno));
 		close(self);
 		return -1;
 	}
@@ -111,8 +111,7 @@ int dns_fwd_serve_netns(struct dns_fwd *fwd, int netns_fd, uint64_t ino,
 		free(ns);
 		if (grown)
 			fwd->netns = grown;
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return set_err(err, errlen, "out of memory");
 	}
 	fwd->netns = grown;
 	ns->ino = ino;

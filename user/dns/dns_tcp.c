@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "common/array.h"
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
 #include "dns/dns_tcp.h"
@@ -352,17 +353,9 @@ void dns_tcp_reply(struct dns_tcp_conn *c, const uint8_t *msg, size_t len)
 		c->out_off = 0;
 	}
 	need = c->out_len + 2 + len;
-	if (need > c->out_cap) {
-		size_t cap = need > 2 * c->out_cap ? need : 2 * c->out_cap;
-		uint8_t *out = realloc(c->out, cap);
-
-		if (!out) {
-			log_warn(
-				"dns endpoint: out of memory for a TCP answer");
-			return;
-		}
-		c->out = out;
-		c->out_cap = cap;
+	if (array_grow((void **)&c->out, &c->out_cap, need, 1)) {
+		log_warn("dns endpoint: out of memory for a TCP answer");
+		return;
 	}
 	c->out[c->out_len] = (uint8_t)(len >> 8);
 	c->out[c->out_len + 1] = (uint8_t)len;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 
+#include "common/array.h"
 #include "dns/learned.h"
 #include "common/log.h"
 #include "policy/policy.h"
@@ -42,7 +43,7 @@ struct learned_store {
 	struct learned_name *buckets[NAME_BUCKETS];
 	struct learned_name **by_id; /* by_id[id - 1] */
 	uint32_t n_names;
-	uint32_t cap_names;
+	size_t cap_names;
 };
 
 uint64_t learned_now_ns(void)
@@ -152,15 +153,9 @@ static struct learned_name *name_insert(struct learned_store *s,
 		errno = ENOSPC;
 		return NULL;
 	}
-	if (s->n_names == s->cap_names) {
-		uint32_t cap = s->cap_names ? s->cap_names * 2 : 64;
-		struct learned_name **v = realloc(s->by_id, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		s->by_id = v;
-		s->cap_names = cap;
-	}
+	if (array_grow((void **)&s->by_id, &s->cap_names, s->n_names + 1,
+		       sizeof(*s->by_id)))
+		return NULL;
 	n = calloc(1, sizeof(*n) + s->max_per_name * sizeof(n->addrs[0]));
 	if (!n || !(n->name = strdup(name))) {
 		free(n);
@@ -185,7 +180,7 @@ static int id_cmp(const void *a, const void *b)
 static uint32_t *set_ids(const struct learned_store *s, size_t *n)
 {
 	struct awf_set_name_key key, *prev = NULL;
-	uint32_t *ids = NULL, *grown;
+	uint32_t *ids = NULL;
 	size_t cap = 0;
 
 	*n = 0;
@@ -193,13 +188,8 @@ static uint32_t *set_ids(const struct learned_store *s, size_t *n)
 		prev = &key;
 		if (key.set != s->set)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(ids, cap * sizeof(*ids));
-			if (!grown)
-				break;
-			ids = grown;
-		}
+		if (array_grow((void **)&ids, &cap, *n + 1, sizeof(*ids)))
+			break;
 		ids[(*n)++] = key.id;
 	}
 	if (ids)

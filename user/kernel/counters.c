@@ -8,38 +8,41 @@
 #include "audit/audit_codes.h"
 #include "kernel/counters.h"
 
-static int n_cpus(void)
+/* A zeroed value of the per-CPU map: *cpus slots; NULL with errno. */
+static uint64_t *percpu_value(int *cpus)
 {
 	int n = libbpf_num_possible_cpus();
 
 	if (n <= 0) {
 		errno = n < 0 ? -n : EINVAL;
-		return -1;
+		return NULL;
 	}
-	return n;
+	*cpus = n;
+	return calloc((size_t)n, sizeof(uint64_t));
+}
+
+/* free() that keeps the errno of the failure being reported. */
+static void percpu_free(uint64_t *vals)
+{
+	int saved = errno;
+
+	free(vals);
+	errno = saved;
 }
 
 int counters_read_one(int map_fd, uint32_t idx, uint64_t *out)
 {
-	int cpus = n_cpus(), saved;
-	uint64_t *vals;
+	int cpus, ret;
+	uint64_t *vals = percpu_value(&cpus);
 
-	if (cpus < 0)
-		return -1;
-	vals = calloc((size_t)cpus, sizeof(*vals));
 	if (!vals)
 		return -1;
 	*out = 0;
-	if (bpf_map_lookup_elem(map_fd, &idx, vals)) {
-		saved = errno;
-		free(vals);
-		errno = saved;
-		return -1;
-	}
-	for (int c = 0; c < cpus; c++)
+	ret = bpf_map_lookup_elem(map_fd, &idx, vals) ? -1 : 0;
+	for (int c = 0; !ret && c < cpus; c++)
 		*out += vals[c];
-	free(vals);
-	return 0;
+	percpu_free(vals);
+	return ret;
 }
 
 int counters_read(int map_fd, uint64_t *out)
@@ -52,17 +55,14 @@ int counters_read(int map_fd, uint64_t *out)
 
 int counters_store(int map_fd, uint32_t idx, uint64_t value)
 {
-	int cpus = n_cpus(), ret;
-	uint64_t *vals;
+	int cpus, ret;
+	uint64_t *vals = percpu_value(&cpus);
 
-	if (cpus < 0)
-		return -1;
-	vals = calloc((size_t)cpus, sizeof(*vals));
 	if (!vals)
 		return -1;
 	vals[0] = value;
 	ret = bpf_map_update_elem(map_fd, &idx, vals, BPF_ANY) ? -1 : 0;
-	free(vals);
+	percpu_free(vals);
 	return ret;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "kernel/hostaddr.h"
+#include "common/error.h"
 #include "kernel/rules.h"
 #include "policy/ports.h"
 
@@ -32,10 +33,8 @@ int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 	struct ifaddrs *ifs, *it;
 	size_t count = 0, i = 0;
 
-	if (getifaddrs(&ifs) < 0) {
-		snprintf(err, errlen, "getifaddrs: %s", strerror(errno));
-		return -1;
-	}
+	if (getifaddrs(&ifs) < 0)
+		return set_err(err, errlen, "getifaddrs: %s", strerror(errno));
 	for (it = ifs; it; it = it->ifa_next)
 		if (it->ifa_addr && (it->ifa_addr->sa_family == AF_INET ||
 				     it->ifa_addr->sa_family == AF_INET6))
@@ -43,8 +42,7 @@ int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 	*out = calloc(count ? count : 1, sizeof(**out));
 	if (!*out) {
 		freeifaddrs(ifs);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return set_err(err, errlen, "out of memory");
 	}
 	for (it = ifs; it; it = it->ifa_next)
 		if (it->ifa_addr && (it->ifa_addr->sa_family == AF_INET ||

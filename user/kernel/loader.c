@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/error.h"
 #include "kernel/loader.h" /* before the skeleton: it defines struct awf_config */
 #include "awf.skel.h"
 #include "common/log.h"
@@ -39,22 +40,19 @@ int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
 	l->skel = awf_bpf__open();
-	if (!l->skel) {
-		snprintf(err, errlen, "opening BPF object: %s", strerror(errno));
-		return -1;
-	}
+	if (!l->skel)
+		return set_err(err, errlen, "opening BPF object: %s",
+			       strerror(errno));
 	/* .rodata is frozen at load: the programs cannot be reconfigured. */
 	memcpy((void *)&l->skel->rodata->awf_cfg, cfg, sizeof(*cfg));
 	ret = awf_bpf__load(l->skel);
-	if (ret) {
-		snprintf(err, errlen,
-			 "loading BPF programs: %s (run with --log-level debug for the verifier log)",
-			 strerror(-ret));
-		awf_bpf__destroy(l->skel);
-		l->skel = NULL;
-		return -1;
-	}
-	return 0;
+	if (!ret)
+		return 0;
+	loader_close(l);
+	return set_err(
+		err, errlen,
+		"loading BPF programs: %s (run with --log-level debug for the verifier log)",
+		strerror(-ret));
 }
 
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
@@ -74,8 +72,8 @@ int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
 		int type = bpf_program__expected_attach_type(prog);
 
 		if (l->n_attached == LOADER_MAX_PROGS) {
-			snprintf(err, errlen, "more than %d BPF programs",
-				 LOADER_MAX_PROGS);
+			set_err(err, errlen, "more than %d BPF programs",
+				LOADER_MAX_PROGS);
 			goto rollback;
 		}
 		/*
@@ -83,9 +81,9 @@ int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
 		 * ours and can never replace them.
 		 */
 		if (bpf_prog_attach(fd, cgroup_fd, type, BPF_F_ALLOW_MULTI)) {
-			snprintf(err, errlen,
-				 "attaching %s to the sandbox cgroup: %s",
-				 bpf_program__name(prog), strerror(errno));
+			set_err(err, errlen,
+				"attaching %s to the sandbox cgroup: %s",
+				bpf_program__name(prog), strerror(errno));
 			goto rollback;
 		}
 		l->attached[l->n_attached].prog_fd = fd;
@@ -116,26 +114,6 @@ void loader_close(struct loader *l)
 	if (l->skel)
 		awf_bpf__destroy(l->skel);
 	l->skel = NULL;
-}
-
-int loader_events_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.events);
-}
-
-int loader_counters_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.counters);
-}
-
-int loader_learned4_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.learned4);
-}
-
-int loader_learned6_fd(const struct loader *l)
-{
-	return bpf_map__fd(l->skel->maps.learned6);
 }
 
 int loader_map_fd(const struct loader *l, const char *name)

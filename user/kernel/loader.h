@@ -39,11 +39,10 @@ int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen);
 void loader_detach(struct loader *l);
 void loader_close(struct loader *l);
 
-int loader_events_fd(const struct loader *l);
-int loader_counters_fd(const struct loader *l);
-int loader_learned4_fd(const struct loader *l);
-int loader_learned6_fd(const struct loader *l);
-/* Any map of the object by name ("names", "meta", ...); -1 if none. */
+/*
+ * Any map of the object by name ("events", "counters", "learned4", ...);
+ * -1 if none.
+ */
 int loader_map_fd(const struct loader *l, const char *name);
 /* The frozen .rodata configuration the programs were loaded with. */
 const struct awf_config *loader_config(const struct loader *l);

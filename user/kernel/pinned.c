@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +9,8 @@
 #include <bpf/bpf.h>
 
 #include "common/paths.h"
+#include "common/dirlist.h"
+#include "common/error.h"
 #include "kernel/pinned.h"
 
 int proc_start_ticks(pid_t pid, uint64_t *ticks)
@@ -59,16 +60,13 @@ int pinned_open(struct pinned *p, const char *id, char *err, size_t errlen)
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < PINS_N_MAPS; i++)
 		p->fds[i] = -1;
-	if (!pins_valid_id(id)) {
-		snprintf(err, errlen, "%s: not a sandbox id (run-<pid>)", id);
-		return -1;
-	}
+	if (!pins_valid_id(id))
+		return set_err(err, errlen, "%s: not a sandbox id (run-<pid>)",
+			       id);
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", id);
-	if (access(dir, F_OK)) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (access(dir, F_OK))
+		return set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	for (size_t i = 0; i < PINS_N_MAPS; i++)
 		p->fds[i] = open_map(id, pins_maps[i]);
 	p->has_meta = p->fds[0] >= 0 &&
@@ -99,42 +97,19 @@ static int id_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+static int parse_id(const char *name, void *id)
+{
+	if (!pins_valid_id(name))
+		return -1;
+	/* pins_valid_id() bounds the length. */
+	memcpy(id, name, strlen(name) + 1);
+	return 0;
+}
+
 int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n)
 {
-	char(*v)[AWF_ID_LEN] = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir;
-
-	*ids = NULL;
-	*n = 0;
-	dir = opendir(AWF_PIN_ROOT);
-	if (!dir)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(dir))) {
-		if (!pins_valid_id(de->d_name))
-			continue;
-		if (*n == cap) {
-			char(*bigger)[AWF_ID_LEN] =
-				realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!bigger) {
-				free(v);
-				closedir(dir);
-				return -1;
-			}
-			v = bigger;
-			cap = cap ? cap * 2 : 16;
-		}
-		/* pins_valid_id() bounds the length. */
-		memcpy(v[*n], de->d_name, strlen(de->d_name) + 1);
-		(*n)++;
-	}
-	closedir(dir);
-	if (*n)
-		qsort(v, *n, sizeof(*v), id_cmp);
-	*ids = v;
-	return 0;
+	return dir_list(AWF_PIN_ROOT, sizeof(**ids), parse_id, id_cmp,
+			(void **)ids, n);
 }
 
 bool pinned_alive(const struct pinned *p)

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "common/paths.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "kernel/pinned.h"
 #include "kernel/pins.h"
@@ -44,9 +45,8 @@ int pins_ensure_bpffs(char *err, size_t errlen)
 		return 0;
 	if (mount("bpf", AWF_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=0700")) {
-		snprintf(err, errlen, "mounting bpffs at %s: %s", AWF_BPFFS,
-			 strerror(errno));
-		return -1;
+		return set_err(err, errlen, "mounting bpffs at %s: %s",
+			       AWF_BPFFS, strerror(errno));
 	}
 	log_debug("mounted bpffs at %s", AWF_BPFFS);
 	return 0;
@@ -54,10 +54,9 @@ int pins_ensure_bpffs(char *err, size_t errlen)
 
 int pins_make_dir(const char *path, char *err, size_t errlen)
 {
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return set_err(err, errlen, "mkdir %s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -93,18 +92,17 @@ int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
 	/* Our own id: whatever is there was left by a dead namesake. */
 	if (pins_remove_dir(dir) && errno != ENOENT)
 		log_warn("removing stale %s: %s", dir, strerror(errno));
-	if (mkdir(dir, 0700)) {
-		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (mkdir(dir, 0700))
+		return set_err(err, errlen, "mkdir %s: %s", dir,
+			       strerror(errno));
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	for (size_t i = 0; i < PINS_N_MAPS; i++) {
 		int fd = fd_of(ctx, pins_maps[i]);
 
 		snprintf(path, sizeof(path), "%s/%s", dir, pins_maps[i]);
 		if (fd < 0 || bpf_obj_pin(fd, path)) {
-			snprintf(err, errlen, "pinning %s: %s", path,
-				 fd < 0 ? "no such map" : strerror(errno));
+			set_err(err, errlen, "pinning %s: %s", path,
+				fd < 0 ? "no such map" : strerror(errno));
 			pins_remove(p);
 			return -1;
 		}
@@ -127,7 +125,7 @@ void pins_remove(struct pins *p)
 void pins_sweep_stale(void)
 {
 	char(*ids)[AWF_ID_LEN];
-	char err[256], dir[PATH_MAX];
+	char err[AWF_ERR_LEN], dir[PATH_MAX];
 	struct pinned pd;
 	size_t n;
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/error.h"
 #include "kernel/loader.h"
 #include "common/log.h"
 #include "kernel/pinned.h"
@@ -140,8 +141,8 @@ static int fill_domains(int fd, const struct policy *p, char *err,
 			goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "writing the domains map: %s", strerror(errno));
-	return -1;
+	return set_err(err, errlen, "writing the domains map: %s",
+		       strerror(errno));
 }
 
 static int map_fd_of(const void *ctx, const char *name)
@@ -159,9 +160,9 @@ int sandbox_publish(struct sandbox_pub *pub, const struct publish_args *a,
 	fill_meta(&pub->meta, a);
 	if (pub->meta_fd < 0 ||
 	    bpf_map_update_elem(pub->meta_fd, &zero, &pub->meta, BPF_ANY)) {
-		snprintf(err, errlen, "writing the meta map: %s",
-			 pub->meta_fd < 0 ? "no such map" : strerror(errno));
-		return -1;
+		return set_err(err, errlen, "writing the meta map: %s",
+			       pub->meta_fd < 0 ? "no such map" :
+						  strerror(errno));
 	}
 	if (fill_domains(loader_map_fd(a->loader, "domains"), a->policy, err,
 			 errlen))

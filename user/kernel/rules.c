@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
+#include "common/array.h"
+#include "common/error.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 #include "policy/ports.h"
@@ -58,15 +60,8 @@ static struct rule_entry *find_exact(struct rule_table *t, int family,
 
 static int table_push(struct rule_table *t, const struct rule_entry *e)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct rule_entry *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+		return -1;
 	t->v[t->n++] = *e;
 	return 0;
 }
@@ -151,13 +146,12 @@ static int merge_same_prefix(struct rule_table *t, char *err, size_t errlen)
 			*prev = *e;
 			continue;
 		}
-		if (port_set_union(&prev->rule.ports, &e->rule.ports)) {
-			snprintf(err, errlen,
-				 "allow_cidrs[%u]: ports need more than %d ranges together with allow_cidrs[%u]",
-				 e->rule.id - 1, AWF_MAX_PORT_RANGES,
-				 prev->rule.id - 1);
-			return -1;
-		}
+		if (port_set_union(&prev->rule.ports, &e->rule.ports))
+			return set_err(
+				err, errlen,
+				"allow_cidrs[%u]: ports need more than %d ranges together with allow_cidrs[%u]",
+				e->rule.id - 1, AWF_MAX_PORT_RANGES,
+				prev->rule.id - 1);
 	}
 	t->n = out;
 	return 0;
@@ -172,10 +166,8 @@ static int fold_covering_ports(struct rule_table *t, char *err, size_t errlen)
 {
 	struct awf_port_set *orig = malloc((t->n ? t->n : 1) * sizeof(*orig));
 
-	if (!orig) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!orig)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
 		orig[i] = t->v[i].rule.ports;
 
@@ -196,10 +188,10 @@ static int fold_covering_ports(struct rule_table *t, char *err, size_t errlen)
 			if (c->rule.kind != AWF_RULE_ALLOW)
 				break;
 			if (port_set_union(&e->rule.ports, &orig[c - t->v])) {
-				snprintf(err, errlen,
-					 "allow_cidrs[%u]: ports need more than %d ranges together with the covering allow_cidrs[%u]",
-					 e->rule.id - 1, AWF_MAX_PORT_RANGES,
-					 c->rule.id - 1);
+				set_err(err, errlen,
+					"allow_cidrs[%u]: ports need more than %d ranges together with the covering allow_cidrs[%u]",
+					e->rule.id - 1, AWF_MAX_PORT_RANGES,
+					c->rule.id - 1);
 				free(orig);
 				return -1;
 			}
@@ -218,7 +210,7 @@ int rules_build(struct rule_table *t, const struct policy *p,
 	if (add_reserved(t, err, errlen) || add_local(t, local, n_local) ||
 	    add_allows(t, p)) {
 		if (!err[0])
-			snprintf(err, errlen, "out of memory");
+			set_err(err, errlen, "out of memory");
 		rules_free(t);
 		return -1;
 	}
@@ -254,11 +246,10 @@ int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
 		char *err, size_t errlen)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		if (rule_put(&t->v[i], cidr4_fd, cidr6_fd) < 0) {
-			snprintf(err, errlen, "writing CIDR rule %zu of %zu: %s",
-				 i + 1, t->n, strerror(errno));
-			return -1;
-		}
+		if (rule_put(&t->v[i], cidr4_fd, cidr6_fd) < 0)
+			return set_err(err, errlen,
+				       "writing CIDR rule %zu of %zu: %s",
+				       i + 1, t->n, strerror(errno));
 	}
 	return 0;
 }

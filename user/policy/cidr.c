@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy/cidr.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 #include "policy/ports.h"
 
@@ -53,13 +54,11 @@ int ip_parse(const char *text, int *family, uint8_t addr[16], char *err,
 {
 	unsigned int len = 128;
 
-	if (parse_raw(text, family, addr) < 0) {
-		policy_err(
+	if (parse_raw(text, family, addr) < 0)
+		return set_err(
 			err, errlen,
 			"%s: not an IP address (host names are not supported here)",
 			text);
-		return -1;
-	}
 	unmap_v4(family, addr, &len);
 	return 0;
 }
@@ -129,27 +128,25 @@ int cidr_parse(struct policy_cidr *out, const char *text, char *err,
 	out->prefixlen = family_bits(out->family);
 	if (slash &&
 	    parse_prefixlen(slash + 1, out->prefixlen, &out->prefixlen) < 0) {
-		policy_err(err, errlen,
-			   "%s: invalid prefix length \"%s\" (expected 0-%u)",
-			   text, slash + 1, family_bits(out->family));
-		return -1;
+		return set_err(
+			err, errlen,
+			"%s: invalid prefix length \"%s\" (expected 0-%u)",
+			text, slash + 1, family_bits(out->family));
 	}
 	/* Guessing which network was meant is not a firewall's call. */
-	if (clear_host_bits(out->addr, out->prefixlen)) {
-		policy_err(err, errlen,
-			   "%s: host bits set (did you mean %s/%u?)", text,
-			   ip_format(out->family, out->addr, fix, sizeof(fix)),
-			   out->prefixlen);
-		return -1;
-	}
+	if (clear_host_bits(out->addr, out->prefixlen))
+		return set_err(
+			err, errlen, "%s: host bits set (did you mean %s/%u?)",
+			text,
+			ip_format(out->family, out->addr, fix, sizeof(fix)),
+			out->prefixlen);
 	unmap_v4(&out->family, out->addr, &out->prefixlen);
 	port_set_all(&out->ports);
 	return 0;
 
 bad_addr:
-	policy_err(
+	return set_err(
 		err, errlen,
 		"%s: not an IP address or CIDR (expected e.g. 10.0.0.0/8 or 2001:db8::/32)",
 		text);
-	return -1;
 }

@@ -10,6 +10,7 @@
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 
 #define LABEL_MAX 63
@@ -27,15 +28,13 @@ struct name_shape {
 static int reject_url_parts(const char *in, char *err, size_t errlen)
 {
 	if (!*in)
-		policy_err(err, errlen, "empty domain name");
+		set_err(err, errlen, "empty domain name");
 	else if (strstr(in, "://"))
-		policy_err(
-			err, errlen,
+		set_err(err, errlen,
 			"%s: URLs are not supported in a domain entry (give the bare host name; use the object form with \"ports\" for ports)",
 			in);
 	else if (strchr(in, '/'))
-		policy_err(
-			err, errlen,
+		set_err(err, errlen,
 			"%s: paths are not supported in a domain entry (give the bare host name)",
 			in);
 	else
@@ -47,18 +46,16 @@ static int reject_url_parts(const char *in, char *err, size_t errlen)
 static int reject_addresses(const char *in, const char *name, char *err,
 			    size_t errlen)
 {
-	char scratch[POLICY_WHY_LEN];
+	char scratch[AWF_ERR_LEN];
 	uint8_t addr[16];
 	int family;
 
 	if (ip_parse(name, &family, addr, scratch, sizeof(scratch)) == 0)
-		policy_err(
-			err, errlen,
+		set_err(err, errlen,
 			"%s: an IP address is not a domain (put it in allow_cidrs)",
 			in);
 	else if (strchr(name, ':'))
-		policy_err(
-			err, errlen,
+		set_err(err, errlen,
 			"%s: ports are not supported in a domain entry (use the object form {\"domain\": ..., \"ports\": [...]})",
 			in);
 	else
@@ -75,11 +72,10 @@ static int to_ascii(const char *in, char *buf, size_t buflen, char *err,
 	char *ascii = NULL;
 	int rc;
 
-	if (len >= RAW_MAX) {
-		policy_err(err, errlen, "%.40s...: longer than %d characters",
-			   in, POLICY_MAX_DOMAIN_LEN);
-		return -1;
-	}
+	if (len >= RAW_MAX)
+		return set_err(err, errlen,
+			       "%.40s...: longer than %d characters", in,
+			       POLICY_MAX_DOMAIN_LEN);
 	for (size_t i = 0; i <= len; i++) {
 		unsigned char c = (unsigned char)in[i];
 
@@ -92,18 +88,17 @@ static int to_ascii(const char *in, char *buf, size_t buflen, char *err,
 		return 0;
 	rc = idn2_to_ascii_8z(buf, &ascii,
 			      IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-	if (rc != IDN2_OK) {
-		policy_err(err, errlen,
-			   "%s: not a valid internationalized domain name (%s)",
-			   in, idn2_strerror(rc));
-		return -1;
-	}
+	if (rc != IDN2_OK)
+		return set_err(
+			err, errlen,
+			"%s: not a valid internationalized domain name (%s)",
+			in, idn2_strerror(rc));
 	rc = strlen(ascii) < buflen ? 0 : -1;
 	if (rc == 0)
 		strcpy(buf, ascii);
 	else
-		policy_err(err, errlen, "%s: longer than %d characters", in,
-			   POLICY_MAX_DOMAIN_LEN);
+		set_err(err, errlen, "%s: longer than %d characters", in,
+			POLICY_MAX_DOMAIN_LEN);
 	idn2_free(ascii);
 	return rc;
 }
@@ -119,37 +114,28 @@ static int check_label(const char *in, const char *label, size_t len, char *err,
 {
 	int n = (int)len;
 
-	if (len == 0) {
-		policy_err(err, errlen, "%s: empty label", in);
-		return -1;
-	}
-	if (len > LABEL_MAX) {
-		policy_err(err, errlen,
-			   "%s: label \"%.*s\" is longer than %d characters",
-			   in, n, label, LABEL_MAX);
-		return -1;
-	}
-	if (label[0] == '-' || label[len - 1] == '-') {
-		policy_err(err, errlen,
-			   "%s: label \"%.*s\" starts or ends with '-'", in, n,
-			   label);
-		return -1;
-	}
+	if (len == 0)
+		return set_err(err, errlen, "%s: empty label", in);
+	if (len > LABEL_MAX)
+		return set_err(
+			err, errlen,
+			"%s: label \"%.*s\" is longer than %d characters", in,
+			n, label, LABEL_MAX);
+	if (label[0] == '-' || label[len - 1] == '-')
+		return set_err(err, errlen,
+			       "%s: label \"%.*s\" starts or ends with '-'", in,
+			       n, label);
 	for (size_t i = 0; i < len; i++) {
-		if (!label_char_ok(label[i])) {
-			policy_err(
+		if (!label_char_ok(label[i]))
+			return set_err(
 				err, errlen,
 				"%s: character '%c' is not allowed (only a-z, 0-9, '-', '_' and '*')",
 				in, label[i]);
-			return -1;
-		}
-		if (label[i] == '*' && i > 0 && label[i - 1] == '*') {
-			policy_err(
+		if (label[i] == '*' && i > 0 && label[i - 1] == '*')
+			return set_err(
 				err, errlen,
 				"%s: \"**\" is not supported (one '*' already matches any run of characters)",
 				in);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -187,15 +173,13 @@ static int check_wildcards(const char *in, const struct name_shape *shape,
 	if (!shape->wildcard)
 		return 0;
 	if (shape->literal_labels == 0)
-		policy_err(err, errlen, "%s: the pattern matches every name",
-			   in);
+		set_err(err, errlen, "%s: the pattern matches every name", in);
 	else if (shape->wildcard_in_last)
-		policy_err(err, errlen,
-			   "%s: '*' is not allowed in the top-level label", in);
+		set_err(err, errlen,
+			"%s: '*' is not allowed in the top-level label", in);
 	else if (shape->literal_labels == 1)
-		policy_err(err, errlen,
-			   "%s: the pattern covers a whole top-level domain",
-			   in);
+		set_err(err, errlen,
+			"%s: the pattern covers a whole top-level domain", in);
 	else
 		return 0;
 	return -1;
@@ -213,19 +197,15 @@ int domain_normalize(const char *in, char *out, size_t outlen, char *err,
 	    reject_addresses(in, name, err, errlen) < 0)
 		return -1;
 	len = strlen(name);
-	if (len > POLICY_MAX_DOMAIN_LEN) {
-		policy_err(err, errlen, "%s: longer than %d characters", in,
-			   POLICY_MAX_DOMAIN_LEN);
-		return -1;
-	}
+	if (len > POLICY_MAX_DOMAIN_LEN)
+		return set_err(err, errlen, "%s: longer than %d characters", in,
+			       POLICY_MAX_DOMAIN_LEN);
 	if (check_labels(in, name, &shape, err, errlen) < 0 ||
 	    check_wildcards(in, &shape, err, errlen) < 0)
 		return -1;
-	if (len >= outlen) {
-		policy_err(err, errlen, "%s: no room for the normalized name",
-			   in);
-		return -1;
-	}
+	if (len >= outlen)
+		return set_err(err, errlen,
+			       "%s: no room for the normalized name", in);
 	memcpy(out, name, len + 1);
 	return 0;
 }

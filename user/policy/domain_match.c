@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "policy/domain.h"
+#include "common/array.h"
+#include "common/error.h"
 #include "policy/domain_match.h"
 #include "policy/ports.h"
 
@@ -152,22 +154,6 @@ static bool glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 	return p == plen;
 }
 
-/* The array with room for need elements; NULL (arr kept) when out of memory. */
-static void *grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-	size_t bigger = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	while (bigger < need)
-		bigger *= 2;
-	p = reallocarray(arr, bigger, size);
-	if (p)
-		*cap = bigger;
-	return p;
-}
-
 static int trie_init(struct dm_trie *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -244,19 +230,13 @@ static int hash_insert(struct dm_trie *t, uint32_t h, uint32_t node)
 static uint32_t node_new(struct dm_trie *t, uint32_t parent, const char *label,
 			 size_t len, bool glob)
 {
-	struct dm_node *nodes;
-	char *pool;
 	uint32_t id = (uint32_t)t->n_nodes;
 
 	if (t->n_nodes >= UINT32_MAX)
 		return 0;
-	nodes = grow(t->nodes, &t->cap_nodes, t->n_nodes + 1, sizeof(*nodes));
-	if (nodes)
-		t->nodes = nodes;
-	pool = grow(t->pool, &t->cap_pool, t->pool_len + len, 1);
-	if (pool)
-		t->pool = pool;
-	if (!nodes || !pool)
+	if (array_grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes + 1,
+		       sizeof(*t->nodes)) ||
+	    array_grow((void **)&t->pool, &t->cap_pool, t->pool_len + len, 1))
 		return 0;
 	memcpy(t->pool + t->pool_len, label, len);
 	t->nodes[id] = (struct dm_node){
@@ -351,16 +331,14 @@ static enum dm_kind entry_kind(const struct policy_domain *d, const char **rest)
 static int fold_rule(struct dm_trie *t, uint32_t node, enum dm_kind kind,
 		     uint32_t entry_id, const struct awf_port_set *ports)
 {
-	struct dm_rule *rules;
 	uint32_t *slot = &t->nodes[node].rule[kind];
 
 	if (*slot)
 		return port_set_union(&t->rules[*slot - 1].ports, ports);
-	rules = grow(t->rules, &t->cap_rules, t->n_rules + 1, sizeof(*rules));
-	if (!rules)
+	if (array_grow((void **)&t->rules, &t->cap_rules, t->n_rules + 1,
+		       sizeof(*t->rules)))
 		return -2;
-	t->rules = rules;
-	rules[t->n_rules] =
+	t->rules[t->n_rules] =
 		(struct dm_rule){ .entry_id = entry_id, .ports = *ports };
 	*slot = (uint32_t)++t->n_rules;
 	return 0;
@@ -375,20 +353,17 @@ static int trie_add(struct dm_trie *t, const char *list, size_t i,
 	int64_t node = add_path(t, rest);
 	int rc;
 
-	if (node == -1) {
-		snprintf(err, errlen,
-			 "%s[%zu]: %s: not a normalized domain pattern", list,
-			 i, d->name);
-		return -1;
-	}
+	if (node == -1)
+		return set_err(err, errlen,
+			       "%s[%zu]: %s: not a normalized domain pattern",
+			       list, i, d->name);
 	rc = node < 0 ? -2 : fold_rule(t, (uint32_t)node, kind, i + 1, ports);
 	if (rc == -1)
-		snprintf(
-			err, errlen,
+		set_err(err, errlen,
 			"%s[%zu]: %s: ports need more than %d ranges together with the other entries of this name",
 			list, i, d->name, AWF_MAX_PORT_RANGES);
 	else if (rc == -2)
-		snprintf(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -417,10 +392,8 @@ static int check_path_ports(const struct dm_trie *t, const struct policy *p,
 	uint32_t culprit = 0;
 	int rc = 0;
 
-	if (!below) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!below)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < t->n_nodes && rc == 0; i++) {
 		const struct dm_node *n = &t->nodes[i];
 		struct awf_port_set at;
@@ -435,8 +408,7 @@ static int check_path_ports(const struct dm_trie *t, const struct policy *p,
 			rc = union_rule(t, n, DM_BELOW, &below[i], &culprit);
 	}
 	if (rc < 0)
-		snprintf(
-			err, errlen,
+		set_err(err, errlen,
 			"allow_domains[%u]: %s: ports need more than %d ranges together with the entries that cover the same names",
 			culprit - 1, p->allow_domains[culprit - 1].name,
 			AWF_MAX_PORT_RANGES);
@@ -449,10 +421,8 @@ static int build(struct domain_matcher *m, const struct policy *p, char *err,
 {
 	static const struct awf_port_set none;
 
-	if (trie_init(&m->allow) < 0 || trie_init(&m->block) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (trie_init(&m->allow) < 0 || trie_init(&m->block) < 0)
+		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < p->n_allow_domains; i++) {
 		const struct policy_domain *d = &p->allow_domains[i];
 
@@ -474,7 +444,7 @@ struct domain_matcher *domain_matcher_new(const struct policy *p, char *err,
 	struct domain_matcher *m = calloc(1, sizeof(*m));
 
 	if (!m) {
-		snprintf(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (build(m, p, err, errlen) < 0) {

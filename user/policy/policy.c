@@ -12,6 +12,8 @@
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
+#include "common/array.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 #include "policy/ports.h"
 
@@ -22,33 +24,6 @@ static const char *const localhost_modes[] = {
 };
 
 #define N_MODES (sizeof(localhost_modes) / sizeof(localhost_modes[0]))
-
-void policy_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *c = err; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-}
-
-int policy_vfail(char *err, size_t errlen, const char *origin,
-		 const char *path, const char *fmt, va_list ap)
-{
-	char why[POLICY_WHY_LEN];
-
-	vsnprintf(why, sizeof(why), fmt, ap);
-	if (*path)
-		policy_err(err, errlen, "%s: %s: %s", origin, path, why);
-	else
-		policy_err(err, errlen, "%s: %s", origin, why);
-	return -1;
-}
 
 void policy_init(struct policy *p)
 {
@@ -80,40 +55,37 @@ void policy_free(struct policy *p)
 }
 
 /*
- * The array with room for element n. The capacity is always the next power
- * of two, so struct policy needs no field to remember it.
+ * The array of n elements with room for one more. array_grow() keeps the
+ * capacity a power of two, so struct policy needs no field to remember it:
+ * the array is full when n is 0 or a power of two.
  */
-static void *grow(void *arr, size_t n, size_t size, char *err, size_t errlen)
+static void *room_for_one(void *arr, size_t n, size_t size, char *err,
+			  size_t errlen)
 {
-	void *bigger;
+	size_t cap = n && (n & (n - 1)) ? n + 1 : n;
 
-	if (n && (n & (n - 1)))
-		return arr;
-	bigger = reallocarray(arr, n ? 2 * n : 1, size);
-	if (!bigger)
-		policy_err(err, errlen, "out of memory");
-	return bigger;
+	if (array_grow(&arr, &cap, n + 1, size)) {
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	return arr;
 }
 
 /* Entries the matcher would read against the writer's intent. */
 static int check_domain(bool block, const struct policy_domain *d, char *err,
 			size_t errlen)
 {
-	if (!d->subdomains && strncmp(d->name, "*.", 2) == 0) {
-		policy_err(
+	if (!d->subdomains && strncmp(d->name, "*.", 2) == 0)
+		return set_err(
 			err, errlen,
 			"%s: \"subdomains\": false contradicts the leading \"*.\" (which matches at any depth)",
 			d->name);
-		return -1;
-	}
 	/* A blocked TLD is harmless; an allowed one opens it to anyone. */
-	if (!block && d->subdomains && !strchr(d->name, '.')) {
-		policy_err(
+	if (!block && d->subdomains && !strchr(d->name, '.'))
+		return set_err(
 			err, errlen,
 			"%s: a single-label name with subdomains covers a whole top-level domain (for the name alone use {\"domain\": \"%s\", \"subdomains\": false})",
 			d->name, d->name);
-		return -1;
-	}
 	return 0;
 }
 
@@ -138,15 +110,13 @@ int policy_merge_domain(struct policy *p, bool block,
 	for (size_t i = 0; i < *n; i++)
 		if (same_domain(&(*list)[i], d))
 			return 0;
-	bigger = grow(*list, *n, sizeof(**list), err, errlen);
+	bigger = room_for_one(*list, *n, sizeof(**list), err, errlen);
 	if (!bigger)
 		return -1;
 	*list = bigger;
 	copy.name = strdup(d->name);
-	if (!copy.name) {
-		policy_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!copy.name)
+		return set_err(err, errlen, "out of memory");
 	bigger[(*n)++] = copy;
 	return 0;
 }
@@ -235,19 +205,16 @@ int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 	struct policy_cidr *bigger;
 	uint32_t *slot;
 
-	if (cidr_index_sync(p) < 0) {
-		policy_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (cidr_index_sync(p) < 0)
+		return set_err(err, errlen, "out of memory");
 	slot = cidr_slot(p, c);
 	if (*slot)
 		return 0;
-	if (p->n_cidrs >= AWF_MAX_CIDRS) {
-		policy_err(err, errlen, "more than %d CIDR entries",
-			   AWF_MAX_CIDRS);
-		return -1;
-	}
-	bigger = grow(p->cidrs, p->n_cidrs, sizeof(*bigger), err, errlen);
+	if (p->n_cidrs >= AWF_MAX_CIDRS)
+		return set_err(err, errlen, "more than %d CIDR entries",
+			       AWF_MAX_CIDRS);
+	bigger = room_for_one(p->cidrs, p->n_cidrs, sizeof(*bigger), err,
+			      errlen);
 	if (!bigger)
 		return -1;
 	p->cidrs = bigger;
@@ -269,8 +236,8 @@ int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,
 		    memcmp(o->addr, a->addr, sizeof(o->addr)) == 0)
 			return 0;
 	}
-	bigger = grow(p->dns_servers, p->n_dns_servers, sizeof(*bigger), err,
-		      errlen);
+	bigger = room_for_one(p->dns_servers, p->n_dns_servers, sizeof(*bigger),
+			      err, errlen);
 	if (!bigger)
 		return -1;
 	p->dns_servers = bigger;
@@ -294,12 +261,10 @@ static int parse_proxy_port(const char *text, uint16_t *port, char *err,
 
 	if (port_set_parse(&set, text, err, errlen) < 0)
 		return -1;
-	if (set.ranges[0].lo != set.ranges[0].hi || set.ranges[0].lo == 0) {
-		policy_err(err, errlen,
-			   "proxy port \"%s\": expected one port 1-65535",
-			   text);
-		return -1;
-	}
+	if (set.ranges[0].lo != set.ranges[0].hi || set.ranges[0].lo == 0)
+		return set_err(err, errlen,
+			       "proxy port \"%s\": expected one port 1-65535",
+			       text);
 	*port = set.ranges[0].lo;
 	return 0;
 }
@@ -317,18 +282,15 @@ static int parse_proxy(struct policy_addr *out, const char *text, char *err,
 		colon = end && end[1] == ':' ? end + 1 : NULL;
 	} else {
 		end = colon = strrchr(text, ':');
-		if (colon && memchr(text, ':', (size_t)(colon - text))) {
-			policy_err(err, errlen,
-				   "%s: write an IPv6 proxy as [ADDRESS]:PORT",
-				   text);
-			return -1;
-		}
+		if (colon && memchr(text, ':', (size_t)(colon - text)))
+			return set_err(
+				err, errlen,
+				"%s: write an IPv6 proxy as [ADDRESS]:PORT",
+				text);
 	}
-	if (!colon || (size_t)(end - start) >= sizeof(host)) {
-		policy_err(err, errlen, "%s: expected IP:PORT or [IPv6]:PORT",
-			   text);
-		return -1;
-	}
+	if (!colon || (size_t)(end - start) >= sizeof(host))
+		return set_err(err, errlen,
+			       "%s: expected IP:PORT or [IPv6]:PORT", text);
 	memcpy(host, start, (size_t)(end - start));
 	host[end - start] = '\0';
 	if (ip_parse(host, &out->family, out->addr, err, errlen) < 0)
@@ -358,14 +320,14 @@ int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 			return 0;
 		}
 	}
-	policy_err(
+	return set_err(
 		err, errlen,
 		"%s: unknown localhost mode (expected sandbox, allow or deny)",
 		name);
-	return -1;
 }
 
-const char *policy_localhost_mode_name(enum awf_localhost_mode mode)
+const char *policy_localhost_mode_name(unsigned int mode)
 {
-	return (size_t)mode < N_MODES ? localhost_modes[mode] : "?";
+	return mode < N_MODES && localhost_modes[mode] ? localhost_modes[mode] :
+							 "unknown";
 }

@@ -55,5 +55,10 @@ struct policy {
 /* Defaults of policy v1: ports [80, 443], localhost sandbox, ipv6 on. */
 void policy_init(struct policy *p);
 void policy_free(struct policy *p);
+/*
+ * "sandbox", "allow" or "deny"; "unknown" for any other value (a pinned
+ * config of another version).
+ */
+const char *policy_localhost_mode_name(unsigned int mode);
 
 #endif /* AWF_POLICY_H */

@@ -12,6 +12,7 @@
 
 #include "policy/cidr.h"
 #include "policy/policy_cli.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 #include "policy/ports.h"
 
@@ -45,7 +46,7 @@ static char *trim(char *s)
  */
 static int add_items(const struct item_list *l, char *text)
 {
-	char why[POLICY_WHY_LEN], *item, *next;
+	char why[AWF_ERR_LEN], *item, *next;
 	int count = 0;
 
 	for (item = text; item; item = next) {
@@ -55,10 +56,9 @@ static int add_items(const struct item_list *l, char *text)
 		item = trim(item);
 		if (!*item)
 			continue;
-		if (l->add(l->p, l->block, item, why, sizeof(why)) < 0) {
-			policy_err(l->err, l->errlen, "%s: %s", l->origin, why);
-			return -1;
-		}
+		if (l->add(l->p, l->block, item, why, sizeof(why)) < 0)
+			return set_err(l->err, l->errlen, "%s: %s", l->origin,
+				       why);
 		count++;
 	}
 	return count;
@@ -70,15 +70,13 @@ static int add_list(const struct item_list *l, const char *list,
 	char *copy = strdup(list);
 	int count;
 
-	if (!copy) {
-		policy_err(l->err, l->errlen, "%s: out of memory", l->origin);
-		return -1;
-	}
+	if (!copy)
+		return set_err(l->err, l->errlen, "%s: out of memory",
+			       l->origin);
 	count = add_items(l, copy);
 	free(copy);
 	if (count == 0)
-		policy_err(l->err, l->errlen, "%s: no %s given", l->origin,
-			   what);
+		set_err(l->err, l->errlen, "%s: no %s given", l->origin, what);
 	return count > 0 ? 0 : -1;
 }
 
@@ -102,17 +100,15 @@ int policy_add_domains_file(struct policy *p, bool block, const char *path,
 	size_t cap = 0;
 	int rc = 0;
 
-	if (!f) {
-		policy_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return set_err(err, errlen, "%s: %s", path, strerror(errno));
 	while (rc >= 0 && getline(&line, &cap, f) >= 0) {
 		snprintf(origin, sizeof(origin), "%s:%u", path, ++lineno);
 		line[strcspn(line, "#")] = '\0';
 		rc = add_items(&l, line);
 	}
 	if (rc >= 0 && ferror(f)) {
-		policy_err(err, errlen, "%s: %s", path, strerror(errno));
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	free(line);
@@ -154,11 +150,10 @@ static int split_cidr_arg(char *arg, char **cidr, char **ports, char *why,
 	if (*arg == '[') {
 		char *close = strchr(arg, ']');
 
-		if (!close || (close[1] && close[1] != ':')) {
-			policy_err(why, whylen,
-				   "%s: expected [CIDR] or [CIDR]:PORTS", arg);
-			return -1;
-		}
+		if (!close || (close[1] && close[1] != ':'))
+			return set_err(why, whylen,
+				       "%s: expected [CIDR] or [CIDR]:PORTS",
+				       arg);
 		*close = '\0';
 		*cidr = arg + 1;
 		*ports = close[1] ? close + 2 : NULL;
@@ -191,29 +186,25 @@ static int add_cidr_arg(struct policy *p, char *arg, char *why, size_t whylen)
 int policy_add_cidr_arg(struct policy *p, const char *arg, const char *origin,
 			char *err, size_t errlen)
 {
-	char why[POLICY_WHY_LEN], *copy = strdup(arg);
+	char why[AWF_ERR_LEN], *copy = strdup(arg);
 	int rc;
 
-	if (!copy) {
-		policy_err(err, errlen, "%s: out of memory", origin);
-		return -1;
-	}
+	if (!copy)
+		return set_err(err, errlen, "%s: out of memory", origin);
 	rc = add_cidr_arg(p, copy, why, sizeof(why));
 	free(copy);
 	if (rc < 0)
-		policy_err(err, errlen, "%s: %s", origin, why);
+		set_err(err, errlen, "%s: %s", origin, why);
 	return rc;
 }
 
 int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
 		     char *err, size_t errlen)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 
-	if (policy_merge_proxy(p, arg, why, sizeof(why)) < 0) {
-		policy_err(err, errlen, "%s: %s", origin, why);
-		return -1;
-	}
+	if (policy_merge_proxy(p, arg, why, sizeof(why)) < 0)
+		return set_err(err, errlen, "%s: %s", origin, why);
 	return 0;
 }
 
@@ -221,12 +212,11 @@ int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
 int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
 			 char *err, size_t errlen)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 
 	if (policy_parse_localhost_mode(&p->localhost_mode, mode, why,
 					sizeof(why)) < 0) {
-		policy_err(err, errlen, "%s: %s", origin, why);
-		return -1;
+		return set_err(err, errlen, "%s: %s", origin, why);
 	}
 	memset(&p->localhost_ports, 0, sizeof(p->localhost_ports));
 	return 0;

@@ -13,6 +13,7 @@
 
 #include "policy/cidr.h"
 #include "policy/policy_finalize.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -27,15 +28,13 @@ static int read_nameservers(struct policy *p, const char *path,
 			    unsigned int *n_loopback, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char *line = NULL, *save, *word, why[POLICY_WHY_LEN];
+	char *line = NULL, *save, *word, why[AWF_ERR_LEN];
 	struct policy_addr a;
 	size_t cap = 0;
 	int rc = 0;
 
-	if (!f) {
-		policy_err(err, errlen, "%s", strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return set_err(err, errlen, "%s", strerror(errno));
 	while (rc == 0 && getline(&line, &cap, f) >= 0) {
 		word = strtok_r(line, " \t\r\n", &save);
 		if (!word || strcmp(word, "nameserver") != 0)
@@ -58,44 +57,40 @@ static int dns_from_host(struct policy *p, const char *resolv_conf,
 			 const char *stub_fallback, char *err, size_t errlen)
 {
 	unsigned int n_loopback = 0;
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 
 	if (read_nameservers(p, resolv_conf, &n_loopback, why, sizeof(why)) <
 	    0) {
-		policy_err(err, errlen,
-			   "no dns_servers given and %s: %s; set dns_servers",
-			   resolv_conf, why);
-		return -1;
+		return set_err(
+			err, errlen,
+			"no dns_servers given and %s: %s; set dns_servers",
+			resolv_conf, why);
 	}
 	if (p->n_dns_servers)
 		return 0;
-	if (!n_loopback) {
-		policy_err(
+	if (!n_loopback)
+		return set_err(
 			err, errlen,
 			"no dns_servers given and none usable in %s; set dns_servers",
 			resolv_conf);
-		return -1;
-	}
 	/* A stub on loopback: its upstream servers are listed elsewhere. */
 	if (read_nameservers(p, stub_fallback, &n_loopback, why, sizeof(why)) ==
 		    0 &&
 	    p->n_dns_servers)
 		return 0;
-	policy_err(
+	return set_err(
 		err, errlen,
 		"no dns_servers given and none usable in %s (only loopback; none in %s either); set dns_servers",
 		resolv_conf, stub_fallback);
-	return -1;
 }
 
 /* The sandbox connects to the proxy itself, so it must be reachable. */
 static int check_proxy(const struct policy *p, char *err, size_t errlen)
 {
-	if (p->has_proxy && p->proxy.family == AF_INET6 && !p->ipv6) {
-		policy_err(err, errlen,
-			   "policy: proxy: an IPv6 proxy needs \"ipv6\": true");
-		return -1;
-	}
+	if (p->has_proxy && p->proxy.family == AF_INET6 && !p->ipv6)
+		return set_err(
+			err, errlen,
+			"policy: proxy: an IPv6 proxy needs \"ipv6\": true");
 	return 0;
 }
 

@@ -12,20 +12,8 @@
 
 #include <stdarg.h>
 
+#include "common/json_read.h"
 #include "policy/policy.h"
-
-/* Longest error text a value parser writes before its caller prefixes it. */
-#define POLICY_WHY_LEN 512
-
-/*
- * snprintf into err; control characters become '?' so that a value read
- * from a file can never split the message over several lines.
- */
-void policy_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* "ORIGIN: PATH: why" ("ORIGIN: why" for an empty PATH); returns -1. */
-int policy_vfail(char *err, size_t errlen, const char *origin,
-		 const char *path, const char *fmt, va_list ap);
 
 /* policy.c: merge steps shared by the JSON reader and the flags. */
 /* Copies d->name; an identical entry already present is not added again. */
@@ -45,6 +33,5 @@ int policy_merge_proxy(struct policy *p, const char *text, char *err,
 		       size_t errlen);
 int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 				char *err, size_t errlen);
-const char *policy_localhost_mode_name(enum awf_localhost_mode mode);
 
 #endif /* AWF_POLICY_INT_H */

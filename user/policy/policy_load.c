@@ -12,6 +12,7 @@
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
+#include "common/error.h"
 #include "policy/policy_int.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
@@ -19,12 +20,6 @@
 #define PATH_LEN 256
 /* A policy is small; this only stops a wrong path from eating memory. */
 #define POLICY_FILE_MAX (64 << 20)
-
-struct jctx {
-	const char *origin;
-	char *err;
-	size_t errlen;
-};
 
 typedef int (*jread_fn)(const struct jctx *c, const char *path,
 			json_object *val, void *target);
@@ -66,17 +61,6 @@ struct localhost_entry {
 	struct awf_port_set ports;
 };
 
-__attribute__((format(printf, 3, 4))) static int
-jfail(const struct jctx *c, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	policy_vfail(c->err, c->errlen, c->origin, path, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Key paths of absurd depth or key length are cut at PATH_LEN: the start
  * still leads to the spot.
@@ -100,27 +84,6 @@ static const char *path_key(char *buf, const char *parent, const char *key)
 static const char *path_index(char *buf, const char *parent, size_t i)
 {
 	return path_fmt(buf, "%s[%zu]", parent, i);
-}
-
-/*
- * The string, or NULL after an error. json-c strings may hold "\u0000",
- * where C would silently cut the name short.
- */
-static const char *get_string(const struct jctx *c, const char *path,
-			      json_object *val, const char *what)
-{
-	const char *s;
-
-	if (!json_object_is_type(val, json_type_string)) {
-		jfail(c, path, "expected %s", what);
-		return NULL;
-	}
-	s = json_object_get_string(val);
-	if (strlen(s) != (size_t)json_object_get_string_len(val)) {
-		jfail(c, path, "contains a NUL character");
-		return NULL;
-	}
-	return s;
 }
 
 static int get_bool(const struct jctx *c, const char *path, json_object *val,
@@ -150,8 +113,8 @@ static int get_uint(const struct jctx *c, const char *path, json_object *val,
 static int read_string(const struct jctx *c, const char *path, json_object *val,
 		       const char *what, parse_fn parse, void *target)
 {
-	char why[POLICY_WHY_LEN];
-	const char *text = get_string(c, path, val, what);
+	char why[AWF_ERR_LEN];
+	const char *text = jget_string(c, path, val, what);
 
 	if (!text)
 		return -1;
@@ -215,7 +178,7 @@ static int read_object(const struct jctx *c, const char *path, json_object *obj,
 static int read_port(const struct jctx *c, const char *path, json_object *val,
 		     struct awf_port_set *set)
 {
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *spec;
 	int rc;
 
@@ -223,8 +186,8 @@ static int read_port(const struct jctx *c, const char *path, json_object *val,
 		rc = port_set_add_number(set, json_object_get_int64(val), why,
 					 sizeof(why));
 	} else {
-		spec = get_string(c, path, val,
-				  "a port number or a \"LO-HI\" string");
+		spec = jget_string(c, path, val,
+				   "a port number or a \"LO-HI\" string");
 		if (!spec)
 			return -1;
 		rc = port_set_parse(set, spec, why, sizeof(why));
@@ -305,12 +268,12 @@ static int read_domain(const struct jctx *c, const char *path, json_object *val,
 		       struct policy *p, bool block)
 {
 	struct domain_entry e = { .block = block, .d.subdomains = true };
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 	const char *text;
 	int rc;
 
 	if (!json_object_is_type(val, json_type_object)) {
-		text = get_string(
+		text = jget_string(
 			c, path, val,
 			"a domain name or an object {\"domain\": ...}");
 		if (!text)
@@ -367,7 +330,7 @@ static int read_cidr(const struct jctx *c, const char *path, json_object *val,
 		     void *target)
 {
 	struct cidr_entry e = { 0 };
-	char why[POLICY_WHY_LEN];
+	char why[AWF_ERR_LEN];
 
 	if (json_object_is_type(val, json_type_object)) {
 		if (read_object(c, path, val, cidr_keys, &e) < 0)
@@ -519,14 +482,7 @@ static int read_version(const struct jctx *c, const char *path,
 		return jfail(c, path,
 			     "missing (this format needs \"version\": %d)",
 			     POLICY_VERSION);
-	if (!json_object_is_type(val, json_type_int))
-		return jfail(c, path, "expected an integer");
-	if (json_object_get_int64(val) != POLICY_VERSION)
-		return jfail(
-			c, path,
-			"unsupported version %s (this awf-bpf reads version %d)",
-			json_object_to_json_string(val), POLICY_VERSION);
-	return 0;
+	return jcheck_version(c, path, val, POLICY_VERSION);
 }
 
 static const struct jkey top_keys[] = {
@@ -592,7 +548,7 @@ static int read_whole_file(const char *path, char **buf, size_t *len, char *err,
 	return 0;
 
 fail:
-	policy_err(err, errlen, "%s: %s", path, strerror(errno));
+	set_err(err, errlen, "%s: %s", path, strerror(errno));
 	free(data);
 	if (f)
 		fclose(f);
@@ -616,7 +572,7 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	json_object *root;
 
 	if (!tok) {
-		policy_err(err, errlen, "%s: out of memory", path);
+		set_err(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
 	/* strict: no trailing commas, nothing after the top-level value */
@@ -624,11 +580,11 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (!root)
-		policy_err(err, errlen, "%s: line %u: %s", path,
-			   line_of(buf, json_tokener_get_parse_end(tok)),
-			   jerr == json_tokener_continue ?
-				   "unexpected end of file" :
-				   json_tokener_error_desc(jerr));
+		set_err(err, errlen, "%s: line %u: %s", path,
+			line_of(buf, json_tokener_get_parse_end(tok)),
+			jerr == json_tokener_continue ?
+				"unexpected end of file" :
+				json_tokener_error_desc(jerr));
 	json_tokener_free(tok);
 	return root;
 }

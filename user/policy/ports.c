@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "policy/policy_int.h"
 #include "policy/ports.h"
 
@@ -97,25 +98,19 @@ static int add_checked(struct awf_port_set *set, long long lo, long long hi,
 {
 	long long bad = (lo < 0 || lo > PORT_MAX) ? lo : hi;
 
-	if (bad < 0 || bad > PORT_MAX) {
-		policy_err(err, errlen, "port %lld out of range 0-%d", bad,
-			   PORT_MAX);
-		return -1;
-	}
-	if (lo > hi) {
-		policy_err(
+	if (bad < 0 || bad > PORT_MAX)
+		return set_err(err, errlen, "port %lld out of range 0-%d", bad,
+			       PORT_MAX);
+	if (lo > hi)
+		return set_err(
 			err, errlen,
 			"port range %lld-%lld: the low end is above the high end",
 			lo, hi);
-		return -1;
-	}
-	if (port_set_add(set, (uint16_t)lo, (uint16_t)hi) < 0) {
-		policy_err(
+	if (port_set_add(set, (uint16_t)lo, (uint16_t)hi) < 0)
+		return set_err(
 			err, errlen,
 			"more than %d separate port ranges (merge them into wider ranges)",
 			AWF_MAX_PORT_RANGES);
-		return -1;
-	}
 	return 0;
 }
 
@@ -148,13 +143,11 @@ int port_set_parse(struct awf_port_set *set, const char *spec, char *err,
 	hi = lo;
 	if (end && *end == '-')
 		end = parse_number(end + 1, &hi);
-	if (!end || *end) {
-		policy_err(
+	if (!end || *end)
+		return set_err(
 			err, errlen,
 			"invalid port \"%s\" (expected a number 0-%d or a range LO-HI)",
 			spec, PORT_MAX);
-		return -1;
-	}
 	return add_checked(set, lo, hi, err, errlen);
 }
 
@@ -164,10 +157,8 @@ int port_set_parse_list(struct awf_port_set *set, const char *list, char *err,
 	char *copy = strdup(list), *save = NULL, *item;
 	int ret = 0;
 
-	if (!copy) {
-		policy_err(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!copy)
+		return set_err(err, errlen, "out of memory");
 	/* strtok_r would skip the empty item of "80,,443" */
 	for (item = copy; item && ret == 0; item = save) {
 		save = strchr(item, ',');

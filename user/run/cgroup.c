@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/paths.h"
+#include "common/error.h"
 #include "run/cgroup.h"
 #include "common/log.h"
 
@@ -22,10 +23,9 @@ int cgroup2_root(char *root, size_t len, char *err, size_t errlen)
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	int found = 0;
 
-	if (!f) {
-		snprintf(err, errlen, "/proc/self/mountinfo: %s", strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return set_err(err, errlen, "/proc/self/mountinfo: %s",
+			       strerror(errno));
 	while (!found && fgets(line, sizeof(line), f)) {
 		/* "id parent maj:min root mountpoint opts ... - fstype src opts" */
 		const char *sep = strstr(line, " - ");
@@ -40,20 +40,18 @@ int cgroup2_root(char *root, size_t len, char *err, size_t errlen)
 		}
 	}
 	fclose(f);
-	if (!found) {
-		snprintf(err, errlen,
-			 "no cgroup v2 hierarchy mounted (looked in /proc/self/mountinfo); awf-bpf needs cgroup2");
-		return -1;
-	}
+	if (!found)
+		return set_err(
+			err, errlen,
+			"no cgroup v2 hierarchy mounted (looked in /proc/self/mountinfo); awf-bpf needs cgroup2");
 	return 0;
 }
 
 static int mkdir_ok_if_exists(const char *path, char *err, size_t errlen)
 {
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return set_err(err, errlen, "mkdir %s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -67,19 +65,19 @@ int cgroup_create(struct sandbox_cgroup *cg, const char *root,
 		    (int)sizeof(parent) ||
 	    snprintf(cg->path, sizeof(cg->path), "%s/%s", parent, name) >=
 		    (int)sizeof(cg->path)) {
-		snprintf(err, errlen, "cgroup path too long under %s", root);
-		return -1;
+		return set_err(err, errlen, "cgroup path too long under %s",
+			       root);
 	}
 	if (mkdir_ok_if_exists(parent, err, errlen))
 		return -1;
 	if (mkdir(cg->path, 0755) < 0) {
-		snprintf(err, errlen, "mkdir %s: %s", cg->path, strerror(errno));
+		set_err(err, errlen, "mkdir %s: %s", cg->path, strerror(errno));
 		cg->path[0] = '\0'; /* not ours to clean up */
 		return -1;
 	}
 	cg->fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->fd < 0) {
-		snprintf(err, errlen, "open %s: %s", cg->path, strerror(errno));
+		set_err(err, errlen, "open %s: %s", cg->path, strerror(errno));
 		rmdir(cg->path);
 		cg->path[0] = '\0';
 		return -1;

@@ -5,6 +5,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
+#include "common/error.h"
 #include "run/harden.h"
 
 /*
@@ -26,11 +27,11 @@ static int drop_bounding(char *err, size_t errlen)
 		/* A cap this kernel does not know cannot be granted either. */
 		if (!CAP_IS_SUPPORTED(dropped_caps[i]))
 			continue;
-		if (cap_drop_bound(dropped_caps[i]) < 0) {
-			snprintf(err, errlen, "dropping %s from the bounding set: %s",
-				 cap_to_name(dropped_caps[i]), strerror(errno));
-			return -1;
-		}
+		if (cap_drop_bound(dropped_caps[i]) < 0)
+			return set_err(err, errlen,
+				       "dropping %s from the bounding set: %s",
+				       cap_to_name(dropped_caps[i]),
+				       strerror(errno));
 	}
 	return 0;
 }
@@ -40,16 +41,16 @@ static int drop_process_sets(char *err, size_t errlen)
 	cap_t caps = cap_get_proc();
 	int ret = 0;
 
-	if (!caps) {
-		snprintf(err, errlen, "cap_get_proc: %s", strerror(errno));
-		return -1;
-	}
+	if (!caps)
+		return set_err(err, errlen, "cap_get_proc: %s",
+			       strerror(errno));
 	if (cap_set_flag(caps, CAP_EFFECTIVE, N_DROPPED, dropped_caps, CAP_CLEAR) ||
 	    cap_set_flag(caps, CAP_PERMITTED, N_DROPPED, dropped_caps, CAP_CLEAR) ||
 	    cap_set_flag(caps, CAP_INHERITABLE, N_DROPPED, dropped_caps,
 			 CAP_CLEAR) ||
 	    cap_set_proc(caps)) {
-		snprintf(err, errlen, "dropping capabilities: %s", strerror(errno));
+		set_err(err, errlen, "dropping capabilities: %s",
+			strerror(errno));
 		ret = -1;
 	}
 	cap_free(caps);
@@ -61,27 +62,22 @@ int harden_drop_privileges(char *err, size_t errlen)
 	/* Bounding first: it needs CAP_SETPCAP, which the sets still hold. */
 	if (drop_bounding(err, errlen) || drop_process_sets(err, errlen))
 		return -1;
-	if (cap_reset_ambient() < 0) {
-		snprintf(err, errlen, "clearing ambient capabilities: %s",
-			 strerror(errno));
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-		return -1;
-	}
+	if (cap_reset_ambient() < 0)
+		return set_err(err, errlen, "clearing ambient capabilities: %s",
+			       strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return set_err(err, errlen, "PR_SET_NO_NEW_PRIVS: %s",
+			       strerror(errno));
 	return 0;
 }
 
 int harden_drop_bounding_all(char *err, size_t errlen)
 {
 	for (cap_value_t cap = 0; cap < cap_max_bits(); cap++) {
-		if (cap_drop_bound(cap) < 0) {
-			snprintf(err, errlen,
-				 "dropping %s from the bounding set: %s",
-				 cap_to_name(cap), strerror(errno));
-			return -1;
-		}
+		if (cap_drop_bound(cap) < 0)
+			return set_err(err, errlen,
+				       "dropping %s from the bounding set: %s",
+				       cap_to_name(cap), strerror(errno));
 	}
 	return 0;
 }
@@ -89,11 +85,10 @@ int harden_drop_bounding_all(char *err, size_t errlen)
 static int bounding_is_empty(char *err, size_t errlen)
 {
 	for (cap_value_t cap = 0; cap < cap_max_bits(); cap++) {
-		if (cap_get_bound(cap) != 0) {
-			snprintf(err, errlen, "%s still in the bounding set",
-				 cap_to_name(cap));
-			return -1;
-		}
+		if (cap_get_bound(cap) != 0)
+			return set_err(err, errlen,
+				       "%s still in the bounding set",
+				       cap_to_name(cap));
 	}
 	return 0;
 }
@@ -103,19 +98,17 @@ int harden_require_no_capabilities(char *err, size_t errlen)
 	cap_t none = cap_init(), now = NULL;
 	int ret = -1;
 
-	if (!none) {
-		snprintf(err, errlen, "cap_init: %s", strerror(errno));
-		return -1;
-	}
+	if (!none)
+		return set_err(err, errlen, "cap_init: %s", strerror(errno));
 	/* setresuid clears permitted, effective and ambient, not inheritable. */
 	if (cap_set_proc(none) < 0) {
-		snprintf(err, errlen, "clearing capabilities: %s",
-			 strerror(errno));
+		set_err(err, errlen, "clearing capabilities: %s",
+			strerror(errno));
 	} else if (!(now = cap_get_proc())) {
-		snprintf(err, errlen, "cap_get_proc: %s", strerror(errno));
+		set_err(err, errlen, "cap_get_proc: %s", strerror(errno));
 	} else if (cap_compare(none, now) != 0) {
 		/* Ambient is a subset of permitted: empty along with it. */
-		snprintf(err, errlen, "capabilities left after the uid change");
+		set_err(err, errlen, "capabilities left after the uid change");
 	} else {
 		ret = bounding_is_empty(err, errlen);
 	}

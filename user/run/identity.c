@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "run/harden.h"
 #include "run/identity.h"
 
@@ -58,18 +59,17 @@ static int lookup_passwd(const char *name, uid_t uid, struct pw_info *pi,
 		if (!lookup_failed())
 			return 0;
 		if (name)
-			snprintf(err, errlen, "looking up user %s: %s", name,
-				 strerror(errno));
+			set_err(err, errlen, "looking up user %s: %s", name,
+				strerror(errno));
 		else
-			snprintf(err, errlen, "looking up uid %u: %s", uid,
-				 strerror(errno));
+			set_err(err, errlen, "looking up uid %u: %s", uid,
+				strerror(errno));
 		return -1;
 	}
 	if (strlen(pw->pw_name) >= sizeof(pi->name) ||
 	    strlen(pw->pw_dir) >= sizeof(pi->dir)) {
-		snprintf(err, errlen, "user %u: passwd entry too long",
-			 pw->pw_uid);
-		return -1;
+		return set_err(err, errlen, "user %u: passwd entry too long",
+			       pw->pw_uid);
 	}
 	pi->found = true;
 	pi->uid = pw->pw_uid;
@@ -95,10 +95,10 @@ static int lookup_group(const char *spec, gid_t *gid, char *err, size_t errlen)
 		return 0;
 	}
 	if (lookup_failed())
-		snprintf(err, errlen, "looking up group %s: %s", spec,
-			 strerror(errno));
+		set_err(err, errlen, "looking up group %s: %s", spec,
+			strerror(errno));
 	else
-		snprintf(err, errlen, "--user: no such group: %s", spec);
+		set_err(err, errlen, "--user: no such group: %s", spec);
 	return -1;
 }
 
@@ -112,21 +112,18 @@ static int supplementary_groups(struct identity *id, const char *name,
 		gid_t *groups = realloc(id->groups, (size_t)n * sizeof(gid_t));
 		int want = n;
 
-		if (!groups) {
-			snprintf(err, errlen, "groups of %s: out of memory",
-				 name);
-			return -1;
-		}
+		if (!groups)
+			return set_err(err, errlen,
+				       "groups of %s: out of memory", name);
 		id->groups = groups;
 		if (getgrouplist(name, id->gid, groups, &want) >= 0) {
 			id->n_groups = (size_t)want;
 			return 0;
 		}
-		if (want <= n || want > NGROUPS_MAX) {
-			snprintf(err, errlen,
-				 "groups of %s: getgrouplist failed", name);
-			return -1;
-		}
+		if (want <= n || want > NGROUPS_MAX)
+			return set_err(err, errlen,
+				       "groups of %s: getgrouplist failed",
+				       name);
 		n = want;
 	}
 }
@@ -140,9 +137,9 @@ static int set_env(struct identity *id, const struct pw_info *pi, char *err,
 	for (size_t i = 0; i < 3; i++) {
 		if (asprintf(&id->env[i], "%s=%s", names[i], values[i]) < 0) {
 			id->env[i] = NULL;
-			snprintf(err, errlen,
-				 "environment of %s: out of memory", pi->name);
-			return -1;
+			return set_err(err, errlen,
+				       "environment of %s: out of memory",
+				       pi->name);
 		}
 	}
 	return 0;
@@ -172,11 +169,9 @@ static int resolve_spec(struct identity *id, const char *spec, char *err,
 	unsigned int uid;
 	gid_t gid;
 
-	if (ulen == 0 || ulen >= sizeof(user) || (colon && !colon[1])) {
-		snprintf(err, errlen, "--user %s: expected NAME|UID[:GID]",
-			 spec);
-		return -1;
-	}
+	if (ulen == 0 || ulen >= sizeof(user) || (colon && !colon[1]))
+		return set_err(err, errlen,
+			       "--user %s: expected NAME|UID[:GID]", spec);
 	memcpy(user, spec, ulen);
 	user[ulen] = '\0';
 	if (parse_id(user, &uid) == 0) {
@@ -185,10 +180,9 @@ static int resolve_spec(struct identity *id, const char *spec, char *err,
 	} else {
 		if (lookup_passwd(user, 0, &pi, err, errlen))
 			return -1;
-		if (!pi.found) {
-			snprintf(err, errlen, "--user: no such user: %s", user);
-			return -1;
-		}
+		if (!pi.found)
+			return set_err(err, errlen, "--user: no such user: %s",
+				       user);
 		uid = pi.uid;
 	}
 	if (colon) {
@@ -198,10 +192,10 @@ static int resolve_spec(struct identity *id, const char *spec, char *err,
 		gid = pi.gid;
 	} else {
 		/* Guessing a gid could hand out a privileged group. */
-		snprintf(err, errlen,
-			 "--user %s: uid %u has no passwd entry; give UID:GID",
-			 spec, uid);
-		return -1;
+		return set_err(
+			err, errlen,
+			"--user %s: uid %u has no passwd entry; give UID:GID",
+			spec, uid);
 	}
 	return finish(id, uid, gid, &pi, err, errlen);
 }
@@ -220,13 +214,11 @@ static int resolve_sudo(struct identity *id, const char *suid, const char *sgid,
 	unsigned int uid, gid;
 	struct pw_info pi;
 
-	if (!suid || !sgid || parse_id(suid, &uid) || parse_id(sgid, &gid)) {
-		snprintf(
+	if (!suid || !sgid || parse_id(suid, &uid) || parse_id(sgid, &gid))
+		return set_err(
 			err, errlen,
 			"SUDO_UID=%s SUDO_GID=%s: not a uid and a gid; unset them or pass --user",
 			suid ? suid : "(unset)", sgid ? sgid : "(unset)");
-		return -1;
-	}
 	if (lookup_passwd(NULL, uid, &pi, err, errlen))
 		return -1;
 	return finish(id, uid, gid, &pi, err, errlen);
@@ -254,16 +246,14 @@ static int check_ids(const struct identity *id, char *err, size_t errlen)
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0) {
-		snprintf(err, errlen, "getresuid/getresgid: %s",
-			 strerror(errno));
-		return -1;
-	}
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		return set_err(err, errlen, "getresuid/getresgid: %s",
+			       strerror(errno));
 	if (ru != id->uid || eu != id->uid || su != id->uid || rg != id->gid ||
 	    eg != id->gid || sg != id->gid) {
-		snprintf(err, errlen, "uid/gid %u/%u after switching to %u:%u",
-			 eu, eg, id->uid, id->gid);
-		return -1;
+		return set_err(err, errlen,
+			       "uid/gid %u/%u after switching to %u:%u", eu, eg,
+			       id->uid, id->gid);
 	}
 	return 0;
 }
@@ -271,11 +261,9 @@ static int check_ids(const struct identity *id, char *err, size_t errlen)
 /* The way back to root must be closed, not merely unused. */
 static int check_no_way_back(char *err, size_t errlen)
 {
-	if (setresuid(0, 0, 0) == 0 || errno != EPERM) {
-		snprintf(err, errlen, "uid 0 could be regained (%s)",
-			 strerror(errno));
-		return -1;
-	}
+	if (setresuid(0, 0, 0) == 0 || errno != EPERM)
+		return set_err(err, errlen, "uid 0 could be regained (%s)",
+			       strerror(errno));
 	return harden_require_no_capabilities(err, errlen);
 }
 
@@ -286,21 +274,15 @@ int identity_apply(const struct identity *id, char *err, size_t errlen)
 	/* Needs CAP_SETPCAP, which the uid change takes away. */
 	if (id->uid != 0 && harden_drop_bounding_all(err, errlen))
 		return -1;
-	if (setgroups(id->n_groups, id->groups) < 0) {
-		snprintf(err, errlen, "setgroups (%zu groups): %s",
-			 id->n_groups, strerror(errno));
-		return -1;
-	}
-	if (setresgid(id->gid, id->gid, id->gid) < 0) {
-		snprintf(err, errlen, "setresgid %u: %s", id->gid,
-			 strerror(errno));
-		return -1;
-	}
-	if (setresuid(id->uid, id->uid, id->uid) < 0) {
-		snprintf(err, errlen, "setresuid %u: %s", id->uid,
-			 strerror(errno));
-		return -1;
-	}
+	if (setgroups(id->n_groups, id->groups) < 0)
+		return set_err(err, errlen, "setgroups (%zu groups): %s",
+			       id->n_groups, strerror(errno));
+	if (setresgid(id->gid, id->gid, id->gid) < 0)
+		return set_err(err, errlen, "setresgid %u: %s", id->gid,
+			       strerror(errno));
+	if (setresuid(id->uid, id->uid, id->uid) < 0)
+		return set_err(err, errlen, "setresuid %u: %s", id->uid,
+			       strerror(errno));
 	if (check_ids(id, err, errlen))
 		return -1;
 	return id->uid != 0 ? check_no_way_back(err, errlen) : 0;

@@ -15,6 +15,7 @@
 
 #include "agent/agent_client.h"
 #include "kernel/hostaddr.h"
+#include "common/error.h"
 #include "run/cgroup.h"
 #include "agent/cgroup_tree.h"
 #include "dns/dns_filter.h"
@@ -79,10 +80,8 @@ static int open_dns_endpoint(struct run_state *s, char *err, size_t errlen)
 	if (!s->matcher)
 		return -1;
 	s->filter = dns_filter_new(s->matcher, events_dns_decision, &s->events);
-	if (!s->filter) {
-		snprintf(err, errlen, "dns filter: out of memory");
-		return -1;
-	}
+	if (!s->filter)
+		return set_err(err, errlen, "dns filter: out of memory");
 	cfg.filter = dns_filter_ops(s->filter);
 	s->dns = dns_fwd_new(&cfg, s->epfd, err, errlen);
 	return s->dns ? 0 : -1;
@@ -92,13 +91,11 @@ static int open_learned_store(struct run_state *s, char *err, size_t errlen)
 {
 	const struct policy *p = s->opts->policy;
 
-	s->learned = learned_store_new(loader_learned4_fd(&s->loader),
-				       loader_learned6_fd(&s->loader),
+	s->learned = learned_store_new(loader_map_fd(&s->loader, "learned4"),
+				       loader_map_fd(&s->loader, "learned6"),
 				       p->dns_min_ttl, p->dns_max_ips_per_name);
-	if (!s->learned) {
-		snprintf(err, errlen, "learned addresses: out of memory");
-		return -1;
-	}
+	if (!s->learned)
+		return set_err(err, errlen, "learned addresses: out of memory");
 	learned_store_use_names_map(s->learned,
 				    loader_map_fd(&s->loader, "names"));
 	dns_filter_use_store(s->filter, s->learned);
@@ -245,16 +242,12 @@ static int watch_signals(struct run_state *s, char *err, size_t errlen)
 	sigemptyset(&mask);
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(int); i++)
 		sigaddset(&mask, forwarded_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &mask, &s->orig_mask) < 0) {
-		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
-		return -1;
-	}
+	if (sigprocmask(SIG_BLOCK, &mask, &s->orig_mask) < 0)
+		return set_err(err, errlen, "sigprocmask: %s", strerror(errno));
 	s->signal_src.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s->signal_src.on_ready = on_signal;
-	if (s->signal_src.fd < 0) {
-		snprintf(err, errlen, "signalfd: %s", strerror(errno));
-		return -1;
-	}
+	if (s->signal_src.fd < 0)
+		return set_err(err, errlen, "signalfd: %s", strerror(errno));
 	return ev_add(s->epfd, &s->signal_src, EPOLLIN) ? -1 : 0;
 }
 
@@ -265,14 +258,12 @@ static int watch_timeout(struct run_state *s, char *err, size_t errlen)
 	s->timer_src.fd = timerfd_create(CLOCK_MONOTONIC,
 					 TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer_src.on_ready = on_timeout;
-	if (s->timer_src.fd < 0) {
-		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
-		return -1;
-	}
+	if (s->timer_src.fd < 0)
+		return set_err(err, errlen, "timerfd_create: %s",
+			       strerror(errno));
 	if (ev_add(s->epfd, &s->timer_src, EPOLLIN) ||
 	    arm_timer(s->timer_src.fd, s->opts->timeout_s)) {
-		snprintf(err, errlen, "cannot arm --timeout");
-		return -1;
+		return set_err(err, errlen, "cannot arm --timeout");
 	}
 	return 0;
 }
@@ -298,8 +289,7 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 	if (ev_add(s->epfd, &s->child_src, EPOLLIN)) {
 		/* Cannot supervise it: it must not run. */
 		cgroup_kill_all(&s->cg);
-		snprintf(err, errlen, "cannot watch the command's pidfd");
-		return -1;
+		return set_err(err, errlen, "cannot watch the command's pidfd");
 	}
 	sandbox_publish_workload(&s->pub, s->child);
 	events_start(&s->events, s->child, s->opts->argv, s->cgroup_id);
@@ -333,17 +323,15 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
 			     s->cgroup2_root,
 			     s->agent.cgroup) >= sizeof(s->cg.path) ||
 	    cgroup_id_at(s->cg.fd, "", &s->cgroup_id, err, errlen)) {
-		snprintf(err, errlen, "the agent's cgroup %.400s", s->agent.cgroup);
-		return -1;
+		return set_err(err, errlen, "the agent's cgroup %.400s",
+			       s->agent.cgroup);
 	}
 	if (events_open(&s->events, -1, s->epfd, s->opts->audit_log,
 			s->sandbox_id, err, errlen))
 		return -1;
 	s->events_open = true;
-	if (agent_client_watch(&s->agent, s->epfd, &s->events)) {
-		snprintf(err, errlen, "cannot watch the agent's socket");
-		return -1;
-	}
+	if (agent_client_watch(&s->agent, s->epfd, &s->events))
+		return set_err(err, errlen, "cannot watch the agent's socket");
 	log_debug("sandbox %s from the agent", s->sandbox_id);
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
 }
@@ -371,10 +359,9 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	cgroup_sweep_stale(root);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0) {
-		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
-		return -1;
-	}
+	if (s->epfd < 0)
+		return set_err(err, errlen, "epoll_create1: %s",
+			       strerror(errno));
 	switch (try_agent(s, err, errlen)) {
 	case 0:
 		return 0;
@@ -389,38 +376,17 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
 	    loader_attach(&s->loader, s->cg.fd, err, errlen))
 		return -1;
-	if (events_open(&s->events, loader_events_fd(&s->loader), s->epfd,
-			s->opts->audit_log, s->sandbox_id, err, errlen))
+	if (events_open(&s->events, loader_map_fd(&s->loader, "events"),
+			s->epfd, s->opts->audit_log, s->sandbox_id, err,
+			errlen))
 		return -1;
 	s->events_open = true;
-	events_attach(&s->events, s->learned, loader_counters_fd(&s->loader));
+	events_attach(&s->events, s->learned,
+		      loader_map_fd(&s->loader, "counters"));
 	if (publish(s, err, errlen))
 		return -1;
 	s->cgroup_id = s->pub.meta.cgroup_id;
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
-}
-
-
-static int supervise(struct run_state *s)
-{
-	struct epoll_event evs[32];
-
-	while (!s->child_done) {
-		int n = epoll_wait(s->epfd, evs, 32, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("epoll_wait: %s", strerror(errno));
-			return -1;
-		}
-		for (int i = 0; i < n; i++) {
-			struct ev_source *src = evs[i].data.ptr;
-
-			src->on_ready(src, evs[i].events);
-		}
-	}
-	return 0;
 }
 
 /* What awf-bpf exits with, for the audit log; -1: the command never ran. */
@@ -488,7 +454,7 @@ int run_sandbox(const struct run_options *opts)
 		.child_src = { .fd = -1 },
 		.agent = { .src = { .fd = -1 } },
 	};
-	char err[512] = "";
+	char err[AWF_ERR_LEN] = "";
 	int status;
 
 	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
@@ -501,7 +467,7 @@ int run_sandbox(const struct run_options *opts)
 		return EXIT_AWF_FAILURE;
 	}
 	log_debug("sandbox %s: pid %d in %s", s.sandbox_id, s.child, s.cg.path);
-	if (supervise(&s) < 0) {
+	if (ev_run(s.epfd, &s.child_done) < 0) {
 		tear_down(&s);
 		return EXIT_AWF_FAILURE;
 	}

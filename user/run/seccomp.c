@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/error.h"
 #include "common/log.h"
 #include "run/seccomp.h"
 
@@ -84,8 +85,8 @@ static const int denied_families[] = { AF_PACKET, AF_XDP, AF_VSOCK, AF_KEY };
 
 static int rule_fail(const char *what, int rc, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "seccomp rule for %s: %s", what, strerror(-rc));
-	return -1;
+	return set_err(err, errlen, "seccomp rule for %s: %s", what,
+		       strerror(-rc));
 }
 
 static int add_denied_syscalls(scmp_filter_ctx ctx, uint32_t deny, char *err,
@@ -99,11 +100,10 @@ static int add_denied_syscalls(scmp_filter_ctx ctx, uint32_t deny, char *err,
 		int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
 		int rc;
 
-		if (nr == __NR_SCMP_ERROR) {
-			snprintf(err, errlen, "libseccomp does not know %s",
-				 denied_syscalls[i]);
-			return -1;
-		}
+		if (nr == __NR_SCMP_ERROR)
+			return set_err(err, errlen,
+				       "libseccomp does not know %s",
+				       denied_syscalls[i]);
 		rc = seccomp_rule_add(ctx, deny, nr, 0);
 		if (rc < 0)
 			return rule_fail(denied_syscalls[i], rc, err, errlen);
@@ -186,20 +186,17 @@ static int add_arches(scmp_filter_ctx ctx, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < 2 && extra[i]; i++) {
 		rc = seccomp_arch_add(ctx, extra[i]);
-		if (rc < 0 && rc != -EEXIST) {
-			snprintf(err, errlen, "seccomp: adding arch 0x%x: %s",
-				 extra[i], strerror(-rc));
-			return -1;
-		}
+		if (rc < 0 && rc != -EEXIST)
+			return set_err(err, errlen,
+				       "seccomp: adding arch 0x%x: %s",
+				       extra[i], strerror(-rc));
 	}
 	/* A syscall of any other ABI: the process dies. */
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 			      SCMP_ACT_KILL_PROCESS);
-	if (rc < 0) {
-		snprintf(err, errlen, "seccomp: bad-arch action: %s",
-			 strerror(-rc));
-		return -1;
-	}
+	if (rc < 0)
+		return set_err(err, errlen, "seccomp: bad-arch action: %s",
+			       strerror(-rc));
 	return 0;
 }
 
@@ -207,12 +204,10 @@ static int build(scmp_filter_ctx ctx, bool log_only, char *err, size_t errlen)
 {
 	uint32_t deny = log_only ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(EPERM);
 
-	if (log_only && seccomp_api_get() < 3) {
-		snprintf(
+	if (log_only && seccomp_api_get() < 3)
+		return set_err(
 			err, errlen,
 			"--seccomp-log: this kernel or libseccomp cannot log seccomp actions");
-		return -1;
-	}
 	return add_arches(ctx, err, errlen) ||
 	       add_denied_syscalls(ctx, deny, err, errlen) ||
 	       add_namespace_rules(ctx, deny, err, errlen) ||
@@ -226,12 +221,12 @@ struct syscall_filter *syscall_filter_new(bool log_only, char *err,
 	struct syscall_filter *f = calloc(1, sizeof(*f));
 
 	if (!f) {
-		snprintf(err, errlen, "seccomp filter: out of memory");
+		set_err(err, errlen, "seccomp filter: out of memory");
 		return NULL;
 	}
 	f->ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!f->ctx) {
-		snprintf(err, errlen, "seccomp_init failed");
+		set_err(err, errlen, "seccomp_init failed");
 		free(f);
 		return NULL;
 	}
@@ -251,11 +246,9 @@ int syscall_filter_load(const struct syscall_filter *f, char *err,
 {
 	int rc = seccomp_load(f->ctx);
 
-	if (rc < 0) {
-		snprintf(err, errlen, "loading the seccomp filter: %s",
-			 strerror(-rc));
-		return -1;
-	}
+	if (rc < 0)
+		return set_err(err, errlen, "loading the seccomp filter: %s",
+			       strerror(-rc));
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/paths.h"
+#include "common/error.h"
 #include "run/harden.h"
 #include "run/identity.h"
 #include "run/init.h"
@@ -152,7 +153,7 @@ static void child_seal_filesystems(const char *cgroup2_root)
 static __attribute__((noreturn)) void workload_main(void *arg)
 {
 	const struct workload *w = arg;
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	child_setenv(w->req->setenv);
 	child_setenv(w->id.env);
@@ -178,7 +179,7 @@ static bool parent_gone(int pidfd)
 /* pid 1 of the new PID namespace. */
 static __attribute__((noreturn)) void init_main(struct workload *w)
 {
-	char err[256];
+	char err[AWF_ERR_LEN];
 
 	/* If awf-bpf dies, init dies, and with it the whole namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -213,10 +214,8 @@ static int prepare(struct workload *w, const struct spawn_request *req,
 	if (!w->filter)
 		return -1;
 	w->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (w->parent_pidfd < 0) {
-		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
-		return -1;
-	}
+	if (w->parent_pidfd < 0)
+		return set_err(err, errlen, "pidfd_open: %s", strerror(errno));
 	return 0;
 }
 
@@ -251,8 +250,8 @@ int spawn_workload(const struct spawn_request *req, pid_t *pid, int *pidfd,
 	if (ret == 0)
 		init_main(&w);
 	if (ret < 0)
-		snprintf(err, errlen, "clone3 into the sandbox cgroup: %s",
-			 strerror(errno));
+		set_err(err, errlen, "clone3 into the sandbox cgroup: %s",
+			strerror(errno));
 	release(&w);
 	if (ret < 0)
 		return -1;

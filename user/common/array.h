@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * array.h - the one way an array grows: by doubling, on reallocarray.
+ */
+#ifndef AWF_ARRAY_H
+#define AWF_ARRAY_H
+
+#include <stddef.h>
+
+/*
+ * Makes *arr (*cap elements of elem_size bytes) hold at least need: the
+ * capacity doubles (from 1 when empty) until it does, so it stays a power
+ * of two. Returns 0, or -1 with errno ENOMEM and *arr and *cap untouched
+ * when memory is short or the size would overflow.
+ */
+int array_grow(void **arr, size_t *cap, size_t need, size_t elem_size);
+
+#endif /* AWF_ARRAY_H */
