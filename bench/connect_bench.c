@@ -114,7 +114,8 @@ static int serve(const char *addr, const char *port, unsigned int lifetime,
 	int one = 1, ls, us;
 
 	if (parse_addr(&sa, addr, port) < 0) {
-		fprintf(stderr, "connect_bench: bad address %s:%s\n", addr, port);
+		fprintf(stderr, "connect_bench: bad address %s:%s\n", addr,
+			port);
 		return 2;
 	}
 	pin(cpu);
@@ -229,7 +230,8 @@ static int client(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: connect_bench client [-c CPU] [-n MAX_OPS] [-t SECONDS] SPEC...\n");
+		fprintf(stderr,
+			"usage: connect_bench client [-c CPU] [-n MAX_OPS] [-t SECONDS] SPEC...\n");
 		return 2;
 	}
 	for (int i = optind; i < argc; i++) {
@@ -265,7 +267,8 @@ static int driven(int argc, char **argv)
 	while (fgets(line, sizeof(line), stdin)) {
 		if (strncmp(line, "quit", 4) == 0)
 			break;
-		if (sscanf(line, "run %127s %ld %lf", spec, &max_ops, &seconds) != 3 ||
+		if (sscanf(line, "run %127s %ld %lf", spec, &max_ops,
+			   &seconds) != 3 ||
 		    batch(spec, max_ops, seconds, 0) < 0) {
 			printf("error %s", line);
 			fflush(stdout);
@@ -288,6 +291,7 @@ int main(int argc, char **argv)
 		optind = 2;
 		return driven(argc, argv);
 	}
-	fprintf(stderr, "usage: connect_bench serve ADDR PORT [LIFETIME_S [CPU]] | client [-c CPU] [-n N] [-t S] SPEC... | driven [-c CPU] [-l LIFETIME_S]\n");
+	fprintf(stderr,
+		"usage: connect_bench serve ADDR PORT [LIFETIME_S [CPU]] | client [-c CPU] [-n N] [-t S] SPEC... | driven [-c CPU] [-l LIFETIME_S]\n");
 	return 2;
 }

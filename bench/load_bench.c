@@ -137,12 +137,14 @@ int main(int argc, char **argv)
 	int iterations = argc > 2 ? atoi(argv[2]) : 10, cg;
 
 	if (argc < 2 || iterations < 1 || iterations > 1000) {
-		fprintf(stderr, "usage: load_bench CGROUP_DIR [ITERATIONS (1-1000)]\n");
+		fprintf(stderr,
+			"usage: load_bench CGROUP_DIR [ITERATIONS (1-1000)]\n");
 		return 2;
 	}
 	cg = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0) {
-		fprintf(stderr, "load_bench: %s: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "load_bench: %s: %s\n", argv[1],
+			strerror(errno));
 		return 1;
 	}
 	libbpf_set_print(quiet);

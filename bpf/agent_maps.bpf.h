@@ -98,7 +98,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, AWF_MAX_SLOTS * AWF_C_MAX);
+	__uint(max_entries, AWF_AGENT_N_COUNTERS);
 	AWF_PIN;
 } counters SEC(".maps");
 
@@ -173,7 +173,7 @@ static __always_inline void counter_add(__u64 *val)
 
 /* prefixlen counts the slot's 32 bits too. */
 static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						   const struct awf_dst *d)
+						    const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,
@@ -208,8 +208,9 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
  * A loopback port the sandbox serves on (localhost "sandbox" mode), under
  * the slot it was counted for.
  */
-#define LO_PORT_KEY(name, sl, p, pr)                                    \
-	struct awf_slot_lo_port_key name = { .slot = (sl), .port = (p), \
+#define LO_PORT_KEY(name, sl, p, pr)                       \
+	struct awf_slot_lo_port_key name = { .slot = (sl), \
+					     .port = (p),  \
 					     .proto = (pr) }
 
 #endif /* AWF_AGENT_MAPS_BPF_H */

@@ -80,7 +80,8 @@ struct awf_slot_lo_port_key {
 };
 
 enum awf_localhost_mode {
-	AWF_LO_SANDBOX = 0, /* only ports the sandbox bound, plus listed ports */
+	/* only ports the sandbox bound, plus listed ports */
+	AWF_LO_SANDBOX = 0,
 	AWF_LO_ALLOW = 1,
 	AWF_LO_DENY = 2,
 };
@@ -169,17 +170,17 @@ struct awf_sk_state {
  * fold the read to the zero initializer.
  */
 struct awf_config {
-	__u32 dns_ip4;     /* DNS endpoint, network order */
-	__u32 dns_ip6[4];  /* DNS endpoint for native IPv6 sockets */
-	__u16 dns_port;    /* host order */
+	__u32 dns_ip4;	  /* DNS endpoint, network order */
+	__u32 dns_ip6[4]; /* DNS endpoint for native IPv6 sockets */
+	__u16 dns_port;	  /* host order */
 	__u8 localhost_mode;
 	__u8 ipv6_enabled;
 	__u8 proxy_enabled;
 	__u8 proxy_family;
 	__u16 proxy_port;
 	__u32 proxy_addr[4]; /* IPv4 in proxy_addr[0], the rest zero */
-	__u8 audit_allowed; /* also emit events for allowed connects */
-	__u8 unrestricted;  /* agent: a subtree the operator left unfiltered */
+	__u8 audit_allowed;  /* also emit events for allowed connects */
+	__u8 unrestricted;   /* agent: a subtree the operator left unfiltered */
 	__u8 pad[2];
 	struct awf_port_set lo_ports; /* loopback ports the policy lists */
 	__u32 learned_set; /* agent: key of the learned addresses; run: 0 */
@@ -218,9 +219,9 @@ enum awf_reason {
 	AWF_R_BLOCKED_DOMAIN = 14,
 	AWF_R_NAME_NOT_ALLOWED = 15,
 	AWF_R_DNS_UPSTREAM_FAILURE = 16,
-	AWF_R_DNS_LOCAL_ANSWER = 17, /* PTR and ANY */
-	AWF_R_DNS_MALFORMED = 18,    /* not a query awf-bpf can judge */
-	AWF_R_DNS_BAD_ANSWER = 19,   /* the upstream answer was rejected */
+	AWF_R_DNS_LOCAL_ANSWER = 17,  /* PTR and ANY */
+	AWF_R_DNS_MALFORMED = 18,     /* not a query awf-bpf can judge */
+	AWF_R_DNS_BAD_ANSWER = 19,    /* the upstream answer was rejected */
 	AWF_R_BIND_NOT_LOOPBACK = 20, /* a listening port off loopback */
 	AWF_R_TC_EGRESS = 21,	      /* dropped by the agent's tc layer */
 	AWF_R_MAX,
@@ -239,14 +240,14 @@ struct awf_event {
 	__u32 uid;
 	__u32 rule_id;
 	__u32 name_id; /* learned address: its name in the names map; 0 none */
-	__u8 kind;    /* enum awf_event_kind */
-	__u8 verdict; /* enum awf_verdict */
-	__u8 reason;  /* enum awf_reason */
-	__u8 family;  /* AF_INET or AF_INET6; v4-mapped is reported as AF_INET */
-	__u8 proto;   /* IPPROTO_* */
+	__u8 kind;     /* enum awf_event_kind */
+	__u8 verdict;  /* enum awf_verdict */
+	__u8 reason;   /* enum awf_reason */
+	__u8 family; /* AF_INET or AF_INET6; v4-mapped is reported as AF_INET */
+	__u8 proto;  /* IPPROTO_* */
 	__u8 pad;
-	__u16 dport;  /* host order */
-	__u16 sport;  /* host order */
+	__u16 dport; /* host order */
+	__u16 sport; /* host order */
 	__u8 pad2[2];
 	__u8 daddr[16];
 	__u8 saddr[16];
@@ -277,6 +278,9 @@ enum awf_counter {
 	AWF_C_DENIED_BY_REASON,
 	AWF_C_MAX = AWF_C_DENIED_BY_REASON + AWF_R_MAX,
 };
+
+/* The agent's counters map: AWF_C_MAX counters per slot, at slot * AWF_C_MAX. */
+#define AWF_AGENT_N_COUNTERS (AWF_MAX_SLOTS * AWF_C_MAX)
 
 /*
  * Maps for `awf-bpf dump` and `status`. The programs never read them; they
@@ -326,8 +330,8 @@ struct awf_dns_server {
 
 /* The one entry (key 0) of the meta array. */
 struct awf_meta {
-	__u32 version; /* AWF_META_VERSION */
-	__u32 pid;     /* the awf-bpf process */
+	__u32 version;	    /* AWF_META_VERSION */
+	__u32 pid;	    /* the awf-bpf process */
 	__u32 workload_pid; /* 0 until the command is started */
 	__u32 uid;
 	__u64 pid_start_ticks; /* /proc/<pid>/stat starttime: a reused pid differs */
@@ -345,7 +349,8 @@ struct awf_meta {
 	char sandbox[AWF_ID_LEN];
 	char user[AWF_USER_LEN];
 	char audit_log[AWF_PATH_LEN]; /* "" without --audit-log */
-	char cmdline[AWF_CMDLINE_LEN]; /* argv, each NUL-terminated; truncated */
+	/* argv, each NUL-terminated; truncated */
+	char cmdline[AWF_CMDLINE_LEN];
 };
 
 #endif /* AWF_H */

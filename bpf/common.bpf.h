@@ -72,10 +72,10 @@ struct awf_scope {
  * clang may merge neighbouring 32-bit ctx stores into one 64-bit store,
  * which the verifier rejects for user_ip6: keep a barrier between them.
  */
-#define CTX_STORE(field, val)                        \
-	do {                                         \
-		(field) = (val);                     \
-		asm volatile("" ::: "memory");       \
+#define CTX_STORE(field, val)                  \
+	do {                                   \
+		(field) = (val);               \
+		asm volatile("" ::: "memory"); \
 	} while (0)
 
 /*

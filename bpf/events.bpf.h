@@ -29,10 +29,10 @@ static __always_inline void count_denial(__u32 slot, __u8 reason)
 	count(slot, AWF_C_DENIED_BY_REASON + (reason < AWF_R_MAX ? reason : 0));
 }
 
-static __always_inline void emit(__u32 slot, __u8 kind,
-				 const struct awf_dst *d,
+static __always_inline void emit(__u32 slot, __u8 kind, const struct awf_dst *d,
 				 const struct awf_src *src,
-				 const struct awf_decision *dec, __u64 cgroup_id)
+				 const struct awf_decision *dec,
+				 __u64 cgroup_id)
 {
 	struct awf_event *e;
 	__u64 id;

@@ -87,9 +87,8 @@ static __always_inline bool packet_allowed(struct __sk_buff *skb, __u32 l3,
 	return dec.verdict == AWF_ALLOW;
 }
 
-static __always_inline void packet_dropped(struct __sk_buff *skb,
-					   __u32 slot, __u8 reason,
-					   const struct awf_dst *d,
+static __always_inline void packet_dropped(struct __sk_buff *skb, __u32 slot,
+					   __u8 reason, const struct awf_dst *d,
 					   const struct awf_src *src)
 {
 	struct awf_decision dec = { .verdict = AWF_DENY, .reason = reason };

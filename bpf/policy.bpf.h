@@ -30,7 +30,8 @@ static __always_inline bool is_loopback(const struct awf_dst *d)
 
 	if (d->family == AF_INET) {
 		first = bpf_ntohl(d->addr[0]) >> 24;
-		return first == 127 || first == 0; /* 0.0.0.0/8 reaches this host */
+		/* 0.0.0.0/8 reaches this host too */
+		return first == 127 || first == 0;
 	}
 	/* ::1 and :: (connect to :: means this host) */
 	return d->addr[0] == 0 && d->addr[1] == 0 && d->addr[2] == 0 &&
@@ -80,9 +81,11 @@ static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
 		size = sizeof(tuple.ipv6);
 	}
 	if (d->proto == IPPROTO_TCP)
-		sk = bpf_sk_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		sk = bpf_sk_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS,
+				       0);
 	else
-		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+		sk = bpf_sk_lookup_udp(ctx, &tuple, size, BPF_F_CURRENT_NETNS,
+				       0);
 	if (!sk)
 		return false;
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);

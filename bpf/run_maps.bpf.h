@@ -113,7 +113,7 @@ static __always_inline void counter_add(__u64 *val)
 }
 
 static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						   const struct awf_dst *d)
+						    const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_cidr4_key k4 = { .prefixlen = 32 };

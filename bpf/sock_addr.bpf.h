@@ -40,8 +40,8 @@ static __always_inline int enforce(const struct awf_scope *sc,
 			emit_sock(sc, ctx, kind, d, &dec);
 		return VERDICT_PROCEED;
 	}
-	count(sc->slot, is_connect ? AWF_C_CONNECT_DENIED :
-				     AWF_C_SENDMSG_DENIED);
+	count(sc->slot,
+	      is_connect ? AWF_C_CONNECT_DENIED : AWF_C_SENDMSG_DENIED);
 	count_denial(sc->slot, dec.reason);
 	emit_sock(sc, ctx, kind, d, &dec);
 	return VERDICT_REFUSE;
@@ -75,8 +75,7 @@ static __always_inline void ctx_ip6(const struct bpf_sock_addr *ctx,
  * Each branch is straight-line CTX_STOREs, which clang cannot merge into
  * the 64-bit store the verifier rejects.
  */
-static __always_inline void ctx_set_ip6(struct bpf_sock_addr *ctx,
-					__u8 family,
+static __always_inline void ctx_set_ip6(struct bpf_sock_addr *ctx, __u8 family,
 					const volatile __u32 *addr)
 {
 	if (family == AF_INET) {
@@ -97,9 +96,8 @@ static __always_inline void ctx_set_ip6(struct bpf_sock_addr *ctx,
  * IPv6 one; v6 is a constant at every call site, so each program keeps
  * only its own ctx accesses.
  */
-static __always_inline void dst_from_ctx(struct awf_dst *d,
-					 const struct bpf_sock_addr *ctx,
-					 bool v6)
+static __always_inline void
+dst_from_ctx(struct awf_dst *d, const struct bpf_sock_addr *ctx, bool v6)
 {
 	__u32 ip6[4];
 
@@ -141,8 +139,7 @@ static __always_inline bool is_dns(const struct awf_dst *d)
 }
 
 /* connect and sendmsg (kind), of an IPv4 socket or (v6) an IPv6 one. */
-static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind,
-				bool v6)
+static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind, bool v6)
 {
 	struct awf_scope sc;
 	struct awf_dst d = {};

@@ -48,7 +48,7 @@ static __always_inline bool v6only(struct bpf_sock *sk)
 }
 
 static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
-							 bool create)
+							bool create)
 {
 	if (!sk)
 		return NULL;
@@ -98,8 +98,7 @@ static __always_inline void remember_dns_origin(struct bpf_sock *sk,
 }
 
 /* The socket's bound address and port, for the audit trail; 0 if unbound. */
-static __always_inline void src_of_sock(struct bpf_sock *sk,
-					struct awf_src *s)
+static __always_inline void src_of_sock(struct bpf_sock *sk, struct awf_src *s)
 {
 	__u32 ip6[4];
 
@@ -127,8 +126,8 @@ static __always_inline void hold_lo_port(struct bpf_sock *ctx)
 	__u32 one = 1, *refs;
 	struct awf_scope sc;
 
-	if (!scope_current(&sc) ||
-	    sc.cfg->localhost_mode != AWF_LO_SANDBOX || !ctx->src_port)
+	if (!scope_current(&sc) || sc.cfg->localhost_mode != AWF_LO_SANDBOX ||
+	    !ctx->src_port)
 		return;
 	LO_PORT_KEY(key, sc.slot, ctx->src_port, ctx->protocol);
 	st = bpf_sk_storage_get(&sk_state, ctx, NULL,

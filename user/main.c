@@ -86,7 +86,8 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[1]);
 	if (cmd)
 		return cmd->run(argc - 1, argv + 1);
-	fprintf(stderr, "awf-bpf: unknown command '%s' (see 'awf-bpf --help')\n",
+	fprintf(stderr,
+		"awf-bpf: unknown command '%s' (see 'awf-bpf --help')\n",
 		argv[1]);
 	return EXIT_AWF_FAILURE;
 }

@@ -39,15 +39,15 @@
 #include "awf_agent.skel.h"
 
 /* On lo in the test's namespace: a row that is allowed reaches them. */
-#define ALLOWED4 "198.18.0.10" /* CIDR rule 1, port 8080 */
-#define LEARNED4 "198.18.0.11" /* learned (run, slot 1), port 8080 */
+#define ALLOWED4 "198.18.0.10"	 /* CIDR rule 1, port 8080 */
+#define LEARNED4 "198.18.0.11"	 /* learned (run, slot 1), port 8080 */
 #define OTHER_SET4 "198.18.0.13" /* learned in slot 2's set only */
-#define SLOT2_4 "198.18.0.14" /* CIDR rule 5 of slot 2 only */
+#define SLOT2_4 "198.18.0.14"	 /* CIDR rule 5 of slot 2 only */
 #define ALLOWED6 "fd42:a0f0::10" /* CIDR rule 2, port 8080 */
 #define LEARNED6 "fd42:a0f0::11"
 /* Not on lo: no row that reaches them may be allowed. */
 #define EXPIRED4 "198.18.0.12" /* learned, expired */
-#define HOST4 "198.18.0.15" /* a LOCAL rule: this host's address */
+#define HOST4 "198.18.0.15"    /* a LOCAL rule: this host's address */
 #define DENIED4 "198.18.0.20"
 #define DENIED6 "fd42:a0f0::20"
 #define METADATA4 "169.254.169.254"
@@ -55,9 +55,9 @@
 #define DNS6 "2001:db8::53"
 #define MAPPED(a) "::ffff:" a
 
-#define SVC_PORT 8080 /* the test's listener; the allowed port */
-#define OTHER_PORT 8081 /* nothing listens, nothing allows it */
-#define OWN_PORT 9000 /* a port the sandbox itself listens on */
+#define SVC_PORT 8080	   /* the test's listener; the allowed port */
+#define OTHER_PORT 8081	   /* nothing listens, nothing allows it */
+#define OWN_PORT 9000	   /* a port the sandbox itself listens on */
 #define ENDPOINT_PORT 5300 /* the DNS endpoint (UDP and TCP) */
 
 #define RULE_LEARNED 4 /* rule_id of every learned address */
@@ -68,9 +68,9 @@
 
 /* The programs a row runs against (rows hold a mask of them). */
 enum variant {
-	V_RUN = 1 << 0, /* awf.skel.h, IPv6 enabled */
+	V_RUN = 1 << 0,	     /* awf.skel.h, IPv6 enabled */
 	V_RUN_NOV6 = 1 << 1, /* awf.skel.h, IPv6 disabled */
-	V_AGENT = 1 << 2, /* awf_agent.skel.h, the row's slot */
+	V_AGENT = 1 << 2,    /* awf_agent.skel.h, the row's slot */
 	V_BOTH = V_RUN | V_AGENT,
 };
 
@@ -83,8 +83,8 @@ enum { SLOT_NONE = 0, SLOT_MAIN = 1, SLOT_NOV6, SLOT_TORN, SLOT_FREE };
 
 /* Where an agent row's child runs, and which cgroups the slots map names. */
 enum where {
-	CG_SANDBOX, /* the cgroup the programs are attached to: the slot's */
-	CG_CHILD, /* a child of it with no slot of its own: inherits */
+	CG_SANDBOX,    /* the cgroup the programs are attached to: the slot's */
+	CG_CHILD,      /* a child of it with no slot of its own: inherits */
 	CG_CHILD_SLOT, /* a child with the row's slot, its parent SLOT_MAIN */
 };
 
@@ -94,12 +94,12 @@ enum where {
 #define P_ALL (P_RUN | P_SLOT(SLOT_MAIN) | P_SLOT(SLOT_NOV6))
 
 enum op {
-	OP_CONNECT, /* connect(), blocking */
-	OP_SENDTO, /* sendto() on an unconnected UDP socket */
-	OP_DNS_CONNECT, /* connect() to port 53; peer and exchange checked */
-	OP_DNS_SENDTO, /* sendto() to port 53; exchange checked */
+	OP_CONNECT,	 /* connect(), blocking */
+	OP_SENDTO,	 /* sendto() on an unconnected UDP socket */
+	OP_DNS_CONNECT,	 /* connect() to port 53; peer and exchange checked */
+	OP_DNS_SENDTO,	 /* sendto() to port 53; exchange checked */
 	OP_OWN_LISTENER, /* listen on addr:port in the sandbox, then connect */
-	OP_BIND, /* bind() */
+	OP_BIND,	 /* bind() */
 };
 
 struct want_event {
@@ -116,7 +116,7 @@ struct sa_case {
 	const char *name;
 	unsigned variants;
 	uint32_t slot; /* agent: the slot of the cgroup */
-	uint8_t cg; /* agent: where the child runs (enum where) */
+	uint8_t cg;    /* agent: where the child runs (enum where) */
 	enum op op;
 	int family;
 	int type;
@@ -845,8 +845,7 @@ static int attach_run(struct awf_bpf *skel, const struct test_cgroup *cg)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, skel->obj)
-	{
+	bpf_object__for_each_program(prog, skel->obj) {
 		int fd = bpf_program__fd(prog);
 		int type = bpf_program__expected_attach_type(prog);
 
@@ -936,8 +935,7 @@ static struct awf_agent_bpf *load_agent(void)
 			strerror(errno));
 		return NULL;
 	}
-	bpf_object__for_each_map(map, skel->obj)
-	{
+	bpf_object__for_each_map(map, skel->obj) {
 		err = bpf_map__set_pin_path(map, NULL);
 		if (err) {
 			fprintf(stderr, "unpinning %s: %s\n",
@@ -966,8 +964,7 @@ static int attach_agent(struct awf_agent_bpf *skel,
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, skel->obj)
-	{
+	bpf_object__for_each_program(prog, skel->obj) {
 		struct bpf_link *link;
 
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS)
@@ -1087,7 +1084,7 @@ struct child_result {
 	int step_errno;
 	int op_errno; /* of the row's connect(), sendto() or bind() */
 	struct sockaddr_storage peer; /* getpeername() after a connect() */
-	bool got_query; /* the endpoint received the query */
+	bool got_query;		      /* the endpoint received the query */
 	struct sockaddr_storage reply_from; /* recvfrom() of the answer */
 };
 

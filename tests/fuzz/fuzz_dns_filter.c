@@ -47,13 +47,13 @@
 #include "policy/policy.h"
 #include "policy/policy_cli.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define CHECK(cond)                                                      \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);              \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 #define POLICY_ALLOW "example.com, *.cdn.test, api-*.svc.test"
@@ -346,8 +346,7 @@ static void check_learn(struct run *r, const uint8_t *query, size_t qlen,
 	omsg_parse(query, qlen, &a->query);
 	CHECK(a->query.qname && oracle_name_allowed(a->query.qname));
 	omsg_parse(answer, alen, &a->answer);
-	CHECK(a->answer.qname &&
-	      dname_eq(a->answer.qname, a->query.qname) &&
+	CHECK(a->answer.qname && dname_eq(a->answer.qname, a->query.qname) &&
 	      a->answer.qtype == a->query.qtype);
 	if (ldns_pkt_get_rcode(a->answer.pkt) != LDNS_RCODE_NOERROR)
 		CHECK(map_count(map4_fd) + map_count(map6_fd) == before);

@@ -26,13 +26,13 @@
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define CHECK(cond)                                                      \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);              \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 #define REF_TYPE_OPT 41
@@ -77,8 +77,8 @@ static bool ref_name(const uint8_t *m, size_t len, size_t *at)
 }
 
 /* NAME, then TYPE CLASS TTL RDLENGTH and RDLENGTH bytes of RDATA. */
-static bool ref_rr(const uint8_t *m, size_t len, size_t *at,
-		   unsigned int *type, unsigned int *class)
+static bool ref_rr(const uint8_t *m, size_t len, size_t *at, unsigned int *type,
+		   unsigned int *class)
 {
 	size_t p = *at, rdlen;
 
@@ -94,7 +94,7 @@ static bool ref_rr(const uint8_t *m, size_t len, size_t *at,
 }
 
 struct ref_layout {
-	bool ok; /* every question, answer and authority record is whole */
+	bool ok;     /* every question, answer and authority record is whole */
 	size_t qend; /* end of the question section */
 	size_t aend; /* end of the authority section */
 };
@@ -136,7 +136,9 @@ static size_t ref_payload_limit(const uint8_t *m, size_t len)
 		if (!ref_rr(m, len, &p, &type, &class))
 			return 512;
 		if (type == REF_TYPE_OPT)
-			return class < 512 ? 512 : class > 65507 ? 65507 : class;
+			return class < 512   ? 512 :
+			       class > 65507 ? 65507 :
+					       class;
 	}
 	return 512;
 }

@@ -20,7 +20,7 @@
 #include "policy/domain_match.h"
 
 #define DMG_NAME_LEN 64
-#define DMG_BASE_LEN 24 /* "<label>.<tld>" */
+#define DMG_BASE_LEN 24	  /* "<label>.<tld>" */
 #define DMG_QUERIES 16384 /* cycled: more lookups than that reuse them */
 
 struct dmg_bench {

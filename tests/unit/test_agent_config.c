@@ -34,7 +34,8 @@ static const struct bad_row bad_rows[] = {
 	{ "line 1: unexpected character", "{} {}" },
 	{ "line 1: ", "{\"attach\": [},}" },
 	{ "attach: expected an array", "{\"attach\": {}}" },
-	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"", "{\"tc\": \"ebpf\"}" },
+	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"",
+	  "{\"tc\": \"ebpf\"}" },
 	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"", "{\"tc\": 1}" },
 	{ "attach: an empty list would confine nothing", "{\"attach\": []}" },
 	{ "attach: more than 16 attach points",
@@ -357,7 +358,8 @@ int main(void)
 	tl_add(&l, "every member", test_full, NULL);
 	tl_add(&l, "bounds", test_bounds, NULL);
 	tl_add(&l, "missing at the default path", test_missing_implicit, NULL);
-	tl_add(&l, "a group the file names must exist", test_named_group_missing, NULL);
+	tl_add(&l, "a group the file names must exist",
+	       test_named_group_missing, NULL);
 	tl_add(&l, "missing when given", test_missing_explicit, NULL);
 	tl_add(&l, "a directory", test_not_regular, NULL);
 	tl_add(&l, "json reader", test_json_read, NULL);

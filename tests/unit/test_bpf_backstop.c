@@ -195,8 +195,10 @@ static void test_other_host_is_dropped(void **state)
 	struct pkt4 p;
 
 	(void)state;
-	assert_int_equal(run_egress(&p, make4(&p, DENIED4, IPPROTO_TCP, 80)), 0);
-	assert_int_equal(run_egress(&p, make4(&p, DENIED4, IPPROTO_UDP, 53)), 0);
+	assert_int_equal(run_egress(&p, make4(&p, DENIED4, IPPROTO_TCP, 80)),
+			 0);
+	assert_int_equal(run_egress(&p, make4(&p, DENIED4, IPPROTO_UDP, 53)),
+			 0);
 }
 
 static void test_icmp_is_dropped(void **state)
@@ -226,9 +228,8 @@ static void test_loopback_passes(void **state)
 	struct pkt6 p6;
 
 	(void)state;
-	assert_int_equal(run_egress(&p, make4(&p, "127.0.0.1", IPPROTO_TCP,
-					      5353)),
-			 1);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "127.0.0.1", IPPROTO_TCP, 5353)), 1);
 	assert_int_equal(run_egress(&p6, make6(&p6, "::1", IPPROTO_TCP, 9)), 1);
 }
 
@@ -241,9 +242,9 @@ static void test_ipv6_allowed_and_denied(void **state)
 			 1);
 	assert_int_equal(run_egress(&p, make6(&p, ALLOWED6, IPPROTO_TCP, 80)),
 			 0);
-	assert_int_equal(run_egress(&p, make6(&p, "fd42:a0f0::20",
-					      IPPROTO_TCP, 443)),
-			 0);
+	assert_int_equal(
+		run_egress(&p, make6(&p, "fd42:a0f0::20", IPPROTO_TCP, 443)),
+		0);
 }
 
 static void test_ipv6_extension_header_is_dropped(void **state)
@@ -260,9 +261,9 @@ static void test_reserved_range_is_dropped(void **state)
 	struct pkt4 p;
 
 	(void)state;
-	assert_int_equal(run_egress(&p, make4(&p, "169.254.169.254",
-					      IPPROTO_TCP, 80)),
-			 0);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "169.254.169.254", IPPROTO_TCP, 80)),
+		0);
 }
 
 static void put_learned(const char *addr, uint64_t expires_ns, uint16_t port)
@@ -272,9 +273,10 @@ static void put_learned(const char *addr, uint64_t expires_ns, uint16_t port)
 
 	inet_pton(AF_INET, addr, &key);
 	port_set_add(&val.ports, port, port);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(loader.skel->maps.learned4),
-					     &key, &val, BPF_ANY),
-			 0);
+	assert_int_equal(
+		bpf_map_update_elem(bpf_map__fd(loader.skel->maps.learned4),
+				    &key, &val, BPF_ANY),
+		0);
 }
 
 static uint64_t mono_ns(void)
@@ -285,23 +287,19 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-
 static void test_learned_address_until_expiry(void **state)
 {
 	struct pkt4 p;
 
 	(void)state;
 	put_learned("198.18.0.30", mono_ns() + 60ULL * 1000000000ULL, 443);
-	assert_int_equal(run_egress(&p, make4(&p, "198.18.0.30", IPPROTO_TCP,
-					      443)),
-			 1);
-	assert_int_equal(run_egress(&p, make4(&p, "198.18.0.30", IPPROTO_TCP,
-					      80)),
-			 0);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.30", IPPROTO_TCP, 443)), 1);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.30", IPPROTO_TCP, 80)), 0);
 	put_learned("198.18.0.31", mono_ns() - 1, 443);
-	assert_int_equal(run_egress(&p, make4(&p, "198.18.0.31", IPPROTO_TCP,
-					      443)),
-			 0);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.31", IPPROTO_TCP, 443)), 0);
 }
 
 /* .rodata settings are read by the program, not folded to their zero default. */
@@ -323,9 +321,8 @@ static void test_learned_denied_in_proxy_mode(void **state)
 
 	(void)state;
 	put_learned("198.18.0.32", mono_ns() + 60ULL * 1000000000ULL, 443);
-	assert_int_equal(run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP,
-					      443)),
-			 0);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP, 443)), 0);
 }
 
 static int count_event(void *ctx, void *data, size_t size)

@@ -154,7 +154,7 @@ static void loop_for(int ms)
 
 enum fake_mode {
 	FAKE_ANSWER,
-	FAKE_SILENT, /* reads queries, never answers */
+	FAKE_SILENT,   /* reads queries, never answers */
 	FAKE_TRUNCATE, /* UDP: TC set, no records; TCP: full answer */
 	FAKE_WRONG_ID, /* UDP: a wrong ID, then the answer; TCP: wrong ID */
 };
@@ -629,9 +629,9 @@ static void check_servfail(const uint8_t *a, ssize_t alen, const uint8_t *q,
 {
 	assert_int_equal(alen, qlen);
 	assert_memory_equal(a, q, 2);
-	assert_int_equal(a[2], 0x80 | 0x01); /* QR, RD kept */
+	assert_int_equal(a[2], 0x80 | 0x01);		   /* QR, RD kept */
 	assert_int_equal(a[3], 0x80 | DNS_RCODE_SERVFAIL); /* RA per RD */
-	assert_memory_equal(a + 4, q + 4, 2); /* QDCOUNT */
+	assert_memory_equal(a + 4, q + 4, 2);		   /* QDCOUNT */
 	assert_int_equal(get16(a + 6), 0);
 	assert_int_equal(get16(a + 8), 0);
 	assert_memory_equal(a + 10, q + 10, qlen - 10); /* ARCOUNT, body */

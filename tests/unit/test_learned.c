@@ -70,9 +70,9 @@ static void add4(struct fixture *f, const char *name, const char *addr,
 	uint8_t a[4];
 
 	inet_pton(AF_INET, addr, a);
-	assert_int_equal(learned_store_add(f->store, name, 1, ports, AF_INET, a,
-					   ttl),
-			 0);
+	assert_int_equal(
+		learned_store_add(f->store, name, 1, ports, AF_INET, a, ttl),
+		0);
 }
 
 static int get4(struct fixture *f, const char *addr, struct awf_learned *out)
@@ -213,9 +213,11 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 	learned_store_use_set(s1, 7);
 	learned_store_use_names_map(s1, names);
 	assert_int_equal(learned_store_add(s1, "one.test", 1, &f->https,
-					   AF_INET, a1, 60), 0);
+					   AF_INET, a1, 60),
+			 0);
 	assert_int_equal(learned_store_add(s1, "two.test", 1, &f->https,
-					   AF_INET, a2, 60), 0);
+					   AF_INET, a2, 60),
+			 0);
 	memcpy(k.addr, a2, 4);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 2);
@@ -228,11 +230,13 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 	assert_string_equal(learned_store_name(s2, 2), "two.test");
 	/* A known name keeps its id; a new one gets the next. */
 	assert_int_equal(learned_store_add(s2, "two.test", 1, &f->https,
-					   AF_INET, a2, 60), 0);
+					   AF_INET, a2, 60),
+			 0);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 2);
 	assert_int_equal(learned_store_add(s2, "three.test", 1, &f->https,
-					   AF_INET, a1, 60), 0);
+					   AF_INET, a1, 60),
+			 0);
 	memcpy(k.addr, a1, 4);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 3);

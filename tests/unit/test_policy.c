@@ -642,10 +642,10 @@ static void test_examples(void **state)
 
 struct resolv_row {
 	const char *name;
-	const char *resolv; /* NULL: the file does not exist */
-	const char *stub; /* NULL: the file does not exist */
+	const char *resolv;  /* NULL: the file does not exist */
+	const char *stub;    /* NULL: the file does not exist */
 	const char *servers; /* normalized dns_servers, or NULL: an error */
-	const char *err; /* "%R" and "%S" stand for the two paths */
+	const char *err;     /* "%R" and "%S" stand for the two paths */
 };
 
 static const struct resolv_row resolv_rows[] = {

@@ -44,18 +44,17 @@ static int teardown(void **state)
 
 static void add_cidr(struct fixture *f, const char *arg)
 {
-	assert_int_equal(policy_add_cidr_arg(&f->p, arg, "test", f->err,
-					     sizeof(f->err)),
-			 0);
+	assert_int_equal(
+		policy_add_cidr_arg(&f->p, arg, "test", f->err, sizeof(f->err)),
+		0);
 }
 
 static void add_local(struct fixture *f, const char *addr)
 {
 	char err[AWF_ERR_LEN];
 
-	assert_int_equal(cidr_parse(&f->local[f->n_local++], addr, err,
-				    sizeof(err)),
-			 0);
+	assert_int_equal(
+		cidr_parse(&f->local[f->n_local++], addr, err, sizeof(err)), 0);
 }
 
 static int build(struct fixture *f)

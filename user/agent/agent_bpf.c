@@ -28,8 +28,7 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 	struct bpf_program *prog;
 	char path[PATH_MAX];
 
-	bpf_object__for_each_program(prog, a->skel->obj)
-	{
+	bpf_object__for_each_program(prog, a->skel->obj) {
 		snprintf(path, sizeof(path), AWF_AGENT_PROGS_DIR "/%s",
 			 bpf_program__name(prog));
 		if (unlink(path) && errno != ENOENT)
@@ -44,7 +43,8 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 
 int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = AWF_AGENT_MAPS_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, opts,
+		    .pin_root_path = AWF_AGENT_MAPS_DIR);
 	int ret;
 
 	memset(a, 0, sizeof(*a));
@@ -147,8 +147,7 @@ int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
 	struct bpf_program *prog;
 	char path[PATH_MAX];
 
-	bpf_object__for_each_program(prog, a->skel->obj)
-	{
+	bpf_object__for_each_program(prog, a->skel->obj) {
 		if (is_tc(prog))
 			continue;
 		snprintf(path, sizeof(path), AWF_AGENT_LINKS_DIR "/cg-%llu-%s",
@@ -233,7 +232,9 @@ int agent_bpf_installed(void)
 
 int agent_bpf_uninstall(char *err, size_t errlen)
 {
-	static const char *const dirs[] = { AWF_AGENT_LINKS_DIR, AWF_AGENT_PROGS_DIR, AWF_AGENT_MAPS_DIR,
+	static const char *const dirs[] = { AWF_AGENT_LINKS_DIR,
+					    AWF_AGENT_PROGS_DIR,
+					    AWF_AGENT_MAPS_DIR,
 					    AWF_AGENT_PIN_DIR };
 
 	detach_clsact_filters();

@@ -19,7 +19,7 @@ struct events;
 struct agent_client {
 	struct ev_source src;
 	struct events *events; /* where messages go */
-	char sandbox[64]; /* "run-<pid>", as the agent named it */
+	char sandbox[64];      /* "run-<pid>", as the agent named it */
 	char cgroup[PATH_MAX]; /* from the cgroup2 root */
 	bool gone; /* the agent hung up (it may come back: still enforced) */
 };

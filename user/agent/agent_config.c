@@ -146,8 +146,7 @@ static int read_attach_entry(const struct jctx *c, const char *path,
 		return jfail(c, path, "expected an object {\"cgroup\": ...}");
 	snprintf(a->default_policy, sizeof(a->default_policy), "%s",
 		 AGENT_POLICY_DENY);
-	json_object_object_foreach(val, key, v)
-	{
+	json_object_object_foreach(val, key, v) {
 		snprintf(sub, sizeof(sub), "%s.%s", path, key);
 		if (strcmp(key, "cgroup") == 0) {
 			rc = read_cgroup(c, sub, v, a);
@@ -368,8 +367,7 @@ static int read_top(const struct jctx *c, json_object *root,
 	if (json_object_object_get_ex(root, "version", &version) &&
 	    read_version(c, "version", version, cfg) < 0)
 		return -1;
-	json_object_object_foreach(root, key, val)
-	{
+	json_object_object_foreach(root, key, val) {
 		for (k = 0; k < sizeof(top_keys) / sizeof(top_keys[0]); k++)
 			if (strcmp(top_keys[k].name, key) == 0)
 				break;

@@ -31,7 +31,7 @@
 #define AGENT_MAX_ATTACH 16
 #define AGENT_MAX_INTERFACES 16
 #define AGENT_SOCKET_PATH_MAX 108 /* sizeof(sun_path), with the NUL */
-#define AGENT_GROUP_NAME_MAX 256 /* with the NUL */
+#define AGENT_GROUP_NAME_MAX 256  /* with the NUL */
 /* The built-in default policies; no policy file may take these names. */
 #define AGENT_POLICY_DENY "deny"
 #define AGENT_POLICY_UNRESTRICTED "unrestricted"

@@ -23,9 +23,9 @@
 #include "agent/cgroup_tree.h"
 
 enum entry_kind {
-	ENTRY_DEFAULT, /* an attach point, with its default policy */
+	ENTRY_DEFAULT,	/* an attach point, with its default policy */
 	ENTRY_SELECTED, /* a cgroup a policy's selector matched */
-	ENTRY_RUN, /* asked for by `awf-bpf run` */
+	ENTRY_RUN,	/* asked for by `awf-bpf run` */
 };
 
 struct agent_entry {

@@ -268,7 +268,7 @@ int agent_pinned_open(struct agent_pinned *ap, char *err, size_t errlen)
 		return 0;
 	set_err(err, errlen, "%s: %s", AWF_AGENT_MAPS_DIR,
 		access(AWF_AGENT_MAPS_DIR, F_OK) ? strerror(errno) :
-						  "no map of the agent");
+						   "no map of the agent");
 	agent_pinned_close(ap);
 	return -1;
 }
@@ -330,9 +330,10 @@ static json_object *config_json(const struct awf_config *cfg)
 
 	json_object_object_add(o, "unrestricted",
 			       json_object_new_boolean(cfg->unrestricted));
-	json_object_object_add(lo, "mode",
-			       json_object_new_string(policy_localhost_mode_name(
-				       cfg->localhost_mode)));
+	json_object_object_add(
+		lo, "mode",
+		json_object_new_string(
+			policy_localhost_mode_name(cfg->localhost_mode)));
 	json_object_object_add(lo, "ports", port_set_to_json(&cfg->lo_ports));
 	json_object_object_add(o, "localhost", lo);
 	json_object_object_add(o, "ipv6",
@@ -451,24 +452,24 @@ static void learned_all_json(json_object *arr, const struct agent_pinned *ap,
 	for (size_t i = 0; i < n; i++)
 		if (k4[i].set == set && !bpf_map_lookup_elem(fd4, &k4[i], &l))
 			json_object_array_add(
-				arr, dump_learned_json(
-					     AF_INET, k4[i].addr, &l,
-					     ap->maps[AGENT_MAP_NAMES],
-					     &(struct awf_set_name_key){
-						     set, l.name_id },
-					     now));
+				arr,
+				dump_learned_json(AF_INET, k4[i].addr, &l,
+						  ap->maps[AGENT_MAP_NAMES],
+						  &(struct awf_set_name_key){
+							  set, l.name_id },
+						  now));
 	free(k4);
 	k6 = dump_map_keys(fd6, sizeof(*k6), AWF_AGENT_MAX_LEARNED, set_ip6_cmp,
 			   &n);
 	for (size_t i = 0; i < n; i++)
 		if (k6[i].set == set && !bpf_map_lookup_elem(fd6, &k6[i], &l))
 			json_object_array_add(
-				arr, dump_learned_json(
-					     AF_INET6, k6[i].addr, &l,
-					     ap->maps[AGENT_MAP_NAMES],
-					     &(struct awf_set_name_key){
-						     set, l.name_id },
-					     now));
+				arr,
+				dump_learned_json(AF_INET6, k6[i].addr, &l,
+						  ap->maps[AGENT_MAP_NAMES],
+						  &(struct awf_set_name_key){
+							  set, l.name_id },
+						  now));
 	free(k6);
 }
 

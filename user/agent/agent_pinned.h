@@ -24,14 +24,14 @@
 
 enum agent_link_kind {
 	AGENT_LINK_CGROUP = 1, /* cg-<cgroup id>-<program> */
-	AGENT_LINK_TC = 2, /* tc-<ifindex> */
+	AGENT_LINK_TC = 2,     /* tc-<ifindex> */
 };
 
 struct agent_link {
 	enum agent_link_kind kind;
-	uint64_t cgroup_id; /* AGENT_LINK_CGROUP */
+	uint64_t cgroup_id;		     /* AGENT_LINK_CGROUP */
 	char program[AGENT_PINNED_PROG_LEN]; /* AGENT_LINK_CGROUP */
-	int ifindex; /* AGENT_LINK_TC */
+	int ifindex;			     /* AGENT_LINK_TC */
 };
 
 /* The name of a pinned link; -1 when it is none of the agent's. */
@@ -84,9 +84,9 @@ bool agent_pid_is_awf(pid_t pid);
 /* -------------------------------------------------------------- maps */
 
 struct agent_pinned {
-	int slots; /* cgroup id -> slot */
-	int configs; /* slot -> struct awf_config */
-	int counters; /* slot * AWF_C_MAX + counter -> __u64 */
+	int slots;	       /* cgroup id -> slot */
+	int configs;	       /* slot -> struct awf_config */
+	int counters;	       /* slot * AWF_C_MAX + counter -> __u64 */
 	int maps[AGENT_MAP_N]; /* shared; keys carry the slot or learned set */
 };
 

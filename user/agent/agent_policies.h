@@ -28,8 +28,8 @@
 
 struct agent_policy {
 	char name[AGENT_POLICY_NAME_MAX + 1]; /* file name without ".json" */
-	char *path; /* the file, for messages */
-	struct policy policy; /* finalized */
+	char *path;			      /* the file, for messages */
+	struct policy policy;		      /* finalized */
 	char **selectors;
 	size_t n_selectors; /* 0: only usable as a default_policy */
 	bool selector_array; /* written as an array: messages say "selector[i]" */

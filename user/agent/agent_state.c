@@ -115,7 +115,8 @@ int agent_state_save(const struct agent *ag)
 				 root, JSON_C_TO_STRING_PRETTY |
 					       JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (ret)
-		log_error("writing %s: %s", AWF_AGENT_STATE_FILE, strerror(errno));
+		log_error("writing %s: %s", AWF_AGENT_STATE_FILE,
+			  strerror(errno));
 	json_object_put(root);
 	return ret;
 }

@@ -36,7 +36,8 @@ static const struct reason_name reasons[AWF_R_MAX] = {
 				   "upstream answer rejected" },
 	[AWF_R_BIND_NOT_LOOPBACK] = { "bind_not_loopback",
 				      "listening port off loopback" },
-	[AWF_R_TC_EGRESS] = { "tc_egress", "dropped by the host-wide tc layer" },
+	[AWF_R_TC_EGRESS] = { "tc_egress",
+			      "dropped by the host-wide tc layer" },
 };
 
 static const char *const verdicts[] = {
@@ -46,10 +47,8 @@ static const char *const verdicts[] = {
 };
 
 static const char *const kinds[] = {
-	[AWF_EV_CONNECT] = "connect",
-	[AWF_EV_SENDMSG] = "sendmsg",
-	[AWF_EV_SOCK_CREATE] = "socket",
-	[AWF_EV_PACKET] = "packet",
+	[AWF_EV_CONNECT] = "connect",	 [AWF_EV_SENDMSG] = "sendmsg",
+	[AWF_EV_SOCK_CREATE] = "socket", [AWF_EV_PACKET] = "packet",
 	[AWF_EV_BIND] = "bind",
 };
 

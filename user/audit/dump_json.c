@@ -97,7 +97,6 @@ static void identity_json(json_object *o, const struct pinned *p)
 
 /* ------------------------------------------------------------- policy */
 
-
 static json_object *dns_servers_json(const struct awf_meta *m)
 {
 	json_object *arr = json_object_new_array();
@@ -399,10 +398,9 @@ static void learned_family_json(json_object *arr, int fd, int family,
 		const uint8_t *key = keys + i * key_size;
 
 		if (!bpf_map_lookup_elem(fd, key, &l))
-			json_object_array_add(arr,
-					      dump_learned_json(family, key, &l,
-								names, NULL,
-								now));
+			json_object_array_add(
+				arr, dump_learned_json(family, key, &l, names,
+						       NULL, now));
 	}
 	free(keys);
 }

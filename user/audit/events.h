@@ -26,12 +26,12 @@ struct events {
 	struct ev_source src;
 	struct ring_buffer *rb;
 	struct audit_log audit; /* audit.f NULL without --audit-log */
-	const char *sandbox; /* "run-<pid>" */
+	const char *sandbox;	/* "run-<pid>" */
 	unsigned long denied;
 	const struct learned_store *names; /* name_id -> name */
-	int counters_fd; /* -1 until events_attach() */
+	int counters_fd;		   /* -1 until events_attach() */
 	uint64_t user_counters[AWF_C_MAX]; /* the slots user space owns */
-	uint64_t lost; /* events lost so far, as reported */
+	uint64_t lost;			   /* events lost so far, as reported */
 	struct summary *summary;
 };
 

@@ -25,13 +25,13 @@ struct summary;
 
 /* A kernel event, as the ring buffer or an audit log line gives it. */
 struct summary_net {
-	unsigned int kind; /* enum awf_event_kind */
+	unsigned int kind;    /* enum awf_event_kind */
 	unsigned int verdict; /* enum awf_verdict */
-	unsigned int reason; /* enum awf_reason */
-	int family; /* AF_INET or AF_INET6 */
-	unsigned int proto; /* IPPROTO_* */
-	int sock_type; /* AWF_EV_SOCK_CREATE */
-	uint8_t addr[16]; /* destination, IPv4 in the first 4 bytes */
+	unsigned int reason;  /* enum awf_reason */
+	int family;	      /* AF_INET or AF_INET6 */
+	unsigned int proto;   /* IPPROTO_* */
+	int sock_type;	      /* AWF_EV_SOCK_CREATE */
+	uint8_t addr[16];     /* destination, IPv4 in the first 4 bytes */
 	uint16_t port;
 	uint32_t pid;
 	const char *comm;

@@ -208,8 +208,7 @@ static void print_counters(json_object *c)
 		printf(" unreadable\n");
 		return;
 	}
-	json_object_object_foreach(c, key, val)
-	{
+	json_object_object_foreach(c, key, val) {
 		if (strcmp(key, "denied_by_reason"))
 			printf(" %s=%s", key, json_object_get_string(val));
 	}

@@ -47,4 +47,3 @@ int cmd_policy(int argc, char **argv)
 	policy_free(&policy);
 	return 0;
 }
-

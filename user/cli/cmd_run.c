@@ -83,9 +83,11 @@ enum run_flag {
 static const struct option run_longopts[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "allow-domains", required_argument, NULL, 'd' },
-	{ "allow-domains-file", required_argument, NULL, OPT_ALLOW_DOMAINS_FILE },
+	{ "allow-domains-file", required_argument, NULL,
+	  OPT_ALLOW_DOMAINS_FILE },
 	{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
-	{ "block-domains-file", required_argument, NULL, OPT_BLOCK_DOMAINS_FILE },
+	{ "block-domains-file", required_argument, NULL,
+	  OPT_BLOCK_DOMAINS_FILE },
 	{ "dns-servers", required_argument, NULL, OPT_DNS_SERVERS },
 	{ "allow-cidr", required_argument, NULL, OPT_ALLOW_CIDR },
 	{ "proxy", required_argument, NULL, OPT_PROXY },
@@ -132,8 +134,8 @@ static const char *flag_name(int opt)
 }
 
 /* Policy-changing flags wait until the policy file is read. */
-static int apply_flag(struct policy *p, const struct pending_flag *f,
-		      char *err, size_t errlen)
+static int apply_flag(struct policy *p, const struct pending_flag *f, char *err,
+		      size_t errlen)
 {
 	switch (f->opt) {
 	case 'd':
@@ -184,8 +186,9 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_TIMEOUT:
 		if (parse_timeout(arg, &cli->run.timeout_s))
-			return fail_usage("--timeout %s: expected whole seconds from 1 to 604800",
-					  arg);
+			return fail_usage(
+				"--timeout %s: expected whole seconds from 1 to 604800",
+				arg);
 		return 0;
 	case OPT_AUDIT_LOG:
 		cli->run.audit_log = arg;
@@ -204,14 +207,16 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_AUDIT:
 		if (strcmp(arg, "all") && strcmp(arg, "denied"))
-			return fail_usage("--audit %s: expected all or denied", arg);
+			return fail_usage("--audit %s: expected all or denied",
+					  arg);
 		cli->run.audit_allowed = strcmp(arg, "all") == 0;
 		return 0;
 	case OPT_LOG_LEVEL:
 		level = log_level_parse(arg);
 		if (level < 0)
-			return fail_usage("--log-level %s: expected debug, info, warn or error",
-					  arg);
+			return fail_usage(
+				"--log-level %s: expected debug, info, warn or error",
+				arg);
 		log_threshold = (enum log_level)level;
 		return 0;
 	}
@@ -227,7 +232,8 @@ static int parse_run_args(struct run_cli *cli, int argc, char **argv)
 		return fail_usage("%s", "out of memory");
 	optind = 1;
 	/* '+': the command's own options are never ours. */
-	while ((opt = getopt_long(argc, argv, "+d:", run_longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:", run_longopts, NULL)) !=
+	       -1) {
 		int ret;
 
 		if (opt == '?')
@@ -255,8 +261,8 @@ static int build_policy(struct run_cli *cli, struct policy *p)
 {
 	char err[AWF_ERR_LEN] = "";
 
-	if (cli->policy_file && policy_load_file(p, cli->policy_file, err,
-						 sizeof(err)))
+	if (cli->policy_file &&
+	    policy_load_file(p, cli->policy_file, err, sizeof(err)))
 		goto bad;
 	for (size_t i = 0; i < cli->n_flags; i++)
 		if (apply_flag(p, &cli->flags[i], err, sizeof(err)))
@@ -288,4 +294,3 @@ int cmd_run(int argc, char **argv)
 	free(cli.flags);
 	return status;
 }
-

@@ -186,9 +186,10 @@ static json_object *agent_collect(void)
 	size_t n;
 
 	if (agent_links_list(AWF_AGENT_LINKS_DIR, &links, &n))
-		fprintf(stderr, "awf-bpf: status: %s: %s\n", AWF_AGENT_LINKS_DIR,
-			strerror(errno));
-	have_state = !agent_state_read(AWF_AGENT_STATE_FILE, &st, err, sizeof(err));
+		fprintf(stderr, "awf-bpf: status: %s: %s\n",
+			AWF_AGENT_LINKS_DIR, strerror(errno));
+	have_state =
+		!agent_state_read(AWF_AGENT_STATE_FILE, &st, err, sizeof(err));
 	if (!have_state && errno != ENOENT)
 		fprintf(stderr, "awf-bpf: status: %s\n", err);
 	have_maps = !agent_pinned_open(&ap, err, sizeof(err));
@@ -208,7 +209,8 @@ static json_object *agent_collect(void)
 				       NULL);
 	json_object_object_add(
 		root, "state_file",
-		have_state ? json_object_new_string(AWF_AGENT_STATE_FILE) : NULL);
+		have_state ? json_object_new_string(AWF_AGENT_STATE_FILE) :
+			     NULL);
 	links_json(root, links, n, &st);
 	for (size_t i = 0; have_state && have_maps && i < st.n; i++)
 		json_object_array_add(

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct ev_source;
 

@@ -133,7 +133,8 @@ static unsigned int local_rcode(struct dns_filter *f, const struct question *q,
 	}
 	if (domain_matcher_lookup(f->matcher, q->name, &m) < 0 || !m.allowed) {
 		*reason = m.blocked ? "blocked domain" : "name not allowed";
-		*code = m.blocked ? AWF_R_BLOCKED_DOMAIN : AWF_R_NAME_NOT_ALLOWED;
+		*code = m.blocked ? AWF_R_BLOCKED_DOMAIN :
+				    AWF_R_NAME_NOT_ALLOWED;
 		return RCODE_NXDOMAIN;
 	}
 	return 0;
@@ -185,7 +186,8 @@ static size_t follow_cnames(const ldns_rr_list *answer, const ldns_rdf *qname,
 	chain[0] = qname;
 	while (grew && n < MAX_CHAIN) {
 		grew = false;
-		for (size_t i = 0; i < ldns_rr_list_rr_count(answer) && n < MAX_CHAIN; i++) {
+		for (size_t i = 0;
+		     i < ldns_rr_list_rr_count(answer) && n < MAX_CHAIN; i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(answer, i);
 			const ldns_rdf *target;
 

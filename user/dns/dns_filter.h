@@ -21,13 +21,13 @@ struct dns_filter;
 
 /* What the filter decided about one query, for the audit trail. */
 struct dns_decision {
-	const char *name; /* query name, lower case, no trailing dot */
+	const char *name;  /* query name, lower case, no trailing dot */
 	const char *qtype; /* "A", "AAAA", ... */
 	int allowed;
-	unsigned int code; /* enum awf_reason: AWF_R_DNS_ALLOWED, ... */
+	unsigned int code;  /* enum awf_reason: AWF_R_DNS_ALLOWED, ... */
 	const char *reason; /* "name not allowed", "blocked domain", ... */
 	unsigned int rcode; /* when answered locally */
-	size_t n_learned; /* addresses learned from the answer */
+	size_t n_learned;   /* addresses learned from the answer */
 };
 
 typedef void (*dns_decision_cb)(void *ctx, const struct dns_decision *d);

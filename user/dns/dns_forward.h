@@ -39,7 +39,7 @@ struct dns_filter_ops {
 struct dns_fwd_config {
 	const struct policy_addr *servers; /* tried in order; port is used */
 	size_t n_servers;
-	unsigned int timeout_ms; /* per upstream attempt; 0 = 2000 */
+	unsigned int timeout_ms;  /* per upstream attempt; 0 = 2000 */
 	unsigned int max_pending; /* concurrent queries; 0 = 1024 */
 	const struct dns_filter_ops *filter; /* NULL: forward everything */
 	/*
@@ -59,7 +59,6 @@ struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
 uint16_t dns_fwd_port(const struct dns_fwd *fwd);
 /* Whether [::1]:P is bound (IPv6 may be disabled on the host). */
 int dns_fwd_has_ipv6(const struct dns_fwd *fwd);
-
 
 /* Closes every socket and frees pending queries. NULL is fine. */
 void dns_fwd_free(struct dns_fwd *fwd);

@@ -28,10 +28,10 @@
 #define DNS_HDR_LEN 12
 #define DNS_MAX_MSG 65535
 #define DNS_SCRATCH_LEN (DNS_MAX_MSG + 1)
-#define DNS_UDP_MIN_PAYLOAD 512 /* RFC 1035 limit without EDNS */
+#define DNS_UDP_MIN_PAYLOAD 512	  /* RFC 1035 limit without EDNS */
 #define DNS_UDP_MAX_PAYLOAD 65507 /* largest IPv4 UDP payload */
-#define DNS_FLAG_QR 0x80 /* in byte 2 */
-#define DNS_FLAG_TC 0x02 /* in byte 2 */
+#define DNS_FLAG_QR 0x80	  /* in byte 2 */
+#define DNS_FLAG_TC 0x02	  /* in byte 2 */
 #define DNS_RCODE_SERVFAIL 2
 
 #define DNS_DEFAULT_TIMEOUT_MS 2000
@@ -100,8 +100,8 @@ struct dns_listener {
 /* The endpoint's listeners inside another network namespace (a pod's). */
 struct dns_netns {
 	uint64_t ino; /* of the namespace, as /proc/PID/ns/net */
-	bool live; /* false: closed; freed once no query can point at it */
-	bool failed; /* could not listen there: not tried again */
+	bool live;    /* false: closed; freed once no query can point at it */
+	bool failed;  /* could not listen there: not tried again */
 	struct dns_listener listeners[DNS_L_COUNT];
 };
 
@@ -132,9 +132,9 @@ enum dns_io {
 /* One attempt at one upstream server. */
 struct dns_upstream {
 	struct ev_source src; /* fd -1 when no attempt runs */
-	int proto; /* IPPROTO_UDP or IPPROTO_TCP */
-	size_t sent; /* TCP: bytes of the framed query written */
-	struct dns_frame rd; /* TCP: the answer */
+	int proto;	      /* IPPROTO_UDP or IPPROTO_TCP */
+	size_t sent;	      /* TCP: bytes of the framed query written */
+	struct dns_frame rd;  /* TCP: the answer */
 };
 
 struct dns_query {
@@ -142,10 +142,10 @@ struct dns_query {
 	struct dns_fwd *fwd;
 	struct dns_client client;
 	uint8_t *wire; /* 2-byte length prefix, then the query: TCP ready */
-	uint8_t *msg; /* wire + 2 */
+	uint8_t *msg;  /* wire + 2 */
 	size_t len;
-	size_t first; /* server index of the first attempt */
-	size_t tries; /* attempts started before the current one */
+	size_t first;	      /* server index of the first attempt */
+	size_t tries;	      /* attempts started before the current one */
 	uint64_t deadline_ms; /* of the current attempt */
 	struct dns_upstream up;
 	uint8_t *tc_answer; /* truncated UDP answer while retrying over TCP */
@@ -157,7 +157,7 @@ struct dns_tcp_conn {
 	struct dns_link link; /* fwd->conns, least recently active first */
 	struct dns_fwd *fwd;
 	uint64_t idle_deadline_ms;
-	uint32_t events; /* current epoll interest */
+	uint32_t events;       /* current epoll interest */
 	unsigned int inflight; /* its queries in fwd->pending */
 	bool rd_eof; /* client shut down its side: answer, then close */
 	struct dns_frame rd;
@@ -174,15 +174,15 @@ struct dns_fwd {
 	unsigned int max_pending;
 	const struct dns_filter_ops *filter; /* NULL: forward everything */
 	unsigned int max_conns; /* DNS_TCP_MAX_CONNS; tests lower it */
-	unsigned int idle_ms; /* DNS_TCP_IDLE_MS; tests lower it */
+	unsigned int idle_ms;	/* DNS_TCP_IDLE_MS; tests lower it */
 	uint16_t port;
-	uint16_t want_port; /* dns_fwd_config.port */
+	uint16_t want_port;	  /* dns_fwd_config.port */
 	struct dns_netns **netns; /* dns_netns.c */
 	size_t n_netns;
 	bool has_ipv6;
 	struct dns_listener listeners[DNS_L_COUNT];
 	struct ev_source timer;
-	uint64_t timer_armed_ms; /* 0: disarmed */
+	uint64_t timer_armed_ms;   /* 0: disarmed */
 	uint64_t accept_resume_ms; /* 0 unless accept paused on fd shortage */
 	struct dns_link pending;
 	unsigned int n_pending;

@@ -28,14 +28,14 @@ struct learned_name {
 	char *name;
 	uint32_t id;
 	uint32_t count;
-	uint32_t oldest; /* ring index of the oldest address */
+	uint32_t oldest;	     /* ring index of the oldest address */
 	struct learned_addr addrs[]; /* max_per_name slots */
 };
 
 struct learned_store {
 	int map4_fd;
 	int map6_fd;
-	int names_fd; /* -1: none */
+	int names_fd;	   /* -1: none */
 	bool keyed_by_set; /* agent: keys are awf_set_ip4/6_key */
 	uint32_t set;
 	unsigned int min_ttl;
@@ -243,8 +243,10 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 		     uint32_t rule_id, const struct awf_port_set *ports,
 		     int family, const uint8_t *addr, uint64_t expires)
 {
-	struct awf_learned val = { .expires_ns = expires, .name_id = n->id,
-				   .rule_id = rule_id, .ports = *ports };
+	struct awf_learned val = { .expires_ns = expires,
+				   .name_id = n->id,
+				   .rule_id = rule_id,
+				   .ports = *ports };
 	struct awf_learned old;
 	int fd = map_fd_of(s, family);
 	uint8_t buf[sizeof(struct awf_set_ip6_key)];

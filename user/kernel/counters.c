@@ -80,8 +80,7 @@ void counters_from_json(json_object *o, uint64_t *out)
 	if (!json_object_object_get_ex(o, "denied_by_reason", &by_reason) ||
 	    !json_object_is_type(by_reason, json_type_object))
 		return;
-	json_object_object_foreach(by_reason, key, val)
-	{
+	json_object_object_foreach(by_reason, key, val) {
 		int r = reason_from_code(key);
 
 		if (r > 0)

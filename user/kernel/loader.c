@@ -16,8 +16,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
 	char line[1024];
-	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_WARN :
-						   LOG_LVL_DEBUG;
+	enum log_level lvl =
+		level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG;
 
 	if (lvl < log_threshold)
 		return 0;

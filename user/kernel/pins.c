@@ -87,7 +87,8 @@ int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
 
 	p->dir[0] = '\0';
 	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", sandbox);
-	if (pins_ensure_bpffs(err, errlen) || pins_make_dir(AWF_PIN_ROOT, err, errlen))
+	if (pins_ensure_bpffs(err, errlen) ||
+	    pins_make_dir(AWF_PIN_ROOT, err, errlen))
 		return -1;
 	/* Our own id: whatever is there was left by a dead namesake. */
 	if (pins_remove_dir(dir) && errno != ENOENT)

@@ -17,7 +17,7 @@
 /* Denied unless an allow_cidrs entry names them (or a part of them). */
 static const char *const reserved_ranges[] = {
 	"169.254.0.0/16",    /* IPv4 link-local, cloud metadata */
-	"fe80::/10",         /* IPv6 link-local */
+	"fe80::/10",	     /* IPv6 link-local */
 	"fd00:ec2::254/128", /* AWS IMDS over IPv6 */
 };
 
@@ -50,7 +50,8 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 static struct rule_entry *find_exact(struct rule_table *t, int family,
-				     const uint8_t *addr, unsigned int prefixlen)
+				     const uint8_t *addr,
+				     unsigned int prefixlen)
 {
 	struct rule_entry key = { .family = family, .prefixlen = prefixlen };
 
@@ -79,7 +80,8 @@ static void entry_init(struct rule_entry *e, int family, const uint8_t *addr,
 
 static int add_reserved(struct rule_table *t, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(reserved_ranges) / sizeof(reserved_ranges[0]); i++) {
+	for (size_t i = 0;
+	     i < sizeof(reserved_ranges) / sizeof(reserved_ranges[0]); i++) {
 		struct policy_cidr c;
 		struct rule_entry e;
 
@@ -182,7 +184,8 @@ static int fold_covering_ports(struct rule_table *t, char *err, size_t errlen)
 			struct rule_entry *c;
 
 			mask_addr(masked, e->addr, len, (unsigned int)plen);
-			c = find_exact(t, e->family, masked, (unsigned int)plen);
+			c = find_exact(t, e->family, masked,
+				       (unsigned int)plen);
 			if (!c)
 				continue;
 			if (c->rule.kind != AWF_RULE_ALLOW)

@@ -38,5 +38,4 @@ void rules_free(struct rule_table *t);
 int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
 		char *err, size_t errlen);
 
-
 #endif /* AWF_RULES_H */

@@ -13,9 +13,9 @@
 #include "awf.h"
 
 struct policy_addr {
-	int family; /* AF_INET or AF_INET6 */
+	int family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
-	uint16_t port;    /* host order */
+	uint16_t port;	  /* host order */
 };
 
 struct policy_cidr {

@@ -38,8 +38,8 @@
  */
 enum dm_kind {
 	DM_SUBTREE, /* "example.com": the name and everything below */
-	DM_BELOW, /* "*.example.com": everything below only */
-	DM_EXACT, /* "subdomains": false: the name alone */
+	DM_BELOW,   /* "*.example.com": everything below only */
+	DM_EXACT,   /* "subdomains": false: the name alone */
 	DM_KINDS,
 };
 
@@ -51,7 +51,7 @@ struct dm_rule {
 
 struct dm_node {
 	uint32_t parent;
-	uint32_t label; /* offset in the trie's label pool */
+	uint32_t label;	    /* offset in the trie's label pool */
 	uint32_t glob_head; /* first child whose label holds '*'; 0: none */
 	uint32_t glob_next; /* next such child of the same parent */
 	uint32_t rule[DM_KINDS]; /* index + 1 in rules; 0: none */

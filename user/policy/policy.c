@@ -163,8 +163,7 @@ static size_t cidr_hash(const struct policy_cidr *c)
 }
 
 /* The slot of an entry equal to c, or the empty slot where it would go. */
-static uint32_t *cidr_slot(const struct policy *p,
-			   const struct policy_cidr *c)
+static uint32_t *cidr_slot(const struct policy *p, const struct policy_cidr *c)
 {
 	struct policy_cidr_index *x = p->cidr_index;
 	size_t i = cidr_hash(c) & (x->cap - 1);

@@ -24,9 +24,9 @@
 #define POLICY_DEFAULT_MAX_IPS 64
 
 struct policy_domain {
-	char *name;      /* lower case, ASCII (punycode), no trailing dot; may hold '*' */
+	char *name; /* lower case, ASCII (punycode), no trailing dot; may hold '*' */
 	bool subdomains; /* "example.com" matches below it too */
-	bool has_ports;  /* false: the policy's default "ports" apply */
+	bool has_ports;	 /* false: the policy's default "ports" apply */
 	struct awf_port_set ports;
 };
 
@@ -36,15 +36,16 @@ struct policy {
 	size_t n_allow_domains;
 	struct policy_domain *block_domains;
 	size_t n_block_domains;
-	struct awf_port_set ports; /* default ports of domain entries */
-	bool ports_set;            /* "ports" given explicitly */
+	struct awf_port_set ports;	 /* default ports of domain entries */
+	bool ports_set;			 /* "ports" given explicitly */
 	struct policy_addr *dns_servers; /* port is 53 */
 	size_t n_dns_servers;
 	struct policy_cidr *cidrs;
 	size_t n_cidrs;
 	struct policy_cidr_index *cidr_index; /* policy.c: duplicate lookups */
 	enum awf_localhost_mode localhost_mode;
-	struct awf_port_set localhost_ports; /* extra loopback ports (sandbox mode) */
+	struct awf_port_set
+		localhost_ports; /* extra loopback ports (sandbox mode) */
 	bool has_proxy;
 	struct policy_addr proxy;
 	bool ipv6;

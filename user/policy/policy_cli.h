@@ -26,7 +26,7 @@ int policy_add_cidr_arg(struct policy *p, const char *arg, const char *origin,
 int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
 		     char *err, size_t errlen);
 /* "sandbox", "allow" or "deny". */
-int policy_set_localhost(struct policy *p, const char *mode,
-			 const char *origin, char *err, size_t errlen);
+int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
+			 char *err, size_t errlen);
 
 #endif /* AWF_POLICY_CLI_H */

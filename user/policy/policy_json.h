@@ -14,7 +14,6 @@
 /* Normalized policy, the output of `awf-bpf policy check`. */
 json_object *policy_to_json(const struct policy *p);
 
-
 /* As in the normalized policy: "all", or [80, "8000-8100"]. */
 json_object *port_set_to_json(const struct awf_port_set *set);
 

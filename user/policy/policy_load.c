@@ -160,8 +160,7 @@ static int read_object(const struct jctx *c, const char *path, json_object *obj,
 
 	if (!json_object_is_type(obj, json_type_object))
 		return jfail(c, path, "expected an object");
-	json_object_object_foreach(obj, key, val)
-	{
+	json_object_object_foreach(obj, key, val) {
 		const struct jkey *k = keys;
 
 		while (k->name && strcmp(k->name, key) != 0)

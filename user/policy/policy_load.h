@@ -22,7 +22,7 @@ int policy_load_json(struct policy *p, json_object *root, const char *origin,
  * Strict JSON (no trailing commas, nothing after the value); on error a
  * one-line "ORIGIN: line N: what" in err. Shared with the agent's files.
  */
-json_object *policy_json_parse(const char *origin, const char *buf,
-			       size_t len, char *err, size_t errlen);
+json_object *policy_json_parse(const char *origin, const char *buf, size_t len,
+			       char *err, size_t errlen);
 
 #endif /* AWF_POLICY_LOAD_H */

@@ -55,8 +55,8 @@ static int mkdir_ok_if_exists(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int cgroup_create(struct sandbox_cgroup *cg, const char *root,
-		  const char *name, char *err, size_t errlen)
+int cgroup_create(struct sandbox_cgroup *cg, const char *root, const char *name,
+		  char *err, size_t errlen)
 {
 	char parent[PATH_MAX];
 

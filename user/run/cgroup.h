@@ -23,8 +23,8 @@ struct sandbox_cgroup {
 int cgroup2_root(char *root, size_t len, char *err, size_t errlen);
 
 /* mkdir <root>/awf-bpf/<name>; fd stays open. */
-int cgroup_create(struct sandbox_cgroup *cg, const char *root,
-		  const char *name, char *err, size_t errlen);
+int cgroup_create(struct sandbox_cgroup *cg, const char *root, const char *name,
+		  char *err, size_t errlen);
 
 /* SIGKILL every process in the cgroup and wait (bounded) until empty. */
 int cgroup_kill_all(const struct sandbox_cgroup *cg);

@@ -13,10 +13,10 @@
  * reach around them: a workload running as root keeps everything else.
  */
 static const cap_value_t dropped_caps[] = {
-	CAP_NET_ADMIN,	 CAP_NET_RAW,	  CAP_SYS_ADMIN,   CAP_BPF,
-	CAP_PERFMON,	 CAP_SYS_PTRACE,  CAP_SYS_MODULE,  CAP_SYS_RAWIO,
-	CAP_SYS_BOOT,	 CAP_MKNOD,	  CAP_SYS_TIME,	   CAP_AUDIT_CONTROL,
-	CAP_MAC_ADMIN,	 CAP_MAC_OVERRIDE, CAP_SETFCAP,	   CAP_SYS_RESOURCE,
+	CAP_NET_ADMIN, CAP_NET_RAW,	 CAP_SYS_ADMIN,	 CAP_BPF,
+	CAP_PERFMON,   CAP_SYS_PTRACE,	 CAP_SYS_MODULE, CAP_SYS_RAWIO,
+	CAP_SYS_BOOT,  CAP_MKNOD,	 CAP_SYS_TIME,	 CAP_AUDIT_CONTROL,
+	CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_SETFCAP,	 CAP_SYS_RESOURCE,
 };
 
 #define N_DROPPED (sizeof(dropped_caps) / sizeof(dropped_caps[0]))
@@ -44,8 +44,10 @@ static int drop_process_sets(char *err, size_t errlen)
 	if (!caps)
 		return set_err(err, errlen, "cap_get_proc: %s",
 			       strerror(errno));
-	if (cap_set_flag(caps, CAP_EFFECTIVE, N_DROPPED, dropped_caps, CAP_CLEAR) ||
-	    cap_set_flag(caps, CAP_PERMITTED, N_DROPPED, dropped_caps, CAP_CLEAR) ||
+	if (cap_set_flag(caps, CAP_EFFECTIVE, N_DROPPED, dropped_caps,
+			 CAP_CLEAR) ||
+	    cap_set_flag(caps, CAP_PERMITTED, N_DROPPED, dropped_caps,
+			 CAP_CLEAR) ||
 	    cap_set_flag(caps, CAP_INHERITABLE, N_DROPPED, dropped_caps,
 			 CAP_CLEAR) ||
 	    cap_set_proc(caps)) {

@@ -35,8 +35,8 @@
 #define MAX_PROXY_ENV 8
 
 /* Signals a supervisor is sent that belong to the workload. */
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-					 SIGUSR1, SIGUSR2 };
+static const int forwarded_signals[] = { SIGINT,  SIGTERM, SIGHUP,
+					 SIGQUIT, SIGUSR1, SIGUSR2 };
 
 struct run_state {
 	const struct run_options *opts;
@@ -49,7 +49,7 @@ struct run_state {
 	struct learned_store *learned;
 	struct events events;
 	bool events_open;
-	struct sandbox_pub pub; /* the pins `dump` and `status` read */
+	struct sandbox_pub pub;	   /* the pins `dump` and `status` read */
 	struct agent_client agent; /* the agent's sandbox, if it gave one */
 	bool from_agent;
 	uint64_t cgroup_id;
@@ -57,9 +57,9 @@ struct run_state {
 	char cgroup2_root[PATH_MAX];
 	sigset_t orig_mask;
 
-	struct ev_source child_src; /* pidfd */
+	struct ev_source child_src;  /* pidfd */
 	struct ev_source signal_src; /* signalfd */
-	struct ev_source timer_src; /* timerfd for --timeout */
+	struct ev_source timer_src;  /* timerfd for --timeout */
 	pid_t child;
 	bool child_done;
 	int child_status; /* exit status as the shell reports it */
@@ -138,8 +138,7 @@ static void proxy_url(const struct policy_addr *a, char *buf, size_t len)
 		snprintf(buf, len, "http://%s:%u", host, a->port);
 }
 
-static void build_proxy_env(const struct policy *p, char env[][96],
-			    char **list)
+static void build_proxy_env(const struct policy *p, char env[][96], char **list)
 {
 	static const char *const names[] = { "HTTP_PROXY", "HTTPS_PROXY",
 					     "http_proxy", "https_proxy" };
@@ -197,7 +196,8 @@ static int on_signal(struct ev_source *src, uint32_t events)
 		log_debug("forwarding signal %u to pid %d", si.ssi_signo,
 			  s->child);
 		if (syscall(SYS_pidfd_send_signal, s->child_src.fd,
-			    (int)si.ssi_signo, NULL, 0) < 0 && errno != ESRCH)
+			    (int)si.ssi_signo, NULL, 0) < 0 &&
+		    errno != ESRCH)
 			log_error("forwarding signal %u: %s", si.ssi_signo,
 				  strerror(errno));
 	}
@@ -228,7 +228,8 @@ static int on_timeout(struct ev_source *src, uint32_t events)
 		s->timed_out = true;
 		log_warn("timeout of %u s reached: stopping the command",
 			 s->opts->timeout_s);
-		syscall(SYS_pidfd_send_signal, s->child_src.fd, SIGTERM, NULL, 0);
+		syscall(SYS_pidfd_send_signal, s->child_src.fd, SIGTERM, NULL,
+			0);
 		return arm_timer(src->fd, TIMEOUT_GRACE_S);
 	}
 	s->grace_over = true;
@@ -255,8 +256,8 @@ static int watch_timeout(struct run_state *s, char *err, size_t errlen)
 {
 	if (!s->opts->timeout_s)
 		return 0;
-	s->timer_src.fd = timerfd_create(CLOCK_MONOTONIC,
-					 TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timer_src.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer_src.on_ready = on_timeout;
 	if (s->timer_src.fd < 0)
 		return set_err(err, errlen, "timerfd_create: %s",
@@ -318,7 +319,8 @@ static int publish(struct run_state *s, char *err, size_t errlen)
 static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
 {
 	s->from_agent = true;
-	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "%.31s", s->agent.sandbox);
+	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "%.31s",
+		 s->agent.sandbox);
 	if ((size_t)snprintf(s->cg.path, sizeof(s->cg.path), "%s%s",
 			     s->cgroup2_root,
 			     s->agent.cgroup) >= sizeof(s->cg.path) ||

@@ -21,8 +21,8 @@ struct run_options {
 	int audit_allowed;
 	const char *user; /* --user; NULL: the sudo user, else unchanged */
 	bool seccomp_log; /* --seccomp-log: log what seccomp would deny */
-	bool quiet; /* --quiet: no summary of denials at exit */
-	bool standalone; /* --standalone: never ask the agent for a sandbox */
+	bool quiet;	  /* --quiet: no summary of denials at exit */
+	bool standalone;  /* --standalone: never ask the agent for a sandbox */
 };
 
 int run_sandbox(const struct run_options *opts);
