@@ -16,6 +16,8 @@
  * upgraded agent adopts them, learned addresses and all.
  */
 #define AWF_PIN __uint(pinning, LIBBPF_PIN_BY_NAME)
+#define NAME_RULES_MAX AWF_AGENT_MAX_NAME_RULES
+#define EXACT_NAMES_MAX AWF_AGENT_MAX_EXACT_NAMES
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -155,6 +157,11 @@ static __always_inline bool scope_current(struct awf_scope *sc)
 {
 	__u32 slot = slot_of_cgroup(NULL);
 
+	return slot && scope_fill(sc, slot);
+}
+
+static __always_inline bool scope_of_slot(struct awf_scope *sc, __u32 slot)
+{
 	return slot && scope_fill(sc, slot);
 }
 

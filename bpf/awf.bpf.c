@@ -26,6 +26,7 @@
 #include "policy.bpf.h"
 #include "sock_addr.bpf.h"
 #include "packet.bpf.h"
+#include "name_check.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -195,15 +196,38 @@ int awf_sock_release(struct bpf_sock *ctx)
 SEC("cgroup_skb/egress")
 int awf_egress(struct __sk_buff *skb)
 {
+	__u8 why = AWF_R_BACKSTOP;
 	struct awf_scope sc = {};
 	struct awf_src src = {};
 	struct awf_dst d = {};
 
-	if (scope_of_skb(&sc, skb) &&
-	    (sc.cfg->unrestricted || packet_allowed(skb, 0, &sc, &d, &src)))
-		return VERDICT_PROCEED;
-	packet_dropped(skb, sc.slot, AWF_R_BACKSTOP, &d, &src);
+	if (scope_of_skb(&sc, skb)) {
+		if (sc.cfg->unrestricted)
+			return VERDICT_PROCEED;
+		why = packet_verdict(skb, 0, &sc, &d, &src, why);
+		if (why == AWF_R_NONE)
+			return VERDICT_PROCEED;
+	}
+	packet_dropped(skb, sc.slot, why, &d, &src);
 	return VERDICT_REFUSE;
+}
+
+/*
+ * Names on shared addresses (name_check.bpf.h): a connection to a learned
+ * address enters name_socks once established; its first send()s meet
+ * awf_first_bytes.
+ */
+SEC("sockops")
+int awf_sockops(struct bpf_sock_ops *skops)
+{
+	await_first_bytes(skops);
+	return 1;
+}
+
+SEC("sk_msg")
+int awf_first_bytes(struct sk_msg_md *msg)
+{
+	return check_first_bytes(msg);
 }
 
 #ifdef AWF_AGENT
@@ -224,6 +248,7 @@ SEC("tc")
 int awf_tc_egress(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex, l3 = ETH_HLEN, *off;
+	__u8 why;
 	struct awf_scope sc = {};
 	struct awf_src src = {};
 	struct awf_dst d = {};
@@ -234,9 +259,10 @@ int awf_tc_egress(struct __sk_buff *skb)
 	off = bpf_map_lookup_elem(&uplinks, &ifindex);
 	if (off)
 		l3 = *off;
-	if (packet_allowed(skb, l3, &sc, &d, &src))
+	why = packet_verdict(skb, l3, &sc, &d, &src, AWF_R_TC_EGRESS);
+	if (why == AWF_R_NONE)
 		return TC_ACT_OK;
-	packet_dropped(skb, sc.slot, AWF_R_TC_EGRESS, &d, &src);
+	packet_dropped(skb, sc.slot, why, &d, &src);
 	return TC_ACT_SHOT;
 }
 #endif

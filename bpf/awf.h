@@ -22,6 +22,7 @@
 #define AWF_DNS_PORT 53
 #define AWF_MAX_PORT_RANGES 16
 #define AWF_COMM_LEN 16
+#define AWF_NAME_LEN 256 /* a DNS name in presentation form, NUL-terminated */
 
 /* Map sizes: bounded so that a hostile policy cannot exhaust memlock. */
 #define AWF_MAX_CIDRS (1 << 20) /* allocated per entry (BPF_F_NO_PREALLOC) */
@@ -134,6 +135,85 @@ struct awf_learned {
 	__u32 name_id;
 	__u32 rule_id;
 	struct awf_port_set ports;
+	__u32 flags; /* enum awf_learned_flag */
+	__u32 pad;
+};
+
+enum awf_learned_flag {
+	/*
+	 * A name of an entry with "name_check": false resolved to this
+	 * address: TCP connections to it are not checked for their TLS
+	 * server name or HTTP Host (an address shared by several names is
+	 * checked only if none of them turned the check off).
+	 */
+	AWF_LEARNED_NO_NAME_CHECK = 1 << 0,
+};
+
+/*
+ * Names checked in the kernel (docs/architecture.md, "Names on shared
+ * addresses"): a TCP connection allowed only because its address was
+ * learned from an allowed name has its first bytes checked before they
+ * leave the host: the TLS ClientHello's server_name or the HTTP/1.x Host
+ * header must be a name the policy allows on that port.
+ *
+ * The names trie holds the policy's domain patterns, compiled by user
+ * space from the same matcher the DNS filter uses. A key is the name with
+ * its characters in reverse order, lowercase, and a final '.':
+ * "www.example.com" is "moc.elpmaxe.www.". A pattern's key is a prefix of
+ * exactly the keys of the names at and below it, so the longest prefix
+ * match finds the most specific pattern. prefixlen counts the 16 bits of
+ * slot (network order; 0 under `run`) too: an LPM key holds at most 256
+ * bytes, and slot and the longest name (253) with its '.' take them.
+ */
+#define AWF_NAME_KEY_LEN 254
+#define AWF_MAX_NAME_RULES 65536
+#define AWF_MAX_EXACT_NAMES 65536
+#define AWF_AGENT_MAX_NAME_RULES (1 << 20)
+#define AWF_AGENT_MAX_EXACT_NAMES (1 << 20)
+#define AWF_MAX_NAME_SOCKS 65536 /* connections awaiting their first bytes */
+
+struct awf_name_key {
+	__u32 prefixlen;
+	__u16 slot;
+	__u8 name[AWF_NAME_KEY_LEN]; /* zero after the name */
+};
+
+enum awf_name_verdict_kind {
+	AWF_NV_DENY = 0,  /* no allow entry covers the name */
+	AWF_NV_ALLOW = 1, /* allowed on ports */
+	AWF_NV_BLOCK = 2, /* a block_domains entry covers it */
+	/*
+	 * A pattern with '*' inside a label covers some names here: only
+	 * the names the DNS filter allowed are known (map exact_names: the
+	 * name's key with prefixlen 0 -> its verdict).
+	 */
+	AWF_NV_EXACT = 3,
+};
+
+struct awf_name_verdict {
+	__u8 kind; /* enum awf_name_verdict_kind */
+	__u8 pad[3];
+	__u32 entry_id; /* the most specific entry, index + 1, as rule_id */
+	struct awf_port_set ports;
+};
+
+/*
+ * One trie entry: the verdict on the name the key spells (key length in
+ * bytes == len) and on every name below it that no longer key covers.
+ */
+struct awf_name_rule {
+	__u32 len;
+	__u32 pad;
+	struct awf_name_verdict apex;
+	struct awf_name_verdict below;
+};
+
+/* What the programs know of a checked connection (in awf_sk_state). */
+enum awf_name_check_state {
+	AWF_NC_NONE = 0,    /* not a connection that needs a name */
+	AWF_NC_PENDING = 1, /* its first bytes are not checked yet */
+	AWF_NC_PASSED = 2,
+	AWF_NC_REFUSED = 3,
 };
 
 /* Loopback ports bound inside the sandbox: value is a reference count. */
@@ -159,8 +239,14 @@ struct awf_sk_state {
 	__u16 bound_port; /* loopback port this socket holds a reference on */
 	__u8 allowed_addr[16];
 	__u8 bound_proto;
-	__u8 pad[3];
-	__u32 slot; /* the sandbox that holds bound_port (agent) */
+	__u8 name_check; /* enum awf_name_check_state */
+	__u8 pad[2];
+	__u32 slot;	    /* the sandbox that holds bound_port (agent) */
+	__u32 name_slot;    /* the sandbox whose names apply */
+	__u32 name_rule_id; /* the learned address's rule, for the event */
+	__u32 name_id;	    /* and its name */
+	__u32 pad2;
+	__u64 name_cookie; /* its key in name_socks while it is there */
 };
 
 /*
@@ -192,6 +278,10 @@ enum awf_event_kind {
 	AWF_EV_SOCK_CREATE = 3,
 	AWF_EV_PACKET = 4,
 	AWF_EV_BIND = 5, /* daddr/dport: the address the socket asked for */
+	/* struct awf_name_event: the first bytes of a checked connection */
+	AWF_EV_TLS = 6,	    /* a TLS ClientHello; name: its server_name */
+	AWF_EV_HTTP = 7,    /* an HTTP/1.x request; name: its Host, port cut */
+	AWF_EV_PAYLOAD = 8, /* neither (name empty) */
 };
 
 enum awf_verdict {
@@ -224,6 +314,15 @@ enum awf_reason {
 	AWF_R_DNS_BAD_ANSWER = 19,    /* the upstream answer was rejected */
 	AWF_R_BIND_NOT_LOOPBACK = 20, /* a listening port off loopback */
 	AWF_R_TC_EGRESS = 21,	      /* dropped by the agent's tc layer */
+	/* The first bytes of a connection to a learned address. */
+	AWF_R_TLS_NAME = 22,  /* server_name not allowed (on that port) */
+	AWF_R_HTTP_HOST = 23, /* Host not allowed (on that port) */
+	AWF_R_NO_NAME = 24,   /* ClientHello without server_name, no Host */
+	AWF_R_NOT_TLS_OR_HTTP = 25,   /* other bytes to port 80 or 443 */
+	AWF_R_HELLO_UNCHECKABLE = 26, /* a ClientHello the check cannot read */
+	AWF_R_NAME_UNCHECKED = 27, /* bytes sent before the check could run */
+	AWF_R_NAME_BLOCKED = 28,   /* the name is in block_domains */
+	AWF_R_NAME_OK = 29,	   /* allowed: the name is allowed there */
 	AWF_R_MAX,
 };
 
@@ -258,6 +357,15 @@ struct awf_event {
 	char comm[AWF_COMM_LEN];
 };
 
+/*
+ * An event about a name: struct awf_event, then the name the connection's
+ * first bytes carried (lowercase, NUL-terminated; "" when none).
+ */
+struct awf_name_event {
+	struct awf_event ev; /* kind AWF_EV_TLS, _HTTP or _PAYLOAD */
+	char name[AWF_NAME_LEN];
+};
+
 enum awf_counter {
 	AWF_C_CONNECT_ALLOWED = 0,
 	AWF_C_CONNECT_DENIED,
@@ -274,6 +382,9 @@ enum awf_counter {
 	AWF_C_DNS_ALLOWED,
 	AWF_C_DNS_BLOCKED,
 	AWF_C_DNS_FAILED,
+	/* Connections whose first bytes were checked for a name; refused. */
+	AWF_C_NAMES_PASSED,
+	AWF_C_NAMES_DENIED,
 	/* Denials by enum awf_reason; the DNS reasons written by user space. */
 	AWF_C_DENIED_BY_REASON,
 	AWF_C_MAX = AWF_C_DENIED_BY_REASON + AWF_R_MAX,
@@ -289,7 +400,6 @@ enum awf_counter {
  * policy maps, the learned maps, lo_ports and counters (docs/dump.md).
  */
 #define AWF_META_VERSION 1
-#define AWF_NAME_LEN 256 /* a DNS name in presentation form, NUL-terminated */
 #define AWF_MAX_DOMAINS 65536
 #define AWF_ID_LEN 32
 #define AWF_USER_LEN 32

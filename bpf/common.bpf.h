@@ -58,6 +58,8 @@ struct awf_src {
 struct awf_decision {
 	__u8 verdict;
 	__u8 reason;
+	/* allowed as a learned address: its first bytes must name a name */
+	__u8 name_check;
 	__u32 rule_id;
 	__u32 name_id; /* the learned entry that matched, if live */
 };

@@ -29,22 +29,16 @@ static __always_inline void count_denial(__u32 slot, __u8 reason)
 	count(slot, AWF_C_DENIED_BY_REASON + (reason < AWF_R_MAX ? reason : 0));
 }
 
-static __always_inline void emit(__u32 slot, __u8 kind, const struct awf_dst *d,
-				 const struct awf_src *src,
-				 const struct awf_decision *dec,
-				 __u64 cgroup_id)
+static __always_inline void fill_event(struct awf_event *e, __u32 slot,
+				       __u8 kind, const struct awf_dst *d,
+				       const struct awf_src *src,
+				       const struct awf_decision *dec,
+				       __u64 cgroup_id)
 {
-	struct awf_event *e;
-	__u64 id;
+	__u64 id = bpf_get_current_pid_tgid();
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(slot, AWF_C_EVENTS_LOST);
-		return;
-	}
 	e->slot = slot;
 	e->pad3 = 0;
-	id = bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = cgroup_id;
 	e->pid = id >> 32;
@@ -67,6 +61,45 @@ static __always_inline void emit(__u32 slot, __u8 kind, const struct awf_dst *d,
 	e->sock_type = src->sock_type;
 	e->sock_proto = src->sock_proto;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void emit(__u32 slot, __u8 kind, const struct awf_dst *d,
+				 const struct awf_src *src,
+				 const struct awf_decision *dec,
+				 __u64 cgroup_id)
+{
+	struct awf_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(slot, AWF_C_EVENTS_LOST);
+		return;
+	}
+	fill_event(e, slot, kind, d, src, dec, cgroup_id);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* An event about a name: name_len bytes of it at name (kernel memory). */
+static __always_inline void emit_name(__u32 slot, __u8 kind,
+				      const struct awf_dst *d,
+				      const struct awf_src *src,
+				      const struct awf_decision *dec,
+				      const void *name, __u32 name_len)
+{
+	struct awf_name_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(slot, AWF_C_EVENTS_LOST);
+		return;
+	}
+	fill_event(&e->ev, slot, kind, d, src, dec,
+		   bpf_get_current_cgroup_id());
+	if (name_len > AWF_NAME_LEN - 1)
+		name_len = AWF_NAME_LEN - 1;
+	if (bpf_probe_read_kernel(e->name, name_len, name))
+		name_len = 0;
+	e->name[name_len & (AWF_NAME_LEN - 1)] = '\0';
 	bpf_ringbuf_submit(e, 0);
 }
 

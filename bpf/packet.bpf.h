@@ -9,16 +9,20 @@
 
 #include "common.bpf.h"
 #include "events.bpf.h"
+#include "name_check.bpf.h"
 #include "policy.bpf.h"
 #include "sock_state.bpf.h"
 
+/* off: where the TCP or UDP header starts; kept in *l4 for the caller. */
 static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
-				       struct awf_dst *d, struct awf_src *s)
+				       struct awf_dst *d, struct awf_src *s,
+				       __u32 *l4)
 {
 	__be16 ports[2];
 
 	if (d->proto != IPPROTO_TCP && d->proto != IPPROTO_UDP)
 		return -1;
+	*l4 = off;
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return -1;
 	s->port = bpf_ntohs(ports[0]);
@@ -27,7 +31,8 @@ static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
 }
 
 static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3,
-				      struct awf_dst *d, struct awf_src *s)
+				      struct awf_dst *d, struct awf_src *s,
+				      __u32 *l4)
 {
 	struct iphdr ip;
 
@@ -42,11 +47,12 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3,
 	/* Sockets the hooks allowed never send fragments past this point. */
 	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -1;
-	return parse_ports(skb, l3 + ip.ihl * 4, d, s);
+	return parse_ports(skb, l3 + ip.ihl * 4, d, s, l4);
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
-				      struct awf_dst *d, struct awf_src *s)
+				      struct awf_dst *d, struct awf_src *s,
+				      __u32 *l4)
 {
 	struct ipv6hdr ip6;
 
@@ -59,32 +65,36 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
 	if (is_loopback(d))
 		return 0;
 	/* Extension headers are not something TCP/UDP sockets send. */
-	return parse_ports(skb, l3 + sizeof(ip6), d, s);
+	return parse_ports(skb, l3 + sizeof(ip6), d, s, l4);
 }
 
 /*
- * Whether a packet of the sandbox sc may leave; l3 is where its IP header
- * starts. d and src are filled for the audit event of a drop.
+ * Whether a packet of the sandbox sc may leave: AWF_R_NONE, or the
+ * reason it may not (dropped). l3 is where its IP header starts; why a
+ * drop: d and src are filled for its audit event.
  */
-static __always_inline bool packet_allowed(struct __sk_buff *skb, __u32 l3,
+static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 					   const struct awf_scope *sc,
 					   struct awf_dst *d,
-					   struct awf_src *src)
+					   struct awf_src *src, __u8 why)
 {
 	struct awf_decision dec;
+	__u32 l4 = 0;
 	int err = -1;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_ipv4(skb, l3, d, src);
+		err = parse_ipv4(skb, l3, d, src, &l4);
 	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_ipv6(skb, l3, d, src);
+		err = parse_ipv6(skb, l3, d, src, &l4);
 	if (err)
-		return false;
+		return why;
+	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, l4))
+		return AWF_R_NAME_UNCHECKED;
 	/* The tag first: one storage lookup, the common case. */
 	if (matches_tag(skb->sk, d) || is_local(sc, d))
-		return true;
+		return AWF_R_NONE;
 	decide(sc, d, &dec, NULL);
-	return dec.verdict == AWF_ALLOW;
+	return dec.verdict == AWF_ALLOW ? AWF_R_NONE : why;
 }
 
 static __always_inline void packet_dropped(struct __sk_buff *skb, __u32 slot,

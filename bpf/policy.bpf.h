@@ -143,6 +143,7 @@ static __always_inline void decide(const struct awf_scope *sc,
 
 	dec->rule_id = 0;
 	dec->name_id = 0;
+	dec->name_check = 0;
 	if (is_proxy(sc, d)) {
 		allow(dec, AWF_R_PROXY, 0);
 		return;
@@ -181,6 +182,9 @@ static __always_inline void decide(const struct awf_scope *sc,
 		}
 		if (port_in(&learned->ports, d->port)) {
 			allow(dec, AWF_R_LEARNED, learned->rule_id);
+			dec->name_check =
+				d->proto == IPPROTO_TCP &&
+				!(learned->flags & AWF_LEARNED_NO_NAME_CHECK);
 			return;
 		}
 		miss = AWF_R_PORT_NOT_ALLOWED;

@@ -5,10 +5,10 @@
  * carry no slot.
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
- * things to the shared headers: AWF_PIN; the maps cidr4, cidr6, learned4,
- * learned6, lo_ports, names and counters; scope_current(),
- * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned() and
- * LO_PORT_KEY().
+ * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX;
+ * the maps cidr4, cidr6, learned4, learned6, lo_ports, names and
+ * counters; scope_current(), scope_of_slot(), scope_of_skb(),
+ * counter_add(), lookup_cidr(), lookup_learned() and LO_PORT_KEY().
  */
 #ifndef AWF_RUN_MAPS_BPF_H
 #define AWF_RUN_MAPS_BPF_H
@@ -17,6 +17,8 @@
 
 /* Nothing is pinned by name: run pins its maps itself, per sandbox. */
 #define AWF_PIN
+#define NAME_RULES_MAX AWF_MAX_NAME_RULES
+#define EXACT_NAMES_MAX AWF_MAX_EXACT_NAMES
 
 const volatile struct awf_config awf_cfg = {};
 
@@ -99,6 +101,12 @@ static __always_inline bool scope_current(struct awf_scope *sc)
 	sc->cfg = &awf_cfg;
 	sc->slot = 0;
 	return true;
+}
+
+/* A sandbox known by its slot: the one there is. */
+static __always_inline bool scope_of_slot(struct awf_scope *sc, __u32 slot)
+{
+	return scope_current(sc);
 }
 
 static __always_inline bool scope_of_skb(struct awf_scope *sc,

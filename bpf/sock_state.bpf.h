@@ -56,9 +56,16 @@ static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
 				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
-/* Remember what the hook allowed so the packet backstop can match it. */
-static __always_inline void tag_allowed(struct bpf_sock *sk,
-					const struct awf_dst *d)
+/*
+ * Remember what the hook allowed so the packet backstop can match it; and
+ * whether the connection's first bytes must carry an allowed name
+ * (sock_ops then puts it in name_socks, where the sk_msg program reads
+ * them). Written on every verdict, so a socket connected again elsewhere
+ * (AF_UNSPEC first) is judged for its new destination.
+ */
+static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
+					const struct awf_dst *d,
+					const struct awf_decision *dec)
 {
 	struct awf_sk_state *st = sk_state_of(sk, true);
 
@@ -67,6 +74,12 @@ static __always_inline void tag_allowed(struct bpf_sock *sk,
 	st->allowed_family = d->family;
 	st->allowed_port = d->port;
 	__builtin_memcpy(st->allowed_addr, d->addr, 16);
+	st->name_check = dec->name_check ? AWF_NC_PENDING : AWF_NC_NONE;
+	if (!dec->name_check)
+		return;
+	st->name_slot = slot;
+	st->name_rule_id = dec->rule_id;
+	st->name_id = dec->name_id;
 }
 
 static __always_inline bool matches_tag(struct bpf_sock *sk,

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * first_bytes.bpf.h - the name in the first bytes a client sends on a
+ * connection: the server_name of a TLS ClientHello, or the Host header of
+ * an HTTP/1.x request; and the verdict on those bytes (names.bpf.h). The
+ * bytes are a copy in a scratch buffer, read at masked offsets so that
+ * any length the client chose stays inside it.
+ */
+#ifndef AWF_FIRST_BYTES_BPF_H
+#define AWF_FIRST_BYTES_BPF_H
+
+#include "common.bpf.h"
+#include "names.bpf.h"
+
+#define TLS_HANDSHAKE 0x16
+#define TLS_CLIENT_HELLO 1
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_RECORD_MAX (5 + 16384) /* header + the largest plaintext */
+#define TLS_MAX_EXTENSIONS 64
+#define HTTP_HEAD_MAX 4096
+#define HTTP_METHOD_MAX 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct first_bytes);
+	__uint(max_entries, 1);
+} first_bytes_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct name_build);
+	__uint(max_entries, 1);
+} name_build_scratch SEC(".maps");
+
+/* What the first bytes say, and where their name is. */
+struct first_look {
+	__u8 kind;	/* AWF_EV_TLS, AWF_EV_HTTP or AWF_EV_PAYLOAD */
+	__u8 reason;	/* a denial the bytes alone decide; 0: none */
+	__u32 need;	/* more bytes needed: the total to wait for */
+	__u32 name_off; /* the name as sent, for the event */
+	__u32 name_len;
+	__u32 klen; /* its key's length; 0: not a name */
+};
+
+static __always_inline __u32 byte_at(const __u8 *b, __u32 off)
+{
+	return b[off & SCRATCH_MASK];
+}
+
+static __always_inline __u32 be16_at(const __u8 *b, __u32 off)
+{
+	return byte_at(b, off) << 8 | byte_at(b, off + 1);
+}
+
+static __always_inline void look_name(const struct first_bytes *fb, __u32 off,
+				      __u32 n, struct name_build *nb,
+				      struct first_look *fl)
+{
+	fl->name_off = off;
+	fl->name_len = n;
+	fl->klen = name_to_key(fb, off, n, nb);
+}
+
+/* The server_name extension's body at off, elen bytes. */
+static __always_inline void look_sni(const struct first_bytes *fb, __u32 off,
+				     __u32 elen, struct name_build *nb,
+				     struct first_look *fl)
+{
+	const __u8 *b = fb->buf;
+	__u32 n;
+
+	if (elen < 5 || be16_at(b, off) + 2 > elen) {
+		fl->reason = AWF_R_HELLO_UNCHECKABLE;
+		return;
+	}
+	if (byte_at(b, off + 2) != 0) { /* not host_name: the only type */
+		fl->reason = AWF_R_NO_NAME;
+		return;
+	}
+	n = be16_at(b, off + 3);
+	if (n + 5 > elen) {
+		fl->reason = AWF_R_HELLO_UNCHECKABLE;
+		return;
+	}
+	look_name(fb, off + 5, n, nb, fl);
+}
+
+/* Past session id, cipher suites and compression methods: the extensions. */
+static __always_inline __u32 hello_extensions(const __u8 *b, __u32 end)
+{
+	__u32 off = 9 + 2 + 32; /* handshake header, version, random */
+
+	if (off + 1 > end)
+		return 0;
+	off += 1 + byte_at(b, off);
+	if (off + 2 > end)
+		return 0;
+	off += 2 + be16_at(b, off);
+	if (off + 1 > end)
+		return 0;
+	off += 1 + byte_at(b, off);
+	return off;
+}
+
+/*
+ * A ClientHello in one TLS record (len bytes so far). One whose handshake
+ * message goes on in a second record is refused, not reassembled: no
+ * client library sends one.
+ */
+AWF_SUBPROG int look_tls(const struct first_bytes *fb, __u32 len,
+			 struct name_build *nb, struct first_look *fl)
+{
+	__u32 rec_end, end, off, ext_end, type, elen;
+	const __u8 *b;
+
+	if (!fb || !nb || !fl)
+		return 0;
+	b = fb->buf;
+	fl->kind = AWF_EV_TLS;
+	if (len < 5) {
+		fl->need = 5;
+		return 0;
+	}
+	rec_end = 5 + be16_at(b, 3);
+	if (rec_end > TLS_RECORD_MAX) {
+		fl->reason = AWF_R_HELLO_UNCHECKABLE;
+		return 0;
+	}
+	if (len < rec_end) {
+		fl->need = rec_end;
+		return 0;
+	}
+	end = 9 + (byte_at(b, 6) << 16 | be16_at(b, 7));
+	if (byte_at(b, 5) != TLS_CLIENT_HELLO || end > rec_end) {
+		fl->reason = AWF_R_HELLO_UNCHECKABLE;
+		return 0;
+	}
+	off = hello_extensions(b, end);
+	if (!off || off + 2 > end) {
+		fl->reason = off ? AWF_R_NO_NAME : AWF_R_HELLO_UNCHECKABLE;
+		return 0;
+	}
+	ext_end = off + 2 + be16_at(b, off);
+	off += 2;
+	if (ext_end > end) {
+		fl->reason = AWF_R_HELLO_UNCHECKABLE;
+		return 0;
+	}
+	for (__u32 i = 0; i < TLS_MAX_EXTENSIONS; i++) {
+		if (off + 4 > ext_end) {
+			fl->reason = AWF_R_NO_NAME;
+			return 0;
+		}
+		type = be16_at(b, off);
+		elen = be16_at(b, off + 2);
+		off += 4;
+		if (off + elen > ext_end)
+			break;
+		if (type == TLS_EXT_SERVER_NAME) {
+			look_sni(fb, off, elen, nb, fl);
+			return 0;
+		}
+		off += elen;
+	}
+	fl->reason = AWF_R_HELLO_UNCHECKABLE;
+	return 0;
+}
+
+/* "TOKEN " with TOKEN in A-Z; *partial when len ends inside the token. */
+static __always_inline bool http_method(const __u8 *b, __u32 len, bool *partial)
+{
+	__u32 c;
+
+	for (__u32 i = 0; i < HTTP_METHOD_MAX; i++) {
+		if (i >= len) {
+			*partial = i > 0;
+			return false;
+		}
+		c = byte_at(b, i);
+		if (c == ' ')
+			return i > 0;
+		if (c < 'A' || c > 'Z')
+			return false;
+	}
+	return false;
+}
+
+static __always_inline bool is_host_header(const __u8 *b, __u32 i)
+{
+	return (byte_at(b, i + 1) | 0x20) == 'h' &&
+	       (byte_at(b, i + 2) | 0x20) == 'o' &&
+	       (byte_at(b, i + 3) | 0x20) == 's' &&
+	       (byte_at(b, i + 4) | 0x20) == 't' && byte_at(b, i + 5) == ':';
+}
+
+/* The Host value at off: up to a port, a space or the line's end. */
+AWF_SUBPROG int look_host_value(const struct first_bytes *fb, __u32 len,
+				__u32 off, struct name_build *nb,
+				struct first_look *fl)
+{
+	const __u8 *b;
+	__u32 n = 0, c;
+
+	if (!fb || !nb || !fl)
+		return 0;
+	b = fb->buf;
+
+	for (__u32 i = 0; i < 8 && off < len; i++) {
+		c = byte_at(b, off);
+		if (c != ' ' && c != '\t')
+			break;
+		off++;
+	}
+	for (__u32 i = 0; i < AWF_NAME_LEN; i++) {
+		if (off + i >= len)
+			break;
+		c = byte_at(b, off + i);
+		if (c == ':' || c == '\r' || c == '\n' || c == ' ' || c == '\t')
+			break;
+		n++;
+	}
+	/* An IP literal ("[::1]:80" too) is not a name. */
+	look_name(fb, off, n, nb, fl);
+	return 0;
+}
+
+/* Where a scan of the request head is; host: where the Host value starts. */
+struct head_scan {
+	const struct first_bytes *fb;
+	__u32 len;
+	__u32 host;
+	bool end; /* the head ended without one */
+};
+
+/*
+ * One byte of the head (bpf_loop: checked once, not once per byte as a
+ * loop of HTTP_HEAD_MAX would be). 1 stops the scan.
+ */
+static long scan_head_byte(__u32 i, struct head_scan *hs)
+{
+	const __u8 *b = hs->fb->buf;
+	__u32 c;
+
+	if (i + 6 > hs->len) {
+		hs->end = true;
+		return 1;
+	}
+	if (byte_at(b, i) != '\n')
+		return 0;
+	if (is_host_header(b, i)) {
+		hs->host = i + 6;
+		return 1;
+	}
+	c = byte_at(b, i + 1);
+	hs->end = c == '\r' || c == '\n';
+	return hs->end;
+}
+
+/*
+ * An HTTP/1.x request head: its Host header must be in these bytes (the
+ * first write); a head without one, or cut before it, is refused.
+ */
+AWF_SUBPROG int look_http(const struct first_bytes *fb, __u32 len,
+			  struct name_build *nb, struct first_look *fl)
+{
+	struct head_scan hs = { .fb = fb, .len = len };
+
+	if (!fb || !nb || !fl)
+		return 0;
+	fl->kind = AWF_EV_HTTP;
+	bpf_loop(HTTP_HEAD_MAX, scan_head_byte, &hs, 0);
+	if (hs.host)
+		look_host_value(fb, len, hs.host, nb, fl);
+	else
+		fl->reason = AWF_R_NO_NAME;
+	return 0;
+}
+
+static __always_inline bool is_web_port(__u16 port)
+{
+	return port == 80 || port == 443;
+}
+
+/*
+ * Read len bytes sent to port: what they are and their name. fl->need
+ * set: the decision waits for that many bytes.
+ */
+static __always_inline void first_look(const struct first_bytes *fb, __u32 len,
+				       __u16 port, struct name_build *nb,
+				       struct first_look *fl)
+{
+	const __u8 *b = fb->buf;
+	bool partial = false;
+
+	if (byte_at(b, 0) == TLS_HANDSHAKE && (len < 2 || byte_at(b, 1) == 3)) {
+		look_tls(fb, len, nb, fl);
+		return;
+	}
+	if (http_method(b, len, &partial)) {
+		look_http(fb, len, nb, fl);
+		return;
+	}
+	fl->kind = AWF_EV_PAYLOAD;
+	if (partial && len < HTTP_METHOD_MAX)
+		fl->need = HTTP_METHOD_MAX;
+	else if (is_web_port(port))
+		fl->reason = AWF_R_NOT_TLS_OR_HTTP;
+}
+
+/* The verdict on what first_look() found (fl->need unset). */
+static __always_inline void first_bytes_decide(__u32 slot, __u16 port,
+					       struct name_build *nb,
+					       const struct first_look *fl,
+					       struct awf_decision *dec)
+{
+	if (fl->reason) {
+		deny(dec, fl->reason);
+		return;
+	}
+	if (fl->kind == AWF_EV_PAYLOAD) {
+		allow(dec, AWF_R_NAME_OK, 0);
+		return;
+	}
+	name_decide(slot, &nb->key, fl->klen, port, dec);
+	if (fl->kind == AWF_EV_HTTP && dec->reason == AWF_R_TLS_NAME)
+		dec->reason = AWF_R_HTTP_HOST;
+}
+
+#endif /* AWF_FIRST_BYTES_BPF_H */

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * names.bpf.h - the policy's names in the kernel: a name as a key of the
+ * names trie (awf.h, struct awf_name_key) and the verdict on it. The trie
+ * is compiled by user space from the DNS filter's own matcher
+ * (user/kernel/name_rules.c), so the two answer alike. Needs a variant
+ * header first (AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX) and
+ * policy.bpf.h.
+ */
+#ifndef AWF_NAMES_BPF_H
+#define AWF_NAMES_BPF_H
+
+#include "common.bpf.h"
+#include "policy.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct awf_name_key);
+	__type(value, struct awf_name_rule);
+	__uint(max_entries, NAME_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} name_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_name_key);
+	__type(value, struct awf_name_verdict);
+	__uint(max_entries, EXACT_NAMES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} exact_names SEC(".maps");
+
+/* The bytes a name is read from: a power of two, for masked offsets. */
+#define SCRATCH_LEN 32768
+#define SCRATCH_MASK (SCRATCH_LEN - 1)
+
+#define NAME_KEY_BITS(len) (16 + (len)*8)
+#define MAX_LABEL_LEN 63
+
+static __always_inline bool name_byte_ok(__u8 c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
+}
+
+static __always_inline __u8 to_lower(__u8 c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/*
+ * Parsers of bytes a client chose are global functions (AWF_SUBPROG): the
+ * verifier checks each once, for any argument, rather than once per call
+ * site and per value it can tell apart.
+ */
+#define AWF_SUBPROG __attribute__((noinline))
+
+/* The bytes a name is read from (first_bytes.bpf.h). */
+struct first_bytes {
+	__u8 buf[SCRATCH_LEN];
+};
+
+/*
+ * A key being built. label counts the current label's bytes in map
+ * memory, whose values the verifier does not follow: a counter in a
+ * register would make each of its values a state of its own.
+ */
+struct name_build {
+	struct awf_name_key key;
+	__u32 label;
+};
+
+/*
+ * nb->key.name from the n bytes of a name at off (nb zeroed by the
+ * caller): lowercase, characters reversed, a final '.'; a trailing dot of
+ * the name is dropped. Returns the key's length, or 0 for what the
+ * matcher never allows: an empty or too long label, a byte other than
+ * [a-zA-Z0-9_-], a name longer than 253.
+ */
+AWF_SUBPROG int name_to_key(const struct first_bytes *fb, __u32 off, __u32 n,
+			    struct name_build *nb)
+{
+	const __u8 *buf;
+	__u32 idx;
+	__u8 c;
+
+	if (!fb || !nb)
+		return 0;
+	buf = fb->buf;
+	if (n && buf[(off + n - 1) & SCRATCH_MASK] == '.')
+		n--;
+	if (n == 0 || n > AWF_NAME_KEY_LEN - 1)
+		return 0;
+	nb->label = 0;
+	for (__u32 i = 0; i < AWF_NAME_KEY_LEN - 1; i++) {
+		if (i >= n)
+			break;
+		c = to_lower(buf[(off + i) & SCRATCH_MASK]);
+		if (c == '.') {
+			if (!nb->label)
+				return 0;
+			nb->label = 0;
+		} else if (!name_byte_ok(c) || ++nb->label > MAX_LABEL_LEN) {
+			return 0;
+		}
+		idx = n - 1 - i;
+		if (idx >= AWF_NAME_KEY_LEN)
+			return 0;
+		nb->key.name[idx] = c;
+	}
+	if (n >= AWF_NAME_KEY_LEN)
+		return 0;
+	nb->key.name[n] = '.';
+	return n + 1;
+}
+
+/*
+ * The policy's verdict on the name of key (klen bytes) on port, for the
+ * sandbox slot. The verdict of an EXACT region is the one the DNS filter
+ * stored for that very name; a name it never allowed is not allowed.
+ */
+static __always_inline void name_decide(__u32 slot, struct awf_name_key *key,
+					__u32 klen, __u16 port,
+					struct awf_decision *dec)
+{
+	struct awf_name_verdict *v;
+	struct awf_name_rule *rule;
+
+	deny(dec, AWF_R_TLS_NAME);
+	if (!klen || klen > AWF_NAME_KEY_LEN)
+		return;
+	key->slot = bpf_htons((__u16)slot);
+	key->prefixlen = NAME_KEY_BITS(klen);
+	rule = bpf_map_lookup_elem(&name_rules, key);
+	if (!rule)
+		return;
+	v = rule->len == klen ? &rule->apex : &rule->below;
+	if (v->kind == AWF_NV_EXACT) {
+		key->prefixlen = 0;
+		v = bpf_map_lookup_elem(&exact_names, key);
+		if (!v)
+			return;
+	}
+	dec->rule_id = v->entry_id;
+	if (v->kind == AWF_NV_BLOCK)
+		deny(dec, AWF_R_NAME_BLOCKED);
+	else if (v->kind == AWF_NV_ALLOW && port_in(&v->ports, port))
+		allow(dec, AWF_R_NAME_OK, v->entry_id);
+}
+
+#endif /* AWF_NAMES_BPF_H */
