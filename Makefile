@@ -24,7 +24,7 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
 	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
-	libclang-rt-14-dev util-linux python3-yaml systemd clang-format
+	libclang-rt-14-dev util-linux python3-yaml systemd clang-format openssl
 
 PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -73,7 +73,7 @@ FUZZ_dns_wire := dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns \
 	common/evloop common/log common/error common/array
 FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
 	policy/ports policy/policy policy/policy_cli policy/domain policy/cidr \
-	common/log common/error common/array common/json_read
+	common/log common/error common/array common/json_read kernel/name_table
 FUZZ_NAMES := dns_wire dns_filter
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \

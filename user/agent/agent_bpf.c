@@ -41,6 +41,20 @@ static int pin_programs(struct agent_bpf *a, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The sk_msg program belongs to the pinned map name_socks: it stays with
+ * the map, and a new agent's program replaces the old one in place.
+ */
+static int attach_first_bytes(struct agent_bpf *a, char *err, size_t errlen)
+{
+	if (bpf_prog_attach(bpf_program__fd(a->skel->progs.awf_first_bytes),
+			    bpf_map__fd(a->skel->maps.name_socks),
+			    BPF_SK_MSG_VERDICT, 0))
+		return set_err(err, errlen, "attaching awf_first_bytes: %s",
+			       strerror(errno));
+	return 0;
+}
+
 int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts,
@@ -62,7 +76,8 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 			       strerror(errno));
 	ret = awf_agent_bpf__load(a->skel);
 	if (!ret)
-		return pin_programs(a, err, errlen);
+		return pin_programs(a, err, errlen) ||
+		       attach_first_bytes(a, err, errlen);
 	agent_bpf_close(a);
 	return set_err(
 		err, errlen,
@@ -77,9 +92,11 @@ void agent_bpf_close(struct agent_bpf *a)
 	a->skel = NULL;
 }
 
-static bool is_tc(const struct bpf_program *prog)
+/* Programs not attached to cgroups: tc (uplinks), sk_msg (a map). */
+static bool not_for_cgroups(const struct bpf_program *prog)
 {
-	return bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS;
+	return bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS ||
+	       bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG;
 }
 
 /*
@@ -148,7 +165,7 @@ int agent_bpf_attach_cgroup(struct agent_bpf *a, int cgroup_fd,
 	char path[PATH_MAX];
 
 	bpf_object__for_each_program(prog, a->skel->obj) {
-		if (is_tc(prog))
+		if (not_for_cgroups(prog))
 			continue;
 		snprintf(path, sizeof(path), AWF_AGENT_LINKS_DIR "/cg-%llu-%s",
 			 (unsigned long long)cgroup_id,
@@ -259,6 +276,10 @@ int agent_bpf_map_fd(const struct agent_bpf *a, enum agent_map m)
 		return bpf_map__fd(a->skel->maps.learned6);
 	case AGENT_MAP_NAMES:
 		return bpf_map__fd(a->skel->maps.names);
+	case AGENT_MAP_NAME_RULES:
+		return bpf_map__fd(a->skel->maps.name_rules);
+	case AGENT_MAP_EXACT_NAMES:
+		return bpf_map__fd(a->skel->maps.exact_names);
 	default:
 		return bpf_map__fd(a->skel->maps.lo_ports);
 	}

@@ -15,6 +15,7 @@
 #include "agent/control_proto.h"
 #include "common/error.h"
 #include "dns/dns_filter.h"
+#include "audit/event_view.h"
 #include "audit/events.h"
 #include "common/log.h"
 #include "policy/policy_json.h"
@@ -182,11 +183,39 @@ static void relay_dns(struct agent_client *c, const char *text)
 	json_object_put(o);
 }
 
+int control_event_decode(const char *msg, size_t n, struct event_view *v,
+			 struct awf_event *e, char name_buf[AWF_NAME_LEN])
+{
+	const char *p = msg + sizeof(*e);
+
+	if (n < sizeof(*e))
+		return -1;
+	memcpy(e, msg, sizeof(*e));
+	*v = (struct event_view){ .e = e, .domain = *p ? p : NULL };
+	if (!event_kind_has_name(e->kind))
+		return 0;
+	p += strlen(p) + 1;
+	if (p >= msg + n)
+		return -1; /* no name: as too short a record */
+	snprintf(name_buf, AWF_NAME_LEN, "%s", p);
+	v->name = name_buf;
+	return 0;
+}
+
+static void relay_event(struct agent_client *c, const char *msg, size_t n)
+{
+	char name[AWF_NAME_LEN];
+	struct event_view v;
+	struct awf_event e;
+
+	if (!control_event_decode(msg, n, &v, &e, name))
+		events_feed(c->events, &v);
+}
+
 static int on_message(struct ev_source *src, uint32_t events)
 {
 	struct agent_client *c = container_of(src, struct agent_client, src);
 	char buf[CONTROL_MSG_MAX + 1];
-	struct awf_event e;
 	ssize_t n;
 
 	(void)events;
@@ -202,15 +231,10 @@ static int on_message(struct ev_source *src, uint32_t events)
 		return 0;
 	}
 	buf[n] = '\0';
-	if (buf[0] == CONTROL_MSG_EVENT && (size_t)n >= 1 + sizeof(e)) {
-		memcpy(&e, buf + 1, sizeof(e));
-		events_feed(c->events, &e,
-			    (size_t)n > 1 + sizeof(e) + 1 ?
-				    buf + 1 + sizeof(e) :
-				    NULL);
-	} else if (buf[0] == CONTROL_MSG_DNS) {
+	if (buf[0] == CONTROL_MSG_EVENT)
+		relay_event(c, buf + 1, (size_t)n - 1);
+	else if (buf[0] == CONTROL_MSG_DNS)
 		relay_dns(c, buf + 1);
-	}
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent_control.h"
+#include "audit/event_view.h"
 #include "agent/control_proto.h"
 #include "common/error.h"
 #include "dns/dns_filter.h"
@@ -258,18 +259,36 @@ void agent_control_close(struct agent_control *c)
 	c->src.fd = -1;
 }
 
-void control_conn_event(struct control_conn *conn, const struct awf_event *e,
-			const char *domain)
+/* s and its NUL at p; the bytes written. */
+static size_t put_str(char *p, const char *s, size_t max)
 {
-	char buf[1 + sizeof(*e) + 256];
-	size_t dlen = domain ? strnlen(domain, 254) : 0;
+	size_t n = s ? strnlen(s, max) : 0;
+
+	memcpy(p, s ? s : "", n);
+	p[n] = '\0';
+	return n + 1;
+}
+
+size_t control_event_encode(char buf[CONTROL_EVENT_LEN],
+			    const struct event_view *v)
+{
+	size_t len = 1 + sizeof(*v->e);
 
 	buf[0] = CONTROL_MSG_EVENT;
-	memcpy(buf + 1, e, sizeof(*e));
-	memcpy(buf + 1 + sizeof(*e), domain ? domain : "", dlen);
-	buf[1 + sizeof(*e) + dlen] = '\0';
+	memcpy(buf + 1, v->e, sizeof(*v->e));
+	len += put_str(buf + len, v->domain, 254);
+	if (v->name)
+		len += put_str(buf + len, v->name, AWF_NAME_LEN - 1);
+	return len;
+}
+
+void control_conn_event(struct control_conn *conn, const struct event_view *v)
+{
+	char buf[CONTROL_EVENT_LEN];
+	size_t len = control_event_encode(buf, v);
+
 	/* A client too slow to read loses events, never the agent's loop. */
-	send_msg(conn->src.fd, buf, 2 + sizeof(*e) + dlen, -1);
+	send_msg(conn->src.fd, buf, len, -1);
 }
 
 void control_conn_dns(struct control_conn *conn, const struct dns_decision *d)

@@ -18,6 +18,7 @@
 
 struct control_conn;
 struct dns_decision;
+struct event_view;
 
 struct control_ops {
 	void *ctx;
@@ -46,8 +47,7 @@ int agent_control_open(struct agent_control *c, const char *path, gid_t group,
 void agent_control_close(struct agent_control *c);
 
 /* Hand a sandbox's verdicts and DNS decisions to its client. */
-void control_conn_event(struct control_conn *conn, const struct awf_event *e,
-			const char *domain);
+void control_conn_event(struct control_conn *conn, const struct event_view *v);
 void control_conn_dns(struct control_conn *conn, const struct dns_decision *d);
 
 #endif /* AWF_AGENT_CONTROL_H */

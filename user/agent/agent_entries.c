@@ -44,13 +44,12 @@ const struct agent_event_sink *agent_slot_sink(void *ctx, uint32_t slot)
 	return &ag->by_slot[slot]->sink;
 }
 
-static void forward_event(void *ctx, const struct awf_event *e,
-			  const char *domain)
+static void forward_event(void *ctx, const struct event_view *v)
 {
 	struct agent_entry *en = ctx;
 
 	if (en->conn)
-		control_conn_event(en->conn, e, domain);
+		control_conn_event(en->conn, v);
 }
 
 /* The programs never touch these counters: no race but our own. */

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/agent_events.h"
+#include "audit/event_view.h"
 #include "common/error.h"
 #include "dns/learned.h"
 #include "common/log.h"
@@ -13,22 +14,22 @@
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct agent_events *ev = ctx;
-	const struct awf_event *e = data;
 	const struct agent_event_sink *sink;
-	const char *domain = NULL;
+	char name[AWF_NAME_LEN];
+	struct event_view v;
 
-	if (size < sizeof(*e))
+	if (event_view_parse(&v, data, size, name))
 		return 0;
-	sink = ev->sink_of(ev->sink_ctx, e->slot);
-	if (sink && sink->names && e->name_id)
-		domain = learned_store_name(sink->names, e->name_id);
+	sink = ev->sink_of(ev->sink_ctx, v.e->slot);
+	if (sink && sink->names && v.e->name_id)
+		v.domain = learned_store_name(sink->names, v.e->name_id);
 	if (ev->audit.f) {
 		ev->audit.sandbox =
 			sink && sink->sandbox ? sink->sandbox : "unknown";
-		audit_log_event(&ev->audit, e, domain);
+		audit_log_event(&ev->audit, &v);
 	}
 	if (sink && sink->forward)
-		sink->forward(sink->forward_ctx, e, domain);
+		sink->forward(sink->forward_ctx, &v);
 	return 0;
 }
 

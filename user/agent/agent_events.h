@@ -15,6 +15,7 @@
 #include "audit/audit_log.h"
 #include "common/evloop.h"
 
+struct event_view;
 struct learned_store;
 struct ring_buffer;
 
@@ -22,8 +23,7 @@ struct ring_buffer;
 struct agent_event_sink {
 	const char *sandbox;
 	const struct learned_store *names;
-	void (*forward)(void *ctx, const struct awf_event *e,
-			const char *domain);
+	void (*forward)(void *ctx, const struct event_view *v);
 	void *forward_ctx;
 };
 

@@ -26,6 +26,8 @@ enum agent_map {
 	AGENT_MAP_LEARNED6,
 	AGENT_MAP_LO_PORTS,
 	AGENT_MAP_NAMES, /* learned set's name_id -> name; programs never read it */
+	AGENT_MAP_NAME_RULES,  /* the names trie (awf.h), slot-keyed */
+	AGENT_MAP_EXACT_NAMES, /* names the DNS filter allowed, slot-keyed */
 	AGENT_MAP_N,
 };
 

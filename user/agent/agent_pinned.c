@@ -243,9 +243,14 @@ bool agent_pid_is_awf(pid_t pid)
 /* -------------------------------------------------------------- maps */
 
 static const char *const map_names[AGENT_MAP_N] = {
-	[AGENT_MAP_CIDR4] = "cidr4",	   [AGENT_MAP_CIDR6] = "cidr6",
-	[AGENT_MAP_LEARNED4] = "learned4", [AGENT_MAP_LEARNED6] = "learned6",
-	[AGENT_MAP_LO_PORTS] = "lo_ports", [AGENT_MAP_NAMES] = "names",
+	[AGENT_MAP_CIDR4] = "cidr4",
+	[AGENT_MAP_CIDR6] = "cidr6",
+	[AGENT_MAP_LEARNED4] = "learned4",
+	[AGENT_MAP_LEARNED6] = "learned6",
+	[AGENT_MAP_LO_PORTS] = "lo_ports",
+	[AGENT_MAP_NAMES] = "names",
+	[AGENT_MAP_NAME_RULES] = "name_rules",
+	[AGENT_MAP_EXACT_NAMES] = "exact_names",
 };
 
 static int open_map(const char *name)

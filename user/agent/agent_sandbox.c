@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "kernel/name_table.h"
 #include "agent/agent_sandbox.h"
 #include "common/array.h"
 #include "common/error.h"
@@ -126,6 +127,13 @@ static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
 	if (!sb->filter || open_learned(sb, a, spec))
 		return set_err(err, errlen, "dns filter: out of memory");
 	dns_filter_use_store(sb->filter, sb->learned);
+	if (name_table_build(&sb->names, p, sb->matcher, err, errlen) ||
+	    name_table_write(&sb->names,
+			     agent_bpf_map_fd(a, AGENT_MAP_NAME_RULES),
+			     agent_bpf_map_fd(a, AGENT_MAP_EXACT_NAMES),
+			     sb->slot, err, errlen))
+		return -1;
+	dns_filter_use_names(sb->filter, &sb->names);
 	cfg.filter = dns_filter_ops(sb->filter);
 	sb->dns = dns_fwd_new(&cfg, epfd, err, errlen);
 	if (!sb->dns && spec->dns_port) {
@@ -199,20 +207,18 @@ int agent_sandbox_bind(const struct agent_sandbox *sb, struct agent_bpf *a,
  * Delete every key of map with the __u32 at first_off equal to first.
  * Collected first: deleting while walking a hash restarts the walk.
  */
-static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
+static void purge_bytes(int fd, size_t key_size, size_t off, const void *val,
+			size_t len)
 {
-	uint8_t key[64], *doomed = NULL;
+	uint8_t key[sizeof(struct awf_name_key)], *doomed = NULL;
 	size_t n = 0, cap = 0;
 	bool have = false;
 
 	if (key_size > sizeof(key))
 		return;
 	while (!bpf_map_get_next_key(fd, have ? key : NULL, key)) {
-		uint32_t v;
-
 		have = true;
-		memcpy(&v, key + first_off, sizeof(v));
-		if (v != first)
+		if (memcmp(key + off, val, len))
 			continue;
 		if (array_grow((void **)&doomed, &cap, n + 1, key_size))
 			break;
@@ -221,6 +227,12 @@ static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, doomed + i * key_size);
 	free(doomed);
+}
+
+/* The keys of fd whose 32 bits at first_off are first. */
+static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
+{
+	purge_bytes(fd, key_size, first_off, &first, sizeof(first));
 }
 
 /* A slot's counters start from zero for its next sandbox. */
@@ -236,6 +248,21 @@ static void clear_counters(struct agent_bpf *a, uint32_t slot)
 	}
 }
 
+/* A slot's names, whichever sandbox wrote them. */
+static void purge_names(struct agent_bpf *a, uint32_t slot)
+{
+	uint16_t key_slot = htons((uint16_t)slot);
+
+	purge_bytes(agent_bpf_map_fd(a, AGENT_MAP_NAME_RULES),
+		    sizeof(struct awf_name_key),
+		    offsetof(struct awf_name_key, slot), &key_slot,
+		    sizeof(key_slot));
+	purge_bytes(agent_bpf_map_fd(a, AGENT_MAP_EXACT_NAMES),
+		    sizeof(struct awf_name_key),
+		    offsetof(struct awf_name_key, slot), &key_slot,
+		    sizeof(key_slot));
+}
+
 void agent_purge_slot(struct agent_bpf *a, uint32_t slot)
 {
 	struct awf_config none = { 0 };
@@ -248,6 +275,7 @@ void agent_purge_slot(struct agent_bpf *a, uint32_t slot)
 	      sizeof(struct awf_slot_cidr6_key), 4, htonl(slot));
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
 	      sizeof(struct awf_slot_lo_port_key), 0, slot);
+	purge_names(a, slot);
 }
 
 void agent_purge_set(struct agent_bpf *a, uint32_t set)
@@ -269,6 +297,8 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
 	for (size_t i = 0; i < sb->rules.n; i++)
 		rule_del(a, sb->slot, &sb->rules.v[i]);
 	rules_free(&sb->rules);
+	name_table_purge(&sb->names);
+	name_table_free(&sb->names);
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
 	      sizeof(struct awf_slot_lo_port_key), 0, sb->slot);
 	clear_counters(a, sb->slot);

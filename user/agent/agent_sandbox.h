@@ -28,6 +28,7 @@ struct agent_sandbox {
 	bool unrestricted;
 	struct rule_table rules; /* as written (slot-keyed), to remove them */
 	struct domain_matcher *matcher;
+	struct name_table names; /* written slot-keyed, to remove them */
 	struct dns_filter *filter;
 	struct learned_store *learned; /* NULL once handed to a successor */
 	struct dns_fwd *dns;

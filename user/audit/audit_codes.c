@@ -38,6 +38,17 @@ static const struct reason_name reasons[AWF_R_MAX] = {
 				      "listening port off loopback" },
 	[AWF_R_TC_EGRESS] = { "tc_egress",
 			      "dropped by the host-wide tc layer" },
+	[AWF_R_TLS_NAME] = { "tls_name_not_allowed", "name not allowed" },
+	[AWF_R_HTTP_HOST] = { "http_host_not_allowed", "name not allowed" },
+	[AWF_R_NO_NAME] = { "no_name", "no server name or Host" },
+	[AWF_R_NOT_TLS_OR_HTTP] = { "not_tls_or_http",
+				    "neither TLS nor HTTP on a web port" },
+	[AWF_R_HELLO_UNCHECKABLE] = { "hello_uncheckable",
+				      "ClientHello the kernel cannot read" },
+	[AWF_R_NAME_UNCHECKED] = { "name_unchecked",
+				   "bytes sent before the name check" },
+	[AWF_R_NAME_BLOCKED] = { "name_blocked", "blocked domain" },
+	[AWF_R_NAME_OK] = { "name_allowed", "name allowed" },
 };
 
 static const char *const verdicts[] = {
@@ -49,7 +60,8 @@ static const char *const verdicts[] = {
 static const char *const kinds[] = {
 	[AWF_EV_CONNECT] = "connect",	 [AWF_EV_SENDMSG] = "sendmsg",
 	[AWF_EV_SOCK_CREATE] = "socket", [AWF_EV_PACKET] = "packet",
-	[AWF_EV_BIND] = "bind",
+	[AWF_EV_BIND] = "bind",		 [AWF_EV_TLS] = "tls",
+	[AWF_EV_HTTP] = "http",		 [AWF_EV_PAYLOAD] = "payload",
 };
 
 static const char *const counters[AWF_C_DENIED_BY_REASON] = {
@@ -64,6 +76,8 @@ static const char *const counters[AWF_C_DENIED_BY_REASON] = {
 	[AWF_C_DNS_ALLOWED] = "dns_allowed",
 	[AWF_C_DNS_BLOCKED] = "dns_blocked",
 	[AWF_C_DNS_FAILED] = "dns_failed",
+	[AWF_C_NAMES_PASSED] = "names_passed",
+	[AWF_C_NAMES_DENIED] = "names_denied",
 };
 
 #define N_OF(t) (sizeof(t) / sizeof((t)[0]))
@@ -92,7 +106,7 @@ int reason_from_code(const char *code)
 
 bool reason_is_dns(unsigned int reason)
 {
-	return reason >= AWF_R_DNS_ALLOWED && reason < AWF_R_MAX;
+	return reason >= AWF_R_DNS_ALLOWED && reason <= AWF_R_DNS_BAD_ANSWER;
 }
 
 const char *verdict_code(unsigned int verdict)
@@ -102,9 +116,29 @@ const char *verdict_code(unsigned int verdict)
 		       "unknown";
 }
 
+const char *verdict_word(unsigned int verdict)
+{
+	switch (verdict) {
+	case AWF_DENY:
+		return "denied";
+	case AWF_REDIRECT:
+		return "redirected";
+	default:
+		return "allowed";
+	}
+}
+
 const char *event_kind_code(unsigned int kind)
 {
 	return kind < N_OF(kinds) && kinds[kind] ? kinds[kind] : "unknown";
+}
+
+int event_kind_from_code(const char *code)
+{
+	for (unsigned int i = 0; i < N_OF(kinds); i++)
+		if (kinds[i] && strcmp(kinds[i], code) == 0)
+			return (int)i;
+	return -1;
 }
 
 const char *proto_code(unsigned int proto)

@@ -23,7 +23,11 @@ bool reason_is_dns(unsigned int reason);
 
 const char *
 verdict_code(unsigned int verdict); /* "allow", "deny", "redirect" */
+/* "denied", "redirected", "allowed" (anything else): what a line says. */
+const char *verdict_word(unsigned int verdict);
 const char *event_kind_code(unsigned int kind); /* "connect", "sendmsg", ... */
+/* AWF_EV_* of a code, -1 when unknown. */
+int event_kind_from_code(const char *code);
 
 /* "tcp", "udp", ...; NULL for a protocol without a name here. */
 const char *proto_code(unsigned int proto);

@@ -12,6 +12,7 @@
 
 #include "audit/audit_codes.h"
 #include "audit/audit_log.h"
+#include "audit/event_view.h"
 #include "common/error.h"
 #include "kernel/counters.h"
 #include "dns/dns_filter.h"
@@ -124,9 +125,32 @@ static void add_process(json_object *o, const struct awf_event *e)
 	add_int(o, "cgroup_id", (int64_t)e->cgroup_id);
 }
 
-void audit_log_event(struct audit_log *a, const struct awf_event *e,
-		     const char *domain)
+/* The destination, and what the address and the first bytes are known by. */
+static void add_dest(json_object *o, const struct event_view *v)
 {
+	const struct awf_event *e = v->e;
+	char name[EVENT_NAME_ESC_LEN];
+
+	add_addr(o, "src", e->family, e->saddr);
+	add_int(o, "sport", e->sport);
+	add_addr(o, "dst", e->family, e->daddr);
+	add_int(o, "dport", e->dport);
+	if (e->rule_id)
+		add_int(o, "rule_id", e->rule_id);
+	if (e->name_id) {
+		add_int(o, "name_id", e->name_id);
+		if (v->domain)
+			add_str(o, "domain", v->domain);
+	}
+	if (v->name) {
+		event_name_escape(v->name, name);
+		add_str(o, "name", name);
+	}
+}
+
+void audit_log_event(struct audit_log *a, const struct event_view *v)
+{
+	const struct awf_event *e = v->e;
 	/* A socket's protocol may not fit the 8-bit proto (MPTCP is 262). */
 	unsigned int nr = e->kind == AWF_EV_SOCK_CREATE ?
 				  (unsigned int)e->sock_proto :
@@ -156,17 +180,7 @@ void audit_log_event(struct audit_log *a, const struct awf_event *e,
 			sock_type_code((unsigned int)e->sock_type));
 		return record_write(a, o);
 	}
-	add_addr(o, "src", e->family, e->saddr);
-	add_int(o, "sport", e->sport);
-	add_addr(o, "dst", e->family, e->daddr);
-	add_int(o, "dport", e->dport);
-	if (e->rule_id)
-		add_int(o, "rule_id", e->rule_id);
-	if (e->name_id) {
-		add_int(o, "name_id", e->name_id);
-		if (domain)
-			add_str(o, "domain", domain);
-	}
+	add_dest(o, v);
 	record_write(a, o);
 }
 

@@ -3,8 +3,10 @@
  * audit_log.h - --audit-log FILE: one JSON object per line, appended and
  * flushed line by line, every line valid under docs/audit.schema.json
  * ("schema": AUDIT_SCHEMA_VERSION). Kinds: the kernel's connect, sendmsg,
- * socket and packet events; the DNS filter's dns decisions; start and end
- * of a run; lost, when the ring buffer overflowed.
+ * socket, packet and bind events, and tls, http and payload (the first
+ * bytes of a connection whose name is checked); the DNS filter's dns
+ * decisions; start and end of a run; lost, when the ring buffer
+ * overflowed.
  */
 #ifndef AWF_AUDIT_LOG_H
 #define AWF_AUDIT_LOG_H
@@ -20,6 +22,7 @@
 #define AUDIT_SCHEMA_VERSION 1
 
 struct dns_decision;
+struct event_view;
 
 struct audit_log {
 	FILE *f;
@@ -39,9 +42,8 @@ int audit_log_open(struct audit_log *a, const char *path, const char *sandbox,
 		   char *err, size_t errlen);
 void audit_log_close(struct audit_log *a);
 
-/* domain: the name behind e->name_id, or NULL. */
-void audit_log_event(struct audit_log *a, const struct awf_event *e,
-		     const char *domain);
+/* A kernel event; a name event's record has its name (\DDD escaped). */
+void audit_log_event(struct audit_log *a, const struct event_view *v);
 void audit_log_dns(struct audit_log *a, const struct dns_decision *d);
 void audit_log_lost(struct audit_log *a, uint64_t count, uint64_t total);
 void audit_log_start(struct audit_log *a, const struct audit_start *st);

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "audit/audit_codes.h"
+#include "audit/event_view.h"
 #include "common/error.h"
 #include "kernel/counters.h"
 #include "dns/dns_filter.h"
@@ -44,29 +45,51 @@ static void sock_type_text(const struct awf_event *e, char *buf, size_t len)
 			 e->sock_proto);
 }
 
-void event_format_line(const struct awf_event *e, const char *domain, char *buf,
-		       size_t len)
+static void name_line_of(const struct awf_event *e, const char *name,
+			 char *addr, struct name_line *l)
 {
-	const char *proto = proto_code(e->proto);
-	char what[96], addr[INET6_ADDRSTRLEN];
+	addr_text(e->family, e->daddr, addr, INET6_ADDRSTRLEN);
+	*l = (struct name_line){
+		.kind = e->kind,
+		.verdict = e->verdict,
+		.name = name,
+		.dst = addr,
+		.v6 = e->family == AF_INET6,
+		.port = e->dport,
+		.pid = e->pid,
+		.comm = e->comm,
+		.reason = event_reason_text(e->reason),
+	};
+}
 
+void event_format_line(const struct event_view *v, char *buf, size_t len)
+{
+	const struct awf_event *e = v->e;
+	const char *proto = proto_code(e->proto);
+	char what[96], addr[INET6_ADDRSTRLEN], comm[EVENT_COMM_TEXT_LEN];
+	struct name_line l;
+
+	if (v->name) {
+		name_line_of(e, v->name, addr, &l);
+		name_line_format(&l, buf, len);
+		return;
+	}
+	event_comm_clean(e->comm, comm);
 	if (e->kind == AWF_EV_SOCK_CREATE) {
 		sock_type_text(e, what, sizeof(what));
-		snprintf(buf, len, "%s socket %s from pid %u (%.16s): %s",
-			 e->verdict == AWF_DENY ? "denied" : "allowed", what,
-			 e->pid, e->comm, event_reason_text(e->reason));
+		snprintf(buf, len, "%s socket %s from pid %u (%s): %s",
+			 verdict_word(e->verdict), what, e->pid, comm,
+			 event_reason_text(e->reason));
 		return;
 	}
 	addr_text(e->family, e->daddr, addr, sizeof(addr));
 	/* The name goes last: scripts match the line up to the reason. */
-	snprintf(buf, len, "%s %s %s%s%s:%u from pid %u (%.16s): %s%s%s%s",
-		 e->verdict == AWF_DENY	    ? "denied" :
-		 e->verdict == AWF_REDIRECT ? "redirected" :
-					      "allowed",
-		 proto ? proto : "ip", e->family == AF_INET6 ? "[" : "", addr,
-		 e->family == AF_INET6 ? "]" : "", e->dport, e->pid, e->comm,
-		 event_reason_text(e->reason), domain ? " (" : "",
-		 domain ? domain : "", domain ? ")" : "");
+	snprintf(buf, len, "%s %s %s%s%s:%u from pid %u (%s): %s%s%s%s",
+		 verdict_word(e->verdict), proto ? proto : "ip",
+		 e->family == AF_INET6 ? "[" : "", addr,
+		 e->family == AF_INET6 ? "]" : "", e->dport, e->pid, comm,
+		 event_reason_text(e->reason), v->domain ? " (" : "",
+		 v->domain ? v->domain : "", v->domain ? ")" : "");
 }
 
 static const char *domain_of(const struct events *ev, uint32_t name_id)
@@ -130,9 +153,9 @@ void events_dns_decision(void *ctx, const struct dns_decision *d)
 		audit_log_dns(&ev->audit, d);
 }
 
-static void summarize(struct events *ev, const struct awf_event *e,
-		      const char *domain)
+static void summarize(struct events *ev, const struct event_view *v)
 {
+	const struct awf_event *e = v->e;
 	char comm[AWF_COMM_LEN + 1];
 	struct summary_net n = {
 		.kind = e->kind,
@@ -146,7 +169,8 @@ static void summarize(struct events *ev, const struct awf_event *e,
 		.port = e->dport,
 		.pid = e->pid,
 		.comm = comm,
-		.domain = domain,
+		.domain = v->domain,
+		.name = v->name,
 	};
 
 	memcpy(comm, e->comm, AWF_COMM_LEN);
@@ -158,31 +182,32 @@ static void summarize(struct events *ev, const struct awf_event *e,
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
-	const struct awf_event *e = data;
+	char name[AWF_NAME_LEN];
+	struct event_view v;
 
-	if (size < sizeof(*e))
+	if (event_view_parse(&v, data, size, name))
 		return 0;
-	events_feed(ev, e, domain_of(ev, e->name_id));
+	v.domain = domain_of(ev, v.e->name_id);
+	events_feed(ev, &v);
 	return 0;
 }
 
-void events_feed(struct events *ev, const struct awf_event *e,
-		 const char *domain)
+void events_feed(struct events *ev, const struct event_view *v)
 {
-	char line[512];
+	char line[EVENT_LINE_LEN];
 
-	if (e->verdict == AWF_DENY) {
+	if (v->e->verdict == AWF_DENY) {
 		ev->denied++;
-		event_format_line(e, domain, line, sizeof(line));
+		event_format_line(v, line, sizeof(line));
 		log_info("%s", line);
 	} else if (log_threshold <= LOG_LVL_DEBUG) {
-		event_format_line(e, domain, line, sizeof(line));
+		event_format_line(v, line, sizeof(line));
 		log_debug("%s", line);
 	}
 	if (ev->summary)
-		summarize(ev, e, domain);
+		summarize(ev, v);
 	if (ev->audit.f)
-		audit_log_event(&ev->audit, e, domain);
+		audit_log_event(&ev->audit, v);
 }
 
 /*

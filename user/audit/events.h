@@ -16,6 +16,7 @@
 
 #include "awf.h"
 #include "audit/audit_log.h"
+#include "audit/event_view.h"
 #include "common/evloop.h"
 
 struct ring_buffer;
@@ -39,9 +40,8 @@ struct events {
 int events_open(struct events *ev, int ringbuf_fd, int epfd,
 		const char *audit_path, const char *sandbox, char *err,
 		size_t errlen);
-/* One kernel verdict, domain the name behind its name_id (or NULL). */
-void events_feed(struct events *ev, const struct awf_event *e,
-		 const char *domain);
+/* One kernel verdict, with its name and the domain behind its name_id. */
+void events_feed(struct events *ev, const struct event_view *v);
 /* Where names and counters are: events before this carry no domain. */
 void events_attach(struct events *ev, const struct learned_store *names,
 		   int counters_fd);
@@ -66,9 +66,11 @@ size_t dns_counter_indexes(const struct dns_decision *d, uint32_t idx[2]);
 /* dns_decision_cb of the DNS filter: ctx is the struct events. */
 void events_dns_decision(void *ctx, const struct dns_decision *d);
 
-/* Text of a reason code, and the one line printed for a denial. */
+/*
+ * Text of a reason code, and the one line printed for a denial (at debug
+ * level for what was allowed), without the "awf-bpf: " of log_info().
+ */
 const char *event_reason_text(unsigned int reason);
-void event_format_line(const struct awf_event *e, const char *domain, char *buf,
-		       size_t len);
+void event_format_line(const struct event_view *v, char *buf, size_t len);
 
 #endif /* AWF_EVENTS_H */

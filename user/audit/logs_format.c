@@ -8,6 +8,7 @@
 
 #include "awf.h"
 #include "audit/audit_codes.h"
+#include "audit/event_view.h"
 #include "kernel/counters.h"
 #include "audit/logs_format.h"
 #include "audit/summary.h"
@@ -55,6 +56,14 @@ static bool is_net_kind(const char *kind)
 	       !strcmp(kind, "bind");
 }
 
+/* tls, http, payload: a name event's record. */
+static bool is_name_kind(const char *kind)
+{
+	int k = event_kind_from_code(kind);
+
+	return k > 0 && event_kind_has_name((unsigned int)k);
+}
+
 /* Log text came from the workload: keep it to printable ASCII. */
 static void put_clean(FILE *out, const char *s)
 {
@@ -62,30 +71,76 @@ static void put_clean(FILE *out, const char *s)
 		fputc(isprint((unsigned char)*s) ? *s : '?', out);
 }
 
-static const char *verdict_word(const char *verdict)
+/* enum awf_verdict of a record's "verdict". */
+static unsigned int verdict_of(json_object *rec)
 {
+	const char *verdict = logs_record_str(rec, "verdict");
+
 	if (!strcmp(verdict, "deny"))
-		return "denied";
+		return AWF_DENY;
 	if (!strcmp(verdict, "redirect"))
-		return "redirected";
-	return "allowed";
+		return AWF_REDIRECT;
+	return AWF_ALLOW;
 }
 
-/* "tcp 198.18.0.20:80", with_domain: "... (name)"; "socket ipv4 raw/icmp". */
-static void what_net(json_object *rec, FILE *out, bool with_domain)
+/* The line of a name record, as events.c has it; name: its bytes. */
+static void name_line_of(json_object *rec, struct name_line *l,
+			 char name[AWF_NAME_LEN])
 {
 	const char *dst = logs_record_str(rec, "dst");
-	bool v6 = strchr(dst, ':') != NULL;
+	int kind = event_kind_from_code(logs_record_str(rec, "event"));
 
-	if (!strcmp(logs_record_str(rec, "event"), "socket")) {
+	event_name_unescape(logs_record_str(rec, "name"), name);
+	*l = (struct name_line){
+		.kind = kind < 0 ? 0 : (unsigned int)kind,
+		.verdict = verdict_of(rec),
+		.name = name,
+		.dst = dst,
+		.v6 = strchr(dst, ':') != NULL,
+		.port = (unsigned int)int_of(rec, "dport"),
+		.pid = (unsigned int)int_of(rec, "pid"),
+		.comm = logs_record_str(rec, "comm"),
+		.reason = logs_record_str(rec, "reason_text"),
+	};
+}
+
+static void pretty_name(json_object *rec, FILE *out)
+{
+	char name[AWF_NAME_LEN], line[EVENT_LINE_LEN];
+	struct name_line l;
+
+	name_line_of(rec, &l, name);
+	name_line_format(&l, line, sizeof(line));
+	fputs(line, out);
+}
+
+/*
+ * "tcp 198.18.0.20:80", "tls sni NAME to 198.18.0.20:443", with_domain:
+ * "... (name)"; "socket ipv4 raw/icmp".
+ */
+static void what_net(json_object *rec, FILE *out, bool with_domain)
+{
+	const char *kind = logs_record_str(rec, "event");
+	const char *dst = logs_record_str(rec, "dst");
+	char name[AWF_NAME_LEN], what[EVENT_LINE_LEN];
+	bool v6 = strchr(dst, ':') != NULL;
+	struct name_line l;
+
+	if (!strcmp(kind, "socket")) {
 		fprintf(out, "socket %s %s/%s", logs_record_str(rec, "family"),
 			logs_record_str(rec, "sock_type_name"),
 			logs_record_str(rec, "proto"));
 		return;
 	}
-	fprintf(out, "%s %s%s%s:%lld", logs_record_str(rec, "proto"),
-		v6 ? "[" : "", dst, v6 ? "]" : "",
-		(long long)int_of(rec, "dport"));
+	if (is_name_kind(kind)) {
+		name_line_of(rec, &l, name);
+		name_line_what(&l, what, sizeof(what));
+		fputs(what, out);
+	} else {
+		fprintf(out, "%s %s%s%s:%lld", logs_record_str(rec, "proto"),
+			v6 ? "[" : "", dst, v6 ? "]" : "",
+			(long long)int_of(rec, "dport"));
+	}
 	if (with_domain && has(rec, "domain")) {
 		fputs(" (", out);
 		put_clean(out, logs_record_str(rec, "domain"));
@@ -96,7 +151,7 @@ static void what_net(json_object *rec, FILE *out, bool with_domain)
 /* As the stderr line of run (events.c): the name, if any, goes last. */
 static void pretty_net(json_object *rec, FILE *out)
 {
-	fprintf(out, "%s ", verdict_word(logs_record_str(rec, "verdict")));
+	fprintf(out, "%s ", verdict_word(verdict_of(rec)));
 	what_net(rec, out, false);
 	fprintf(out, " from pid %lld (", (long long)int_of(rec, "pid"));
 	put_clean(out, logs_record_str(rec, "comm"));
@@ -110,8 +165,7 @@ static void pretty_net(json_object *rec, FILE *out)
 
 static void pretty_dns(json_object *rec, FILE *out)
 {
-	fprintf(out, "%s dns %s ",
-		verdict_word(logs_record_str(rec, "verdict")),
+	fprintf(out, "%s dns %s ", verdict_word(verdict_of(rec)),
 		logs_record_str(rec, "qtype"));
 	put_clean(out, logs_record_str(rec, "name"));
 	if (!strcmp(logs_record_str(rec, "verdict"), "allow"))
@@ -164,7 +218,9 @@ static void print_pretty(json_object *rec, FILE *out)
 
 	fprintf(out, "%s %s ", logs_record_str(rec, "time"),
 		logs_record_str(rec, "sandbox"));
-	if (is_net_kind(kind))
+	if (is_name_kind(kind))
+		pretty_name(rec, out);
+	else if (is_net_kind(kind))
 		pretty_net(rec, out);
 	else if (!strcmp(kind, "dns"))
 		pretty_dns(rec, out);
@@ -186,11 +242,11 @@ static void print_pretty(json_object *rec, FILE *out)
 static void print_markdown(json_object *rec, FILE *out)
 {
 	const char *kind = logs_record_str(rec, "event");
-	char what[512] = "";
+	char what[EVENT_LINE_LEN + AWF_NAME_LEN] = "";
 	FILE *mem = fmemopen(what, sizeof(what) - 1, "w");
 
 	if (mem) {
-		if (is_net_kind(kind))
+		if (is_net_kind(kind) || is_name_kind(kind))
 			what_net(rec, mem, true);
 		else if (!strcmp(kind, "dns"))
 			fprintf(mem, "%s %s", logs_record_str(rec, "qtype"),
@@ -240,15 +296,6 @@ void logs_print_record(enum logs_format f, json_object *rec, FILE *out)
 	}
 }
 
-static unsigned int verdict_of(const char *verdict)
-{
-	if (!strcmp(verdict, "deny"))
-		return AWF_DENY;
-	if (!strcmp(verdict, "redirect"))
-		return AWF_REDIRECT;
-	return AWF_ALLOW;
-}
-
 static unsigned int proto_of(json_object *rec)
 {
 	static const unsigned int protos[] = { IPPROTO_TCP,   IPPROTO_UDP,
@@ -269,14 +316,12 @@ static unsigned int proto_of(json_object *rec)
 
 static void summarize_net(struct summary *s, json_object *rec)
 {
-	const char *kind = logs_record_str(rec, "event");
+	int kind = event_kind_from_code(logs_record_str(rec, "event"));
 	int reason = reason_from_code(logs_record_str(rec, "reason"));
+	char name[AWF_NAME_LEN];
 	struct summary_net n = {
-		.kind = !strcmp(kind, "socket")	 ? AWF_EV_SOCK_CREATE :
-			!strcmp(kind, "packet")	 ? AWF_EV_PACKET :
-			!strcmp(kind, "sendmsg") ? AWF_EV_SENDMSG :
-						   AWF_EV_CONNECT,
-		.verdict = verdict_of(logs_record_str(rec, "verdict")),
+		.kind = kind < 0 ? AWF_EV_CONNECT : (unsigned int)kind,
+		.verdict = verdict_of(rec),
 		.reason = reason < 0 ? AWF_R_NONE : (unsigned int)reason,
 		.family = strcmp(logs_record_str(rec, "family"), "ipv6") ?
 				  AF_INET :
@@ -289,6 +334,11 @@ static void summarize_net(struct summary *s, json_object *rec)
 		.domain = has(rec, "domain") ? logs_record_str(rec, "domain") :
 					       NULL,
 	};
+
+	if (event_kind_has_name(n.kind)) {
+		event_name_unescape(logs_record_str(rec, "name"), name);
+		n.name = name;
+	}
 
 	if (n.kind != AWF_EV_SOCK_CREATE &&
 	    inet_pton(n.family, logs_record_str(rec, "dst"), n.addr) != 1)
@@ -303,7 +353,7 @@ void logs_summarize(struct summary *s, json_object *rec)
 	uint64_t c[AWF_C_MAX];
 	int reason;
 
-	if (is_net_kind(kind)) {
+	if (is_net_kind(kind) || is_name_kind(kind)) {
 		summarize_net(s, rec);
 	} else if (!strcmp(kind, "dns")) {
 		reason = reason_from_code(logs_record_str(rec, "reason"));

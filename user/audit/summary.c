@@ -7,12 +7,15 @@
 
 #include "awf.h"
 #include "audit/audit_codes.h"
+#include "audit/event_view.h"
 #include "common/array.h"
 #include "kernel/counters.h"
 #include "audit/summary.h"
 
 #define BUCKETS 1024
 #define MAX_CIDR_HINTS 64
+/* dest_text(): the destination, " (" domain ")" */
+#define DEST_TEXT_LEN (EVENT_LINE_LEN + AWF_NAME_LEN + 3)
 
 struct sum_domain {
 	struct sum_domain *next; /* hash chain */
@@ -22,7 +25,11 @@ struct sum_domain {
 	size_t order;
 };
 
-/* A denied destination, or for sockets a denied (family, type, protocol). */
+/*
+ * A denied destination, or for sockets a denied (family, type, protocol).
+ * kind: AWF_EV_SOCK_CREATE, a name event's kind, or AWF_EV_CONNECT for
+ * the other kinds.
+ */
 struct sum_dest {
 	struct sum_dest *next;
 	unsigned int kind, reason, proto;
@@ -32,6 +39,7 @@ struct sum_dest {
 	uint32_t pid; /* the first process that tried */
 	char comm[AWF_COMM_LEN + 1];
 	char *domain;
+	char *name; /* name events: the name sent, raw */
 	uint64_t count;
 	size_t order;
 };
@@ -97,6 +105,7 @@ void summary_free(struct summary *s)
 	}
 	for (size_t i = 0; i < s->n_dests; i++) {
 		free(s->dests[i]->domain);
+		free(s->dests[i]->name);
 		free(s->dests[i]);
 	}
 	free(s->doms);
@@ -116,14 +125,28 @@ static void *item_new(void *list, size_t *cap, size_t n, size_t size)
 	return calloc(1, size);
 }
 
-static struct sum_domain *domain_get(struct summary *s, const char *name)
+static uint32_t domain_hash(const char *name)
 {
-	uint32_t h = hash_bytes(2166136261u, name, strlen(name)) % BUCKETS;
+	return hash_bytes(2166136261u, name, strlen(name)) % BUCKETS;
+}
+
+static struct sum_domain *domain_find(const struct summary *s, const char *name)
+{
 	struct sum_domain *d;
 
-	for (d = s->dom_hash[h]; d; d = d->next)
+	for (d = s->dom_hash[domain_hash(name)]; d; d = d->next)
 		if (strcmp(d->name, name) == 0)
 			return d;
+	return NULL;
+}
+
+static struct sum_domain *domain_get(struct summary *s, const char *name)
+{
+	uint32_t h = domain_hash(name);
+	struct sum_domain *d = domain_find(s, name);
+
+	if (d)
+		return d;
 	d = item_new(&s->doms, &s->cap_doms, s->n_doms, sizeof(*d));
 	if (!d || !(d->name = strdup(name))) {
 		free(d);
@@ -136,49 +159,62 @@ static struct sum_domain *domain_get(struct summary *s, const char *name)
 	return d;
 }
 
+/* What tells destinations apart: sockets, each name kind, the rest. */
+static unsigned int dest_kind(unsigned int kind)
+{
+	if (kind == AWF_EV_SOCK_CREATE || event_kind_has_name(kind))
+		return kind;
+	return AWF_EV_CONNECT;
+}
+
+/* n's name, "" for a name event without one; NULL for other kinds. */
+static const char *dest_name(const struct summary_net *n)
+{
+	if (!event_kind_has_name(n->kind))
+		return NULL;
+	return n->name ? n->name : "";
+}
+
 static bool dest_same(const struct sum_dest *d, const struct summary_net *n)
 {
-	bool sock = n->kind == AWF_EV_SOCK_CREATE;
-
-	if ((d->kind == AWF_EV_SOCK_CREATE) != sock || d->reason != n->reason ||
+	if (d->kind != dest_kind(n->kind) || d->reason != n->reason ||
 	    d->family != n->family || d->proto != n->proto)
 		return false;
-	if (sock)
+	if (d->kind == AWF_EV_SOCK_CREATE)
 		return d->sock_type == n->sock_type;
+	if (d->name && strcmp(d->name, dest_name(n)))
+		return false;
 	return d->port == n->port && memcmp(d->addr, n->addr, 16) == 0;
 }
 
 static uint32_t dest_hash(const struct summary_net *n)
 {
 	uint32_t h = hash_bytes(2166136261u, &n->reason, sizeof(n->reason));
+	const char *name = dest_name(n);
 
 	h = hash_bytes(h, &n->proto, sizeof(n->proto));
 	if (n->kind == AWF_EV_SOCK_CREATE)
 		return hash_bytes(h, &n->sock_type, sizeof(n->sock_type)) %
 		       BUCKETS;
+	if (name)
+		h = hash_bytes(h, name, strlen(name));
 	h = hash_bytes(h, n->addr, sizeof(n->addr));
 	return hash_bytes(h, &n->port, sizeof(n->port)) % BUCKETS;
 }
 
-/* comm comes from the workload: nothing but printable ASCII gets out. */
-static void clean_comm(char *out, const char *comm)
-{
-	size_t i;
-
-	for (i = 0; comm && comm[i] && i < AWF_COMM_LEN; i++)
-		out[i] = isprint((unsigned char)comm[i]) ? comm[i] : '?';
-	out[i] = '\0';
-}
-
 static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
 {
+	const char *name = dest_name(n);
 	struct sum_dest *d;
 
 	d = item_new(&s->dests, &s->cap_dests, s->n_dests, sizeof(*d));
 	if (!d)
 		return NULL;
-	d->kind = n->kind == AWF_EV_SOCK_CREATE ? AWF_EV_SOCK_CREATE :
-						  AWF_EV_CONNECT;
+	if (name && !(d->name = strdup(name))) {
+		free(d);
+		return NULL;
+	}
+	d->kind = dest_kind(n->kind);
 	d->reason = n->reason;
 	d->proto = n->proto;
 	d->family = n->family;
@@ -186,7 +222,7 @@ static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
 	memcpy(d->addr, n->addr, 16);
 	d->port = n->port;
 	d->pid = n->pid;
-	clean_comm(d->comm, n->comm);
+	event_comm_clean(n->comm, d->comm);
 	d->order = s->n_dests;
 	s->dests[s->n_dests++] = d;
 	return d;
@@ -328,7 +364,8 @@ static struct sum_dest **sorted_dests(const struct summary *s)
 
 	if (!v)
 		return NULL;
-	memcpy(v, s->dests, s->n_dests * sizeof(*v));
+	if (s->n_dests) /* s->dests is NULL until the first */
+		memcpy(v, s->dests, s->n_dests * sizeof(*v));
 	qsort(v, s->n_dests, sizeof(*v), by_count_dest);
 	return v;
 }
@@ -345,6 +382,27 @@ static bool plain_name(const char *name)
 		    !isdigit((unsigned char)*name) && !strchr("-_.", *name))
 			return false;
 	return true;
+}
+
+/* A DNS name denied as not allowed: --allow-domains would allow it. */
+static bool dns_wants_domain(const struct sum_domain *d)
+{
+	return d->reason == AWF_R_NAME_NOT_ALLOWED && plain_name(d->name);
+}
+
+/*
+ * A TLS server name or HTTP Host not allowed there. Never a blocked name,
+ * nor what carried none; nor a name the DNS list already has.
+ */
+static bool wants_domain(const struct summary *s, const struct sum_dest *d)
+{
+	const struct sum_domain *dns;
+
+	if (!d->name || !plain_name(d->name) ||
+	    (d->reason != AWF_R_TLS_NAME && d->reason != AWF_R_HTTP_HOST))
+		return false;
+	dns = domain_find(s, d->name);
+	return !dns || !dns_wants_domain(dns);
 }
 
 /* Not in policy, or on the wrong port: an address of its own, no name. */
@@ -389,21 +447,40 @@ static void cidr_flag(struct strbuf *b, struct sum_dest **v, size_t n, size_t i)
 	}
 }
 
+/* "--allow-domains a,b": the DNS names, then the names sent, once each. */
+static void domains_flag(struct strbuf *b, const struct summary *s,
+			 struct sum_dest **v)
+{
+	size_t n_names = 0;
+
+	for (size_t i = 0; i < s->n_doms; i++) {
+		if (!dns_wants_domain(s->doms[i]))
+			continue;
+		sb_add(b, n_names++ ? "," : "--allow-domains ");
+		sb_add(b, s->doms[i]->name);
+	}
+	for (size_t i = 0; v && i < s->n_dests; i++) {
+		bool first = wants_domain(s, v[i]);
+
+		for (size_t j = 0; j < i && first; j++)
+			first = !(v[j]->name &&
+				  strcmp(v[i]->name, v[j]->name) == 0 &&
+				  wants_domain(s, v[j]));
+		if (!first)
+			continue;
+		sb_add(b, n_names++ ? "," : "--allow-domains ");
+		sb_add(b, v[i]->name);
+	}
+}
+
 /* The flags that allow what was denied; NULL when nothing would. */
 static char *allow_flags(const struct summary *s)
 {
 	struct sum_dest **v = sorted_dests(s);
 	struct strbuf b = { 0 };
-	size_t n_cidrs = 0, n_names = 0;
+	size_t n_cidrs = 0;
 
-	for (size_t i = 0; i < s->n_doms; i++) {
-		const struct sum_domain *d = s->doms[i];
-
-		if (d->reason != AWF_R_NAME_NOT_ALLOWED || !plain_name(d->name))
-			continue;
-		sb_add(&b, n_names++ ? "," : "--allow-domains ");
-		sb_add(&b, d->name);
-	}
+	domains_flag(&b, s, v);
 	for (size_t i = 0; v && i < s->n_dests && n_cidrs < MAX_CIDR_HINTS;
 	     i++) {
 		bool first = true;
@@ -427,10 +504,25 @@ static char *allow_flags(const struct summary *s)
 
 /* ------------------------------------------------------------- output */
 
+/* "tls sni NAME to ADDR:PORT", as the line of the event says it. */
+static void name_dest_text(const struct sum_dest *d, const char *addr,
+			   char *buf, size_t len)
+{
+	struct name_line l = {
+		.kind = d->kind,
+		.name = d->name,
+		.dst = addr,
+		.v6 = d->family == AF_INET6,
+		.port = d->port,
+	};
+
+	name_line_what(&l, buf, len);
+}
+
 static void dest_text(const struct sum_dest *d, char *buf, size_t len)
 {
 	const char *proto = proto_code(d->proto);
-	char addr[INET6_ADDRSTRLEN], pbuf[16];
+	char addr[INET6_ADDRSTRLEN], pbuf[16], what[EVENT_LINE_LEN];
 
 	if (!proto) {
 		snprintf(pbuf, sizeof(pbuf), "protocol %u", d->proto);
@@ -445,11 +537,14 @@ static void dest_text(const struct sum_dest *d, char *buf, size_t len)
 	if (!inet_ntop(d->family == AF_INET6 ? AF_INET6 : AF_INET, d->addr,
 		       addr, sizeof(addr)))
 		snprintf(addr, sizeof(addr), "?");
-	snprintf(buf, len, "%s %s%s%s:%u%s%s%s", proto,
-		 d->family == AF_INET6 ? "[" : "", addr,
-		 d->family == AF_INET6 ? "]" : "", d->port,
-		 d->domain ? " (" : "", d->domain ? d->domain : "",
-		 d->domain ? ")" : "");
+	if (d->name)
+		name_dest_text(d, addr, what, sizeof(what));
+	else
+		snprintf(what, sizeof(what), "%s %s%s%s:%u", proto,
+			 d->family == AF_INET6 ? "[" : "", addr,
+			 d->family == AF_INET6 ? "]" : "", d->port);
+	snprintf(buf, len, "%s%s%s%s", what, d->domain ? " (" : "",
+		 d->domain ? d->domain : "", d->domain ? ")" : "");
 }
 
 static const char *times(uint64_t n, const char *one, const char *many)
@@ -479,7 +574,7 @@ static void print_dests_text(const struct summary *s, FILE *out,
 			     const char *prefix)
 {
 	struct sum_dest **v = sorted_dests(s);
-	char what[INET6_ADDRSTRLEN + AWF_NAME_LEN + 48];
+	char what[DEST_TEXT_LEN];
 
 	for (size_t i = 0; v && i < s->n_dests && i < SUMMARY_MAX_LINES; i++) {
 		dest_text(v[i], what, sizeof(what));
@@ -545,6 +640,7 @@ static void md_counters(const struct summary *s, FILE *out)
 		AWF_C_CONNECT_ALLOWED, AWF_C_CONNECT_DENIED,
 		AWF_C_SENDMSG_ALLOWED, AWF_C_SENDMSG_DENIED,
 		AWF_C_SOCKET_DENIED,   AWF_C_PACKETS_DROPPED,
+		AWF_C_NAMES_PASSED,    AWF_C_NAMES_DENIED,
 		AWF_C_DNS_ALLOWED,     AWF_C_DNS_BLOCKED,
 		AWF_C_DNS_FAILED,      AWF_C_EVENTS_LOST,
 	};
@@ -584,7 +680,7 @@ static void md_domains(const struct summary *s, FILE *out)
 static void md_dests(const struct summary *s, FILE *out)
 {
 	struct sum_dest **v = sorted_dests(s);
-	char what[INET6_ADDRSTRLEN + AWF_NAME_LEN + 48];
+	char what[DEST_TEXT_LEN];
 
 	if (!v || !s->n_dests) {
 		free(v);
@@ -663,16 +759,22 @@ static json_object *domains_json(const struct summary *s)
 	return arr;
 }
 
+/* "socket", "tls", "http", "payload"; "net" for the other kinds. */
+static const char *dest_event(const struct sum_dest *d)
+{
+	if (d->kind == AWF_EV_SOCK_CREATE || d->name)
+		return event_kind_code(d->kind);
+	return "net";
+}
+
 static json_object *dest_json(const struct sum_dest *d)
 {
 	json_object *o = json_object_new_object();
 	const char *proto = proto_code(d->proto);
-	char addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN], name[EVENT_NAME_ESC_LEN];
 
-	json_object_object_add(
-		o, "event",
-		json_object_new_string(
-			d->kind == AWF_EV_SOCK_CREATE ? "socket" : "net"));
+	json_object_object_add(o, "event",
+			       json_object_new_string(dest_event(d)));
 	json_object_object_add(o, "family",
 			       json_object_new_string(d->family == AF_INET6 ?
 							      "ipv6" :
@@ -692,6 +794,11 @@ static json_object *dest_json(const struct sum_dest *d)
 		if (d->domain)
 			json_object_object_add(
 				o, "domain", json_object_new_string(d->domain));
+	}
+	if (d->name) {
+		/* As in the audit log: odd bytes as \DDD. */
+		event_name_escape(d->name, name);
+		json_object_object_add(o, "name", json_object_new_string(name));
 	}
 	json_object_object_add(o, "reason",
 			       json_object_new_string(reason_code(d->reason)));

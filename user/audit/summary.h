@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * summary.h - what a sandbox was denied, folded for a person: blocked
- * domains with their reason, blocked destinations with the process that
- * tried, and the flags that would allow them. Fed live by the events of
+ * domains with their reason, blocked destinations (with the name a
+ * connection's first bytes carried, when it was checked) with the process
+ * that tried, and the flags that would allow them. Fed live by the events of
  * `run` (printed on stderr at exit) or from an audit log by `awf-bpf logs
  * summary` (text, markdown for $GITHUB_STEP_SUMMARY, or JSON).
  *
@@ -36,6 +37,7 @@ struct summary_net {
 	uint32_t pid;
 	const char *comm;
 	const char *domain; /* the name the address was learned from, or NULL */
+	const char *name; /* tls, http, payload: the name sent, raw; or NULL */
 };
 
 struct summary *summary_new(void);

@@ -67,7 +67,8 @@ static void print_row(json_object *sb)
 	       (long long)(int_of(c, "connect_denied") +
 			   int_of(c, "sendmsg_denied") +
 			   int_of(c, "sockets_denied") +
-			   int_of(c, "packets_dropped")),
+			   int_of(c, "packets_dropped") +
+			   int_of(c, "names_denied")),
 	       (long long)(int_of(c, "dns_blocked") + int_of(c, "dns_failed")),
 	       (long long)int_of(c, "events_lost"));
 	logs_put_command(stdout, cmd);
@@ -229,7 +230,7 @@ static void print_agent_sandbox(json_object *sb)
 	json_object *c = NULL;
 
 	json_object_object_get_ex(sb, "counters", &c);
-	printf("%4s %-8s %-24s %-12s %5s %-5s %7lld %7lld %7lld %7lld %7lld %7lld\n",
+	printf("%4s %-8s %-24s %-12s %5s %-5s %7lld %7lld %7lld %7lld %7lld %7lld %7lld\n",
 	       str_of(sb, "slot"), str_of(sb, "kind"), str_of(sb, "cgroup"),
 	       str_of(sb, "policy"), str_of(sb, "dns_port"),
 	       json_object_get_boolean(json_object_object_get(sb, "bound")) ?
@@ -239,6 +240,7 @@ static void print_agent_sandbox(json_object *sb)
 	       (long long)int_of(c, "connect_denied"),
 	       (long long)int_of(c, "sendmsg_denied"),
 	       (long long)int_of(c, "packets_dropped"),
+	       (long long)int_of(c, "names_denied"),
 	       (long long)int_of(c, "dns_allowed"),
 	       (long long)int_of(c, "dns_blocked"));
 }
@@ -279,9 +281,9 @@ static void print_agent(json_object *root)
 		printf("no agent sandbox\n");
 		return;
 	}
-	printf("%4s %-8s %-24s %-12s %5s %-5s %7s %7s %7s %7s %7s %7s\n",
+	printf("%4s %-8s %-24s %-12s %5s %-5s %7s %7s %7s %7s %7s %7s %7s\n",
 	       "SLOT", "KIND", "CGROUP", "POLICY", "DNS", "BOUND", "CONN-OK",
-	       "CONN-NO", "SEND-NO", "DROPPED", "DNS-OK", "DNS-NO");
+	       "CONN-NO", "SEND-NO", "DROPPED", "NAME-NO", "DNS-OK", "DNS-NO");
 	for (size_t i = 0; i < json_object_array_length(list); i++)
 		print_agent_sandbox(json_object_array_get_idx(list, i));
 }

@@ -9,6 +9,7 @@
 
 #include "dns/dns_filter.h"
 #include "common/log.h"
+#include "kernel/name_table.h"
 
 #define RCODE_FORMERR 1
 #define RCODE_SERVFAIL 2
@@ -21,6 +22,7 @@ struct dns_filter {
 	struct dns_filter_ops ops;
 	const struct domain_matcher *matcher;
 	struct learned_store *store;
+	struct name_table *names; /* NULL: no names checked in the kernel */
 	dns_decision_cb on_decision;
 	void *cb_ctx;
 };
@@ -241,10 +243,15 @@ static int learn_record(struct dns_filter *f, const struct question *q,
 	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
 	int family = type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
 	size_t want = family == AF_INET ? 4 : 16;
+	struct learned_rule rule = {
+		.rule_id = m->entry_id,
+		.ports = &m->ports,
+		.flags = name_table_learned_flags(f->names, m->entry_id),
+	};
 
 	if (!rd || ldns_rdf_size(rd) != want)
 		return 0; /* not an address we could connect to */
-	if (learned_store_add(f->store, q->name, m->entry_id, &m->ports, family,
+	if (learned_store_add(f->store, q->name, &rule, family,
 			      ldns_rdf_data(rd), ldns_rr_ttl(rr)) < 0) {
 		log_error("dns: learning an address of %s: %s", q->name,
 			  strerror(errno));
@@ -279,6 +286,20 @@ static int learn_addresses(struct dns_filter *f, const struct question *q,
 	return 0;
 }
 
+/*
+ * The kernel checks names in connections' first bytes: one it can only
+ * know by name (below a pattern with '*' inside a label) is written down
+ * before the client has the answer.
+ */
+static int learn_name(struct dns_filter *f, const struct question *q,
+		      const struct domain_match *m)
+{
+	if (name_table_learn(f->names, q->name, m) == 0)
+		return 0;
+	log_error("dns: names map: %s: %s", q->name, strerror(errno));
+	return -1;
+}
+
 static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 			const uint8_t *answer, size_t alen)
 {
@@ -301,7 +322,7 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 		else if (ldns_pkt_get_rcode(a.pkt) != LDNS_RCODE_NOERROR)
 			ret = 0; /* NXDOMAIN etc.: nothing to learn */
 		else if (!(rc = learn_addresses(f, &q, &m, a.pkt, &n_learned)))
-			ret = 0;
+			ret = learn_name(f, &q, &m);
 		else if (rc == -2) {
 			why = "cname into a blocked domain";
 			code = AWF_R_BLOCKED_DOMAIN;
@@ -350,6 +371,11 @@ struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
 void dns_filter_use_store(struct dns_filter *f, struct learned_store *store)
 {
 	f->store = store;
+}
+
+void dns_filter_use_names(struct dns_filter *f, struct name_table *names)
+{
+	f->names = names;
 }
 
 void dns_filter_free(struct dns_filter *f)

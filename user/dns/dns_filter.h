@@ -16,6 +16,7 @@
 #include "dns/dns_forward.h"
 #include "policy/domain_match.h"
 #include "dns/learned.h"
+#include "kernel/name_table.h"
 
 struct dns_filter;
 
@@ -40,6 +41,12 @@ struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
  * endpoint's port first. Until a store is set every answer is SERVFAIL.
  */
 void dns_filter_use_store(struct dns_filter *f, struct learned_store *store);
+/*
+ * The names the kernel checks in connections' first bytes: addresses are
+ * learned with their entry's name-check flag, and names the trie cannot
+ * hold are written to the kernel before the answer goes out.
+ */
+void dns_filter_use_names(struct dns_filter *f, struct name_table *names);
 void dns_filter_free(struct dns_filter *f);
 
 /* The hooks to give the endpoint (dns_fwd_config.filter). */

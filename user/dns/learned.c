@@ -240,13 +240,14 @@ static bool addr_eq(const struct learned_addr *a, int family,
 }
 
 static int map_write(struct learned_store *s, const struct learned_name *n,
-		     uint32_t rule_id, const struct awf_port_set *ports,
-		     int family, const uint8_t *addr, uint64_t expires)
+		     const struct learned_rule *rule, int family,
+		     const uint8_t *addr, uint64_t expires)
 {
 	struct awf_learned val = { .expires_ns = expires,
 				   .name_id = n->id,
-				   .rule_id = rule_id,
-				   .ports = *ports };
+				   .rule_id = rule->rule_id,
+				   .ports = *rule->ports,
+				   .flags = rule->flags };
 	struct awf_learned old;
 	int fd = map_fd_of(s, family);
 	uint8_t buf[sizeof(struct awf_set_ip6_key)];
@@ -254,10 +255,14 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 
 	if (!bpf_map_lookup_elem(fd, key, &old) &&
 	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
-		/* Shared (CDN) address: both names' ports stay open. */
+		/*
+		 * Shared (CDN) address: both names' ports stay open, and
+		 * one name without a name check leaves it unchecked.
+		 */
 		if (port_set_union(&val.ports, &old.ports) == 0 &&
 		    old.expires_ns > expires)
 			val.expires_ns = old.expires_ns;
+		val.flags |= old.flags & AWF_LEARNED_NO_NAME_CHECK;
 	}
 	/* libbpf returns -errno and sets errno: keep the documented -1. */
 	return bpf_map_update_elem(fd, key, &val, BPF_ANY) ? -1 : 0;
@@ -304,8 +309,8 @@ static bool already_known(const struct learned_store *s,
 }
 
 int learned_store_add(struct learned_store *s, const char *name,
-		      uint32_t rule_id, const struct awf_port_set *ports,
-		      int family, const uint8_t *addr, uint32_t ttl)
+		      const struct learned_rule *rule, int family,
+		      const uint8_t *addr, uint32_t ttl)
 {
 	uint32_t hash = name_hash(name);
 	struct learned_name *n = name_find(s, name, hash);
@@ -323,6 +328,6 @@ int learned_store_add(struct learned_store *s, const char *name,
 		return -1;
 	if (!already_known(s, n, family, addr))
 		remember(s, n, family, addr);
-	return map_write(s, n, rule_id, ports, family, addr,
+	return map_write(s, n, rule, family, addr,
 			 learned_now_ns() + lifetime * NS_PER_S);
 }

@@ -22,6 +22,13 @@ struct learned_store *learned_store_new(int map4_fd, int map6_fd,
 					unsigned int max_per_name);
 void learned_store_free(struct learned_store *s);
 
+/* What an address learned for a name opens. */
+struct learned_rule {
+	uint32_t rule_id; /* the allow entry, index + 1 */
+	const struct awf_port_set *ports;
+	uint32_t flags; /* enum awf_learned_flag */
+};
+
 /*
  * Learn addr (4 or 16 bytes, network order) for name. An address another
  * live name already opened keeps that name's ports too. Returns 0, or -1
@@ -29,8 +36,8 @@ void learned_store_free(struct learned_store *s);
  * reach the client.
  */
 int learned_store_add(struct learned_store *s, const char *name,
-		      uint32_t rule_id, const struct awf_port_set *ports,
-		      int family, const uint8_t *addr, uint32_t ttl);
+		      const struct learned_rule *rule, int family,
+		      const uint8_t *addr, uint32_t ttl);
 
 /*
  * Also write name_id -> name into names_fd (the pinned "names" map that

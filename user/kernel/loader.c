@@ -62,38 +62,50 @@ int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 			   bpf_map__fd(l->skel->maps.cidr6), err, errlen);
 }
 
+/*
+ * The sk_msg program belongs to the map of the connections whose first
+ * bytes it reads; every other one to the sandbox cgroup. ALLOW_MULTI:
+ * programs of nested cgroups run in addition to ours and can never
+ * replace them.
+ */
+static int attach_one(struct loader *l, struct bpf_program *prog, char *err,
+		      size_t errlen)
+{
+	int fd = bpf_program__fd(prog);
+	int type = bpf_program__expected_attach_type(prog);
+	int target = l->cgroup_fd, flags = BPF_F_ALLOW_MULTI;
+	const char *what = "the sandbox cgroup";
+
+	if (l->n_attached == LOADER_MAX_PROGS)
+		return set_err(err, errlen, "more than %d BPF programs",
+			       LOADER_MAX_PROGS);
+	if (type == BPF_SK_MSG_VERDICT) {
+		target = bpf_map__fd(l->skel->maps.name_socks);
+		flags = 0;
+		what = "map name_socks";
+	}
+	if (bpf_prog_attach(fd, target, type, flags))
+		return set_err(err, errlen, "attaching %s to %s: %s",
+			       bpf_program__name(prog), what, strerror(errno));
+	l->attached[l->n_attached].prog_fd = fd;
+	l->attached[l->n_attached].target_fd = target;
+	l->attached[l->n_attached].type = type;
+	l->n_attached++;
+	return 0;
+}
+
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
 
 	l->cgroup_fd = cgroup_fd;
 	bpf_object__for_each_program(prog, l->skel->obj) {
-		int fd = bpf_program__fd(prog);
-		int type = bpf_program__expected_attach_type(prog);
-
-		if (l->n_attached == LOADER_MAX_PROGS) {
-			set_err(err, errlen, "more than %d BPF programs",
-				LOADER_MAX_PROGS);
-			goto rollback;
+		if (attach_one(l, prog, err, errlen)) {
+			loader_detach(l);
+			return -1;
 		}
-		/*
-		 * ALLOW_MULTI: programs of nested cgroups run in addition to
-		 * ours and can never replace them.
-		 */
-		if (bpf_prog_attach(fd, cgroup_fd, type, BPF_F_ALLOW_MULTI)) {
-			set_err(err, errlen,
-				"attaching %s to the sandbox cgroup: %s",
-				bpf_program__name(prog), strerror(errno));
-			goto rollback;
-		}
-		l->attached[l->n_attached].prog_fd = fd;
-		l->attached[l->n_attached].type = type;
-		l->n_attached++;
 	}
 	return 0;
-rollback:
-	loader_detach(l);
-	return -1;
 }
 
 void loader_detach(struct loader *l)
@@ -101,7 +113,7 @@ void loader_detach(struct loader *l)
 	while (l->n_attached) {
 		l->n_attached--;
 		if (bpf_prog_detach2(l->attached[l->n_attached].prog_fd,
-				     l->cgroup_fd,
+				     l->attached[l->n_attached].target_fd,
 				     l->attached[l->n_attached].type))
 			log_warn("detaching BPF program (type %d): %s",
 				 l->attached[l->n_attached].type,

@@ -16,7 +16,7 @@
 #include "awf.h"
 #include "kernel/rules.h"
 
-#define LOADER_MAX_PROGS 16
+#define LOADER_MAX_PROGS 32
 
 struct awf_bpf;
 
@@ -26,7 +26,8 @@ struct loader {
 	size_t n_attached;
 	struct {
 		int prog_fd;
-		int type; /* enum bpf_attach_type */
+		int target_fd; /* the cgroup, or the map of an sk_msg program */
+		int type;      /* enum bpf_attach_type */
 	} attached[LOADER_MAX_PROGS];
 };
 

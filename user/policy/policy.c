@@ -94,6 +94,7 @@ static bool same_domain(const struct policy_domain *a,
 {
 	return strcmp(a->name, b->name) == 0 &&
 	       a->subdomains == b->subdomains && a->has_ports == b->has_ports &&
+	       a->name_check == b->name_check &&
 	       (!a->has_ports || port_set_equal(&a->ports, &b->ports));
 }
 
@@ -125,7 +126,9 @@ int policy_merge_domain_name(struct policy *p, bool block, const char *text,
 			     char *err, size_t errlen)
 {
 	char name[POLICY_MAX_DOMAIN_LEN + 1];
-	struct policy_domain d = { .name = name, .subdomains = true };
+	struct policy_domain d = { .name = name,
+				   .subdomains = true,
+				   .name_check = true };
 
 	if (domain_normalize(text, name, sizeof(name), err, errlen) < 0)
 		return -1;

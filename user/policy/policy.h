@@ -28,6 +28,12 @@ struct policy_domain {
 	bool subdomains; /* "example.com" matches below it too */
 	bool has_ports;	 /* false: the policy's default "ports" apply */
 	struct awf_port_set ports;
+	/*
+	 * Connections to its addresses must name an allowed name in their
+	 * first bytes (TLS server_name, HTTP Host); "name_check": false
+	 * turns that off for clients that cannot.
+	 */
+	bool name_check;
 };
 
 struct policy {

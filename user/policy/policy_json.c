@@ -54,6 +54,10 @@ static json_object *domains_json(const struct policy_domain *d, size_t n,
 			json_object_new_boolean(d[i].subdomains));
 		if (default_ports)
 			json_object_object_add(
+				o, "name_check",
+				json_object_new_boolean(d[i].name_check));
+		if (default_ports)
+			json_object_object_add(
 				o, "ports",
 				ports_json(d[i].has_ports ? &d[i].ports :
 							    default_ports));

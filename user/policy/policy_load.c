@@ -241,6 +241,18 @@ static int read_domain_subdomains(const struct jctx *c, const char *path,
 	return get_bool(c, path, val, &e->d.subdomains);
 }
 
+static int read_domain_name_check(const struct jctx *c, const char *path,
+				  json_object *val, void *target)
+{
+	struct domain_entry *e = target;
+
+	if (e->block)
+		return jfail(
+			c, path,
+			"not supported in block_domains (a blocked name is never allowed)");
+	return get_bool(c, path, val, &e->d.name_check);
+}
+
 static int read_domain_ports(const struct jctx *c, const char *path,
 			     json_object *val, void *target)
 {
@@ -260,13 +272,16 @@ static const struct jkey domain_keys[] = {
 	  .what = "a domain name" },
 	{ .name = "subdomains", .read = read_domain_subdomains },
 	{ .name = "ports", .read = read_domain_ports },
+	{ .name = "name_check", .read = read_domain_name_check },
 	{ .name = NULL },
 };
 
 static int read_domain(const struct jctx *c, const char *path, json_object *val,
 		       struct policy *p, bool block)
 {
-	struct domain_entry e = { .block = block, .d.subdomains = true };
+	struct domain_entry e = { .block = block,
+				  .d.subdomains = true,
+				  .d.name_check = true };
 	char why[AWF_ERR_LEN];
 	const char *text;
 	int rc;

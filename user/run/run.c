@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent_client.h"
+#include "kernel/name_table.h"
 #include "kernel/hostaddr.h"
 #include "common/error.h"
 #include "run/cgroup.h"
@@ -47,6 +48,7 @@ struct run_state {
 	struct domain_matcher *matcher;
 	struct dns_filter *filter;
 	struct learned_store *learned;
+	struct name_table names; /* the names checked in first bytes */
 	struct events events;
 	bool events_open;
 	struct sandbox_pub pub;	   /* the pins `dump` and `status` read */
@@ -99,6 +101,19 @@ static int open_learned_store(struct run_state *s, char *err, size_t errlen)
 	learned_store_use_names_map(s->learned,
 				    loader_map_fd(&s->loader, "names"));
 	dns_filter_use_store(s->filter, s->learned);
+	return 0;
+}
+
+/* The policy's names into the kernel, for the first bytes' check. */
+static int open_name_table(struct run_state *s, char *err, size_t errlen)
+{
+	if (name_table_build(&s->names, s->opts->policy, s->matcher, err,
+			     errlen) ||
+	    name_table_write(&s->names, loader_map_fd(&s->loader, "name_rules"),
+			     loader_map_fd(&s->loader, "exact_names"), 0, err,
+			     errlen))
+		return -1;
+	dns_filter_use_names(s->filter, &s->names);
 	return 0;
 }
 
@@ -372,7 +387,8 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	}
 	if (open_dns_endpoint(s, err, errlen) ||
 	    load_policy_into_kernel(s, err, errlen) ||
-	    open_learned_store(s, err, errlen))
+	    open_learned_store(s, err, errlen) ||
+	    open_name_table(s, err, errlen))
 		return -1;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
 	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
@@ -432,6 +448,7 @@ static void tear_down(struct run_state *s)
 	dns_fwd_free(s->dns);
 	dns_filter_free(s->filter);
 	learned_store_free(s->learned);
+	name_table_free(&s->names);
 	domain_matcher_free(s->matcher);
 	if (s->signal_src.fd >= 0)
 		close(s->signal_src.fd);

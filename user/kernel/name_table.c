@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * name_table.c - compile the policy's domain patterns into the kernel's
+ * names trie (name_table.h says how), write it, and keep the exact names.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "common/array.h"
+#include "common/error.h"
+#include "kernel/name_table.h"
+
+/* Probe labels tried below a key: "0" to "99". */
+#define MAX_PROBES 100
+
+static bool name_char_ok(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '_';
+}
+
+size_t name_key_of(const char *name, struct awf_name_key *key)
+{
+	size_t n = strlen(name), label = 0;
+
+	memset(key, 0, sizeof(*key));
+	if (n && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > AWF_NAME_KEY_LEN - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c =
+			(unsigned char)tolower((unsigned char)name[i]);
+
+		if (c == '.') {
+			if (!label)
+				return 0;
+			label = 0;
+		} else if (!name_char_ok(c) || ++label > 63) {
+			return 0;
+		}
+		key->name[n - 1 - i] = c;
+	}
+	key->name[n] = '.';
+	return n + 1;
+}
+
+/* The key of a pattern's literal part: any text, '*' kept ("" -> 0). */
+static size_t literal_key(const char *text, size_t n, struct awf_name_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		key->name[n - 1 - i] = text[i];
+	key->name[n] = '.';
+	return n + 1;
+}
+
+/*
+ * The literal part of a pattern: "*.example.com" -> "example.com"; a
+ * pattern with '*' inside a label -> the labels right of the last such
+ * label (*inner set); a plain name -> itself.
+ */
+static const char *pattern_literal(const char *pattern, bool *inner)
+{
+	const char *star = strrchr(pattern, '*'), *dot;
+
+	*inner = false;
+	if (!star)
+		return pattern;
+	if (star == pattern && pattern[1] == '.' && !strchr(pattern + 2, '*'))
+		return pattern + 2;
+	*inner = true;
+	dot = strchr(star, '.');
+	return dot ? dot + 1 : "";
+}
+
+static size_t key_len(const struct name_rule_entry *e)
+{
+	return e->rule.len;
+}
+
+/*
+ * Keys are zero after their bytes and hold no zero: comparing the whole
+ * array orders them, and equal arrays are equal keys.
+ */
+static int key_cmp(const void *a, const void *b)
+{
+	const struct name_rule_entry *x = a, *y = b;
+
+	return memcmp(x->key.name, y->key.name, sizeof(x->key.name));
+}
+
+static struct name_rule_entry *find_rule(const struct name_table *nt,
+					 const struct awf_name_key *key)
+{
+	struct name_rule_entry probe = { .key = *key };
+
+	return bsearch(&probe, nt->rules, nt->n_rules, sizeof(*nt->rules),
+		       key_cmp);
+}
+
+/*
+ * Every pattern's key, unsorted; the root of a region of exact names
+ * is marked with below.kind AWF_NV_EXACT.
+ */
+static int add_pattern(struct name_table *nt, size_t *cap, const char *pattern)
+{
+	struct name_rule_entry *e;
+	const char *lit;
+	bool inner;
+
+	if (array_grow((void **)&nt->rules, cap, nt->n_rules + 1,
+		       sizeof(*nt->rules)))
+		return -1;
+	e = &nt->rules[nt->n_rules];
+	memset(e, 0, sizeof(*e));
+	lit = pattern_literal(pattern, &inner);
+	e->rule.len = (uint32_t)literal_key(lit, strlen(lit), &e->key);
+	if (e->rule.len > AWF_NAME_KEY_LEN)
+		return 0; /* no name is that long: nothing to cover */
+	if (inner) {
+		e->rule.below.kind = AWF_NV_EXACT;
+		nt->has_exact = true;
+	}
+	nt->n_rules++;
+	return 0;
+}
+
+/* Sorted, one entry per key, an exact mark kept. */
+static void sort_keys(struct name_table *nt)
+{
+	size_t n = 0;
+
+	qsort(nt->rules, nt->n_rules, sizeof(*nt->rules), key_cmp);
+	for (size_t i = 0; i < nt->n_rules; i++) {
+		if (n && !key_cmp(&nt->rules[n - 1], &nt->rules[i])) {
+			if (nt->rules[i].rule.below.kind == AWF_NV_EXACT)
+				nt->rules[n - 1].rule.below.kind = AWF_NV_EXACT;
+			continue;
+		}
+		nt->rules[n++] = nt->rules[i];
+	}
+	nt->n_rules = n;
+}
+
+static void verdict_of(const struct domain_matcher *m, const char *name,
+		       struct awf_name_verdict *v)
+{
+	struct domain_match dm;
+	int rc = domain_matcher_lookup(m, name, &dm);
+
+	memset(v, 0, sizeof(*v));
+	v->entry_id = dm.entry_id;
+	if (dm.blocked)
+		v->kind = AWF_NV_BLOCK;
+	else if (rc == 1) {
+		v->kind = AWF_NV_ALLOW;
+		v->ports = dm.ports;
+	}
+}
+
+/* Key bytes back to the name they spell ("" for the root). */
+static void key_name(const struct awf_name_key *key, size_t len, char *out)
+{
+	size_t n = len ? len - 1 : 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)key->name[n - 1 - i];
+	out[n] = '\0';
+}
+
+/*
+ * The keys covering key (len bytes), longest first, as the kernel's LPM
+ * lookup ranks them: keys end at a label's end, so only those prefixes,
+ * then the root. Start with *end = len + 1; NULL when none is left.
+ */
+static const struct name_rule_entry *next_cover(const struct name_table *nt,
+						const struct awf_name_key *key,
+						size_t *end)
+{
+	struct awf_name_key prefix = *key;
+	const struct name_rule_entry *e;
+
+	while (*end > 0) {
+		size_t n = --*end;
+
+		if (n && key->name[n - 1] != '.')
+			continue;
+		memset(prefix.name + n, 0, sizeof(prefix.name) - n);
+		e = find_rule(nt, &prefix);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+/* Whether the root of a region of exact names is at or above key. */
+static bool in_exact_region(const struct name_table *nt,
+			    const struct awf_name_key *key, size_t len)
+{
+	const struct name_rule_entry *e;
+	size_t end = len + 1;
+
+	if (!nt->has_exact)
+		return false;
+	while ((e = next_cover(nt, key, &end)))
+		if (e->rule.below.kind == AWF_NV_EXACT)
+			return true;
+	return false;
+}
+
+/* A name just below e that is no key itself; false when none fits. */
+static bool probe_name(struct name_table *nt, const struct name_rule_entry *e,
+		       char *out, size_t outlen)
+{
+	char base[AWF_NAME_LEN];
+	struct awf_name_key key;
+
+	key_name(&e->key, key_len(e), base);
+	for (int i = 0; i < MAX_PROBES; i++) {
+		snprintf(out, outlen, "%d%s%s", i, *base ? "." : "", base);
+		if (name_key_of(out, &key) && !find_rule(nt, &key))
+			return true;
+	}
+	return false;
+}
+
+static void compile_rule(struct name_table *nt, struct name_rule_entry *e)
+{
+	char name[AWF_NAME_LEN + 32];
+	bool exact = in_exact_region(nt, &e->key, key_len(e));
+
+	if (key_len(e)) {
+		key_name(&e->key, key_len(e), name);
+		verdict_of(nt->matcher, name, &e->rule.apex);
+	}
+	if (exact)
+		e->rule.below =
+			(struct awf_name_verdict){ .kind = AWF_NV_EXACT };
+	else if (probe_name(nt, e, name, sizeof(name)))
+		verdict_of(nt->matcher, name, &e->rule.below);
+	else
+		e->rule.below =
+			(struct awf_name_verdict){ .kind = AWF_NV_DENY };
+}
+
+int name_table_build(struct name_table *nt, const struct policy *p,
+		     const struct domain_matcher *m, char *err, size_t errlen)
+{
+	size_t cap = 0;
+
+	memset(nt, 0, sizeof(*nt));
+	nt->matcher = m;
+	nt->rules_fd = -1;
+	nt->exact_fd = -1;
+	for (size_t i = 0; i < p->n_allow_domains; i++)
+		if (add_pattern(nt, &cap, p->allow_domains[i].name))
+			goto oom;
+	for (size_t i = 0; i < p->n_block_domains; i++)
+		if (add_pattern(nt, &cap, p->block_domains[i].name))
+			goto oom;
+	sort_keys(nt);
+	for (size_t i = 0; i < nt->n_rules; i++)
+		compile_rule(nt, &nt->rules[i]);
+	nt->matcher = NULL;
+	nt->unchecked = calloc(p->n_allow_domains + 1, sizeof(bool));
+	if (!nt->unchecked)
+		goto oom;
+	nt->n_entries = p->n_allow_domains;
+	for (size_t i = 0; i < p->n_allow_domains; i++)
+		nt->unchecked[i] = !p->allow_domains[i].name_check;
+	return 0;
+oom:
+	name_table_free(nt);
+	return set_err(err, errlen, "names trie: out of memory");
+}
+
+void name_table_free(struct name_table *nt)
+{
+	free(nt->rules);
+	free(nt->unchecked);
+	nt->rules = NULL;
+	nt->unchecked = NULL;
+	nt->n_rules = 0;
+	nt->n_entries = 0;
+}
+
+static void kernel_key(const struct name_table *nt,
+		       const struct awf_name_key *key, size_t len,
+		       struct awf_name_key *out)
+{
+	*out = *key;
+	out->slot = htons((uint16_t)nt->slot);
+	out->prefixlen = (uint32_t)(16 + len * 8);
+}
+
+int name_table_write(struct name_table *nt, int rules_fd, int exact_fd,
+		     uint32_t slot, char *err, size_t errlen)
+{
+	struct awf_name_key k;
+
+	nt->rules_fd = rules_fd;
+	nt->exact_fd = exact_fd;
+	nt->slot = slot;
+	for (size_t i = 0; i < nt->n_rules; i++) {
+		const struct name_rule_entry *e = &nt->rules[i];
+
+		kernel_key(nt, &e->key, key_len(e), &k);
+		if (bpf_map_update_elem(rules_fd, &k, &e->rule, BPF_ANY))
+			return set_err(err, errlen,
+				       "names trie: entry %zu of %zu: %s",
+				       i + 1, nt->n_rules, strerror(errno));
+	}
+	return 0;
+}
+
+static void purge_exact(struct name_table *nt)
+{
+	struct awf_name_key key, next, *doomed = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(nt->exact_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (ntohs(next.slot) != nt->slot)
+			continue;
+		if (array_grow((void **)&doomed, &cap, n + 1, sizeof(*doomed)))
+			break;
+		doomed[n++] = next;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(nt->exact_fd, &doomed[i]);
+	free(doomed);
+}
+
+void name_table_purge(struct name_table *nt)
+{
+	struct awf_name_key k;
+
+	if (nt->rules_fd < 0)
+		return;
+	for (size_t i = 0; i < nt->n_rules; i++) {
+		kernel_key(nt, &nt->rules[i].key, key_len(&nt->rules[i]), &k);
+		bpf_map_delete_elem(nt->rules_fd, &k);
+	}
+	purge_exact(nt);
+}
+
+const struct awf_name_verdict *name_table_lookup(const struct name_table *nt,
+						 const char *name)
+{
+	const struct name_rule_entry *e;
+	struct awf_name_key key;
+	size_t len = name_key_of(name, &key), end = len + 1;
+
+	if (!len)
+		return NULL;
+	e = next_cover(nt, &key, &end);
+	if (!e)
+		return NULL;
+	return key_len(e) == len ? &e->rule.apex : &e->rule.below;
+}
+
+int name_table_learn(struct name_table *nt, const char *name,
+		     const struct domain_match *m)
+{
+	struct awf_name_verdict v = { .kind = AWF_NV_ALLOW };
+	const struct awf_name_verdict *found;
+	struct awf_name_key key, k;
+	size_t len;
+
+	if (!nt || !nt->has_exact || nt->exact_fd < 0 || !m->allowed)
+		return 0;
+	found = name_table_lookup(nt, name);
+	if (!found || found->kind != AWF_NV_EXACT)
+		return 0;
+	len = name_key_of(name, &key);
+	kernel_key(nt, &key, len, &k);
+	k.prefixlen = 0;
+	v.entry_id = m->entry_id;
+	v.ports = m->ports;
+	return bpf_map_update_elem(nt->exact_fd, &k, &v, BPF_ANY) ? -1 : 0;
+}
+
+uint32_t name_table_learned_flags(const struct name_table *nt,
+				  uint32_t entry_id)
+{
+	if (!nt || !nt->unchecked || !entry_id || entry_id > nt->n_entries)
+		return 0;
+	return nt->unchecked[entry_id - 1] ? AWF_LEARNED_NO_NAME_CHECK : 0;
+}
