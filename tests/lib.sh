@@ -177,6 +177,23 @@ awf() {
 
 awf_run() { awf run "$@"; }
 
+# use_testbed_resolver: from now on $AWF is a wrapper that runs awf-bpf
+# (and so the workload) in a mount namespace whose /etc/resolv.conf names
+# the testbed's trusted server: names looked up through getaddrinfo
+# (curl, Python) go through the sandbox's DNS filter to it, and no lookup
+# ever names the host's own resolver.
+use_testbed_resolver() {
+	local real=$AWF
+	printf 'nameserver %s\n' "$DNS4" >"$TEST_TMP/resolv.conf"
+	cat >"$TEST_TMP/awf-named" <<EOF
+#!/bin/sh
+exec unshare -m sh -c 'mount --bind "\$0" /etc/resolv.conf && exec "\$@"' \
+	"$TEST_TMP/resolv.conf" "$real" "\$@"
+EOF
+	chmod +x "$TEST_TMP/awf-named"
+	AWF=$TEST_TMP/awf-named
+}
+
 # sandbox_probe POLICY_FILE MODE ARGS...: run probe.py inside the sandbox;
 # PROBE_LINE is its result line (first line of stdout).
 sandbox_probe() {

@@ -849,6 +849,9 @@ static int attach_run(struct awf_bpf *skel, const struct test_cgroup *cg)
 		int fd = bpf_program__fd(prog);
 		int type = bpf_program__expected_attach_type(prog);
 
+		/* The first bytes' program belongs to a map, not a cgroup. */
+		if (type == BPF_SK_MSG_VERDICT)
+			continue;
 		if (g.n_attached == ARRAY_SIZE(g.attached) ||
 		    bpf_prog_attach(fd, cg->fd, type, BPF_F_ALLOW_MULTI)) {
 			fprintf(stderr, "attaching %s to %s: %s\n",
@@ -967,8 +970,9 @@ static int attach_agent(struct awf_agent_bpf *skel,
 	bpf_object__for_each_program(prog, skel->obj) {
 		struct bpf_link *link;
 
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS)
-			continue; /* the uplinks' tc program */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS ||
+		    bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)
+			continue; /* the uplinks' tc program; a map's sk_msg */
 		if (g.n_links == ARRAY_SIZE(g.links)) {
 			fprintf(stderr, "more than %zu agent programs\n",
 				ARRAY_SIZE(g.links));

@@ -355,7 +355,7 @@ test_agent_uninstall_leaves_nothing() {
 	probe_in web1 tcp "$ALLOWED4" 80 --timeout 2
 	agent_stop
 	[ -e "$AWF_BPFFS/agent/links" ] || fail "SIGTERM removed the links: enforcement would stop"
-	assert_eq 16 "$(ls "$AWF_BPFFS/agent/progs" | wc -l)" "programs pinned under progs/"
+	assert_eq 18 "$(ls "$AWF_BPFFS/agent/progs" | wc -l)" "programs pinned under progs/"
 	awf agent --uninstall
 	assert_eq 0 "$AWF_RC" "uninstall"
 	[ ! -e "$AWF_BPFFS/agent" ] || fail "$AWF_BPFFS/agent is left"
@@ -493,4 +493,38 @@ test_agent_dns_in_own_netns() {
 	assert_eq 0 "$(dns_queries trusted other.test)" "queries for other.test upstream"
 	wait_for "$AG_LOG" "$AG_ATTACH/web1: DNS endpoint closed in namespaces it left" ||
 		fail "the namespace's endpoint was not closed after its process left"
+}
+
+# Names checked in the kernel (issue 12, tests/integration/test_names.sh)
+# hold under the agent too: a sandbox whose policy allows good.test reaches
+# the shared address with a ClientHello naming good.test; one naming
+# other.test, to the same address, is refused with EACCES before it
+# leaves, and recorded in the agent's audit output. The same through the
+# `run` fast path, with the denial line relayed to run's stderr.
+test_agent_names_checked() {
+	local hello=$TOOLS/tls_hello.py good other pol n
+	agent_setup
+	cat >"$AG_DIR/policies/web.json" <<EOF2
+{"version": 1, "selector": "$AG_ATTACH/web*", "allow_domains": ["good.test"], "dns_servers": ["$DNS4"]}
+EOF2
+	agent_start
+	assert_eq "$SHARED4" "$(dig_in web1 good.test)" "good.test through web1's resolver"
+	good=$(in_cgroup web1 "$PY" "$hello" "$SHARED4" 443 --sni good.test 2>&1 | head -n 1)
+	other=$(in_cgroup web1 "$PY" "$hello" "$SHARED4" 443 --sni other.test 2>&1 | head -n 1)
+	log "web1: good.test: $good; other.test: $other"
+	case $good in "serverhello "*) ;; *) fail "web1: ClientHello naming good.test: expected serverhello, got '$good'" ;; esac
+	case $other in "refused EACCES "*) ;; *) fail "web1: ClientHello naming other.test: expected 'refused EACCES <ms>', got '$other'" ;; esac
+	[ "${other##* }" -lt 1500 ] || fail "web1: other.test refused after ${other##* } ms, expected < 1500 ms"
+	wait_for "$AG_AUDIT" '"name":"other.test"' || fail "no audit record names other.test: $(tail -n 5 "$AG_AUDIT")"
+	n=$(jq -c "select(.sandbox == \"web:$AG_ATTACH/web1\" and .verdict == \"deny\" and .reason == \"tls_name_not_allowed\" and .name == \"other.test\" and .dst == \"$SHARED4\" and .dport == 443)" "$AG_AUDIT" | wc -l)
+	assert_eq 1 "$n" "web1's audit records {deny tls_name_not_allowed other.test}"
+	# run through the agent: the line on run's stderr.
+	pol=$(policy p '"allow_domains": ["good.test"]')
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- sh -c "
+		dig +short +time=2 +tries=1 @$DNS4 good.test >/dev/null
+		$PY $hello $SHARED4 443 --sni good.test
+		$PY $hello $SHARED4 443 --sni other.test"
+	assert_contains "$(printf '%s\n' "$AWF_OUT" | sed -n 1p)" "serverhello " "run via the agent: good.test"
+	assert_contains "$(printf '%s\n' "$AWF_OUT" | sed -n 2p)" "refused EACCES " "run via the agent: other.test"
+	assert_match "$AWF_ERR" "^awf-bpf: denied tls sni other\\.test to ${SHARED4//./\\.}:443 from pid [0-9]+ \\(python3\\): name not allowed$" "run via the agent: the denial line"
 }

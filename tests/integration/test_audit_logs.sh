@@ -13,7 +13,7 @@ every_kind_run() {
 	awf_run --policy "$pol" --audit-log "$AUDIT" --audit all -- sh -c "
 		${DIGT[*]} +short @$DNS4 allowed.test >/dev/null
 		${DIGT[*]} +short @$DNS4 blocked.test >/dev/null
-		$PY $PROBE tcp $ALLOWED4 80 >/dev/null
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test >/dev/null
 		$PY $PROBE tcp $BLOCKED4 80 >/dev/null
 		$PY $PROBE udp $BLOCKED4 $UDP_ECHO_PORT >/dev/null
 		$PY -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)' 2>/dev/null
@@ -76,7 +76,7 @@ test_audit_logs_summary_markdown() {
 	assert_eq "</details>" "$(printf '%s\n' "$out" | tail -n 1)" "last line"
 	assert_contains "$out" "<summary>awf-bpf: 4 denied (1 domain, 3 destinations)</summary>"
 	assert_contains "$out" "| Domain | Allowed | Denied |"
-	assert_contains "$out" "| allowed.test | 2 | 0 |"
+	assert_contains "$out" "| allowed.test | 3 | 0 |"
 	assert_contains "$out" "| blocked.test | 0 | 1 |"
 	assert_contains "$out" "| connect_denied | 1 |"
 	assert_contains "$out" "| sockets_denied | 1 |"

@@ -102,9 +102,10 @@ test_dns_allowed_domain_is_learned() {
 	local pol
 	pol=$(policy p '"allow_domains": ["allowed.test"]')
 	awf_run --policy "$pol" -- sh -c "
-		$PY $PROBE tcp $ALLOWED4 80
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test
 		${DIG[*]} +short @$ROGUE4 allowed.test A
-		$PY $PROBE tcp $ALLOWED4 80; $PY $PROBE tcp $ALLOWED4 443; $PY $PROBE tcp $ALLOWED4 8080"
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test; $PY $PROBE tcp $ALLOWED4 443 --host allowed.test
+		$PY $PROBE tcp $ALLOWED4 8080 --host allowed.test"
 	local lines
 	mapfile -t lines <<<"$AWF_OUT"
 	assert_eperm_fast "${lines[0]:-}" "tcp $ALLOWED4:80 before allowed.test was resolved"
@@ -119,7 +120,8 @@ test_dns_domain_ports_and_ipv6() {
 	pol=$(policy p '"allow_domains": ["allowed.test"], "ports": [8080]')
 	awf_run --policy "$pol" -- sh -c "
 		${DIG[*]} +short @$DNS4 allowed.test A; ${DIG[*]} +short @$DNS4 allowed.test AAAA
-		$PY $PROBE tcp $ALLOWED4 8080; $PY $PROBE tcp $ALLOWED6 8080; $PY $PROBE tcp $ALLOWED4 80"
+		$PY $PROBE tcp $ALLOWED4 8080 --host allowed.test; $PY $PROBE tcp $ALLOWED6 8080 --host allowed.test
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test"
 	local lines
 	mapfile -t lines <<<"$AWF_OUT"
 	assert_eq "$ALLOWED4" "${lines[0]:-}" "dig allowed.test A"
@@ -144,9 +146,9 @@ test_dns_cname_and_multiple_addresses() {
 	pol=$(policy p '"allow_domains": ["alias.test", "multi.test"]')
 	awf_run --policy "$pol" -- sh -c "
 		${DIG[*]} +short @$DNS4 alias.test A >/dev/null
-		$PY $PROBE tcp $ALLOWED4 80
+		$PY $PROBE tcp $ALLOWED4 80 --host alias.test
 		${DIG[*]} +short @$DNS4 multi.test A >/dev/null
-		$PY $PROBE tcp $ALLOWED4_B 80"
+		$PY $PROBE tcp $ALLOWED4_B 80 --host multi.test"
 	local lines
 	mapfile -t lines <<<"$AWF_OUT"
 	assert_eq "ok hello from $ALLOWED4:80" "${lines[0]:-}" "tcp $ALLOWED4:80 after alias.test (CNAME allowed.test)"
@@ -158,7 +160,7 @@ test_dns_block_domains_win() {
 	pol=$(policy p '"allow_domains": ["allowed.test", "blocked.test"], "block_domains": ["blocked.test"]')
 	awf_run --policy "$pol" -- sh -c "
 		${DIG[*]} +short @$DNS4 allowed.test A >/dev/null; ${DIG[*]} +short @$DNS4 blocked.test A >/dev/null
-		$PY $PROBE tcp $ALLOWED4 80; $PY $PROBE tcp $BLOCKED4 80"
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test; $PY $PROBE tcp $BLOCKED4 80"
 	local lines
 	mapfile -t lines <<<"$AWF_OUT"
 	assert_eq "ok hello from $ALLOWED4:80" "${lines[0]:-}" "allowed.test (allowed, not blocked)"
@@ -171,7 +173,7 @@ test_dns_allow_domains_flag_and_min_ttl() {
 	awf_run --dns-servers "$DNS4" -d short-ttl.test -- sh -c "
 		${DIG[*]} +short @$ROGUE4 short-ttl.test A >/dev/null
 		sleep 3
-		$PY $PROBE tcp $ALLOWED4 80"
+		$PY $PROBE tcp $ALLOWED4 80 --host short-ttl.test"
 	assert_eq "ok hello from $ALLOWED4:80" "$AWF_OUT" "tcp $ALLOWED4:80 3 s after a 2 s TTL answer"
 }
 
@@ -180,7 +182,7 @@ test_dns_domain_files() {
 	printf 'blocked.test\n' >"$TEST_TMP/block.txt"
 	awf_run --dns-servers "$DNS4" --allow-domains-file "$TEST_TMP/allow.txt" --block-domains-file "$TEST_TMP/block.txt" -- sh -c "
 		${DIG[*]} +short @$DNS4 allowed.test A >/dev/null; ${DIG[*]} +short @$DNS4 blocked.test A >/dev/null
-		$PY $PROBE tcp $ALLOWED4 80; $PY $PROBE tcp $BLOCKED4 80"
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test; $PY $PROBE tcp $BLOCKED4 80"
 	local lines
 	mapfile -t lines <<<"$AWF_OUT"
 	assert_eq "ok hello from $ALLOWED4:80" "${lines[0]:-}" "allowed.test from --allow-domains-file"

@@ -24,6 +24,21 @@ ALLOWED4_B=198.18.0.11          # second A record of multi.test
 # "Blocked" host: HTTP on 80, 443, 8080; UDP echo 5000.
 BLOCKED4=198.18.0.20
 BLOCKED6=fd42:a0f0::20
+# "Shared" host: two unrelated names on one address, as behind a CDN.
+# good.test (the tests allow it) and other.test (they do not) resolve, with
+# every name below them, to SHARED4/SHARED6. Real TLS on 443 (a test CA
+# made at `up`, one certificate per name, picked by SNI; the reply names
+# the SNI), HTTP on 80 answering with the Host it got, and a raw TCP
+# greeting/echo service on 2222.
+SHARED4=198.18.0.30
+SHARED6=fd42:a0f0::30
+SHARED_NAME=good.test
+OTHER_NAME=other.test
+SHARED_HTTPS_PORT=443
+SHARED_HTTP_PORT=80
+SHARED_RAW_PORT=2222
+AWFT_TLS_DIR=$AWFT_STATE/tls
+AWFT_CA=$AWFT_TLS_DIR/ca.crt    # curl --cacert "$AWFT_CA"
 # Trusted DNS upstream (dnsmasq, UDP+TCP 53).
 DNS4=198.18.0.53
 DNS6=fd42:a0f0::53
@@ -45,8 +60,8 @@ UDP_ECHO_PORT=5000
 
 # Every address of the world side (v4 prefix /24, v6 prefix /64, the
 # link-local one /32).
-AWFT_WORLD4="$ALLOWED4 $ALLOWED4_B $BLOCKED4 $DNS4 $ROGUE4 $PROXY4"
-AWFT_WORLD6="$ALLOWED6 $BLOCKED6 $DNS6 $ROGUE6"
+AWFT_WORLD4="$ALLOWED4 $ALLOWED4_B $BLOCKED4 $SHARED4 $DNS4 $ROGUE4 $PROXY4"
+AWFT_WORLD6="$ALLOWED6 $BLOCKED6 $SHARED6 $DNS6 $ROGUE6"
 
 # Safety routes in the host netns: if the veth disappears, these ranges are
 # unreachable instead of following the default route off the machine.

@@ -2,9 +2,10 @@
 # tests/testbed/testbed.sh up|down|status
 #
 # The awf-bpf test world: a network namespace (awft-world) behind a veth
-# pair, holding an "allowed" and a "blocked" HTTP/UDP host, a trusted and a
-# rogue dnsmasq, a tinyproxy and a link-local address we own. The address
-# plan is in addresses.sh. No traffic of the tests ever leaves this
+# pair, holding an "allowed" and a "blocked" HTTP/UDP host, a "shared"
+# host serving two names over real TLS (a test CA made here, in
+# $AWFT_STATE/tls), a trusted and a rogue dnsmasq, a tinyproxy and a
+# link-local address we own. The address plan is in addresses.sh. No traffic of the tests ever leaves this
 # machine: the world netns has no default route, and the host netns has
 # "unreachable" safety routes for the test ranges in case the veth is gone.
 #
@@ -110,6 +111,41 @@ http_ok() { # addr port
 	curl -s --max-time 2 --noproxy '*' "$url" | grep -qF "hello from"
 }
 
+# bracket an IPv6 address for a URL or curl --resolve
+url_addr() { case $1 in *:*) printf '[%s]' "$1" ;; *) printf '%s' "$1" ;; esac; }
+
+# The shared host's HTTPS, verified with the test CA, serving NAME's
+# certificate for SNI NAME.
+https_ok() { # addr name
+	curl -s --max-time 2 --noproxy '*' --cacert "$AWFT_CA" \
+		--resolve "$2:$SHARED_HTTPS_PORT:$(url_addr "$1")" "https://$2:$SHARED_HTTPS_PORT/" |
+		grep -qF "hello from $2 at $(url_addr "$1"):$SHARED_HTTPS_PORT (Host: $2)"
+}
+
+# The shared host's HTTP answers with the Host it got.
+host_ok() { # addr name
+	curl -s --max-time 2 --noproxy '*' -H "Host: $2" "http://$(url_addr "$1"):$SHARED_HTTP_PORT/" |
+		grep -qF "hello from $2 at"
+}
+
+# The raw TCP service greets first, then echoes.
+echo_ok() { # addr port
+	$PY - "$1" "$2" <<'EOF'
+import socket, sys
+a, p = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection((a, p), timeout=2)
+greeting = s.recv(4096)
+s.sendall(b"ping\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+sys.exit(0 if greeting.startswith(b"greeting from") and data == b"echo: ping\n" else 1)
+EOF
+}
+
 udp_ok() { # addr port
 	$PY - "$1" "$2" <<'EOF'
 import socket, sys
@@ -140,6 +176,7 @@ cmd_up() {
 	local a p spec
 	command -v dnsmasq >/dev/null || die "dnsmasq is not installed (dnsmasq-base)"
 	command -v tinyproxy >/dev/null || die "tinyproxy is not installed (tinyproxy-bin)"
+	command -v openssl >/dev/null || die "openssl is not installed (make deps)"
 	[ -x "$PY" ] || die "$PY is missing"
 	cmd_down || return 1
 	mkdir -p "$AWFT_STATE" && chmod 0755 "$AWFT_STATE"
@@ -175,7 +212,11 @@ cmd_up() {
 		route_via_veth "$a" || die "up: $a does not route via $AWFT_HOST_IF: $(ip route get "$a" 2>&1)"
 	done
 
-	# HTTP and UDP echo servers.
+	# The shared host's TLS material: a test CA and one certificate per name.
+	"$HERE/make-certs.sh" "$AWFT_TLS_DIR" "$SHARED_NAME" "$OTHER_NAME" ||
+		die "up: cannot make the test certificates"
+
+	# HTTP, HTTPS, TCP and UDP echo servers.
 	local specs=()
 	for a in "$ALLOWED4" "[$ALLOWED6]"; do
 		for p in $ALLOWED_HTTP_PORTS; do specs+=("http:$a:$p"); done
@@ -186,8 +227,12 @@ cmd_up() {
 		specs+=("udp:$a:$UDP_ECHO_PORT")
 	done
 	specs+=("http:$ALLOWED4_B:80" "http:$ALLOWED4_B:8080" "http:$LINKLOCAL4:80" "udp:$LINKLOCAL4:$UDP_ECHO_PORT")
+	for a in "$SHARED4" "[$SHARED6]"; do
+		specs+=("https:$a:$SHARED_HTTPS_PORT" "host:$a:$SHARED_HTTP_PORT" "echo:$a:$SHARED_RAW_PORT")
+	done
 	start_bg servers "${NSENTER[@]}" "$PY" "$HERE/servers.py" \
-		--log "$AWFT_STATE/servers.log" "${specs[@]}"
+		--log "$AWFT_STATE/servers.log" \
+		--tls-dir "$AWFT_TLS_DIR" --tls-names "$SHARED_NAME,$OTHER_NAME" "${specs[@]}"
 
 	# DNS: trusted and rogue dnsmasq.
 	local common=(--keep-in-foreground --conf-file=/dev/null --user=root --group=root --pid-file=)
@@ -232,12 +277,23 @@ EOF
 		wait_for "udp $a:$UDP_ECHO_PORT" udp_ok "$a" "$UDP_ECHO_PORT"
 	done
 	wait_for "http $ALLOWED4_B:80" http_ok "$ALLOWED4_B" 80
+	for a in "$SHARED4" "$SHARED6"; do
+		for p in "$SHARED_NAME" "$OTHER_NAME"; do
+			wait_for "https $p on $a:$SHARED_HTTPS_PORT" https_ok "$a" "$p"
+			wait_for "http Host $p on $a:$SHARED_HTTP_PORT" host_ok "$a" "$p"
+		done
+		wait_for "tcp echo $a:$SHARED_RAW_PORT" echo_ok "$a" "$SHARED_RAW_PORT"
+	done
 	wait_for "http $LINKLOCAL4:80" http_ok "$LINKLOCAL4" 80
 	for a in "$DNS4" "$DNS6"; do
 		wait_for "trusted dns $a" dig_is "$a" allowed.test A "$ALLOWED4"
 	done
 	dig_is "$DNS4" allowed.test AAAA "$ALLOWED6" || die "up: trusted dns AAAA"
 	dig_is "$DNS4" multi.test A "$ALLOWED4 $ALLOWED4_B" || die "up: trusted dns multi.test"
+	for a in "$SHARED_NAME" "www.$SHARED_NAME" "$OTHER_NAME"; do
+		dig_is "$DNS4" "$a" A "$SHARED4" || die "up: trusted dns $a A"
+		dig_is "$DNS4" "$a" AAAA "$SHARED6" || die "up: trusted dns $a AAAA"
+	done
 	for a in "$ROGUE4" "$ROGUE6"; do
 		wait_for "rogue dns $a" dig_is "$a" allowed.test A "$ROGUE_ALLOWED4"
 	done

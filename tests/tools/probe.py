@@ -1,10 +1,17 @@
 #!/usr/bin/python3
 """probe.py - one network attempt, one line of result, for awf-bpf tests.
 
-Usage: probe.py MODE ARGS... [--send DATA] [--timeout SECONDS]
+Usage: probe.py MODE ARGS... [--send DATA] [--host NAME] [--timeout SECONDS]
 
   tcp ADDR PORT            connect; send DATA (default: an HTTP GET) and
-                           print the reply's last line (HTTP: the body)
+                           print the reply's last line (HTTP: the body).
+                           The GET's Host header is "NAME:PORT": NAME is
+                           --host if given, else ADDR exactly as given (a
+                           name stays that name, it is never replaced by
+                           the address it resolved to). Where the name
+                           check applies (an address learned from an
+                           allowed name), an IP literal is not an allowed
+                           Host: give --host with the name
   udp ADDR PORT            unconnected sendto/recvfrom (DATA default "ping")
   udp-connect ADDR PORT    connect() then send/recv
   v4mapped ADDR PORT       TCP from an AF_INET6 socket to ::ffff:ADDR
@@ -68,8 +75,9 @@ def clean(data):
 
 
 class Probe:
-    def __init__(self, timeout):
+    def __init__(self, timeout, host=None):
         self.timeout = timeout
+        self.host = host
         self.t0 = time.monotonic()
 
     def start(self):
@@ -86,7 +94,7 @@ def do_tcp(p, family, addr, port, send):
     target = (addr, port, 0, 0) if family == socket.AF_INET6 else (addr, port)
     s.connect(target)
     if send is None:
-        host = "[%s]" % addr if ":" in addr else addr
+        host = p.host if p.host else "[%s]" % addr if ":" in addr else addr
         send = "GET / HTTP/1.0\r\nHost: %s:%d\r\n\r\n" % (host, port)
     s.sendall(send.encode())
     data = b""
@@ -258,6 +266,7 @@ def do_listen(addr, port, count, ready_file):
 
 def main(argv):
     send = None
+    host = None
     timeout = 3.0
     tcp = connected = False
     count = 0
@@ -272,6 +281,9 @@ def main(argv):
             i += 2
         elif a == "--timeout":
             timeout = float(argv[i + 1])
+            i += 2
+        elif a == "--host":
+            host = argv[i + 1]
             i += 2
         elif a == "--tcp":
             tcp = True
@@ -298,7 +310,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     mode, args = pos[0], pos[1:]
-    p = Probe(timeout)
+    p = Probe(timeout, host)
     try:
         if mode == "tcp":
             line = do_tcp(p, family_of(args[0]), args[0], int(args[1]), send)

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "test_util.h"
 #include "policy/domain_match.h"
+#include "kernel/name_table.h"
 #include "domain_match_gen.h"
 
 #define L63 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"
@@ -338,6 +339,52 @@ static void test_match(void **state)
 	policy_free(&p);
 }
 
+/*
+ * The kernel's view of a name (the names trie name_table compiles, as
+ * names.bpf.h looks it up) must say what the matcher says. Where the
+ * trie defers to the exact names, the kernel knows what the DNS filter
+ * allowed: the matcher's own answer for an allowed name, none otherwise.
+ */
+static void check_kernel_view(const struct domain_matcher *m,
+			      const struct name_table *nt, const char *query)
+{
+	const struct awf_name_verdict *v = name_table_lookup(nt, query);
+	struct domain_match dm;
+	bool allowed = domain_matcher_lookup(m, query, &dm) == 1;
+
+	if (v && v->kind == AWF_NV_EXACT) {
+		assert_true(nt->has_exact);
+		return; /* learned per name: the matcher's answer itself */
+	}
+	if (allowed != (v && v->kind == AWF_NV_ALLOW))
+		fail_msg("%s: matcher %s, kernel trie %s", query,
+			 allowed ? "allows" : "does not allow",
+			 v && v->kind == AWF_NV_ALLOW ? "allows" : "does not");
+	if (dm.blocked && !(v && v->kind == AWF_NV_BLOCK))
+		fail_msg("%s: blocked by the matcher, not by the trie", query);
+	if (!allowed)
+		return;
+	assert_int_equal(v->entry_id, dm.entry_id);
+	assert_true(port_set_equal(&v->ports, &dm.ports));
+}
+
+static void test_kernel_trie(void **state)
+{
+	const struct match_row *row = *state;
+	char err[AWF_ERR_LEN] = "";
+	struct name_table nt;
+	struct policy p;
+	struct domain_matcher *m = row_matcher(row, &p);
+
+	assert_int_equal(name_table_build(&nt, &p, m, err, sizeof(err)), 0);
+	for (const struct query_case *c = row->q;
+	     c < row->q + ARRAY_SIZE(row->q) && c->query; c++)
+		check_kernel_view(m, &nt, c->query);
+	name_table_free(&nt);
+	domain_matcher_free(m);
+	policy_free(&p);
+}
+
 struct build_row {
 	const char *name;
 	const char *json;
@@ -466,6 +513,7 @@ int main(void)
 	struct test_list l = { 0 };
 
 	TL_ROWS(&l, test_match, rows);
+	TL_ROWS(&l, test_kernel_trie, rows);
 	TL_ROWS(&l, test_build, build_rows);
 	tl_add(&l, "not normalized", test_not_normalized, NULL);
 	tl_add(&l, "lookup ports overflow", test_lookup_overflow, NULL);

@@ -71,7 +71,9 @@ static void add4(struct fixture *f, const char *name, const char *addr,
 
 	inet_pton(AF_INET, addr, a);
 	assert_int_equal(
-		learned_store_add(f->store, name, 1, ports, AF_INET, a, ttl),
+		learned_store_add(f->store, name,
+				  &(struct learned_rule){ 1, ports, 0 },
+				  AF_INET, a, ttl),
 		0);
 }
 
@@ -165,9 +167,11 @@ static void test_ipv6_goes_to_its_map(void **state)
 	uint8_t a[16];
 
 	inet_pton(AF_INET6, "fd42:a0f0::10", a);
-	assert_int_equal(learned_store_add(f->store, "a.test", 1, &f->https,
-					   AF_INET6, a, 60),
-			 0);
+	assert_int_equal(
+		learned_store_add(f->store, "a.test",
+				  &(struct learned_rule){ 1, &f->https, 0 },
+				  AF_INET6, a, 60),
+		0);
 	assert_int_equal(bpf_map_lookup_elem(f->map6, a, &v), 0);
 	assert_int_equal(bpf_map_lookup_elem(f->map4, a, &v), -ENOENT);
 }
@@ -180,9 +184,11 @@ static void test_map_failure_is_reported(void **state)
 
 	(void)f;
 	/* The caller answers SERVFAIL on -1: nothing half-learned reaches it. */
-	assert_int_equal(learned_store_add(broken, "a.test", 1, &f->https,
-					   AF_INET, a, 60),
-			 -1);
+	assert_int_equal(
+		learned_store_add(broken, "a.test",
+				  &(struct learned_rule){ 1, &f->https, 0 },
+				  AF_INET, a, 60),
+		-1);
 	learned_store_free(broken);
 }
 
@@ -212,12 +218,16 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 	s1 = learned_store_new(m4, m6, 60, 2);
 	learned_store_use_set(s1, 7);
 	learned_store_use_names_map(s1, names);
-	assert_int_equal(learned_store_add(s1, "one.test", 1, &f->https,
-					   AF_INET, a1, 60),
-			 0);
-	assert_int_equal(learned_store_add(s1, "two.test", 1, &f->https,
-					   AF_INET, a2, 60),
-			 0);
+	assert_int_equal(
+		learned_store_add(s1, "one.test",
+				  &(struct learned_rule){ 1, &f->https, 0 },
+				  AF_INET, a1, 60),
+		0);
+	assert_int_equal(
+		learned_store_add(s1, "two.test",
+				  &(struct learned_rule){ 1, &f->https, 0 },
+				  AF_INET, a2, 60),
+		0);
 	memcpy(k.addr, a2, 4);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 2);
@@ -229,14 +239,18 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 	assert_int_equal(learned_store_load_names(s2), 2);
 	assert_string_equal(learned_store_name(s2, 2), "two.test");
 	/* A known name keeps its id; a new one gets the next. */
-	assert_int_equal(learned_store_add(s2, "two.test", 1, &f->https,
-					   AF_INET, a2, 60),
-			 0);
+	assert_int_equal(
+		learned_store_add(s2, "two.test",
+				  &(struct learned_rule){ 1, &f->https, 0 },
+				  AF_INET, a2, 60),
+		0);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 2);
-	assert_int_equal(learned_store_add(s2, "three.test", 1, &f->https,
-					   AF_INET, a1, 60),
-			 0);
+	assert_int_equal(
+		learned_store_add(s2, "three.test",
+				  &(struct learned_rule){ 1, &f->https, 0 },
+				  AF_INET, a1, 60),
+		0);
 	memcpy(k.addr, a1, 4);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 3);

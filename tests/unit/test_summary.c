@@ -6,7 +6,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <json-c/json.h>
+
 #include "awf.h"
+#include "audit/logs_format.h"
 #include "audit/summary.h"
 
 static struct summary_net net(const char *addr, uint16_t port,
@@ -176,6 +179,163 @@ static void test_markdown_escapes(void **state)
 	summary_free(s);
 }
 
+/* A name event: the first bytes of a connection to a learned address. */
+static void add_name(struct summary *s, unsigned int kind, const char *addr,
+		     unsigned int reason, const char *name)
+{
+	struct summary_net n =
+		net(addr, kind == AWF_EV_HTTP ? 80 : 443, IPPROTO_TCP, AWF_DENY,
+		    reason, "allowed.test");
+
+	n.kind = kind;
+	n.name = name;
+	summary_add_net(s, &n);
+}
+
+/* Names not allowed join --allow-domains; blocked, missing, odd do not. */
+static void test_names_denied(void **state)
+{
+	struct summary *s = summary_new();
+	char *text;
+
+	(void)state;
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST, "other.test");
+	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
+	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
+	add_name(s, AWF_EV_TLS, "fd42::10", AWF_R_TLS_NAME, "evil.test");
+	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "pypi.org");
+	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_NAME_BLOCKED,
+		 "blocked.test");
+	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_NO_NAME, "");
+	add_name(s, AWF_EV_PAYLOAD, "198.18.0.10", AWF_R_NOT_TLS_OR_HTTP, "");
+	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST,
+		 "x\x1b[2J.test");
+	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST, "UP.test");
+	text = text_of(s);
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: summary: 11 denied (1 domain, 9 destinations)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tls sni evil.test to 198.18.0.10:443 (allowed.test) from pid 42 (curl): name not allowed (2 times)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tls sni evil.test to [fd42::10]:443 (allowed.test) from pid 42 (curl): name not allowed (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   http host other.test to 198.18.0.10:80 (allowed.test) from pid 42 (curl): name not allowed (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tls sni blocked.test to 198.18.0.10:443 (allowed.test) from pid 42 (curl): blocked domain (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tls sni (none) to 198.18.0.10:443 (allowed.test) from pid 42 (curl): no server name or Host (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tcp payload to 198.18.0.10:443 (allowed.test) from pid 42 (curl): neither TLS nor HTTP on a web port (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   http host x??2?.test to 198.18.0.10:80 (allowed.test) from pid 42 (curl): name not allowed (1 time)\n"));
+	assert_non_null(
+		strstr(text, "awf-bpf:   http host ??.test to 198.18.0.10:80"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: to allow these, add: --allow-domains pypi.org,evil.test,other.test\n"));
+	free(text);
+	summary_free(s);
+}
+
+/* A name event's destination in the JSON summary: its kind and name. */
+static void test_names_json(void **state)
+{
+	struct summary *s = summary_new();
+	json_object *o, *dests, *d;
+
+	(void)state;
+	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST,
+		 "odd\\\x7f.test");
+	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
+	o = summary_to_json(s);
+	assert_true(json_object_object_get_ex(o, "destinations", &dests));
+	assert_int_equal(json_object_array_length(dests), 2);
+	d = json_object_array_get_idx(dests, 0);
+	assert_string_equal(logs_record_str(d, "event"), "http");
+	assert_string_equal(logs_record_str(d, "name"), "odd\\092\\127.test");
+	assert_string_equal(logs_record_str(d, "domain"), "allowed.test");
+	assert_string_equal(logs_record_str(d, "reason"),
+			    "http_host_not_allowed");
+	d = json_object_array_get_idx(dests, 1);
+	assert_string_equal(logs_record_str(d, "event"), "tls");
+	assert_string_equal(logs_record_str(d, "name"), "evil.test");
+	assert_string_equal(logs_record_str(o, "allow_flags"),
+			    "--allow-domains evil.test");
+	json_object_put(o);
+	summary_free(s);
+}
+
+/* `logs summary` reads the names back from the audit records. */
+static void test_names_from_log(void **state)
+{
+	static const char *const lines[] = {
+		"{\"event\":\"tls\",\"verdict\":\"deny\",\"reason\":\"tls_name_not_allowed\","
+		"\"pid\":7,\"comm\":\"curl\",\"family\":\"ipv6\",\"proto\":\"tcp\","
+		"\"dst\":\"fd42:a0f0::30\",\"dport\":443,\"name_id\":2,"
+		"\"domain\":\"allowed.test\",\"name\":\"evil.test\"}",
+		"{\"event\":\"http\",\"verdict\":\"deny\",\"reason\":\"http_host_not_allowed\","
+		"\"pid\":7,\"comm\":\"curl\",\"family\":\"ipv4\",\"proto\":\"tcp\","
+		"\"dst\":\"198.18.0.10\",\"dport\":80,\"name\":\"bad\\\\032name\"}",
+		"{\"event\":\"tls\",\"verdict\":\"allow\",\"reason\":\"name_allowed\","
+		"\"pid\":7,\"comm\":\"curl\",\"family\":\"ipv4\",\"proto\":\"tcp\","
+		"\"dst\":\"198.18.0.10\",\"dport\":443,\"name\":\"allowed.test\"}",
+	};
+	struct summary *s = summary_new();
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		json_object *rec = json_tokener_parse(lines[i]);
+
+		assert_non_null(rec);
+		logs_summarize(s, rec);
+		json_object_put(rec);
+	}
+	text = text_of(s);
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tls sni evil.test to [fd42:a0f0::30]:443 (allowed.test) from pid 7 (curl): name not allowed (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   http host bad?name to 198.18.0.10:80 from pid 7 (curl): name not allowed (1 time)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: to allow these, add: --allow-domains evil.test\n"));
+	assert_int_equal(summary_denied(s), 2);
+	free(text);
+	summary_free(s);
+}
+
+/* The end lines' counters in the markdown table, the name check's too. */
+static void test_markdown_counters(void **state)
+{
+	struct summary *s = summary_new();
+	uint64_t c[AWF_C_MAX] = { 0 };
+	char *md;
+
+	(void)state;
+	c[AWF_C_CONNECT_DENIED] = 1;
+	c[AWF_C_NAMES_PASSED] = 4;
+	c[AWF_C_NAMES_DENIED] = 2;
+	summary_add_counters(s, c);
+	summary_add_counters(s, c);
+	md = markdown_of(s);
+	assert_non_null(strstr(md, "| connect_denied | 2 |\n"));
+	assert_non_null(
+		strstr(md, "| names_passed | 8 |\n| names_denied | 4 |\n"));
+	free(md);
+	summary_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +344,10 @@ int main(void)
 		cmocka_unit_test(test_noise_is_left_out),
 		cmocka_unit_test(test_memory_is_bounded),
 		cmocka_unit_test(test_markdown_escapes),
+		cmocka_unit_test(test_names_denied),
+		cmocka_unit_test(test_names_json),
+		cmocka_unit_test(test_names_from_log),
+		cmocka_unit_test(test_markdown_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,6 +284,18 @@ esc_nothing_reached() {
 	log "sniffer: no packet for $ESC_SNIFF_ADDRS"
 }
 
+# esc_no_payload_reached [WHAT]: the sniffer saw no TCP segment carrying
+# data for its addresses: connections may open and close (their handshake
+# carries none), but no byte the sandbox sent arrived.
+esc_no_payload_reached() {
+	local n
+	sleep 0.3 # packets already on the veth reach the sniffer
+	n=$(grep -cE ' proto 6 .* payload [1-9][0-9]*$' "$ESC_SNIFF_OUT")
+	[ "${n:-0}" = 0 ] ||
+		fail "${1:-the target} received $n TCP segment(s) with data ($ESC_SNIFF_ADDRS): $(grep -E ' payload [1-9]' "$ESC_SNIFF_OUT" | head -n 5)"
+	log "sniffer: no TCP data for $ESC_SNIFF_ADDRS ($(wc -l <"$ESC_SNIFF_OUT") packet(s) without any)"
+}
+
 # esc_sniffed: the number of packets the sniffer saw so far.
 esc_sniffed() { sleep 0.3; wc -l <"$ESC_SNIFF_OUT"; }
 

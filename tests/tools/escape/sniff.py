@@ -10,7 +10,10 @@ on the world end of the veth. Every IPv4/IPv6 packet that ARRIVES on IF
 (not the ones the world sends) whose destination is one of ADDR (or any
 destination with ADDR "any") is written to FILE as one flushed line:
 
-  <time> v4|v6 <src> > <dst> proto <n> len <bytes> [dport <p>]
+  <time> v4|v6 <src> > <dst> proto <n> len <bytes> [dport <p>] [payload <bytes>]
+
+payload (TCP only) is the segment's data length, from the IP length field
+and the TCP data offset: 0 for a handshake, an ACK, a FIN or a RST.
 
 Stops after --max-seconds (default 120) or on SIGTERM; it never sends.
 """
@@ -66,6 +69,14 @@ def ports(proto, l4):
     return ""
 
 
+def tcp_payload(proto, l4_len, l4):
+    """ payload N" for TCP: l4_len is the IP payload length from the IP
+    header (the frame may carry Ethernet padding beyond it)."""
+    if proto != 6 or len(l4) < 13:
+        return ""
+    return " payload %d" % max(0, l4_len - (l4[12] >> 4) * 4)
+
+
 def describe(frame):
     """(dst, line) of an Ethernet frame carrying IP, else None."""
     if len(frame) < 14:
@@ -82,12 +93,16 @@ def describe(frame):
         src = socket.inet_ntop(socket.AF_INET, ip[12:16])
         dst = socket.inet_ntop(socket.AF_INET, ip[16:20])
         proto = ip[9]
-        return dst, "v4 %s > %s proto %d len %d%s" % (src, dst, proto, len(ip), ports(proto, ip[ihl:]))
+        l4_len = struct.unpack("!H", ip[2:4])[0] - ihl
+        return dst, "v4 %s > %s proto %d len %d%s%s" % (src, dst, proto, len(ip), ports(proto, ip[ihl:]),
+                                                       tcp_payload(proto, l4_len, ip[ihl:]))
     if etype == 0x86DD and len(ip) >= 40:
         src = socket.inet_ntop(socket.AF_INET6, ip[8:24])
         dst = socket.inet_ntop(socket.AF_INET6, ip[24:40])
         proto = ip[6]
-        return dst, "v6 %s > %s proto %d len %d%s" % (src, dst, proto, len(ip), ports(proto, ip[40:]))
+        l4_len = struct.unpack("!H", ip[4:6])[0]  # no extension headers before TCP
+        return dst, "v6 %s > %s proto %d len %d%s%s" % (src, dst, proto, len(ip), ports(proto, ip[40:]),
+                                                       tcp_payload(proto, l4_len, ip[40:]))
     return None
 
 
