@@ -41,10 +41,12 @@ names_setup() {
 	cat >"$TIMED" <<'EOF'
 #!/bin/sh
 # timed LABEL CMD...: run CMD, then print "LABEL rc=N ms=M" on a line of its own.
+# CMD's stderr goes to stdout: the client's own error message must not
+# interleave with the denial lines awf-bpf writes to stderr.
 label=$1
 shift
 t0=$(date +%s%N)
-"$@"
+"$@" 2>&1
 rc=$?
 t1=$(date +%s%N)
 printf '\n%s rc=%d ms=%d\n' "$label" "$rc" "$(((t1 - t0) / 1000000))"

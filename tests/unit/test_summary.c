@@ -212,10 +212,11 @@ static void test_names_denied(void **state)
 	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST,
 		 "x\x1b[2J.test");
 	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST, "UP.test");
+	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST, "198.18.0.10");
 	text = text_of(s);
 	assert_non_null(strstr(
 		text,
-		"awf-bpf: summary: 11 denied (1 domain, 9 destinations)\n"));
+		"awf-bpf: summary: 12 denied (1 domain, 10 destinations)\n"));
 	assert_non_null(strstr(
 		text,
 		"awf-bpf:   tls sni evil.test to 198.18.0.10:443 (allowed.test) from pid 42 (curl): name not allowed (2 times)\n"));

@@ -9,6 +9,7 @@
 #include "audit/audit_codes.h"
 #include "audit/event_view.h"
 #include "common/array.h"
+#include "policy/domain.h"
 #include "kernel/counters.h"
 #include "audit/summary.h"
 
@@ -372,16 +373,20 @@ static struct sum_dest **sorted_dests(const struct summary *s)
 
 /* ---------------------------------------------------------- the flags */
 
-/* Only names the policy syntax takes as they are. */
+/*
+ * Only what the policy takes as it is: a name domain_normalize() accepts
+ * unchanged (no address literal, no single label), never a suggestion the
+ * next run would refuse.
+ */
 static bool plain_name(const char *name)
 {
-	if (!name[0] || strcmp(name, ".") == 0)
+	char norm[POLICY_MAX_DOMAIN_LEN + 1], err[256];
+
+	if (strcmp(name, ".") == 0 || strchr(name, '*'))
 		return false;
-	for (; *name; name++)
-		if (!islower((unsigned char)*name) &&
-		    !isdigit((unsigned char)*name) && !strchr("-_.", *name))
-			return false;
-	return true;
+	return domain_normalize(name, norm, sizeof(norm), err, sizeof(err)) ==
+		       0 &&
+	       strcmp(norm, name) == 0;
 }
 
 /* A DNS name denied as not allowed: --allow-domains would allow it. */
