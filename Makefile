@@ -140,9 +140,22 @@ $(BPFT_BINS): $(BUILD)/tests/bpf/%: $(BUILD)/obj/tests/bpf/%.o $(LIB_AR)
 	@mkdir -p $(dir $@)
 	$(LINK) $^ $(AWF_LDLIBS) -lcmocka $(LDLIBS) -o $@
 
+# BPF programs of the tests alone (tests/bpf/*.bpf.c), skeletons beside
+# awf.skel.h.
+BPFT_PROBE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/bpf/*.bpf.c))
+BPFT_PROBES := $(patsubst $(BUILD)/obj/tests/bpf/%.bpf.o,$(BUILD)/%.skel.h,\
+		 $(BPFT_PROBE_OBJS))
+$(BUILD)/obj/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(VMLINUX)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/obj/tests/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
 $(BUILD)/obj/tests/unit/test_bpf_backstop.o: $(BUILD)/awf.skel.h
 $(patsubst %.c,$(BUILD)/obj/%.o,$(BPFT_SRCS)): $(BUILD)/awf.skel.h \
-	$(BUILD)/awf_agent.skel.h
+	$(BUILD)/awf_agent.skel.h $(BPFT_PROBES)
 
 # Benchmark tools (bench/run.sh; domain_match_bench by hand).
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AR)
@@ -165,10 +178,10 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
 
 # Built through pattern rules only, yet worth keeping between builds.
-.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS)
+.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
-	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o)
+	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o $(BPFT_PROBE_OBJS))
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX).tmp

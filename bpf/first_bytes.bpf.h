@@ -328,4 +328,21 @@ static __always_inline void first_bytes_decide(__u32 slot, __u16 port,
 		dec->reason = AWF_R_HTTP_HOST;
 }
 
+/*
+ * The verdict on the len bytes in fb that a sandbox of slot sends to
+ * port: false while it waits for more (fl->need). nb is cleared here.
+ */
+static __always_inline bool
+first_bytes_verdict(const struct first_bytes *fb, __u32 len, __u32 slot,
+		    __u16 port, struct name_build *nb, struct first_look *fl,
+		    struct awf_decision *dec)
+{
+	__builtin_memset(nb, 0, sizeof(*nb));
+	first_look(fb, len, port, nb, fl);
+	if (fl->need)
+		return false;
+	first_bytes_decide(slot, port, nb, fl, dec);
+	return true;
+}
+
 #endif /* AWF_FIRST_BYTES_BPF_H */

@@ -143,16 +143,14 @@ static __always_inline int check_first_bytes(struct sk_msg_md *msg)
 	    msg->data + len > msg->data_end ||
 	    bpf_probe_read_kernel(fb->buf, len & SCRATCH_MASK, msg->data))
 		return refuse_unread(msg, st, fb);
-	__builtin_memset(nb, 0, sizeof(*nb));
-	first_look(fb, len, st->allowed_port, nb, &fl);
+	if (first_bytes_verdict(fb, len, st->name_slot, st->allowed_port, nb,
+				&fl, &dec))
+		return settle(msg, st, fb, &fl, &dec);
 	if (fl.need > len && fl.need <= TLS_RECORD_MAX) {
 		bpf_msg_cork_bytes(msg, fl.need);
 		return SK_PASS;
 	}
-	if (fl.need)
-		return refuse_unread(msg, st, fb);
-	first_bytes_decide(st->name_slot, st->allowed_port, nb, &fl, &dec);
-	return settle(msg, st, fb, &fl, &dec);
+	return refuse_unread(msg, st, fb);
 }
 
 /*
