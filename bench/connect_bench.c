@@ -8,7 +8,7 @@
  *       TCP listener that accepts and closes, and a UDP socket that drains,
  *       both on ADDR:PORT (IPv4); exits by itself after LIFETIME_S (600).
  *   connect_bench client [-c CPU] [-n MAX_OPS] [-t SECONDS] SPEC...
- *       For each SPEC (tcp:ADDR:PORT or udp:ADDR:PORT): up to MAX_OPS
+ *       For each SPEC (tcp:, udp: or hello:ADDR:PORT): up to MAX_OPS
  *       operations (20000) or SECONDS (1.0), whichever ends first, after a
  *       short warm-up; prints "SPEC OPS NS_PER_OP FAILED ERRNO".
  *   connect_bench driven [-c CPU] [-l LIFETIME_S]
@@ -21,7 +21,9 @@
  * One operation:
  *   tcp: socket, SO_LINGER {1, 0}, connect (blocking: the whole handshake),
  *        close (a RST, so that no TIME_WAIT piles up on either side);
- *   udp: socket, connect, send 1 byte, close.
+ *   udp: socket, connect, send 1 byte, close;
+ *   hello: as tcp, with a 517-byte TLS ClientHello naming allowed.test
+ *        sent before the close (what the kernel's name check reads).
  * So every hook of a connection runs once per operation: sock_create,
  * connect4, the egress backstop for each packet, sock_release. FAILED
  * counts operations that failed (a filter that denies what it should
@@ -168,6 +170,80 @@ static int op_udp(const struct sockaddr_in *sa)
 }
 
 /*
+ * A TLS 1.3 ClientHello naming allowed.test, padded to 517 bytes as
+ * browsers pad theirs: what the kernel's name check reads.
+ */
+#define HELLO_LEN 517
+#define HELLO_SNI "allowed.test"
+
+static unsigned char hello[HELLO_LEN];
+
+static void put_be16(unsigned char *at, size_t v)
+{
+	at[0] = v >> 8;
+	at[1] = v & 0xff;
+}
+
+static void build_hello(void)
+{
+	const size_t sni = strlen(HELLO_SNI);
+	size_t n = 0, exts;
+
+	memcpy(hello, "\x16\x03\x01", 3); /* handshake record */
+	put_be16(hello + 3, HELLO_LEN - 5);
+	hello[5] = 1; /* ClientHello, 3-byte length */
+	hello[6] = 0;
+	put_be16(hello + 7, HELLO_LEN - 9);
+	put_be16(hello + 9, 0x0303);
+	memset(hello + 11, 0x5a, 32); /* random */
+	hello[43] = 0;		      /* no session id */
+	put_be16(hello + 44, 2);
+	put_be16(hello + 46, 0x1301);
+	hello[48] = 1;
+	hello[49] = 0; /* no compression */
+	exts = 50;
+	n = exts + 2;
+	put_be16(hello + n, 0); /* server_name */
+	put_be16(hello + n + 2, sni + 5);
+	put_be16(hello + n + 4, sni + 3);
+	hello[n + 6] = 0;
+	put_be16(hello + n + 7, sni);
+	memcpy(hello + n + 9, HELLO_SNI, sni);
+	n += 9 + sni;
+	put_be16(hello + n, 0x0015); /* padding up to HELLO_LEN */
+	put_be16(hello + n + 2, HELLO_LEN - n - 4);
+	put_be16(hello + exts, HELLO_LEN - exts - 2);
+}
+
+/* tcp, then the first bytes a TLS client sends: the ClientHello. */
+static int op_hello(const struct sockaddr_in *sa)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	if (s < 0)
+		return -1;
+	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	rc = connect(s, (const struct sockaddr *)sa, sizeof(*sa));
+	if (!rc && send(s, hello, sizeof(hello), MSG_NOSIGNAL) !=
+			   (ssize_t)sizeof(hello))
+		rc = -1;
+	close(s);
+	return rc;
+}
+
+static int (*op_of(const char *proto))(const struct sockaddr_in *)
+{
+	if (strcmp(proto, "tcp") == 0)
+		return op_tcp;
+	if (strcmp(proto, "udp") == 0)
+		return op_udp;
+	if (strcmp(proto, "hello") == 0)
+		return op_hello;
+	return NULL;
+}
+
+/*
  * Up to max_ops operations or seconds; prints the result line unless it is
  * a warm-up. Returns the number of failed operations, or -1 for a bad spec.
  */
@@ -184,14 +260,13 @@ static long batch(const char *spec, long max_ops, double seconds, int warmup)
 	proto = strtok(buf, ":");
 	addr = strtok(NULL, ":");
 	port = strtok(NULL, ":");
-	if (!proto || !addr || !port || parse_addr(&sa, addr, port) < 0 ||
-	    (strcmp(proto, "tcp") && strcmp(proto, "udp")) || max_ops < 1 ||
-	    seconds <= 0 || seconds > 60) {
+	op = proto ? op_of(proto) : NULL;
+	if (!op || !addr || !port || parse_addr(&sa, addr, port) < 0 ||
+	    max_ops < 1 || seconds <= 0 || seconds > 60) {
 		fprintf(stderr, "connect_bench: bad batch %s %ld %g\n", spec,
 			max_ops, seconds);
 		return -1;
 	}
-	op = strcmp(proto, "tcp") == 0 ? op_tcp : op_udp;
 	t0 = t1 = now_ns();
 	end = t0 + seconds * 1e9;
 	while (n < max_ops && (n < 1 || t1 < end)) {
@@ -279,6 +354,7 @@ static int driven(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	build_hello();
 	if (argc >= 4 && strcmp(argv[1], "serve") == 0)
 		return serve(argv[2], argv[3],
 			     argc > 4 ? (unsigned int)atoi(argv[4]) : 600,

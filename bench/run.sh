@@ -15,7 +15,12 @@
 #                 (bench/connect_driver.py alternates short batches); then
 #                 the kernel's run time of each BPF program per operation
 #   3. packet     iperf3 bulk TCP over the testbed veth, from a sandbox
-#                 (every awf-bpf hook attached) and from no sandbox
+#                 (every awf-bpf hook attached) and from no sandbox; to a
+#                 learned name with its first bytes checked, and the same
+#                 policy with "name_check": false
+#   3b. names     per connection: connect + a 517-byte ClientHello + close
+#                 to a learned name, name check on and off; the run time
+#                 of each BPF program (sock_ops, sk_msg among them)
 #   4. DNS        bench/dns.sh (dnsperf through the filter and straight)
 #   5. memory     RSS of awf-bpf; BPF map and program memory of a sandbox;
 #                 per 1k learned addresses (written into learned4 by bpftool)
@@ -40,6 +45,8 @@
 # CONNECT_CYCLES (20) of CONNECT_BATCH seconds (0.15) per filter and case,
 # IPERF_ROUNDS (3 * ROUNDS) of IPERF_SECONDS (2), BENCH_BUDGET,
 # BENCH_QUICK=1 (one round, sizes 10 and 10000, short runs: a smoke test),
+# BENCH_PHASES (which of "startup connect progstats packet names dns memory
+# agent" run; default all),
 # BENCH_OUT and BENCH_DOC (where latest.* and the doc go).
 set -uo pipefail
 
@@ -66,6 +73,7 @@ CONNECT_CYCLES=${CONNECT_CYCLES:-20}
 CONNECT_BATCH=${CONNECT_BATCH:-0.15}
 IPERF_SECONDS=${IPERF_SECONDS:-2}
 IPERF_ROUNDS=${IPERF_ROUNDS:-$((ROUNDS * 3))}
+BENCH_PHASES=${BENCH_PHASES:-startup connect progstats packet names dns memory agent}
 BENCH_BUDGET=${BENCH_BUDGET:-780}
 PORT=7101       # connect_bench server, loopback and testbed
 IPERF_PORT=5201 # iperf3 server in the testbed
@@ -227,6 +235,11 @@ python3 "$ROOT/bench/gen_rules.py" "$WORK" "$ALLOWED4" "$DNS4" "$PORT" $SIZES ||
 printf '{"version": 1, "dns_servers": ["%s"]}\n' "$DNS4" >"$WORK/p-0.json"
 printf '{"version": 1, "dns_servers": ["%s"], "allow_cidrs": [{"cidr": "%s/32", "ports": [%d]}]}\n' \
 	"$DNS4" "$ALLOWED4" "$IPERF_PORT" >"$WORK/p-iperf.json"
+# The same learned name with the name check on and off (3. packet, 3b).
+for cfg in names nocheck; do
+	printf '{"version": 1, "dns_servers": ["%s"], "allow_domains": [{"domain": "allowed.test", "ports": [%d, %d]%s}]}\n' \
+		"$DNS4" "$PORT" "$IPERF_PORT" "$([ "$cfg" = nocheck ] && echo ', "name_check": false')" >"$WORK/p-$cfg.json"
+done
 chmod a+r "$WORK"/*.json
 
 # Machine and versions, for the report.
@@ -453,21 +466,38 @@ phase_progstats() {
 
 # ------------------------------------------------------------ 3. packet
 
+# A sandbox's command that first learns allowed.test through the DNS
+# filter, then runs CMD... towards its address: a learned-only destination.
+LEARN_FIRST='dig +short +time=2 +tries=1 "@$0" allowed.test >/dev/null && exec "$@"'
+
+# Configurations: none (no sandbox), awf (allow_cidrs: no name check),
+# names (the learned name, its first bytes checked), nocheck (the same
+# policy with "name_check": false). Each round rotates the order.
+PACKET_CFGS=(none awf names nocheck)
+
 phase_packet() {
-	local r cfg bps retr args order
+	local r i cfg bps retr args order
 	args=(-c "$ALLOWED4" -p "$IPERF_PORT" -t "$IPERF_SECONDS" -O 1 -J ${CPU_CLIENT[1]:+-A "${CPU_CLIENT[1]}"})
 	for r in $(seq 1 "$IPERF_ROUNDS"); do
 		[ "$(left)" -gt 150 ] || { note "packet: round $r skipped (time budget)"; break; }
 		say "3. packet path (iperf3 over the veth): round $r of $IPERF_ROUNDS"
-		order="none awf"
-		[ $((r % 2)) = 0 ] && order="awf none"
-		for cfg in $order; do
-			if [ "$cfg" = none ]; then
-				in_cg iperf3 "${args[@]}" >"$WORK/iperf.json" 2>"$WORK/iperf.err"
-			else
+		order=()
+		for i in "${!PACKET_CFGS[@]}"; do
+			order+=("${PACKET_CFGS[$(((i + r) % ${#PACKET_CFGS[@]}))]}")
+		done
+		for cfg in "${order[@]}"; do
+			case $cfg in
+			none) in_cg iperf3 "${args[@]}" >"$WORK/iperf.json" 2>"$WORK/iperf.err" ;;
+			awf)
 				"$AWF" run --log-level error --policy "$WORK/p-iperf.json" -- iperf3 "${args[@]}" \
 					>"$WORK/iperf.json" 2>"$WORK/iperf.err"
-			fi
+				;;
+			*)
+				"$AWF" run --log-level error --policy "$WORK/p-$cfg.json" -- \
+					sh -c "$LEARN_FIRST" "$DNS4" iperf3 "${args[@]}" \
+					>"$WORK/iperf.json" 2>"$WORK/iperf.err"
+				;;
+			esac
 			bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$WORK/iperf.json" 2>/dev/null)
 			retr=$(jq -r '.end.sum_sent.retransmits // 0' "$WORK/iperf.json" 2>/dev/null)
 			if [ -n "$bps" ]; then
@@ -477,6 +507,60 @@ phase_packet() {
 			fi
 		done
 	done
+}
+
+# ------------------------------------------------------------ 3b. names
+
+# The cost of the name check per connection: connect, send a 517-byte
+# ClientHello naming allowed.test, close (connect_bench hello:), from a
+# client of ours in the cgroup of a sandbox that learned allowed.test,
+# check on (names) and off (nocheck), batches alternating. With the
+# kernel's run time of each program (kernel.bpf_stats_enabled). Lines:
+#   names CYCLE CFG SPEC OPS NS_PER_OP FAILED ERRNO
+#   namesprog CFG PROGRAM CALLS OPS RUN_TIME_NS
+phase_names() {
+	local cfg c i spec=hello:$ALLOWED4:$PORT line ops names
+	local -A apid
+	[ "$(left)" -gt 100 ] || { note "names: skipped (time budget)"; return; }
+	say "3b. name check: $CONNECT_CYCLES cycles of ${CONNECT_BATCH}s batches, check on and off"
+	for cfg in names nocheck; do
+		"$AWF" run --log-level error --policy "$WORK/p-$cfg.json" -- \
+			sh -c "$LEARN_FIRST" "$DNS4" sh -c 'echo learned; exec sleep 120' \
+			>"$WORK/$cfg.out" 2>&1 9>&- &
+		apid[$cfg]=$!
+	done
+	for i in $(seq 1 100); do
+		grep -q learned "$WORK/names.out" 2>/dev/null && grep -q learned "$WORK/nocheck.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	if ! grep -q learned "$WORK/names.out" || ! grep -q learned "$WORK/nocheck.out"; then
+		note "names: the sandboxes did not learn allowed.test: $(cat "$WORK/names.out" "$WORK/nocheck.out" | tr '\n' ' ')"
+	else
+		BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) && sysctl -q -w kernel.bpf_stats_enabled=1
+		for cfg in names nocheck; do prog_stats "${apid[$cfg]}" >"$WORK/stats-$cfg.before"; done
+		for c in $(seq 0 "$CONNECT_CYCLES"); do
+			for cfg in $([ $((c % 2)) = 0 ] && echo names nocheck || echo nocheck names); do
+				line=$(printf 'run %s 1000000 %s\n' "$spec" "$CONNECT_BATCH" |
+					sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG2/awf-bpf/run-${apid[$cfg]}" \
+						"$CB" driven "${CPU_CLIENT[@]}" 9>&-)
+				[ "$c" = 0 ] || echo "names $c $cfg $line" >>"$WORK/names.txt"
+			done
+		done
+		names=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"')
+		for cfg in names nocheck; do
+			prog_stats "${apid[$cfg]}" >"$WORK/stats-$cfg.after"
+			ops=$(awk -v c="$cfg" '$3 == c { s += $5 } END { print s + 0 }' "$WORK/names.txt")
+			awk -v cfg="$cfg" -v ops="$ops" -v names="$names" '
+				BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
+				FNR == NR { t[$1] = $2; c[$1] = $3; next }
+				$3 > c[$1] { print "namesprog", cfg, nm[$1], $3 - c[$1], ops, $2 - t[$1] }' \
+				"$WORK/stats-$cfg.before" "$WORK/stats-$cfg.after" >>"$WORK/names.txt"
+		done
+		[ -n "$BPF_STATS_WAS" ] && sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
+		BPF_STATS_WAS=
+	fi
+	for cfg in names nocheck; do kill -TERM "${apid[$cfg]}" 2>/dev/null; done
+	for cfg in names nocheck; do wait "${apid[$cfg]}" 2>/dev/null; done
 }
 
 # ------------------------------------------------------------ 4. DNS
@@ -577,15 +661,15 @@ phase_memory() {
 
 # ------------------------------------------------------------ run
 
-phase_startup
-phase_connect
-phase_progstats
-phase_packet
-phase_dns
-phase_memory
+want() { case " $BENCH_PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
+for phase in startup connect progstats packet names dns memory; do
+	if want "$phase"; then "phase_$phase"; else note "$phase: not in BENCH_PHASES"; fi
+done
 # The host-wide agent: start-up through it, sandboxes built per second,
 # memory per sandbox (bench/agent.sh prints its own ratios).
-if [ "$(left)" -gt 60 ]; then
+if ! want agent; then
+	note "agent: not in BENCH_PHASES"
+elif [ "$(left)" -gt 60 ]; then
 	say "6. agent (bench/agent.sh)"
 	BENCH_OUT=$OUT AWF=$AWF bash "$ROOT/bench/agent.sh" >&2 || note "agent: bench/agent.sh failed"
 else
