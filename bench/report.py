@@ -345,7 +345,6 @@ if pk.get("none") and pk.get("awf"):
     md.append("| awf-bpf sandbox, every hook attached | %.2f | %.3f (%.2f–%.2f) | %d |" % (
         result["packet"]["awf_gbps"], ratio, min(ratios), max(ratios),
         med([v[1] for v in pk["awf"].values()])))
-    md.append("")
     for cfg, what in (("names", "awf-bpf sandbox, learned name, first bytes checked"),
                       ("nocheck", "the same policy, `\"name_check\": false`")):
         if not pk.get(cfg):

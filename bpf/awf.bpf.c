@@ -221,6 +221,7 @@ SEC("sockops")
 int awf_sockops(struct bpf_sock_ops *skops)
 {
 	await_first_bytes(skops);
+	release_checked(skops);
 	return 1;
 }
 

@@ -29,8 +29,6 @@ struct {
 	AWF_PIN;
 } name_socks SEC(".maps");
 
-#define SOCK_OPS_ACTIVE_ESTABLISHED 4 /* BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB */
-
 /*
  * A connection that must name its name is established: from now on its
  * sends go through awf_first_bytes. If it cannot be added it stays
@@ -41,19 +39,47 @@ static __always_inline void await_first_bytes(struct bpf_sock_ops *skops)
 	struct bpf_sock *sk = skops->sk;
 	struct awf_sk_state *st;
 
-	if (skops->op != SOCK_OPS_ACTIVE_ESTABLISHED || !sk)
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || !sk)
 		return;
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
 	if (!st || st->name_check != AWF_NC_PENDING)
 		return;
 	st->name_cookie = bpf_get_socket_cookie(skops);
-	bpf_sock_hash_update(skops, &name_socks, &st->name_cookie, BPF_ANY);
+	if (!bpf_sock_hash_update(skops, &name_socks, &st->name_cookie,
+				  BPF_ANY))
+		bpf_sock_ops_cb_flags_set(skops,
+					  skops->bpf_sock_ops_cb_flags |
+						  BPF_SOCK_OPS_RTT_CB_FLAG);
+}
+
+/*
+ * Checked and passed, a connection leaves name_socks: a socket of a
+ * sockhash sends through the sockmap path (a copy of every send, no
+ * zero-copy), which costs bulk transfers about half their throughput
+ * (docs/benchmarks.md). sk_msg programs may not delete from a sockhash,
+ * sock_ops programs may; the first RTT sample after the first send (an
+ * ACK of data) is where. Then the callback is turned off again.
+ */
+static __always_inline void release_checked(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct awf_sk_state *st;
+
+	if (skops->op != BPF_SOCK_OPS_RTT_CB || !sk)
+		return;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+	if (!st || st->name_check == AWF_NC_PENDING)
+		return;
+	if (st->name_check == AWF_NC_PASSED)
+		bpf_map_delete_elem(&name_socks, &st->name_cookie);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+						 ~BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
 /*
  * Only the first bytes are ours: the verdict holds for the next 4 GiB
- * (then this runs once more, and passes). Programs of this type cannot
- * take the socket out of name_socks; closing it does.
+ * (then this runs once more, and passes), or until sock_ops takes the
+ * socket out of name_socks (release_checked()).
  */
 #define PASS_FOR_GOOD 0xffffffff
 

@@ -388,6 +388,22 @@ test_names_ipv6_other_name_refused() {
 	assert_server_never_saw_sni other.test
 }
 
+# An AF_INET6 socket to ::ffff:a.b.c.d runs connect6, not connect4, and
+# sends IPv4 packets: its first bytes are checked all the same.
+test_names_v4_mapped_other_name_refused() {
+	local pol
+	names_setup
+	pol=$(names_policy p '["good.test"]')
+	awf_run --policy "$pol" -- sh -c "
+		$DIGN @$DNS4 good.test A >/dev/null
+		echo \"good \$($PY $HELLO ::ffff:$SHARED4 443 --sni good.test)\"
+		echo \"other \$($PY $HELLO ::ffff:$SHARED4 443 --sni other.test)\""
+	assert_serverhello good
+	assert_hello_refused other
+	assert_deny_line "tls sni other.test" "$SHARED4" 443 python3 "name not allowed"
+	assert_server_never_saw_sni other.test
+}
+
 # ------------------------------------------------------ policy semantics
 
 test_names_name_check_off_for_the_entry() {
