@@ -147,6 +147,8 @@ enum awf_learned_flag {
 	 * checked only if none of them turned the check off).
 	 */
 	AWF_LEARNED_NO_NAME_CHECK = 1 << 0,
+	/* UDP may reach it too ("udp": true; merged: any of the names). */
+	AWF_LEARNED_UDP = 1 << 1,
 };
 
 /*
@@ -323,6 +325,7 @@ enum awf_reason {
 	AWF_R_NAME_UNCHECKED = 27, /* bytes sent before the check could run */
 	AWF_R_NAME_BLOCKED = 28,   /* the name is in block_domains */
 	AWF_R_NAME_OK = 29,	   /* allowed: the name is allowed there */
+	AWF_R_UDP_TO_NAME = 30,	   /* UDP to a name's address without "udp" */
 	AWF_R_MAX,
 };
 

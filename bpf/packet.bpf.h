@@ -94,7 +94,10 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	if (matches_tag(skb->sk, d) || is_local(sc, d))
 		return AWF_R_NONE;
 	decide(sc, d, &dec, NULL);
-	return dec.verdict == AWF_ALLOW ? AWF_R_NONE : why;
+	if (dec.verdict == AWF_ALLOW)
+		return AWF_R_NONE;
+	/* connect() let it through (sock_addr.bpf.h, enforce()) */
+	return dec.reason == AWF_R_UDP_TO_NAME ? dec.reason : why;
 }
 
 static __always_inline void packet_dropped(struct __sk_buff *skb, __u32 slot,

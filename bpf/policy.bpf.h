@@ -180,6 +180,11 @@ static __always_inline void decide(const struct awf_scope *sc,
 			deny(dec, AWF_R_PROXY_ONLY);
 			return;
 		}
+		if (d->proto == IPPROTO_UDP &&
+		    !(learned->flags & AWF_LEARNED_UDP)) {
+			deny(dec, AWF_R_UDP_TO_NAME);
+			return;
+		}
 		if (port_in(&learned->ports, d->port)) {
 			allow(dec, AWF_R_LEARNED, learned->rule_id);
 			dec->name_check =

@@ -40,6 +40,14 @@ static __always_inline int enforce(const struct awf_scope *sc,
 			emit_sock(sc, ctx, kind, d, &dec);
 		return VERDICT_PROCEED;
 	}
+	/*
+	 * A UDP connect() sends nothing, and glibc's getaddrinfo() connects
+	 * one to each address it sorts (RFC 6724): refusing it would reorder
+	 * a name's addresses for its TCP clients. Untagged, the socket's
+	 * datagrams meet the backstop, which refuses them.
+	 */
+	if (is_connect && dec.reason == AWF_R_UDP_TO_NAME)
+		return VERDICT_PROCEED;
 	count(sc->slot,
 	      is_connect ? AWF_C_CONNECT_DENIED : AWF_C_SENDMSG_DENIED);
 	count_denial(sc->slot, dec.reason);

@@ -39,11 +39,12 @@
 #include "awf_agent.skel.h"
 
 /* On lo in the test's namespace: a row that is allowed reaches them. */
-#define ALLOWED4 "198.18.0.10"	 /* CIDR rule 1, port 8080 */
-#define LEARNED4 "198.18.0.11"	 /* learned (run, slot 1), port 8080 */
-#define OTHER_SET4 "198.18.0.13" /* learned in slot 2's set only */
-#define SLOT2_4 "198.18.0.14"	 /* CIDR rule 5 of slot 2 only */
-#define ALLOWED6 "fd42:a0f0::10" /* CIDR rule 2, port 8080 */
+#define ALLOWED4 "198.18.0.10"	   /* CIDR rule 1, port 8080 */
+#define LEARNED4 "198.18.0.11"	   /* learned (run, slot 1), port 8080 */
+#define LEARNED_UDP4 "198.18.0.16" /* learned, "udp": true */
+#define OTHER_SET4 "198.18.0.13"   /* learned in slot 2's set only */
+#define SLOT2_4 "198.18.0.14"	   /* CIDR rule 5 of slot 2 only */
+#define ALLOWED6 "fd42:a0f0::10"   /* CIDR rule 2, port 8080 */
 #define LEARNED6 "fd42:a0f0::11"
 /* Not on lo: no row that reaches them may be allowed. */
 #define EXPIRED4 "198.18.0.12" /* learned, expired */
@@ -216,9 +217,17 @@ static const struct sa_case cases[] = {
 	{ "udp4 sendto reserved range", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_SENDTO, AF_INET, UDP, METADATA4, 123, EPERM,
 	  EV(SENDMSG, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
-	{ "udp4 sendto learned address", V_BOTH, SLOT_MAIN, CG_SANDBOX,
-	  OP_SENDTO, AF_INET, UDP, LEARNED4, SVC_PORT, 0,
-	  EV(SENDMSG, ALLOW, LEARNED, AF_INET, LEARNED4, RULE_LEARNED, 7) },
+	{ "udp4 sendto learned address without udp", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_SENDTO, AF_INET, UDP, LEARNED4, SVC_PORT, EPERM,
+	  EV(SENDMSG, DENY, UDP_TO_NAME, AF_INET, LEARNED4, 0, 7) },
+	/* glibc's RFC 6724 sorting connects UDP sockets it never sends on */
+	{ "udp4 connect learned address without udp", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_CONNECT, AF_INET, UDP, LEARNED4, SVC_PORT, 0,
+	  NO_EVENT },
+	{ "udp4 sendto learned address with udp", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDTO, AF_INET, UDP, LEARNED_UDP4, SVC_PORT, 0,
+	  EV(SENDMSG, ALLOW, LEARNED, AF_INET, LEARNED_UDP4, RULE_LEARNED,
+	     10) },
 	{ "udp4 sendto learned address expired", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_SENDTO, AF_INET, UDP, EXPIRED4, SVC_PORT, EPERM,
 	  EV(SENDMSG, DENY, NOT_IN_POLICY, AF_INET, EXPIRED4, 0, 0) },
@@ -325,15 +334,18 @@ static const struct {
 	bool live;
 	uint32_t name_id;
 	unsigned in;
+	uint32_t flags;
 } learned_defs[] = {
-	{ LEARNED4, true, 7, P_RUN | P_SLOT(SLOT_MAIN) },
-	{ EXPIRED4, false, 7, P_RUN | P_SLOT(SLOT_MAIN) },
-	{ LEARNED6, true, 8, P_RUN | P_SLOT(SLOT_MAIN) },
-	{ OTHER_SET4, true, 9, P_SLOT(SLOT_NOV6) },
+	{ LEARNED4, true, 7, P_RUN | P_SLOT(SLOT_MAIN), 0 },
+	{ LEARNED_UDP4, true, 10, P_RUN | P_SLOT(SLOT_MAIN), AWF_LEARNED_UDP },
+	{ EXPIRED4, false, 7, P_RUN | P_SLOT(SLOT_MAIN), 0 },
+	{ LEARNED6, true, 8, P_RUN | P_SLOT(SLOT_MAIN), 0 },
+	{ OTHER_SET4, true, 9, P_SLOT(SLOT_NOV6), 0 },
 };
 
-static const char *const lo_addrs[] = { ALLOWED4, LEARNED4, OTHER_SET4,
-					SLOT2_4,  ALLOWED6, LEARNED6 };
+static const char *const lo_addrs[] = { ALLOWED4,   LEARNED4, LEARNED_UDP4,
+					OTHER_SET4, SLOT2_4,  ALLOWED6,
+					LEARNED6 };
 
 struct test_cgroup {
 	char path[PATH_MAX];
@@ -760,6 +772,7 @@ static struct awf_learned learned_of(size_t i)
 		.name_id = learned_defs[i].name_id,
 		.rule_id = RULE_LEARNED,
 		.ports = one_port(SVC_PORT),
+		.flags = learned_defs[i].flags,
 	};
 }
 

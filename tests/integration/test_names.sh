@@ -439,6 +439,36 @@ test_names_block_domains_win_over_the_allowed_zone() {
 	assert_server_never_saw_sni bad.good.test
 }
 
+# UDP carries no name the kernel can check (QUIC's Initial is encrypted):
+# to a name's address it needs "udp": true on the entry; TCP is checked.
+test_names_udp_to_a_learned_name_needs_the_udp_key() {
+	local tcp_only with_udp n quic='\xc3\x00\x00\x00\x01quic'
+	names_setup
+	tcp_only=$(names_policy tcp "[{\"domain\": \"allowed.test\", \"ports\": [$UDP_ECHO_PORT, 443]}, \"good.test\"]")
+	with_udp=$(names_policy udp "[{\"domain\": \"allowed.test\", \"ports\": [$UDP_ECHO_PORT], \"udp\": true}]")
+	awf_run --policy "$tcp_only" -- sh -c "
+		$DIGN @$DNS4 allowed.test A >/dev/null; $DIGN @$DNS4 good.test A >/dev/null
+		echo \"echo \$($PY $PROBE udp-connect $ALLOWED4 $UDP_ECHO_PORT)\"
+		echo \"sendto \$($PY $PROBE udp $ALLOWED4 $UDP_ECHO_PORT)\"
+		echo \"quic \$($PY $PROBE udp-connect $SHARED4 443 --send '$quic')\""
+	assert_eperm_fast "$(hello_line echo)" "udp connect to allowed.test's address without \"udp\""
+	assert_eperm_fast "$(hello_line sendto)" "udp sendto allowed.test's address without \"udp\""
+	assert_eperm_fast "$(hello_line quic)" "QUIC to good.test's (shared) address"
+	assert_contains "$AWF_ERR" "$(deny_prefix udp "$ALLOWED4:$UDP_ECHO_PORT")" "stderr"
+	# sendto by its hook; the connected sockets' datagrams by the backstop
+	n=$(printf '%s\n' "$AWF_ERR" | grep -c "^awf-bpf: denied .*: UDP to a name's address (\"udp\": true allows it)")
+	[ "$n" -ge 3 ] || fail "expected 3 udp_to_name denial lines (sendto, 2 connected sends), got $n: $AWF_ERR"
+	awf_run --policy "$with_udp" -- sh -c "
+		$DIGN @$DNS4 allowed.test A >/dev/null
+		echo \"echo \$($PY $PROBE udp-connect $ALLOWED4 $UDP_ECHO_PORT)\"
+		echo \"unlearned \$($PY $PROBE udp-connect $SHARED4 $UDP_ECHO_PORT)\""
+	case $(hello_line echo) in
+	"ok "*) ;;
+	*) fail "udp to allowed.test's address with \"udp\": true: expected 'ok ...', got '$(hello_line echo)'" ;;
+	esac
+	assert_eperm_fast "$(hello_line unlearned)" "udp to an address no allowed name has"
+}
+
 test_names_exact_and_wildcard_entries() {
 	local pol
 	names_setup

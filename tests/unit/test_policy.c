@@ -27,9 +27,9 @@ static const char spec_example[] =
 
 static const char spec_example_normalized[] =
 	"{\"version\":1,"
-	"\"allow_domains\":[{\"domain\":\"github.com\",\"subdomains\":true,\"name_check\":true,\"ports\":[80,443]},"
-	"{\"domain\":\"*.githubusercontent.com\",\"subdomains\":true,\"name_check\":true,\"ports\":[80,443]},"
-	"{\"domain\":\"db.example.test\",\"subdomains\":false,\"name_check\":true,\"ports\":[5432]}],"
+	"\"allow_domains\":[{\"domain\":\"github.com\",\"subdomains\":true,\"name_check\":true,\"udp\":false,\"ports\":[80,443]},"
+	"{\"domain\":\"*.githubusercontent.com\",\"subdomains\":true,\"name_check\":true,\"udp\":false,\"ports\":[80,443]},"
+	"{\"domain\":\"db.example.test\",\"subdomains\":false,\"name_check\":true,\"udp\":false,\"ports\":[5432]}],"
 	"\"block_domains\":[{\"domain\":\"gist.github.com\",\"subdomains\":true}],"
 	"\"ports\":[80,443],"
 	"\"dns_servers\":[\"192.0.2.53\",\"2001:db8::53\"],"
@@ -91,6 +91,10 @@ static const struct bad_row bad_rows[] = {
 	  "\"allow_domains\": [{\"domain\": \"a\\u0000.evil.example\"}]}" },
 	{ "p.json: block_domains[0].ports: not supported in block_domains",
 	  "\"block_domains\": [{\"domain\": \"a.example\", \"ports\": [22]}]}" },
+	{ "p.json: block_domains[0].udp: not supported in block_domains",
+	  "\"block_domains\": [{\"domain\": \"a.example\", \"udp\": true}]}" },
+	{ "p.json: allow_domains[0].udp: expected a boolean",
+	  "\"allow_domains\": [{\"domain\": \"a.example\", \"udp\": 1}]}" },
 	{ "p.json: block_domains[0]: *: the pattern matches every name",
 	  "\"block_domains\": [\"*\"]}" },
 	{ "p.json: ports: an empty list would allow nothing",
@@ -165,15 +169,18 @@ static const struct good_row good_rows[] = {
 	  "\"ports\":[80,443,\"8000-8101\"]" },
 	{ "explicit ports replace the default",
 	  "\"allow_domains\": [{\"domain\": \"a.example\", \"ports\": [22]}]}",
-	  "{\"domain\":\"a.example\",\"subdomains\":true,\"name_check\":true,\"ports\":[22]}" },
+	  "{\"domain\":\"a.example\",\"subdomains\":true,\"name_check\":true,\"udp\":false,\"ports\":[22]}" },
 	{ "default ports follow top-level ports",
 	  "\"ports\": [8443], \"allow_domains\": [\"a.example\"]}",
-	  "{\"domain\":\"a.example\",\"subdomains\":true,\"name_check\":true,\"ports\":[8443]}" },
+	  "{\"domain\":\"a.example\",\"subdomains\":true,\"name_check\":true,\"udp\":false,\"ports\":[8443]}" },
+	{ "udp on an entry",
+	  "\"allow_domains\": [{\"domain\": \"a.example\", \"udp\": true}]}",
+	  "{\"domain\":\"a.example\",\"subdomains\":true,\"name_check\":true,\"udp\":true,\"ports\":[80,443]}" },
 	{ "idn and case", "\"allow_domains\": [\"Bücher.Example.\"]}",
 	  "\"domain\":\"xn--bcher-kva.example\"" },
 	{ "single label without subdomains",
 	  "\"allow_domains\": [{\"domain\": \"intranet\", \"subdomains\": false}]}",
-	  "{\"domain\":\"intranet\",\"subdomains\":false,\"name_check\":true,\"ports\":[80,443]}" },
+	  "{\"domain\":\"intranet\",\"subdomains\":false,\"name_check\":true,\"udp\":false,\"ports\":[80,443]}" },
 	{ "a blocked TLD", "\"block_domains\": [\"zip\"]}",
 	  "\"block_domains\":[{\"domain\":\"zip\",\"subdomains\":true}]" },
 	{ "v4-mapped CIDR", "\"allow_cidrs\": [\"::ffff:192.0.2.0/120\"]}",

@@ -49,6 +49,8 @@ static const struct reason_name reasons[AWF_R_MAX] = {
 				   "bytes sent before the name check" },
 	[AWF_R_NAME_BLOCKED] = { "name_blocked", "blocked domain" },
 	[AWF_R_NAME_OK] = { "name_allowed", "name allowed" },
+	[AWF_R_UDP_TO_NAME] = { "udp_to_name",
+				"UDP to a name's address (\"udp\": true allows it)" },
 };
 
 static const char *const verdicts[] = {

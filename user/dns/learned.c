@@ -256,13 +256,15 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 	if (!bpf_map_lookup_elem(fd, key, &old) &&
 	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
 		/*
-		 * Shared (CDN) address: both names' ports stay open, and
-		 * one name without a name check leaves it unchecked.
+		 * Shared (CDN) address: both names' ports stay open, one
+		 * name without a name check leaves it unchecked, one name
+		 * with "udp" opens it to UDP.
 		 */
 		if (port_set_union(&val.ports, &old.ports) == 0 &&
 		    old.expires_ns > expires)
 			val.expires_ns = old.expires_ns;
-		val.flags |= old.flags & AWF_LEARNED_NO_NAME_CHECK;
+		val.flags |= old.flags &
+			     (AWF_LEARNED_NO_NAME_CHECK | AWF_LEARNED_UDP);
 	}
 	/* libbpf returns -errno and sets errno: keep the documented -1. */
 	return bpf_map_update_elem(fd, key, &val, BPF_ANY) ? -1 : 0;

@@ -269,12 +269,16 @@ int name_table_build(struct name_table *nt, const struct policy *p,
 	for (size_t i = 0; i < nt->n_rules; i++)
 		compile_rule(nt, &nt->rules[i]);
 	nt->matcher = NULL;
-	nt->unchecked = calloc(p->n_allow_domains + 1, sizeof(bool));
-	if (!nt->unchecked)
+	nt->entry_flags = calloc(p->n_allow_domains + 1, sizeof(uint32_t));
+	if (!nt->entry_flags)
 		goto oom;
 	nt->n_entries = p->n_allow_domains;
 	for (size_t i = 0; i < p->n_allow_domains; i++)
-		nt->unchecked[i] = !p->allow_domains[i].name_check;
+		nt->entry_flags[i] =
+			(p->allow_domains[i].name_check ?
+				 0 :
+				 AWF_LEARNED_NO_NAME_CHECK) |
+			(p->allow_domains[i].udp ? AWF_LEARNED_UDP : 0);
 	return 0;
 oom:
 	name_table_free(nt);
@@ -284,9 +288,9 @@ oom:
 void name_table_free(struct name_table *nt)
 {
 	free(nt->rules);
-	free(nt->unchecked);
+	free(nt->entry_flags);
 	nt->rules = NULL;
-	nt->unchecked = NULL;
+	nt->entry_flags = NULL;
 	nt->n_rules = 0;
 	nt->n_entries = 0;
 }
@@ -392,7 +396,7 @@ int name_table_learn(struct name_table *nt, const char *name,
 uint32_t name_table_learned_flags(const struct name_table *nt,
 				  uint32_t entry_id)
 {
-	if (!nt || !nt->unchecked || !entry_id || entry_id > nt->n_entries)
+	if (!nt || !nt->entry_flags || !entry_id || entry_id > nt->n_entries)
 		return 0;
-	return nt->unchecked[entry_id - 1] ? AWF_LEARNED_NO_NAME_CHECK : 0;
+	return nt->entry_flags[entry_id - 1];
 }

@@ -33,8 +33,8 @@ struct name_rule_entry {
 struct name_table {
 	struct name_rule_entry *rules;
 	size_t n_rules;
-	bool has_exact;	 /* some region is AWF_NV_EXACT */
-	bool *unchecked; /* per allow entry: "name_check": false */
+	bool has_exact;	       /* some region is AWF_NV_EXACT */
+	uint32_t *entry_flags; /* per allow entry: its AWF_LEARNED_* flags */
 	size_t n_entries;
 	const struct domain_matcher *matcher; /* while building */
 	int rules_fd; /* -1: not written to the kernel (tests) */

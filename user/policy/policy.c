@@ -94,7 +94,7 @@ static bool same_domain(const struct policy_domain *a,
 {
 	return strcmp(a->name, b->name) == 0 &&
 	       a->subdomains == b->subdomains && a->has_ports == b->has_ports &&
-	       a->name_check == b->name_check &&
+	       a->name_check == b->name_check && a->udp == b->udp &&
 	       (!a->has_ports || port_set_equal(&a->ports, &b->ports));
 }
 

@@ -34,6 +34,13 @@ struct policy_domain {
 	 * turns that off for clients that cannot.
 	 */
 	bool name_check;
+	/*
+	 * "udp": true lets UDP reach its addresses on its ports (QUIC, NTP,
+	 * ...). Off by default: a datagram carries no name the kernel can
+	 * check (QUIC's Initial is encrypted), so UDP would open every other
+	 * name on a shared address.
+	 */
+	bool udp;
 };
 
 struct policy {

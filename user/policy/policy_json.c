@@ -52,10 +52,13 @@ static json_object *domains_json(const struct policy_domain *d, size_t n,
 		json_object_object_add(
 			o, "subdomains",
 			json_object_new_boolean(d[i].subdomains));
-		if (default_ports)
+		if (default_ports) {
 			json_object_object_add(
 				o, "name_check",
 				json_object_new_boolean(d[i].name_check));
+			json_object_object_add(
+				o, "udp", json_object_new_boolean(d[i].udp));
+		}
 		if (default_ports)
 			json_object_object_add(
 				o, "ports",

@@ -253,6 +253,18 @@ static int read_domain_name_check(const struct jctx *c, const char *path,
 	return get_bool(c, path, val, &e->d.name_check);
 }
 
+static int read_domain_udp(const struct jctx *c, const char *path,
+			   json_object *val, void *target)
+{
+	struct domain_entry *e = target;
+
+	if (e->block)
+		return jfail(
+			c, path,
+			"not supported in block_domains (a blocked name is never allowed)");
+	return get_bool(c, path, val, &e->d.udp);
+}
+
 static int read_domain_ports(const struct jctx *c, const char *path,
 			     json_object *val, void *target)
 {
@@ -273,6 +285,7 @@ static const struct jkey domain_keys[] = {
 	{ .name = "subdomains", .read = read_domain_subdomains },
 	{ .name = "ports", .read = read_domain_ports },
 	{ .name = "name_check", .read = read_domain_name_check },
+	{ .name = "udp", .read = read_domain_udp },
 	{ .name = NULL },
 };
 
