@@ -35,6 +35,22 @@
 
 static char logs[MAX_PROGS][LOG_SIZE];
 
+/* As user/kernel/loader.c attaches them: sk_msg to its sockhash. */
+static int target_of(const struct awf_bpf *skel, const struct bpf_program *prog,
+		     int cg)
+{
+	if (bpf_program__expected_attach_type(prog) == BPF_SK_MSG_VERDICT)
+		return bpf_map__fd(skel->maps.name_socks);
+	return cg;
+}
+
+static unsigned int flags_of(const struct bpf_program *prog)
+{
+	return bpf_program__expected_attach_type(prog) == BPF_SK_MSG_VERDICT ?
+		       0 :
+		       BPF_F_ALLOW_MULTI;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -106,9 +122,10 @@ static int one_round(int iter, int cg)
 
 	t = now_ms();
 	for (int i = 0; i < n; i++)
-		if (bpf_prog_attach(bpf_program__fd(progs[i]), cg,
+		if (bpf_prog_attach(bpf_program__fd(progs[i]),
+				    target_of(skel, progs[i], cg),
 				    bpf_program__expected_attach_type(progs[i]),
-				    BPF_F_ALLOW_MULTI)) {
+				    flags_of(progs[i]))) {
 			fprintf(stderr, "load_bench: attach %s: %s\n",
 				bpf_program__name(progs[i]), strerror(errno));
 			n = i;
@@ -119,7 +136,8 @@ static int one_round(int iter, int cg)
 detach:
 	t = now_ms();
 	for (int i = 0; i < n; i++)
-		bpf_prog_detach2(bpf_program__fd(progs[i]), cg,
+		bpf_prog_detach2(bpf_program__fd(progs[i]),
+				 target_of(skel, progs[i], cg),
 				 bpf_program__expected_attach_type(progs[i]));
 	if (!rc)
 		printf("%d step detach %.3f\n", iter, now_ms() - t);

@@ -404,6 +404,29 @@ test_names_v4_mapped_other_name_refused() {
 	assert_server_never_saw_sni other.test
 }
 
+# The check's programs are loaded only for a policy that needs them (they
+# are the costliest to load); attached, the sk_msg one to its sockhash.
+test_names_programs_only_where_names_are_checked() {
+	local pol pid cg progs
+	for pol in "cidrs:\"allow_cidrs\": [\"$ALLOWED4/32\"]" \
+		"unchecked:\"allow_domains\": [{\"domain\": \"good.test\", \"name_check\": false}]" \
+		"checked:\"allow_domains\": [\"good.test\"]"; do
+		"$AWF" run --policy "$(policy "${pol%%:*}" "${pol#*:}")" -- sleep 20 >/dev/null 2>&1 &
+		pid=$!
+		BG_PIDS+=("$pid")
+		cg=$(cgroup2_root)/awf-bpf/run-$pid
+		wait_file "$AWF_BPFFS/run-$pid/counters" 50 || fail "run-$pid never pinned its maps"
+		progs=$(bpftool -j cgroup show "$cg" | jq -r '.[].name' | sort | tr '\n' ' ')
+		kill -TERM "$pid"
+		wait "$pid" 2>/dev/null
+		assert_contains "$progs" "awf_connect4" "programs of the ${pol%%:*} policy"
+		case ${pol%%:*} in
+		checked) assert_contains "$progs" "awf_sockops" "programs of a policy with checked names" ;;
+		*) assert_not_contains "$progs" "awf_sockops" "programs of the ${pol%%:*} policy" ;;
+		esac
+	done
+}
+
 # ------------------------------------------------------ policy semantics
 
 test_names_name_check_off_for_the_entry() {

@@ -32,8 +32,8 @@ void loader_setup_logging(void)
 	libbpf_set_print(libbpf_print);
 }
 
-int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
-		size_t errlen)
+int loader_load(struct loader *l, const struct awf_config *cfg,
+		bool check_names, char *err, size_t errlen)
 {
 	int ret;
 
@@ -45,6 +45,11 @@ int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
 			       strerror(errno));
 	/* .rodata is frozen at load: the programs cannot be reconfigured. */
 	memcpy((void *)&l->skel->rodata->awf_cfg, cfg, sizeof(*cfg));
+	if (!check_names) {
+		bpf_program__set_autoload(l->skel->progs.awf_sockops, false);
+		bpf_program__set_autoload(l->skel->progs.awf_first_bytes,
+					  false);
+	}
 	ret = awf_bpf__load(l->skel);
 	if (!ret)
 		return 0;
@@ -100,6 +105,8 @@ int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
 
 	l->cgroup_fd = cgroup_fd;
 	bpf_object__for_each_program(prog, l->skel->obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (attach_one(l, prog, err, errlen)) {
 			loader_detach(l);
 			return -1;

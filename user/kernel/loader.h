@@ -31,8 +31,14 @@ struct loader {
 	} attached[LOADER_MAX_PROGS];
 };
 
-int loader_load(struct loader *l, const struct awf_config *cfg, char *err,
-		size_t errlen);
+/*
+ * check_names false: no allow entry has its names checked, so the
+ * programs of that check (sock_ops, sk_msg: the costliest to load) are
+ * left out. A socket that waits for the check all the same cannot send:
+ * the backstop drops its payload.
+ */
+int loader_load(struct loader *l, const struct awf_config *cfg,
+		bool check_names, char *err, size_t errlen);
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
 /* All programs or none: a partial attach is rolled back. */

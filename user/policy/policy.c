@@ -98,6 +98,14 @@ static bool same_domain(const struct policy_domain *a,
 	       (!a->has_ports || port_set_equal(&a->ports, &b->ports));
 }
 
+bool policy_checks_names(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_allow_domains; i++)
+		if (p->allow_domains[i].name_check)
+			return true;
+	return false;
+}
+
 int policy_merge_domain(struct policy *p, bool block,
 			const struct policy_domain *d, char *err, size_t errlen)
 {

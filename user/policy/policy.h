@@ -74,5 +74,7 @@ void policy_free(struct policy *p);
  * config of another version).
  */
 const char *policy_localhost_mode_name(unsigned int mode);
+/* Whether some allow entry has its names checked ("name_check"). */
+bool policy_checks_names(const struct policy *p);
 
 #endif /* AWF_POLICY_H */

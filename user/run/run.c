@@ -134,7 +134,8 @@ static int load_policy_into_kernel(struct run_state *s, char *err,
 	free(local);
 	if (ret)
 		return -1;
-	ret = loader_load(&s->loader, &cfg, err, errlen);
+	ret = loader_load(&s->loader, &cfg,
+			  policy_checks_names(s->opts->policy), err, errlen);
 	if (!ret)
 		ret = loader_fill_rules(&s->loader, &rules, err, errlen);
 	rules_free(&rules);
