@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Exit status of `awf-bpf run`: the command's own; 127 not found, 126 not
-# executable, 124 --timeout, 128+N killed by signal N, 125 awf-bpf failed.
+# executable, 124 --timeout, 128+N killed by signal N, 125 awf-bpf failed,
+# 137 the sandbox killed after SIGTERM/SIGINT (--kill-after).
 
 test_exit_status_passes_through() {
 	local pol code
@@ -78,6 +79,88 @@ test_exit_sigterm_is_forwarded() {
 	cat "$TEST_TMP/err"
 	assert_file_exists "$marker" "marker written by the workload's TERM trap"
 	assert_eq 143 "$rc" "exit status of awf-bpf after SIGTERM"
+}
+
+# start_term_ignorer [RUN-OPTIONS...]: awf-bpf run in the background with a
+# workload that notes every SIGTERM/SIGINT in $TEST_TMP/got-term and runs
+# on, with a child of its own; IGNORER is awf-bpf's pid once it is ready.
+start_term_ignorer() {
+	local pol
+	pol=$(policy p '')
+	"$AWF" run --policy "$pol" "$@" -- sh -c "
+		trap 'echo term >>$TEST_TMP/got-term' TERM INT
+		sleep 60 &
+		touch $TEST_TMP/ready
+		i=0; while [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+		exit 3" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null &
+	IGNORER=$!
+	BG_PIDS+=("$IGNORER")
+	wait_file "$TEST_TMP/ready" 100 || fail "workload did not start: $(cat "$TEST_TMP/err")"
+}
+
+# wait_ignorer TENTHS: wait at most TENTHS/10 s for awf-bpf to exit; sets
+# IGNORER_RC and IGNORER_MS (since $T0, in ms).
+wait_ignorer() {
+	local i
+	for i in $(seq 1 "$1"); do
+		kill -0 "$IGNORER" 2>/dev/null || break
+		sleep 0.1
+	done
+	IGNORER_MS=$((($(date +%s%N) - T0) / 1000000))
+	if kill -0 "$IGNORER" 2>/dev/null; then
+		kill -KILL "$IGNORER"
+		wait "$IGNORER"
+		fail "awf-bpf still running $((IGNORER_MS / 1000)) s after SIGTERM"
+	fi
+	wait "$IGNORER"
+	IGNORER_RC=$?
+	cat "$TEST_TMP/err"
+}
+
+test_exit_kill_after_grace() {
+	start_term_ignorer --kill-after 1
+	T0=$(date +%s%N)
+	kill -TERM "$IGNORER"
+	wait_ignorer 100
+	assert_eq 137 "$IGNORER_RC" "exit status when the sandbox was killed"
+	assert_file_exists "$TEST_TMP/got-term" "the workload's note of the SIGTERM passed on"
+	assert_le 900 "$IGNORER_MS" "ms from SIGTERM to exit (--kill-after 1)"
+	assert_lt "$IGNORER_MS" 5000 "ms from SIGTERM to exit (--kill-after 1)"
+	assert_contains "$(cat "$TEST_TMP/err")" "--kill-after" "stderr says why"
+}
+
+test_exit_second_sigterm_kills() {
+	# The default grace is 10 s: the second SIGTERM must not wait for it.
+	start_term_ignorer
+	kill -TERM "$IGNORER"
+	wait_file "$TEST_TMP/got-term" 50 || fail "the first SIGTERM was not passed on"
+	kill -0 "$IGNORER" || fail "awf-bpf exited on the first SIGTERM"
+	T0=$(date +%s%N)
+	kill -TERM "$IGNORER"
+	wait_ignorer 100
+	assert_eq 137 "$IGNORER_RC" "exit status after a second SIGTERM"
+	assert_lt "$IGNORER_MS" 3000 "ms from the second SIGTERM to exit"
+}
+
+test_exit_kill_after_zero() {
+	start_term_ignorer --kill-after 0
+	T0=$(date +%s%N)
+	kill -INT "$IGNORER"
+	wait_ignorer 100
+	assert_eq 137 "$IGNORER_RC" "exit status with --kill-after 0"
+	assert_lt "$IGNORER_MS" 3000 "ms from SIGINT to exit (--kill-after 0)"
+	assert_file_absent "$TEST_TMP/got-term" "a SIGINT passed on despite --kill-after 0"
+}
+
+test_exit_kill_after_bad_values() {
+	local v pol
+	pol=$(policy p '')
+	for v in -1 +5 abc 1s 1.5 604801 99999999999999999999 ''; do
+		awf_run --policy "$pol" --kill-after "$v" -- touch "$TEST_TMP/ran"
+		assert_eq 125 "$AWF_RC" "--kill-after '$v'"
+		assert_contains "$AWF_ERR" "--kill-after" "stderr names the flag"
+	done
+	assert_file_absent "$TEST_TMP/ran" "command run despite a bad --kill-after"
 }
 
 test_exit_stdio_passes_through() {

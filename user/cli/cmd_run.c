@@ -37,6 +37,10 @@ const char usage_run[] =
 	"  --proxy HOST:PORT           proxy-only mode through this proxy\n"
 	"  --localhost MODE            sandbox (default), allow or deny\n"
 	"  --timeout SECONDS           stop the command after SECONDS (exit 124)\n"
+	"  --kill-after SECONDS        SIGTERM and SIGINT are passed to the command;\n"
+	"                              if it still runs SECONDS later (default 10),\n"
+	"                              or a second one comes, the whole sandbox is\n"
+	"                              killed (exit 137). 0: kill on the first one\n"
 	"  --audit-log FILE            append every event as a JSON line\n"
 	"  --audit all|denied          also log allowed connections (default denied)\n"
 	"  --quiet                     no summary of denials at exit (the per-denial\n"
@@ -57,6 +61,7 @@ const char usage_run[] =
 	"                              tries, never for enforcement\n"
 	"\n"
 	"Exit status: the command's; 128+N if it died of signal N; 124 on timeout;\n"
+	"137 if the sandbox was killed after SIGTERM/SIGINT (--kill-after);\n"
 	"125 if awf-bpf failed (the command did not run); 126 not executable;\n"
 	"127 not found.\n";
 
@@ -70,6 +75,7 @@ enum run_flag {
 	OPT_PROXY,
 	OPT_LOCALHOST,
 	OPT_TIMEOUT,
+	OPT_KILL_AFTER,
 	OPT_AUDIT_LOG,
 	OPT_AUDIT,
 	OPT_LOG_LEVEL,
@@ -93,6 +99,7 @@ static const struct option run_longopts[] = {
 	{ "proxy", required_argument, NULL, OPT_PROXY },
 	{ "localhost", required_argument, NULL, OPT_LOCALHOST },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
 	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 	{ "audit", required_argument, NULL, OPT_AUDIT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -163,14 +170,17 @@ static int apply_flag(struct policy *p, const struct pending_flag *f, char *err,
 	return set_err(err, errlen, "internal: unhandled flag %d", f->opt);
 }
 
-static int parse_timeout(const char *arg, unsigned int *out)
+/* Whole seconds, min to MAX_TIMEOUT_S: no sign, no suffix. */
+static int parse_seconds(const char *arg, unsigned long min, unsigned int *out)
 {
 	char *end;
 	unsigned long val;
 
 	errno = 0;
+	if (*arg < '0' || *arg > '9')
+		return -1;
 	val = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || val == 0 || val > MAX_TIMEOUT_S)
+	if (errno || *end || val < min || val > MAX_TIMEOUT_S)
 		return -1;
 	*out = (unsigned int)val;
 	return 0;
@@ -185,9 +195,15 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 		cli->policy_file = arg;
 		return 0;
 	case OPT_TIMEOUT:
-		if (parse_timeout(arg, &cli->run.timeout_s))
+		if (parse_seconds(arg, 1, &cli->run.timeout_s))
 			return fail_usage(
 				"--timeout %s: expected whole seconds from 1 to 604800",
+				arg);
+		return 0;
+	case OPT_KILL_AFTER:
+		if (parse_seconds(arg, 0, &cli->run.kill_after_s))
+			return fail_usage(
+				"--kill-after %s: expected whole seconds from 0 to 604800",
 				arg);
 		return 0;
 	case OPT_AUDIT_LOG:
@@ -282,6 +298,7 @@ int cmd_run(int argc, char **argv)
 	int status;
 
 	policy_init(&policy);
+	cli.run.kill_after_s = RUN_KILL_AFTER_DEFAULT_S;
 	status = parse_run_args(&cli, argc, argv);
 	if (!status && build_policy(&cli, &policy))
 		status = EXIT_AWF_FAILURE;

@@ -62,11 +62,14 @@ struct run_state {
 	struct ev_source child_src;  /* pidfd */
 	struct ev_source signal_src; /* signalfd */
 	struct ev_source timer_src;  /* timerfd for --timeout */
+	struct ev_source kill_src;   /* timerfd for --kill-after */
 	pid_t child;
 	bool child_done;
 	int child_status; /* exit status as the shell reports it */
 	bool timed_out;
 	bool grace_over;
+	bool stop_asked; /* a SIGTERM or SIGINT was passed on */
+	bool killed;	 /* the sandbox was killed for ignoring it */
 };
 
 /* The filtering resolver: its answers open addresses in the maps. */
@@ -202,24 +205,6 @@ static int on_child_exit(struct ev_source *src, uint32_t events)
 	return 0;
 }
 
-static int on_signal(struct ev_source *src, uint32_t events)
-{
-	struct run_state *s = container_of(src, struct run_state, signal_src);
-	struct signalfd_siginfo si;
-
-	(void)events;
-	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
-		log_debug("forwarding signal %u to pid %d", si.ssi_signo,
-			  s->child);
-		if (syscall(SYS_pidfd_send_signal, s->child_src.fd,
-			    (int)si.ssi_signo, NULL, 0) < 0 &&
-		    errno != ESRCH)
-			log_error("forwarding signal %u: %s", si.ssi_signo,
-				  strerror(errno));
-	}
-	return 0;
-}
-
 static int arm_timer(int fd, unsigned int seconds)
 {
 	struct itimerspec its = { .it_value.tv_sec = seconds };
@@ -229,6 +214,76 @@ static int arm_timer(int fd, unsigned int seconds)
 		return -1;
 	}
 	return 0;
+}
+
+static void forward_signal(struct run_state *s, int sig)
+{
+	log_debug("forwarding signal %d to pid %d", sig, s->child);
+	if (syscall(SYS_pidfd_send_signal, s->child_src.fd, sig, NULL, 0) < 0 &&
+	    errno != ESRCH)
+		log_error("forwarding signal %d: %s", sig, strerror(errno));
+}
+
+/*
+ * The sandbox's init is pid 1 of its PID namespace: when it dies, the
+ * kernel kills every process in the namespace. tear_down() empties the
+ * cgroup for whatever else is left.
+ */
+static int kill_sandbox(struct run_state *s, const char *why)
+{
+	log_warn("%s: killing the sandbox", why);
+	s->killed = true;
+	if (syscall(SYS_pidfd_send_signal, s->child_src.fd, SIGKILL, NULL, 0) <
+		    0 &&
+	    errno != ESRCH) {
+		log_error("SIGKILL to the sandbox's init: %s", strerror(errno));
+		return cgroup_kill_all(&s->cg);
+	}
+	return 0;
+}
+
+/*
+ * The first SIGTERM or SIGINT is the command's to handle, for --kill-after
+ * seconds; a command that ignores it must not run on. A second one is the
+ * caller insisting: no more waiting.
+ */
+static int on_stop_signal(struct run_state *s, int sig)
+{
+	if (s->stop_asked)
+		return kill_sandbox(s, "second SIGTERM/SIGINT");
+	if (!s->opts->kill_after_s)
+		return kill_sandbox(s, "SIGTERM/SIGINT with --kill-after 0");
+	s->stop_asked = true;
+	forward_signal(s, sig);
+	return arm_timer(s->kill_src.fd, s->opts->kill_after_s);
+}
+
+static int on_signal(struct ev_source *src, uint32_t events)
+{
+	struct run_state *s = container_of(src, struct run_state, signal_src);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+
+		if (sig != SIGTERM && sig != SIGINT)
+			forward_signal(s, sig);
+		else if (on_stop_signal(s, sig))
+			return -1;
+	}
+	return 0;
+}
+
+static int on_kill_after(struct ev_source *src, uint32_t events)
+{
+	struct run_state *s = container_of(src, struct run_state, kill_src);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(src->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return 0;
+	return kill_sandbox(s, "the command outlived --kill-after");
 }
 
 /* First expiry: SIGTERM to the command; after a grace period, SIGKILL all. */
@@ -265,7 +320,16 @@ static int watch_signals(struct run_state *s, char *err, size_t errlen)
 	s->signal_src.on_ready = on_signal;
 	if (s->signal_src.fd < 0)
 		return set_err(err, errlen, "signalfd: %s", strerror(errno));
-	return ev_add(s->epfd, &s->signal_src, EPOLLIN) ? -1 : 0;
+	s->kill_src.fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->kill_src.on_ready = on_kill_after;
+	if (s->kill_src.fd < 0)
+		return set_err(err, errlen, "timerfd_create: %s",
+			       strerror(errno));
+	if (ev_add(s->epfd, &s->signal_src, EPOLLIN) ||
+	    ev_add(s->epfd, &s->kill_src, EPOLLIN))
+		return set_err(err, errlen, "cannot watch signals");
+	return 0;
 }
 
 static int watch_timeout(struct run_state *s, char *err, size_t errlen)
@@ -413,7 +477,9 @@ static int final_status(const struct run_state *s)
 {
 	if (!s->child_done)
 		return -1;
-	return s->timed_out ? EXIT_TIMEOUT : s->child_status;
+	if (s->timed_out)
+		return EXIT_TIMEOUT;
+	return s->killed ? EXIT_KILLED : s->child_status;
 }
 
 /*
@@ -455,6 +521,8 @@ static void tear_down(struct run_state *s)
 		close(s->signal_src.fd);
 	if (s->timer_src.fd >= 0)
 		close(s->timer_src.fd);
+	if (s->kill_src.fd >= 0)
+		close(s->kill_src.fd);
 	if (s->child_src.fd >= 0)
 		close(s->child_src.fd);
 	if (s->epfd >= 0)
@@ -471,6 +539,7 @@ int run_sandbox(const struct run_options *opts)
 		.loader = { .cgroup_fd = -1 },
 		.signal_src = { .fd = -1 },
 		.timer_src = { .fd = -1 },
+		.kill_src = { .fd = -1 },
 		.child_src = { .fd = -1 },
 		.agent = { .src = { .fd = -1 } },
 	};
@@ -491,7 +560,7 @@ int run_sandbox(const struct run_options *opts)
 		tear_down(&s);
 		return EXIT_AWF_FAILURE;
 	}
-	status = s.timed_out ? EXIT_TIMEOUT : s.child_status;
+	status = final_status(&s);
 	tear_down(&s);
 	return status;
 }

@@ -2,8 +2,9 @@
 /*
  * run.h - `awf-bpf run`: one command in one enforced sandbox, from set-up
  * to the last cleanup. The exit status is the command's (128+N when it died
- * of signal N), 124 on --timeout, 125 when awf-bpf itself failed, in which
- * case the command never ran.
+ * of signal N), 124 on --timeout, 137 when the sandbox was killed because
+ * the command outlived a SIGTERM/SIGINT (--kill-after) or a second one came,
+ * 125 when awf-bpf itself failed, in which case the command never ran.
  */
 #ifndef AWF_RUN_H
 #define AWF_RUN_H
@@ -12,11 +13,16 @@
 
 #define EXIT_TIMEOUT 124
 #define EXIT_AWF_FAILURE 125
+#define EXIT_KILLED (128 + 9) /* SIGKILL, as timeout(1) --kill-after */
+
+#define RUN_KILL_AFTER_DEFAULT_S 10
 
 struct run_options {
 	struct policy *policy; /* finalized */
 	char *const *argv;
 	unsigned int timeout_s; /* 0: none */
+	/* After a SIGTERM/SIGINT, kill the sandbox; 0: on the first one. */
+	unsigned int kill_after_s;
 	const char *audit_log;
 	int audit_allowed;
 	const char *user; /* --user; NULL: the sudo user, else unchanged */
