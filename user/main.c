@@ -8,6 +8,7 @@
 
 #include "cli/cmd_agent.h"
 #include "cli/cmd_dump.h"
+#include "cli/cmd_gc.h"
 #include "cli/cmd_logs.h"
 #include "cli/cmd_policy.h"
 #include "cli/cmd_run.h"
@@ -36,6 +37,7 @@ static const char usage_main[] =
 	"  logs --follow FILE|SANDBOX      print a running sandbox's log as it grows\n"
 	"  dump [--json] [SANDBOX]         what the kernel enforces for a sandbox\n"
 	"  status [--json]                 the running sandboxes\n"
+	"  gc                              remove what killed runs left behind\n"
 	"  agent [--config FILE]           the host-wide enforcer (docs/fleet.md)\n"
 	"  dump|status --agent             the agent's sandboxes, from its pins\n"
 	"  help [COMMAND]                  this text, or the options of COMMAND\n"
@@ -51,6 +53,7 @@ static const struct awf_command cmds[] = {
 	{ "logs", cmd_logs, usage_logs },
 	{ "dump", cmd_dump, usage_dump },
 	{ "status", cmd_status, usage_status },
+	{ "gc", cmd_gc, usage_gc },
 	{ "agent", cmd_agent, usage_agent },
 	{ "help", cmd_help, usage_main },
 };

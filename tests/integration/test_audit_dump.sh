@@ -135,7 +135,7 @@ test_audit_stale_pins_are_swept() {
 	wait "$dead" 2>/dev/null
 	assert_file_exists "$AWF_BPFFS/run-$dead" "pins of the killed run"
 	assert_contains "$("$AWF" status)" "run-$dead" "status"
-	assert_contains "$("$AWF" status)" "(awf-bpf gone)" "status of a killed run"
+	assert_match "$("$AWF" status)" "^run-$dead +$dead +stale " "status of a killed run"
 	assert_eq false "$("$AWF" dump --json "run-$dead" | jq '.sandboxes[0].alive')" "alive"
 	awf_run --policy "$pol" -- true
 	assert_eq 0 "$AWF_RC"

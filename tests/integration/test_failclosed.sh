@@ -106,7 +106,7 @@ fc_check() {
 	awf_run --policy "$(policy sweep '')" -- true
 	assert_eq 0 "$AWF_RC" "a run after the SIGKILLs"
 	left=$(awf_leftovers "$snap")
-	assert_eq "" "$left" "left behind after the next run (cgroup_sweep_stale)"
+	assert_eq "" "$left" "left behind after the next run (gc_sweep)"
 }
 
 test_failclosed_sigkill_while_connecting() {
@@ -160,5 +160,5 @@ test_failclosed_kill9_leaves_no_process_and_next_run_sweeps() {
 	assert_file_exists "$cg" "the killed run's cgroup (awf-bpf could not remove it)"
 	awf_run --policy "$pol" -- true
 	assert_eq 0 "$AWF_RC" "the next run"
-	assert_file_absent "$cg" "the killed run's cgroup after the next run (cgroup_sweep_stale)"
+	assert_file_absent "$cg" "the killed run's cgroup after the next run (gc_sweep)"
 }

@@ -23,9 +23,11 @@
 const char usage_status[] =
 	"Usage: awf-bpf status [--json] [--agent]\n"
 	"\n"
-	"List the running sandboxes: id, awf-bpf pid, user, start time,\n"
-	"counters and command. --json: the objects of `dump --json` without\n"
-	"policy, cidrs, learned and lo_ports (docs/dump.md).\n"
+	"List the running sandboxes: id, awf-bpf pid, state, user, start time,\n"
+	"counters and command. State \"stale\": its awf-bpf is gone (killed);\n"
+	"what it left stays until `awf-bpf gc` or the next run removes it.\n"
+	"--json: the objects of `dump --json` without policy, cidrs, learned\n"
+	"and lo_ports (docs/dump.md); \"alive\": false is a stale sandbox.\n"
 	"\n"
 	"--agent: the host-wide agent instead, from its pins (also while its\n"
 	"process is stopped): the cgroups and interfaces its programs are\n"
@@ -53,15 +55,23 @@ static const char *str_of(json_object *o, const char *key)
 	return v ? json_object_get_string(v) : "-";
 }
 
+/* A sandbox whose awf-bpf is gone: what is left of it is for `gc`. */
+static const char *state_of(json_object *sb)
+{
+	return json_object_get_boolean(json_object_object_get(sb, "alive")) ?
+		       "running" :
+		       "stale";
+}
+
 static void print_row(json_object *sb)
 {
 	json_object *c = NULL, *cmd = NULL;
 
 	json_object_object_get_ex(sb, "counters", &c);
 	json_object_object_get_ex(sb, "command", &cmd);
-	printf("%-14s %-8s %-10s %-24s %7lld %7lld %7lld %5lld  ",
-	       str_of(sb, "sandbox"), str_of(sb, "pid"), str_of(sb, "user"),
-	       str_of(sb, "started"),
+	printf("%-14s %-8s %-7s %-10s %-24s %7lld %7lld %7lld %5lld  ",
+	       str_of(sb, "sandbox"), str_of(sb, "pid"), state_of(sb),
+	       str_of(sb, "user"), str_of(sb, "started"),
 	       (long long)(int_of(c, "connect_allowed") +
 			   int_of(c, "sendmsg_allowed")),
 	       (long long)(int_of(c, "connect_denied") +
@@ -72,23 +82,29 @@ static void print_row(json_object *sb)
 	       (long long)(int_of(c, "dns_blocked") + int_of(c, "dns_failed")),
 	       (long long)int_of(c, "events_lost"));
 	logs_put_command(stdout, cmd);
-	printf("%s\n",
-	       json_object_get_boolean(json_object_object_get(sb, "alive")) ?
-		       "" :
-		       "  (awf-bpf gone)");
+	putchar('\n');
 }
 
 static void print_table(json_object *list)
 {
+	size_t stale = 0;
+
 	if (!json_object_array_length(list)) {
 		printf("no running sandbox\n");
 		return;
 	}
-	printf("%-14s %-8s %-10s %-24s %7s %7s %7s %5s  %s\n", "SANDBOX", "PID",
-	       "USER", "STARTED", "ALLOWED", "DENIED", "DNS-DEN", "LOST",
-	       "COMMAND");
-	for (size_t i = 0; i < json_object_array_length(list); i++)
-		print_row(json_object_array_get_idx(list, i));
+	printf("%-14s %-8s %-7s %-10s %-24s %7s %7s %7s %5s  %s\n", "SANDBOX",
+	       "PID", "STATE", "USER", "STARTED", "ALLOWED", "DENIED",
+	       "DNS-DEN", "LOST", "COMMAND");
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *sb = json_object_array_get_idx(list, i);
+
+		print_row(sb);
+		stale += !strcmp(state_of(sb), "stale");
+	}
+	if (stale)
+		printf("%zu stale: their awf-bpf is gone; `awf-bpf gc` removes what is left\n",
+		       stale);
 }
 
 static json_object *collect(void)

@@ -122,30 +122,3 @@ void pins_remove(struct pins *p)
 		log_debug("pins removed: %s", p->dir);
 	p->dir[0] = '\0';
 }
-
-void pins_sweep_stale(void)
-{
-	char(*ids)[AWF_ID_LEN];
-	char err[AWF_ERR_LEN], dir[PATH_MAX];
-	struct pinned pd;
-	size_t n;
-
-	if (pinned_list(&ids, &n))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		bool alive;
-
-		if (pinned_open(&pd, ids[i], err, sizeof(err)))
-			continue;
-		alive = pinned_alive(&pd);
-		pinned_close(&pd);
-		if (alive)
-			continue;
-		snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", ids[i]);
-		if (pins_remove_dir(dir))
-			log_warn("removing stale %s: %s", dir, strerror(errno));
-		else
-			log_debug("removed stale %s", dir);
-	}
-	free(ids);
-}

@@ -8,8 +8,9 @@
  *       meta domains names cidr4 cidr6 learned4 learned6 lo_ports counters
  *
  * bpffs is mounted at /sys/fs/bpf when nothing is. The directory goes at
- * exit, also after a failed set-up; the next run removes the directory of
- * a sandbox whose awf-bpf is gone (killed). The workload never sees bpffs
+ * exit, also after a failed set-up; the directory of a sandbox whose
+ * awf-bpf is gone (killed) is removed by the next run or `awf-bpf gc`
+ * (run/gc.h). The workload never sees bpffs
  * (spawn.c unmounts it in its mount namespace).
  */
 #ifndef AWF_PINS_H
@@ -37,8 +38,6 @@ int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
 		const void *ctx, char *err, size_t errlen);
 /* Unpin everything and remove the directory; nothing pinned is fine. */
 void pins_remove(struct pins *p);
-/* Remove the directories of sandboxes whose awf-bpf is gone. */
-void pins_sweep_stale(void);
 
 /* bpffs at AWF_BPFFS, mounted when nothing is. */
 int pins_ensure_bpffs(char *err, size_t errlen);

@@ -155,7 +155,6 @@ int sandbox_publish(struct sandbox_pub *pub, const struct publish_args *a,
 {
 	uint32_t zero = 0;
 
-	pins_sweep_stale();
 	pub->meta_fd = loader_map_fd(a->loader, "meta");
 	fill_meta(&pub->meta, a);
 	if (pub->meta_fd < 0 ||

@@ -32,7 +32,7 @@ struct publish_args {
 	int cgroup_fd;
 };
 
-/* Sweeps stale pins of dead runs first. -1 with a message in err. */
+/* -1 with a message in err. */
 int sandbox_publish(struct sandbox_pub *pub, const struct publish_args *a,
 		    char *err, size_t errlen);
 /* Record the command's pid once it runs. */

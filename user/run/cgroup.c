@@ -85,7 +85,7 @@ int cgroup_create(struct sandbox_cgroup *cg, const char *root, const char *name,
 	return 0;
 }
 
-static bool cgroup_populated(const char *path)
+bool cgroup_is_populated(const char *path)
 {
 	char file[PATH_MAX + 32], buf[256];
 	bool populated = false;
@@ -140,7 +140,7 @@ int cgroup_kill_all(const struct sandbox_cgroup *cg)
 	const struct timespec step = { .tv_nsec = 5 * 1000 * 1000 };
 
 	for (int waited = 0; waited < KILL_WAIT_MS; waited += 5) {
-		if (!cgroup_populated(cg->path))
+		if (!cgroup_is_populated(cg->path))
 			return 0;
 		if (write_cgroup_kill(cg->path) < 0)
 			kill_via_procs(cg->path);
@@ -172,28 +172,4 @@ int cgroup_remove(struct sandbox_cgroup *cg)
 	log_error("rmdir %s: %s", cg->path, strerror(errno));
 	ret = -1;
 	return ret;
-}
-
-void cgroup_sweep_stale(const char *root)
-{
-	char parent[PATH_MAX], path[PATH_MAX * 2];
-	struct dirent *de;
-	DIR *dir;
-
-	snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, root);
-	dir = opendir(parent);
-	if (!dir)
-		return;
-	while ((de = readdir(dir))) {
-		int owner;
-
-		/* run-<pid of its awf-bpf>: a live owner may be mid set-up. */
-		if (sscanf(de->d_name, "run-%d", &owner) != 1 ||
-		    kill(owner, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-		if (!cgroup_populated(path) && rmdir(path) == 0)
-			log_debug("removed stale cgroup %s", path);
-	}
-	closedir(dir);
 }

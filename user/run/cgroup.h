@@ -8,6 +8,7 @@
 #define AWF_CGROUP_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sandbox_cgroup {
@@ -32,7 +33,7 @@ int cgroup_kill_all(const struct sandbox_cgroup *cg);
 /* rmdir; programs attached to it go with it. cg->fd is closed. */
 int cgroup_remove(struct sandbox_cgroup *cg);
 
-/* Remove empty run-<pid> cgroups whose awf-bpf is gone. */
-void cgroup_sweep_stale(const char *root);
+/* Whether a process is in the cgroup at path; false once it is gone. */
+bool cgroup_is_populated(const char *path);
 
 #endif /* AWF_CGROUP_H */

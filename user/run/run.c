@@ -18,6 +18,7 @@
 #include "kernel/hostaddr.h"
 #include "common/error.h"
 #include "run/cgroup.h"
+#include "run/gc.h"
 #include "agent/cgroup_tree.h"
 #include "dns/dns_filter.h"
 #include "dns/dns_forward.h"
@@ -435,11 +436,12 @@ static int try_agent(struct run_state *s, char *err, size_t errlen)
 
 static int set_up(struct run_state *s, char *err, size_t errlen)
 {
+	struct gc_report swept = { .verbose = false };
 	char *root = s->cgroup2_root;
 
 	if (cgroup2_root(root, sizeof(s->cgroup2_root), err, errlen))
 		return -1;
-	cgroup_sweep_stale(root);
+	gc_sweep(root, &swept);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return set_err(err, errlen, "epoll_create1: %s",

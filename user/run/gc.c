@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "kernel/pinned.h"
+#include "kernel/pins.h"
+#include "run/cgroup.h"
+#include "run/gc.h"
+
+bool gc_owner_alive(const char *id)
+{
+	char err[AWF_ERR_LEN];
+	struct pinned p;
+	bool alive;
+	int pid;
+
+	/* The pins know the start time too: a reused pid is not the owner. */
+	if (!pinned_open(&p, id, err, sizeof(err))) {
+		alive = pinned_alive(&p);
+		pinned_close(&p);
+		return alive;
+	}
+	if (sscanf(id, "run-%d", &pid) != 1)
+		return true; /* not a name of ours: never touch it */
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+static void report(const struct gc_report *r, const char *fmt, const char *path)
+{
+	if (r->verbose) {
+		printf(fmt, path);
+		putchar('\n');
+	} else {
+		log_debug(fmt, path);
+	}
+}
+
+static void sweep_cgroup(const char *parent, const char *id,
+			 struct gc_report *r)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, id) >=
+	    sizeof(path))
+		return;
+	if (cgroup_is_populated(path)) {
+		r->kept++;
+		report(r, "kept %s: its awf-bpf is gone, its processes not yet",
+		       path);
+		return;
+	}
+	/* Its programs are detached when the kernel frees the cgroup. */
+	if (rmdir(path) == 0) {
+		r->cgroups++;
+		report(r, "removed cgroup %s", path);
+	} else if (errno != ENOENT) {
+		r->failed++;
+		log_error("rmdir %s: %s", path, strerror(errno));
+	}
+}
+
+static void sweep_cgroups(const char *cgroup2_root, struct gc_report *r)
+{
+	char parent[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, cgroup2_root);
+	dir = opendir(parent);
+	if (!dir) {
+		if (errno != ENOENT) {
+			r->failed++;
+			log_error("%s: %s", parent, strerror(errno));
+		}
+		return;
+	}
+	while ((de = readdir(dir)))
+		if (de->d_type == DT_DIR && pins_valid_id(de->d_name) &&
+		    !gc_owner_alive(de->d_name))
+			sweep_cgroup(parent, de->d_name, r);
+	closedir(dir);
+}
+
+/* Pins of a run whose cgroup is still there stay: status shows it. */
+static void sweep_pins(const char *cgroup2_root, struct gc_report *r)
+{
+	char cg[PATH_MAX], dir[PATH_MAX];
+	char(*ids)[AWF_ID_LEN];
+	struct stat st;
+	size_t n;
+
+	if (pinned_list(&ids, &n)) {
+		r->failed++;
+		log_error("%s: %s", AWF_PIN_ROOT, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (gc_owner_alive(ids[i]))
+			continue;
+		snprintf(cg, sizeof(cg), "%s/" AWF_CGROUP_DIR "/%s",
+			 cgroup2_root, ids[i]);
+		if (stat(cg, &st) == 0)
+			continue; /* kept above, or failed */
+		snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", ids[i]);
+		if (pins_remove_dir(dir) == 0) {
+			r->pin_dirs++;
+			report(r, "removed pins %s", dir);
+		} else if (errno != ENOENT) {
+			r->failed++;
+			log_error("removing %s: %s", dir, strerror(errno));
+		}
+	}
+	free(ids);
+}
+
+void gc_sweep(const char *cgroup2_root, struct gc_report *r)
+{
+	/* Cgroups first: pins go only once their cgroup has. */
+	sweep_cgroups(cgroup2_root, r);
+	sweep_pins(cgroup2_root, r);
+}
