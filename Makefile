@@ -10,6 +10,7 @@
 
 BUILD     ?= build
 PREFIX    ?= /usr/local
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 ARCH      ?= x86
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
@@ -229,8 +230,16 @@ bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
 
+# The gc timer removes what killed runs leave; enable it with
+# systemctl enable --now awf-bpf-gc.timer (README.md, Install).
 install: $(BUILD)/awf-bpf
 	install -D -m 0755 $(BUILD)/awf-bpf $(DESTDIR)$(PREFIX)/bin/awf-bpf
+	install -D -m 0644 -t $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
+		deploy/systemd/awf-bpf-gc.service deploy/systemd/awf-bpf-gc.timer
+	sed -i 's|/usr/local/bin/awf-bpf|$(PREFIX)/bin/awf-bpf|' \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/awf-bpf-gc.service
+	@echo "make install: to remove the leftovers of killed runs periodically:"
+	@echo "  systemctl daemon-reload && systemctl enable --now awf-bpf-gc.timer"
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_SRCS)

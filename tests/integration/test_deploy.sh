@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The fleet packaging of `awf-bpf agent` (deploy/, docs/fleet.md): the
 # Kubernetes manifests parse and give the agent what it needs, the systemd
-# unit passes `systemd-analyze verify`, and the example configuration and
+# units (the agent's, the gc service and timer) pass `systemd-analyze verify`, and the example configuration and
 # policies are consistent and pass `awf-bpf policy check`. Nothing here
 # loads BPF or starts the agent.
 
@@ -119,6 +119,37 @@ test_deploy_systemd_verify() {
 	assert_contains "$(cat "$d/stub/awf-bpf-agent.service")" "ExecStart=$TEST_TMP/bin/awf-bpf agent" "the stub copy"
 	assert_exit 0 systemd-analyze verify "$d/stub/awf-bpf-agent.service"
 	assert_eq "" "$LAST_OUT" "systemd-analyze verify with a stub ExecStart"
+}
+
+# The gc units: both pass `systemd-analyze verify` (ExecStart at a stub),
+# the timer starts the service periodically, the service runs `awf-bpf gc`
+# in the host's mount namespace (a private one could hide the pins), and
+# `make install` installs both with ExecStart at PREFIX.
+test_deploy_systemd_gc_units() {
+	local d=$TEST_TMP/units svc=$DEPLOY/systemd/awf-bpf-gc.service tmr=$DEPLOY/systemd/awf-bpf-gc.timer
+	command -v systemd-analyze >/dev/null || fail "systemd-analyze not installed"
+	mkdir -p "$d" "$TEST_TMP/bin"
+	printf '#!/bin/sh\nexit 0\n' >"$TEST_TMP/bin/awf-bpf"
+	chmod 0755 "$TEST_TMP/bin/awf-bpf"
+	assert_contains "$(cat "$svc")" "ExecStart=/usr/local/bin/awf-bpf gc" "gc service"
+	sed "s#^ExecStart=/usr/local/bin/awf-bpf #ExecStart=$TEST_TMP/bin/awf-bpf #" "$svc" >"$d/awf-bpf-gc.service"
+	cp "$tmr" "$d/awf-bpf-gc.timer"
+	assert_exit 0 systemd-analyze verify "$d/awf-bpf-gc.service" "$d/awf-bpf-gc.timer"
+	assert_eq "" "$LAST_OUT" "systemd-analyze verify of the gc units"
+	assert_match "$(cat "$tmr")" "^OnUnitActiveSec=" "gc timer repeats"
+	assert_match "$(cat "$tmr")" "^WantedBy=timers.target" "gc timer install"
+	assert_match "$(cat "$svc")" "^Type=oneshot" "gc service type"
+	if grep -Eq '^(ProtectSystem|PrivateTmp|PrivateNetwork|PrivateDevices|ProtectKernelTunables|ProtectControlGroups|TemporaryFileSystem|BindPaths)=' "$svc"; then
+		fail "the gc service gets a mount namespace of its own: $(grep -E '^(Protect|Private|Temporary|Bind)' "$svc")"
+	fi
+
+	assert_exit 0 make -C "$ROOT" --no-print-directory install \
+		DESTDIR="$TEST_TMP/dest" PREFIX=/opt/awf SYSTEMD_UNIT_DIR=/lib/systemd/system
+	assert_file_exists "$TEST_TMP/dest/opt/awf/bin/awf-bpf" "installed binary"
+	assert_file_exists "$TEST_TMP/dest/lib/systemd/system/awf-bpf-gc.timer" "installed timer"
+	assert_match "$(cat "$TEST_TMP/dest/lib/systemd/system/awf-bpf-gc.service")" \
+		"^ExecStart=/opt/awf/bin/awf-bpf gc$" "installed service's ExecStart"
+	assert_contains "$LAST_OUT" "enable --now awf-bpf-gc.timer" "make install says how to enable the timer"
 }
 
 # The settings of the design, and none of those that would break the agent.
