@@ -4,7 +4,8 @@
  * the arguments after its name (argv[0] is the name) and returns the exit
  * status: `run` and `agent` 125 when awf-bpf failed (run/run.h); the
  * inspection commands (dump, status, logs) 0 on success, 1 when what was
- * asked for is not there, 2 for a usage error.
+ * asked for is not there, 2 for a usage error; gc likewise, 1 when
+ * something could not be removed.
  */
 #ifndef AWF_COMMANDS_H
 #define AWF_COMMANDS_H

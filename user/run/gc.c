@@ -35,14 +35,23 @@ bool gc_owner_alive(const char *id)
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
-static void report(const struct gc_report *r, const char *fmt, const char *path)
+/* `awf-bpf gc` reports on stdout; a run only in its debug log. */
+static void report(const struct gc_report *r, const char *what,
+		   const char *path, const char *why)
 {
-	if (r->verbose) {
-		printf(fmt, path);
-		putchar('\n');
-	} else {
-		log_debug(fmt, path);
-	}
+	if (r->verbose)
+		printf("%s %s%s\n", what, path, why);
+	else
+		log_debug("%s %s%s", what, path, why);
+}
+
+/* A failure is gc's to report; for a run it is only a warning. */
+static void report_failure(struct gc_report *r, const char *what,
+			   const char *path, int err)
+{
+	r->failed++;
+	log_msg(r->verbose ? LOG_LVL_ERROR : LOG_LVL_WARN, "%s %s: %s", what,
+		path, strerror(err));
 }
 
 static void sweep_cgroup(const char *parent, const char *id,
@@ -55,17 +64,16 @@ static void sweep_cgroup(const char *parent, const char *id,
 		return;
 	if (cgroup_is_populated(path)) {
 		r->kept++;
-		report(r, "kept %s: its awf-bpf is gone, its processes not yet",
-		       path);
+		report(r, "kept", path,
+		       ": its awf-bpf is gone, its processes not yet");
 		return;
 	}
 	/* Its programs are detached when the kernel frees the cgroup. */
 	if (rmdir(path) == 0) {
 		r->cgroups++;
-		report(r, "removed cgroup %s", path);
+		report(r, "removed cgroup", path, "");
 	} else if (errno != ENOENT) {
-		r->failed++;
-		log_error("rmdir %s: %s", path, strerror(errno));
+		report_failure(r, "rmdir", path, errno);
 	}
 }
 
@@ -78,10 +86,8 @@ static void sweep_cgroups(const char *cgroup2_root, struct gc_report *r)
 	snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, cgroup2_root);
 	dir = opendir(parent);
 	if (!dir) {
-		if (errno != ENOENT) {
-			r->failed++;
-			log_error("%s: %s", parent, strerror(errno));
-		}
+		if (errno != ENOENT)
+			report_failure(r, "opening", parent, errno);
 		return;
 	}
 	while ((de = readdir(dir)))
@@ -100,8 +106,7 @@ static void sweep_pins(const char *cgroup2_root, struct gc_report *r)
 	size_t n;
 
 	if (pinned_list(&ids, &n)) {
-		r->failed++;
-		log_error("%s: %s", AWF_PIN_ROOT, strerror(errno));
+		report_failure(r, "listing", AWF_PIN_ROOT, errno);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -114,10 +119,9 @@ static void sweep_pins(const char *cgroup2_root, struct gc_report *r)
 		snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", ids[i]);
 		if (pins_remove_dir(dir) == 0) {
 			r->pin_dirs++;
-			report(r, "removed pins %s", dir);
+			report(r, "removed pins", dir, "");
 		} else if (errno != ENOENT) {
-			r->failed++;
-			log_error("removing %s: %s", dir, strerror(errno));
+			report_failure(r, "removing", dir, errno);
 		}
 	}
 	free(ids);
