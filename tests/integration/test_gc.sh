@@ -77,6 +77,52 @@ test_gc_removes_a_killed_run_and_nothing_live() {
 	assert_file_absent "$cg2/awf-bpf/run-$live" "cgroup of the live run after it ended"
 }
 
+# A cgroup that still has a process is still enforced: gc keeps it, and
+# the pins with it, until it is empty.
+test_gc_keeps_a_populated_cgroup() {
+	local cg2 cg dead straggler snap=$TEST_TMP/state-before
+	cg2=$(cgroup2_root)
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	gc_start_run dead
+	dead=$GC_PID
+	cg=$cg2/awf-bpf/run-$dead
+	kill -KILL "$dead"
+	wait "$dead" 2>/dev/null
+	for _ in $(seq 1 30); do
+		[ -z "$(live_procs "$cg")" ] && break
+		sleep 0.1
+	done
+	assert_eq "" "$(live_procs "$cg")" "processes of the killed run 3 s after kill -9"
+	# A process that outlived its awf-bpf, as far as gc can tell.
+	sleep 30 &
+	straggler=$!
+	BG_PIDS+=("$straggler")
+	echo "$straggler" >"$cg/cgroup.procs" || fail "moving pid $straggler into $cg"
+
+	awf gc
+	assert_eq 0 "$AWF_RC" "awf-bpf gc with a populated stale cgroup"
+	assert_match "$AWF_OUT" "^kept $cg: " "gc report"
+	assert_match "$AWF_OUT" "kept [1-9][0-9]* with processes; 0 failed$" "gc summary"
+	assert_file_exists "$cg" "the populated cgroup after gc"
+	assert_file_exists "$AWF_BPFFS/run-$dead/meta" "its pins after gc"
+	awf status
+	assert_match "$AWF_OUT" "^run-$dead +$dead +stale " "status of the kept sandbox"
+
+	kill -KILL "$straggler"
+	wait "$straggler" 2>/dev/null
+	for _ in $(seq 1 30); do
+		[ -z "$(live_procs "$cg")" ] && break
+		sleep 0.1
+	done
+	awf gc
+	assert_eq 0 "$AWF_RC" "awf-bpf gc once the cgroup is empty"
+	assert_match "$AWF_OUT" "^removed cgroup $cg\$" "gc report"
+	assert_match "$AWF_OUT" "^removed pins $AWF_BPFFS/run-$dead\$" "gc report"
+	assert_file_absent "$cg" "the cgroup once empty and gc ran"
+	assert_file_absent "$AWF_BPFFS/run-$dead" "its pins once gc removed the cgroup"
+}
+
 test_gc_usage() {
 	awf gc --help
 	assert_eq 0 "$AWF_RC" "awf-bpf gc --help"
