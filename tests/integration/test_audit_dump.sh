@@ -66,7 +66,7 @@ $ALLOWED6" "$AWF_OUT" "what the workload resolved"
 	assert_eq "$AWF_PID" "$(jq ".sandboxes[] | select(.sandbox == \"$SANDBOX_ID\") | .pid" <<<"$DUMP_ALL")" "dump without SANDBOX"
 	# status lists it.
 	assert_contains "$STATUS" "$SANDBOX_ID"
-	assert_match "$STATUS" "^$SANDBOX_ID +$AWF_PID +$(expected_user) +[0-9-]+T.* sh -c"
+	assert_match "$STATUS" "^$SANDBOX_ID +$AWF_PID +running +$(expected_user) +[0-9-]+T.* sh -c"
 	assert_eq "$AWF_PID" "$(jq ".sandboxes[] | select(.sandbox == \"$SANDBOX_ID\") | .pid" <<<"$STATUS_JSON")" "status --json"
 	# The pins, with BTF: bpftool names the fields.
 	assert_eq "$PINNED_MAPS" "$PIN_FILES" "pinned maps"
