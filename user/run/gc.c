@@ -24,15 +24,16 @@ bool gc_owner_alive(const char *id)
 	bool alive;
 	int pid;
 
-	/* The pins know the start time too: a reused pid is not the owner. */
-	if (!pinned_open(&p, id, err, sizeof(err))) {
-		alive = pinned_alive(&p);
-		pinned_close(&p);
-		return alive;
-	}
 	if (sscanf(id, "run-%d", &pid) != 1)
 		return true; /* not a name of ours: never touch it */
-	return kill(pid, 0) == 0 || errno != ESRCH;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return false;
+	/* The pins know the start time too: a reused pid is not the owner. */
+	if (pinned_open(&p, id, err, sizeof(err)))
+		return true;
+	alive = pinned_alive(&p);
+	pinned_close(&p);
+	return alive;
 }
 
 /* `awf-bpf gc` reports on stdout; a run only in its debug log. */
