@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "policy/policy_cli.h"
 #include "policy/policy_finalize.h"
 #include "policy/policy_json.h"
+#include "policy/policy_int.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
 #include "common/error.h"
@@ -577,6 +580,97 @@ static void test_domains_file(void **state)
 	policy_free(&p);
 }
 
+/* A domain list without a final newline still has its last name. */
+static void test_domains_file_last_line(void **state)
+{
+	char path[64], err[AWF_ERR_LEN] = "";
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	write_temp(path, "a.example\nb.example");
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), 0);
+	assert_int_equal(p.n_allow_domains, 2);
+	assert_string_equal(p.allow_domains[1].name, "b.example");
+	unlink(path);
+	policy_free(&p);
+}
+
+/* A NUL would end the line for C: what follows it must not vanish. */
+static void test_domains_file_nul(void **state)
+{
+	static const char text[] = "a.example\nb.example\0evil.example\n";
+	char path[64], want[128], err[AWF_ERR_LEN] = "";
+	struct policy p;
+	int fd;
+
+	(void)state;
+	policy_init(&p);
+	snprintf(path, sizeof(path), "/tmp/awf-test-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1),
+			 (ssize_t)sizeof(text) - 1);
+	close(fd);
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
+	snprintf(want, sizeof(want), "%s:2: contains a NUL byte", path);
+	assert_err_has(err, want);
+	unlink(path);
+	policy_free(&p);
+}
+
+/*
+ * Each way a path can fail to be a small regular file, for both readers.
+ * A FIFO without a writer would block a plain open() forever, /dev/zero
+ * would grow without end: each must fail at once.
+ */
+static void check_refused(const char *path, const char *why)
+{
+	char want[128], err[AWF_ERR_LEN] = "";
+	struct policy p;
+
+	snprintf(want, sizeof(want), "%s: %s", path, why);
+	policy_init(&p);
+	assert_int_equal(policy_load_file(&p, path, err, AWF_ERR_LEN), -1);
+	assert_err_has(err, want);
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
+	assert_err_has(err, want);
+	assert_int_equal(
+		policy_add_domains_file(&p, true, path, err, AWF_ERR_LEN), -1);
+	assert_err_has(err, want);
+	policy_free(&p);
+}
+
+static void test_file_not_regular(void **state)
+{
+	char fifo[64] = "/tmp/awf-test-fifo-XXXXXX", big[64];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(fifo));
+	assert_true(strlen(fifo) + 3 < sizeof(fifo));
+	strcat(fifo, "/f");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	check_refused(fifo, "not a regular file");
+	check_refused("/dev/zero", "not a regular file");
+	check_refused("/tmp", "Is a directory");
+	unlink(fifo);
+	*strrchr(fifo, '/') = '\0';
+	rmdir(fifo);
+
+	/* sparse: 64 MiB + 1 byte costs no disk */
+	write_temp(big, "");
+	fd = open(big, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, POLICY_FILE_MAX + 1), 0);
+	close(fd);
+	check_refused(big, "larger than the limit of 64 MiB");
+	unlink(big);
+}
+
 struct file_row {
 	const char *name;
 	const char *text;
@@ -802,7 +896,12 @@ int main(void)
 	tl_add(&l, "domain flags", test_cli_domains, NULL);
 	tl_add(&l, "dns and localhost flags", test_cli_dns_localhost, NULL);
 	tl_add(&l, "domains file", test_domains_file, NULL);
+	tl_add(&l, "domains file without a final newline",
+	       test_domains_file_last_line, NULL);
+	tl_add(&l, "domains file with a NUL byte", test_domains_file_nul, NULL);
 	tl_add(&l, "missing policy file", test_file_missing, NULL);
+	tl_add(&l, "FIFO, device, directory, huge file", test_file_not_regular,
+	       NULL);
 	tl_add(&l, "policy/examples load", test_examples, NULL);
 	tl_add(&l, "finalize keeps given servers", test_finalize_given, NULL);
 	tl_add(&l, "CIDR limit", test_cidr_limit, NULL);

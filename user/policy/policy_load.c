@@ -5,10 +5,13 @@
  * is an error rather than a silently narrower or wider policy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
@@ -18,8 +21,6 @@
 #include "policy/ports.h"
 
 #define PATH_LEN 256
-/* A policy is small; this only stops a wrong path from eating memory. */
-#define POLICY_FILE_MAX (64 << 20)
 
 typedef int (*jread_fn)(const struct jctx *c, const char *path,
 			json_object *val, void *target);
@@ -541,44 +542,83 @@ int policy_load_json(struct policy *p, json_object *root, const char *origin,
 	return read_object(&c, "", root, top_keys, p);
 }
 
-static int read_whole_file(const char *path, char **buf, size_t *len, char *err,
-			   size_t errlen)
+static int too_big(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	return set_err(err, errlen, "%s: larger than the limit of %d MiB", path,
+		       POLICY_FILE_MAX >> 20);
+}
+
+/*
+ * O_NONBLOCK so that a FIFO (or a tty) cannot hang the open(); only a
+ * regular file is read at all, so /dev/zero cannot grow the buffer either.
+ */
+static int open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "%s: %s", path, strerror(EISDIR));
+	} else if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file", path);
+	} else if (st.st_size > POLICY_FILE_MAX) {
+		too_big(path, err, errlen);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+int policy_read_file(const char *path, char **buf, size_t *len, char *err,
+		     size_t errlen)
+{
+	int fd = open_regular(path, err, errlen);
 	size_t cap = 0;
 	char *data = NULL;
+	ssize_t n = 0;
 
 	*len = 0;
-	if (!f)
-		goto fail;
+	if (fd < 0)
+		return -1;
 	for (;;) {
-		if (*len == cap) {
-			char *bigger = cap < POLICY_FILE_MAX ?
-					       realloc(data, cap + 65536) :
-					       NULL;
+		if (*len > POLICY_FILE_MAX) {
+			too_big(path, err, errlen);
+			goto fail;
+		}
+		if (*len + 1 >= cap) {
+			char *bigger = realloc(data, cap + 65536);
 
 			if (!bigger) {
-				errno = cap < POLICY_FILE_MAX ? ENOMEM : EFBIG;
+				set_err(err, errlen, "%s: out of memory", path);
 				goto fail;
 			}
 			data = bigger;
 			cap += 65536;
 		}
-		*len += fread(data + *len, 1, cap - *len, f);
-		if (*len < cap)
+		n = read(fd, data + *len, cap - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
+		*len += (size_t)n;
 	}
-	if (ferror(f))
+	if (n < 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
-	fclose(f);
+	}
+	close(fd);
+	data[*len] = '\0';
 	*buf = data;
 	return 0;
 
 fail:
-	set_err(err, errlen, "%s: %s", path, strerror(errno));
 	free(data);
-	if (f)
-		fclose(f);
+	close(fd);
 	return -1;
 }
 
@@ -624,7 +664,7 @@ int policy_load_file(struct policy *p, const char *path, char *err,
 	char *buf;
 	int rc;
 
-	if (read_whole_file(path, &buf, &len, err, errlen) < 0)
+	if (policy_read_file(path, &buf, &len, err, errlen) < 0)
 		return -1;
 	root = policy_json_parse(path, buf, len, err, errlen);
 	free(buf);
