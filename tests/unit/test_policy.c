@@ -3,6 +3,7 @@
 #include <glob.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "policy/policy_cli.h"
 #include "policy/policy_finalize.h"
@@ -879,6 +880,68 @@ static void test_cidr_limit(void **state)
 	policy_free(&p);
 }
 
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/*
+ * A list of 200k names, each given twice, loads in linear time: the
+ * duplicate check used to scan the whole list (about a minute for this),
+ * now it is a hash lookup (well under a second).
+ */
+#define MANY_NAMES 200000
+
+static void test_many_domains(void **state)
+{
+	struct policy_domain d = { .subdomains = true, .name_check = true };
+	char name[64], err[AWF_ERR_LEN] = "";
+	struct timespec start;
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	d.name = name;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < MANY_NAMES; i++) {
+			snprintf(name, sizeof(name), "host%d.example.test", i);
+			assert_int_equal(policy_merge_domain(&p, round, &d, err,
+							     AWF_ERR_LEN),
+					 0);
+			assert_int_equal(policy_merge_domain(&p, false, &d, err,
+							     AWF_ERR_LEN),
+					 0);
+		}
+	}
+	assert_true(seconds_since(&start) < 5.0);
+	assert_int_equal(p.n_allow_domains, MANY_NAMES);
+	assert_int_equal(p.n_block_domains, MANY_NAMES);
+	/* the same name with other flags or ports is another entry */
+	snprintf(name, sizeof(name), "host7.example.test");
+	d.udp = true;
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	d.has_ports = true;
+	port_set_add(&d.ports, 8080, 8080);
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	port_set_add(&d.ports, 9090, 9090);
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	assert_int_equal(p.n_allow_domains, MANY_NAMES + 3);
+	assert_string_equal(p.allow_domains[MANY_NAMES + 2].name,
+			    "host7.example.test");
+	assert_int_equal(p.allow_domains[MANY_NAMES + 2].ports.count, 2);
+	policy_free(&p);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -905,5 +968,6 @@ int main(void)
 	tl_add(&l, "policy/examples load", test_examples, NULL);
 	tl_add(&l, "finalize keeps given servers", test_finalize_given, NULL);
 	tl_add(&l, "CIDR limit", test_cidr_limit, NULL);
+	tl_add(&l, "200k domains load in linear time", test_many_domains, NULL);
 	return tl_run("policy", &l);
 }
