@@ -318,7 +318,7 @@ static void test_json_read(void **state)
 	assert_null(agent_json_read(fd, "nul.json", err, AWF_ERR_LEN));
 	close(fd);
 	unlink(path);
-	assert_err_has(err, "nul.json: contains a NUL byte");
+	assert_err_has(err, "nul.json: line 1: contains a NUL byte");
 }
 
 struct name_row {

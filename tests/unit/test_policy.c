@@ -143,7 +143,7 @@ static const struct bad_row bad_rows[] = {
 	  "\"proxy\": \"10.1.0.3\"}" },
 	{ "p.json: proxy: proxy port \"0\": expected one port 1-65535",
 	  "\"proxy\": \"10.1.0.3:0\"}" },
-	{ "p.json: proxy: port 70000 out of range 0-65535",
+	{ "p.json: proxy: proxy port \"70000\": expected one port 1-65535",
 	  "\"proxy\": \"10.1.0.3:70000\"}" },
 	{ "p.json: proxy: 2001:db8::1:3128: write an IPv6 proxy as [ADDRESS]:PORT",
 	  "\"proxy\": \"2001:db8::1:3128\"}" },
@@ -421,7 +421,13 @@ static const struct cli_row proxy_rows[] = {
 	{ "[::ffff:192.0.2.1]:8080", "\"proxy\":\"192.0.2.1:8080\"", NULL },
 	{ "[2001:db8::1]", NULL,
 	  "--proxy: [2001:db8::1]: expected IP:PORT or [IPv6]:PORT" },
-	{ "[2001:db8::1]:", NULL, "--proxy: invalid port \"\"" },
+	{ "[2001:db8::1]:", NULL,
+	  "--proxy: proxy port \"\": expected one port 1-65535" },
+	{ "192.0.2.1:99999999999999999999", NULL,
+	  "--proxy: proxy port \"99999999999999999999\": expected one port 1-65535" },
+	{ "192.0.2.1:+80", NULL,
+	  "--proxy: proxy port \"+80\": expected one port 1-65535" },
+	{ "192.0.2.1:65535", "\"proxy\":\"192.0.2.1:65535\"", NULL },
 	{ "192.0.2.1:80-90", NULL,
 	  "--proxy: proxy port \"80-90\": expected one port" },
 	{ "proxy.example:3128", NULL,
@@ -581,6 +587,18 @@ static void test_domains_file(void **state)
 	policy_free(&p);
 }
 
+/* write_temp() for text with NUL bytes in it */
+static void write_temp_bytes(char path[64], const char *bytes, size_t len)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/awf-test-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	close(fd);
+}
+
 /* A domain list without a final newline still has its last name. */
 static void test_domains_file_last_line(void **state)
 {
@@ -604,16 +622,10 @@ static void test_domains_file_nul(void **state)
 	static const char text[] = "a.example\nb.example\0evil.example\n";
 	char path[64], want[128], err[AWF_ERR_LEN] = "";
 	struct policy p;
-	int fd;
 
 	(void)state;
 	policy_init(&p);
-	snprintf(path, sizeof(path), "/tmp/awf-test-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, sizeof(text) - 1),
-			 (ssize_t)sizeof(text) - 1);
-	close(fd);
+	write_temp_bytes(path, text, sizeof(text) - 1);
 	assert_int_equal(
 		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
 	snprintf(want, sizeof(want), "%s:2: contains a NUL byte", path);
@@ -689,7 +701,41 @@ static const struct file_row file_rows[] = {
 	{ "trailing comma", "{\"version\": 1,\n}", "line 2: " },
 	{ "origin is the path", "{\"version\": 1, \"frobnicate\": 1}",
 	  "frobnicate: unknown key" },
+	{ "null", "null", "expected a JSON object at the top level, not null" },
+	{ "null and blanks", " null\n",
+	  "expected a JSON object at the top level, not null" },
+	{ "a number", "5", "expected a JSON object at the top level" },
+	{ "cut in a literal", "nul", "line 1: unexpected end of file" },
+	{ "cut in a string", "{\"version\": 1, \"ab",
+	  "line 1: unexpected end of file" },
 };
+
+/* JSON text never holds a raw NUL; json-c would stop reading there. */
+static const struct file_row nul_rows[] = {
+	{ "NUL after the value", "{\"version\": 1}\n\0{\"x\": 1}",
+	  "line 2: contains a NUL byte" },
+	{ "NUL in a string", "{\"version\": 1,\n\"allow_domains\": [\"a\0b\"]}",
+	  "line 2: contains a NUL byte" },
+};
+
+/* text is a string literal of nul_rows: its size, not strlen */
+static void test_file_nul(void **state)
+{
+	const struct file_row *row = *state;
+	char path[64], want[128], err[AWF_ERR_LEN] = "";
+	size_t len = strlen(row->text);
+	struct policy p;
+
+	/* the NUL itself, then the rest */
+	len += 1 + strlen(row->text + len + 1);
+	policy_init(&p);
+	write_temp_bytes(path, row->text, len);
+	assert_int_equal(policy_load_file(&p, path, err, AWF_ERR_LEN), -1);
+	snprintf(want, sizeof(want), "%s: %s", path, row->err);
+	assert_err_has(err, want);
+	unlink(path);
+	policy_free(&p);
+}
 
 static void test_file(void **state)
 {
@@ -951,6 +997,7 @@ int main(void)
 	TL_ROWS(&l, test_cidr_arg, cidr_rows);
 	TL_ROWS(&l, test_proxy_arg, proxy_rows);
 	TL_ROWS(&l, test_file, file_rows);
+	TL_ROWS(&l, test_file_nul, nul_rows);
 	TL_ROWS(&l, test_resolv, resolv_rows);
 	tl_add(&l, "spec example", test_spec_example, NULL);
 	tl_add(&l, "defaults", test_defaults, NULL);

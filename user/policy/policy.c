@@ -343,19 +343,21 @@ int policy_parse_dns_server(struct policy_addr *out, const char *text,
 	return ip_parse(text, &out->family, out->addr, err, errlen);
 }
 
-/* A single port 1-65535 after the host part of "HOST:PORT". */
+/*
+ * A single port 1-65535 after the host part of "HOST:PORT": decimal digits
+ * only, so that one message covers 0, 70000, "" and "80-90" alike.
+ */
 static int parse_proxy_port(const char *text, uint16_t *port, char *err,
 			    size_t errlen)
 {
-	struct awf_port_set set = { 0 };
+	size_t len = strspn(text, "0123456789");
+	unsigned long v = len && len <= 5 ? strtoul(text, NULL, 10) : 0;
 
-	if (port_set_parse(&set, text, err, errlen) < 0)
-		return -1;
-	if (set.ranges[0].lo != set.ranges[0].hi || set.ranges[0].lo == 0)
+	if (text[len] || v == 0 || v > 65535)
 		return set_err(err, errlen,
 			       "proxy port \"%s\": expected one port 1-65535",
 			       text);
-	*port = set.ranges[0].lo;
+	*port = (uint16_t)v;
 	return 0;
 }
 

@@ -634,10 +634,19 @@ static unsigned int line_of(const char *buf, size_t offset)
 json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 			       char *err, size_t errlen)
 {
-	struct json_tokener *tok = json_tokener_new();
+	const char *nul = memchr(buf, '\0', len);
+	struct json_tokener *tok;
+	size_t end;
 	enum json_tokener_error jerr;
 	json_object *root;
 
+	/* json-c would stop there and ignore the rest of the file */
+	if (nul) {
+		set_err(err, errlen, "%s: line %u: contains a NUL byte", path,
+			line_of(buf, (size_t)(nul - buf)));
+		return NULL;
+	}
+	tok = json_tokener_new();
 	if (!tok) {
 		set_err(err, errlen, "%s: out of memory", path);
 		return NULL;
@@ -646,9 +655,23 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (!root)
-		set_err(err, errlen, "%s: line %u: %s", path,
-			line_of(buf, json_tokener_get_parse_end(tok)),
+	end = json_tokener_get_parse_end(tok);
+	/*
+	 * A value without a closing delimiter ("null", "5") waits for more
+	 * input: the terminating NUL says there is none.
+	 */
+	if (jerr == json_tokener_continue) {
+		root = json_tokener_parse_ex(tok, "", 1);
+		if (json_tokener_get_error(tok) == json_tokener_success)
+			jerr = json_tokener_success;
+	}
+	/* a bare null parses fine, into NULL */
+	if (!root && jerr == json_tokener_success)
+		set_err(err, errlen,
+			"%s: expected a JSON object at the top level, not null",
+			path);
+	else if (!root)
+		set_err(err, errlen, "%s: line %u: %s", path, line_of(buf, end),
 			jerr == json_tokener_continue ?
 				"unexpected end of file" :
 				json_tokener_error_desc(jerr));
