@@ -32,6 +32,8 @@ static const struct bad_row bad_rows[] = {
 	{ "expected a JSON object at the top level", "[1]" },
 	{ "line 2: unexpected end of file", "{\"attach\": [\n" },
 	{ "line 1: unexpected character", "{} {}" },
+	{ "line 2: duplicate key \"tc\"",
+	  "{\"tc\": \"tcx\",\n\"tc\": \"auto\"}" },
 	{ "line 1: ", "{\"attach\": [},}" },
 	{ "attach: expected an array", "{\"attach\": {}}" },
 	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"",

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests of common/: the error writer and the growable array. */
+/*
+ * Unit tests of common/: the error writer, the growable array and the
+ * duplicate key scan.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "common/array.h"
 #include "common/error.h"
+#include "common/json_keys.h"
 #include "test_util.h"
 
 static void test_set_err_one_line(void **state)
@@ -73,6 +77,51 @@ static void test_grow_overflow(void **state)
 	free(v);
 }
 
+struct keys_row {
+	const char *name;
+	const char *text;
+	const char *dup; /* NULL: none */
+	size_t offset;	 /* of the second occurrence */
+	size_t n_keys;
+};
+
+static const struct keys_row keys_rows[] = {
+	{ "no keys", "[1, \"a\", [], {}]", NULL, 0, 0 },
+	{ "same key in sibling objects", "[{\"a\": 1}, {\"a\": 2}]", NULL, 0,
+	  2 },
+	{ "same key in parent and child", "{\"a\": {\"a\": 1}}", NULL, 0, 2 },
+	{ "values are not keys", "{\"a\": \"a\", \"b\": [\"a\"]}", NULL, 0, 2 },
+	{ "repeat", "{\"a\": 1, \"a\": 2}", "a", 9, 2 },
+	{ "repeat after a nested object",
+	  "{\"a\": {\"b\": 1, \"c\": 2}, \"a\": 3}", "a", 24, 4 },
+	{ "escaped repeat", "{\"ab\": 1, \"\\u0061b\": 2}", "ab", 10, 2 },
+	{ "escaped quote in a key", "{\"a\\\"\": 1, \"a\\\"\": 2}", "a\"", 11,
+	  2 },
+	/* json-c keys are C strings: both are "a" to it */
+	{ "cut at \\u0000", "{\"a\\u0000x\": 1, \"a\\u0000y\": 2}", "a", 16,
+	  2 },
+	{ "the earliest repeat wins",
+	  "{\"b\": 1, \"a\": 1, \"a\": 1, \"b\": 1}", "a", 17, 4 },
+	{ "cut text", "{\"a\": {\"b\": [\"a\", {\"a", NULL, 0, 3 },
+	{ "stray closers", "]}}{\"a\":1,\"a\"", "a", 10, 2 },
+};
+
+static void test_json_keys(void **state)
+{
+	const struct keys_row *row = *state;
+	struct json_dup_key dup = { 0 };
+	size_t n_keys = 99;
+
+	assert_int_equal(json_find_duplicate_key(row->text, strlen(row->text),
+						 &dup, &n_keys),
+			 row->dup ? 1 : 0);
+	assert_int_equal(n_keys, row->n_keys);
+	if (!row->dup)
+		return;
+	assert_string_equal(dup.key, row->dup);
+	assert_int_equal(dup.offset, row->offset);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -81,5 +130,6 @@ int main(void)
 	tl_add(&l, "set_err truncates", test_set_err_truncates, NULL);
 	tl_add(&l, "array_grow doubles", test_grow_doubles, NULL);
 	tl_add(&l, "array_grow overflow", test_grow_overflow, NULL);
+	TL_ROWS(&l, test_json_keys, keys_rows);
 	return tl_run("common", &l);
 }

@@ -708,6 +708,22 @@ static const struct file_row file_rows[] = {
 	{ "cut in a literal", "nul", "line 1: unexpected end of file" },
 	{ "cut in a string", "{\"version\": 1, \"ab",
 	  "line 1: unexpected end of file" },
+	/* json-c would keep the last: a typo must not widen the policy */
+	{ "duplicate key",
+	  "{\"version\": 1,\n\"localhost\": \"deny\",\n"
+	  "\"localhost\": \"allow\"}",
+	  "line 3: duplicate key \"localhost\"" },
+	{ "duplicate key written with an escape",
+	  "{\"version\": 1, \"dns\": {\"min_ttl\": 1, \"\\u006din_ttl\": 2}}",
+	  "line 1: duplicate key \"min_ttl\"" },
+	{ "duplicate key deep down",
+	  "{\"version\": 1, \"allow_domains\": [{\"domain\": \"a.test\"},\n"
+	  "{\"domain\": \"b.test\", \"ports\": [1], \"domain\": \"c.test\"}]}",
+	  "line 2: duplicate key \"domain\"" },
+	{ "first of two duplicates",
+	  "{\"version\": 1, \"ipv6\": true,\n"
+	  "\"ipv6\": true, \"version\": 1}",
+	  "line 2: duplicate key \"ipv6\"" },
 };
 
 /* JSON text never holds a raw NUL; json-c would stop reading there. */

@@ -16,6 +16,7 @@
 #include "policy/cidr.h"
 #include "policy/domain.h"
 #include "common/error.h"
+#include "common/json_keys.h"
 #include "policy/policy_int.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
@@ -631,6 +632,26 @@ static unsigned int line_of(const char *buf, size_t offset)
 	return line;
 }
 
+/*
+ * json-c keeps the last value of a repeated key: a second "localhost" or
+ * a typo'd copy of a key would silently win over the first.
+ */
+static int refuse_duplicate_keys(const char *path, const char *buf, size_t len,
+				 char *err, size_t errlen)
+{
+	struct json_dup_key dup;
+
+	switch (json_find_duplicate_key(buf, len, &dup, NULL)) {
+	case 0:
+		return 0;
+	case 1:
+		return set_err(err, errlen, "%s: line %u: duplicate key \"%s\"",
+			       path, line_of(buf, dup.offset), dup.key);
+	default:
+		return set_err(err, errlen, "%s: out of memory", path);
+	}
+}
+
 json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 			       char *err, size_t errlen)
 {
@@ -676,6 +697,10 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 				"unexpected end of file" :
 				json_tokener_error_desc(jerr));
 	json_tokener_free(tok);
+	if (root && refuse_duplicate_keys(path, buf, len, err, errlen) < 0) {
+		json_object_put(root);
+		return NULL;
+	}
 	return root;
 }
 
