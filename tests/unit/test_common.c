@@ -22,6 +22,55 @@ static void test_set_err_one_line(void **state)
 	assert_string_equal(err, "bad name a?b?c?");
 }
 
+struct utf8_row {
+	const char *name;
+	const char *in;
+	const char *out;
+};
+
+static const struct utf8_row utf8_rows[] = {
+	{ "ASCII", "a.example", "a.example" },
+	{ "two, three, four bytes", "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	  "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+	{ "Latin-1 byte", "caf\xe9.example", "caf\\xe9.example" },
+	{ "stray continuation",
+	  "a\x80"
+	  "b",
+	  "a\\x80b" },
+	{ "overlong", "\xc0\xaf", "\\xc0\\xaf" },
+	{ "overlong of three", "\xe0\x80\xaf", "\\xe0\\x80\\xaf" },
+	{ "surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80" },
+	{ "past U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },
+	{ "cut sequence", "\xe2\x82", "\\xe2\\x82" },
+	{ "lead then ASCII", "\xe2(x", "\\xe2(x" },
+	{ "escape sequence", "\x1b[31mred", "?[31mred" },
+};
+
+static void test_set_err_utf8(void **state)
+{
+	const struct utf8_row *row = *state;
+	char err[AWF_ERR_LEN];
+
+	assert_int_equal(set_err(err, sizeof(err), "%s", row->in), -1);
+	assert_string_equal(err, row->out);
+}
+
+/* An escape that would not fit whole is left out, not cut. */
+static void test_set_err_escape_fits(void **state)
+{
+	char err[6];
+
+	(void)state;
+	set_err(err, sizeof(err), "ab\xff");
+	assert_string_equal(err, "ab");
+	set_err(err, sizeof(err), "a\xff");
+	assert_string_equal(err, "a\\xff");
+	set_err(err, sizeof(err), "abc\xc3\xa9");
+	assert_string_equal(err, "abc\xc3\xa9");
+	set_err(err, sizeof(err), "abcd\xc3\xa9");
+	assert_string_equal(err, "abcd");
+}
+
 static void test_set_err_truncates(void **state)
 {
 	char err[8];
@@ -128,6 +177,8 @@ int main(void)
 
 	tl_add(&l, "set_err keeps one line", test_set_err_one_line, NULL);
 	tl_add(&l, "set_err truncates", test_set_err_truncates, NULL);
+	TL_ROWS(&l, test_set_err_utf8, utf8_rows);
+	tl_add(&l, "set_err escapes fit whole", test_set_err_escape_fits, NULL);
 	tl_add(&l, "array_grow doubles", test_grow_doubles, NULL);
 	tl_add(&l, "array_grow overflow", test_grow_overflow, NULL);
 	TL_ROWS(&l, test_json_keys, keys_rows);
