@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "policy/cidr.h"
+#include "policy/domain.h"
 #include "policy/policy_cli.h"
 #include "common/error.h"
 #include "policy/policy_int.h"
@@ -234,4 +235,29 @@ int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
 	}
 	memset(&p->localhost_ports, 0, sizeof(p->localhost_ports));
 	return 0;
+}
+
+/*
+ * Tried on a scratch policy, so that a suggestion can never be one the
+ * next run refuses: a single label passes domain_normalize() but not the
+ * flag, which would cover a whole top-level domain.
+ */
+enum policy_allow_form policy_allow_form(const char *name, char *err,
+					 size_t errlen)
+{
+	char norm[POLICY_MAX_DOMAIN_LEN + 1], why[AWF_ERR_LEN];
+	struct policy_domain d = { .name = norm, .name_check = true };
+	enum policy_allow_form form = POLICY_ALLOW_NONE;
+	struct policy p;
+
+	policy_init(&p);
+	/* a bare string, as the flag gives it; its refusal stays in err */
+	if (policy_merge_domain_name(&p, false, name, err, errlen) == 0)
+		form = POLICY_ALLOW_FLAG;
+	else if (domain_normalize(name, norm, sizeof(norm), why, sizeof(why)) ==
+			 0 &&
+		 policy_merge_domain(&p, false, &d, why, sizeof(why)) == 0)
+		form = POLICY_ALLOW_ENTRY;
+	policy_free(&p);
+	return form;
 }
