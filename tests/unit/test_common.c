@@ -10,6 +10,7 @@
 #include "common/array.h"
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/log.h"
 #include "test_util.h"
 
 static void test_set_err_one_line(void **state)
@@ -171,6 +172,32 @@ static void test_json_keys(void **state)
 	assert_int_equal(dup.offset, row->offset);
 }
 
+/* LOG_BURST lines a window; the rest counted and handed back once. */
+static void test_log_limit(void **state)
+{
+	struct log_limit l = { 0 };
+	uint64_t t = 5 * LOG_WINDOW_NS, held = 99;
+	unsigned int shown = 0;
+
+	(void)state;
+	for (int i = 0; i < 25; i++) {
+		shown += log_limit_take(&l, t + (uint64_t)i, &held);
+		assert_int_equal(held, 0);
+	}
+	assert_int_equal(shown, LOG_BURST);
+	/* still the same window: held back */
+	assert_false(log_limit_take(&l, t + LOG_WINDOW_NS - 1, &held));
+	assert_int_equal(held, 0);
+	/* the next window reports the 16 held back, and prints */
+	assert_true(log_limit_take(&l, t + LOG_WINDOW_NS, &held));
+	assert_int_equal(held, 25 - LOG_BURST + 1);
+	assert_int_equal(log_limit_flush(&l), 0);
+	for (int i = 1; i < LOG_BURST + 3; i++)
+		log_limit_take(&l, t + LOG_WINDOW_NS, &held);
+	assert_int_equal(log_limit_flush(&l), 3);
+	assert_int_equal(log_limit_flush(&l), 0);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -182,5 +209,6 @@ int main(void)
 	tl_add(&l, "array_grow doubles", test_grow_doubles, NULL);
 	tl_add(&l, "array_grow overflow", test_grow_overflow, NULL);
 	TL_ROWS(&l, test_json_keys, keys_rows);
+	tl_add(&l, "log_limit", test_log_limit, NULL);
 	return tl_run("common", &l);
 }
