@@ -50,12 +50,14 @@ static void copy_printable(char *err, size_t errlen, const char *text)
 		size_t n = utf8_len(s);
 		char piece[5];
 
-		if (n == 0)
+		if (n == 0) {
 			snprintf(piece, sizeof(piece), "\\x%02x", *s);
-		else if (n == 1 && (*s < 0x20 || *s == 0x7f))
+		} else if (n == 1 && (*s < 0x20 || *s == 0x7f)) {
 			strcpy(piece, "?");
-		else
-			memcpy(piece, s, n), piece[n] = '\0';
+		} else {
+			memcpy(piece, s, n);
+			piece[n] = '\0';
+		}
 		if (out + strlen(piece) >= errlen)
 			break;
 		memcpy(err + out, piece, strlen(piece));
