@@ -591,15 +591,17 @@ int policy_read_file(const char *path, char **buf, size_t *len, char *err,
 			too_big(path, err, errlen);
 			goto fail;
 		}
+		/* doubling: a file near the cap is not copied a thousand times */
 		if (*len + 1 >= cap) {
-			char *bigger = realloc(data, cap + 65536);
+			size_t bigger_cap = cap ? 2 * cap : 65536;
+			char *bigger = realloc(data, bigger_cap);
 
 			if (!bigger) {
 				set_err(err, errlen, "%s: out of memory", path);
 				goto fail;
 			}
 			data = bigger;
-			cap += 65536;
+			cap = bigger_cap;
 		}
 		n = read(fd, data + *len, cap - *len - 1);
 		if (n < 0 && errno == EINTR)
