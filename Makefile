@@ -73,9 +73,11 @@ FUZZ_OBJ  := $(FUZZ_DIR)/obj
 FUZZ_dns_wire := dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns \
 	common/evloop common/log common/error common/array
 FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
-	policy/ports policy/policy policy/policy_cli policy/domain policy/cidr \
-	common/log common/error common/array common/json_read kernel/name_table
-FUZZ_NAMES := dns_wire dns_filter
+	policy/ports policy/policy policy/policy_cli policy/policy_load \
+	policy/domain policy/cidr common/log common/error common/array \
+	common/json_read common/json_keys kernel/name_table
+FUZZ_json_keys := common/json_keys common/array
+FUZZ_NAMES := dns_wire dns_filter json_keys
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))

@@ -6,7 +6,7 @@
 #     programs to cgroups of their own, in a network namespace of their
 #     own; a binary that exits non-zero without reporting a failure, e.g.
 #     a crash, counts as one failure); then tests/fuzz/run.sh (FUZZ_SECONDS
-#     per DNS fuzz harness, 15);
+#     per fuzz harness, 15);
 #  2. the testbed (tests/testbed/testbed.sh up; down again at the end);
 #  3. every test_* function of tests/integration/*.sh, each in its own
 #     subshell, in its own cgroup, with a time bound (TEST_TIMEOUT, 60 s).
@@ -253,7 +253,7 @@ known_open() { # name: prints the reason when listed
 
 # ------------------------------------------------------------ fuzzing
 
-# A short bounded libFuzzer run of every DNS parser of ours (past findings
+# A short bounded libFuzzer run of every parser of ours (past findings
 # replayed first); each harness counts as one test.
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_fuzz() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
-# tests/fuzz/run.sh [SECONDS]: builds the DNS fuzz harnesses (make
+# tests/fuzz/run.sh [SECONDS]: builds the fuzz harnesses (make
 # fuzz-build: clang, libFuzzer + ASan + UBSan, into $BUILD/fuzz/, BUILD=build)
 # and runs each for SECONDS (default 20) on a fresh copy of its seed corpus.
 # Prints one line per harness:
@@ -29,7 +29,7 @@ OUT=$BUILD/fuzz
 CC=${FUZZ_CC:-clang}
 # The harnesses, and the user/ sources each is built from, are the
 # Makefile's (FUZZ_NAMES, FUZZ_<name>).
-HARNESSES="dns_wire dns_filter"
+HARNESSES="dns_wire dns_filter json_keys"
 
 mkdir -p "$OUT"
 # One run at a time in build/fuzz/: a second one waits for the first.

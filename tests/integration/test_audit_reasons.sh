@@ -240,3 +240,28 @@ test_audit_reason_blocked_domain_through_a_cname() {
 	assert_eq 1 "$(audit_count "$AUDIT" '.event == "dns" and .name == "alias.test" and .reason_text == "cname into a blocked domain"')" "the dns record"
 	assert_eq 0 "$(dump_get '.learned | length')" "learned addresses"
 }
+
+# 200 malformed queries: stderr shows a burst of them and counts the rest
+# on one line; the summary and the audit log still count every one.
+test_audit_dns_malformed_lines_limited() {
+	local pol audit=$TEST_TMP/audit.jsonl shown held
+	pol=$(policy p '')
+	awf_run --policy "$pol" --audit-log "$audit" -- "$PY" -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+for i in range(200):
+    s.sendto(bytes([i, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xff]), ('$DNS4', 53))
+    s.recv(512)
+print('done')"
+	assert_eq done "$AWF_OUT" "200 queries answered"
+	shown=$(printf '%s\n' "$AWF_ERR" | grep -c ': malformed query$')
+	held=$(printf '%s\n' "$AWF_ERR" |
+		sed -n 's/^awf-bpf: denied dns: \([0-9]*\) more lines for malformed DNS query not shown.*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }')
+	assert_le "$shown" 20 "malformed-query lines on stderr"
+	assert_lt 0 "$held" "lines counted, not shown"
+	assert_eq 200 "$((shown + held))" "lines shown plus lines counted"
+	assert_eq 200 "$(audit_count "$audit" '.event == "dns" and .reason == "dns_malformed"')" "dns records in the audit log"
+	assert_contains "$AWF_ERR" "summary: 200 denied" "the summary counts them all"
+}

@@ -120,3 +120,52 @@ test_policy_example_files_are_valid() {
 	log "$n example policies checked"
 	assert_lt 0 "$n" "number of policy/examples/*.json"
 }
+
+# A repeated key: json-c would keep the last one, here the wider one.
+test_policy_duplicate_key() {
+	bad_policy_case duplicate-key "{\"version\": 1, \"dns_servers\": [\"$DNS4\"], \"localhost\": \"deny\", \"localhost\": \"allow\"}" \
+		'duplicate key "localhost"'
+}
+
+# refused_input_case WHAT FLAG PATH NEEDLE: exit 125 within 2 s, an error
+# naming PATH and holding NEEDLE, the command never ran.
+refused_input_case() {
+	local what=$1 flag=$2 path=$3 needle=$4 marker=$TEST_TMP/ran-$1
+	awf_run --dns-servers "$DNS4" "$flag" "$path" -- sh -c "touch $marker"
+	assert_eq 125 "$AWF_RC" "exit status with $flag $what"
+	assert_lt "$AWF_MS" 2000 "ms to refuse $flag $what"
+	assert_file_absent "$marker" "marker of the command ($flag $what)"
+	assert_contains "$AWF_ERR" "$path" "the error for $flag $what names it"
+	assert_contains "$AWF_ERR" "$needle" "the error for $flag $what"
+}
+
+# A FIFO without a writer blocked open() forever; /dev/zero grew to
+# gigabytes: both are refused at once, as a policy and as domain lists.
+test_policy_input_not_regular() {
+	local flag
+	mkfifo "$TEST_TMP/fifo"
+	for flag in --policy --allow-domains-file --block-domains-file; do
+		refused_input_case fifo "$flag" "$TEST_TMP/fifo" \
+			"$TEST_TMP/fifo: not a regular file"
+		refused_input_case zero "$flag" /dev/zero \
+			"/dev/zero: not a regular file"
+	done
+	truncate -s $((64 * 1024 * 1024 + 1)) "$TEST_TMP/huge.txt"
+	refused_input_case huge --allow-domains-file "$TEST_TMP/huge.txt" \
+		"larger than the limit of 64 MiB"
+}
+
+# Bytes that are not UTF-8 are shown escaped, never raw on the terminal.
+test_policy_domains_file_bad_bytes() {
+	printf 'ok.test\ncaf\351.test\n' >"$TEST_TMP/latin1.txt"
+	refused_input_case latin1 --allow-domains-file "$TEST_TMP/latin1.txt" \
+		"latin1.txt:2: caf\\xe9.test: "
+	assert_not_contains "$AWF_ERR" $'\351' "the raw byte"
+	printf 'ok.test\nb.test\0evil.test\n' >"$TEST_TMP/nul.txt"
+	refused_input_case nul --block-domains-file "$TEST_TMP/nul.txt" \
+		"nul.txt:2: contains a NUL byte"
+}
+
+test_policy_null() {
+	bad_policy_case null-policy 'null' "expected a JSON object at the top level, not null"
+}

@@ -32,6 +32,8 @@ static const struct bad_row bad_rows[] = {
 	{ "expected a JSON object at the top level", "[1]" },
 	{ "line 2: unexpected end of file", "{\"attach\": [\n" },
 	{ "line 1: unexpected character", "{} {}" },
+	{ "line 2: duplicate key \"tc\"",
+	  "{\"tc\": \"tcx\",\n\"tc\": \"auto\"}" },
 	{ "line 1: ", "{\"attach\": [},}" },
 	{ "attach: expected an array", "{\"attach\": {}}" },
 	{ "tc: expected \"auto\", \"tcx\" or \"clsact\"",
@@ -318,7 +320,7 @@ static void test_json_read(void **state)
 	assert_null(agent_json_read(fd, "nul.json", err, AWF_ERR_LEN));
 	close(fd);
 	unlink(path);
-	assert_err_has(err, "nul.json: contains a NUL byte");
+	assert_err_has(err, "nul.json: line 1: contains a NUL byte");
 }
 
 struct name_row {

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "policy/policy_cli.h"
 #include "policy/policy_finalize.h"
 #include "policy/policy_json.h"
+#include "policy/policy_int.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
 #include "common/error.h"
@@ -139,7 +143,7 @@ static const struct bad_row bad_rows[] = {
 	  "\"proxy\": \"10.1.0.3\"}" },
 	{ "p.json: proxy: proxy port \"0\": expected one port 1-65535",
 	  "\"proxy\": \"10.1.0.3:0\"}" },
-	{ "p.json: proxy: port 70000 out of range 0-65535",
+	{ "p.json: proxy: proxy port \"70000\": expected one port 1-65535",
 	  "\"proxy\": \"10.1.0.3:70000\"}" },
 	{ "p.json: proxy: 2001:db8::1:3128: write an IPv6 proxy as [ADDRESS]:PORT",
 	  "\"proxy\": \"2001:db8::1:3128\"}" },
@@ -417,7 +421,13 @@ static const struct cli_row proxy_rows[] = {
 	{ "[::ffff:192.0.2.1]:8080", "\"proxy\":\"192.0.2.1:8080\"", NULL },
 	{ "[2001:db8::1]", NULL,
 	  "--proxy: [2001:db8::1]: expected IP:PORT or [IPv6]:PORT" },
-	{ "[2001:db8::1]:", NULL, "--proxy: invalid port \"\"" },
+	{ "[2001:db8::1]:", NULL,
+	  "--proxy: proxy port \"\": expected one port 1-65535" },
+	{ "192.0.2.1:99999999999999999999", NULL,
+	  "--proxy: proxy port \"99999999999999999999\": expected one port 1-65535" },
+	{ "192.0.2.1:+80", NULL,
+	  "--proxy: proxy port \"+80\": expected one port 1-65535" },
+	{ "192.0.2.1:65535", "\"proxy\":\"192.0.2.1:65535\"", NULL },
 	{ "192.0.2.1:80-90", NULL,
 	  "--proxy: proxy port \"80-90\": expected one port" },
 	{ "proxy.example:3128", NULL,
@@ -577,6 +587,103 @@ static void test_domains_file(void **state)
 	policy_free(&p);
 }
 
+/* write_temp() for text with NUL bytes in it */
+static void write_temp_bytes(char path[64], const char *bytes, size_t len)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/awf-test-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	close(fd);
+}
+
+/* A domain list without a final newline still has its last name. */
+static void test_domains_file_last_line(void **state)
+{
+	char path[64], err[AWF_ERR_LEN] = "";
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	write_temp(path, "a.example\nb.example");
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), 0);
+	assert_int_equal(p.n_allow_domains, 2);
+	assert_string_equal(p.allow_domains[1].name, "b.example");
+	unlink(path);
+	policy_free(&p);
+}
+
+/* A NUL would end the line for C: what follows it must not vanish. */
+static void test_domains_file_nul(void **state)
+{
+	static const char text[] = "a.example\nb.example\0evil.example\n";
+	char path[64], want[128], err[AWF_ERR_LEN] = "";
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	write_temp_bytes(path, text, sizeof(text) - 1);
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
+	snprintf(want, sizeof(want), "%s:2: contains a NUL byte", path);
+	assert_err_has(err, want);
+	unlink(path);
+	policy_free(&p);
+}
+
+/*
+ * Each way a path can fail to be a small regular file, for both readers.
+ * A FIFO without a writer would block a plain open() forever, /dev/zero
+ * would grow without end: each must fail at once.
+ */
+static void check_refused(const char *path, const char *why)
+{
+	char want[128], err[AWF_ERR_LEN] = "";
+	struct policy p;
+
+	snprintf(want, sizeof(want), "%s: %s", path, why);
+	policy_init(&p);
+	assert_int_equal(policy_load_file(&p, path, err, AWF_ERR_LEN), -1);
+	assert_err_has(err, want);
+	assert_int_equal(
+		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
+	assert_err_has(err, want);
+	assert_int_equal(
+		policy_add_domains_file(&p, true, path, err, AWF_ERR_LEN), -1);
+	assert_err_has(err, want);
+	policy_free(&p);
+}
+
+static void test_file_not_regular(void **state)
+{
+	char fifo[64] = "/tmp/awf-test-fifo-XXXXXX", big[64];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(fifo));
+	assert_true(strlen(fifo) + 3 < sizeof(fifo));
+	strcat(fifo, "/f");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	check_refused(fifo, "not a regular file");
+	check_refused("/dev/zero", "not a regular file");
+	check_refused("/tmp", "Is a directory");
+	unlink(fifo);
+	*strrchr(fifo, '/') = '\0';
+	rmdir(fifo);
+
+	/* sparse: 64 MiB + 1 byte costs no disk */
+	write_temp(big, "");
+	fd = open(big, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, POLICY_FILE_MAX + 1), 0);
+	close(fd);
+	check_refused(big, "larger than the limit of 64 MiB");
+	unlink(big);
+}
+
 struct file_row {
 	const char *name;
 	const char *text;
@@ -594,7 +701,57 @@ static const struct file_row file_rows[] = {
 	{ "trailing comma", "{\"version\": 1,\n}", "line 2: " },
 	{ "origin is the path", "{\"version\": 1, \"frobnicate\": 1}",
 	  "frobnicate: unknown key" },
+	{ "null", "null", "expected a JSON object at the top level, not null" },
+	{ "null and blanks", " null\n",
+	  "expected a JSON object at the top level, not null" },
+	{ "a number", "5", "expected a JSON object at the top level" },
+	{ "cut in a literal", "nul", "line 1: unexpected end of file" },
+	{ "cut in a string", "{\"version\": 1, \"ab",
+	  "line 1: unexpected end of file" },
+	/* json-c would keep the last: a typo must not widen the policy */
+	{ "duplicate key",
+	  "{\"version\": 1,\n\"localhost\": \"deny\",\n"
+	  "\"localhost\": \"allow\"}",
+	  "line 3: duplicate key \"localhost\"" },
+	{ "duplicate key written with an escape",
+	  "{\"version\": 1, \"dns\": {\"min_ttl\": 1, \"\\u006din_ttl\": 2}}",
+	  "line 1: duplicate key \"min_ttl\"" },
+	{ "duplicate key deep down",
+	  "{\"version\": 1, \"allow_domains\": [{\"domain\": \"a.test\"},\n"
+	  "{\"domain\": \"b.test\", \"ports\": [1], \"domain\": \"c.test\"}]}",
+	  "line 2: duplicate key \"domain\"" },
+	{ "first of two duplicates",
+	  "{\"version\": 1, \"ipv6\": true,\n"
+	  "\"ipv6\": true, \"version\": 1}",
+	  "line 2: duplicate key \"ipv6\"" },
 };
+
+/* JSON text never holds a raw NUL; json-c would stop reading there. */
+static const struct file_row nul_rows[] = {
+	{ "NUL after the value", "{\"version\": 1}\n\0{\"x\": 1}",
+	  "line 2: contains a NUL byte" },
+	{ "NUL in a string", "{\"version\": 1,\n\"allow_domains\": [\"a\0b\"]}",
+	  "line 2: contains a NUL byte" },
+};
+
+/* text is a string literal of nul_rows: its size, not strlen */
+static void test_file_nul(void **state)
+{
+	const struct file_row *row = *state;
+	char path[64], want[128], err[AWF_ERR_LEN] = "";
+	size_t len = strlen(row->text);
+	struct policy p;
+
+	/* the NUL itself, then the rest */
+	len += 1 + strlen(row->text + len + 1);
+	policy_init(&p);
+	write_temp_bytes(path, row->text, len);
+	assert_int_equal(policy_load_file(&p, path, err, AWF_ERR_LEN), -1);
+	snprintf(want, sizeof(want), "%s: %s", path, row->err);
+	assert_err_has(err, want);
+	unlink(path);
+	policy_free(&p);
+}
 
 static void test_file(void **state)
 {
@@ -785,6 +942,68 @@ static void test_cidr_limit(void **state)
 	policy_free(&p);
 }
 
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/*
+ * A list of 200k names, each given twice, loads in linear time: the
+ * duplicate check used to scan the whole list (about a minute for this),
+ * now it is a hash lookup (well under a second).
+ */
+#define MANY_NAMES 200000
+
+static void test_many_domains(void **state)
+{
+	struct policy_domain d = { .subdomains = true, .name_check = true };
+	char name[64], err[AWF_ERR_LEN] = "";
+	struct timespec start;
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	d.name = name;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < MANY_NAMES; i++) {
+			snprintf(name, sizeof(name), "host%d.example.test", i);
+			assert_int_equal(policy_merge_domain(&p, round, &d, err,
+							     AWF_ERR_LEN),
+					 0);
+			assert_int_equal(policy_merge_domain(&p, false, &d, err,
+							     AWF_ERR_LEN),
+					 0);
+		}
+	}
+	assert_true(seconds_since(&start) < 5.0);
+	assert_int_equal(p.n_allow_domains, MANY_NAMES);
+	assert_int_equal(p.n_block_domains, MANY_NAMES);
+	/* the same name with other flags or ports is another entry */
+	snprintf(name, sizeof(name), "host7.example.test");
+	d.udp = true;
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	d.has_ports = true;
+	port_set_add(&d.ports, 8080, 8080);
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	port_set_add(&d.ports, 9090, 9090);
+	assert_int_equal(policy_merge_domain(&p, false, &d, err, AWF_ERR_LEN),
+			 0);
+	assert_int_equal(p.n_allow_domains, MANY_NAMES + 3);
+	assert_string_equal(p.allow_domains[MANY_NAMES + 2].name,
+			    "host7.example.test");
+	assert_int_equal(p.allow_domains[MANY_NAMES + 2].ports.count, 2);
+	policy_free(&p);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -794,6 +1013,7 @@ int main(void)
 	TL_ROWS(&l, test_cidr_arg, cidr_rows);
 	TL_ROWS(&l, test_proxy_arg, proxy_rows);
 	TL_ROWS(&l, test_file, file_rows);
+	TL_ROWS(&l, test_file_nul, nul_rows);
 	TL_ROWS(&l, test_resolv, resolv_rows);
 	tl_add(&l, "spec example", test_spec_example, NULL);
 	tl_add(&l, "defaults", test_defaults, NULL);
@@ -802,9 +1022,15 @@ int main(void)
 	tl_add(&l, "domain flags", test_cli_domains, NULL);
 	tl_add(&l, "dns and localhost flags", test_cli_dns_localhost, NULL);
 	tl_add(&l, "domains file", test_domains_file, NULL);
+	tl_add(&l, "domains file without a final newline",
+	       test_domains_file_last_line, NULL);
+	tl_add(&l, "domains file with a NUL byte", test_domains_file_nul, NULL);
 	tl_add(&l, "missing policy file", test_file_missing, NULL);
+	tl_add(&l, "FIFO, device, directory, huge file", test_file_not_regular,
+	       NULL);
 	tl_add(&l, "policy/examples load", test_examples, NULL);
 	tl_add(&l, "finalize keeps given servers", test_finalize_given, NULL);
 	tl_add(&l, "CIDR limit", test_cidr_limit, NULL);
+	tl_add(&l, "200k domains load in linear time", test_many_domains, NULL);
 	return tl_run("policy", &l);
 }

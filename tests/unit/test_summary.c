@@ -337,6 +337,111 @@ static void test_markdown_counters(void **state)
 	summary_free(s);
 }
 
+/*
+ * A single label passes as a name, yet --allow-domains refuses it (it
+ * would cover a top-level domain): the summary must not offer it, and
+ * says what the policy takes instead.
+ */
+static void test_single_label_gets_no_flag(void **state)
+{
+	struct summary *s = summary_new();
+	char *text, *md;
+	json_object *o, *why;
+
+	(void)state;
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "intranet", false, AWF_R_NAME_NOT_ALLOWED);
+	text = text_of(s);
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: to allow these, add: --allow-domains pypi.org\n"));
+	assert_null(strstr(text, "intranet,"));
+	assert_null(strstr(text, ",intranet"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   no flag for intranet: a single-label name with subdomains covers a whole top-level domain "
+		"(for the name alone use {\"domain\": \"intranet\", \"subdomains\": false})\n"));
+	md = markdown_of(s);
+	assert_non_null(strstr(md, "`--allow-domains pypi.org`"));
+	assert_non_null(strstr(md, "\n- no flag for intranet: a single-label"));
+	o = summary_to_json(s);
+	assert_string_equal(logs_record_str(o, "allow_flags"),
+			    "--allow-domains pypi.org");
+	assert_true(json_object_object_get_ex(o, "no_flag", &why));
+	assert_int_equal(json_object_array_length(why), 1);
+	json_object_put(o);
+	free(md);
+	free(text);
+	summary_free(s);
+}
+
+static size_t count_char(const char *text, char c)
+{
+	size_t n = 0;
+
+	for (; *text; text++)
+		n += *text == c;
+	return n;
+}
+
+static size_t longest_line(const char *text)
+{
+	size_t longest = 0;
+
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+
+		if (len > longest)
+			longest = len;
+		text += len + (text[len] == '\n');
+	}
+	return longest;
+}
+
+/*
+ * 899 names made one 27 KB line: the text names 20 and counts the rest,
+ * the JSON form keeps them all. Names with no flag: 5 lines and a count.
+ */
+static void test_many_names_are_capped(void **state)
+{
+	struct summary *s = summary_new();
+	char name[64], *text, *md;
+	json_object *o;
+
+	(void)state;
+	for (int i = 0; i < 899; i++) {
+		snprintf(name, sizeof(name), "host-%d.example.test", i);
+		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED);
+	}
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "label%d", i);
+		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED);
+	}
+	text = text_of(s);
+	assert_true(longest_line(text) < 1000);
+	assert_non_null(strstr(text, "--allow-domains host-0.example.test,"));
+	assert_non_null(strstr(text, ",host-19.example.test\n"));
+	assert_null(strstr(text, "host-20.example.test"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   ... and 879 more names for --allow-domains ("));
+	assert_non_null(strstr(text, "awf-bpf:   no flag for label4: "));
+	assert_null(strstr(text, "no flag for label5:"));
+	assert_non_null(strstr(
+		text, "awf-bpf:   ... and 25 more names with no flag\n"));
+	md = markdown_of(s);
+	assert_true(longest_line(md) < 1000);
+	assert_non_null(
+		strstr(md, "... and 879 more names for --allow-domains"));
+	o = summary_to_json(s);
+	assert_int_equal(count_char(logs_record_str(o, "allow_flags"), ','),
+			 898);
+	json_object_put(o);
+	free(md);
+	free(text);
+	summary_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +454,8 @@ int main(void)
 		cmocka_unit_test(test_names_json),
 		cmocka_unit_test(test_names_from_log),
 		cmocka_unit_test(test_markdown_counters),
+		cmocka_unit_test(test_single_label_gets_no_flag),
+		cmocka_unit_test(test_many_names_are_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -430,12 +430,6 @@ json_object *agent_json_read(int fd, const char *origin, char *err,
 
 	if (read_all(fd, origin, &buf, &len, err, errlen) < 0)
 		return NULL;
-	/* JSON text never holds one; json-c would stop reading there */
-	if (memchr(buf, '\0', len)) {
-		set_err(err, errlen, "%s: contains a NUL byte", origin);
-		free(buf);
-		return NULL;
-	}
 	root = policy_json_parse(origin, buf, len, err, errlen);
 	free(buf);
 	return root;

@@ -134,6 +134,30 @@ static void count_dns(struct events *ev, const struct dns_decision *d)
 		count_user(ev, idx[i]);
 }
 
+static void report_held(uint64_t held, unsigned int code)
+{
+	if (held)
+		log_info(
+			"denied dns: %llu more lines for %s not shown (the summary and the audit log count them)",
+			(unsigned long long)held, reason_text(code));
+}
+
+/*
+ * Anyone in the sandbox can send a stream of malformed queries: past a
+ * burst, lines of one reason are counted instead of printed.
+ */
+static void log_dns_denial(struct events *ev, const struct dns_decision *d,
+			   const char *name)
+{
+	unsigned int code = d->code < AWF_R_MAX ? d->code : AWF_R_MAX;
+	uint64_t held;
+	bool show = log_limit_take(&ev->dns_lines[code], log_now_ns(), &held);
+
+	report_held(held, code);
+	if (show)
+		log_info("denied dns %s %s: %s", d->qtype, name, d->reason);
+}
+
 void events_dns_decision(void *ctx, const struct dns_decision *d)
 {
 	struct events *ev = ctx;
@@ -141,7 +165,7 @@ void events_dns_decision(void *ctx, const struct dns_decision *d)
 
 	if (!d->allowed) {
 		ev->denied++;
-		log_info("denied dns %s %s: %s", d->qtype, name, d->reason);
+		log_dns_denial(ev, d, name);
 	} else {
 		log_debug("allowed dns %s %s: %zu addresses learned", d->qtype,
 			  name, d->n_learned);
@@ -323,6 +347,8 @@ void events_finish(struct events *ev, int status, bool quiet)
 	}
 	if (ev->audit.f)
 		audit_log_end(&ev->audit, status, have ? c : NULL, ev->lost);
+	for (unsigned int i = 0; i <= AWF_R_MAX; i++)
+		report_held(log_limit_flush(&ev->dns_lines[i]), i);
 	/* Never silent, whatever the log level. */
 	if (ev->lost)
 		fprintf(stderr,

@@ -18,6 +18,7 @@
 #include "audit/audit_log.h"
 #include "audit/event_view.h"
 #include "common/evloop.h"
+#include "common/log.h"
 
 struct ring_buffer;
 struct learned_store;
@@ -34,6 +35,8 @@ struct events {
 	uint64_t user_counters[AWF_C_MAX]; /* the slots user space owns */
 	uint64_t lost;			   /* events lost so far, as reported */
 	struct summary *summary;
+	/* stderr lines of DNS denials, per reason (AWF_R_MAX: any other) */
+	struct log_limit dns_lines[AWF_R_MAX + 1];
 };
 
 /* ringbuf_fd -1: no ring buffer; the agent's events come by events_feed. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,11 +11,18 @@
 #include "audit/event_view.h"
 #include "common/array.h"
 #include "policy/domain.h"
+#include "policy/policy_cli.h"
+#include "common/error.h"
 #include "kernel/counters.h"
 #include "audit/summary.h"
 
 #define BUCKETS 1024
 #define MAX_CIDR_HINTS 64
+/* names in the flag line, and lines saying why a name has no flag */
+#define SUMMARY_MAX_NAMES 20
+#define SUMMARY_MAX_HINTS 5
+#define ALL_NAMES_HINT \
+	"every one is in the audit log: awf-bpf logs summary FILE --format json"
 /* dest_text(): the destination, " (" domain ")" */
 #define DEST_TEXT_LEN (EVENT_LINE_LEN + AWF_NAME_LEN + 3)
 
@@ -374,25 +382,66 @@ static struct sum_dest **sorted_dests(const struct summary *s)
 /* ---------------------------------------------------------- the flags */
 
 /*
- * Only what the policy takes as it is: a name domain_normalize() accepts
- * unchanged (no address literal, no single label), never a suggestion the
- * next run would refuse.
+ * The names denied as not allowed, sorted by how --allow-domains takes
+ * them: as they are (flag), only as a policy entry (a single label:
+ * entry_why), or not at all (none_why). The "why" lines are the policy's
+ * own refusal of the flag, so they say what to write instead.
  */
-static bool plain_name(const char *name)
-{
-	char norm[POLICY_MAX_DOMAIN_LEN + 1], err[256];
+struct suggestions {
+	const char **flag;
+	size_t n_flag, cap_flag;
+	char **why; /* entry and none alike */
+	size_t n_why, cap_why;
+	bool oom;
+};
 
-	if (strcmp(name, ".") == 0 || strchr(name, '*'))
-		return false;
-	return domain_normalize(name, norm, sizeof(norm), err, sizeof(err)) ==
-		       0 &&
-	       strcmp(norm, name) == 0;
+static void push_name(struct suggestions *g, const char *name)
+{
+	if (g->oom || array_grow((void **)&g->flag, &g->cap_flag, g->n_flag + 1,
+				 sizeof(*g->flag))) {
+		g->oom = true;
+		return;
+	}
+	g->flag[g->n_flag++] = name;
 }
 
-/* A DNS name denied as not allowed: --allow-domains would allow it. */
+static void push_why(struct suggestions *g, const char *why)
+{
+	char *copy = g->oom ? NULL : strdup(why);
+
+	if (!copy || array_grow((void **)&g->why, &g->cap_why, g->n_why + 1,
+				sizeof(*g->why))) {
+		free(copy);
+		g->oom = true;
+		return;
+	}
+	g->why[g->n_why++] = copy;
+}
+
+/*
+ * Never a suggestion the next run would refuse: the policy's own rules
+ * decide. A name it would take in another spelling (upper case, trailing
+ * dot) is that name, listed as it is elsewhere; '*' would be a pattern.
+ */
+static void suggest_name(struct suggestions *g, const char *name)
+{
+	char norm[POLICY_MAX_DOMAIN_LEN + 1], why[AWF_ERR_LEN];
+
+	if (strcmp(name, ".") == 0 || strchr(name, '*'))
+		return;
+	if (domain_normalize(name, norm, sizeof(norm), why, sizeof(why)) == 0 &&
+	    strcmp(norm, name) != 0)
+		return;
+	if (policy_allow_form(name, why, sizeof(why)) == POLICY_ALLOW_FLAG)
+		push_name(g, name);
+	else
+		push_why(g, why);
+}
+
+/* A DNS name denied as not allowed: an allow entry would allow it. */
 static bool dns_wants_domain(const struct sum_domain *d)
 {
-	return d->reason == AWF_R_NAME_NOT_ALLOWED && plain_name(d->name);
+	return d->reason == AWF_R_NAME_NOT_ALLOWED;
 }
 
 /*
@@ -403,11 +452,44 @@ static bool wants_domain(const struct summary *s, const struct sum_dest *d)
 {
 	const struct sum_domain *dns;
 
-	if (!d->name || !plain_name(d->name) ||
+	if (!d->name ||
 	    (d->reason != AWF_R_TLS_NAME && d->reason != AWF_R_HTTP_HOST))
 		return false;
 	dns = domain_find(s, d->name);
 	return !dns || !dns_wants_domain(dns);
+}
+
+/* The DNS names, then the names sent, once each, most denied first. */
+static void suggest_names(struct suggestions *g, const struct summary *s,
+			  struct sum_dest **v)
+{
+	size_t n_doms;
+	struct sum_domain **doms = denied_domains(s, &n_doms);
+
+	if (!doms)
+		g->oom = true;
+	for (size_t i = 0; doms && i < n_doms; i++)
+		if (dns_wants_domain(doms[i]))
+			suggest_name(g, doms[i]->name);
+	free(doms);
+	for (size_t i = 0; v && i < s->n_dests; i++) {
+		bool first = wants_domain(s, v[i]);
+
+		for (size_t j = 0; j < i && first; j++)
+			first = !(v[j]->name &&
+				  strcmp(v[i]->name, v[j]->name) == 0 &&
+				  wants_domain(s, v[j]));
+		if (first)
+			suggest_name(g, v[i]->name);
+	}
+}
+
+static void suggestions_free(struct suggestions *g)
+{
+	for (size_t i = 0; i < g->n_why; i++)
+		free(g->why[i]);
+	free(g->why);
+	free(g->flag);
 }
 
 /* Not in policy, or on the wrong port: an address of its own, no name. */
@@ -452,40 +534,28 @@ static void cidr_flag(struct strbuf *b, struct sum_dest **v, size_t n, size_t i)
 	}
 }
 
-/* "--allow-domains a,b": the DNS names, then the names sent, once each. */
-static void domains_flag(struct strbuf *b, const struct summary *s,
-			 struct sum_dest **v)
+/* "--allow-domains a,b" with the first max names of g. */
+static void domains_flag(struct strbuf *b, const struct suggestions *g,
+			 size_t max)
 {
-	size_t n_names = 0;
-
-	for (size_t i = 0; i < s->n_doms; i++) {
-		if (!dns_wants_domain(s->doms[i]))
-			continue;
-		sb_add(b, n_names++ ? "," : "--allow-domains ");
-		sb_add(b, s->doms[i]->name);
-	}
-	for (size_t i = 0; v && i < s->n_dests; i++) {
-		bool first = wants_domain(s, v[i]);
-
-		for (size_t j = 0; j < i && first; j++)
-			first = !(v[j]->name &&
-				  strcmp(v[i]->name, v[j]->name) == 0 &&
-				  wants_domain(s, v[j]));
-		if (!first)
-			continue;
-		sb_add(b, n_names++ ? "," : "--allow-domains ");
-		sb_add(b, v[i]->name);
+	for (size_t i = 0; i < g->n_flag && i < max; i++) {
+		sb_add(b, i ? "," : "--allow-domains ");
+		sb_add(b, g->flag[i]);
 	}
 }
 
-/* The flags that allow what was denied; NULL when nothing would. */
-static char *allow_flags(const struct summary *s)
+/*
+ * The flags that allow what was denied, with at most max_names names;
+ * NULL when nothing would.
+ */
+static char *allow_flags(const struct summary *s, const struct suggestions *g,
+			 size_t max_names)
 {
 	struct sum_dest **v = sorted_dests(s);
 	struct strbuf b = { 0 };
 	size_t n_cidrs = 0;
 
-	domains_flag(&b, s, v);
+	domains_flag(&b, g, max_names);
 	for (size_t i = 0; v && i < s->n_dests && n_cidrs < MAX_CIDR_HINTS;
 	     i++) {
 		bool first = true;
@@ -505,6 +575,22 @@ static char *allow_flags(const struct summary *s)
 		return NULL;
 	}
 	return b.s;
+}
+
+/* -1 after running out of memory: no suggestion rather than half one. */
+static int suggest(const struct summary *s, struct suggestions *g)
+{
+	struct sum_dest **v = sorted_dests(s);
+
+	memset(g, 0, sizeof(*g));
+	suggest_names(g, s, v);
+	free(v);
+	if (g->oom) {
+		suggestions_free(g);
+		memset(g, 0, sizeof(*g));
+		return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------- output */
@@ -594,9 +680,37 @@ static void print_dests_text(const struct summary *s, FILE *out,
 	free(v);
 }
 
+/*
+ * One flag line, however many names: past SUMMARY_MAX_NAMES the rest are
+ * counted (the JSON form has them all). Then why the names left out of it
+ * cannot be in it.
+ */
+static void print_suggestions_text(const struct summary *s, FILE *out,
+				   const char *prefix)
+{
+	struct suggestions g;
+	char *flags;
+
+	if (suggest(s, &g) < 0)
+		return;
+	flags = allow_flags(s, &g, SUMMARY_MAX_NAMES);
+	if (flags)
+		fprintf(out, "%sto allow these, add: %s\n", prefix, flags);
+	if (g.n_flag > SUMMARY_MAX_NAMES)
+		fprintf(out,
+			"%s  ... and %zu more names for --allow-domains (%s)\n",
+			prefix, g.n_flag - SUMMARY_MAX_NAMES, ALL_NAMES_HINT);
+	for (size_t i = 0; i < g.n_why && i < SUMMARY_MAX_HINTS; i++)
+		fprintf(out, "%s  no flag for %s\n", prefix, g.why[i]);
+	if (g.n_why > SUMMARY_MAX_HINTS)
+		fprintf(out, "%s  ... and %zu more names with no flag\n",
+			prefix, g.n_why - SUMMARY_MAX_HINTS);
+	free(flags);
+	suggestions_free(&g);
+}
+
 void summary_print_text(const struct summary *s, FILE *out, const char *prefix)
 {
-	char *flags;
 	size_t n_doms;
 
 	free(denied_domains(s, &n_doms));
@@ -612,10 +726,7 @@ void summary_print_text(const struct summary *s, FILE *out, const char *prefix)
 	if (s->lost)
 		fprintf(out, "%s  %llu events lost (ring buffer full)\n",
 			prefix, (unsigned long long)s->lost);
-	flags = allow_flags(s);
-	if (flags)
-		fprintf(out, "%sto allow these, add: %s\n", prefix, flags);
-	free(flags);
+	print_suggestions_text(s, out, prefix);
 }
 
 /* Text from the workload or the network goes into markdown escaped. */
@@ -709,9 +820,38 @@ static void md_dests(const struct summary *s, FILE *out)
 	free(v);
 }
 
+static void md_suggestions(const struct summary *s, FILE *out)
+{
+	struct suggestions g;
+	char *flags;
+
+	if (suggest(s, &g) < 0)
+		return;
+	flags = allow_flags(s, &g, SUMMARY_MAX_NAMES);
+	if (flags) {
+		fputs("\nTo allow these, add: `", out);
+		/* The flags hold only [a-z0-9._:,/[]-] and spaces. */
+		fputs(flags, out);
+		fputs("`\n", out);
+	}
+	if (g.n_flag > SUMMARY_MAX_NAMES)
+		fprintf(out,
+			"\n... and %zu more names for --allow-domains (%s)\n",
+			g.n_flag - SUMMARY_MAX_NAMES, ALL_NAMES_HINT);
+	for (size_t i = 0; i < g.n_why && i < SUMMARY_MAX_HINTS; i++) {
+		fputs(i ? "- no flag for " : "\n- no flag for ", out);
+		summary_md_put(out, g.why[i]);
+		fputc('\n', out);
+	}
+	if (g.n_why > SUMMARY_MAX_HINTS)
+		fprintf(out, "- ... and %zu more names with no flag\n",
+			g.n_why - SUMMARY_MAX_HINTS);
+	free(flags);
+	suggestions_free(&g);
+}
+
 void summary_print_markdown(const struct summary *s, FILE *out)
 {
-	char *flags = allow_flags(s);
 	size_t n_doms;
 
 	free(denied_domains(s, &n_doms));
@@ -726,17 +866,20 @@ void summary_print_markdown(const struct summary *s, FILE *out)
 	md_counters(s, out);
 	md_domains(s, out);
 	md_dests(s, out);
-	if (flags) {
-		fputs("\nTo allow these, add: `", out);
-		/* The flags hold only [a-z0-9._:,/[]-] and spaces. */
-		fputs(flags, out);
-		fputs("`\n", out);
-	}
+	md_suggestions(s, out);
 	fputs("\n</details>\n", out);
-	free(flags);
 }
 
 /* ---------------------------------------------------------------- JSON */
+
+static json_object *strings_json(char *const *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
 
 static void add_u64(json_object *o, const char *key, uint64_t v)
 {
@@ -817,14 +960,15 @@ json_object *summary_to_json(const struct summary *s)
 {
 	json_object *o = json_object_new_object();
 	json_object *dests = json_object_new_array();
-	char *flags = allow_flags(s);
+	struct suggestions g;
+	char *flags;
 
-	if (!o || !dests) {
+	if (!o || !dests || suggest(s, &g) < 0) {
 		json_object_put(o);
 		json_object_put(dests);
-		free(flags);
 		return NULL;
 	}
+	flags = allow_flags(s, &g, SIZE_MAX);
 	add_u64(o, "runs", s->runs);
 	add_u64(o, "denied", s->denied);
 	add_u64(o, "allowed", s->allowed);
@@ -842,6 +986,8 @@ json_object *summary_to_json(const struct summary *s)
 	json_object_object_add(o, "destinations", dests);
 	json_object_object_add(o, "allow_flags",
 			       flags ? json_object_new_string(flags) : NULL);
+	json_object_object_add(o, "no_flag", strings_json(g.why, g.n_why));
 	free(flags);
+	suggestions_free(&g);
 	return o;
 }

@@ -16,9 +16,11 @@
 #define AWF_ERR_LEN 1024
 
 /*
- * snprintf into err, then turn control characters into '?': names read from
- * files, the network or the command line may hold newlines, and a message
- * must stay one line in logs and replies. Returns -1, so that a failing
+ * snprintf into err, then turn control characters into '?' and bytes that
+ * are not UTF-8 into "\xNN": names read from files, the network or the
+ * command line may hold newlines or any bytes, and a message must stay one
+ * line of text in logs, replies and terminals. At most AWF_ERR_LEN - 1
+ * bytes of formatted text are kept. Returns -1, so that a failing
  * function can `return set_err(err, errlen, ...)`. errlen 0 writes nothing.
  */
 int set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -29,4 +30,38 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	/* One write per line so concurrent writers never interleave mid-line. */
 	fprintf(stderr, "awf-bpf: %s\n", line);
+}
+
+bool log_limit_take(struct log_limit *l, uint64_t now_ns, uint64_t *held)
+{
+	*held = 0;
+	if (!l->shown || now_ns - l->start_ns >= LOG_WINDOW_NS) {
+		*held = l->held;
+		l->start_ns = now_ns;
+		l->shown = 0;
+		l->held = 0;
+	}
+	if (l->shown < LOG_BURST) {
+		l->shown++;
+		return true;
+	}
+	l->held++;
+	return false;
+}
+
+uint64_t log_limit_flush(struct log_limit *l)
+{
+	uint64_t held = l->held;
+
+	l->held = 0;
+	return held;
+}
+
+uint64_t log_now_ns(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC cannot fail with a valid pointer */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }

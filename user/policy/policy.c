@@ -51,6 +51,8 @@ void policy_free(struct policy *p)
 	free(p->dns_servers);
 	free(p->cidrs);
 	free(p->cidr_index);
+	free(p->allow_domain_index);
+	free(p->block_domain_index);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -71,6 +73,98 @@ static void *room_for_one(void *arr, size_t n, size_t size, char *err,
 	return arr;
 }
 
+/*
+ * Open-addressing hash over one of the policy's lists, so that the
+ * duplicate check of a merge is O(1) and a list of a million entries loads
+ * in linear time. slot[] holds index + 1 (0: empty). It covers
+ * list[0..n) and catches up lazily with entries written to the array
+ * directly.
+ */
+struct policy_index {
+	size_t cap; /* power of two, more than twice n */
+	size_t n;
+	uint32_t slot[];
+};
+
+/* How the entries of one list are hashed and compared. */
+struct index_ops {
+	size_t size;
+	uint64_t (*hash)(const void *entry);
+	bool (*same)(const void *a, const void *b);
+};
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *c = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ c[i]) * FNV_PRIME;
+	return h;
+}
+
+static uint64_t ports_hash(uint64_t h, const struct awf_port_set *ports)
+{
+	return fnv1a(h, ports->ranges, ports->count * sizeof(ports->ranges[0]));
+}
+
+/* The slot of an entry equal to entry, or the empty slot where it goes. */
+static uint32_t *index_slot(struct policy_index *x, const void *list,
+			    const struct index_ops *ops, const void *entry)
+{
+	uint64_t h = ops->hash(entry);
+	size_t i = (size_t)(h ^ (h >> 29)) & (x->cap - 1);
+
+	while (x->slot[i] &&
+	       !ops->same((const char *)list + (x->slot[i] - 1) * ops->size,
+			  entry))
+		i = (i + 1) & (x->cap - 1);
+	return &x->slot[i];
+}
+
+/* Index list[0..n) plus room for one more entry. */
+static int index_sync(struct policy_index **xp, const void *list, size_t n,
+		      const struct index_ops *ops)
+{
+	struct policy_index *x = *xp;
+	size_t cap = x ? x->cap : 64;
+
+	while (cap < 2 * (n + 1) + 2)
+		cap *= 2;
+	if (!x || cap != x->cap || x->n > n) {
+		free(x);
+		x = calloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
+		*xp = x;
+		if (!x)
+			return -1;
+		x->cap = cap;
+	}
+	for (; x->n < n; x->n++) {
+		uint32_t *slot = index_slot(
+			x, list, ops, (const char *)list + x->n * ops->size);
+
+		if (!*slot)
+			*slot = (uint32_t)x->n + 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether list already holds entry; if not, *slot is where the caller
+ * records it (as its new index + 1) after appending it to list.
+ */
+static int index_lookup(struct policy_index **xp, const void *list, size_t n,
+			const struct index_ops *ops, const void *entry,
+			uint32_t **slot, char *err, size_t errlen)
+{
+	if (index_sync(xp, list, n, ops) < 0)
+		return set_err(err, errlen, "out of memory");
+	*slot = index_slot(*xp, list, ops, entry);
+	return 0;
+}
+
 /* Entries the matcher would read against the writer's intent. */
 static int check_domain(bool block, const struct policy_domain *d, char *err,
 			size_t errlen)
@@ -89,14 +183,33 @@ static int check_domain(bool block, const struct policy_domain *d, char *err,
 	return 0;
 }
 
-static bool same_domain(const struct policy_domain *a,
-			const struct policy_domain *b)
+static bool same_domain(const void *x, const void *y)
 {
+	const struct policy_domain *a = x, *b = y;
+
 	return strcmp(a->name, b->name) == 0 &&
 	       a->subdomains == b->subdomains && a->has_ports == b->has_ports &&
 	       a->name_check == b->name_check && a->udp == b->udp &&
 	       (!a->has_ports || port_set_equal(&a->ports, &b->ports));
 }
+
+static uint64_t domain_hash(const void *entry)
+{
+	const struct policy_domain *d = entry;
+	unsigned char flags =
+		(unsigned char)(d->subdomains | d->has_ports << 1 |
+				d->name_check << 2 | d->udp << 3);
+	uint64_t h = fnv1a(FNV_OFFSET, d->name, strlen(d->name) + 1);
+
+	h = fnv1a(h, &flags, 1);
+	return d->has_ports ? ports_hash(h, &d->ports) : h;
+}
+
+static const struct index_ops domain_ops = {
+	.size = sizeof(struct policy_domain),
+	.hash = domain_hash,
+	.same = same_domain,
+};
 
 bool policy_checks_names(const struct policy *p)
 {
@@ -112,13 +225,19 @@ int policy_merge_domain(struct policy *p, bool block,
 	struct policy_domain **list =
 		block ? &p->block_domains : &p->allow_domains;
 	size_t *n = block ? &p->n_block_domains : &p->n_allow_domains;
+	struct policy_index **index =
+		block ? &p->block_domain_index : &p->allow_domain_index;
 	struct policy_domain copy = *d, *bigger;
+	uint32_t *slot = NULL;
 
-	if (check_domain(block, d, err, errlen) < 0)
+	if (check_domain(block, d, err, errlen) < 0 ||
+	    index_lookup(index, *list, *n, &domain_ops, d, &slot, err, errlen) <
+		    0)
 		return -1;
-	for (size_t i = 0; i < *n; i++)
-		if (same_domain(&(*list)[i], d))
-			return 0;
+	if (*slot)
+		return 0;
+	if (*n >= UINT32_MAX - 1)
+		return set_err(err, errlen, "too many domain entries");
 	bigger = room_for_one(*list, *n, sizeof(**list), err, errlen);
 	if (!bigger)
 		return -1;
@@ -127,6 +246,8 @@ int policy_merge_domain(struct policy *p, bool block,
 	if (!copy.name)
 		return set_err(err, errlen, "out of memory");
 	bigger[(*n)++] = copy;
+	*slot = (uint32_t)*n;
+	(*index)->n = *n;
 	return 0;
 }
 
@@ -143,81 +264,40 @@ int policy_merge_domain_name(struct policy *p, bool block, const char *text,
 	return policy_merge_domain(p, block, &d, err, errlen);
 }
 
-/*
- * Open-addressing hash over p->cidrs, so that the duplicate check of a merge
- * is O(1) and a list of a million entries loads in linear time. slot[] holds
- * index + 1 (0: empty). It covers cidrs[0..n) and catches up lazily with
- * entries written to the array directly.
- */
-struct policy_cidr_index {
-	size_t cap; /* power of two, more than twice n */
-	size_t n;
-	uint32_t slot[];
-};
-
-static bool same_cidr(const struct policy_cidr *a, const struct policy_cidr *b)
+static bool same_cidr(const void *x, const void *y)
 {
+	const struct policy_cidr *a = x, *b = y;
+
 	return a->family == b->family && a->prefixlen == b->prefixlen &&
 	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0 &&
 	       port_set_equal(&a->ports, &b->ports);
 }
 
-static size_t cidr_hash(const struct policy_cidr *c)
+/* Ports left out: entries differing only there share a chain. */
+static uint64_t cidr_hash(const void *entry)
 {
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	const struct policy_cidr *c = entry;
+	uint64_t h = fnv1a(FNV_OFFSET, &c->family, sizeof(c->family));
 
-	h = (h ^ (uint64_t)c->family) * 1099511628211ULL;
-	h = (h ^ c->prefixlen) * 1099511628211ULL;
-	for (size_t i = 0; i < sizeof(c->addr); i++)
-		h = (h ^ c->addr[i]) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29));
+	h = fnv1a(h, &c->prefixlen, sizeof(c->prefixlen));
+	return fnv1a(h, c->addr, sizeof(c->addr));
 }
 
-/* The slot of an entry equal to c, or the empty slot where it would go. */
-static uint32_t *cidr_slot(const struct policy *p, const struct policy_cidr *c)
-{
-	struct policy_cidr_index *x = p->cidr_index;
-	size_t i = cidr_hash(c) & (x->cap - 1);
-
-	while (x->slot[i] && !same_cidr(&p->cidrs[x->slot[i] - 1], c))
-		i = (i + 1) & (x->cap - 1);
-	return &x->slot[i];
-}
-
-/* Index cidrs[0..n_cidrs) plus room for one more entry. */
-static int cidr_index_sync(struct policy *p)
-{
-	struct policy_cidr_index *x = p->cidr_index;
-	size_t cap = x ? x->cap : 64;
-
-	while (cap < 2 * (p->n_cidrs + 1) + 2)
-		cap *= 2;
-	if (!x || cap != x->cap || x->n > p->n_cidrs) {
-		free(x);
-		x = calloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
-		p->cidr_index = x;
-		if (!x)
-			return -1;
-		x->cap = cap;
-	}
-	for (; x->n < p->n_cidrs; x->n++) {
-		uint32_t *slot = cidr_slot(p, &p->cidrs[x->n]);
-
-		if (!*slot)
-			*slot = (uint32_t)x->n + 1;
-	}
-	return 0;
-}
+static const struct index_ops cidr_ops = {
+	.size = sizeof(struct policy_cidr),
+	.hash = cidr_hash,
+	.same = same_cidr,
+};
 
 int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		      size_t errlen)
 {
 	struct policy_cidr *bigger;
-	uint32_t *slot;
+	uint32_t *slot = NULL;
 
-	if (cidr_index_sync(p) < 0)
-		return set_err(err, errlen, "out of memory");
-	slot = cidr_slot(p, c);
+	if (index_lookup(&p->cidr_index, p->cidrs, p->n_cidrs, &cidr_ops, c,
+			 &slot, err, errlen) < 0)
+		return -1;
 	if (*slot)
 		return 0;
 	if (p->n_cidrs >= AWF_MAX_CIDRS)
@@ -263,19 +343,21 @@ int policy_parse_dns_server(struct policy_addr *out, const char *text,
 	return ip_parse(text, &out->family, out->addr, err, errlen);
 }
 
-/* A single port 1-65535 after the host part of "HOST:PORT". */
+/*
+ * A single port 1-65535 after the host part of "HOST:PORT": decimal digits
+ * only, so that one message covers 0, 70000, "" and "80-90" alike.
+ */
 static int parse_proxy_port(const char *text, uint16_t *port, char *err,
 			    size_t errlen)
 {
-	struct awf_port_set set = { 0 };
+	size_t len = strspn(text, "0123456789");
+	unsigned long v = len && len <= 5 ? strtoul(text, NULL, 10) : 0;
 
-	if (port_set_parse(&set, text, err, errlen) < 0)
-		return -1;
-	if (set.ranges[0].lo != set.ranges[0].hi || set.ranges[0].lo == 0)
+	if (text[len] || v == 0 || v > 65535)
 		return set_err(err, errlen,
 			       "proxy port \"%s\": expected one port 1-65535",
 			       text);
-	*port = set.ranges[0].lo;
+	*port = (uint16_t)v;
 	return 0;
 }
 

@@ -55,7 +55,10 @@ struct policy {
 	size_t n_dns_servers;
 	struct policy_cidr *cidrs;
 	size_t n_cidrs;
-	struct policy_cidr_index *cidr_index; /* policy.c: duplicate lookups */
+	/* policy.c: duplicate lookups of the merges */
+	struct policy_index *cidr_index;
+	struct policy_index *allow_domain_index;
+	struct policy_index *block_domain_index;
 	enum awf_localhost_mode localhost_mode;
 	struct awf_port_set
 		localhost_ports; /* extra loopback ports (sandbox mode) */

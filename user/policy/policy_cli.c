@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "policy/cidr.h"
+#include "policy/domain.h"
 #include "policy/policy_cli.h"
 #include "common/error.h"
 #include "policy/policy_int.h"
@@ -89,31 +90,45 @@ int policy_add_domains(struct policy *p, bool block, const char *list,
 	return add_list(&l, list, "domains");
 }
 
+/* One item list per line; '#' starts a comment. */
+static int add_lines(struct item_list *l, const char *path, char *text,
+		     size_t len, char *origin, size_t originlen)
+{
+	const char *end = text + len; /* *end is a NUL */
+	unsigned int lineno = 0;
+	char *line, *eol;
+
+	for (line = text; line < end; line = eol + 1) {
+		eol = memchr(line, '\n', (size_t)(end - line));
+		if (!eol)
+			eol = text + len;
+		snprintf(origin, originlen, "%s:%u", path, ++lineno);
+		/* C would stop reading the line there and miss the rest */
+		if (memchr(line, '\0', (size_t)(eol - line)))
+			return set_err(l->err, l->errlen,
+				       "%s: contains a NUL byte", origin);
+		*eol = '\0';
+		line[strcspn(line, "#")] = '\0';
+		if (add_items(l, line) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int policy_add_domains_file(struct policy *p, bool block, const char *path,
 			    char *err, size_t errlen)
 {
-	char origin[PATH_MAX + 16], *line = NULL;
+	char origin[PATH_MAX + 16], *text;
 	struct item_list l = { p,      block, policy_merge_domain_name,
 			       origin, err,   errlen };
-	FILE *f = fopen(path, "r");
-	unsigned int lineno = 0;
-	size_t cap = 0;
-	int rc = 0;
+	size_t len;
+	int rc;
 
-	if (!f)
-		return set_err(err, errlen, "%s: %s", path, strerror(errno));
-	while (rc >= 0 && getline(&line, &cap, f) >= 0) {
-		snprintf(origin, sizeof(origin), "%s:%u", path, ++lineno);
-		line[strcspn(line, "#")] = '\0';
-		rc = add_items(&l, line);
-	}
-	if (rc >= 0 && ferror(f)) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	fclose(f);
-	return rc < 0 ? -1 : 0;
+	if (policy_read_file(path, &text, &len, err, errlen) < 0)
+		return -1;
+	rc = add_lines(&l, path, text, len, origin, sizeof(origin));
+	free(text);
+	return rc;
 }
 
 static int add_dns_server(struct policy *p, bool block, const char *item,
@@ -220,4 +235,29 @@ int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
 	}
 	memset(&p->localhost_ports, 0, sizeof(p->localhost_ports));
 	return 0;
+}
+
+/*
+ * Tried on a scratch policy, so that a suggestion can never be one the
+ * next run refuses: a single label passes domain_normalize() but not the
+ * flag, which would cover a whole top-level domain.
+ */
+enum policy_allow_form policy_allow_form(const char *name, char *err,
+					 size_t errlen)
+{
+	char norm[POLICY_MAX_DOMAIN_LEN + 1], why[AWF_ERR_LEN];
+	struct policy_domain d = { .name = norm, .name_check = true };
+	enum policy_allow_form form = POLICY_ALLOW_NONE;
+	struct policy p;
+
+	policy_init(&p);
+	/* a bare string, as the flag gives it; its refusal stays in err */
+	if (policy_merge_domain_name(&p, false, name, err, errlen) == 0)
+		form = POLICY_ALLOW_FLAG;
+	else if (domain_normalize(name, norm, sizeof(norm), why, sizeof(why)) ==
+			 0 &&
+		 policy_merge_domain(&p, false, &d, why, sizeof(why)) == 0)
+		form = POLICY_ALLOW_ENTRY;
+	policy_free(&p);
+	return form;
 }

@@ -25,6 +25,15 @@ int policy_add_cidr_arg(struct policy *p, const char *arg, const char *origin,
 /* "HOST:PORT" or "[v6]:PORT"; HOST must be an IP literal. */
 int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
 		     char *err, size_t errlen);
+/* How a denied name could be allowed (the summary's suggestions). */
+enum policy_allow_form {
+	POLICY_ALLOW_FLAG,  /* --allow-domains NAME */
+	POLICY_ALLOW_ENTRY, /* only {"domain": NAME, "subdomains": false} */
+	POLICY_ALLOW_NONE,  /* not at all: why in err */
+};
+/* By the very rules the flag and a policy file apply. */
+enum policy_allow_form policy_allow_form(const char *name, char *err,
+					 size_t errlen);
 /* "sandbox", "allow" or "deny". */
 int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
 			 char *err, size_t errlen);

@@ -15,6 +15,9 @@
 #include "common/json_read.h"
 #include "policy/policy.h"
 
+/* A policy or a domain list is small; this stops a wrong path early. */
+#define POLICY_FILE_MAX (64 << 20)
+
 /* policy.c: merge steps shared by the JSON reader and the flags. */
 /* Copies d->name; an identical entry already present is not added again. */
 int policy_merge_domain(struct policy *p, bool block,
@@ -31,6 +34,13 @@ int policy_parse_dns_server(struct policy_addr *out, const char *text,
 			    char *err, size_t errlen);
 int policy_merge_proxy(struct policy *p, const char *text, char *err,
 		       size_t errlen);
+/*
+ * policy_load.c: the whole of a regular file of at most POLICY_FILE_MAX
+ * bytes into *buf (malloc'd, with a NUL after its *len bytes). Anything else (a FIFO,
+ * a device, a directory) is refused without blocking.
+ */
+int policy_read_file(const char *path, char **buf, size_t *len, char *err,
+		     size_t errlen);
 int policy_parse_localhost_mode(enum awf_localhost_mode *out, const char *name,
 				char *err, size_t errlen);
 

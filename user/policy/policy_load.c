@@ -5,21 +5,23 @@
  * is an error rather than a silently narrower or wider policy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
 #include "common/error.h"
+#include "common/json_keys.h"
 #include "policy/policy_int.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
 
 #define PATH_LEN 256
-/* A policy is small; this only stops a wrong path from eating memory. */
-#define POLICY_FILE_MAX (64 << 20)
 
 typedef int (*jread_fn)(const struct jctx *c, const char *path,
 			json_object *val, void *target);
@@ -541,44 +543,85 @@ int policy_load_json(struct policy *p, json_object *root, const char *origin,
 	return read_object(&c, "", root, top_keys, p);
 }
 
-static int read_whole_file(const char *path, char **buf, size_t *len, char *err,
-			   size_t errlen)
+static int too_big(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	return set_err(err, errlen, "%s: larger than the limit of %d MiB", path,
+		       POLICY_FILE_MAX >> 20);
+}
+
+/*
+ * O_NONBLOCK so that a FIFO (or a tty) cannot hang the open(); only a
+ * regular file is read at all, so /dev/zero cannot grow the buffer either.
+ */
+static int open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "%s: %s", path, strerror(EISDIR));
+	} else if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file", path);
+	} else if (st.st_size > POLICY_FILE_MAX) {
+		too_big(path, err, errlen);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+int policy_read_file(const char *path, char **buf, size_t *len, char *err,
+		     size_t errlen)
+{
+	int fd = open_regular(path, err, errlen);
 	size_t cap = 0;
 	char *data = NULL;
+	ssize_t n = 0;
 
 	*len = 0;
-	if (!f)
-		goto fail;
+	if (fd < 0)
+		return -1;
 	for (;;) {
-		if (*len == cap) {
-			char *bigger = cap < POLICY_FILE_MAX ?
-					       realloc(data, cap + 65536) :
-					       NULL;
+		if (*len > POLICY_FILE_MAX) {
+			too_big(path, err, errlen);
+			goto fail;
+		}
+		/* doubling: a file near the cap is not copied a thousand times */
+		if (*len + 1 >= cap) {
+			size_t bigger_cap = cap ? 2 * cap : 65536;
+			char *bigger = realloc(data, bigger_cap);
 
 			if (!bigger) {
-				errno = cap < POLICY_FILE_MAX ? ENOMEM : EFBIG;
+				set_err(err, errlen, "%s: out of memory", path);
 				goto fail;
 			}
 			data = bigger;
-			cap += 65536;
+			cap = bigger_cap;
 		}
-		*len += fread(data + *len, 1, cap - *len, f);
-		if (*len < cap)
+		n = read(fd, data + *len, cap - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
+		*len += (size_t)n;
 	}
-	if (ferror(f))
+	if (n < 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
-	fclose(f);
+	}
+	close(fd);
+	data[*len] = '\0';
 	*buf = data;
 	return 0;
 
 fail:
-	set_err(err, errlen, "%s: %s", path, strerror(errno));
 	free(data);
-	if (f)
-		fclose(f);
+	close(fd);
 	return -1;
 }
 
@@ -591,13 +634,42 @@ static unsigned int line_of(const char *buf, size_t offset)
 	return line;
 }
 
+/*
+ * json-c keeps the last value of a repeated key: a second "localhost" or
+ * a typo'd copy of a key would silently win over the first.
+ */
+static int refuse_duplicate_keys(const char *path, const char *buf, size_t len,
+				 char *err, size_t errlen)
+{
+	struct json_dup_key dup;
+
+	switch (json_find_duplicate_key(buf, len, &dup, NULL)) {
+	case 0:
+		return 0;
+	case 1:
+		return set_err(err, errlen, "%s: line %u: duplicate key \"%s\"",
+			       path, line_of(buf, dup.offset), dup.key);
+	default:
+		return set_err(err, errlen, "%s: out of memory", path);
+	}
+}
+
 json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 			       char *err, size_t errlen)
 {
-	struct json_tokener *tok = json_tokener_new();
+	const char *nul = memchr(buf, '\0', len);
+	struct json_tokener *tok;
+	size_t end;
 	enum json_tokener_error jerr;
 	json_object *root;
 
+	/* json-c would stop there and ignore the rest of the file */
+	if (nul) {
+		set_err(err, errlen, "%s: line %u: contains a NUL byte", path,
+			line_of(buf, (size_t)(nul - buf)));
+		return NULL;
+	}
+	tok = json_tokener_new();
 	if (!tok) {
 		set_err(err, errlen, "%s: out of memory", path);
 		return NULL;
@@ -606,13 +678,31 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (!root)
-		set_err(err, errlen, "%s: line %u: %s", path,
-			line_of(buf, json_tokener_get_parse_end(tok)),
+	end = json_tokener_get_parse_end(tok);
+	/*
+	 * A value without a closing delimiter ("null", "5") waits for more
+	 * input: the terminating NUL says there is none.
+	 */
+	if (jerr == json_tokener_continue) {
+		root = json_tokener_parse_ex(tok, "", 1);
+		if (json_tokener_get_error(tok) == json_tokener_success)
+			jerr = json_tokener_success;
+	}
+	/* a bare null parses fine, into NULL */
+	if (!root && jerr == json_tokener_success)
+		set_err(err, errlen,
+			"%s: expected a JSON object at the top level, not null",
+			path);
+	else if (!root)
+		set_err(err, errlen, "%s: line %u: %s", path, line_of(buf, end),
 			jerr == json_tokener_continue ?
 				"unexpected end of file" :
 				json_tokener_error_desc(jerr));
 	json_tokener_free(tok);
+	if (root && refuse_duplicate_keys(path, buf, len, err, errlen) < 0) {
+		json_object_put(root);
+		return NULL;
+	}
 	return root;
 }
 
@@ -624,7 +714,7 @@ int policy_load_file(struct policy *p, const char *path, char *err,
 	char *buf;
 	int rc;
 
-	if (read_whole_file(path, &buf, &len, err, errlen) < 0)
+	if (policy_read_file(path, &buf, &len, err, errlen) < 0)
 		return -1;
 	root = policy_json_parse(path, buf, len, err, errlen);
 	free(buf);
