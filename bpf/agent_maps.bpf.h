@@ -104,6 +104,29 @@ struct {
 	AWF_PIN;
 } counters SEC(".maps");
 
+/*
+ * The sources a slot's packets may carry besides loopback: the host's
+ * addresses, and those of the network namespaces its processes live in
+ * (a pod's). The value is unused (1).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_slot_ip4_key);
+	__type(value, __u8);
+	__uint(max_entries, AWF_AGENT_MAX_HOST_ADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} host_addrs4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_slot_ip6_key);
+	__type(value, __u8);
+	__uint(max_entries, AWF_AGENT_MAX_HOST_ADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	AWF_PIN;
+} host_addrs6 SEC(".maps");
+
 /* Uplinks the agent attached to: ifindex -> offset of the IP header. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -209,6 +232,25 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 
 	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&learned6, &k6);
+}
+
+/*
+ * Whether addr (family's, our layout) is a source the slot may send from.
+ * Only the slot is read: a hook without a sandbox (slot 0) finds none.
+ */
+static __always_inline bool is_host_addr(const struct awf_scope *sc,
+					 __u8 family, const __u32 *addr)
+{
+	if (family == AF_INET) {
+		struct awf_slot_ip4_key k4 = { .slot = sc->slot };
+
+		__builtin_memcpy(k4.addr, addr, 4);
+		return bpf_map_lookup_elem(&host_addrs4, &k4) != NULL;
+	}
+	struct awf_slot_ip6_key k6 = { .slot = sc->slot };
+
+	__builtin_memcpy(k6.addr, addr, 16);
+	return bpf_map_lookup_elem(&host_addrs6, &k6) != NULL;
 }
 
 /*

@@ -115,7 +115,9 @@ int awf_sock_create(struct bpf_sock *ctx)
  * it from the kernel's RST (closed) against the backstop's silence (open).
  * A wildcard bind is narrowed to loopback so that local servers keep
  * working; a bind to any other address with a port is refused. Port 0
- * stays free: clients bind it to pick their source address.
+ * stays free for clients that pick their source address, but only an
+ * address of this host: IP_FREEBIND, IP_TRANSPARENT or ip_nonlocal_bind
+ * would let a socket bind (and, for IPv6, send from) any address.
  */
 SEC("cgroup/bind4")
 int awf_bind4(struct bpf_sock_addr *ctx)
@@ -126,13 +128,18 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 	if (bind_unconfined(&sc))
 		return VERDICT_PROCEED;
 	dst_from_ctx(&d, ctx, false);
-	if (!d.port || (bpf_ntohl(d.addr[0]) >> 24) == 127)
+	if ((bpf_ntohl(d.addr[0]) >> 24) == 127)
 		return VERDICT_PROCEED;
 	if (d.addr[0] == 0) {
-		CTX_STORE(ctx->user_ip4, bpf_htonl(0x7f000001));
+		if (d.port)
+			CTX_STORE(ctx->user_ip4, bpf_htonl(0x7f000001));
 		return VERDICT_PROCEED;
 	}
-	return refuse_bind(&sc, ctx, &d);
+	if (d.port)
+		return refuse_bind(&sc, ctx, &d, AWF_R_BIND_NOT_LOOPBACK);
+	if (is_host_addr(&sc, AF_INET, d.addr))
+		return VERDICT_PROCEED;
+	return refuse_bind(&sc, ctx, &d, AWF_R_SPOOFED_SOURCE);
 }
 
 /*
@@ -150,18 +157,28 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 	if (bind_unconfined(&sc))
 		return VERDICT_PROCEED;
 	dst_from_ctx(&d, ctx, true);
-	if (!d.port)
-		return VERDICT_PROCEED;
 	if (d.family == AF_INET) {
 		if ((bpf_ntohl(d.addr[0]) >> 24) == 127)
 			return VERDICT_PROCEED;
-		return refuse_bind(&sc, ctx, &d);
+		any = d.addr[0] == 0;
+	} else {
+		any = !d.addr[0] && !d.addr[1] && !d.addr[2];
+		if (any && d.addr[3] == bpf_htonl(1))
+			return VERDICT_PROCEED;
+		any = any && d.addr[3] == 0;
 	}
-	any = !d.addr[0] && !d.addr[1] && !d.addr[2];
-	if (any && d.addr[3] == bpf_htonl(1))
+	if (!any && d.port)
+		return refuse_bind(&sc, ctx, &d, AWF_R_BIND_NOT_LOOPBACK);
+	if (!any) {
+		if (is_host_addr(&sc, d.family, d.addr))
+			return VERDICT_PROCEED;
+		return refuse_bind(&sc, ctx, &d, AWF_R_SPOOFED_SOURCE);
+	}
+	if (!d.port)
 		return VERDICT_PROCEED;
-	if (!any || d.addr[3] != 0)
-		return refuse_bind(&sc, ctx, &d);
+	/* ::ffff:0.0.0.0 with a port: refused, as it was */
+	if (d.family == AF_INET)
+		return refuse_bind(&sc, ctx, &d, AWF_R_BIND_NOT_LOOPBACK);
 	if (v6only(ctx->sk)) {
 		CTX_STORE(ctx->user_ip6[3], bpf_htonl(1));
 		return VERDICT_PROCEED;

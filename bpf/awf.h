@@ -28,6 +28,7 @@
 #define AWF_MAX_CIDRS (1 << 20) /* allocated per entry (BPF_F_NO_PREALLOC) */
 #define AWF_MAX_LEARNED 65536
 #define AWF_MAX_LO_PORTS 4096
+#define AWF_MAX_HOST_ADDRS 4096
 #define AWF_RINGBUF_BYTES (256 * 1024)
 
 /*
@@ -43,6 +44,7 @@
 #define AWF_MAX_CG_DEPTH 16
 #define AWF_AGENT_MAX_LEARNED (1 << 20) /* all sandboxes together */
 #define AWF_AGENT_MAX_LO_PORTS (1 << 16)
+#define AWF_AGENT_MAX_HOST_ADDRS (1 << 16) /* all sandboxes together */
 
 /* prefixlen counts the 32 bits of slot (network order) too. */
 struct awf_slot_cidr4_key {
@@ -64,6 +66,21 @@ struct awf_set_ip4_key {
 
 struct awf_set_ip6_key {
 	__u32 set;
+	__u8 addr[16];
+};
+
+/*
+ * The agent's host_addrs4/6 keys: an address a sandbox's packets may carry
+ * as their source (an address of the host, or of a pod the sandbox's
+ * processes live in), per slot.
+ */
+struct awf_slot_ip4_key {
+	__u32 slot;
+	__u8 addr[4];
+};
+
+struct awf_slot_ip6_key {
+	__u32 slot;
 	__u8 addr[16];
 };
 
@@ -326,6 +343,8 @@ enum awf_reason {
 	AWF_R_NAME_BLOCKED = 28,   /* the name is in block_domains */
 	AWF_R_NAME_OK = 29,	   /* allowed: the name is allowed there */
 	AWF_R_UDP_TO_NAME = 30,	   /* UDP to a name's address without "udp" */
+	/* A source address not of this host: bind, PKTINFO or the packet's */
+	AWF_R_SPOOFED_SOURCE = 31,
 	AWF_R_MAX,
 };
 

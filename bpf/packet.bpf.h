@@ -70,7 +70,8 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
 
 /*
  * Whether a packet of the sandbox sc may leave: AWF_R_NONE, or the
- * reason it may not (dropped). l3 is where its IP header starts; why a
+ * reason it may not (dropped): a source not of this host
+ * (AWF_R_SPOOFED_SOURCE), then the destination. l3 is where its IP header starts; why a
  * drop: d and src are filled for its audit event.
  */
 static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
@@ -88,6 +89,9 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 		err = parse_ipv6(skb, l3, d, src, &l4);
 	if (err)
 		return why;
+	/* Whatever its destination: no source that is not this host's. */
+	if (!source_ok(sc, d, d->family, src->addr))
+		return AWF_R_SPOOFED_SOURCE;
 	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, l4))
 		return AWF_R_NAME_UNCHECKED;
 	/* The tag first: one storage lookup, the common case. */

@@ -209,4 +209,27 @@ static __always_inline bool is_local(const struct awf_scope *sc,
 	return rule && rule->kind == AWF_RULE_LOCAL;
 }
 
+/*
+ * Whether a packet to d may carry the source src (family's, our layout;
+ * an IPv4 source only goes with an IPv4 destination): an address of this
+ * host, or loopback for traffic that stays on it. Anything else is a
+ * spoofed source (IPV6_FREEBIND, IP_TRANSPARENT, a PKTINFO source): the
+ * peer's answers, ICMP errors quoting the packet among them, would go to
+ * a host the policy never named.
+ */
+static __always_inline bool source_ok(const struct awf_scope *sc,
+				      const struct awf_dst *d, __u8 family,
+				      const __u32 *src)
+{
+	if (family != d->family)
+		return false;
+	if (family == AF_INET) {
+		if ((bpf_ntohl(src[0]) >> 24) == 127)
+			return is_local(sc, d);
+	} else if (!src[0] && !src[1] && !src[2] && src[3] == bpf_htonl(1)) {
+		return is_local(sc, d);
+	}
+	return is_host_addr(sc, family, src);
+}
+
 #endif /* AWF_POLICY_BPF_H */

@@ -6,9 +6,10 @@
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
  * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX;
- * the maps cidr4, cidr6, learned4, learned6, lo_ports, names and
- * counters; scope_current(), scope_of_slot(), scope_of_skb(),
- * counter_add(), lookup_cidr(), lookup_learned() and LO_PORT_KEY().
+ * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
+ * host_addrs6, names and counters; scope_current(), scope_of_slot(),
+ * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
+ * is_host_addr() and LO_PORT_KEY().
  */
 #ifndef AWF_RUN_MAPS_BPF_H
 #define AWF_RUN_MAPS_BPF_H
@@ -67,6 +68,27 @@ struct {
 	__type(value, __u64);
 	__uint(max_entries, AWF_C_MAX);
 } counters SEC(".maps");
+
+/*
+ * The addresses of this host's interfaces (user/kernel/hostaddr.c): the
+ * only sources, loopback aside, a packet of the sandbox may carry. The
+ * value is unused (1).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, AWF_MAX_HOST_ADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} host_addrs4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_ip6_key);
+	__type(value, __u8);
+	__uint(max_entries, AWF_MAX_HOST_ADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} host_addrs6 SEC(".maps");
 
 /*
  * Read by `awf-bpf dump` and `status` from the pins, never by the programs:
@@ -147,6 +169,21 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 
 	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&learned6, &k6);
+}
+
+/* Whether addr (family's, our layout) is an address of this host. */
+static __always_inline bool is_host_addr(const struct awf_scope *sc,
+					 __u8 family, const __u32 *addr)
+{
+	if (family == AF_INET) {
+		__u32 k4 = addr[0];
+
+		return bpf_map_lookup_elem(&host_addrs4, &k4) != NULL;
+	}
+	struct awf_ip6_key k6;
+
+	__builtin_memcpy(k6.addr, addr, 16);
+	return bpf_map_lookup_elem(&host_addrs6, &k6) != NULL;
 }
 
 /* A loopback port the sandbox serves on (localhost "sandbox" mode). */

@@ -146,17 +146,76 @@ static __always_inline bool is_dns(const struct awf_dst *d)
 	       (d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP);
 }
 
+/*
+ * The source sendmsg() chose with IP_PKTINFO / IPV6_PKTINFO (or the
+ * socket's bound address), into src; false when there is none (0).
+ */
+static __always_inline bool msg_src(struct awf_src *src,
+				    const struct bpf_sock_addr *ctx, bool v6,
+				    __u8 *family)
+{
+	__u32 ip6[4];
+
+	if (!v6) {
+		*family = AF_INET;
+		src->addr[0] = ctx->msg_src_ip4;
+		return src->addr[0] != 0;
+	}
+	ip6[0] = ctx->msg_src_ip6[0];
+	ip6[1] = ctx->msg_src_ip6[1];
+	ip6[2] = ctx->msg_src_ip6[2];
+	ip6[3] = ctx->msg_src_ip6[3];
+	if (!ip6[0] && !ip6[1] && !ip6[2] && !ip6[3])
+		return false;
+	*family = addr_from_ip6(src->addr, ip6);
+	return true;
+}
+
+/*
+ * A datagram whose source is not this host's (see source_ok()): refused,
+ * and audited with that source.
+ */
+static __always_inline int refuse_source(const struct awf_scope *sc,
+					 struct bpf_sock_addr *ctx,
+					 const struct awf_dst *d,
+					 struct awf_src *src)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY,
+				    .reason = AWF_R_SPOOFED_SOURCE };
+
+	if (ctx->sk)
+		src->port = (__u16)ctx->sk->src_port;
+	count(sc->slot, AWF_C_SENDMSG_DENIED);
+	count_denial(sc->slot, dec.reason);
+	emit(sc->slot, AWF_EV_SENDMSG, d, src, &dec,
+	     bpf_get_current_cgroup_id());
+	return VERDICT_REFUSE;
+}
+
 /* connect and sendmsg (kind), of an IPv4 socket or (v6) an IPv6 one. */
 static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind, bool v6)
 {
 	struct awf_scope sc;
 	struct awf_dst d = {};
+	struct awf_src src = {};
+	__u8 src_family = 0;
 
 	if (!scope_current(&sc))
 		return VERDICT_REFUSE;
 	if (sc.cfg->unrestricted)
 		return VERDICT_PROCEED;
 	dst_from_ctx(&d, ctx, v6);
+	if (kind == AWF_EV_SENDMSG && msg_src(&src, ctx, v6, &src_family) &&
+	    !source_ok(&sc, &d, src_family, src.addr))
+		return refuse_source(&sc, ctx, &d, &src);
+	/*
+	 * A connected UDP socket's send with ancillary data (PKTINFO, GSO,
+	 * TCLASS...) runs sendmsg with no address at all: it goes to the
+	 * peer connect() judged, and the backstop judges its packets.
+	 */
+	if (kind == AWF_EV_SENDMSG && !d.port && !d.addr[0] && !d.addr[1] &&
+	    !d.addr[2] && !d.addr[3])
+		return VERDICT_PROCEED;
 	if (!is_dns(&d))
 		return enforce(&sc, ctx, &d, kind);
 	note_redirect(&sc, ctx, &d, kind);
@@ -219,13 +278,16 @@ static __always_inline int restore(struct bpf_sock_addr *ctx, bool v6)
 	return VERDICT_PROCEED;
 }
 
-/* A bind off loopback (see awf_bind4): refused, and audited. */
+/*
+ * A bind off loopback with a port (AWF_R_BIND_NOT_LOOPBACK), or to an
+ * address not of this host (AWF_R_SPOOFED_SOURCE; see awf_bind4): refused,
+ * and audited.
+ */
 static __always_inline int refuse_bind(const struct awf_scope *sc,
 				       struct bpf_sock_addr *ctx,
-				       const struct awf_dst *d)
+				       const struct awf_dst *d, __u8 reason)
 {
-	struct awf_decision dec = { .verdict = AWF_DENY,
-				    .reason = AWF_R_BIND_NOT_LOOPBACK };
+	struct awf_decision dec = { .verdict = AWF_DENY, .reason = reason };
 
 	count_denial(sc->slot, dec.reason);
 	emit_sock(sc, ctx, AWF_EV_BIND, d, &dec);

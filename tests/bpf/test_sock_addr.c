@@ -6,8 +6,9 @@
  * and the agent's (awf_agent.skel.h), configured and filled here directly
  * rather than through user/ (that is what the integration tests exercise),
  * and attached to throwaway cgroups. Each table row forks a child into one
- * of them that makes one connect(), sendto() or bind(), and checks the
- * errno the hook gave and the event it emitted.
+ * of them that makes one connect(), sendto(), bind() or sendmsg() with a
+ * source of its choosing (IP_FREEBIND, PKTINFO), and checks the errno the
+ * hook gave and the event it emitted.
  *
  * The whole test runs in a network namespace of its own that has only lo:
  * the non-loopback addresses a row may reach are added to lo there, so an
@@ -101,6 +102,14 @@ enum op {
 	OP_DNS_SENDTO,	 /* sendto() to port 53; exchange checked */
 	OP_OWN_LISTENER, /* listen on addr:port in the sandbox, then connect */
 	OP_BIND,	 /* bind() */
+	/*
+	 * sendmsg() with the row's src as IP_PKTINFO / IPV6_PKTINFO source
+	 * (IPv6: with IPV6_FREEBIND, as the kernel wants for a source not
+	 * of this host); unconnected, or after a connect() (no sendmsg hook
+	 * runs then: the backstop is what sees it).
+	 */
+	OP_SENDMSG_SRC,
+	OP_CONNECTED_SRC,
 };
 
 struct want_event {
@@ -111,6 +120,8 @@ struct want_event {
 	const char *addr; /* as reported: v4-mapped is reported as IPv4 */
 	uint32_t rule_id;
 	uint32_t name_id;
+	/* OP_*_SRC: the datagram's source (a spoofed_source event names it) */
+	const char *src;
 };
 
 struct sa_case {
@@ -131,6 +142,10 @@ struct sa_case {
 #define EV(k, v, r, fam, a, rule, name)                                   \
 	{ .kind = AWF_EV_##k, .verdict = AWF_##v, .reason = AWF_R_##r,    \
 	  .family = fam, .addr = a, .rule_id = rule, .name_id = name }
+#define EVS(k, v, r, fam, a, rule, name, source)                          \
+	{ .kind = AWF_EV_##k, .verdict = AWF_##v, .reason = AWF_R_##r,    \
+	  .family = fam, .addr = a, .rule_id = rule, .name_id = name,     \
+	  .src = source }
 #define NO_EVENT { 0 } /* kind 0 */
 /* clang-format on */
 #define TCP SOCK_STREAM
@@ -266,6 +281,75 @@ static const struct sa_case cases[] = {
 	{ "bind4 to a non-loopback address", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
 	  EV(BIND, DENY, BIND_NOT_LOOPBACK, AF_INET, ALLOWED4, 0, 0) },
+
+	/* Sources: an address of this host, or loopback for loopback */
+	{ "bind4 port 0 to an address of this host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_BIND, AF_INET, UDP, ALLOWED4, 0, 0, NO_EVENT },
+	{ "bind4 port 0 to another host's address", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_BIND, AF_INET, UDP, DENIED4, 0, EPERM,
+	  EV(BIND, DENY, SPOOFED_SOURCE, AF_INET, DENIED4, 0, 0) },
+	{ "bind4 port 0 to the wildcard", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_BIND, AF_INET, UDP, "0.0.0.0", 0, 0, NO_EVENT },
+	{ "bind6 port 0 to an address of this host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_BIND, AF_INET6, UDP, ALLOWED6, 0, 0, NO_EVENT },
+	{ "bind6 port 0 to another host's address", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_BIND, AF_INET6, TCP, DENIED6, 0, EPERM,
+	  EV(BIND, DENY, SPOOFED_SOURCE, AF_INET6, DENIED6, 0, 0) },
+	{ "bind6 port 0 v4-mapped, another host's address", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_BIND, AF_INET6, UDP, MAPPED(DENIED4), 0, EPERM,
+	  EV(BIND, DENY, SPOOFED_SOURCE, AF_INET, DENIED4, 0, 0) },
+	{ "bind6 port 0 to the wildcard", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_BIND, AF_INET6, UDP, "::", 0, 0, NO_EVENT },
+	{ "bind6 port 0 to ::1", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_BIND,
+	  AF_INET6, UDP, "::1", 0, 0, NO_EVENT },
+	{ "no slot: bind port 0 to another host's address", V_AGENT, SLOT_NONE,
+	  CG_SANDBOX, OP_BIND, AF_INET6, UDP, DENIED6, 0, EPERM,
+	  EV(BIND, DENY, SPOOFED_SOURCE, AF_INET6, DENIED6, 0, 0) },
+	{ "udp4 PKTINFO source of this host", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDMSG_SRC, AF_INET, UDP, ALLOWED4, SVC_PORT, 0,
+	  EVS(SENDMSG, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0, LEARNED4) },
+	{ "udp4 PKTINFO source of another host", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDMSG_SRC, AF_INET, UDP, ALLOWED4, SVC_PORT, EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET, ALLOWED4, 0, 0,
+	      DENIED4) },
+	{ "udp4 PKTINFO loopback source to another host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_SENDMSG_SRC, AF_INET, UDP, ALLOWED4, SVC_PORT, EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET, ALLOWED4, 0, 0,
+	      "127.0.0.1") },
+	{ "udp6 PKTINFO source of another host", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDMSG_SRC, AF_INET6, UDP, ALLOWED6, SVC_PORT, EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET6, ALLOWED6, 0, 0,
+	      DENIED6) },
+	{ "udp6 PKTINFO source ::1 to another host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_SENDMSG_SRC, AF_INET6, UDP, ALLOWED6, SVC_PORT, EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET6, ALLOWED6, 0, 0, "::1") },
+	{ "udp6 PKTINFO source of this host", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_SENDMSG_SRC, AF_INET6, UDP, ALLOWED6, SVC_PORT, 0,
+	  EVS(SENDMSG, ALLOW, CIDR, AF_INET6, ALLOWED6, 2, 0, LEARNED6) },
+	/* v4-mapped: sendmsg4 runs, with IPV6_PKTINFO's address as IPv4 */
+	{ "udp6 v4-mapped PKTINFO source of another host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_SENDMSG_SRC, AF_INET6, UDP, MAPPED(ALLOWED4), SVC_PORT,
+	  EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET, ALLOWED4, 0, 0,
+	      MAPPED(DENIED4)) },
+	{ "udp6 DNS/53 with a PKTINFO source of another host", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_SENDMSG_SRC, AF_INET6, UDP, DNS6,
+	  AWF_DNS_PORT, EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET6, DNS6, 0, 0, DENIED6) },
+	/*
+	 * Connected: sendmsg runs with no address (::, port 0) when there is
+	 * ancillary data; the peer is connect()'s, the source is checked.
+	 */
+	{ "udp6 connected, PKTINFO source of another host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_CONNECTED_SRC, AF_INET6, UDP, ALLOWED6, SVC_PORT,
+	  EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET6, "::", 0, 0, DENIED6) },
+	{ "udp4 connected, PKTINFO source of this host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_CONNECTED_SRC, AF_INET, UDP, ALLOWED4, SVC_PORT, 0,
+	  EVS(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0, LEARNED4) },
+	{ "udp6 connected, PKTINFO source of this host", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_CONNECTED_SRC, AF_INET6, UDP, ALLOWED6, SVC_PORT, 0,
+	  EVS(CONNECT, ALLOW, CIDR, AF_INET6, ALLOWED6, 2, 0, LEARNED6) },
 
 	/* The agent: a cgroup resolves to a slot, the slot to its policy */
 	{ "slot's own CIDR", V_AGENT, SLOT_NOV6, CG_SANDBOX, OP_CONNECT,
@@ -827,6 +911,16 @@ static int fill_run(struct awf_bpf *skel)
 			      learned_defs[i].addr, &k4, &k6, 0, &val))
 			return -1;
 	}
+	/* This namespace's addresses: the sources its packets carry. */
+	for (size_t i = 0; i < ARRAY_SIZE(lo_addrs); i++) {
+		struct awf_ip6_key k6;
+		uint32_t k4;
+		uint8_t one = 1;
+
+		if (put_keyed(skel->maps.host_addrs4, skel->maps.host_addrs6,
+			      lo_addrs[i], &k4, &k6, 0, &one))
+			return -1;
+	}
 	return 0;
 }
 
@@ -930,6 +1024,16 @@ static int fill_agent_slot(struct awf_agent_bpf *skel, uint32_t slot)
 		    put_keyed(skel->maps.learned4, skel->maps.learned6,
 			      learned_defs[i].addr, &k4, &k6,
 			      offsetof(struct awf_set_ip4_key, addr), &val))
+			return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(lo_addrs); i++) {
+		struct awf_slot_ip4_key k4 = { .slot = slot };
+		struct awf_slot_ip6_key k6 = { .slot = slot };
+		uint8_t one = 1;
+
+		if (put_keyed(skel->maps.host_addrs4, skel->maps.host_addrs6,
+			      lo_addrs[i], &k4, &k6,
+			      offsetof(struct awf_slot_ip4_key, addr), &one))
 			return -1;
 	}
 	/* Rules before config, as agent_sandbox.c orders them. */
@@ -1179,6 +1283,52 @@ static int own_listener(const struct sockaddr_storage *addr, socklen_t len)
 	return fd;
 }
 
+/*
+ * One datagram with src as its IP_PKTINFO / IPV6_PKTINFO source; to dst,
+ * or (dst NULL) to the connected peer.
+ */
+static int send_from(int fd, int family, const char *src,
+		     const struct sockaddr_storage *dst, socklen_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)query,
+			     .iov_len = sizeof(query) };
+	struct msghdr msg = { .msg_name = (void *)dst,
+			      .msg_namelen = dst ? len : 0,
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf };
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm = (struct cmsghdr *)ctl.buf;
+	if (family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+
+		if (inet_pton(AF_INET, src, &pi.ipi_spec_dst) != 1)
+			return errno = EINVAL, -1;
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+
+		if (inet_pton(AF_INET6, src, &pi.ipi6_addr) != 1)
+			return errno = EINVAL, -1;
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+	return sendmsg(fd, &msg, 0) < 0 ? -1 : 0;
+}
+
 /* The row's call; its errno goes to op_errno. */
 static int row_call(const struct sa_case *c, int fd,
 		    const struct sockaddr_storage *dst, socklen_t len)
@@ -1192,6 +1342,12 @@ static int row_call(const struct sa_case *c, int fd,
 									  0;
 	case OP_BIND:
 		return bind(fd, sa, len);
+	case OP_SENDMSG_SRC:
+		return send_from(fd, c->family, c->ev.src, dst, len);
+	case OP_CONNECTED_SRC:
+		if (connect(fd, sa, len))
+			return -1;
+		return send_from(fd, c->family, c->ev.src, NULL, 0);
 	default:
 		return connect(fd, sa, len);
 	}
@@ -1203,7 +1359,7 @@ static void child_op(const struct sa_case *c, struct child_result *r)
 	struct sockaddr_storage dst;
 	socklen_t len = make_addr(&dst, c->family, c->addr, c->port);
 	socklen_t plen = sizeof(r->peer);
-	int fd;
+	int fd, one = 1;
 
 	if (!len) {
 		errno = EINVAL;
@@ -1214,6 +1370,11 @@ static void child_op(const struct sa_case *c, struct child_result *r)
 	fd = socket(c->family, c->type | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
 		return child_failed(r, "socket");
+	/* Any source, as far as the kernel goes (IP_FREEBIND, no capability) */
+	if ((c->op == OP_SENDMSG_SRC || c->op == OP_CONNECTED_SRC ||
+	     c->op == OP_BIND) &&
+	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)))
+		return child_failed(r, "IP_FREEBIND");
 	if (row_call(c, fd, &dst, len)) {
 		r->op_errno = errno;
 		return;
@@ -1323,26 +1484,49 @@ static void print_event(const char *what, const struct awf_event *e)
 		    (unsigned long long)e->cgroup_id);
 }
 
+/* A spoofed source's event names it (v4-mapped as IPv4). */
+static void check_event_source(const struct awf_event *e, const char *src)
+{
+	uint8_t want[16] = { 0 }, raw[16];
+
+	if (strchr(src, ':')) {
+		assert_int_equal(inet_pton(AF_INET6, src, raw), 1);
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)raw))
+			memcpy(want, raw + 12, 4);
+		else
+			memcpy(want, raw, 16);
+	} else {
+		assert_int_equal(inet_pton(AF_INET, src, want), 1);
+	}
+	if (memcmp(e->saddr, want, sizeof(want)))
+		fail_msg("the event's source is not %s", src);
+}
+
 static void check_event(const struct sa_test *t, pid_t pid)
 {
 	const struct want_event *w = &t->c->ev;
+	/* A connected row's connect() is audited (allowed) first. */
+	bool after_connect =
+		t->c->op == OP_CONNECTED_SRC && w->kind != AWF_EV_CONNECT;
 	struct awf_event want = {
 		.kind = w->kind,
 		.verdict = w->verdict,
 		.reason = w->reason,
 		.family = w->family,
 		.proto = t->c->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP,
-		.dport = t->c->port,
+		/* a connected socket's send names no address */
+		.dport = after_connect ? 0 : t->c->port,
 		.rule_id = w->rule_id,
 		.name_id = w->name_id,
 		.pid = (uint32_t)pid,
 		.cgroup_id = cgroup_of(t)->id,
 		.slot = t->v == V_AGENT ? t->c->slot : 0,
 	};
-	const struct awf_event *e = &got[0];
+	int want_n = !w->kind ? 0 : after_connect ? 2 : 1;
+	const struct awf_event *e = &got[want_n ? want_n - 1 : 0];
 
-	if (n_got != (w->kind ? 1 : 0)) {
-		print_error("%d events, expected %d\n", n_got, w->kind ? 1 : 0);
+	if (n_got != want_n) {
+		print_error("%d events, expected %d\n", n_got, want_n);
 		for (int i = 0; i < n_got && i < MAX_EVENTS; i++)
 			print_event("got", &got[i]);
 		fail();
@@ -1361,6 +1545,8 @@ static void check_event(const struct sa_test *t, pid_t pid)
 		print_event("expected", &want);
 		fail();
 	}
+	if (w->reason == AWF_R_SPOOFED_SOURCE && w->src)
+		check_event_source(e, w->src);
 }
 
 /* What the DNS rows see: the server they named, and an answer from it. */

@@ -279,18 +279,118 @@ esc_ip_transparent() {
 }
 test_escape_ip_transparent() { escape_both esc_ip_transparent; }
 
-# IP_FREEBIND (unprivileged) to send from a spoofed source, the allowed
-# host's own address: the verdict is on the destination, not the source.
+# IP_FREEBIND (unprivileged) to bind a spoofed source, the allowed host's
+# own address, then connect to the blocked host: the bind is refused (not
+# an address of this host), and so is the destination.
 esc_spoofed_source() {
 	local pol
 	pol=$(esc_policy_allowed_host)
-	esc_sniff "$BLOCKED4"
+	esc_sniff "$BLOCKED4" "src:$ALLOWED4"
 	esc_run "$pol" "$PY" "$ESC_SOCK" freebind "$BLOCKED4" 80 "$ALLOWED4"
+	esc_failed bind EPERM
 	esc_failed connect EPERM
 	esc_nothing_reached
+	esc_audit_deny "$ALLOWED4" 0 spoofed_source bind
 	esc_audit_deny "$BLOCKED4" 80 not_in_policy connect
 }
 test_escape_spoofed_source() { escape_both esc_spoofed_source; }
+
+# Spoofed sources, the one-way channel: without any capability an IPv6
+# socket with IP_FREEBIND binds, or names in IPV6_PKTINFO, any source. A
+# datagram to a closed port of the ALLOWED host, "from" the blocked host,
+# would make the allowed host's kernel send the blocked host an ICMPv6
+# error quoting ~1.2 KB of it. The world's end of the veth must see
+# nothing from (or to) the blocked host, and the world no error at all.
+ESC_CLOSED_PORT=5999
+
+world_unreachables() { # the world's ICMP and ICMPv6 errors sent so far
+	"${WORLD_NS[@]}" sh -c "awk '\$1 == \"Icmp6OutDestUnreachs\" { print \$2 }' /proc/net/snmp6
+		awk '\$1 == \"Icmp:\" && !h { for (i = 2; i <= NF; i++) c[\$i] = i; h = 1; next }
+			\$1 == \"Icmp:\" && h { print \$c[\"OutDestUnreachs\"]; exit }' /proc/net/snmp" | tr '\n' ' '
+}
+
+# esc_audit_spoofed EVENT SRC: a spoofed_source denial of EVENT naming SRC.
+esc_audit_spoofed() {
+	local n
+	n=$(esc_audit_count ".verdict == \"deny\" and .event == \"$1\" and .src == \"$2\" and $(esc_reason_cond spoofed_source)")
+	if [ "$n" -lt 1 ]; then
+		esc_audit_show
+		fail "no audit event {deny $1 src $2 reason spoofed_source} in $ESC_AUDIT"
+	fi
+	log "audit: $n spoofed_source event(s) of $1 from $2"
+}
+
+esc_spoofed_source_to_allowed_host() {
+	local pol before
+	pol=$(esc_policy_allowed_host)
+	before=$(world_unreachables)
+	esc_sniff "$BLOCKED6" "src:$BLOCKED6" "$BLOCKED4" "src:$BLOCKED4"
+	esc_sh "$pol" "$PY $ESC_SOCK spoof-bind $ALLOWED6 $ESC_CLOSED_PORT $BLOCKED6 | sed 's/^/bind6-/'
+		$PY $ESC_SOCK spoof-pktinfo $ALLOWED6 $ESC_CLOSED_PORT $BLOCKED6 | sed 's/^/pktinfo6-/'
+		$PY $ESC_SOCK spoof-pktinfo $ALLOWED6 $ESC_CLOSED_PORT $BLOCKED6 connected | sed 's/^/connected6-/'
+		$PY $ESC_SOCK spoof-pktinfo $ALLOWED4 $ESC_CLOSED_PORT $BLOCKED4 | sed 's/^/pktinfo4-/'
+		$PY $ESC_SOCK spoof-pktinfo ::ffff:$ALLOWED4 $ESC_CLOSED_PORT ::ffff:$BLOCKED4 | sed 's/^/mapped-/'
+		$PY $ESC_SOCK spoof-bind $ALLOWED4 $ESC_CLOSED_PORT $BLOCKED4 | sed 's/^/bind4-/'"
+	esc_failed bind6-bind EPERM
+	esc_failed pktinfo6-sendmsg EPERM
+	esc_worked connected6-connect
+	esc_failed connected6-sendmsg EPERM
+	esc_failed pktinfo4-sendmsg EPERM
+	esc_failed mapped-sendmsg EPERM
+	esc_failed bind4-bind EPERM
+	esc_nothing_reached "the blocked host, or the allowed host from it"
+	assert_eq "$before" "$(world_unreachables)" "ICMP errors the world sent (ICMPv6, ICMP)"
+	esc_audit_deny "$BLOCKED6" 0 spoofed_source bind
+	esc_audit_deny "$BLOCKED4" 0 spoofed_source bind
+	esc_audit_spoofed sendmsg "$BLOCKED6"
+	esc_audit_spoofed sendmsg "$BLOCKED4"
+	esc_audit_deny "$ALLOWED6" "$ESC_CLOSED_PORT" spoofed_source sendmsg
+	esc_audit_deny "$ALLOWED4" "$ESC_CLOSED_PORT" spoofed_source sendmsg
+}
+test_escape_spoofed_source_to_allowed_host() { escape_both esc_spoofed_source_to_allowed_host; }
+
+# The same towards this host itself under "localhost": "allow": its own
+# kernel would send the error, with the data, to the blocked host.
+esc_spoofed_source_via_this_host() {
+	local pol
+	pol=$(esc_policy_allowed_host '"localhost": "allow"')
+	esc_sniff "$BLOCKED6" "src:$BLOCKED6" "$BLOCKED4"
+	esc_sh "$pol" "$PY $ESC_SOCK spoof-pktinfo $AWFT_HOST6 $ESC_CLOSED_PORT $BLOCKED6 | sed 's/^/host6-/'
+		$PY $ESC_SOCK spoof-pktinfo ::1 $ESC_CLOSED_PORT $BLOCKED6 | sed 's/^/lo6-/'
+		$PY $ESC_SOCK spoof-bind ::1 $ESC_CLOSED_PORT $BLOCKED6 | sed 's/^/bind6-/'
+		$PY $ESC_SOCK spoof-pktinfo $AWFT_HOST4 $ESC_CLOSED_PORT $BLOCKED4 | sed 's/^/host4-/'"
+	esc_failed host6-sendmsg EPERM
+	esc_failed lo6-sendmsg EPERM
+	esc_failed bind6-bind EPERM
+	esc_failed host4-sendmsg EPERM
+	esc_nothing_reached "the blocked host (through this host's own ICMP errors)"
+	esc_audit_deny "$AWFT_HOST6" "$ESC_CLOSED_PORT" spoofed_source sendmsg
+	esc_audit_deny ::1 "$ESC_CLOSED_PORT" spoofed_source sendmsg
+	esc_audit_spoofed sendmsg "$BLOCKED4"
+}
+test_escape_spoofed_source_via_this_host() { escape_both esc_spoofed_source_via_this_host; }
+
+# A DNS query "from" the blocked host: awf-bpf's own resolver, outside the
+# sandbox's cgroup, would answer it there, with a name the sandbox chose.
+esc_spoofed_source_dns() {
+	local pol
+	pol=$(esc_policy_allowed_host '"allow_domains": ["allowed.test"]')
+	esc_sniff "$BLOCKED6" "src:$BLOCKED6" "$BLOCKED4"
+	esc_sh "$pol" "$PY $ESC_SOCK spoof-pktinfo $DNS6 53 $BLOCKED6 dns=spoofed.allowed.test | sed 's/^/dns6-/'
+		$PY $ESC_SOCK spoof-pktinfo ::1 53 $BLOCKED6 dns=spoofed.allowed.test | sed 's/^/lo6-/'
+		$PY $ESC_SOCK spoof-pktinfo $DNS6 53 $BLOCKED6 connected dns=spoofed.allowed.test | sed 's/^/connected6-/'
+		$PY $ESC_SOCK spoof-pktinfo $DNS4 53 $BLOCKED4 dns=spoofed.allowed.test | sed 's/^/dns4-/'"
+	esc_failed dns6-sendmsg EPERM
+	esc_failed lo6-sendmsg EPERM
+	esc_worked connected6-connect
+	esc_failed connected6-sendmsg EPERM
+	esc_failed dns4-sendmsg EPERM
+	esc_nothing_reached "the blocked host (answers of awf-bpf's resolver)"
+	assert_eq 0 "$(esc_dns_queries trusted spoofed.allowed.test)" "queries forwarded upstream"
+	esc_audit_deny "$DNS6" 53 spoofed_source sendmsg
+	esc_audit_spoofed sendmsg "$BLOCKED4"
+}
+test_escape_spoofed_source_dns() { escape_both esc_spoofed_source_dns; }
 
 # IPv4 loose source routing (IP_OPTIONS LSRR): the socket names the
 # allowed host, which is what the hooks see, but the packet's destination

@@ -132,6 +132,34 @@ except PermissionError:
 	assert_eq 1 "$(dump_get .counters.packets_dropped)" "packets_dropped in the dump"
 }
 
+test_audit_reason_spoofed_source() {
+	local pol
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED6/128\"]")
+	# IP_FREEBIND needs no capability: the bind hook is what refuses a
+	# source that is not this host's, and sendmsg6 an IPV6_PKTINFO one.
+	reason_case spoofed_source "source address not of this host" "$PY -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 15, 1)
+try:
+    s.bind((\"$BLOCKED6\", 0))
+    print(\"bound\")
+except PermissionError:
+    print(\"EPERM\")
+info = socket.inet_pton(socket.AF_INET6, \"$BLOCKED6\") + bytes(4)
+try:
+    s.sendmsg([b\"x\"], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)], 0, (\"$ALLOWED6\", $UDP_ECHO_PORT))
+    print(\"sent\")
+except PermissionError:
+    print(\"EPERM\")'" --policy "$pol"
+	assert_eq "EPERM EPERM" "$(printf '%s\n' "$AWF_OUT" | tr '\n' ' ' | sed 's/ $//')" "bind and sendmsg from $BLOCKED6"
+	assert_eq 1 "$(audit_count "$AUDIT" ".event == \"bind\" and .dst == \"$BLOCKED6\" and .dport == 0 and .reason == \"spoofed_source\"")" \
+		"the bind record"
+	assert_eq 1 "$(audit_count "$AUDIT" ".event == \"sendmsg\" and .dst == \"$ALLOWED6\" and .src == \"$BLOCKED6\" and .reason == \"spoofed_source\"")" \
+		"the sendmsg record"
+	assert_eq 1 "$(dump_get .counters.sendmsg_denied)" "sendmsg_denied in the dump"
+}
+
 test_audit_reason_dns_upstream_failure() {
 	local pol
 	# 198.18.0.10 (the testbed's "allowed" host) runs no DNS server.

@@ -28,6 +28,7 @@
 #include "common/error.h"
 #include "kernel/loader.h"
 #include "awf.skel.h"
+#include "policy/cidr.h"
 #include "policy/policy_cli.h"
 #include "policy/ports.h"
 
@@ -57,6 +58,20 @@ struct pkt6 {
 
 static struct loader loader;
 
+/* The host's addresses: the sources of the crafted packets. */
+#define HOST4 "198.18.0.1"
+#define HOST6 "fd42:a0f0::1"
+
+static int fill_host_addrs(char *err, size_t errlen)
+{
+	struct policy_cidr host[2];
+
+	if (cidr_parse(&host[0], HOST4, err, errlen) ||
+	    cidr_parse(&host[1], HOST6, err, errlen))
+		return -1;
+	return loader_fill_host_addrs(&loader, host, 2, err, errlen);
+}
+
 static int load(bool proxy_only)
 {
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
@@ -77,7 +92,8 @@ static int load(bool proxy_only)
 				sizeof(err)) ||
 	    rules_build(&rules, &p, NULL, 0, err, sizeof(err)) ||
 	    loader_load(&loader, &cfg, true, err, sizeof(err)) ||
-	    loader_fill_rules(&loader, &rules, err, sizeof(err))) {
+	    loader_fill_rules(&loader, &rules, err, sizeof(err)) ||
+	    fill_host_addrs(err, sizeof(err))) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
@@ -126,7 +142,7 @@ static size_t make4(struct pkt4 *p, const char *dst, uint8_t proto,
 	p->ip.ttl = 64;
 	p->ip.protocol = proto;
 	p->ip.tot_len = htons(sizeof(*p) - sizeof(p->eth));
-	inet_pton(AF_INET, "198.18.0.1", &p->ip.saddr);
+	inet_pton(AF_INET, HOST4, &p->ip.saddr);
 	inet_pton(AF_INET, dst, &p->ip.daddr);
 	if (proto == IPPROTO_TCP) {
 		p->tcp.dest = htons(dport);
@@ -148,7 +164,7 @@ static size_t make6(struct pkt6 *p, const char *dst, uint8_t nexthdr,
 	p->ip.nexthdr = nexthdr;
 	p->ip.hop_limit = 64;
 	p->ip.payload_len = htons(sizeof(p->tcp));
-	inet_pton(AF_INET6, "fd42:a0f0::1", &p->ip.saddr);
+	inet_pton(AF_INET6, HOST6, &p->ip.saddr);
 	inet_pton(AF_INET6, dst, &p->ip.daddr);
 	p->tcp.dest = htons(dport);
 	p->tcp.source = htons(40000);
@@ -336,6 +352,107 @@ static int count_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The events of one run_egress, by reason and source. */
+struct src_events {
+	int spoofed;
+	uint8_t saddr[16];
+};
+
+static int spoofed_event(void *ctx, void *data, size_t size)
+{
+	const struct awf_event *e = data;
+	struct src_events *se = ctx;
+
+	if (size >= sizeof(*e) && e->kind == AWF_EV_PACKET &&
+	    e->reason == AWF_R_SPOOFED_SOURCE) {
+		se->spoofed++;
+		memcpy(se->saddr, e->saddr, sizeof(se->saddr));
+	}
+	return 0;
+}
+
+/*
+ * A source not of this host: dropped whatever the destination allows, and
+ * audited with that source (ICMP errors quoting the packet would go to it).
+ */
+static void test_spoofed_source_is_dropped(void **state)
+{
+	struct src_events se = { 0 };
+	struct ring_buffer *rb;
+	uint8_t want[16] = { 0 };
+	struct pkt4 p;
+	struct pkt6 p6;
+	size_t len;
+
+	(void)state;
+	rb = ring_buffer__new(loader_map_fd(&loader, "events"), spoofed_event,
+			      &se, NULL);
+	assert_non_null(rb);
+	ring_buffer__consume(rb);
+	memset(&se, 0, sizeof(se));
+	len = make4(&p, ALLOWED4, IPPROTO_UDP, 80);
+	inet_pton(AF_INET, DENIED4, &p.ip.saddr);
+	assert_int_equal(run_egress(&p, len), 0);
+	ring_buffer__consume(rb);
+	assert_int_equal(se.spoofed, 1);
+	inet_pton(AF_INET, DENIED4, want);
+	assert_memory_equal(se.saddr, want, 16);
+
+	len = make6(&p6, ALLOWED6, IPPROTO_UDP, 443);
+	inet_pton(AF_INET6, "fd42:a0f0::20", &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 0);
+	ring_buffer__consume(rb);
+	assert_int_equal(se.spoofed, 2);
+	inet_pton(AF_INET6, "fd42:a0f0::20", want);
+	assert_memory_equal(se.saddr, want, 16);
+	ring_buffer__free(rb);
+}
+
+/* Towards this host itself too: its own errors would carry the data. */
+static void test_spoofed_source_to_loopback_is_dropped(void **state)
+{
+	struct pkt4 p;
+	struct pkt6 p6;
+	size_t len;
+
+	(void)state;
+	len = make4(&p, "127.0.0.1", IPPROTO_UDP, 5353);
+	inet_pton(AF_INET, DENIED4, &p.ip.saddr);
+	assert_int_equal(run_egress(&p, len), 0);
+	len = make6(&p6, "::1", IPPROTO_UDP, 5353);
+	inet_pton(AF_INET6, "fd42:a0f0::20", &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 0);
+}
+
+/* Loopback sources stay on loopback; the host's own go anywhere allowed. */
+static void test_loopback_source_only_for_loopback(void **state)
+{
+	struct pkt4 p;
+	struct pkt6 p6;
+	size_t len;
+
+	(void)state;
+	len = make4(&p, "127.0.0.1", IPPROTO_TCP, 5353);
+	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
+	assert_int_equal(run_egress(&p, len), 1);
+	len = make4(&p, ALLOWED4, IPPROTO_TCP, 80);
+	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
+	assert_int_equal(run_egress(&p, len), 0);
+	len = make6(&p6, "::1", IPPROTO_TCP, 9);
+	inet_pton(AF_INET6, "::1", &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 1);
+	len = make6(&p6, ALLOWED6, IPPROTO_TCP, 443);
+	inet_pton(AF_INET6, "::1", &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 0);
+	len = make6(&p6, ALLOWED6, IPPROTO_TCP, 443);
+	inet_pton(AF_INET6, "::", &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 0);
+	/* a v4-mapped source on an IPv6 packet is no IPv4 source */
+	len = make6(&p6, ALLOWED6, IPPROTO_TCP, 443);
+	inet_pton(AF_INET6, "::ffff:" HOST4, &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 0);
+}
+
 static void test_drop_emits_event(void **state)
 {
 	struct ring_buffer *rb;
@@ -371,6 +488,9 @@ int main(void)
 		cmocka_unit_test(test_reserved_range_is_dropped),
 		cmocka_unit_test(test_learned_address_until_expiry),
 		cmocka_unit_test(test_drop_emits_event),
+		cmocka_unit_test(test_spoofed_source_is_dropped),
+		cmocka_unit_test(test_spoofed_source_to_loopback_is_dropped),
+		cmocka_unit_test(test_loopback_source_only_for_loopback),
 	};
 
 	struct CMUnitTest proxy_tests[] = {

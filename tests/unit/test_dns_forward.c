@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -1175,6 +1176,77 @@ static void test_ipv6_unavailable(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static bool source_ok(struct dns_listener *l, const char *addr)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, addr, &s6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
+	}
+	return dns_client_source_ok(l, &ss);
+}
+
+/* An address of one of this namespace's interfaces, not loopback. */
+static bool some_host_addr(char *buf, size_t len)
+{
+	struct ifaddrs *ifs, *it;
+	bool found = false;
+
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (it = ifs; it && !found; it = it->ifa_next) {
+		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET)
+			continue;
+		inet_ntop(AF_INET,
+			  &((struct sockaddr_in *)it->ifa_addr)->sin_addr, buf,
+			  (socklen_t)len);
+		found = strncmp(buf, "127.", 4) != 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/*
+ * Only clients on loopback, or on an address of this host, get answers:
+ * any other source is spoofed, and the answer would leave the host. A
+ * listener in a pod's namespace answers loopback only.
+ */
+static void test_client_source(void **state)
+{
+	struct ctx *c = *state;
+	struct dns_listener *main_l, pod_l;
+	char host[INET6_ADDRSTRLEN];
+
+	serve(c, FAKE_ANSWER, 0, 0);
+	main_l = &c->fwd->listeners[DNS_L_UDP4];
+	pod_l = (struct dns_listener){ .fwd = c->fwd };
+	for (int i = 0; i < 2; i++) {
+		struct dns_listener *l = i ? &pod_l : main_l;
+
+		assert_true(source_ok(l, "127.0.0.1"));
+		assert_true(source_ok(l, "127.3.2.1"));
+		assert_true(source_ok(l, "::1"));
+		assert_true(source_ok(l, "::ffff:127.0.0.1"));
+		assert_false(source_ok(l, "198.51.100.7"));
+		assert_false(source_ok(l, "::ffff:198.51.100.7"));
+		assert_false(source_ok(l, "2001:db8::7"));
+		assert_false(source_ok(l, "::"));
+	}
+	if (some_host_addr(host, sizeof(host))) {
+		assert_true(source_ok(main_l, host));
+		assert_false(source_ok(&pod_l, host));
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1203,6 +1275,7 @@ int main(void)
 		T(test_build_error_drops_answers),
 		T(test_udp_payload_limit),
 		T(test_ipv6_unavailable),
+		T(test_client_source),
 	};
 
 	if (getenv("AWF_TEST_DEBUG"))

@@ -285,6 +285,12 @@ int agent_bpf_map_fd(const struct agent_bpf *a, enum agent_map m)
 	}
 }
 
+int agent_bpf_host_addrs_fd(const struct agent_bpf *a, int family)
+{
+	return bpf_map__fd(family == AF_INET ? a->skel->maps.host_addrs4 :
+					       a->skel->maps.host_addrs6);
+}
+
 int agent_bpf_slots_fd(const struct agent_bpf *a)
 {
 	return bpf_map__fd(a->skel->maps.slots);

@@ -54,5 +54,7 @@ int agent_bpf_slots_fd(const struct agent_bpf *a);
 int agent_bpf_configs_fd(const struct agent_bpf *a);
 int agent_bpf_counters_fd(const struct agent_bpf *a);
 int agent_bpf_events_fd(const struct agent_bpf *a);
+/* host_addrs4 (AF_INET) or host_addrs6: the sources a slot may use. */
+int agent_bpf_host_addrs_fd(const struct agent_bpf *a, int family);
 
 #endif /* AWF_AGENT_BPF_H */

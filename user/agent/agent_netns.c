@@ -21,6 +21,7 @@
 #include "dns/dns_forward.h"
 #include "common/log.h"
 #include "dns/dns_netns.h"
+#include "kernel/hostaddr.h"
 
 struct seen {
 	struct agent_entry *owner;
@@ -78,6 +79,24 @@ static bool already_seen(const struct scan *sc, const struct agent_entry *e,
 	return false;
 }
 
+/*
+ * The namespace's own addresses become sources the sandbox may send from
+ * (its packets there carry them): until then the backstop drops them.
+ */
+static void add_sources(struct agent_entry *e, int netns_fd, uint64_t ino)
+{
+	struct policy_cidr *addrs = NULL;
+	char err[AWF_ERR_LEN];
+	size_t n = 0;
+
+	if (netns_local_addrs(netns_fd, &addrs, &n, err, sizeof(err)) ||
+	    agent_sandbox_add_sources(&e->ag->bpf, e->sb.slot, addrs, n, err,
+				      sizeof(err)))
+		log_error("%s: source addresses of network namespace %llu: %s",
+			  e->cgroup, (unsigned long long)ino, err);
+	free(addrs);
+}
+
 static void serve(struct agent_entry *e, pid_t pid, uint64_t ino)
 {
 	char path[64], err[AWF_ERR_LEN];
@@ -95,6 +114,7 @@ static void serve(struct agent_entry *e, pid_t pid, uint64_t ino)
 	else
 		log_info("%s: DNS endpoint also in network namespace %llu",
 			 e->cgroup, (unsigned long long)ino);
+	add_sources(e, fd, ino);
 	close(fd);
 }
 

@@ -62,6 +62,32 @@ static void rule_del(struct agent_bpf *a, uint32_t slot,
 	bpf_map_delete_elem(fd, &k);
 }
 
+int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
+			      const struct policy_cidr *addrs, size_t n,
+			      char *err, size_t errlen)
+{
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		struct awf_slot_ip4_key k4 = { .slot = slot };
+		struct awf_slot_ip6_key k6 = { .slot = slot };
+		int fd = agent_bpf_host_addrs_fd(a, addrs[i].family);
+		void *key = &k6;
+
+		if (addrs[i].family == AF_INET) {
+			memcpy(k4.addr, addrs[i].addr, sizeof(k4.addr));
+			key = &k4;
+		} else {
+			memcpy(k6.addr, addrs[i].addr, sizeof(k6.addr));
+		}
+		if (bpf_map_update_elem(fd, key, &one, BPF_ANY))
+			return set_err(err, errlen,
+				       "writing source address %zu of %zu: %s",
+				       i + 1, n, strerror(errno));
+	}
+	return 0;
+}
+
 static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 		      const struct policy *p, char *err, size_t errlen)
 {
@@ -73,6 +99,9 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 	if (host_local_addrs(&local, &n_local, err, errlen))
 		return -1;
 	ret = rules_build(&sb->rules, p, local, n_local, err, errlen);
+	if (!ret)
+		ret = agent_sandbox_add_sources(a, sb->slot, local, n_local,
+						err, errlen);
 	free(local);
 	if (ret)
 		return -1;
@@ -235,6 +264,14 @@ static void purge(int fd, size_t key_size, size_t first_off, uint32_t first)
 	purge_bytes(fd, key_size, first_off, &first, sizeof(first));
 }
 
+static void purge_sources(struct agent_bpf *a, uint32_t slot)
+{
+	purge(agent_bpf_host_addrs_fd(a, AF_INET),
+	      sizeof(struct awf_slot_ip4_key), 0, slot);
+	purge(agent_bpf_host_addrs_fd(a, AF_INET6),
+	      sizeof(struct awf_slot_ip6_key), 0, slot);
+}
+
 /* A slot's counters start from zero for its next sandbox. */
 static void clear_counters(struct agent_bpf *a, uint32_t slot)
 {
@@ -275,6 +312,7 @@ void agent_purge_slot(struct agent_bpf *a, uint32_t slot)
 	      sizeof(struct awf_slot_cidr6_key), 4, htonl(slot));
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
 	      sizeof(struct awf_slot_lo_port_key), 0, slot);
+	purge_sources(a, slot);
 	purge_names(a, slot);
 }
 
@@ -301,6 +339,7 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
 	name_table_free(&sb->names);
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
 	      sizeof(struct awf_slot_lo_port_key), 0, sb->slot);
+	purge_sources(a, sb->slot);
 	clear_counters(a, sb->slot);
 	if (sb->learned) {
 		learned_store_free(sb->learned);

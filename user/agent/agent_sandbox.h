@@ -19,6 +19,7 @@
 
 #include "agent/agent_bpf.h"
 #include "dns/dns_filter.h"
+#include "policy/cidr.h"
 #include "policy/policy.h"
 #include "kernel/rules.h"
 
@@ -59,6 +60,14 @@ int agent_sandbox_bind(const struct agent_sandbox *sb, struct agent_bpf *a,
  * it; its learned addresses too unless a successor took the store.
  */
 void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a);
+
+/*
+ * Addresses the slot's packets may carry as their source besides
+ * loopback: the host's (written at create) and a pod's (agent_netns.c).
+ */
+int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
+			      const struct policy_cidr *addrs, size_t n,
+			      char *err, size_t errlen);
 
 /* Entries a previous agent left for slot or set: removed. */
 void agent_purge_slot(struct agent_bpf *a, uint32_t slot);

@@ -51,6 +51,8 @@ static const struct reason_name reasons[AWF_R_MAX] = {
 	[AWF_R_NAME_OK] = { "name_allowed", "name allowed" },
 	[AWF_R_UDP_TO_NAME] = { "udp_to_name",
 				"UDP to a name's address (\"udp\": true allows it)" },
+	[AWF_R_SPOOFED_SOURCE] = { "spoofed_source",
+				   "source address not of this host" },
 };
 
 static const char *const verdicts[] = {

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -878,6 +879,109 @@ static struct dns_fwd *dns_fwd_alloc(int epfd)
 	return fwd;
 }
 
+#define DNS_HOST_ADDRS_REFRESH_MS 1000
+
+static void read_host_addrs(struct dns_fwd *fwd)
+{
+	struct ifaddrs *ifs, *it;
+	size_t n = 0;
+
+	fwd->host_addrs_ms = dns_now_ms();
+	if (getifaddrs(&ifs) < 0) {
+		log_warn("dns endpoint: getifaddrs: %s", strerror(errno));
+		return;
+	}
+	for (it = ifs; it; it = it->ifa_next)
+		n += it->ifa_addr && (it->ifa_addr->sa_family == AF_INET ||
+				      it->ifa_addr->sa_family == AF_INET6);
+	free(fwd->host_addrs);
+	fwd->n_host_addrs = 0;
+	fwd->host_addrs = calloc(n ? n : 1, sizeof(*fwd->host_addrs));
+	for (it = ifs; it && fwd->host_addrs; it = it->ifa_next) {
+		struct dns_host_addr *h = &fwd->host_addrs[fwd->n_host_addrs];
+
+		if (!it->ifa_addr)
+			continue;
+		if (it->ifa_addr->sa_family == AF_INET)
+			memcpy(h->addr,
+			       &((struct sockaddr_in *)it->ifa_addr)->sin_addr,
+			       4);
+		else if (it->ifa_addr->sa_family == AF_INET6)
+			memcpy(h->addr,
+			       &((struct sockaddr_in6 *)it->ifa_addr)
+					->sin6_addr,
+			       16);
+		else
+			continue;
+		h->family = it->ifa_addr->sa_family;
+		fwd->n_host_addrs++;
+	}
+	freeifaddrs(ifs);
+}
+
+static bool is_host_addr(const struct dns_fwd *fwd, int family,
+			 const uint8_t *addr)
+{
+	for (size_t i = 0; i < fwd->n_host_addrs; i++)
+		if (fwd->host_addrs[i].family == family &&
+		    !memcmp(fwd->host_addrs[i].addr, addr,
+			    family == AF_INET ? 4 : 16))
+			return true;
+	return false;
+}
+
+bool dns_client_source_ok(struct dns_listener *l,
+			  const struct sockaddr_storage *peer)
+{
+	struct dns_fwd *fwd = l->fwd;
+	const uint8_t *addr;
+	int family = peer->ss_family;
+	char text[INET6_ADDRSTRLEN] = "?";
+	bool ours = false;
+	uint64_t now;
+
+	if (family == AF_INET) {
+		addr = (const uint8_t *)&((const struct sockaddr_in *)peer)
+			       ->sin_addr;
+	} else if (family == AF_INET6) {
+		addr = ((const struct sockaddr_in6 *)peer)->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)addr))
+			return true;
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr)) {
+			family = AF_INET;
+			addr += 12;
+		}
+	} else {
+		return false;
+	}
+	if (family == AF_INET && addr[0] == 127)
+		return true;
+	/* A pod's namespace: loopback only (its addresses are not read). */
+	for (int id = 0; id < DNS_L_COUNT; id++)
+		ours = ours || l == &fwd->listeners[id];
+	if (!ours)
+		goto refused;
+	if (is_host_addr(fwd, family, addr))
+		return true;
+	now = dns_now_ms();
+	if (!fwd->host_addrs_ms ||
+	    now - fwd->host_addrs_ms >= DNS_HOST_ADDRS_REFRESH_MS) {
+		read_host_addrs(fwd);
+		if (is_host_addr(fwd, family, addr))
+			return true;
+	}
+refused:
+	now = dns_now_ms();
+	if (now - fwd->refused_log_ms >= 1000) {
+		fwd->refused_log_ms = now;
+		inet_ntop(family, addr, text, sizeof(text));
+		log_warn(
+			"dns endpoint: not answering %s: not an address of this host (a spoofed source)",
+			text);
+	}
+	return false;
+}
+
 struct dns_fwd *dns_fwd_new(const struct dns_fwd_config *cfg, int epfd,
 			    char *err, size_t errlen)
 {
@@ -923,5 +1027,6 @@ void dns_fwd_free(struct dns_fwd *fwd)
 		dns_close(fwd->timer.fd, "timerfd");
 	}
 	free(fwd->servers);
+	free(fwd->host_addrs);
 	free(fwd);
 }

@@ -197,6 +197,16 @@ struct dns_fwd {
 	 */
 	uint8_t *rx;
 	uint8_t *tx;
+	/* This namespace's addresses, for dns_client_source_ok() */
+	struct dns_host_addr *host_addrs;
+	size_t n_host_addrs;
+	uint64_t host_addrs_ms;	 /* when read; 0: never */
+	uint64_t refused_log_ms; /* last warning about a refused client */
+};
+
+struct dns_host_addr {
+	int family;
+	uint8_t addr[16];
 };
 
 /* dns_forward.c */
@@ -218,6 +228,15 @@ void dns_upstream_abort(struct dns_query *q, const char *why);
 size_t dns_build_error(const uint8_t *query, size_t len, unsigned int rcode,
 		       uint8_t *out);
 size_t dns_udp_payload_limit(const uint8_t *query, size_t len);
+
+/*
+ * Whether a client may be answered: its source is loopback, or (on the
+ * listeners of our own namespace) an address of this host. Any other
+ * source is spoofed (the programs refuse such packets already), and an
+ * answer would leave the host for it.
+ */
+bool dns_client_source_ok(struct dns_listener *l,
+			  const struct sockaddr_storage *peer);
 
 /* dns_forward.c: one listening socket on loopback:port, in this netns. */
 int dns_listener_socket(enum dns_listener_id id, uint16_t port, int *fd,

@@ -320,9 +320,15 @@ int dns_tcp_listener_ready(struct ev_source *src, uint32_t events)
 
 	(void)events;
 	for (int i = 0; i < DNS_BURST; i++) {
-		int fd = accept4(src->fd, NULL, NULL,
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(src->fd, (struct sockaddr *)&peer, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (fd >= 0 && !dns_client_source_ok(l, &peer)) {
+			dns_close(fd, "refused client");
+			continue;
+		}
 		if (fd >= 0) {
 			dns_conn_open(l->fwd, fd);
 			continue;

@@ -34,6 +34,8 @@ int dns_udp_listener_ready(struct ev_source *src, uint32_t events)
 					 strerror(errno));
 			break;
 		}
+		if (!dns_client_source_ok(l, &from.peer))
+			continue;
 		dns_query_received(fwd, &from, fwd->rx, (size_t)n);
 	}
 	return 0;

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "kernel/hostaddr.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "kernel/rules.h"
 #include "policy/ports.h"
 
@@ -51,4 +55,29 @@ int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 	*n = i;
 	freeifaddrs(ifs);
 	return 0;
+}
+
+int netns_local_addrs(int netns_fd, struct policy_cidr **out, size_t *n,
+		      char *err, size_t errlen)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (self < 0)
+		return set_err(err, errlen, "/proc/self/ns/net: %s",
+			       strerror(errno));
+	if (setns(netns_fd, CLONE_NEWNET)) {
+		set_err(err, errlen, "setns: %s", strerror(errno));
+		close(self);
+		return -1;
+	}
+	ret = host_local_addrs(out, n, err, errlen);
+	/* Back home, or every later socket would be the namespace's. */
+	if (setns(self, CLONE_NEWNET)) {
+		log_error("setns back to our own network namespace: %s",
+			  strerror(errno));
+		abort();
+	}
+	close(self);
+	return ret;
 }

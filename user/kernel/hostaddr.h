@@ -15,4 +15,8 @@
 int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 		     size_t errlen);
 
+/* The same, of the network namespace netns_fd (a pod's). */
+int netns_local_addrs(int netns_fd, struct policy_cidr **out, size_t *n,
+		      char *err, size_t errlen);
+
 #endif /* AWF_HOSTADDR_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +66,33 @@ int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 {
 	return rules_write(t, bpf_map__fd(l->skel->maps.cidr4),
 			   bpf_map__fd(l->skel->maps.cidr6), err, errlen);
+}
+
+int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
+			   size_t n, char *err, size_t errlen)
+{
+	int fd4 = bpf_map__fd(l->skel->maps.host_addrs4);
+	int fd6 = bpf_map__fd(l->skel->maps.host_addrs6);
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		struct awf_ip6_key k6;
+		uint32_t k4;
+		int ret;
+
+		if (a[i].family == AF_INET) {
+			memcpy(&k4, a[i].addr, 4);
+			ret = bpf_map_update_elem(fd4, &k4, &one, BPF_ANY);
+		} else {
+			memcpy(k6.addr, a[i].addr, 16);
+			ret = bpf_map_update_elem(fd6, &k6, &one, BPF_ANY);
+		}
+		if (ret)
+			return set_err(err, errlen,
+				       "writing host address %zu of %zu: %s",
+				       i + 1, n, strerror(errno));
+	}
+	return 0;
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include "awf.h"
 #include "kernel/rules.h"
+#include "policy/cidr.h"
 
 #define LOADER_MAX_PROGS 32
 
@@ -41,6 +42,12 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 		bool check_names, char *err, size_t errlen);
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
+/*
+ * The sources the sandbox's packets may carry besides loopback: this
+ * host's addresses (host_local_addrs()).
+ */
+int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
+			   size_t n, char *err, size_t errlen);
 /* All programs or none: a partial attach is rolled back. */
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen);
 void loader_detach(struct loader *l);

@@ -135,13 +135,18 @@ static int load_policy_into_kernel(struct run_state *s, char *err,
 	if (host_local_addrs(&local, &n_local, err, errlen))
 		return -1;
 	ret = rules_build(&rules, s->opts->policy, local, n_local, err, errlen);
-	free(local);
-	if (ret)
+	if (ret) {
+		free(local);
 		return -1;
+	}
 	ret = loader_load(&s->loader, &cfg,
 			  policy_checks_names(s->opts->policy), err, errlen);
 	if (!ret)
 		ret = loader_fill_rules(&s->loader, &rules, err, errlen);
+	if (!ret)
+		ret = loader_fill_host_addrs(&s->loader, local, n_local, err,
+					     errlen);
+	free(local);
 	rules_free(&rules);
 	return ret;
 }

@@ -8,7 +8,9 @@ Usage: sniff.py --iface IF --out FILE [--ready-file F] [--max-seconds N] ADDR...
 Runs inside the world network namespace (nsenter --net=/run/netns/...),
 on the world end of the veth. Every IPv4/IPv6 packet that ARRIVES on IF
 (not the ones the world sends) whose destination is one of ADDR (or any
-destination with ADDR "any") is written to FILE as one flushed line:
+destination with ADDR "any"), or whose source is one of the ADDR given as
+"src:ADDR" (a spoofed source: the host never sends from the world's
+addresses), is written to FILE as one flushed line:
 
   <time> v4|v6 <src> > <dst> proto <n> len <bytes> [dport <p>] [payload <bytes>]
 
@@ -78,7 +80,7 @@ def tcp_payload(proto, l4_len, l4):
 
 
 def describe(frame):
-    """(dst, line) of an Ethernet frame carrying IP, else None."""
+    """(dst, src, line) of an Ethernet frame carrying IP, else None."""
     if len(frame) < 14:
         return None
     off = 12
@@ -94,21 +96,22 @@ def describe(frame):
         dst = socket.inet_ntop(socket.AF_INET, ip[16:20])
         proto = ip[9]
         l4_len = struct.unpack("!H", ip[2:4])[0] - ihl
-        return dst, "v4 %s > %s proto %d len %d%s%s" % (src, dst, proto, len(ip), ports(proto, ip[ihl:]),
+        return dst, src, "v4 %s > %s proto %d len %d%s%s" % (src, dst, proto, len(ip), ports(proto, ip[ihl:]),
                                                        tcp_payload(proto, l4_len, ip[ihl:]))
     if etype == 0x86DD and len(ip) >= 40:
         src = socket.inet_ntop(socket.AF_INET6, ip[8:24])
         dst = socket.inet_ntop(socket.AF_INET6, ip[24:40])
         proto = ip[6]
         l4_len = struct.unpack("!H", ip[4:6])[0]  # no extension headers before TCP
-        return dst, "v6 %s > %s proto %d len %d%s%s" % (src, dst, proto, len(ip), ports(proto, ip[40:]),
+        return dst, src, "v6 %s > %s proto %d len %d%s%s" % (src, dst, proto, len(ip), ports(proto, ip[40:]),
                                                        tcp_payload(proto, l4_len, ip[40:]))
     return None
 
 
 def main(argv):
     opts, addrs = parse_args(argv)
-    want = set(norm(a) for a in addrs)
+    want = set(norm(a) for a in addrs if not a.startswith("src:"))
+    want_src = set(norm(a[4:]) for a in addrs if a.startswith("src:"))
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((opts["iface"], 0))
     s.settimeout(0.2)
@@ -130,8 +133,8 @@ def main(argv):
         if len(meta) >= 3 and meta[2] == PACKET_OUTGOING:
             continue
         d = describe(frame)
-        if d and ("any" in want or d[0] in want):
-            out.write("%.3f %s\n" % (time.time(), d[1]))
+        if d and ("any" in want or d[0] in want or d[1] in want_src):
+            out.write("%.3f %s\n" % (time.time(), d[2]))
     out.close()
     return 0
 

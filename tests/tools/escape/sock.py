@@ -29,6 +29,13 @@ Modes (inside the sandbox unless said otherwise):
   bindtodevice IFACE ADDR PORT   SO_BINDTODEVICE, then connect
   transparent ADDR PORT SRC      IP_TRANSPARENT, bind(SRC), connect
   freebind ADDR PORT SRC         IP_FREEBIND, bind(SRC) (a spoofed source), connect
+  spoof-bind ADDR PORT SRC       UDP, IP_FREEBIND, bind(SRC, 0), sendto ADDR:PORT
+                                 ~1.2 KB (the payload an ICMP error would quote)
+  spoof-pktinfo ADDR PORT SRC [connected] [dns=NAME]   UDP, IP_FREEBIND,
+                                 sendmsg with SRC as IP_PKTINFO / IPV6_PKTINFO
+                                 source, to ADDR:PORT (connected: connect
+                                 first, then sendmsg without an address;
+                                 dns=NAME: a DNS query for NAME as payload)
   lsrr tcp|udp VIA ADDR PORT     IPv4 loose source route: the socket names
                                  ADDR, the packet goes to VIA first
   srh6 tcp|udp VIA ADDR PORT     IPv6 segment routing header (IPV6_RTHDR,
@@ -394,6 +401,57 @@ def mode_transparent(args, opt=19, name="transparent"):
         s.connect((addr, port))
         return talk(s, addr, port, socket.SOCK_STREAM)
     run("connect", conn)
+    return 0
+
+
+SPOOF_PAYLOAD = b"escape spoofed source " * 55  # ~1.2 KB
+
+
+def mode_spoof_bind(args):
+    addr, port, src = args[0], int(args[1]), args[2]
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
+    s.settimeout(TIMEOUT)
+    run("freebind", lambda: s.setsockopt(socket.IPPROTO_IP, 15, 1))  # IP_FREEBIND
+    if run("bind", lambda: s.bind(target(src, 0))) is None:
+        return 0  # not from SRC: sending now would prove nothing
+    run("sendto", lambda: "sent %d" % s.sendto(SPOOF_PAYLOAD, target(addr, port)))
+    return 0
+
+
+def pktinfo(src):
+    """The ancillary data that names src as the datagram's source."""
+    if ":" in src:
+        # struct in6_pktinfo: the address, then the interface (0: any)
+        return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+                socket.inet_pton(socket.AF_INET6, src) + struct.pack("@I", 0))
+    # struct in_pktinfo: ifindex, ipi_spec_dst (the source), ipi_addr
+    return (socket.IPPROTO_IP, 8,  # IP_PKTINFO
+            struct.pack("@i", 0) + socket.inet_aton(src) + bytes(4))
+
+
+def dns_query(name):
+    """A DNS query (A, recursion desired) for name."""
+    q = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    return struct.pack("!HHHHHH", 0x5353, 0x0100, 1, 0, 0, 0) + q + struct.pack("!HH", 1, 1)
+
+
+def mode_spoof_pktinfo(args):
+    addr, port, src = args[0], int(args[1]), args[2]
+    opts = args[3:]
+    payload = SPOOF_PAYLOAD
+    for o in opts:
+        if o.startswith("dns="):
+            payload = dns_query(o[4:])
+    s = socket.socket(fam(addr), socket.SOCK_DGRAM)
+    s.settimeout(TIMEOUT)
+    run("freebind", lambda: s.setsockopt(socket.IPPROTO_IP, 15, 1))  # IP_FREEBIND
+    if "connected" in opts:
+        if run("connect", lambda: s.connect(target(addr, port))) is None:
+            return 0
+        run("sendmsg", lambda: "sent %d" % s.sendmsg([payload], [pktinfo(src)]))
+    else:
+        run("sendmsg", lambda: "sent %d" % s.sendmsg([payload], [pktinfo(src)], 0,
+                                                     target(addr, port)))
     return 0
 
 
@@ -931,6 +989,7 @@ MODES = {
     "bindtodevice": mode_bindtodevice,
     "transparent": lambda a: mode_transparent(a, 19, "transparent"),
     "freebind": lambda a: mode_transparent(a, 15, "freebind"),
+    "spoof-bind": mode_spoof_bind, "spoof-pktinfo": mode_spoof_pktinfo,
     "lsrr": mode_lsrr, "srh6": mode_srh6, "tcp-repair": mode_tcp_repair,
     "broadcast": mode_broadcast, "squat": mode_squat, "ptrace": mode_ptrace,
     "reuseport-serve": mode_reuseport_serve, "reuseport-squat": mode_reuseport_squat,
