@@ -9,8 +9,6 @@
  * upstream sockets are opened later, in our own namespace.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/netns.h"
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
 #include "dns/dns_netns.h"
@@ -55,29 +54,24 @@ static int open_listeners(struct dns_netns *ns, uint16_t port, char *err,
 	return 0;
 }
 
+struct listen_step {
+	struct dns_netns *ns;
+	uint16_t port;
+};
+
+static int listen_there(void *ctx, char *err, size_t errlen)
+{
+	struct listen_step *st = ctx;
+
+	return open_listeners(st->ns, st->port, err, errlen);
+}
+
 static int enter_and_open(struct dns_fwd *fwd, struct dns_netns *ns,
 			  int netns_fd, char *err, size_t errlen)
 {
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int ret;
+	struct listen_step st = { .ns = ns, .port = fwd->port };
 
-	if (self < 0)
-		return set_err(err, errlen, "/proc/self/ns/net: %s",
-			       strerror(errno));
-	if (setns(netns_fd, CLONE_NEWNET)) {
-		set_err(err, errlen, "setns: %s", strerror(errno));
-		close(self);
-		return -1;
-	}
-	ret = open_listeners(ns, fwd->port, err, errlen);
-	/* Back home, or every later socket would be the pod's. */
-	if (setns(self, CLONE_NEWNET)) {
-		log_error("setns back to our own network namespace: %s",
-			  strerror(errno));
-		abort();
-	}
-	close(self);
-	return ret;
+	return in_netns(netns_fd, listen_there, &st, err, errlen);
 }
 
 /*

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -13,6 +11,7 @@
 #include "kernel/hostaddr.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/netns.h"
 #include "kernel/rules.h"
 #include "policy/ports.h"
 
@@ -57,27 +56,22 @@ int host_local_addrs(struct policy_cidr **out, size_t *n, char *err,
 	return 0;
 }
 
+struct addrs_step {
+	struct policy_cidr **out;
+	size_t *n;
+};
+
+static int addrs_there(void *ctx, char *err, size_t errlen)
+{
+	struct addrs_step *st = ctx;
+
+	return host_local_addrs(st->out, st->n, err, errlen);
+}
+
 int netns_local_addrs(int netns_fd, struct policy_cidr **out, size_t *n,
 		      char *err, size_t errlen)
 {
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int ret;
+	struct addrs_step st = { .out = out, .n = n };
 
-	if (self < 0)
-		return set_err(err, errlen, "/proc/self/ns/net: %s",
-			       strerror(errno));
-	if (setns(netns_fd, CLONE_NEWNET)) {
-		set_err(err, errlen, "setns: %s", strerror(errno));
-		close(self);
-		return -1;
-	}
-	ret = host_local_addrs(out, n, err, errlen);
-	/* Back home, or every later socket would be the namespace's. */
-	if (setns(self, CLONE_NEWNET)) {
-		log_error("setns back to our own network namespace: %s",
-			  strerror(errno));
-		abort();
-	}
-	close(self);
-	return ret;
+	return in_netns(netns_fd, addrs_there, &st, err, errlen);
 }

@@ -243,16 +243,24 @@ static int read_domain_subdomains(const struct jctx *c, const char *path,
 	return get_bool(c, path, val, &e->d.subdomains);
 }
 
+/* A switch of allow entries only: a blocked name is never allowed. */
+static int read_allow_switch(const struct jctx *c, const char *path,
+			     json_object *val, const struct domain_entry *e,
+			     bool *field)
+{
+	if (e->block)
+		return jfail(
+			c, path,
+			"not supported in block_domains (a blocked name is never allowed)");
+	return get_bool(c, path, val, field);
+}
+
 static int read_domain_name_check(const struct jctx *c, const char *path,
 				  json_object *val, void *target)
 {
 	struct domain_entry *e = target;
 
-	if (e->block)
-		return jfail(
-			c, path,
-			"not supported in block_domains (a blocked name is never allowed)");
-	return get_bool(c, path, val, &e->d.name_check);
+	return read_allow_switch(c, path, val, e, &e->d.name_check);
 }
 
 static int read_domain_udp(const struct jctx *c, const char *path,
@@ -260,11 +268,7 @@ static int read_domain_udp(const struct jctx *c, const char *path,
 {
 	struct domain_entry *e = target;
 
-	if (e->block)
-		return jfail(
-			c, path,
-			"not supported in block_domains (a blocked name is never allowed)");
-	return get_bool(c, path, val, &e->d.udp);
+	return read_allow_switch(c, path, val, e, &e->d.udp);
 }
 
 static int read_domain_ports(const struct jctx *c, const char *path,
