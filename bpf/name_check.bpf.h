@@ -183,19 +183,12 @@ static __always_inline int check_first_bytes(struct sk_msg_md *msg)
  * The backstop's part: a TCP segment with payload from a socket whose
  * first bytes were not passed. l4 is where its TCP header starts.
  */
-static __always_inline bool unchecked_payload(struct __sk_buff *skb, __u32 l4)
+static __always_inline bool unchecked_payload(struct __sk_buff *skb,
+					      const struct awf_sk_state *st,
+					      __u32 l4)
 {
-	struct awf_sk_state *st;
-	struct bpf_sock *sk;
 	__u8 doff;
 
-	sk = skb->sk;
-	if (!sk)
-		return false;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return false;
-	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
 	if (!st || st->name_check == AWF_NC_NONE ||
 	    st->name_check == AWF_NC_PASSED)
 		return false;

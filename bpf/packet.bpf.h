@@ -79,6 +79,7 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 					   struct awf_dst *d,
 					   struct awf_src *src, __u8 why)
 {
+	struct awf_sk_state *st;
 	struct awf_decision dec;
 	__u32 l4 = 0;
 	int err = -1;
@@ -92,10 +93,12 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	/* Whatever its destination: no source that is not this host's. */
 	if (!source_ok(sc, d, d->family, src->addr))
 		return AWF_R_SPOOFED_SOURCE;
-	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, l4))
+	/* One storage lookup: the socket's tag and its name check. */
+	st = sk_state_of_skb(skb);
+	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;
-	/* The tag first: one storage lookup, the common case. */
-	if (matches_tag(skb->sk, d) || is_local(sc, d))
+	/* The tag first: the common case. */
+	if (matches_tag(st, d) || is_local(sc, d))
 		return AWF_R_NONE;
 	decide(sc, d, &dec, NULL);
 	if (dec.verdict == AWF_ALLOW)

@@ -82,17 +82,23 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 	st->name_id = dec->name_id;
 }
 
-static __always_inline bool matches_tag(struct bpf_sock *sk,
-					const struct awf_dst *d)
+/* The state of the socket a packet comes from; NULL when it has none. */
+static __always_inline struct awf_sk_state *
+sk_state_of_skb(const struct __sk_buff *skb)
 {
-	struct awf_sk_state *st;
+	struct bpf_sock *sk = skb->sk;
 
 	if (!sk)
-		return false;
+		return NULL;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
-		return false;
-	st = bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+		return NULL;
+	return bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+}
+
+static __always_inline bool matches_tag(const struct awf_sk_state *st,
+					const struct awf_dst *d)
+{
 	return st && st->allowed_family == d->family &&
 	       st->allowed_port == d->port &&
 	       ip6_eq((const __u32 *)st->allowed_addr, d->addr);
