@@ -143,7 +143,9 @@ static int serve(const char *addr, const char *port, unsigned int lifetime,
 
 /* ---------------------------------------------------------------- client */
 
-static int op_tcp(const struct sockaddr_in *sa)
+/* socket, connect, then len bytes of data if any, close (a RST) */
+static int tcp_session(const struct sockaddr_in *sa, const void *data,
+		       size_t len)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
@@ -152,8 +154,15 @@ static int op_tcp(const struct sockaddr_in *sa)
 		return -1;
 	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	rc = connect(s, (const struct sockaddr *)sa, sizeof(*sa));
+	if (!rc && len && send(s, data, len, MSG_NOSIGNAL) != (ssize_t)len)
+		rc = -1;
 	close(s);
 	return rc;
+}
+
+static int op_tcp(const struct sockaddr_in *sa)
+{
+	return tcp_session(sa, NULL, 0);
 }
 
 static int op_udp(const struct sockaddr_in *sa)
@@ -218,18 +227,7 @@ static void build_hello(void)
 /* tcp, then the first bytes a TLS client sends: the ClientHello. */
 static int op_hello(const struct sockaddr_in *sa)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
-
-	if (s < 0)
-		return -1;
-	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	rc = connect(s, (const struct sockaddr *)sa, sizeof(*sa));
-	if (!rc && send(s, hello, sizeof(hello), MSG_NOSIGNAL) !=
-			   (ssize_t)sizeof(hello))
-		rc = -1;
-	close(s);
-	return rc;
+	return tcp_session(sa, hello, sizeof(hello));
 }
 
 static int (*op_of(const char *proto))(const struct sockaddr_in *)
