@@ -47,6 +47,36 @@ notes = [l.rstrip("\n") for l in open(os.path.join(WORK, "notes.txt"))] \
 result = {"machine": meta, "notes": notes}
 md = []
 
+# ------------------------------------------------------------ goals
+
+# The goals of issue 14, in the order of the table. A phase records what it
+# measured with goal() in bench/run.sh (WORK/goals.tsv) or add_goal() here.
+GOALS = [
+    ("startup", "start-up standalone <= 3x `unshare --fork --pid --mount --cgroup /bin/true`"),
+    ("startup-agent", "start-up through the agent <= 1.5x the same"),
+    ("connect", "BPF time per TCP connect <= 400 ns, flat from 10 to 1M entries"),
+    ("packet", "BPF time per packet in the egress backstop <= 100 ns"),
+    ("dns-qps", "DNS through the filter >= the upstream's queries per second (dnsperf, 4 clients)"),
+    ("dns-latency", "DNS added p50 <= 50 us and p99 <= 1 ms at 2000 qps"),
+    ("cidrs-1m", "1M CIDRs start in <= 1 s and <= 100 MiB RSS"),
+    ("domains-100k", "100k domains start in <= 1 s and <= 100 MiB RSS"),
+    ("iperf", "bulk TCP through a sandbox >= 97 % of unfiltered in every round"),
+    ("concurrent", "20 runs at once each start their command within 0.5 s"),
+    ("concurrent-agent", "the same through the agent"),
+]
+goal_rows = {}
+
+
+def add_goal(gid, measured, met):
+    goal_rows[gid] = (measured, "yes" if met else "no")
+
+
+if os.path.exists(os.path.join(WORK, "goals.tsv")):
+    for l in open(os.path.join(WORK, "goals.tsv")):
+        f = l.rstrip("\n").split("\t")
+        if len(f) == 3:
+            goal_rows[f[0]] = (f[1], f[2])
+
 md.append("Measured on %s (%s CPUs, %s GiB), kernel %s, %s, on %s; awf-bpf %s (git %s); "
           "%s rounds, interleaved." % (
               meta.get("cpu"), meta.get("cpus"), meta.get("mem_gib"), meta.get("kernel"),
@@ -493,6 +523,16 @@ if mem:
                   "(empty %.0f KiB, 1k %.0f KiB, 10k %.0f KiB; written with bpftool into a live "
                   "sandbox's map)." % ((m10 - m0) / 10 / 1024, m0 / 1024, m1 / 1024, m10 / 1024))
     md.append("")
+
+# The goals table goes first: what the rest of the page explains.
+gmd = ["### Goals", "", "| goal | measured | met |", "|---|---|---|"]
+known = [g for g, _ in GOALS]
+for gid, text in GOALS + [(g, g) for g in sorted(goal_rows) if g not in known]:
+    measured, met = goal_rows.get(gid, ("not measured in this run", "–"))
+    gmd.append("| %s | %s | %s |" % (text, measured, met))
+gmd.append("")
+result["goals"] = {g: {"measured": m, "met": k} for g, (m, k) in goal_rows.items()}
+md[2:2] = gmd
 
 if notes:
     md.append("Notes from this run: " + "; ".join(notes) + ".")

@@ -137,6 +137,14 @@ note() { # a line for the report: what was skipped or failed, and why
 	printf '%s\n' "$*" >>"$WORK/notes.txt"
 }
 
+# A row of the goals table (issue 14), from the phase that measured it:
+# goal ID MEASURED MET, MET yes or no. The goal's text and the rows that
+# no phase measured come from GOALS in bench/report.py; a phase whose
+# figure is derived from several samples may instead call add_goal() there.
+goal() {
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$WORK/goals.tsv"
+}
+
 # Handles of the rules of table ip filter's OUTPUT that jump to $1.
 ipt_jump_handles() {
 	nft -a list chain ip filter OUTPUT 2>/dev/null |
