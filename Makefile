@@ -264,3 +264,45 @@ check-format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ------------------------------------------------------------- packaging
+# Issue 16: `make static`, `make deb`, `make install-package`, man pages and
+# completion (docs/packaging.md). Kept apart from the rules above.
+
+.PHONY: static deps-package man deb
+
+# The packages `make static` and `make deb` need besides DEB_PACKAGES:
+# libunistring's .a (libidn2's static link), lintian (the .deb's check).
+DEB_PACKAGES_PACKAGING := libunistring-dev libssl-dev lintian man-db
+
+deps-package: deps
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES='$(DEB_PACKAGES_PACKAGING)'
+
+# `make static`: $(BUILD)/awf-bpf-static, every library linked in from the
+# .a files Debian ships, so that one file runs on any x86-64 Linux at or
+# above the minimum kernel (README.md), whatever libbpf (or none) the
+# distribution has. libpsl is linked when pkg-config knows it; ldns needs
+# OpenSSL's libcrypto, which its .pc file does not name. main.c is built
+# again with AWF_STATIC: users and groups come from /etc/passwd and
+# /etc/group alone (no NSS module of another glibc is ever loaded).
+STATIC_PKGS := $(sort $(PKGS) libelf libcrypto \
+	$(shell pkg-config --exists libpsl 2>/dev/null && echo libpsl))
+STATIC_LIBS = $(shell pkg-config --static --libs $(STATIC_PKGS))
+STATIC_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) $(BUILD)/static/main.o
+
+static: $(BUILD)/awf-bpf-static
+
+$(BUILD)/static/main.o: user/main.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) -DAWF_STATIC -c $< -o $@
+
+# glibc warns about every NSS function in a static link (AWF_STATIC limits
+# them to files): those warnings, and the "in function" line before each,
+# are dropped; anything else the linker says is shown.
+$(BUILD)/awf-bpf-static: $(STATIC_OBJS)
+	@rc=0; $(LINK) -static $^ $(STATIC_LIBS) $(LDLIBS) -o $@ 2>$@.log || rc=$$?; \
+	awk '/: in function /{ held = $$0; next } \
+	     /in statically linked applications requires at runtime/{ held = ""; next } \
+	     { if (held != "") print held; held = ""; print } \
+	     END { if (held != "") print held }' $@.log; rm -f $@.log; \
+	echo "static link: $@"; exit $$rc

@@ -5,6 +5,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#ifdef AWF_STATIC
+#include <nss.h>
+#endif
 
 #include "cli/cmd_agent.h"
 #include "cli/cmd_dump.h"
@@ -76,9 +79,30 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The static build (make static) carries glibc's files backend only: any
+ * other NSS module named in nsswitch.conf (systemd, sss, ldap) would be
+ * dlopen()ed from the host's glibc, of another version. --user NAME and
+ * control_group names come from /etc/passwd and /etc/group there; host
+ * names (libraries only: policies take IP literals) from /etc/hosts and DNS.
+ */
+static void static_nss_files_only(void)
+{
+#ifdef AWF_STATIC
+	__nss_configure_lookup("passwd", "files");
+	__nss_configure_lookup("group", "files");
+	__nss_configure_lookup("initgroups", "files");
+	__nss_configure_lookup("hosts", "files dns");
+	__nss_configure_lookup("services", "files");
+	__nss_configure_lookup("protocols", "files");
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	const struct awf_command *cmd;
+
+	static_nss_files_only();
 
 	if (argc < 2)
 		return fputs(usage_main, stderr), EXIT_AWF_FAILURE;
