@@ -333,6 +333,48 @@ test_agent_run_fast_path() {
 	assert_contains "$AWF_ERR" "inside a sandbox" "why the agent refused the nested run"
 }
 
+# A fresh host: no /etc/awf-bpf/agent.json, no policies directory (an
+# /etc/awf-bpf of this machine is hidden by an empty directory in the
+# agent's own mount namespace). The agent starts with the defaults and an
+# empty policy set, says both on stderr, and serves `awf-bpf run` through
+# its default socket; the run's own policy is enforced.
+fresh_agent_teardown() {
+	if [ -n "${AG_PID:-}" ]; then
+		kill -TERM "$AG_PID" 2>/dev/null
+		wait "$AG_PID" 2>/dev/null
+	fi
+	"$AWF" agent --uninstall >/dev/null 2>&1
+	rm -f /run/awf-bpf/agent.sock
+}
+
+test_agent_fresh_host_without_config() {
+	local pol i log=$TEST_TMP/agent.log
+	[ ! -e /run/awf-bpf/agent.sock ] && [ ! -e "$AWF_BPFFS/agent" ] ||
+		fail "an agent is installed on this machine (/run/awf-bpf/agent.sock or $AWF_BPFFS/agent): this test needs the default paths"
+	unset AWF_BPF_AGENT_SOCKET
+	mkdir -p "$TEST_TMP/empty-etc"
+	at_exit fresh_agent_teardown
+	unshare -m sh -c '[ ! -d /etc/awf-bpf ] || mount --bind "$0" /etc/awf-bpf || exit 99; exec "$@"' \
+		"$TEST_TMP/empty-etc" "$AWF" agent >"$TEST_TMP/agent-audit.jsonl" 2>"$log" &
+	AG_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q "ready" "$log" && break
+		kill -0 "$AG_PID" 2>/dev/null || fail "the agent exited: $(cat "$log")"
+		sleep 0.05
+	done
+	assert_contains "$(cat "$log")" "no /etc/awf-bpf/agent.json: the defaults apply" "stderr on a fresh host"
+	assert_contains "$(cat "$log")" "no policies directory /etc/awf-bpf/policies: serving with an empty policy set" "stderr on a fresh host"
+	assert_contains "$(cat "$log")" "0 policies, ready" "the agent's ready line"
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	awf_run --policy "$pol" -- sh -c "
+		$PY $PROBE tcp $ALLOWED4 80 --timeout 2
+		$PY $PROBE tcp $BLOCKED4 80 --timeout 2"
+	assert_eq 0 "$AWF_RC" "exit status of the run"
+	assert_contains "$(cat "$log")" "/awf-bpf/run-" "the agent made the run's sandbox"
+	assert_ok "$(printf '%s\n' "$AWF_OUT" | sed -n 1p)" "hello from $ALLOWED4:80" "$ALLOWED4:80 through the agent"
+	assert_eperm_fast "$(printf '%s\n' "$AWF_OUT" | sed -n 2p)" "$BLOCKED4:80 through the agent"
+}
+
 test_agent_bad_config_exit_125() {
 	agent_setup
 	echo '{"version": 1, "attach": "nope"}' >"$AG_DIR/agent.json"
@@ -445,6 +487,13 @@ print('connect_denied', s['counters']['connect_denied'])
 	assert_eq 1 "$AWF_RC" "status --agent once uninstalled"
 }
 
+# tc_layer_on IFNAME: the agent's tc program is on IFNAME, as a TCX link
+# (pinned as links/tc-<ifindex>) or, on kernels without TCX, a clsact filter.
+tc_layer_on() {
+	[ -e "$AWF_BPFFS/agent/links/tc-$(cat "/sys/class/net/$1/ifindex")" ] ||
+		tc filter show dev "$1" egress 2>/dev/null | grep -q awf_tc_egress
+}
+
 # An uplink that appears after the agent started gets the tc layer too.
 test_agent_new_interface_gets_tc_layer() {
 	local ifname=awftl$$ ifindex i
@@ -454,13 +503,13 @@ test_agent_new_interface_gets_tc_layer() {
 	ip link add "$ifname" type veth peer name "${ifname}p" || fail "ip link add"
 	at_exit "ip link del $ifname 2>/dev/null"
 	ifindex=$(cat "/sys/class/net/$ifname/ifindex")
+	# A TCX link where the kernel has TCX (6.6+), else a clsact filter.
 	for ((i = 0; i < 100; i++)); do
-		[ -e "$AWF_BPFFS/agent/links/tc-$ifindex" ] && break
+		tc_layer_on "$ifname" && break
 		sleep 0.05
 	done
-	[ -e "$AWF_BPFFS/agent/links/tc-$ifindex" ] || fail "no tc link on $ifname (ifindex $ifindex): $(ls "$AWF_BPFFS/agent/links")"
-	[ ! -e "$AWF_BPFFS/agent/links/tc-$(cat "/sys/class/net/${ifname}p/ifindex")" ] ||
-		fail "the tc layer went on ${ifname}p, which the config does not name"
+	tc_layer_on "$ifname" || fail "no tc layer on $ifname (ifindex $ifindex): links $(ls "$AWF_BPFFS/agent/links"); agent: $(tail -n 5 "$AG_LOG")"
+	! tc_layer_on "${ifname}p" || fail "the tc layer went on ${ifname}p, which the config does not name"
 }
 
 # A sandbox's process in a network namespace of its own (a pod, a

@@ -47,11 +47,35 @@ struct agent_loop {
 
 static struct agent_loop *the_loop;
 
+static bool missing(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 && errno == ENOENT;
+}
+
+/*
+ * A fresh host has no policies directory yet: the agent serves with an
+ * empty policy set (each attach point's default policy for its cgroups;
+ * `awf-bpf run` brings its own policy) and says so each time it loads.
+ */
+static int read_policies_dir(struct agent *ag, struct agent_policy_set *set,
+			     char *err, size_t errlen)
+{
+	if (!missing(ag->cfg.policies_dir))
+		return agent_policies_load(set, ag->cfg.policies_dir, NULL,
+					   NULL, err, errlen);
+	agent_policies_free(set);
+	log_warn(
+		"agent: no policies directory %s: serving with an empty policy set (create it and send SIGHUP to add policies)",
+		ag->cfg.policies_dir);
+	return 0;
+}
+
 static int load_policies(struct agent *ag, struct agent_policy_set *set,
 			 char *err, size_t errlen)
 {
-	if (agent_policies_load(set, ag->cfg.policies_dir, NULL, NULL, err,
-				errlen) ||
+	if (read_policies_dir(ag, set, err, errlen) ||
 	    agent_policies_check_attach(set, &ag->cfg, err, errlen) ||
 	    agent_policies_check_defaults(set, &ag->cfg, err, errlen)) {
 		agent_policies_free(set);
@@ -426,6 +450,12 @@ int agent_serve(const char *config_path, bool config_given)
 		fprintf(stderr, "awf-bpf: agent: %s\n", err);
 		return EXIT_AWF_FAILURE;
 	}
+	if (!config_given && missing(config_path))
+		log_warn(
+			"agent: no %s: the defaults apply (attach point %s, default policy \"%s\", control socket %s)",
+			config_path, ag.cfg.attach[0].cgroup,
+			ag.cfg.attach[0].default_policy,
+			ag.cfg.control_socket);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ag.epfd = epoll_create1(EPOLL_CLOEXEC);
