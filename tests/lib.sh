@@ -51,6 +51,34 @@ skip_test() {
 	exit "$SKIP_STATUS"
 }
 
+# require_socket WHAT FAMILY TYPE PROTO: skip the test where this kernel
+# cannot create such a socket (numbers, e.g. 2 1 132 for SCTP over IPv4),
+# probed here, outside any sandbox, as root: not built, not loadable, or
+# switched off (MPTCP's net.mptcp.enabled). Where the host cannot, no
+# workload can, and the vector does not exist (docs/threat-model.md).
+# Any other error fails the test.
+require_socket() {
+	local what=$1 out
+	shift
+	out=$(/usr/bin/python3 -c '
+import errno, socket, sys
+fam, typ, proto = (int(a, 0) for a in sys.argv[1:4])
+try:
+    socket.socket(fam, typ, proto).close()
+except OSError as e:
+    if e.errno in (errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT,
+                   errno.ESOCKTNOSUPPORT, errno.ENOPROTOOPT):
+        print("absent", errno.errorcode[e.errno])
+        sys.exit(0)
+    raise
+print("present")' "$@" 2>&1) || fail "probing for $what (socket $*): $out"
+	case $out in
+	present) ;;
+	"absent "*) skip_test "this kernel has no $what (socket($*) outside the sandbox: ${out#absent }): the vector does not exist here" ;;
+	*) fail "probing for $what (socket $*): $out" ;;
+	esac
+}
+
 # ---------------------------------------------------------------- asserts
 
 assert_eq() { # expected actual [what]

@@ -454,8 +454,7 @@ int agent_serve(const char *config_path, bool config_given)
 		log_warn(
 			"agent: no %s: the defaults apply (attach point %s, default policy \"%s\", control socket %s)",
 			config_path, ag.cfg.attach[0].cgroup,
-			ag.cfg.attach[0].default_policy,
-			ag.cfg.control_socket);
+			ag.cfg.attach[0].default_policy, ag.cfg.control_socket);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ag.epfd = epoll_create1(EPOLL_CLOEXEC);
