@@ -23,6 +23,7 @@
 #include "agent/agent_netns.h"
 #include "agent/agent_run.h"
 #include "agent/agent_state.h"
+#include "kernel/kernel_check.h"
 #include "common/paths.h"
 #include "agent/agent.h"
 #include "agent/agent_int.h"
@@ -341,6 +342,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	if (policy_finalize(&ag->deny_policy, NULL, NULL, err, errlen))
 		return -1;
 	if (cgroup2_root(ag->cg2, sizeof(ag->cg2), err, errlen) ||
+	    kernel_check_btf_present(err, errlen) ||
 	    agent_bpf_load(&ag->bpf, err, errlen) ||
 	    agent_state_load(ag, err, errlen))
 		return -1;

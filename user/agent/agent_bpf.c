@@ -14,6 +14,7 @@
 #include "agent/agent_bpf.h"
 #include "awf_agent.skel.h"
 #include "common/error.h"
+#include "kernel/loader.h"
 #include "common/log.h"
 #include "kernel/pins.h"
 
@@ -74,11 +75,16 @@ int agent_bpf_load(struct agent_bpf *a, char *err, size_t errlen)
 		return set_err(err, errlen,
 			       "opening the agent's BPF object: %s",
 			       strerror(errno));
+	loader_hold_warnings();
 	ret = awf_agent_bpf__load(a->skel);
-	if (!ret)
+	if (!ret) {
+		loader_release_warnings(true);
 		return pin_programs(a, err, errlen) ||
 		       attach_first_bytes(a, err, errlen);
+	}
 	agent_bpf_close(a);
+	if (loader_explain_failure(true, err, errlen))
+		return -1;
 	return set_err(
 		err, errlen,
 		"loading the agent's BPF programs: %s (pinned maps of an incompatible version stay in place: awf-bpf agent --uninstall removes them)",

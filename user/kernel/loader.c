@@ -9,9 +9,24 @@
 #include <bpf/libbpf.h>
 
 #include "common/error.h"
+#include "kernel/kernel_check.h"
 #include "kernel/loader.h" /* before the skeleton: it defines struct awf_config */
 #include "awf.skel.h"
 #include "common/log.h"
+
+#define HELD_LINES 16
+#define HELD_LINE_LEN 1024
+
+/*
+ * libbpf's warnings during a load wait here: when the load fails because
+ * the kernel lacks something, kernel_check() names it in one line and
+ * they are dropped; otherwise they are shown.
+ */
+static struct {
+	bool on;
+	size_t n, lost;
+	char line[HELD_LINES][HELD_LINE_LEN];
+} held;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -24,8 +39,44 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		return 0;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
+	if (held.on && lvl == LOG_LVL_WARN) {
+		if (held.n < HELD_LINES)
+			snprintf(held.line[held.n++], HELD_LINE_LEN, "%s",
+				 line);
+		else
+			held.lost++;
+		return 0;
+	}
 	log_msg(lvl, "libbpf: %s", line);
 	return 0;
+}
+
+void loader_hold_warnings(void)
+{
+	held.on = true;
+	held.n = 0;
+	held.lost = 0;
+}
+
+void loader_release_warnings(bool show)
+{
+	held.on = false;
+	for (size_t i = 0; show && i < held.n; i++)
+		log_warn("libbpf: %s", held.line[i]);
+	if (show && held.lost)
+		log_warn("libbpf: (%zu more lines)", held.lost);
+	held.n = 0;
+	held.lost = 0;
+}
+
+int loader_explain_failure(bool agent, char *err, size_t errlen)
+{
+	if (kernel_check(agent, err, errlen) == 0) {
+		loader_release_warnings(true);
+		return 0;
+	}
+	loader_release_warnings(false);
+	return -1;
 }
 
 void loader_setup_logging(void)
@@ -51,10 +102,15 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 		bpf_program__set_autoload(l->skel->progs.awf_first_bytes,
 					  false);
 	}
+	loader_hold_warnings();
 	ret = awf_bpf__load(l->skel);
-	if (!ret)
+	if (!ret) {
+		loader_release_warnings(true);
 		return 0;
+	}
 	loader_close(l);
+	if (loader_explain_failure(false, err, errlen))
+		return -1;
 	return set_err(
 		err, errlen,
 		"loading BPF programs: %s (run with --log-level debug for the verifier log)",

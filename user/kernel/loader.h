@@ -64,4 +64,15 @@ const struct awf_config *loader_config(const struct loader *l);
 /* Route libbpf's messages through log.h. */
 void loader_setup_logging(void);
 
+/*
+ * Around a skeleton's load: libbpf's warnings are held back; after a
+ * failed load, loader_explain_failure() asks kernel_check() (agent: the
+ * agent's programs too). -1: err names what the kernel lacks, the warnings
+ * are dropped; 0: the kernel has it all, the warnings are shown and the
+ * caller says what failed.
+ */
+void loader_hold_warnings(void);
+void loader_release_warnings(bool show);
+int loader_explain_failure(bool agent, char *err, size_t errlen);
+
 #endif /* AWF_LOADER_H */

@@ -30,6 +30,7 @@
 #include "kernel/publish.h"
 #include "kernel/rules.h"
 #include "run/run.h"
+#include "kernel/kernel_check.h"
 #include "kernel/sandbox_config.h"
 #include "run/spawn.h"
 
@@ -457,7 +458,8 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	case -1:
 		return -1;
 	}
-	if (open_dns_endpoint(s, err, errlen) ||
+	if (kernel_check_btf_present(err, errlen) ||
+	    open_dns_endpoint(s, err, errlen) ||
 	    load_policy_into_kernel(s, err, errlen) ||
 	    open_learned_store(s, err, errlen) ||
 	    open_name_table(s, err, errlen))

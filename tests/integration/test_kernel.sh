@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# The start-up check of the kernel (user/kernel/kernel_check.c): a kernel
+# without what awf-bpf needs gets one line naming it and exit 125, with
+# nothing attached and the command not run. AWF_BPF_KERNEL_BTF points the
+# BTF probe at a missing file, as on a kernel built without BTF.
+
+test_kernel_without_btf_exit_125() {
+	local pol
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	AWF_BPF_KERNEL_BTF=/nonexistent/vmlinux awf_run --standalone --policy "$pol" -- touch "$TEST_TMP/ran"
+	assert_eq 125 "$AWF_RC" "exit status"
+	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+	assert_eq 1 "$(printf '%s\n' "$AWF_ERR" | grep -c .)" "lines on stderr"
+	assert_contains "$AWF_ERR" "this kernel has no BTF (/nonexistent/vmlinux: No such file or directory)"
+	assert_contains "$AWF_ERR" "needs Linux 6.2 or newer built with CONFIG_DEBUG_INFO_BTF=y"
+	assert_not_contains "$AWF_ERR" "libbpf"
+	# The agent checks the same before it pins anything.
+	[ -e "$AWF_BPFFS/agent" ] && fail "an agent is installed here: this test would not see a fresh start"
+	mkdir -p "$TEST_TMP/policies"
+	cat >"$TEST_TMP/agent.json" <<EOF
+{"version": 1, "attach": [{"cgroup": "/awft-kernel-$$", "default_policy": "deny"}],
+ "policies_dir": "$TEST_TMP/policies", "interfaces": [],
+ "control_socket": "$TEST_TMP/agent.sock", "control_group": "root"}
+EOF
+	AWF_BPF_KERNEL_BTF=/nonexistent/vmlinux awf agent --config "$TEST_TMP/agent.json"
+	assert_eq 125 "$AWF_RC" "exit status of the agent"
+	assert_contains "$AWF_ERR" "this kernel has no BTF"
+	assert_file_absent "$AWF_BPFFS/agent/links" "the agent's links"
+	assert_file_absent "$TEST_TMP/agent.sock" "the agent's control socket"
+}
+
+# On this kernel the check passes, and a run works as usual.
+test_kernel_check_passes_here() {
+	local pol
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	awf_run --standalone --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC" "exit status"
+	assert_not_contains "$AWF_ERR" "this kernel"
+}
