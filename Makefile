@@ -273,7 +273,7 @@ clean:
 
 # The packages `make static` and `make deb` need besides DEB_PACKAGES:
 # libunistring's .a (libidn2's static link), lintian (the .deb's check).
-DEB_PACKAGES_PACKAGING := libunistring-dev libssl-dev lintian man-db
+DEB_PACKAGES_PACKAGING := libunistring-dev libssl-dev lintian man-db dpkg-dev binutils
 
 deps-package: deps
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES='$(DEB_PACKAGES_PACKAGING)'
@@ -290,7 +290,8 @@ STATIC_PKGS := $(sort $(PKGS) libelf libcrypto \
 STATIC_LIBS = $(shell pkg-config --static --libs $(STATIC_PKGS))
 STATIC_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) $(BUILD)/static/main.o
 
-static: $(BUILD)/awf-bpf-static
+static: deps-package
+	$(MAKE) $(BUILD)/awf-bpf-static
 
 $(BUILD)/static/main.o: user/main.c
 	@mkdir -p $(dir $@)
@@ -306,3 +307,61 @@ $(BUILD)/awf-bpf-static: $(STATIC_OBJS)
 	     { if (held != "") print held; held = ""; print } \
 	     END { if (held != "") print held }' $@.log; rm -f $@.log; \
 	echo "static link: $@"; exit $$rc
+
+# Man pages and bash completion, generated from the built binary's help
+# (awf-bpf(1), completion) and policy/README.md (awf-bpf-policy(5)) by
+# deploy/package/mkdoc.py: a flag added to the help is in both.
+DOC_DIR  := $(BUILD)/doc
+MKDOC    := deploy/package/mkdoc.py
+MAN_PAGES := $(DOC_DIR)/awf-bpf.1 $(DOC_DIR)/awf-bpf-policy.5
+COMPLETION := $(DOC_DIR)/awf-bpf.bash
+
+man: $(MAN_PAGES) $(COMPLETION)
+
+$(DOC_DIR)/awf-bpf.1: $(BUILD)/awf-bpf $(MKDOC)
+	@mkdir -p $(dir $@)
+	python3 $(MKDOC) man1 $(BUILD)/awf-bpf $(VERSION) >$@
+
+$(DOC_DIR)/awf-bpf-policy.5: policy/README.md $(MKDOC)
+	@mkdir -p $(dir $@)
+	python3 $(MKDOC) man5 $< $(VERSION) >$@
+
+$(DOC_DIR)/awf-bpf.bash: $(BUILD)/awf-bpf $(MKDOC)
+	@mkdir -p $(dir $@)
+	python3 $(MKDOC) completion $(BUILD)/awf-bpf >$@
+
+# `make install` installs what the .deb holds as well: man pages, bash
+# completion, the agent's unit and the example policies.
+MANDIR     ?= $(PREFIX)/share/man
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+EXAMPLES_DIR ?= $(PREFIX)/share/awf-bpf/examples
+
+install: install-extras
+
+.PHONY: install-extras
+install-extras: $(MAN_PAGES) $(COMPLETION)
+	install -D -m 0644 $(DOC_DIR)/awf-bpf.1 $(DESTDIR)$(MANDIR)/man1/awf-bpf.1
+	install -D -m 0644 $(DOC_DIR)/awf-bpf-policy.5 $(DESTDIR)$(MANDIR)/man5/awf-bpf-policy.5
+	install -D -m 0644 $(COMPLETION) $(DESTDIR)$(BASH_COMPLETION_DIR)/awf-bpf
+	install -D -m 0644 -t $(DESTDIR)$(SYSTEMD_UNIT_DIR) deploy/systemd/awf-bpf-agent.service
+	sed -i 's|/usr/local/bin/awf-bpf|$(PREFIX)/bin/awf-bpf|' \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/awf-bpf-agent.service
+	install -D -m 0644 -t $(DESTDIR)$(EXAMPLES_DIR)/policies policy/examples/*.json
+	install -D -m 0644 -t $(DESTDIR)$(EXAMPLES_DIR)/agent deploy/systemd/agent.json
+	install -D -m 0644 -t $(DESTDIR)$(EXAMPLES_DIR)/agent/policies deploy/systemd/policies/*.json
+
+# `make deb`: $(BUILD)/awf-bpf_<VERSION>_<arch>.deb with dpkg-deb, from what
+# `make install PREFIX=/usr` puts in a staging tree: the binary (linked
+# against the distribution's libraries; Depends from dpkg-shlibdeps), man
+# pages, completion, the systemd units (not enabled), example policies.
+# lintian checks it (no errors). deploy/package/README.md says more.
+DEB_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_FILE  := $(BUILD)/awf-bpf_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT  := $(BUILD)/deb/root
+
+deb: deps-package
+	$(MAKE) $(DEB_FILE)
+
+$(DEB_FILE): $(BUILD)/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
+		deploy/package/control.in deploy/package/copyright VERSION
+	deploy/package/build-deb.sh $(BUILD) $(VERSION) $(DEB_ARCH) $@
