@@ -365,3 +365,10 @@ deb: deps-package
 $(DEB_FILE): $(BUILD)/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
 		deploy/package/control.in deploy/package/copyright VERSION
 	deploy/package/build-deb.sh $(BUILD) $(VERSION) $(DEB_ARCH) $@
+
+# The end-to-end tests that matter most on GitHub's runners, against the
+# static binary (AWF= points tests/lib.sh at it); root, like `make test`.
+STATIC_TESTS ?= ^test_(cidr|domains|dns|action|kernel):
+.PHONY: test-static
+test-static: static
+	AWF=$(CURDIR)/$(BUILD)/awf-bpf-static tests/run.sh '$(STATIC_TESTS)'

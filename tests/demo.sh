@@ -2,7 +2,8 @@
 # tests/demo.sh - what `sudo make demo` shows, after building build/awf-bpf:
 # one allowed and one denied request from a sandboxed command, against two
 # web servers that live in a network namespace on this machine (nothing
-# leaves it). Exits non-zero if awf-bpf did not behave as shown.
+# leaves it), then a domain allowlist: an allowed name reached, another
+# refused by the DNS filter, and the summary with the flag that allows it. Exits non-zero if awf-bpf did not behave as shown.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,6 +81,27 @@ if [ "$rc" != 0 ] && [ -z "$out" ] && grep -q "awf-bpf: denied tcp $BLOCKED4:80"
 	good "-> denied by the kernel (EPERM) after ${ms} ms; awf-bpf's line says who tried what."
 else
 	bad "-> UNEXPECTED: the request was not denied as it should be (exit $rc)."
+fi
+
+step "3. A domain allowlist: only allowed.test"
+# The workload's /etc/resolv.conf names the test network's DNS server (a
+# mount namespace of this demo): every lookup goes through awf-bpf's DNS
+# filter to that server, and nothing reaches this machine's own resolver.
+printf 'nameserver %s\n' "$DNS4" >"$TMP/resolv.conf"
+show "awf-bpf run --allow-domains allowed.test -- sh -c 'curl -s http://allowed.test/; curl -s http://blocked.test/'"
+out=$(unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$TMP/resolv.conf" \
+	"$AWF" run --allow-domains allowed.test --dns-servers "$DNS4" -- \
+	sh -c "curl -s --noproxy '*' --max-time 5 http://allowed.test/; echo; curl -s --noproxy '*' --max-time 5 http://blocked.test/; echo \"(curl's exit status for blocked.test: \$?)\"" \
+	2>"$TMP/err3")
+rc=$?
+printf '%s\n' "$out" | sed '/^$/d'
+cat "$TMP/err3"
+if [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -q "hello from $ALLOWED4:80" &&
+	grep -q "blocked.test" "$TMP/err3" && grep -q -- "--allow-domains blocked.test" "$TMP/err3"; then
+	good "-> allowed.test answered; blocked.test was refused by the DNS filter (the name never"
+	good "   resolved, so there was nothing to connect to), and the summary says how to allow it."
+else
+	bad "-> UNEXPECTED: the domain allowlist did not behave as shown (exit $rc)."
 fi
 
 step "Cleaning up"
