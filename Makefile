@@ -368,7 +368,7 @@ $(DEB_FILE): $(BUILD)/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-de
 
 # The end-to-end tests that matter most on GitHub's runners, against the
 # static binary (AWF= points tests/lib.sh at it); root, like `make test`.
-STATIC_TESTS ?= ^test_(cidr|domains|dns|action|kernel):
+STATIC_TESTS ?= ^test_(cidr|domains|dns|action|kernel|stub):
 .PHONY: test-static
 test-static: static
 	AWF=$(CURDIR)/$(BUILD)/awf-bpf-static tests/run.sh '$(STATIC_TESTS)'

@@ -6,6 +6,7 @@
  * sandbox's queries somewhere the user never chose.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,14 @@
 #define RESOLV_STUB_FALLBACK "/run/systemd/resolve/resolv.conf"
 
 /*
- * Merges the non-loopback nameservers of path into p; counts the loopback
- * ones (a local stub such as systemd-resolved's 127.0.0.53). Lines that
- * are not usable addresses (e.g. "fe80::1%eth0") are passed over.
+ * Merges the non-loopback nameservers of path into p (the loopback ones
+ * too with take_loopback); counts the loopback ones (a local stub such as
+ * systemd-resolved's 127.0.0.53). Lines that are not usable addresses
+ * (e.g. "fe80::1%eth0") are passed over.
  */
 static int read_nameservers(struct policy *p, const char *path,
-			    unsigned int *n_loopback, char *err, size_t errlen)
+			    bool take_loopback, unsigned int *n_loopback,
+			    char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, *save, *word, why[AWF_ERR_LEN];
@@ -45,7 +48,7 @@ static int read_nameservers(struct policy *p, const char *path,
 			continue;
 		if (ip_is_loopback(a.family, a.addr))
 			(*n_loopback)++;
-		else
+		if (take_loopback || !ip_is_loopback(a.family, a.addr))
 			rc = policy_merge_dns_server(p, &a, err, errlen);
 	}
 	free(line);
@@ -59,8 +62,8 @@ static int dns_from_host(struct policy *p, const char *resolv_conf,
 	unsigned int n_loopback = 0;
 	char why[AWF_ERR_LEN];
 
-	if (read_nameservers(p, resolv_conf, &n_loopback, why, sizeof(why)) <
-	    0) {
+	if (read_nameservers(p, resolv_conf, false, &n_loopback, why,
+			     sizeof(why)) < 0) {
 		return set_err(
 			err, errlen,
 			"no dns_servers given and %s: %s; set dns_servers",
@@ -74,14 +77,18 @@ static int dns_from_host(struct policy *p, const char *resolv_conf,
 			"no dns_servers given and none usable in %s; set dns_servers",
 			resolv_conf);
 	/* A stub on loopback: its upstream servers are listed elsewhere. */
-	if (read_nameservers(p, stub_fallback, &n_loopback, why, sizeof(why)) ==
-		    0 &&
+	if (read_nameservers(p, stub_fallback, false, &n_loopback, why,
+			     sizeof(why)) == 0 &&
 	    p->n_dns_servers)
 		return 0;
-	return set_err(
-		err, errlen,
-		"no dns_servers given and none usable in %s (only loopback; none in %s either); set dns_servers",
-		resolv_conf, stub_fallback);
+	/*
+	 * Else the stub itself: awf-bpf asks it from outside the sandbox, in
+	 * its own network namespace, where the stub listens (the sandbox's
+	 * queries never reach it but through the filter).
+	 */
+	if (read_nameservers(p, resolv_conf, true, &n_loopback, err, errlen))
+		return -1;
+	return 0;
 }
 
 /* The sandbox connects to the proxy itself, so it must be reachable. */
