@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "kernel/kernel_check.h"
+
 /*
  * Whether this process may load a cgroup/connect4 program, the privilege
  * awf-bpf's programs need (root, or CAP_BPF with CAP_NET_ADMIN). Only a
@@ -25,29 +27,15 @@
  */
 static inline bool bpf_privileged(char *why, size_t len)
 {
-	/* r0 = 1; exit: allow */
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
-		  .dst_reg = BPF_REG_0,
-		  .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts,
-		    .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
-	int fd;
+	int ret = kernel_probe_prog(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+				    BPF_CGROUP_INET4_CONNECT);
 
-	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "awf_probe", "GPL",
-			   insns, sizeof(insns) / sizeof(insns[0]), &opts);
-	if (fd >= 0) {
-		close(fd);
-		return true;
-	}
-	if (errno != EPERM && errno != EACCES)
+	if (ret != -EPERM && ret != -EACCES)
 		return true;
 	snprintf(why, len,
 		 "loading a BPF program: %s (needs root, or CAP_BPF and "
 		 "CAP_NET_ADMIN)",
-		 strerror(errno));
+		 strerror(-ret));
 	return false;
 }
 

@@ -143,7 +143,7 @@ int kernel_check_btf(const char *path, char *err, size_t errlen)
 }
 
 /* r0 = 1; exit: a program every attach type accepts. */
-static int probe_prog(const struct kernel_need *n)
+int kernel_probe_prog(int prog_type, int attach_type)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
@@ -152,10 +152,10 @@ static int probe_prog(const struct kernel_need *n)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
-		    .expected_attach_type = n->attach_type);
+		    .expected_attach_type = attach_type);
 	int fd;
 
-	fd = bpf_prog_load(n->prog_type, "awf_probe", "GPL", insns,
+	fd = bpf_prog_load(prog_type, "awf_probe", "GPL", insns,
 			   sizeof(insns) / sizeof(insns[0]), &opts);
 	if (fd < 0)
 		return -errno;
@@ -180,7 +180,7 @@ static int probe(const struct kernel_need *n, const char *btf_path)
 {
 	switch (n->kind) {
 	case NEED_PROG:
-		return probe_prog(n);
+		return kernel_probe_prog(n->prog_type, n->attach_type);
 	case NEED_HELPER:
 		return libbpf_probe_bpf_helper(n->prog_type, n->helper, NULL);
 	case NEED_KFUNC:

@@ -52,6 +52,12 @@ int kernel_check_btf(const char *path, char *err, size_t errlen);
 void kernel_need_message(const struct kernel_need *n, const char *why,
 			 char *err, size_t errlen);
 
+/*
+ * Loads a trivial program of prog_type for attach_type: 1, or -errno
+ * (-EINVAL: the kernel lacks it; -EPERM: no privilege).
+ */
+int kernel_probe_prog(int prog_type, int attach_type);
+
 /* The table kernel_check() walks (for the tests). */
 const struct kernel_need *kernel_needs(size_t *n);
 
