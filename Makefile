@@ -285,9 +285,12 @@ deps-package: deps
 # OpenSSL's libcrypto, which its .pc file does not name. main.c is built
 # again with AWF_STATIC: users and groups come from /etc/passwd and
 # /etc/group alone (no NSS module of another glibc is ever loaded).
+# One group: the order of archives does not matter (libpsl.pc, like
+# ldns.pc, names none of the libraries it needs).
 STATIC_PKGS := $(sort $(PKGS) libelf libcrypto \
 	$(shell pkg-config --exists libpsl 2>/dev/null && echo libpsl))
-STATIC_LIBS = $(shell pkg-config --static --libs $(STATIC_PKGS))
+STATIC_LIBS = -Wl,--start-group $(shell pkg-config --static --libs $(STATIC_PKGS)) \
+	-Wl,--end-group
 STATIC_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) $(BUILD)/static/main.o
 
 static: deps-package
