@@ -368,8 +368,9 @@ test_agent_fresh_host_without_config() {
 	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
 	awf_run --policy "$pol" -- sh -c "
 		$PY $PROBE tcp $ALLOWED4 80 --timeout 2
-		$PY $PROBE tcp $BLOCKED4 80 --timeout 2"
-	assert_eq 0 "$AWF_RC" "exit status of the run"
+		$PY $PROBE tcp $BLOCKED4 80 --timeout 2
+		exit 7"
+	assert_eq 7 "$AWF_RC" "exit status of the run (the command's)"
 	assert_contains "$(cat "$log")" "/awf-bpf/run-" "the agent made the run's sandbox"
 	assert_ok "$(printf '%s\n' "$AWF_OUT" | sed -n 1p)" "hello from $ALLOWED4:80" "$ALLOWED4:80 through the agent"
 	assert_eperm_fast "$(printf '%s\n' "$AWF_OUT" | sed -n 2p)" "$BLOCKED4:80 through the agent"

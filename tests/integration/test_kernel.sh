@@ -19,7 +19,7 @@ test_kernel_without_btf_exit_125() {
 	mkdir -p "$TEST_TMP/policies"
 	cat >"$TEST_TMP/agent.json" <<EOF
 {"version": 1, "attach": [{"cgroup": "/awft-kernel-$$", "default_policy": "deny"}],
- "policies_dir": "$TEST_TMP/policies", "interfaces": [],
+ "policies_dir": "$TEST_TMP/policies", "interfaces": ["$AWFT_HOST_IF"],
  "control_socket": "$TEST_TMP/agent.sock", "control_group": "root"}
 EOF
 	AWF_BPF_KERNEL_BTF=/nonexistent/vmlinux awf agent --config "$TEST_TMP/agent.json"
