@@ -60,8 +60,12 @@ int agent_events_open(struct agent_events *ev, int ringbuf_fd, int epfd,
 
 void agent_events_drain(struct agent_events *ev)
 {
-	int ret = ring_buffer__consume(ev->rb);
+	int ret;
 
+	/* A set-up that failed before the ring buffer was opened. */
+	if (!ev->rb)
+		return;
+	ret = ring_buffer__consume(ev->rb);
 	if (ret < 0 && ret != -EINTR)
 		log_error("reading events: %s", strerror(-ret));
 	if (ev->audit.f)
