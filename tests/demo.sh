@@ -96,7 +96,7 @@ out=$(unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$TMP/r
 rc=$?
 printf '%s\n' "$out" | sed '/^$/d'
 cat "$TMP/err3"
-if [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -q "hello from $ALLOWED4:80" &&
+if [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -Eq "hello from ($ALLOWED4|\[$ALLOWED6\]):80" &&
 	grep -q "blocked.test" "$TMP/err3" && grep -q -- "--allow-domains blocked.test" "$TMP/err3"; then
 	good "-> allowed.test answered; blocked.test was refused by the DNS filter (the name never"
 	good "   resolved, so there was nothing to connect to), and the summary says how to allow it."
