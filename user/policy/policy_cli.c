@@ -237,6 +237,18 @@ int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
 	return 0;
 }
 
+int policy_add_allow_entry(struct policy *p, const struct policy_domain *d,
+			   char *err, size_t errlen)
+{
+	return policy_merge_domain(p, false, d, err, errlen);
+}
+
+int policy_add_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		    size_t errlen)
+{
+	return policy_merge_cidr(p, c, err, errlen);
+}
+
 /*
  * awf's --allow-host-ports: these loopback ports of the host (and ports of
  * its own addresses) on top of what the sandbox serves itself. Under

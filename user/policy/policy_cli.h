@@ -32,6 +32,11 @@ int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
  */
 int policy_add_host_ports(struct policy *p, const char *list,
 			  const char *origin, char *err, size_t errlen);
+/* One entry as a file's object form gives it (policy suggest). */
+int policy_add_allow_entry(struct policy *p, const struct policy_domain *d,
+			   char *err, size_t errlen);
+int policy_add_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		    size_t errlen);
 /* How a denied name could be allowed (the summary's suggestions). */
 enum policy_allow_form {
 	POLICY_ALLOW_FLAG,  /* --allow-domains NAME */
