@@ -91,6 +91,16 @@ test_compat_env() {
 	done
 }
 
+test_compat_agent_timeout_is_minutes() {
+	awf_run --dns-servers "$DNS4" --agent-timeout 1 -- true
+	assert_eq 0 "$AWF_RC" "--agent-timeout 1"
+	for bad in 0 10081 1.5 1m; do
+		awf_run --dns-servers "$DNS4" --agent-timeout "$bad" -- true
+		assert_eq 125 "$AWF_RC" "--agent-timeout $bad"
+		assert_contains "$AWF_ERR" "--agent-timeout $bad: expected whole minutes from 1 to 10080"
+	done
+}
+
 test_compat_version_help() {
 	local version
 	version=$(cat "$ROOT/VERSION")

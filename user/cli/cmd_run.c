@@ -29,6 +29,7 @@ const char usage_run[] =
 	"Usage: awf-bpf run [OPTIONS] -- CMD [ARGS...]\n"
 	"\n" POLICY_FLAGS_USAGE
 	"  --timeout SECONDS           stop the command after SECONDS (exit 124)\n"
+	"  --agent-timeout MINUTES     the same in minutes (awf)\n"
 	"  --kill-after SECONDS        SIGTERM and SIGINT are passed to the command;\n"
 	"                              if it still runs SECONDS later (default 10),\n"
 	"                              or a second one comes, the whole sandbox is\n"
@@ -74,6 +75,7 @@ enum run_flag {
 	OPT_STANDALONE,
 	OPT_HELP,
 	OPT_ENV_ALL,
+	OPT_AGENT_TIMEOUT,
 };
 
 static const struct option run_longopts[] = {
@@ -90,6 +92,7 @@ static const struct option run_longopts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "env", required_argument, NULL, 'e' },
 	{ "env-all", no_argument, NULL, OPT_ENV_ALL },
+	{ "agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
 };
@@ -153,6 +156,14 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 	case 'e':
 		return take_env(cli, arg);
 	case OPT_ENV_ALL:
+		return 0;
+	case OPT_AGENT_TIMEOUT:
+		if (parse_seconds(arg, 1, &cli->run.timeout_s) ||
+		    cli->run.timeout_s > MAX_TIMEOUT_S / 60)
+			return fail_usage(
+				"--agent-timeout %s: expected whole minutes from 1 to 10080",
+				arg);
+		cli->run.timeout_s *= 60;
 		return 0;
 	case OPT_TIMEOUT:
 		if (parse_seconds(arg, 1, &cli->run.timeout_s))
