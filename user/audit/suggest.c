@@ -346,7 +346,9 @@ void suggest_add_record(struct suggest *s, json_object *rec, const char *origin)
 	struct use u = { .origin = origin, .rec = rec };
 
 	if (!strcmp(kind, "lost")) {
-		s->lost += (uint64_t)int_member(rec, "count");
+		int64_t count = int_member(rec, "count");
+
+		s->lost += count > 0 ? (uint64_t)count : 0;
 		return;
 	}
 	if (!strcmp(kind, "start") || !strcmp(kind, "end"))
