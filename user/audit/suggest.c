@@ -8,7 +8,6 @@
 #include <libpsl.h>
 
 #include "audit/audit_codes.h"
-#include "audit/logs_format.h"
 #include "audit/suggest.h"
 #include "common/array.h"
 #include "common/error.h"
@@ -205,6 +204,16 @@ static struct used_addr *addr_slot(struct suggest *s, int family,
 	return a;
 }
 
+/* A member as text; "" when absent or null. */
+static const char *str_member(json_object *rec, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(rec, key, &v) || !v)
+		return "";
+	return json_object_get_string(v);
+}
+
 static int64_t int_member(json_object *rec, const char *key)
 {
 	json_object *v;
@@ -221,7 +230,7 @@ static bool has_member(json_object *rec, const char *key)
 
 static bool is_udp(json_object *rec)
 {
-	const char *proto = logs_record_str(rec, "proto");
+	const char *proto = str_member(rec, "proto");
 
 	return !strcmp(proto, "udp") || int_member(rec, "proto") == 17;
 }
@@ -239,7 +248,7 @@ static void use_name_port(struct suggest *s, const struct use *u,
 /* A destination reached by address: loopback rules, or the address. */
 static void use_address(struct suggest *s, const struct use *u)
 {
-	const char *dst = logs_record_str(u->rec, "dst");
+	const char *dst = str_member(u->rec, "dst");
 	int64_t port = int_member(u->rec, "dport");
 	char why[AWF_ERR_LEN], what[IP_TEXT_LEN + 16];
 	uint8_t addr[16];
@@ -279,7 +288,7 @@ static void use_net(struct suggest *s, const struct use *u)
 	case AWF_R_PROXY_ONLY:
 	case AWF_R_UDP_TO_NAME:
 		if (has_member(u->rec, "domain"))
-			use_name_port(s, u, logs_record_str(u->rec, "domain"),
+			use_name_port(s, u, str_member(u->rec, "domain"),
 				      int_member(u->rec, "dport"),
 				      is_udp(u->rec));
 		else
@@ -292,7 +301,7 @@ static void use_net(struct suggest *s, const struct use *u)
 /* tls, http, payload: the first bytes of a connection to a learned address. */
 static void use_first_bytes(struct suggest *s, const struct use *u)
 {
-	const char *domain = logs_record_str(u->rec, "domain");
+	const char *domain = str_member(u->rec, "domain");
 	int64_t port = int_member(u->rec, "dport");
 	struct used_name *n;
 
@@ -300,7 +309,7 @@ static void use_first_bytes(struct suggest *s, const struct use *u)
 	case AWF_R_NAME_OK:
 	case AWF_R_TLS_NAME:
 	case AWF_R_HTTP_HOST:
-		use_name_port(s, u, logs_record_str(u->rec, "name"), port,
+		use_name_port(s, u, str_member(u->rec, "name"), port,
 			      false);
 		return;
 	case AWF_R_NO_NAME:
@@ -331,7 +340,7 @@ static void use_dns(struct suggest *s, const struct use *u)
 	/* the policy allowed the name; the answer failed */
 	case AWF_R_DNS_UPSTREAM_FAILURE:
 	case AWF_R_DNS_BAD_ANSWER:
-		name_slot(s, u, logs_record_str(u->rec, "name"));
+		name_slot(s, u, str_member(u->rec, "name"));
 		return;
 	}
 	s->never[u->reason]++;
@@ -339,10 +348,10 @@ static void use_dns(struct suggest *s, const struct use *u)
 
 void suggest_add_record(struct suggest *s, json_object *rec, const char *origin)
 {
-	const char *kind = logs_record_str(rec, "event");
-	const char *verdict = logs_record_str(rec, "verdict");
+	const char *kind = str_member(rec, "event");
+	const char *verdict = str_member(rec, "verdict");
 	json_object *audit_only;
-	int reason = reason_from_code(logs_record_str(rec, "reason"));
+	int reason = reason_from_code(str_member(rec, "reason"));
 	struct use u = { .origin = origin, .rec = rec };
 
 	if (!strcmp(kind, "lost")) {
