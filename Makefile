@@ -23,11 +23,11 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 # Every Debian package the build, the tests and the demo need.
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
-	libldns-dev libidn2-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
+	libldns-dev libidn2-dev libpsl-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
 	libclang-rt-14-dev util-linux python3-yaml systemd clang-format openssl
 
-PKGS      := libbpf json-c libcap libseccomp libidn2 ldns
+PKGS      := libbpf json-c libcap libseccomp libidn2 ldns libpsl
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -35,6 +35,8 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  run [OPTIONS] -- CMD [ARGS...]  run CMD with egress limited to the policy\n"
 	"  policy check FILE               validate FILE, print the normalized policy\n"
+	"  policy test [FLAGS] DEST...     allow or deny DEST under a policy, and why\n"
+	"  policy suggest [--base F] LOG   a policy from audit logs: what was used\n"
 	"  logs FILE [--format F]          print an audit log (pretty, json, markdown)\n"
 	"  logs summary FILE               denials, counters, flags to allow them\n"
 	"  logs --follow FILE|SANDBOX      print a running sandbox's log as it grows\n"

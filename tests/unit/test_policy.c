@@ -81,8 +81,12 @@ static const struct bad_row bad_rows[] = {
 	  "\"allow_domains\": [{\"domain\": \"a.example\", \"port\": 443}]}" },
 	{ "p.json: allow_domains[0].ports: an empty list would allow nothing",
 	  "\"allow_domains\": [{\"domain\": \"a.example\", \"ports\": []}]}" },
-	{ "p.json: allow_domains[0].domain: https://a.example: URLs are not supported in a domain entry",
-	  "\"allow_domains\": [{\"domain\": \"https://a.example\"}]}" },
+	{ "p.json: allow_domains[0].domain: ftp://a.example: URLs are not supported in a domain entry",
+	  "\"allow_domains\": [{\"domain\": \"ftp://a.example\"}]}" },
+	{ "p.json: allow_domains[0]: a.example/x: paths are not supported in a domain entry",
+	  "\"allow_domains\": [\"https://a.example/x\"]}" },
+	{ "p.json: allow_domains[0]: \"ports\" and a scheme in \"domain\" (https://, http://) both set the ports",
+	  "\"allow_domains\": [{\"domain\": \"https://a.example\", \"ports\": [8443]}]}" },
 	{ "p.json: allow_domains[1]: a.example:8080: ports are not supported in a domain entry",
 	  "\"allow_domains\": [\"b.example\", \"a.example:8080\"]}" },
 	{ "p.json: allow_domains[0]: *.com: the pattern covers a whole top-level domain",
@@ -471,6 +475,41 @@ static void test_proxy_arg(void **state)
 		      "\"proxy\": \"198.18.0.1:1\"}");
 }
 
+/* awf's entries: the scheme picks the one port; a block stays whole. */
+static void test_scheme_entries(void **state)
+{
+	char err[AWF_ERR_LEN] = "";
+	struct policy p;
+
+	(void)state;
+	policy_init(&p);
+	assert_int_equal(load(&p,
+			      "\"allow_domains\": [\"HTTPS://a.example\", "
+			      "{\"domain\": \"http://b.example\", "
+			      "\"subdomains\": false}], \"block_domains\": "
+			      "[\"https://c.a.example\"]}",
+			      err),
+			 0);
+	assert_int_equal(policy_add_domains(&p, false, "https://d.example",
+					    "--allow-domains", err,
+					    AWF_ERR_LEN),
+			 0);
+	assert_int_equal(p.n_allow_domains, 3);
+	assert_string_equal(p.allow_domains[0].name, "a.example");
+	assert_true(p.allow_domains[0].has_ports);
+	assert_true(port_set_contains(&p.allow_domains[0].ports, 443));
+	assert_false(port_set_contains(&p.allow_domains[0].ports, 80));
+	assert_string_equal(p.allow_domains[1].name, "b.example");
+	assert_false(p.allow_domains[1].subdomains);
+	assert_true(port_set_contains(&p.allow_domains[1].ports, 80));
+	assert_false(port_set_contains(&p.allow_domains[1].ports, 443));
+	assert_string_equal(p.allow_domains[2].name, "d.example");
+	assert_int_equal(p.allow_domains[2].ports.count, 1);
+	assert_string_equal(p.block_domains[0].name, "c.a.example");
+	assert_false(p.block_domains[0].has_ports);
+	policy_free(&p);
+}
+
 static void test_cli_domains(void **state)
 {
 	char err[AWF_ERR_LEN] = "";
@@ -492,12 +531,12 @@ static void test_cli_domains(void **state)
 			 0);
 	assert_int_equal(p.n_block_domains, 1);
 	assert_int_equal(
-		policy_add_domains(&p, false, "ok.example,http://x.example",
+		policy_add_domains(&p, false, "ok.example,ftp://x.example",
 				   "--allow-domains", err, AWF_ERR_LEN),
 		-1);
 	assert_err_has(
 		err,
-		"--allow-domains: http://x.example: URLs are not supported in a domain entry");
+		"--allow-domains: ftp://x.example: URLs are not supported in a domain entry");
 	assert_int_equal(policy_add_domains(&p, false, " , ", "--allow-domains",
 					    err, AWF_ERR_LEN),
 			 -1);
@@ -565,11 +604,11 @@ static void test_domains_file(void **state)
 			 "github.com, api.example.org # trailing comment\n"
 			 "\n"
 			 "   *.example.net\r\n"
-			 "http://bad.example\n");
+			 "ftp://bad.example\n");
 	assert_int_equal(
 		policy_add_domains_file(&p, false, path, err, AWF_ERR_LEN), -1);
 	snprintf(want, sizeof(want),
-		 "%s:5: http://bad.example: URLs are not supported", path);
+		 "%s:5: ftp://bad.example: URLs are not supported", path);
 	assert_err_has(err, want);
 	/* lines before the bad one were merged: the caller discards p */
 	assert_int_equal(p.n_allow_domains, 3);
@@ -1020,6 +1059,7 @@ int main(void)
 	tl_add(&l, "normalized output reads back", test_round_trip, NULL);
 	tl_add(&l, "merging two files", test_merge_files, NULL);
 	tl_add(&l, "domain flags", test_cli_domains, NULL);
+	tl_add(&l, "https:// and http:// entries", test_scheme_entries, NULL);
 	tl_add(&l, "dns and localhost flags", test_cli_dns_localhost, NULL);
 	tl_add(&l, "domains file", test_domains_file, NULL);
 	tl_add(&l, "domains file without a final newline",

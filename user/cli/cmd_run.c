@@ -11,32 +11,25 @@
 #include <string.h>
 
 #include "cli/cmd_run.h"
+#include "cli/policy_flags.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "kernel/loader.h"
 #include "policy/policy.h"
-#include "policy/policy_cli.h"
-#include "policy/policy_finalize.h"
-#include "policy/policy_load.h"
 #include "run/run.h"
 
 #define MAX_TIMEOUT_S (7 * 24 * 3600)
 
+#ifndef AWF_VERSION
+#define AWF_VERSION "0.0.0"
+#endif
+
 const char usage_run[] =
 	"Usage: awf-bpf run [OPTIONS] -- CMD [ARGS...]\n"
-	"\n"
-	"  --policy FILE               policy file (policy/README.md)\n"
-	"  -d, --allow-domains LIST    comma-separated domains to allow\n"
-	"  --allow-domains-file F      one domain per line ('#' comments)\n"
-	"  --block-domains LIST        domains to block (wins over allow)\n"
-	"  --block-domains-file F      one domain per line\n"
-	"  --dns-servers LIST          trusted upstream resolvers (IP literals)\n"
-	"  --allow-cidr CIDR[:PORTS]   allow a network, optionally on PORTS\n"
-	"                              (80,443,8000-8100); IPv6: [CIDR]:PORTS\n"
-	"  --proxy HOST:PORT           proxy-only mode through this proxy\n"
-	"  --localhost MODE            sandbox (default), allow or deny\n"
+	"\n" POLICY_FLAGS_USAGE
 	"  --timeout SECONDS           stop the command after SECONDS (exit 124)\n"
+	"  --agent-timeout MINUTES     the same in minutes (awf)\n"
 	"  --kill-after SECONDS        SIGTERM and SIGINT are passed to the command;\n"
 	"                              if it still runs SECONDS later (default 10),\n"
 	"                              or a second one comes, the whole sandbox is\n"
@@ -59,6 +52,11 @@ const char usage_run[] =
 	"                              io_uring, packet sockets...): only log them\n"
 	"                              (audit log, dmesg); to find out what CMD\n"
 	"                              tries, never for enforcement\n"
+	"  -e, --env NAME=VALUE        set NAME for CMD (repeatable; CMD inherits\n"
+	"                              the environment otherwise)\n"
+	"  --env-all                   accepted for awf: the environment is\n"
+	"                              inherited anyway\n"
+	"  -V, --version               show the version\n"
 	"\n"
 	"Exit status: the command's; 128+N if it died of signal N; 124 on timeout;\n"
 	"137 if the sandbox was killed after SIGTERM/SIGINT (--kill-after);\n"
@@ -66,15 +64,7 @@ const char usage_run[] =
 	"127 not found.\n";
 
 enum run_flag {
-	OPT_POLICY = 256,
-	OPT_ALLOW_DOMAINS_FILE,
-	OPT_BLOCK_DOMAINS,
-	OPT_BLOCK_DOMAINS_FILE,
-	OPT_DNS_SERVERS,
-	OPT_ALLOW_CIDR,
-	OPT_PROXY,
-	OPT_LOCALHOST,
-	OPT_TIMEOUT,
+	OPT_TIMEOUT = 256,
 	OPT_KILL_AFTER,
 	OPT_AUDIT_LOG,
 	OPT_AUDIT,
@@ -84,20 +74,12 @@ enum run_flag {
 	OPT_QUIET,
 	OPT_STANDALONE,
 	OPT_HELP,
+	OPT_ENV_ALL,
+	OPT_AGENT_TIMEOUT,
 };
 
 static const struct option run_longopts[] = {
-	{ "policy", required_argument, NULL, OPT_POLICY },
-	{ "allow-domains", required_argument, NULL, 'd' },
-	{ "allow-domains-file", required_argument, NULL,
-	  OPT_ALLOW_DOMAINS_FILE },
-	{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
-	{ "block-domains-file", required_argument, NULL,
-	  OPT_BLOCK_DOMAINS_FILE },
-	{ "dns-servers", required_argument, NULL, OPT_DNS_SERVERS },
-	{ "allow-cidr", required_argument, NULL, OPT_ALLOW_CIDR },
-	{ "proxy", required_argument, NULL, OPT_PROXY },
-	{ "localhost", required_argument, NULL, OPT_LOCALHOST },
+	POLICY_FLAG_OPTIONS,
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
 	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
@@ -108,19 +90,17 @@ static const struct option run_longopts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "standalone", no_argument, NULL, OPT_STANDALONE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "env", required_argument, NULL, 'e' },
+	{ "env-all", no_argument, NULL, OPT_ENV_ALL },
+	{ "agent-timeout", required_argument, NULL, OPT_AGENT_TIMEOUT },
+	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
 };
 
-struct pending_flag {
-	int opt;
-	const char *arg;
-	const char *name;
-};
-
 struct run_cli {
-	const char *policy_file;
-	struct pending_flag *flags;
-	size_t n_flags;
+	struct policy_flags flags;
+	char **env; /* -e NAME=VALUE, NULL-terminated */
+	size_t n_env;
 	struct run_options run;
 };
 
@@ -130,44 +110,6 @@ static int fail_usage(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, " (see 'awf-bpf help run')\n");
 	return EXIT_AWF_FAILURE;
-}
-
-static const char *flag_name(int opt)
-{
-	for (const struct option *o = run_longopts; o->name; o++)
-		if (o->val == opt)
-			return o->name;
-	return "?";
-}
-
-/* Policy-changing flags wait until the policy file is read. */
-static int apply_flag(struct policy *p, const struct pending_flag *f, char *err,
-		      size_t errlen)
-{
-	switch (f->opt) {
-	case 'd':
-		return policy_add_domains(p, false, f->arg, "--allow-domains",
-					  err, errlen);
-	case OPT_BLOCK_DOMAINS:
-		return policy_add_domains(p, true, f->arg, "--block-domains",
-					  err, errlen);
-	case OPT_ALLOW_DOMAINS_FILE:
-		return policy_add_domains_file(p, false, f->arg, err, errlen);
-	case OPT_BLOCK_DOMAINS_FILE:
-		return policy_add_domains_file(p, true, f->arg, err, errlen);
-	case OPT_DNS_SERVERS:
-		return policy_add_dns_servers(p, f->arg, "--dns-servers", err,
-					      errlen);
-	case OPT_ALLOW_CIDR:
-		return policy_add_cidr_arg(p, f->arg, "--allow-cidr", err,
-					   errlen);
-	case OPT_PROXY:
-		return policy_set_proxy(p, f->arg, "--proxy", err, errlen);
-	case OPT_LOCALHOST:
-		return policy_set_localhost(p, f->arg, "--localhost", err,
-					    errlen);
-	}
-	return set_err(err, errlen, "internal: unhandled flag %d", f->opt);
 }
 
 /* Whole seconds, min to MAX_TIMEOUT_S: no sign, no suffix. */
@@ -186,13 +128,42 @@ static int parse_seconds(const char *arg, unsigned long min, unsigned int *out)
 	return 0;
 }
 
+/*
+ * -e NAME=VALUE (awf, docker): set for the command only, never in awf-bpf
+ * itself, whose own settings (AWF_BPF_AGENT_SOCKET) the command must not
+ * choose.
+ */
+static int take_env(struct run_cli *cli, const char *arg)
+{
+	size_t name_len = strcspn(arg, "=");
+
+	if (!arg[name_len] || name_len == 0 ||
+	    strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789_") != name_len ||
+	    (arg[0] >= '0' && arg[0] <= '9'))
+		return fail_usage(
+			"--env %s: expected NAME=VALUE (NAME: letters, digits, '_', not starting with a digit)",
+			arg);
+	cli->env[cli->n_env++] = (char *)arg;
+	return 0;
+}
+
 static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 {
 	int level;
 
 	switch (opt) {
-	case OPT_POLICY:
-		cli->policy_file = arg;
+	case 'e':
+		return take_env(cli, arg);
+	case OPT_ENV_ALL:
+		return 0;
+	case OPT_AGENT_TIMEOUT:
+		if (parse_seconds(arg, 1, &cli->run.timeout_s) ||
+		    cli->run.timeout_s > MAX_TIMEOUT_S / 60)
+			return fail_usage(
+				"--agent-timeout %s: expected whole minutes from 1 to 10080",
+				arg);
+		cli->run.timeout_s *= 60;
 		return 0;
 	case OPT_TIMEOUT:
 		if (parse_seconds(arg, 1, &cli->run.timeout_s))
@@ -243,29 +214,31 @@ static int parse_run_args(struct run_cli *cli, int argc, char **argv)
 {
 	int opt;
 
-	cli->flags = calloc((size_t)argc, sizeof(*cli->flags));
-	if (!cli->flags)
+	cli->env = calloc((size_t)argc + 1, sizeof(*cli->env));
+	if (!cli->env || policy_flags_init(&cli->flags, argc) < 0)
 		return fail_usage("%s", "out of memory");
+	cli->run.env = cli->env;
 	optind = 1;
 	/* '+': the command's own options are never ours. */
-	while ((opt = getopt_long(argc, argv, "+d:", run_longopts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "+d:e:V", run_longopts, NULL)) !=
 	       -1) {
 		int ret;
 
 		if (opt == '?')
 			return fail_usage("%s", "bad option");
-		if (opt == OPT_HELP) {
-			fputs(usage_run, stdout);
+		if (opt == OPT_HELP || opt == 'V') {
+			if (opt == 'V')
+				printf("awf-bpf %s\n", AWF_VERSION);
+			else
+				fputs(usage_run, stdout);
 			exit(0);
 		}
+		/* policy flags wait until the policy file is read */
+		if (policy_flags_take(&cli->flags, opt, optarg))
+			continue;
 		ret = take_immediate(cli, opt, optarg);
 		if (ret == EXIT_AWF_FAILURE)
 			return ret;
-		if (ret == 0)
-			continue;
-		cli->flags[cli->n_flags++] = (struct pending_flag){
-			.opt = opt, .arg = optarg, .name = flag_name(opt)
-		};
 	}
 	if (optind >= argc)
 		return fail_usage("%s", "run: no command given after --");
@@ -277,18 +250,11 @@ static int build_policy(struct run_cli *cli, struct policy *p)
 {
 	char err[AWF_ERR_LEN] = "";
 
-	if (cli->policy_file &&
-	    policy_load_file(p, cli->policy_file, err, sizeof(err)))
-		goto bad;
-	for (size_t i = 0; i < cli->n_flags; i++)
-		if (apply_flag(p, &cli->flags[i], err, sizeof(err)))
-			goto bad;
-	if (policy_finalize(p, NULL, NULL, err, sizeof(err)))
-		goto bad;
+	if (policy_flags_build(&cli->flags, p, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	return 0;
-bad:
-	log_error("%s", err);
-	return -1;
 }
 
 int cmd_run(int argc, char **argv)
@@ -308,6 +274,7 @@ int cmd_run(int argc, char **argv)
 		status = run_sandbox(&cli.run);
 	}
 	policy_free(&policy);
-	free(cli.flags);
+	policy_flags_free(&cli.flags);
+	free(cli.env);
 	return status;
 }

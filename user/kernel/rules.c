@@ -49,7 +49,7 @@ static int entry_cmp(const void *a, const void *b)
 	return memcmp(x->addr, y->addr, 16);
 }
 
-static struct rule_entry *find_exact(struct rule_table *t, int family,
+static struct rule_entry *find_exact(const struct rule_table *t, int family,
 				     const uint8_t *addr,
 				     unsigned int prefixlen)
 {
@@ -229,6 +229,23 @@ void rules_free(struct rule_table *t)
 {
 	free(t->v);
 	memset(t, 0, sizeof(*t));
+}
+
+const struct rule_entry *rules_lookup(const struct rule_table *t, int family,
+				      const uint8_t *addr)
+{
+	unsigned int len = addr_len(family);
+
+	for (int plen = (int)len * 8; plen >= 0; plen--) {
+		const struct rule_entry *e;
+		uint8_t masked[16];
+
+		mask_addr(masked, addr, len, (unsigned int)plen);
+		e = find_exact(t, family, masked, (unsigned int)plen);
+		if (e)
+			return e;
+	}
+	return NULL;
 }
 
 static int rule_put(const struct rule_entry *e, int cidr4_fd, int cidr6_fd)

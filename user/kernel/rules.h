@@ -34,6 +34,12 @@ int rules_build(struct rule_table *t, const struct policy *p,
 		const struct policy_cidr *local, size_t n_local, char *err,
 		size_t errlen);
 void rules_free(struct rule_table *t);
+/*
+ * What the kernel's LPM trie answers for addr: the longest prefix of t
+ * that covers it, or NULL. For `policy test` and the tests, in user space.
+ */
+const struct rule_entry *rules_lookup(const struct rule_table *t, int family,
+				      const uint8_t *addr);
 /* Every entry into the CIDR tries cidr4_fd / cidr6_fd. */
 int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
 		char *err, size_t errlen);

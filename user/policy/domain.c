@@ -7,6 +7,7 @@
 #include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
@@ -24,6 +25,25 @@ struct name_shape {
 	bool wildcard_in_last;
 };
 
+const char *domain_strip_scheme(const char *in, uint16_t *port)
+{
+	static const struct {
+		const char *prefix;
+		uint16_t port;
+	} schemes[] = { { "https://", 443 }, { "http://", 80 } };
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t len = strlen(schemes[i].prefix);
+
+		if (strncasecmp(in, schemes[i].prefix, len) == 0) {
+			*port = schemes[i].port;
+			return in + len;
+		}
+	}
+	*port = 0;
+	return in;
+}
+
 /* Things people paste from a browser: say what to write instead. */
 static int reject_url_parts(const char *in, char *err, size_t errlen)
 {
@@ -31,11 +51,11 @@ static int reject_url_parts(const char *in, char *err, size_t errlen)
 		set_err(err, errlen, "empty domain name");
 	else if (strstr(in, "://"))
 		set_err(err, errlen,
-			"%s: URLs are not supported in a domain entry (give the bare host name; use the object form with \"ports\" for ports)",
+			"%s: URLs are not supported in a domain entry (give the bare host name, or https://NAME or http://NAME for port 443 or 80 only; use the object form with \"ports\" for other ports)",
 			in);
 	else if (strchr(in, '/'))
 		set_err(err, errlen,
-			"%s: paths are not supported in a domain entry (give the bare host name)",
+			"%s: paths are not supported in a domain entry (give the bare host name; the policy decides by name and port, never by path)",
 			in);
 	else
 		return 0;

@@ -258,9 +258,16 @@ int policy_merge_domain_name(struct policy *p, bool block, const char *text,
 	struct policy_domain d = { .name = name,
 				   .subdomains = true,
 				   .name_check = true };
+	uint16_t port;
 
+	text = domain_strip_scheme(text, &port);
 	if (domain_normalize(text, name, sizeof(name), err, errlen) < 0)
 		return -1;
+	/* a blocked name is blocked on every port, whatever its scheme */
+	if (port && !block) {
+		d.has_ports = true;
+		port_set_add(&d.ports, port, port);
+	}
 	return policy_merge_domain(p, block, &d, err, errlen);
 }
 

@@ -237,6 +237,41 @@ int policy_set_localhost(struct policy *p, const char *mode, const char *origin,
 	return 0;
 }
 
+int policy_add_allow_entry(struct policy *p, const struct policy_domain *d,
+			   char *err, size_t errlen)
+{
+	return policy_merge_domain(p, false, d, err, errlen);
+}
+
+int policy_add_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		    size_t errlen)
+{
+	return policy_merge_cidr(p, c, err, errlen);
+}
+
+/*
+ * awf's --allow-host-ports: these loopback ports of the host (and ports of
+ * its own addresses) on top of what the sandbox serves itself. Under
+ * "allow" (--enable-host-access) it narrows host access to them, as awf
+ * does since host access opened every port (awf #207).
+ */
+int policy_add_host_ports(struct policy *p, const char *list,
+			  const char *origin, char *err, size_t errlen)
+{
+	char why[AWF_ERR_LEN];
+
+	if (p->localhost_mode == AWF_LO_DENY)
+		return set_err(
+			err, errlen,
+			"%s: contradicts localhost \"deny\" (no loopback port may be reached)",
+			origin);
+	if (port_set_parse_list(&p->localhost_ports, list, why, sizeof(why)) <
+	    0)
+		return set_err(err, errlen, "%s: %s", origin, why);
+	p->localhost_mode = AWF_LO_SANDBOX;
+	return 0;
+}
+
 /*
  * Tried on a scratch policy, so that a suggestion can never be one the
  * next run refuses: a single label passes domain_normalize() but not the

@@ -25,6 +25,18 @@ int policy_add_cidr_arg(struct policy *p, const char *arg, const char *origin,
 /* "HOST:PORT" or "[v6]:PORT"; HOST must be an IP literal. */
 int policy_set_proxy(struct policy *p, const char *arg, const char *origin,
 		     char *err, size_t errlen);
+/*
+ * "80,443,8000-8100": loopback ports of the host the sandbox may reach
+ * (localhost "sandbox" with these ports; narrows "allow"; refused under
+ * "deny").
+ */
+int policy_add_host_ports(struct policy *p, const char *list,
+			  const char *origin, char *err, size_t errlen);
+/* One entry as a file's object form gives it (policy suggest). */
+int policy_add_allow_entry(struct policy *p, const struct policy_domain *d,
+			   char *err, size_t errlen);
+int policy_add_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		    size_t errlen);
 /* How a denied name could be allowed (the summary's suggestions). */
 enum policy_allow_form {
 	POLICY_ALLOW_FLAG,  /* --allow-domains NAME */

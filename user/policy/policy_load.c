@@ -47,6 +47,7 @@ struct jkey {
 struct domain_entry {
 	bool block;
 	bool has_name;
+	uint16_t scheme_port; /* "https://NAME": 443, "http://NAME": 80 */
 	char name[POLICY_MAX_DOMAIN_LEN + 1];
 	struct policy_domain d;
 };
@@ -232,6 +233,7 @@ static int parse_domain_name(void *target, const char *text, char *why,
 	struct domain_entry *e = target;
 
 	e->has_name = true;
+	text = domain_strip_scheme(text, &e->scheme_port);
 	return domain_normalize(text, e->name, sizeof(e->name), why, whylen);
 }
 
@@ -295,6 +297,20 @@ static const struct jkey domain_keys[] = {
 	{ .name = NULL },
 };
 
+/*
+ * "https://NAME" allows port 443 only, "http://NAME" port 80 (awf's
+ * entries); a blocked name stays blocked on every port.
+ */
+static int scheme_ports(struct domain_entry *e)
+{
+	if (!e->scheme_port || e->block)
+		return 0;
+	if (e->d.has_ports)
+		return -1;
+	e->d.has_ports = true;
+	return port_set_add(&e->d.ports, e->scheme_port, e->scheme_port);
+}
+
 static int read_domain(const struct jctx *c, const char *path, json_object *val,
 		       struct policy *p, bool block)
 {
@@ -316,6 +332,10 @@ static int read_domain(const struct jctx *c, const char *path, json_object *val,
 		return -1;
 	} else if (!e.has_name) {
 		return jfail(c, path, "missing \"domain\"");
+	} else if (scheme_ports(&e) < 0) {
+		return jfail(
+			c, path,
+			"\"ports\" and a scheme in \"domain\" (https://, http://) both set the ports: give one of them");
 	} else {
 		e.d.name = e.name;
 		rc = policy_merge_domain(p, block, &e.d, why, sizeof(why));

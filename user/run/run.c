@@ -365,6 +365,7 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 		.cgroup2_root = s->cgroup2_root,
 		.argv = s->opts->argv,
 		.setenv = env,
+		.user_env = s->opts->env,
 		.child_sigmask = &s->orig_mask,
 		.user = s->opts->user,
 		.seccomp_log = s->opts->seccomp_log,

@@ -29,6 +29,8 @@ struct run_options {
 	bool seccomp_log; /* --seccomp-log: log what seccomp would deny */
 	bool quiet;	  /* --quiet: no summary of denials at exit */
 	bool standalone;  /* --standalone: never ask the agent for a sandbox */
+	/* -e NAME=VALUE entries for the command, NULL-terminated, or NULL */
+	char *const *env;
 };
 
 int run_sandbox(const struct run_options *opts);

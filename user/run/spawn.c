@@ -157,6 +157,7 @@ static __attribute__((noreturn)) void workload_main(void *arg)
 
 	child_setenv(w->req->setenv);
 	child_setenv(w->id.env);
+	child_setenv(w->req->user_env);
 	if (identity_apply(&w->id, err, sizeof(err)))
 		child_fail("switching user", err, 125);
 	child_close_fds();

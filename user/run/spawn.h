@@ -24,6 +24,7 @@ struct spawn_request {
 	const char *cgroup2_root; /* mount point made read-only for it */
 	char *const *argv;
 	char *const *setenv; /* "K=V" entries to set, NULL-terminated or NULL */
+	char *const *user_env;	       /* -e "K=V": set last, so they win */
 	const sigset_t *child_sigmask; /* restored in the child before exec */
 	const char *user; /* --user, or NULL: the sudo user or unchanged */
 	bool seccomp_log; /* --seccomp-log: log what the filter would deny */

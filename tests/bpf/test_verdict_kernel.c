@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `awf-bpf policy test` (kernel/verdict.c) against the kernel: each policy
+ * of the table is built from flags as `run` builds it, loaded and attached
+ * through the real loader (sandbox_config_build, rules_build with a host
+ * address, loader_fill_rules, loader_attach) to a throwaway cgroup, and a
+ * child in that cgroup connect()s to every destination of the table. The
+ * hook's answer (EPERM, or anything else: allowed) must be the verdict's.
+ * Destinations by address only: names go through the DNS filter's own
+ * matcher in both (tests/unit/test_domain_match.c, test_first_bytes.c).
+ *
+ * Runs in a network namespace of its own in which no interface is up:
+ * an allowed connect() fails with a routing error, nothing can leave the
+ * machine whatever the programs decide. Needs root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+#include "bpf_privilege.h"
+#include "audit/audit_codes.h"
+#include "cli/policy_flags.h"
+#include "common/error.h"
+#include "kernel/loader.h"
+#include "kernel/sandbox_config.h"
+#include "kernel/verdict.h"
+#include "policy/cidr.h"
+#include "run/cgroup.h"
+
+#define HOST_ADDR "198.18.0.15" /* a LOCAL rule: this host's address */
+#define MAX_FLAGS 6
+
+struct policy_row {
+	const char *what;
+	struct policy_flag_arg flags[MAX_FLAGS]; /* ends at opt 0 */
+	bool no_ipv6;
+};
+
+static const struct policy_row policies[] = {
+	{ "CIDRs with ports, host ports",
+	  { { PFLAG_ALLOW_CIDR, "10.0.0.0/8:22" },
+	    { PFLAG_ALLOW_CIDR, "10.1.0.0/16:80" },
+	    { PFLAG_ALLOW_CIDR, "0.0.0.0/1:7" },
+	    { PFLAG_ALLOW_CIDR, "[2001:db8::/32]:443" },
+	    { PFLAG_ALLOW_HOST_PORTS, "5432" } },
+	  false },
+	{ "everything, host access",
+	  { { PFLAG_ALLOW_CIDR, "0.0.0.0/0" },
+	    { PFLAG_ALLOW_CIDR, "::/0" },
+	    { PFLAG_ENABLE_HOST_ACCESS, NULL } },
+	  false },
+	{ "metadata named, localhost deny, proxy",
+	  { { PFLAG_ALLOW_CIDR, "169.254.169.254/32:80" },
+	    { PFLAG_LOCALHOST, "deny" },
+	    { PFLAG_PROXY, "192.0.2.3:3128" } },
+	  false },
+	{ "IPv6 off",
+	  { { PFLAG_ALLOW_CIDR, "::/0" },
+	    { PFLAG_ALLOW_CIDR, "0.0.0.0/0:443" },
+	    { PFLAG_ALLOW_HOST_PORTS, "5432,6000-6010" } },
+	  true },
+};
+
+static const char *const dests[] = {
+	"10.1.2.3:22",
+	"10.1.2.3:80",
+	"10.1.2.3:81",
+	"10.2.0.1:22",
+	"10.2.0.1:80",
+	"100.64.0.1:7",
+	"100.64.0.1:8",
+	"198.51.100.1:443",
+	"169.254.169.254:80",
+	"169.254.1.1:80",
+	"192.0.2.3:3128",
+	"192.0.2.3:80",
+	"127.0.0.1:5432",
+	"127.0.0.1:5433",
+	"127.1.2.3:6005",
+	"0.0.0.0:5432",
+	"0.1.2.3:80",
+	HOST_ADDR ":5432",
+	HOST_ADDR ":80",
+	"[2001:db8::1]:443",
+	"[2001:db8::1]:80",
+	"[2001:db9::1]:443",
+	"[fe80::1]:443",
+	"[fd00:ec2::254]:80",
+	"[::1]:5432",
+	"[::1]:80",
+	"[::]:5432",
+	"[::ffff:10.1.2.3]:22",
+	"[::ffff:10.1.2.3]:80",
+	"[::ffff:127.0.0.1]:5432",
+	"[::ffff:169.254.169.254]:80",
+};
+
+#define N_DESTS ARRAY_SIZE(dests)
+
+static char cgroup_root[PATH_MAX];
+
+static socklen_t sockaddr_of(const struct verdict_dest *d,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (d->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(d->port);
+		memcpy(&in->sin_addr, d->addr, 4);
+		return sizeof(*in);
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(d->port);
+	memcpy(&in6->sin6_addr, d->addr, 16);
+	return sizeof(*in6);
+}
+
+/* The text's own family: "[::ffff:a.b.c.d]" goes through connect6. */
+static int connect_errno(const char *text, const struct verdict_dest *d)
+{
+	struct sockaddr_storage ss;
+	struct verdict_dest as_given = *d;
+	socklen_t len;
+	int fd, rc;
+
+	if (text[0] == '[' && d->family == AF_INET) {
+		memset(as_given.addr, 0, 16);
+		as_given.family = AF_INET6;
+		as_given.addr[10] = as_given.addr[11] = 0xff;
+		memcpy(as_given.addr + 12, d->addr, 4);
+	}
+	len = sockaddr_of(&as_given, &ss);
+	fd = socket(as_given.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (struct sockaddr *)&ss, len);
+	rc = rc ? errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* In the cgroup: one errno per destination on out. */
+static void child_connects(const char *cgroup, int out,
+			   const struct verdict_dest *d)
+{
+	char procs[PATH_MAX + 16];
+	int fd;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(2);
+	close(fd);
+	for (size_t i = 0; i < N_DESTS; i++) {
+		int e = connect_errno(dests[i], &d[i]);
+
+		if (write(out, &e, sizeof(e)) != sizeof(e))
+			_exit(3);
+	}
+	_exit(0);
+}
+
+static void kernel_errnos(const char *cgroup, const struct verdict_dest *d,
+			  int *errs)
+{
+	int pipefd[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pipefd[0]);
+		child_connects(cgroup, pipefd[1], d);
+	}
+	close(pipefd[1]);
+	for (size_t i = 0; i < N_DESTS; i++)
+		assert_int_equal(read(pipefd[0], &errs[i], sizeof(errs[i])),
+				 sizeof(errs[i]));
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void build_policy(const struct policy_row *r, struct policy *p)
+{
+	struct policy_flag_arg args[MAX_FLAGS + 1];
+	struct policy_flags f = { .v = args };
+	char err[AWF_ERR_LEN] = "";
+
+	policy_init(p);
+	args[f.n++] =
+		(struct policy_flag_arg){ PFLAG_DNS_SERVERS, "192.0.2.53" };
+	for (size_t i = 0; i < MAX_FLAGS && r->flags[i].opt; i++)
+		args[f.n++] = r->flags[i];
+	if (policy_flags_build(&f, p, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	p->ipv6 = !r->no_ipv6;
+}
+
+static void test_policy(void **state)
+{
+	const struct policy_row *r = *state;
+	struct verdict_dest d[N_DESTS];
+	struct sandbox_cgroup cg = { .fd = -1 };
+	char err[AWF_ERR_LEN] = "", name[64];
+	struct loader l = { 0 };
+	struct policy_cidr host;
+	struct rule_table rules;
+	struct awf_config cfg;
+	struct verdict_ctx c;
+	struct policy p;
+	int errs[N_DESTS];
+	int mismatches = 0;
+
+	build_policy(r, &p);
+	assert_int_equal(cidr_parse(&host, HOST_ADDR, err, sizeof(err)), 0);
+	for (size_t i = 0; i < N_DESTS; i++)
+		assert_int_equal(
+			verdict_dest_parse(dests[i], &d[i], err, sizeof(err)),
+			0);
+	sandbox_config_build(&cfg, &p, 5300, false, false);
+	snprintf(name, sizeof(name), "awft-verdict-%d", (int)getpid());
+	if (rules_build(&rules, &p, &host, 1, err, sizeof(err)) < 0 ||
+	    loader_load(&l, &cfg, false, err, sizeof(err)) < 0 ||
+	    loader_fill_rules(&l, &rules, err, sizeof(err)) < 0 ||
+	    loader_fill_host_addrs(&l, &host, 1, err, sizeof(err)) < 0 ||
+	    cgroup_create(&cg, cgroup_root, name, err, sizeof(err)) < 0 ||
+	    loader_attach(&l, cg.fd, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	kernel_errnos(cg.path, d, errs);
+	loader_detach(&l);
+	loader_close(&l);
+	cgroup_remove(&cg);
+	rules_free(&rules);
+
+	assert_int_equal(verdict_ctx_init(&c, &p, &host, 1, err, sizeof(err)),
+			 0);
+	for (size_t i = 0; i < N_DESTS; i++) {
+		bool kernel_allowed = errs[i] != EPERM;
+		struct verdict v;
+
+		verdict_decide(&c, &d[i], &v);
+		if (v.allowed == kernel_allowed)
+			continue;
+		print_message(
+			"%s: %s: kernel %s (%s), policy test %s (%s)\n",
+			r->what, dests[i], kernel_allowed ? "allows" : "denies",
+			strerror(errs[i]), v.allowed ? "allows" : "denies",
+			reason_code(v.reason));
+		mismatches++;
+	}
+	verdict_ctx_free(&c);
+	policy_free(&p);
+	assert_int_equal(mismatches, 0);
+}
+
+/* Every connect() of the test stays in a namespace with nothing up. */
+static int private_netns(char *why, size_t len)
+{
+	if (unshare(CLONE_NEWNET) == 0)
+		return 0;
+	snprintf(why, len, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	return -1;
+}
+
+int main(void)
+{
+	struct test_list l = { 0 };
+	char why[AWF_ERR_LEN];
+
+	TL_ROWS(&l, test_policy, policies);
+	if (!bpf_privileged(why, sizeof(why)) ||
+	    private_netns(why, sizeof(why)) < 0 ||
+	    cgroup2_root(cgroup_root, sizeof(cgroup_root), why, sizeof(why)) <
+		    0)
+		skip_all(l.t, l.n, why);
+	else
+		print_message("%zu destinations under %zu policies\n", N_DESTS,
+			      ARRAY_SIZE(policies));
+	return tl_run("verdict_kernel", &l);
+}
