@@ -142,8 +142,8 @@ static void test_reserved_ranges_present_by_default(void **state)
 static void test_reserved_other_clouds_and_nat64(void **state)
 {
 	static const char *const reserved[] = {
-		"168.63.129.16/32",	     "100.100.100.200/32",
-		"64:ff9b::a9fe:0/112",	     "64:ff9b::a83f:8110/128",
+		"168.63.129.16/32",	  "100.100.100.200/32",
+		"64:ff9b::a9fe:0/112",	  "64:ff9b::a83f:8110/128",
 		"64:ff9b::6464:64c8/128",
 	};
 	struct fixture *f = *state;

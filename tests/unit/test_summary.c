@@ -76,10 +76,10 @@ static void test_flags_group_ports_per_address(void **state)
 	add(s, "198.18.0.20", 80, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
 	add(s, "198.18.0.20", 443, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
 	add(s, "fd42::20", 8080, AWF_DENY, AWF_R_PORT_NOT_ALLOWED, NULL);
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	summary_add_dns(s, "files.pythonhosted.org", false,
-			AWF_R_NAME_NOT_ALLOWED);
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+			AWF_R_NAME_NOT_ALLOWED, false);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	text = text_of(s);
 	assert_non_null(strstr(
 		text,
@@ -105,10 +105,11 @@ static void test_no_flags_for_what_cannot_be_allowed_so(void **state)
 	char *text;
 
 	(void)state;
-	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN);
+	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN, false);
 	summary_add_dns(s, "10.0.18.198.in-addr.arpa", false,
-			AWF_R_DNS_LOCAL_ANSWER);
-	summary_add_dns(s, "odd\\032name", false, AWF_R_NAME_NOT_ALLOWED);
+			AWF_R_DNS_LOCAL_ANSWER, false);
+	summary_add_dns(s, "odd\\032name", false, AWF_R_NAME_NOT_ALLOWED,
+			false);
 	add(s, "198.18.0.10", 8080, AWF_DENY, AWF_R_PORT_NOT_ALLOWED,
 	    "allowed.test");
 	add(s, "127.0.0.1", 3000, AWF_DENY, AWF_R_LOOPBACK, NULL);
@@ -130,7 +131,7 @@ static void test_noise_is_left_out(void **state)
 	add(s, "198.18.0.53", 53, AWF_REDIRECT, AWF_R_DNS_REDIRECT, NULL);
 	add(s, "127.0.0.1", 3000, AWF_ALLOW, AWF_R_LOOPBACK, NULL);
 	add(s, "198.18.0.10", 443, AWF_ALLOW, AWF_R_LEARNED, "allowed.test");
-	summary_add_dns(s, "allowed.test", true, AWF_R_DNS_ALLOWED);
+	summary_add_dns(s, "allowed.test", true, AWF_R_DNS_ALLOWED, false);
 	assert_int_equal(summary_denied(s), 0);
 	summary_free(s);
 }
@@ -165,7 +166,7 @@ static void test_markdown_escapes(void **state)
 	(void)state;
 	n.comm = "a|b<c>";
 	summary_add_net(s, &n);
-	summary_add_dns(s, "x|y.test", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "x|y.test", false, AWF_R_NAME_NOT_ALLOWED, false);
 	md = markdown_of(s);
 	assert_non_null(strstr(
 		md,
@@ -199,7 +200,7 @@ static void test_names_denied(void **state)
 	char *text;
 
 	(void)state;
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST, "other.test");
 	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
 	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
@@ -349,8 +350,8 @@ static void test_single_label_gets_no_flag(void **state)
 	json_object *o, *why;
 
 	(void)state;
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
-	summary_add_dns(s, "intranet", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
+	summary_add_dns(s, "intranet", false, AWF_R_NAME_NOT_ALLOWED, false);
 	text = text_of(s);
 	assert_non_null(strstr(
 		text,
@@ -411,11 +412,11 @@ static void test_many_names_are_capped(void **state)
 	(void)state;
 	for (int i = 0; i < 899; i++) {
 		snprintf(name, sizeof(name), "host-%d.example.test", i);
-		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED);
+		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED, false);
 	}
 	for (int i = 0; i < 30; i++) {
 		snprintf(name, sizeof(name), "label%d", i);
-		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED);
+		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED, false);
 	}
 	text = text_of(s);
 	assert_true(longest_line(text) < 1000);

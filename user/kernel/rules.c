@@ -22,8 +22,8 @@
  * DNS64, 64:ff9b::a9fe:a9fe is 169.254.169.254.
  */
 static const char *const reserved_ranges4[] = {
-	"169.254.0.0/16",	/* IPv4 link-local: AWS, GCP, Azure IMDS */
-	"168.63.129.16/32",	/* Azure WireServer / host agent, DNS */
+	"169.254.0.0/16",     /* IPv4 link-local: AWS, GCP, Azure IMDS */
+	"168.63.129.16/32",   /* Azure WireServer / host agent, DNS */
 	"100.100.100.200/32", /* Alibaba Cloud metadata */
 };
 
