@@ -232,3 +232,42 @@ test_reserved_other_clouds_and_nat64_refused_under_everything() {
 	assert_eq "ok hello from 168.63.129.16:$RES_PORT
 ok hello from 64:ff9b::a9fe:a9fe:$RES_PORT" "$AWF_OUT" "named reserved addresses"
 }
+
+# ------------------------------------- names and UDP in audit-only mode
+
+# A name other than the one an address was learned for goes through the
+# kernel's name check (tls_name_not_allowed, audit_only), and so do the
+# datagrams of a UDP socket connected to a name's address without "udp"
+# (udp_to_name, from the backstop, once for the socket's destination).
+test_audit_only_name_check_and_udp_to_name() {
+	local pol audit=$TEST_TMP/audit.jsonl curl
+	cp "$AWFT_CA" "$TEST_TMP/ca.crt" || fail "no test CA at $AWFT_CA"
+	chmod 0644 "$TEST_TMP/ca.crt"
+	curl="curl -sS --noproxy '*' --max-time 5 --cacert $TEST_TMP/ca.crt"
+	pol=$(policy p "\"allow_domains\": [\"good.test\", {\"domain\": \"allowed.test\", \"ports\": [$UDP_ECHO_PORT]}]")
+	awf_run --policy "$pol" --audit-only --audit-log "$audit" -- sh -c "
+		${DIGT[*]} +short @$DNS4 good.test
+		${DIGT[*]} +short @$DNS4 allowed.test
+		$curl --resolve other.test:443:$SHARED4 https://other.test/
+		$PY -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((\"$ALLOWED4\", $UDP_ECHO_PORT))
+for i in range(3):
+    s.send(b\"ping\")
+    print(\"udp\", s.recv(256).decode().split(\":\")[0])'"
+	assert_eq 0 "$AWF_RC" "exit status"
+	assert_eq "$SHARED4
+$ALLOWED4
+hello from other.test at $SHARED4:443 (Host: other.test)
+udp echo from $ALLOWED4
+udp echo from $ALLOWED4
+udp echo from $ALLOWED4" "$AWF_OUT" "outputs"
+	audit_validate "$audit"
+	assert_eq 1 "$(audit_count "$audit" ".event == \"tls\" and .name == \"other.test\" and .reason == \"tls_name_not_allowed\" and .domain == \"good.test\" and .audit_only == true")" \
+		"the audit-only tls record of other.test"
+	assert_eq 1 "$(audit_count "$audit" ".event == \"packet\" and .dst == \"$ALLOWED4\" and .dport == $UDP_ECHO_PORT and .reason == \"udp_to_name\" and .audit_only == true")" \
+		"one audit-only udp_to_name record for three datagrams"
+	assert_contains "$AWF_ERR" "would have denied tls sni other.test" "summary"
+}
