@@ -253,8 +253,9 @@ static int load_one(struct agent_policy *e, int dfd, const char *dir,
 	rc = read_policy(e, root, resolv_conf, stub_fallback, err, errlen);
 	json_object_put(root);
 	if (!rc && e->policy.audit_only)
-		log_warn("%s: audit-only mode: nothing this policy refuses is enforced; would-be denials are logged",
-			 e->path);
+		log_warn(
+			"%s: audit-only mode: nothing this policy refuses is enforced; would-be denials are logged",
+			e->path);
 	return rc;
 }
 
