@@ -412,6 +412,12 @@ static void test_audit_only_would_have_denied(void **state)
 	assert_non_null(strstr(
 		text,
 		"awf-bpf: to allow these, add: --allow-domains pypi.org --allow-cidr 198.18.0.20/32:80\n"));
+	free(text);
+	text = markdown_of(s);
+	assert_non_null(
+		strstr(text, ", 3 would have denied (audit-only)</summary>"));
+	assert_non_null(strstr(
+		text, "| not in policy (would have denied: audit-only) | 2 |"));
 	o = summary_to_json(s);
 	assert_string_equal(logs_record_str(o, "would_deny"), "3");
 	assert_string_equal(logs_record_str(o, "denied"), "4");

@@ -851,8 +851,10 @@ static void md_dests(const struct summary *s, FILE *out)
 		summary_md_put(out, what);
 		fputs(" | ", out);
 		summary_md_put(out, v[i]->comm);
-		fprintf(out, " (%u) | %s | %llu |\n", v[i]->pid,
+		fprintf(out, " (%u) | %s%s | %llu |\n", v[i]->pid,
 			reason_text(v[i]->reason),
+			v[i]->audit_only ? " (would have denied: audit-only)" :
+					   "",
 			(unsigned long long)v[i]->count);
 	}
 	if (s->n_dests > SUMMARY_MAX_LINES)
@@ -901,6 +903,9 @@ void summary_print_markdown(const struct summary *s, FILE *out)
 		(unsigned long long)s->denied, n_doms,
 		times(n_doms, "domain", "domains"), s->n_dests,
 		times(s->n_dests, "destination", "destinations"));
+	if (s->would_deny)
+		fprintf(out, ", %llu would have denied (audit-only)",
+			(unsigned long long)s->would_deny);
 	if (s->lost)
 		fprintf(out, ", %llu events lost", (unsigned long long)s->lost);
 	fputs("</summary>\n\n", out);
