@@ -563,3 +563,26 @@ EOF2
 	assert_eq 125 "$AWF_RC" "a bad mode"
 	assert_contains "$AWF_ERR" 'mode: expected "enforce" or "audit"' "the message names the member"
 }
+
+# `run --audit-only` through the agent: the mode goes with the policy.
+test_agent_run_fast_path_audit_only() {
+	local pol audit=$TEST_TMP/run.jsonl
+	# shellcheck source=../audit_lib.sh
+	. "$ROOT/tests/audit_lib.sh"
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" --audit-only --audit-log "$audit" -- sh -c "
+		$PY $PROBE tcp $BLOCKED4 80 --timeout 2
+		dig +short +time=2 +tries=1 @$DNS4 other.test"
+	assert_contains "$(cat "$AG_LOG")" "$AG_ATTACH/run-" "the agent made the sandbox"
+	assert_eq "ok hello from $BLOCKED4:80
+$SHARED4" "$AWF_OUT" "what the policy refuses, reached"
+	assert_contains "$AWF_ERR" "awf-bpf: audit-only mode: nothing the policy refuses is enforced" "the start line"
+	audit_validate "$audit"
+	assert_eq 1 "$(audit_count "$audit" ".event == \"connect\" and .dst == \"$BLOCKED4\" and .audit_only == true")" \
+		"the audit-only connect record, relayed"
+	assert_eq 1 "$(audit_count "$audit" '.event == "dns" and .name == "other.test" and .audit_only == true')" \
+		"the audit-only dns record, relayed"
+	assert_contains "$AWF_ERR" "would have denied tcp $BLOCKED4:80" "summary"
+}
