@@ -188,12 +188,10 @@ while True:
     me = c.getsockname()
     c.sendall(('hello from %s:%d\n' % (me[0].replace('::ffff:', ''), me[1])).encode())
     c.close()"
-	for a in $RES_V4 $RES_V6; do
-		local i
-		for i in $(seq 1 50); do
-			probe tcp "$a" "$RES_PORT" | grep -q '^ok' && break
-			sleep 0.1
-		done
+	# Bounded wait for the listener (5 s).
+	for _ in $(seq 1 50); do
+		probe tcp "${RES_V4%% *}" "$RES_PORT" | grep -q '^ok' && break
+		sleep 0.1
 	done
 }
 
