@@ -224,6 +224,10 @@ int awf_egress(struct __sk_buff *skb)
 		why = packet_verdict(skb, 0, &sc, &d, &src, why);
 		if (why == AWF_R_NONE)
 			return VERDICT_PROCEED;
+		if (audit_passes(&sc, why)) {
+			packet_audited(skb, sc.slot, why, &d, &src);
+			return VERDICT_PROCEED;
+		}
 	}
 	packet_dropped(skb, sc.slot, why, &d, &src);
 	return VERDICT_REFUSE;
@@ -280,6 +284,10 @@ int awf_tc_egress(struct __sk_buff *skb)
 	why = packet_verdict(skb, l3, &sc, &d, &src, AWF_R_TC_EGRESS);
 	if (why == AWF_R_NONE)
 		return TC_ACT_OK;
+	if (audit_passes(&sc, why)) {
+		packet_audited(skb, sc.slot, why, &d, &src);
+		return TC_ACT_OK;
+	}
 	packet_dropped(skb, sc.slot, why, &d, &src);
 	return TC_ACT_SHOT;
 }

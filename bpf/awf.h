@@ -166,6 +166,13 @@ enum awf_learned_flag {
 	AWF_LEARNED_NO_NAME_CHECK = 1 << 0,
 	/* UDP may reach it too ("udp": true; merged: any of the names). */
 	AWF_LEARNED_UDP = 1 << 1,
+	/*
+	 * Audit-only mode: learned from a name the policy does not allow,
+	 * so that the events of its connections name it. Decided as if it
+	 * were not learned (never written in enforcing mode); an allowed
+	 * name's entry for the same address wins.
+	 */
+	AWF_LEARNED_AUDIT_ONLY = 1 << 2,
 };
 
 /*
@@ -286,7 +293,8 @@ struct awf_config {
 	__u32 proxy_addr[4]; /* IPv4 in proxy_addr[0], the rest zero */
 	__u8 audit_allowed;  /* also emit events for allowed connects */
 	__u8 unrestricted;   /* agent: a subtree the operator left unfiltered */
-	__u8 pad[2];
+	__u8 audit_only;     /* "mode": "audit": see AWF_AUDIT_ONLY_REASONS */
+	__u8 pad;
 	struct awf_port_set lo_ports; /* loopback ports the policy lists */
 	__u32 learned_set; /* agent: key of the learned addresses; run: 0 */
 };
@@ -349,6 +357,37 @@ enum awf_reason {
 };
 
 /*
+ * The reasons that are the policy's own. In audit-only mode ("mode":
+ * "audit", `run --audit-only`) a denial for one of them is not enforced:
+ * the operation proceeds and its event, otherwise the same, carries
+ * AWF_EVF_AUDIT_ONLY. A denial for any other reason stays: audit mode
+ * opens the policy, not the sandbox (reserved ranges, socket types,
+ * spoofed sources, binds off loopback, packets the backstop cannot
+ * parse, the DNS filter's refusals of what it cannot judge).
+ */
+#define AWF_REASON_BIT(r) (1ULL << (r))
+#define AWF_AUDIT_ONLY_REASONS                                              \
+	(AWF_REASON_BIT(AWF_R_NOT_IN_POLICY) |                              \
+	 AWF_REASON_BIT(AWF_R_PORT_NOT_ALLOWED) |                           \
+	 AWF_REASON_BIT(AWF_R_LOOPBACK) |                                   \
+	 AWF_REASON_BIT(AWF_R_IPV6_DISABLED) |                              \
+	 AWF_REASON_BIT(AWF_R_PROXY_ONLY) |                                 \
+	 AWF_REASON_BIT(AWF_R_BLOCKED_DOMAIN) |                             \
+	 AWF_REASON_BIT(AWF_R_NAME_NOT_ALLOWED) |                           \
+	 AWF_REASON_BIT(AWF_R_TLS_NAME) | AWF_REASON_BIT(AWF_R_HTTP_HOST) | \
+	 AWF_REASON_BIT(AWF_R_NO_NAME) |                                    \
+	 AWF_REASON_BIT(AWF_R_NOT_TLS_OR_HTTP) |                            \
+	 AWF_REASON_BIT(AWF_R_HELLO_UNCHECKABLE) |                          \
+	 AWF_REASON_BIT(AWF_R_NAME_UNCHECKED) |                             \
+	 AWF_REASON_BIT(AWF_R_NAME_BLOCKED) |                               \
+	 AWF_REASON_BIT(AWF_R_UDP_TO_NAME))
+
+enum awf_event_flag {
+	/* passed only because of audit-only mode; enforcing would refuse */
+	AWF_EVF_AUDIT_ONLY = 1 << 0,
+};
+
+/*
  * daddr and saddr as every 16-byte address here: IPv4 in the first 4
  * bytes, the rest zero. The source is the socket's bound address and port
  * (0 while unbound) for the socket hooks, the IP header's for packets.
@@ -366,7 +405,7 @@ struct awf_event {
 	__u8 reason;   /* enum awf_reason */
 	__u8 family; /* AF_INET or AF_INET6; v4-mapped is reported as AF_INET */
 	__u8 proto;  /* IPPROTO_* */
-	__u8 pad;
+	__u8 flags;  /* enum awf_event_flag */
 	__u16 dport; /* host order */
 	__u16 sport; /* host order */
 	__u8 pad2[2];

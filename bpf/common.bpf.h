@@ -60,6 +60,7 @@ struct awf_decision {
 	__u8 reason;
 	/* allowed as a learned address: its first bytes must name a name */
 	__u8 name_check;
+	__u8 audit_only; /* a denial that proceeds: AWF_EVF_AUDIT_ONLY */
 	__u32 rule_id;
 	__u32 name_id; /* the learned entry that matched, if live */
 };

@@ -51,7 +51,7 @@ static __always_inline void fill_event(struct awf_event *e, __u32 slot,
 	e->reason = dec->reason;
 	e->family = d->family;
 	e->proto = d->proto;
-	e->pad = 0;
+	e->flags = dec->audit_only ? AWF_EVF_AUDIT_ONLY : 0;
 	e->dport = d->port;
 	e->sport = src->port;
 	e->pad2[0] = 0;

@@ -103,19 +103,22 @@ static __always_inline int settle(struct sk_msg_md *msg,
 	struct awf_src src = {};
 	struct awf_dst d = {};
 	struct awf_scope sc;
+	bool scoped = scope_of_slot(&sc, slot);
 
-	st->name_check = allowed ? AWF_NC_PASSED : AWF_NC_REFUSED;
+	dec->audit_only = !allowed && scoped && audit_passes(&sc, dec->reason);
+	st->name_check =
+		allowed || dec->audit_only ? AWF_NC_PASSED : AWF_NC_REFUSED;
 	count(slot, allowed ? AWF_C_NAMES_PASSED : AWF_C_NAMES_DENIED);
 	if (!allowed)
 		count_denial(slot, dec->reason);
-	if (!allowed || (scope_of_slot(&sc, slot) && sc.cfg->audit_allowed)) {
+	if (!allowed || (scoped && sc.cfg->audit_allowed)) {
 		dst_of_state(st, &d);
 		src_of_sock(msg->sk, &src);
 		dec->name_id = st->name_id;
 		emit_name(slot, fl->kind, &d, &src, dec,
 			  &fb->buf[fl->name_off & SCRATCH_MASK], fl->name_len);
 	}
-	if (!allowed)
+	if (!allowed && !dec->audit_only)
 		return SK_DROP;
 	bpf_msg_apply_bytes(msg, PASS_FOR_GOOD);
 	return SK_PASS;

@@ -118,4 +118,29 @@ static __always_inline void packet_dropped(struct __sk_buff *skb, __u32 slot,
 	emit(slot, AWF_EV_PACKET, d, src, &dec, bpf_skb_cgroup_id(skb));
 }
 
+/*
+ * Audit-only mode: a packet the policy refuses (audit_passes()) leaves,
+ * with the event of its drop. A datagram of a UDP socket connect() let
+ * through (udp_to_name) tags the socket with its destination, so that
+ * one event stands for the socket's datagrams there, not one per packet.
+ */
+static __always_inline void packet_audited(struct __sk_buff *skb, __u32 slot,
+					   __u8 reason, const struct awf_dst *d,
+					   const struct awf_src *src)
+{
+	struct awf_decision dec = { .verdict = AWF_DENY,
+				    .reason = reason,
+				    .audit_only = 1 };
+	struct awf_sk_state *st = sk_state_of_skb(skb);
+
+	if (st && reason == AWF_R_UDP_TO_NAME) {
+		st->allowed_family = d->family;
+		st->allowed_port = d->port;
+		__builtin_memcpy(st->allowed_addr, d->addr, 16);
+	}
+	count(slot, AWF_C_PACKETS_DROPPED);
+	count_denial(slot, reason);
+	emit(slot, AWF_EV_PACKET, d, src, &dec, bpf_skb_cgroup_id(skb));
+}
+
 #endif /* AWF_PACKET_BPF_H */

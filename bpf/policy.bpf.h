@@ -52,6 +52,14 @@ static __always_inline void deny(struct awf_decision *dec, __u8 reason)
 	dec->reason = reason;
 }
 
+/* Audit-only mode: whether a denial for reason proceeds (awf.h). */
+static __always_inline bool audit_passes(const struct awf_scope *sc,
+					 __u8 reason)
+{
+	return sc->cfg->audit_only && reason < 64 &&
+	       ((AWF_AUDIT_ONLY_REASONS >> reason) & 1);
+}
+
 /*
  * Whether the socket that would receive d on this host is one the sandbox
  * bound: only sockets of this sandbox carry our sk_state with bound_port
@@ -176,6 +184,10 @@ static __always_inline void decide(const struct awf_scope *sc,
 	learned = lookup_learned(sc, d);
 	if (learned && learned->expires_ns > bpf_ktime_get_ns()) {
 		dec->name_id = learned->name_id;
+		if (learned->flags & AWF_LEARNED_AUDIT_ONLY) {
+			deny(dec, miss);
+			return;
+		}
 		if (sc->cfg->proxy_enabled) {
 			deny(dec, AWF_R_PROXY_ONLY);
 			return;

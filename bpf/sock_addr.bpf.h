@@ -46,13 +46,20 @@ static __always_inline int enforce(const struct awf_scope *sc,
 	 * a name's addresses for its TCP clients. Untagged, the socket's
 	 * datagrams meet the backstop, which refuses them.
 	 */
-	if (is_connect && dec.reason == AWF_R_UDP_TO_NAME)
+	if (is_connect && dec.reason == AWF_R_UDP_TO_NAME) {
+		/* audit-only: room for the tag of packet_audited() */
+		if (sc->cfg->audit_only)
+			sk_state_of(ctx->sk, true);
 		return VERDICT_PROCEED;
+	}
 	count(sc->slot,
 	      is_connect ? AWF_C_CONNECT_DENIED : AWF_C_SENDMSG_DENIED);
 	count_denial(sc->slot, dec.reason);
+	dec.audit_only = audit_passes(sc, dec.reason);
+	if (dec.audit_only)
+		tag_allowed(ctx->sk, sc->slot, d, &dec);
 	emit_sock(sc, ctx, kind, d, &dec);
-	return VERDICT_REFUSE;
+	return dec.audit_only ? VERDICT_PROCEED : VERDICT_REFUSE;
 }
 
 static __always_inline void note_redirect(const struct awf_scope *sc,

@@ -43,9 +43,11 @@
 #define ALLOWED4 "198.18.0.10"	   /* CIDR rule 1, port 8080 */
 #define LEARNED4 "198.18.0.11"	   /* learned (run, slot 1), port 8080 */
 #define LEARNED_UDP4 "198.18.0.16" /* learned, "udp": true */
-#define OTHER_SET4 "198.18.0.13"   /* learned in slot 2's set only */
-#define SLOT2_4 "198.18.0.14"	   /* CIDR rule 5 of slot 2 only */
-#define ALLOWED6 "fd42:a0f0::10"   /* CIDR rule 2, port 8080 */
+/* learned in audit-only mode from a name the policy refuses */
+#define AUDIT_LEARNED4 "198.18.0.17"
+#define OTHER_SET4 "198.18.0.13" /* learned in slot 2's set only */
+#define SLOT2_4 "198.18.0.14"	 /* CIDR rule 5 of slot 2 only */
+#define ALLOWED6 "fd42:a0f0::10" /* CIDR rule 2, port 8080 */
 #define LEARNED6 "fd42:a0f0::11"
 /* Not on lo: no row that reaches them may be allowed. */
 #define EXPIRED4 "198.18.0.12" /* learned, expired */
@@ -79,9 +81,17 @@ enum variant {
 /*
  * The agent's slots: 1 is `run`'s policy, 2 the same without IPv6 plus a
  * CIDR and a learned set of its own, 3 a slot being torn down (zeroed
- * config), 4 an unrestricted subtree.
+ * config), 4 an unrestricted subtree, 5 SLOT_MAIN's policy in audit-only
+ * mode.
  */
-enum { SLOT_NONE = 0, SLOT_MAIN = 1, SLOT_NOV6, SLOT_TORN, SLOT_FREE };
+enum {
+	SLOT_NONE = 0,
+	SLOT_MAIN = 1,
+	SLOT_NOV6,
+	SLOT_TORN,
+	SLOT_FREE,
+	SLOT_AUDIT,
+};
 
 /* Where an agent row's child runs, and which cgroups the slots map names. */
 enum where {
@@ -122,6 +132,7 @@ struct want_event {
 	uint32_t name_id;
 	/* OP_*_SRC: the datagram's source (a spoofed_source event names it) */
 	const char *src;
+	uint8_t flags; /* enum awf_event_flag */
 };
 
 struct sa_case {
@@ -146,6 +157,11 @@ struct sa_case {
 	{ .kind = AWF_EV_##k, .verdict = AWF_##v, .reason = AWF_R_##r,    \
 	  .family = fam, .addr = a, .rule_id = rule, .name_id = name,     \
 	  .src = source }
+/* A denial audit-only mode let through: the same event, flagged. */
+#define EVA(k, r, fam, a, rule, name)                                     \
+	{ .kind = AWF_EV_##k, .verdict = AWF_DENY, .reason = AWF_R_##r,   \
+	  .family = fam, .addr = a, .rule_id = rule, .name_id = name,     \
+	  .flags = AWF_EVF_AUDIT_ONLY }
 #define NO_EVENT { 0 } /* kind 0 */
 /* clang-format on */
 #define TCP SOCK_STREAM
@@ -394,6 +410,51 @@ static const struct sa_case cases[] = {
 	  NO_EVENT },
 	{ "unrestricted slot: any bind", V_AGENT, SLOT_FREE, CG_SANDBOX,
 	  OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, 0, NO_EVENT },
+
+	/*
+	 * Audit-only mode: the policy's denials proceed (ECONNREFUSED: the
+	 * connection reached the address, where nothing listens), flagged;
+	 * the sandbox's own stay, unflagged.
+	 */
+	{ "audit-only: tcp4 port not allowed proceeds", V_AGENT, SLOT_AUDIT,
+	  CG_SANDBOX, OP_CONNECT, AF_INET, TCP, ALLOWED4, OTHER_PORT,
+	  ECONNREFUSED,
+	  EVA(CONNECT, PORT_NOT_ALLOWED, AF_INET, ALLOWED4, 0, 0) },
+	{ "audit-only: tcp4 loopback host service proceeds", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_CONNECT, AF_INET, TCP, "127.0.0.1",
+	  OTHER_PORT, ECONNREFUSED,
+	  EVA(CONNECT, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "audit-learned address is not in policy, named", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_CONNECT, AF_INET, TCP, AUDIT_LEARNED4, SVC_PORT, EPERM,
+	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET, AUDIT_LEARNED4, 0, 11) },
+	{ "audit-only: audit-learned address proceeds, named", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_CONNECT, AF_INET, TCP, AUDIT_LEARNED4,
+	  SVC_PORT, 0,
+	  EVA(CONNECT, NOT_IN_POLICY, AF_INET, AUDIT_LEARNED4, 0, 11) },
+	{ "audit-only: udp4 sendto learned without udp proceeds", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_SENDTO, AF_INET, UDP, LEARNED4, SVC_PORT,
+	  0, EVA(SENDMSG, UDP_TO_NAME, AF_INET, LEARNED4, 0, 7) },
+	{ "audit-only: udp4 sendto port not allowed proceeds", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_SENDTO, AF_INET, UDP, ALLOWED4, OTHER_PORT,
+	  0, EVA(SENDMSG, PORT_NOT_ALLOWED, AF_INET, ALLOWED4, 0, 0) },
+	{ "audit-only: reserved range stays refused", V_AGENT, SLOT_AUDIT,
+	  CG_SANDBOX, OP_CONNECT, AF_INET, TCP, METADATA4, 80, EPERM,
+	  EV(CONNECT, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
+	{ "audit-only: v4-mapped reserved range stays refused", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_CONNECT, AF_INET6, TCP, MAPPED(METADATA4),
+	  80, EPERM,
+	  EV(CONNECT, DENY, RESERVED_RANGE, AF_INET, METADATA4, 3, 0) },
+	{ "audit-only: bind off loopback stays refused", V_AGENT, SLOT_AUDIT,
+	  CG_SANDBOX, OP_BIND, AF_INET, TCP, ALLOWED4, OWN_PORT, EPERM,
+	  EV(BIND, DENY, BIND_NOT_LOOPBACK, AF_INET, ALLOWED4, 0, 0) },
+	{ "audit-only: bind to another host's address stays refused", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_BIND, AF_INET, UDP, DENIED4, 0, EPERM,
+	  EV(BIND, DENY, SPOOFED_SOURCE, AF_INET, DENIED4, 0, 0) },
+	{ "audit-only: PKTINFO source of another host stays refused", V_AGENT,
+	  SLOT_AUDIT, CG_SANDBOX, OP_SENDMSG_SRC, AF_INET, UDP, ALLOWED4,
+	  SVC_PORT, EPERM,
+	  EVS(SENDMSG, DENY, SPOOFED_SOURCE, AF_INET, ALLOWED4, 0, 0,
+	      DENIED4) },
 };
 
 /* The CIDR rules of the policies, by P_* mask. */
@@ -425,11 +486,14 @@ static const struct {
 	{ EXPIRED4, false, 7, P_RUN | P_SLOT(SLOT_MAIN), 0 },
 	{ LEARNED6, true, 8, P_RUN | P_SLOT(SLOT_MAIN), 0 },
 	{ OTHER_SET4, true, 9, P_SLOT(SLOT_NOV6), 0 },
+	{ AUDIT_LEARNED4, true, 11, P_RUN | P_SLOT(SLOT_MAIN),
+	  AWF_LEARNED_AUDIT_ONLY },
 };
 
-static const char *const lo_addrs[] = { ALLOWED4,   LEARNED4, LEARNED_UDP4,
-					OTHER_SET4, SLOT2_4,  ALLOWED6,
-					LEARNED6 };
+static const char *const lo_addrs[] = {
+	ALLOWED4, LEARNED4, LEARNED_UDP4, OTHER_SET4,
+	SLOT2_4,  ALLOWED6, LEARNED6,	  AUDIT_LEARNED4,
+};
 
 struct test_cgroup {
 	char path[PATH_MAX];
@@ -990,6 +1054,10 @@ static struct awf_config agent_config(uint32_t slot)
 		memset(&cfg, 0, sizeof(cfg)); /* as agent_sandbox.c writes it */
 		cfg.unrestricted = 1;
 		break;
+	case SLOT_AUDIT:
+		cfg.learned_set = 13;
+		cfg.audit_only = 1;
+		break;
 	default: /* torn down: agent_sandbox.c zeroes the config first */
 		memset(&cfg, 0, sizeof(cfg));
 	}
@@ -999,6 +1067,8 @@ static struct awf_config agent_config(uint32_t slot)
 static int fill_agent_slot(struct awf_agent_bpf *skel, uint32_t slot)
 {
 	struct awf_config cfg = agent_config(slot);
+	/* the audit-only slot has SLOT_MAIN's rules */
+	uint32_t in = P_SLOT(slot == SLOT_AUDIT ? SLOT_MAIN : slot);
 
 	for (size_t i = 0; i < ARRAY_SIZE(rule_defs); i++) {
 		struct awf_rule rule = rule_of(i);
@@ -1009,7 +1079,7 @@ static int fill_agent_slot(struct awf_agent_bpf *skel, uint32_t slot)
 		struct awf_slot_cidr6_key k6 = { .prefixlen = plen,
 						 .slot = htonl(slot) };
 
-		if ((rule_defs[i].in & P_SLOT(slot)) &&
+		if ((rule_defs[i].in & in) &&
 		    put_keyed(skel->maps.cidr4, skel->maps.cidr6,
 			      rule_defs[i].addr, &k4, &k6,
 			      offsetof(struct awf_slot_cidr4_key, addr), &rule))
@@ -1020,7 +1090,7 @@ static int fill_agent_slot(struct awf_agent_bpf *skel, uint32_t slot)
 		struct awf_set_ip4_key k4 = { .set = cfg.learned_set };
 		struct awf_set_ip6_key k6 = { .set = cfg.learned_set };
 
-		if ((learned_defs[i].in & P_SLOT(slot)) &&
+		if ((learned_defs[i].in & in) &&
 		    put_keyed(skel->maps.learned4, skel->maps.learned6,
 			      learned_defs[i].addr, &k4, &k6,
 			      offsetof(struct awf_set_ip4_key, addr), &val))
@@ -1069,7 +1139,7 @@ static struct awf_agent_bpf *load_agent(void)
 			strerror(-err));
 		goto fail;
 	}
-	for (uint32_t slot = SLOT_MAIN; slot <= SLOT_FREE; slot++)
+	for (uint32_t slot = SLOT_MAIN; slot <= SLOT_AUDIT; slot++)
 		if (fill_agent_slot(skel, slot))
 			goto fail;
 	return skel;
@@ -1478,10 +1548,11 @@ static void print_event(const char *what, const struct awf_event *e)
 
 	inet_ntop(e->family, e->daddr, ip, sizeof(ip));
 	print_error("  %s: kind %u verdict %u reason %u family %u %s port %u "
-		    "proto %u rule %u name %u slot %u pid %u cgroup %llu\n",
+		    "proto %u rule %u name %u slot %u pid %u cgroup %llu "
+		    "flags %u\n",
 		    what, e->kind, e->verdict, e->reason, e->family, ip,
 		    e->dport, e->proto, e->rule_id, e->name_id, e->slot, e->pid,
-		    (unsigned long long)e->cgroup_id);
+		    (unsigned long long)e->cgroup_id, e->flags);
 }
 
 /* A spoofed source's event names it (v4-mapped as IPv4). */
@@ -1540,7 +1611,7 @@ static void check_event(const struct sa_test *t, pid_t pid)
 	    e->dport != want.dport || e->proto != want.proto ||
 	    e->rule_id != want.rule_id || e->name_id != want.name_id ||
 	    e->pid != want.pid || e->cgroup_id != want.cgroup_id ||
-	    e->slot != want.slot) {
+	    e->slot != want.slot || e->flags != w->flags) {
 		print_event("got", e);
 		print_event("expected", &want);
 		fail();

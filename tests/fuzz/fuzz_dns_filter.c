@@ -10,6 +10,7 @@
  * every (query, answer) pair to learn, whatever decide said.
  *   flags & 0x03: max addresses per name: 64, 1, 2, 3 (eviction)
  *   flags & 0x04: dns.min_ttl 0 instead of 60
+ *   flags & 0x08: audit-only mode (dns_filter_set_audit_only)
  *   flags & 0x80: no learned store yet (the filter must refuse answers);
  *                 ignored when AWF_FUZZ_SKIP_NO_STORE=1 is in the
  *                 environment (to fuzz the rest while that state crashes)
@@ -28,6 +29,12 @@
  *    learn accepted, owned by its question's name or a name reachable from
  *    it through that answer's CNAMEs, owned by no blocked name, and is
  *    filed under the name of that question.
+ * In audit-only mode decide forwards every standard query of one
+ * question but ANY and PTR, and learn accepts answers to them; what the
+ * policy refuses is learned only as AWF_LEARNED_AUDIT_ONLY entries that
+ * open nothing (no rule, no port): every other entry still satisfies the
+ * oracle above, so audit mode never opens an address of a name the
+ * policy refuses.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -66,6 +73,7 @@
 
 #define FLAG_NO_STORE 0x80
 #define FLAG_MIN_TTL_0 0x04
+#define FLAG_AUDIT 0x08
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -269,6 +277,7 @@ struct accepted {
 
 struct run {
 	struct learned_store *store;
+	bool audit;		/* FLAG_AUDIT */
 	uint64_t min_expiry_ns; /* start of the input + min_ttl */
 	struct accepted acc[MAX_PAIRS];
 	size_t n_acc;
@@ -305,7 +314,7 @@ static size_t map_count(int fd)
 	return n;
 }
 
-static void check_decide(const uint8_t *query, size_t len)
+static void check_decide(const struct run *r, const uint8_t *query, size_t len)
 {
 	unsigned int rcode = 0;
 	struct omsg q;
@@ -315,7 +324,8 @@ static void check_decide(const uint8_t *query, size_t len)
 	rc = ops->decide(ops->ctx, query, len, &rcode);
 	omsg_parse(query, len, &q);
 	want = q.qname && q.qtype != LDNS_RR_TYPE_ANY &&
-	       q.qtype != LDNS_RR_TYPE_PTR && oracle_name_allowed(q.qname);
+	       q.qtype != LDNS_RR_TYPE_PTR &&
+	       (r->audit || oracle_name_allowed(q.qname));
 	CHECK(rc == 0 || rc == 1);
 	if (!rc)
 		CHECK(rcode >= 1 && rcode <= 15);
@@ -344,7 +354,8 @@ static void check_learn(struct run *r, const uint8_t *query, size_t qlen,
 	/* Accepted: a store, and a question decide would let through. */
 	CHECK(r->store);
 	omsg_parse(query, qlen, &a->query);
-	CHECK(a->query.qname && oracle_name_allowed(a->query.qname));
+	CHECK(a->query.qname &&
+	      (r->audit || oracle_name_allowed(a->query.qname)));
 	omsg_parse(answer, alen, &a->answer);
 	CHECK(a->answer.qname && dname_eq(a->answer.qname, a->query.qname) &&
 	      a->answer.qtype == a->query.qtype);
@@ -391,9 +402,14 @@ static bool reachable(const ldns_rr_list *ans, const ldns_rdf *qname,
 	return found;
 }
 
-/* Some accepted answer filed under name has an A/AAAA record for key. */
+/*
+ * Some accepted answer filed under name has an A/AAAA record for key;
+ * audited (an audit-only entry): of any accepted answer, owned by any
+ * name of its chain (a name the policy refuses may be one the oracle
+ * cannot spell as the filter does: escaped bytes).
+ */
 static bool accounted_for(const struct run *r, const char *name, int family,
-			  const uint8_t *key)
+			  const uint8_t *key, bool audited)
 {
 	ldns_rr_type want = family == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
 	size_t klen = family == 4 ? 4 : 16;
@@ -402,7 +418,7 @@ static bool accounted_for(const struct run *r, const char *name, int family,
 		const struct accepted *a = &r->acc[i];
 		const ldns_rr_list *ans = ldns_pkt_answer(a->answer.pkt);
 
-		if (strcmp(a->name, name))
+		if (!audited && strcmp(a->name, name))
 			continue;
 		for (size_t j = 0; j < ldns_rr_list_rr_count(ans); j++) {
 			const ldns_rr *rr = ldns_rr_list_rr(ans, j);
@@ -411,7 +427,8 @@ static bool accounted_for(const struct run *r, const char *name, int family,
 			if (ldns_rr_get_type(rr) != want || !rd ||
 			    ldns_rdf_size(rd) != klen ||
 			    memcmp(ldns_rdf_data(rd), key, klen) ||
-			    oracle_name_blocked(ldns_rr_owner(rr)) ||
+			    (!audited &&
+			     oracle_name_blocked(ldns_rr_owner(rr))) ||
 			    !reachable(ans, a->query.qname, ldns_rr_owner(rr)))
 				continue;
 			return true;
@@ -437,9 +454,16 @@ static void check_map(const struct run *r, int fd, int family)
 		CHECK(name);
 		/* min_ttl 0 and TTL 0 give an entry that expires at once. */
 		CHECK(v.expires_ns >= r->min_expiry_ns);
+		if (v.flags & AWF_LEARNED_AUDIT_ONLY) {
+			/* only ever in audit mode, and opening nothing */
+			CHECK(r->audit);
+			CHECK(v.rule_id == 0 && v.ports.count == 0);
+			CHECK(accounted_for(r, name, family, key, true));
+			continue;
+		}
 		CHECK(v.rule_id > 0);
 		CHECK(v.ports.count > 0);
-		CHECK(accounted_for(r, name, family, key));
+		CHECK(accounted_for(r, name, family, key, false));
 	}
 }
 
@@ -521,6 +545,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(r.store);
 	}
 	dns_filter_use_store(filter, r.store);
+	r.audit = flags & FLAG_AUDIT;
+	dns_filter_set_audit_only(filter, r.audit);
 
 	for (size_t i = 0; i < n; i += 2) {
 		/* Copies of exactly their size: over-reads hit a redzone. */
@@ -528,7 +554,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		CHECK(q);
 		memcpy(q, chunk[i], len[i]);
-		check_decide(q, len[i]);
+		check_decide(&r, q, len[i]);
 		if (i + 1 < n) {
 			a = malloc(len[i + 1] ? len[i + 1] : 1);
 			CHECK(a);

@@ -228,6 +228,20 @@ def filter_seeds():
         "v6.example.com", AAAA,
         [(None, A, ipv4("192.0.2.40")), (None, AAAA, ipv6("2001:db8::40")),
          (None, AAAA, b"\1\2\3")]))
+    # Audit-only mode (flag 0x08): refused names forwarded, learned as
+    # AWF_LEARNED_AUDIT_ONLY; one shares an allowed name's address.
+    s["audit_outside_then_allowed"] = pack_filter(
+        8, query("evil.test"),
+        answer("evil.test", A, [(None, A, ipv4("198.51.100.9"))]),
+        query("www.example.com"),
+        answer("www.example.com", A, [(None, A, ipv4("198.51.100.9"))]),
+        query("ads.example.com"),
+        answer("ads.example.com", A, [(None, A, ipv4("198.51.100.9"))]))
+    s["audit_cname_into_blocked"] = pack_filter(
+        8, query("www.example.com"), answer(
+            "www.example.com", A,
+            [(None, CNAME, name("tracker.ads.example.com")),
+             (name("tracker.ads.example.com"), A, ipv4("203.0.113.66"))]))
     return s
 
 

@@ -578,3 +578,61 @@ EOF2
 	assert_contains "$(printf '%s\n' "$AWF_OUT" | sed -n 2p)" "refused EACCES " "run via the agent: other.test"
 	assert_match "$AWF_ERR" "^awf-bpf: denied tls sni other\\.test to ${SHARED4//./\\.}:443 from pid [0-9]+ \\(python3\\): name not allowed$" "run via the agent: the denial line"
 }
+
+# "mode": "audit" in an agent policy: its sandboxes reach what it refuses,
+# logged as audit_only; reserved ranges stay refused; a bad mode is refused.
+test_agent_policy_mode_audit() {
+	# shellcheck source=../audit_lib.sh
+	. "$ROOT/tests/audit_lib.sh"
+	agent_setup
+	cat >"$AG_DIR/policies/aud.json" <<EOF2
+{"version": 1, "selector": "$AG_ATTACH/aud*", "allow_cidrs": ["$ALLOWED4/32"],
+ "dns_servers": ["$DNS4"], "mode": "audit"}
+EOF2
+	agent_start
+	assert_contains "$(cat "$AG_LOG")" "aud.json: audit-only mode: nothing this policy refuses is enforced" "the agent's log"
+	probe_in aud1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_ok "$PROBE_LINE" "hello from $BLOCKED4:80" "aud1 (audit-only): $BLOCKED4:80"
+	probe_in web1 tcp "$BLOCKED4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "web1 (enforcing) beside it: $BLOCKED4:80"
+	assert_eq "$SHARED4" "$(dig_in aud1 other.test)" "other.test through aud1's resolver"
+	probe_in aud1 tcp "$LINKLOCAL4" 80 --timeout 2
+	assert_eperm_fast "$PROBE_LINE" "aud1: $LINKLOCAL4:80 stays refused"
+	wait_for "$AG_AUDIT" "\"name\":\"other.test\"" || fail "no dns record of other.test"
+	assert_eq 1 "$(audit_count "$AG_AUDIT" ".sandbox == \"aud:$AG_ATTACH/aud1\" and .event == \"connect\" and .dst == \"$BLOCKED4\" and .verdict == \"deny\" and .audit_only == true")" \
+		"aud1's audit-only connect record"
+	assert_eq 1 "$(audit_count "$AG_AUDIT" ".sandbox == \"aud:$AG_ATTACH/aud1\" and .event == \"dns\" and .name == \"other.test\" and .reason == \"name_not_allowed\" and .audit_only == true")" \
+		"aud1's audit-only dns record"
+	assert_eq 1 "$(audit_count "$AG_AUDIT" ".sandbox == \"aud:$AG_ATTACH/aud1\" and .dst == \"$LINKLOCAL4\" and .reason == \"link_local\" and (has(\"audit_only\") | not)")" \
+		"aud1's link_local record is a plain denial"
+	assert_eq 0 "$(audit_count "$AG_AUDIT" ".sandbox == \"web:$AG_ATTACH/web1\" and has(\"audit_only\")")" \
+		"no audit_only record of the enforcing sandbox"
+	agent_stop
+	sed -i 's/"mode": "audit"/"mode": "Audit"/' "$AG_DIR/policies/aud.json"
+	awf agent --config "$AG_DIR/agent.json"
+	assert_eq 125 "$AWF_RC" "a bad mode"
+	assert_contains "$AWF_ERR" 'mode: expected "enforce" or "audit"' "the message names the member"
+}
+
+# `run --audit-only` through the agent: the mode goes with the policy.
+test_agent_run_fast_path_audit_only() {
+	local pol audit=$TEST_TMP/run.jsonl
+	# shellcheck source=../audit_lib.sh
+	. "$ROOT/tests/audit_lib.sh"
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" --audit-only --audit-log "$audit" -- sh -c "
+		$PY $PROBE tcp $BLOCKED4 80 --timeout 2
+		dig +short +time=2 +tries=1 @$DNS4 other.test"
+	assert_contains "$(cat "$AG_LOG")" "$AG_ATTACH/run-" "the agent made the sandbox"
+	assert_eq "ok hello from $BLOCKED4:80
+$SHARED4" "$AWF_OUT" "what the policy refuses, reached"
+	assert_contains "$AWF_ERR" "awf-bpf: audit-only mode: nothing the policy refuses is enforced" "the start line"
+	audit_validate "$audit"
+	assert_eq 1 "$(audit_count "$audit" ".event == \"connect\" and .dst == \"$BLOCKED4\" and .audit_only == true")" \
+		"the audit-only connect record, relayed"
+	assert_eq 1 "$(audit_count "$audit" '.event == "dns" and .name == "other.test" and .audit_only == true')" \
+		"the audit-only dns record, relayed"
+	assert_contains "$AWF_ERR" "would have denied tcp $BLOCKED4:80" "summary"
+}

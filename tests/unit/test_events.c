@@ -245,6 +245,42 @@ static void test_audit_record(void **state)
 	json_object_put(rec);
 }
 
+/*
+ * A denial audit-only mode let through is the same record plus
+ * "audit_only": true; the member is absent from every other.
+ */
+static void test_audit_record_audit_only(void **state)
+{
+	struct awf_name_event ne =
+		name_event(AWF_EV_TLS, "198.18.0.30", 443, "other.test");
+	char name[AWF_NAME_LEN], line[EVENT_LINE_LEN];
+	struct event_view v;
+	json_object *plain, *audited, *val;
+
+	(void)state;
+	assert_int_equal(event_view_parse(&v, &ne, sizeof(ne), name), 0);
+	plain = record_of(&v);
+	assert_false(json_object_object_get_ex(plain, "audit_only", &val));
+	ne.ev.flags = AWF_EVF_AUDIT_ONLY;
+	assert_int_equal(event_view_parse(&v, &ne, sizeof(ne), name), 0);
+	audited = record_of(&v);
+	assert_true(json_object_object_get_ex(audited, "audit_only", &val));
+	assert_true(json_object_is_type(val, json_type_boolean));
+	assert_true(json_object_get_boolean(val));
+	/* Everything else is the same record. */
+	json_object_object_del(audited, "audit_only");
+	json_object_object_del(audited, "time");
+	json_object_object_del(plain, "time");
+	assert_true(json_object_equal(plain, audited));
+	assert_string_equal(logs_record_str(plain, "verdict"), "deny");
+	event_format_line(&v, line, sizeof(line));
+	assert_string_equal(
+		line,
+		"denied tls sni other.test to 198.18.0.30:443 from pid 412 (curl): name not allowed");
+	json_object_put(plain);
+	json_object_put(audited);
+}
+
 /* A connect record has no name; a payload record an empty one. */
 static void test_audit_record_name_member(void **state)
 {
@@ -367,6 +403,8 @@ int main(void)
 	TL_ROWS(&l, test_line, line_rows);
 	tl_add(&l, "audit_record", test_audit_record, NULL);
 	tl_add(&l, "audit_record_name_member", test_audit_record_name_member,
+	       NULL);
+	tl_add(&l, "audit_record_audit_only", test_audit_record_audit_only,
 	       NULL);
 	tl_add(&l, "line_comm_cleaned", test_line_comm_cleaned, NULL);
 	tl_add(&l, "parse_sizes", test_parse_sizes, NULL);

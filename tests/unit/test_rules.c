@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
@@ -137,6 +138,42 @@ static void test_reserved_ranges_present_by_default(void **state)
 			 AWF_RULE_RESERVED);
 }
 
+/* The other clouds' endpoints, and every IPv4 range again under NAT64. */
+static void test_reserved_other_clouds_and_nat64(void **state)
+{
+	static const char *const reserved[] = {
+		"168.63.129.16/32",	  "100.100.100.200/32",
+		"64:ff9b::a9fe:0/112",	  "64:ff9b::a83f:8110/128",
+		"64:ff9b::6464:64c8/128",
+	};
+	struct fixture *f = *state;
+
+	add_cidr(f, "0.0.0.0/0");
+	add_cidr(f, "::/0");
+	add_cidr(f, "100.64.0.0/10");
+	assert_int_equal(build(f), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++) {
+		const struct rule_entry *e = find(f, reserved[i]);
+
+		assert_non_null(e);
+		assert_int_equal(e->rule.kind, AWF_RULE_RESERVED);
+	}
+	/* the covering allows keep their own prefixes */
+	assert_int_equal(find(f, "100.64.0.0/10")->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(find(f, "::/0")->rule.kind, AWF_RULE_ALLOW);
+}
+
+/* Named exactly, a NAT64-mapped range is the operator's to open. */
+static void test_naming_nat64_metadata_replaces_it(void **state)
+{
+	struct fixture *f = *state;
+
+	add_cidr(f, "64:ff9b::a9fe:0/112");
+	assert_int_equal(build(f), 0);
+	assert_int_equal(find(f, "64:ff9b::a9fe:0/112")->rule.kind,
+			 AWF_RULE_ALLOW);
+}
+
 static void test_reserved_shadows_wider_allow(void **state)
 {
 	struct fixture *f = *state;
@@ -249,6 +286,8 @@ int main(void)
 		T(test_covering_ports_fold_into_specific),
 		T(test_all_ports_cover_everything),
 		T(test_reserved_ranges_present_by_default),
+		T(test_reserved_other_clouds_and_nat64),
+		T(test_naming_nat64_metadata_replaces_it),
 		T(test_reserved_shadows_wider_allow),
 		T(test_naming_reserved_range_replaces_it),
 		T(test_host_address_stays_local_under_allow),

@@ -76,10 +76,10 @@ static void test_flags_group_ports_per_address(void **state)
 	add(s, "198.18.0.20", 80, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
 	add(s, "198.18.0.20", 443, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
 	add(s, "fd42::20", 8080, AWF_DENY, AWF_R_PORT_NOT_ALLOWED, NULL);
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	summary_add_dns(s, "files.pythonhosted.org", false,
-			AWF_R_NAME_NOT_ALLOWED);
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+			AWF_R_NAME_NOT_ALLOWED, false);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	text = text_of(s);
 	assert_non_null(strstr(
 		text,
@@ -105,10 +105,11 @@ static void test_no_flags_for_what_cannot_be_allowed_so(void **state)
 	char *text;
 
 	(void)state;
-	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN);
+	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN, false);
 	summary_add_dns(s, "10.0.18.198.in-addr.arpa", false,
-			AWF_R_DNS_LOCAL_ANSWER);
-	summary_add_dns(s, "odd\\032name", false, AWF_R_NAME_NOT_ALLOWED);
+			AWF_R_DNS_LOCAL_ANSWER, false);
+	summary_add_dns(s, "odd\\032name", false, AWF_R_NAME_NOT_ALLOWED,
+			false);
 	add(s, "198.18.0.10", 8080, AWF_DENY, AWF_R_PORT_NOT_ALLOWED,
 	    "allowed.test");
 	add(s, "127.0.0.1", 3000, AWF_DENY, AWF_R_LOOPBACK, NULL);
@@ -130,7 +131,7 @@ static void test_noise_is_left_out(void **state)
 	add(s, "198.18.0.53", 53, AWF_REDIRECT, AWF_R_DNS_REDIRECT, NULL);
 	add(s, "127.0.0.1", 3000, AWF_ALLOW, AWF_R_LOOPBACK, NULL);
 	add(s, "198.18.0.10", 443, AWF_ALLOW, AWF_R_LEARNED, "allowed.test");
-	summary_add_dns(s, "allowed.test", true, AWF_R_DNS_ALLOWED);
+	summary_add_dns(s, "allowed.test", true, AWF_R_DNS_ALLOWED, false);
 	assert_int_equal(summary_denied(s), 0);
 	summary_free(s);
 }
@@ -165,7 +166,7 @@ static void test_markdown_escapes(void **state)
 	(void)state;
 	n.comm = "a|b<c>";
 	summary_add_net(s, &n);
-	summary_add_dns(s, "x|y.test", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "x|y.test", false, AWF_R_NAME_NOT_ALLOWED, false);
 	md = markdown_of(s);
 	assert_non_null(strstr(
 		md,
@@ -199,7 +200,7 @@ static void test_names_denied(void **state)
 	char *text;
 
 	(void)state;
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	add_name(s, AWF_EV_HTTP, "198.18.0.10", AWF_R_HTTP_HOST, "other.test");
 	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
 	add_name(s, AWF_EV_TLS, "198.18.0.10", AWF_R_TLS_NAME, "evil.test");
@@ -349,8 +350,8 @@ static void test_single_label_gets_no_flag(void **state)
 	json_object *o, *why;
 
 	(void)state;
-	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED);
-	summary_add_dns(s, "intranet", false, AWF_R_NAME_NOT_ALLOWED);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
+	summary_add_dns(s, "intranet", false, AWF_R_NAME_NOT_ALLOWED, false);
 	text = text_of(s);
 	assert_non_null(strstr(
 		text,
@@ -372,6 +373,135 @@ static void test_single_label_gets_no_flag(void **state)
 	json_object_put(o);
 	free(md);
 	free(text);
+	summary_free(s);
+}
+
+/*
+ * Audit-only mode: what went through is listed as "would have denied",
+ * apart from what was denied all the same, and the fix covers it.
+ */
+static void test_audit_only_would_have_denied(void **state)
+{
+	struct summary *s = summary_new();
+	struct summary_net n = net("198.18.0.20", 80, IPPROTO_TCP, AWF_DENY,
+				   AWF_R_NOT_IN_POLICY, NULL);
+	json_object *o, *dests, *d;
+	char *text;
+
+	(void)state;
+	n.audit_only = true;
+	summary_add_net(s, &n);
+	summary_add_net(s, &n);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, true);
+	add(s, "169.254.169.254", 80, AWF_DENY, AWF_R_RESERVED_RANGE, NULL);
+	text = text_of(s);
+	assert_non_null(strstr(
+		text, "awf-bpf: summary: 4 denied (1 domain, 2 destinations)\n"
+		      "awf-bpf: audit-only mode: 3 of them went through; "
+		      "enforcing mode would have denied them\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   would have denied domain pypi.org: name not allowed (1 query)\n"));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   would have denied tcp 198.18.0.20:80 from pid 42 (curl): not in policy (2 times)\n"));
+	/* The metadata address was refused: a plain line. */
+	assert_non_null(strstr(
+		text,
+		"awf-bpf:   tcp 169.254.169.254:80 from pid 42 (curl): "));
+	assert_non_null(strstr(
+		text,
+		"awf-bpf: to allow these, add: --allow-domains pypi.org --allow-cidr 198.18.0.20/32:80\n"));
+	free(text);
+	text = markdown_of(s);
+	assert_non_null(
+		strstr(text, ", 3 would have denied (audit-only)</summary>"));
+	assert_non_null(strstr(
+		text, "| not in policy (would have denied: audit-only) | 2 |"));
+	o = summary_to_json(s);
+	assert_string_equal(logs_record_str(o, "would_deny"), "3");
+	assert_string_equal(logs_record_str(o, "denied"), "4");
+	assert_true(json_object_object_get_ex(o, "destinations", &dests));
+	for (size_t i = 0; i < json_object_array_length(dests); i++) {
+		d = json_object_array_get_idx(dests, i);
+		assert_int_equal(
+			json_object_object_get_ex(d, "audit_only", NULL),
+			strcmp(logs_record_str(d, "dst"), "198.18.0.20") == 0);
+	}
+	json_object_put(o);
+	free(text);
+	summary_free(s);
+}
+
+/* `logs summary` of an audit-only log: the member, and only true, counts. */
+static void test_audit_only_from_log(void **state)
+{
+	static const char *const lines[] = {
+		"{\"event\":\"connect\",\"verdict\":\"deny\",\"reason\":\"not_in_policy\","
+		"\"audit_only\":true,\"pid\":7,\"comm\":\"curl\",\"family\":\"ipv4\","
+		"\"proto\":\"tcp\",\"dst\":\"198.18.0.20\",\"dport\":443}",
+		"{\"event\":\"connect\",\"verdict\":\"deny\",\"reason\":\"not_in_policy\","
+		"\"audit_only\":false,\"pid\":7,\"comm\":\"curl\",\"family\":\"ipv4\","
+		"\"proto\":\"tcp\",\"dst\":\"198.18.0.21\",\"dport\":443}",
+		"{\"event\":\"dns\",\"verdict\":\"deny\",\"reason\":\"name_not_allowed\","
+		"\"audit_only\":true,\"name\":\"evil.test\",\"qtype\":\"A\",\"rcode\":3}",
+	};
+	struct summary *s = summary_new();
+	json_object *o;
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		json_object *rec = json_tokener_parse(lines[i]);
+
+		assert_non_null(rec);
+		logs_summarize(s, rec);
+		json_object_put(rec);
+	}
+	o = summary_to_json(s);
+	assert_string_equal(logs_record_str(o, "would_deny"), "2");
+	json_object_put(o);
+	text = text_of(s);
+	assert_non_null(strstr(text, "would have denied tcp 198.18.0.20:443"));
+	assert_non_null(strstr(text, "awf-bpf:   tcp 198.18.0.21:443"));
+	assert_non_null(strstr(text, "would have denied domain evil.test"));
+	free(text);
+	summary_free(s);
+}
+
+/* The fix as a policy: every name and address, the ports per address. */
+static void test_fix_as_policy(void **state)
+{
+	struct summary *s = summary_new();
+	json_object *o, *fix;
+
+	(void)state;
+	assert_null(summary_fix_policy(s));
+	add(s, "198.18.0.20", 443, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
+	add(s, "198.18.0.20", 80, AWF_DENY, AWF_R_PORT_NOT_ALLOWED, NULL);
+	add(s, "fd42:a0f0::20", 8443, AWF_DENY, AWF_R_NOT_IN_POLICY, NULL);
+	/* Neither: learned from a name, and refused whatever the policy. */
+	add(s, "198.18.0.30", 443, AWF_DENY, AWF_R_NOT_IN_POLICY, "good.test");
+	add(s, "169.254.169.254", 80, AWF_DENY, AWF_R_RESERVED_RANGE, NULL);
+	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
+	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN, false);
+	fix = summary_fix_policy(s);
+	assert_non_null(fix);
+	assert_string_equal(
+		json_object_to_json_string_ext(
+			fix, JSON_C_TO_STRING_PLAIN |
+				     JSON_C_TO_STRING_NOSLASHESCAPE),
+		"{\"version\":1,\"allow_domains\":[\"pypi.org\"],\"allow_cidrs\":["
+		"{\"cidr\":\"198.18.0.20/32\",\"ports\":[443,80]},"
+		"{\"cidr\":\"fd42:a0f0::20/128\",\"ports\":[8443]}]}");
+	o = summary_to_json(s);
+	assert_string_equal(
+		json_object_to_json_string_ext(
+			json_object_object_get(o, "allow_policy"),
+			JSON_C_TO_STRING_PLAIN),
+		json_object_to_json_string_ext(fix, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	json_object_put(fix);
 	summary_free(s);
 }
 
@@ -411,11 +541,11 @@ static void test_many_names_are_capped(void **state)
 	(void)state;
 	for (int i = 0; i < 899; i++) {
 		snprintf(name, sizeof(name), "host-%d.example.test", i);
-		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED);
+		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED, false);
 	}
 	for (int i = 0; i < 30; i++) {
 		snprintf(name, sizeof(name), "label%d", i);
-		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED);
+		summary_add_dns(s, name, false, AWF_R_NAME_NOT_ALLOWED, false);
 	}
 	text = text_of(s);
 	assert_true(longest_line(text) < 1000);
@@ -456,6 +586,9 @@ int main(void)
 		cmocka_unit_test(test_markdown_counters),
 		cmocka_unit_test(test_single_label_gets_no_flag),
 		cmocka_unit_test(test_many_names_are_capped),
+		cmocka_unit_test(test_audit_only_would_have_denied),
+		cmocka_unit_test(test_audit_only_from_log),
+		cmocka_unit_test(test_fix_as_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

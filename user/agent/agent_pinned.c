@@ -347,6 +347,9 @@ static json_object *config_json(const struct awf_config *cfg)
 	json_object_object_add(
 		o, "audit",
 		json_object_new_string(cfg->audit_allowed ? "all" : "denied"));
+	json_object_object_add(
+		o, "mode",
+		json_object_new_string(cfg->audit_only ? "audit" : "enforce"));
 	json_object_object_add(o, "dns_endpoint_port",
 			       json_object_new_int(cfg->dns_port));
 	json_object_object_add(o, "learned_set",

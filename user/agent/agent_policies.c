@@ -19,6 +19,7 @@
 #include "agent/cgroup_tree.h"
 #include "policy/policy_finalize.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "policy/policy_load.h"
 
 #define JSON_SUFFIX ".json"
@@ -251,6 +252,10 @@ static int load_one(struct agent_policy *e, int dfd, const char *dir,
 		return -1;
 	rc = read_policy(e, root, resolv_conf, stub_fallback, err, errlen);
 	json_object_put(root);
+	if (!rc && e->policy.audit_only)
+		log_warn(
+			"%s: audit-only mode: nothing this policy refuses is enforced; would-be denials are logged",
+			e->path);
 	return rc;
 }
 

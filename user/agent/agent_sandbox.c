@@ -155,6 +155,7 @@ static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
 		dns_filter_new(sb->matcher, spec->on_dns, spec->on_dns_ctx);
 	if (!sb->filter || open_learned(sb, a, spec))
 		return set_err(err, errlen, "dns filter: out of memory");
+	dns_filter_set_audit_only(sb->filter, p->audit_only);
 	dns_filter_use_store(sb->filter, sb->learned);
 	if (name_table_build(&sb->names, p, sb->matcher, err, errlen) ||
 	    name_table_write(&sb->names,

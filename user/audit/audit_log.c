@@ -112,6 +112,14 @@ static void add_addr(json_object *o, const char *key, int family,
 	add_str(o, key, buf);
 }
 
+/* Only on a denial audit-only mode let through: absent on every other. */
+static void add_audit_only(json_object *o, bool audit_only)
+{
+	if (audit_only)
+		json_object_object_add(o, "audit_only",
+				       json_object_new_boolean(true));
+}
+
 static void add_process(json_object *o, const struct awf_event *e)
 {
 	char comm[AWF_COMM_LEN + 1];
@@ -168,6 +176,7 @@ void audit_log_event(struct audit_log *a, const struct event_view *v)
 	add_str(o, "verdict", verdict_code(e->verdict));
 	add_str(o, "reason", reason_code(e->reason));
 	add_str(o, "reason_text", reason_text(e->reason));
+	add_audit_only(o, e->flags & AWF_EVF_AUDIT_ONLY);
 	add_process(o, e);
 	add_str(o, "family", e->family == AF_INET6 ? "ipv6" : "ipv4");
 	if (proto)
@@ -195,6 +204,7 @@ void audit_log_dns(struct audit_log *a, const struct dns_decision *d)
 	add_str(o, "verdict", d->allowed ? "allow" : "deny");
 	add_str(o, "reason", reason_code(d->code));
 	add_str(o, "reason_text", d->reason);
+	add_audit_only(o, d->audit_only);
 	add_str(o, "name", d->name);
 	add_str(o, "qtype", d->qtype);
 	if (!d->allowed)

@@ -239,6 +239,7 @@ static json_object *policy_json(const struct pinned *p)
 	add_int(dns, "max_ips_per_name", m->dns_max_ips_per_name);
 	json_object_object_add(o, "dns", dns);
 	add_str(o, "audit", m->cfg.audit_allowed ? "all" : "denied");
+	add_str(o, "mode", m->cfg.audit_only ? "audit" : "enforce");
 	add_int(o, "dns_endpoint_port", m->cfg.dns_port);
 	return o;
 }

@@ -155,7 +155,9 @@ static void log_dns_denial(struct events *ev, const struct dns_decision *d,
 
 	report_held(held, code);
 	if (show)
-		log_info("denied dns %s %s: %s", d->qtype, name, d->reason);
+		log_info("%sdenied dns %s %s: %s",
+			 d->audit_only ? AUDIT_ONLY_PREFIX : "", d->qtype, name,
+			 d->reason);
 }
 
 void events_dns_decision(void *ctx, const struct dns_decision *d)
@@ -172,7 +174,8 @@ void events_dns_decision(void *ctx, const struct dns_decision *d)
 	}
 	count_dns(ev, d);
 	if (ev->summary)
-		summary_add_dns(ev->summary, name, d->allowed, d->code);
+		summary_add_dns(ev->summary, name, d->allowed, d->code,
+				d->audit_only);
 	if (ev->audit.f)
 		audit_log_dns(&ev->audit, d);
 }
@@ -195,6 +198,7 @@ static void summarize(struct events *ev, const struct event_view *v)
 		.comm = comm,
 		.domain = v->domain,
 		.name = v->name,
+		.audit_only = e->flags & AWF_EVF_AUDIT_ONLY,
 	};
 
 	memcpy(comm, e->comm, AWF_COMM_LEN);
@@ -223,7 +227,10 @@ void events_feed(struct events *ev, const struct event_view *v)
 	if (v->e->verdict == AWF_DENY) {
 		ev->denied++;
 		event_format_line(v, line, sizeof(line));
-		log_info("%s", line);
+		log_info("%s%s",
+			 v->e->flags & AWF_EVF_AUDIT_ONLY ? AUDIT_ONLY_PREFIX :
+							    "",
+			 line);
 	} else if (log_threshold <= LOG_LVL_DEBUG) {
 		event_format_line(v, line, sizeof(line));
 		log_debug("%s", line);
@@ -332,6 +339,22 @@ void events_start(struct events *ev, pid_t pid, char *const *argv,
 	audit_log_start(&ev->audit, &st);
 }
 
+/* One line of JSON on stderr: `2>&1 | tail -n 1 | jq .allow_policy`. */
+static void print_summary_json(const struct summary *s)
+{
+	json_object *o = summary_to_json(s);
+
+	if (!o) {
+		log_error("summary: out of memory");
+		return;
+	}
+	fprintf(stderr, "%s\n",
+		json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN |
+				   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 void events_finish(struct events *ev, int status, bool quiet)
 {
 	uint64_t c[AWF_C_MAX];
@@ -354,7 +377,12 @@ void events_finish(struct events *ev, int status, bool quiet)
 		fprintf(stderr,
 			"awf-bpf: %llu events lost (ring buffer full)\n",
 			(unsigned long long)ev->lost);
-	if (!quiet && ev->summary && summary_denied(ev->summary))
+	if (quiet || !ev->summary)
+		return;
+	/* Asked for, the JSON form comes even when empty: a tool reads it. */
+	if (ev->summary_json)
+		print_summary_json(ev->summary);
+	else if (summary_denied(ev->summary))
 		summary_print_text(ev->summary, stderr, "awf-bpf: ");
 }
 

@@ -20,6 +20,9 @@
 #include "common/evloop.h"
 #include "common/log.h"
 
+/* The stderr line of a denial audit-only mode let through starts so. */
+#define AUDIT_ONLY_PREFIX "audit-only, not enforced: "
+
 struct ring_buffer;
 struct learned_store;
 struct summary;
@@ -35,6 +38,7 @@ struct events {
 	uint64_t user_counters[AWF_C_MAX]; /* the slots user space owns */
 	uint64_t lost;			   /* events lost so far, as reported */
 	struct summary *summary;
+	bool summary_json; /* the exit summary as one JSON object */
 	/* stderr lines of DNS denials, per reason (AWF_R_MAX: any other) */
 	struct log_limit dns_lines[AWF_R_MAX + 1];
 };

@@ -49,6 +49,16 @@ static bool has(json_object *rec, const char *key)
 	return json_object_object_get_ex(rec, key, &v) && v;
 }
 
+/* A boolean member that is absent unless true ("audit_only"). */
+static bool is_true(json_object *rec, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(rec, key, &v) &&
+	       json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
 static bool is_net_kind(const char *kind)
 {
 	return !strcmp(kind, "connect") || !strcmp(kind, "sendmsg") ||
@@ -333,6 +343,7 @@ static void summarize_net(struct summary *s, json_object *rec)
 		.comm = logs_record_str(rec, "comm"),
 		.domain = has(rec, "domain") ? logs_record_str(rec, "domain") :
 					       NULL,
+		.audit_only = is_true(rec, "audit_only"),
 	};
 
 	if (event_kind_has_name(n.kind)) {
@@ -360,7 +371,8 @@ void logs_summarize(struct summary *s, json_object *rec)
 		summary_add_dns(
 			s, logs_record_str(rec, "name"),
 			!strcmp(logs_record_str(rec, "verdict"), "allow"),
-			reason < 0 ? AWF_R_NONE : (unsigned int)reason);
+			reason < 0 ? AWF_R_NONE : (unsigned int)reason,
+			is_true(rec, "audit_only"));
 	} else if (!strcmp(kind, "lost")) {
 		summary_add_lost(s, (uint64_t)int_of(rec, "count"));
 	} else if (!strcmp(kind, "start")) {

@@ -23,6 +23,8 @@
 #define SUMMARY_MAX_HINTS 5
 #define ALL_NAMES_HINT \
 	"every one is in the audit log: awf-bpf logs summary FILE --format json"
+/* the lines of what audit-only mode let through start so */
+#define WOULD_HAVE "would have denied "
 /* dest_text(): the destination, " (" domain ")" */
 #define DEST_TEXT_LEN (EVENT_LINE_LEN + AWF_NAME_LEN + 3)
 
@@ -31,6 +33,7 @@ struct sum_domain {
 	char *name;
 	uint64_t allowed, denied;
 	unsigned int reason; /* of the first denial; 0: never denied */
+	bool audit_only;     /* that denial was let through (audit-only) */
 	size_t order;
 };
 
@@ -48,7 +51,8 @@ struct sum_dest {
 	uint32_t pid; /* the first process that tried */
 	char comm[AWF_COMM_LEN + 1];
 	char *domain;
-	char *name; /* name events: the name sent, raw */
+	char *name;	 /* name events: the name sent, raw */
+	bool audit_only; /* its first denial was let through (audit-only) */
 	uint64_t count;
 	size_t order;
 };
@@ -62,6 +66,7 @@ struct summary {
 	size_t n_dests, cap_dests;
 	uint64_t untracked; /* denials past SUMMARY_MAX_ITEMS */
 	uint64_t denied, allowed;
+	uint64_t would_deny; /* of denied: let through by audit-only mode */
 	uint64_t dns_allowed, dns_blocked, dns_failed;
 	uint64_t lost;
 	uint64_t counters[AWF_C_MAX];
@@ -231,6 +236,7 @@ static struct sum_dest *dest_new(struct summary *s, const struct summary_net *n)
 	memcpy(d->addr, n->addr, 16);
 	d->port = n->port;
 	d->pid = n->pid;
+	d->audit_only = n->audit_only;
 	event_comm_clean(n->comm, d->comm);
 	d->order = s->n_dests;
 	s->dests[s->n_dests++] = d;
@@ -273,13 +279,14 @@ void summary_add_net(struct summary *s, const struct summary_net *n)
 		return;
 	}
 	s->denied++;
+	s->would_deny += n->audit_only;
 	if (n->domain && (dom = domain_get(s, n->domain)))
 		dom->denied++;
 	dest_count(s, n);
 }
 
 void summary_add_dns(struct summary *s, const char *name, bool allowed,
-		     unsigned int reason)
+		     unsigned int reason, bool audit_only)
 {
 	struct sum_domain *d = domain_get(s, name[0] ? name : ".");
 
@@ -295,13 +302,16 @@ void summary_add_dns(struct summary *s, const char *name, bool allowed,
 	else
 		s->dns_blocked++;
 	s->denied++;
+	s->would_deny += audit_only;
 	if (!d) {
 		s->untracked++;
 		return;
 	}
 	d->denied++;
-	if (!d->reason)
+	if (!d->reason) {
 		d->reason = reason;
+		d->audit_only = audit_only;
+	}
 }
 
 void summary_add_lost(struct summary *s, uint64_t n)
@@ -506,30 +516,61 @@ static bool same_addr(const struct sum_dest *a, const struct sum_dest *b)
 	return a->family == b->family && memcmp(a->addr, b->addr, 16) == 0;
 }
 
-/* "--allow-cidr 198.18.0.20/32:80,443" for every port tried on it. */
-static void cidr_flag(struct strbuf *b, struct sum_dest **v, size_t n, size_t i)
+#define MAX_CIDR_PORTS 64
+
+/* The ports tried on v[i]'s address (v[i] and after), each once. */
+static size_t cidr_ports(struct sum_dest **v, size_t n, size_t i,
+			 uint16_t seen[MAX_CIDR_PORTS])
 {
-	char addr[INET6_ADDRSTRLEN], port[8];
-	uint16_t seen[64];
 	size_t n_seen = 0;
 
-	inet_ntop(v[i]->family, v[i]->addr, addr, sizeof(addr));
-	sb_add(b, b->len ? " --allow-cidr " : "--allow-cidr ");
-	sb_add(b, v[i]->family == AF_INET6 ? "[" : "");
-	sb_add(b, addr);
-	sb_add(b, v[i]->family == AF_INET6 ? "/128]:" : "/32:");
-	for (size_t j = i; j < n && n_seen < 64; j++) {
+	for (size_t j = i; j < n && n_seen < MAX_CIDR_PORTS; j++) {
 		bool dup = false;
 
 		if (!wants_cidr(v[j]) || !same_addr(v[i], v[j]))
 			continue;
 		for (size_t k = 0; k < n_seen; k++)
 			dup |= seen[k] == v[j]->port;
-		if (dup)
-			continue;
-		seen[n_seen++] = v[j]->port;
-		snprintf(port, sizeof(port), "%s%u", n_seen > 1 ? "," : "",
-			 v[j]->port);
+		if (!dup)
+			seen[n_seen++] = v[j]->port;
+	}
+	return n_seen;
+}
+
+/* Whether v[i] is the first destination the fix needs of its address. */
+static bool first_cidr(struct sum_dest **v, size_t i)
+{
+	if (!wants_cidr(v[i]))
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (wants_cidr(v[j]) && same_addr(v[i], v[j]))
+			return false;
+	return true;
+}
+
+/* "198.18.0.20/32" or "2001:db8::1/128". */
+static void cidr_text(const struct sum_dest *d, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(d->family, d->addr, addr, sizeof(addr));
+	snprintf(buf, len, "%s/%d", addr, d->family == AF_INET6 ? 128 : 32);
+}
+
+/* "--allow-cidr 198.18.0.20/32:80,443" for every port tried on it. */
+static void cidr_flag(struct strbuf *b, struct sum_dest **v, size_t n, size_t i)
+{
+	char cidr[INET6_ADDRSTRLEN + 8], port[8];
+	uint16_t seen[MAX_CIDR_PORTS];
+	size_t n_seen = cidr_ports(v, n, i, seen);
+
+	cidr_text(v[i], cidr, sizeof(cidr));
+	sb_add(b, b->len ? " --allow-cidr " : "--allow-cidr ");
+	sb_add(b, v[i]->family == AF_INET6 ? "[" : "");
+	sb_add(b, cidr);
+	sb_add(b, v[i]->family == AF_INET6 ? "]:" : ":");
+	for (size_t k = 0; k < n_seen; k++) {
+		snprintf(port, sizeof(port), "%s%u", k ? "," : "", seen[k]);
 		sb_add(b, port);
 	}
 }
@@ -558,13 +599,7 @@ static char *allow_flags(const struct summary *s, const struct suggestions *g,
 	domains_flag(&b, g, max_names);
 	for (size_t i = 0; v && i < s->n_dests && n_cidrs < MAX_CIDR_HINTS;
 	     i++) {
-		bool first = true;
-
-		if (!wants_cidr(v[i]))
-			continue;
-		for (size_t j = 0; j < i && first; j++)
-			first = !(wants_cidr(v[j]) && same_addr(v[i], v[j]));
-		if (!first)
+		if (!first_cidr(v, i))
 			continue;
 		cidr_flag(&b, v, s->n_dests, i);
 		n_cidrs++;
@@ -651,8 +686,9 @@ static void print_domains_text(const struct summary *s, FILE *out,
 
 	v = denied_domains(s, &n);
 	for (size_t i = 0; v && i < n && i < SUMMARY_MAX_LINES; i++)
-		fprintf(out, "%s  domain %s: %s (%llu %s)\n", prefix,
-			v[i]->name, reason_text(v[i]->reason),
+		fprintf(out, "%s  %sdomain %s: %s (%llu %s)\n", prefix,
+			v[i]->audit_only ? WOULD_HAVE : "", v[i]->name,
+			reason_text(v[i]->reason),
 			(unsigned long long)v[i]->denied,
 			times(v[i]->denied, "query", "queries"));
 	if (v && n > SUMMARY_MAX_LINES)
@@ -669,8 +705,9 @@ static void print_dests_text(const struct summary *s, FILE *out,
 
 	for (size_t i = 0; v && i < s->n_dests && i < SUMMARY_MAX_LINES; i++) {
 		dest_text(v[i], what, sizeof(what));
-		fprintf(out, "%s  %s from pid %u (%s): %s (%llu %s)\n", prefix,
-			what, v[i]->pid, v[i]->comm, reason_text(v[i]->reason),
+		fprintf(out, "%s  %s%s from pid %u (%s): %s (%llu %s)\n",
+			prefix, v[i]->audit_only ? WOULD_HAVE : "", what,
+			v[i]->pid, v[i]->comm, reason_text(v[i]->reason),
 			(unsigned long long)v[i]->count,
 			times(v[i]->count, "time", "times"));
 	}
@@ -718,6 +755,10 @@ void summary_print_text(const struct summary *s, FILE *out, const char *prefix)
 		(unsigned long long)s->denied, n_doms,
 		times(n_doms, "domain", "domains"), s->n_dests,
 		times(s->n_dests, "destination", "destinations"));
+	if (s->would_deny)
+		fprintf(out,
+			"%saudit-only mode: %llu of them went through; enforcing mode would have denied them\n",
+			prefix, (unsigned long long)s->would_deny);
 	print_domains_text(s, out, prefix);
 	print_dests_text(s, out, prefix);
 	if (s->untracked)
@@ -810,8 +851,10 @@ static void md_dests(const struct summary *s, FILE *out)
 		summary_md_put(out, what);
 		fputs(" | ", out);
 		summary_md_put(out, v[i]->comm);
-		fprintf(out, " (%u) | %s | %llu |\n", v[i]->pid,
+		fprintf(out, " (%u) | %s%s | %llu |\n", v[i]->pid,
 			reason_text(v[i]->reason),
+			v[i]->audit_only ? " (would have denied: audit-only)" :
+					   "",
 			(unsigned long long)v[i]->count);
 	}
 	if (s->n_dests > SUMMARY_MAX_LINES)
@@ -860,6 +903,9 @@ void summary_print_markdown(const struct summary *s, FILE *out)
 		(unsigned long long)s->denied, n_doms,
 		times(n_doms, "domain", "domains"), s->n_dests,
 		times(s->n_dests, "destination", "destinations"));
+	if (s->would_deny)
+		fprintf(out, ", %llu would have denied (audit-only)",
+			(unsigned long long)s->would_deny);
 	if (s->lost)
 		fprintf(out, ", %llu events lost", (unsigned long long)s->lost);
 	fputs("</summary>\n\n", out);
@@ -886,6 +932,14 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
+/* As in the audit log: present only when true. */
+static void add_audit_only(json_object *o, bool audit_only)
+{
+	if (audit_only)
+		json_object_object_add(o, "audit_only",
+				       json_object_new_boolean(true));
+}
+
 static json_object *domains_json(const struct summary *s)
 {
 	json_object *arr = json_object_new_array();
@@ -902,6 +956,7 @@ static json_object *domains_json(const struct summary *s)
 			json_object_object_add(
 				o, "reason",
 				json_object_new_string(reason_code(d->reason)));
+		add_audit_only(o, d->audit_only);
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -950,9 +1005,71 @@ static json_object *dest_json(const struct sum_dest *d)
 	}
 	json_object_object_add(o, "reason",
 			       json_object_new_string(reason_code(d->reason)));
+	add_audit_only(o, d->audit_only);
 	json_object_object_add(o, "pid", json_object_new_int64(d->pid));
 	json_object_object_add(o, "comm", json_object_new_string(d->comm));
 	add_u64(o, "count", d->count);
+	return o;
+}
+
+static json_object *cidr_entry_json(struct sum_dest **v, size_t n, size_t i)
+{
+	json_object *o = json_object_new_object();
+	json_object *ports = json_object_new_array();
+	char cidr[INET6_ADDRSTRLEN + 8];
+	uint16_t seen[MAX_CIDR_PORTS];
+	size_t n_seen = cidr_ports(v, n, i, seen);
+
+	if (!o || !ports) {
+		json_object_put(o);
+		json_object_put(ports);
+		return NULL;
+	}
+	cidr_text(v[i], cidr, sizeof(cidr));
+	json_object_object_add(o, "cidr", json_object_new_string(cidr));
+	for (size_t k = 0; k < n_seen; k++)
+		json_object_array_add(ports, json_object_new_int(seen[k]));
+	json_object_object_add(o, "ports", ports);
+	return o;
+}
+
+/*
+ * The same fix as allow_flags(), every name and address, as a policy
+ * (policy/README.md) that merges into another: lists append.
+ */
+static json_object *fix_policy(const struct summary *s,
+			       const struct suggestions *g)
+{
+	json_object *o = json_object_new_object();
+	json_object *doms = json_object_new_array();
+	json_object *cidrs = json_object_new_array();
+	struct sum_dest **v = sorted_dests(s);
+
+	if (!o || !doms || !cidrs || (s->n_dests && !v)) {
+		json_object_put(o);
+		json_object_put(doms);
+		json_object_put(cidrs);
+		free(v);
+		return NULL;
+	}
+	for (size_t i = 0; i < g->n_flag; i++)
+		json_object_array_add(doms, json_object_new_string(g->flag[i]));
+	for (size_t i = 0; i < s->n_dests; i++)
+		if (first_cidr(v, i))
+			json_object_array_add(
+				cidrs, cidr_entry_json(v, s->n_dests, i));
+	free(v);
+	if (!json_object_array_length(doms) &&
+	    !json_object_array_length(cidrs)) {
+		json_object_put(o);
+		json_object_put(doms);
+		json_object_put(cidrs);
+		return NULL;
+	}
+	json_object_object_add(o, "version",
+			       json_object_new_int(POLICY_VERSION));
+	json_object_object_add(o, "allow_domains", doms);
+	json_object_object_add(o, "allow_cidrs", cidrs);
 	return o;
 }
 
@@ -971,6 +1088,7 @@ json_object *summary_to_json(const struct summary *s)
 	flags = allow_flags(s, &g, SIZE_MAX);
 	add_u64(o, "runs", s->runs);
 	add_u64(o, "denied", s->denied);
+	add_u64(o, "would_deny", s->would_deny);
 	add_u64(o, "allowed", s->allowed);
 	add_u64(o, "dns_allowed", s->dns_allowed);
 	add_u64(o, "dns_blocked", s->dns_blocked);
@@ -987,7 +1105,20 @@ json_object *summary_to_json(const struct summary *s)
 	json_object_object_add(o, "allow_flags",
 			       flags ? json_object_new_string(flags) : NULL);
 	json_object_object_add(o, "no_flag", strings_json(g.why, g.n_why));
+	json_object_object_add(o, "allow_policy", fix_policy(s, &g));
 	free(flags);
+	suggestions_free(&g);
+	return o;
+}
+
+json_object *summary_fix_policy(const struct summary *s)
+{
+	struct suggestions g;
+	json_object *o;
+
+	if (suggest(s, &g) < 0)
+		return NULL;
+	o = fix_policy(s, &g);
 	suggestions_free(&g);
 	return o;
 }

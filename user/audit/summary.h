@@ -38,6 +38,7 @@ struct summary_net {
 	const char *comm;
 	const char *domain; /* the name the address was learned from, or NULL */
 	const char *name; /* tls, http, payload: the name sent, raw; or NULL */
+	bool audit_only;  /* a denial audit-only mode let through */
 };
 
 struct summary *summary_new(void);
@@ -45,12 +46,13 @@ void summary_free(struct summary *s);
 
 void summary_add_net(struct summary *s, const struct summary_net *n);
 void summary_add_dns(struct summary *s, const char *name, bool allowed,
-		     unsigned int reason);
+		     unsigned int reason, bool audit_only);
 void summary_add_lost(struct summary *s, uint64_t n);
 /* Kernel counters of one run (enum awf_counter); added up over runs. */
 void summary_add_counters(struct summary *s, const uint64_t *counters);
 void summary_add_run(struct summary *s);
 
+/* Denials, audit-only ones included. */
 uint64_t summary_denied(const struct summary *s);
 
 /* Lines "<prefix>...", as at the end of `awf-bpf run`. */
@@ -58,6 +60,12 @@ void summary_print_text(const struct summary *s, FILE *out, const char *prefix);
 /* A <details> block for $GITHUB_STEP_SUMMARY. */
 void summary_print_markdown(const struct summary *s, FILE *out);
 json_object *summary_to_json(const struct summary *s);
+/*
+ * The fix as a policy fragment ({"version": 1, "allow_domains": [...],
+ * "allow_cidrs": [...]}), to merge into a policy file; NULL when there
+ * is nothing to allow or memory is short.
+ */
+json_object *summary_fix_policy(const struct summary *s);
 
 /* Write text escaped for markdown (tables, inline code, HTML). */
 void summary_md_put(FILE *out, const char *text);

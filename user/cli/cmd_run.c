@@ -36,6 +36,16 @@ const char usage_run[] =
 	"                              killed (exit 137). 0: kill on the first one\n"
 	"  --audit-log FILE            append every event as a JSON line\n"
 	"  --audit all|denied          also log allowed connections (default denied)\n"
+	"  --audit-only                enforce NOTHING the policy refuses: let it\n"
+	"                              through and log it as \"would have denied\"\n"
+	"                              (audit_only in the audit log), with every\n"
+	"                              allowed connection too (as --audit all);\n"
+	"                              the policy's \"mode\": \"audit\". Reserved\n"
+	"                              ranges (cloud metadata), raw and packet\n"
+	"                              sockets and the sandbox stay enforced\n"
+	"  --summary-format text|json  the summary at exit as text (default) or one\n"
+	"                              JSON object, its fix also as a policy to\n"
+	"                              merge (\"allow_policy\")\n"
 	"  --quiet                     no summary of denials at exit (the per-denial\n"
 	"                              lines stay: --log-level error drops them)\n"
 	"  --log-level LEVEL           debug, info (default), warn or error\n"
@@ -68,6 +78,8 @@ enum run_flag {
 	OPT_KILL_AFTER,
 	OPT_AUDIT_LOG,
 	OPT_AUDIT,
+	OPT_AUDIT_ONLY,
+	OPT_SUMMARY_FORMAT,
 	OPT_LOG_LEVEL,
 	OPT_USER,
 	OPT_SECCOMP_LOG,
@@ -84,6 +96,8 @@ static const struct option run_longopts[] = {
 	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
 	{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "audit-only", no_argument, NULL, OPT_AUDIT_ONLY },
+	{ "summary-format", required_argument, NULL, OPT_SUMMARY_FORMAT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
@@ -101,6 +115,7 @@ struct run_cli {
 	struct policy_flags flags;
 	char **env; /* -e NAME=VALUE, NULL-terminated */
 	size_t n_env;
+	bool audit_only; /* --audit-only: over the file's "mode" */
 	struct run_options run;
 };
 
@@ -192,6 +207,16 @@ static int take_immediate(struct run_cli *cli, int opt, const char *arg)
 	case OPT_STANDALONE:
 		cli->run.standalone = true;
 		return 0;
+	case OPT_AUDIT_ONLY:
+		cli->audit_only = true;
+		return 0;
+	case OPT_SUMMARY_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			return fail_usage(
+				"--summary-format %s: expected text or json",
+				arg);
+		cli->run.summary_json = strcmp(arg, "json") == 0;
+		return 0;
 	case OPT_AUDIT:
 		if (strcmp(arg, "all") && strcmp(arg, "denied"))
 			return fail_usage("--audit %s: expected all or denied",
@@ -254,6 +279,8 @@ static int build_policy(struct run_cli *cli, struct policy *p)
 		log_error("%s", err);
 		return -1;
 	}
+	if (cli->audit_only)
+		p->audit_only = true;
 	return 0;
 }
 

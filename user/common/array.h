@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+/* The number of elements of a true array (not a pointer). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /*
  * Makes *arr (*cap elements of elem_size bytes) hold at least need: the
  * capacity doubles (from 1 when empty) until it does, so it stays a power

@@ -25,6 +25,11 @@ struct dns_filter {
 	struct name_table *names; /* NULL: no names checked in the kernel */
 	dns_decision_cb on_decision;
 	void *cb_ctx;
+	/*
+	 * Audit-only mode: a name the policy refuses is forwarded, its
+	 * addresses learned as AWF_LEARNED_AUDIT_ONLY, the refusal reported.
+	 */
+	bool audit_only;
 };
 
 /* The one question of a message, parsed by ldns. */
@@ -112,6 +117,8 @@ static void report(struct dns_filter *f, const struct question *q, int allowed,
 		.reason = reason,
 		.rcode = rcode,
 		.n_learned = n_learned,
+		.audit_only = !allowed && f->audit_only && code < 64 &&
+			      ((AWF_AUDIT_ONLY_REASONS >> code) & 1),
 	};
 
 	if (f->on_decision)
@@ -165,6 +172,10 @@ static int filter_decide(void *ctx, const uint8_t *query, size_t len,
 	}
 	if (*rcode)
 		report(f, &q, 0, code, reason, *rcode, 0);
+	/* Audit-only mode: the policy's refusals go upstream all the same. */
+	if (*rcode == RCODE_NXDOMAIN && f->audit_only &&
+	    (code == AWF_R_NAME_NOT_ALLOWED || code == AWF_R_BLOCKED_DOMAIN))
+		*rcode = 0;
 	question_free(&q);
 	return *rcode == 0;
 }
@@ -236,9 +247,15 @@ static bool chain_hits_block(struct dns_filter *f, const ldns_rdf **chain,
 	return false;
 }
 
+/*
+ * audited: a name the policy refuses, in audit-only mode: its addresses
+ * open nothing, they only name it in the events of their connections.
+ */
 static int learn_record(struct dns_filter *f, const struct question *q,
-			const struct domain_match *m, const ldns_rr *rr)
+			const struct domain_match *m, const ldns_rr *rr,
+			bool audited)
 {
+	static const struct awf_port_set no_ports;
 	ldns_rr_type type = ldns_rr_get_type(rr);
 	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
 	int family = type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
@@ -248,6 +265,10 @@ static int learn_record(struct dns_filter *f, const struct question *q,
 		.ports = &m->ports,
 		.flags = name_table_learned_flags(f->names, m->entry_id),
 	};
+
+	if (audited)
+		rule = (struct learned_rule){ .ports = &no_ports,
+					      .flags = AWF_LEARNED_AUDIT_ONLY };
 
 	if (!rd || ldns_rdf_size(rd) != want)
 		return 0; /* not an address we could connect to */
@@ -260,15 +281,16 @@ static int learn_record(struct dns_filter *f, const struct question *q,
 	return 1;
 }
 
+/* -2: a CNAME leads into a blocked name (checked unless audited). */
 static int learn_addresses(struct dns_filter *f, const struct question *q,
 			   const struct domain_match *m, ldns_pkt *answer,
-			   size_t *n_learned)
+			   bool audited, size_t *n_learned)
 {
 	const ldns_rr_list *rrs = ldns_pkt_answer(answer);
 	const ldns_rdf *chain[MAX_CHAIN];
 	size_t n_chain = follow_cnames(rrs, q->owner, chain);
 
-	if (chain_hits_block(f, chain, n_chain))
+	if (!audited && chain_hits_block(f, chain, n_chain))
 		return -2;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
@@ -278,7 +300,7 @@ static int learn_addresses(struct dns_filter *f, const struct question *q,
 		if ((type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA) ||
 		    !in_chain(chain, n_chain, ldns_rr_owner(rr)))
 			continue;
-		ret = learn_record(f, q, m, rr);
+		ret = learn_record(f, q, m, rr, audited);
 		if (ret < 0)
 			return -1;
 		*n_learned += (size_t)ret;
@@ -310,30 +332,45 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 	size_t n_learned = 0;
 	int ret = -1, rc;
 	const char *why = "malformed answer";
+	bool audited;
 
 	if (!f->store || question_parse(query, qlen, &q) != PARSE_OK ||
-	    domain_matcher_lookup(f->matcher, q.name, &m) < 0 || !m.allowed) {
+	    domain_matcher_lookup(f->matcher, q.name, &m) < 0 ||
+	    (!m.allowed && !f->audit_only)) {
 		question_free(&q);
 		return -1; /* decide() let it through: cannot happen */
 	}
+	/* decide() reported the refusal the audit-only mode passed */
+	audited = !m.allowed;
 	if (question_parse(answer, alen, &a) == PARSE_OK) {
 		if (ldns_dname_compare(a.owner, q.owner) || a.type != q.type)
 			why = "answer to another question";
 		else if (ldns_pkt_get_rcode(a.pkt) != LDNS_RCODE_NOERROR)
 			ret = 0; /* NXDOMAIN etc.: nothing to learn */
-		else if (!(rc = learn_addresses(f, &q, &m, a.pkt, &n_learned)))
-			ret = learn_name(f, &q, &m);
-		else if (rc == -2) {
+		else if (!(rc = learn_addresses(f, &q, &m, a.pkt, audited,
+						&n_learned)))
+			ret = audited ? 0 : learn_name(f, &q, &m);
+		else if (rc == -2 && f->audit_only) {
+			report(f, &q, 0, AWF_R_BLOCKED_DOMAIN,
+			       "cname into a blocked domain", RCODE_SERVFAIL,
+			       0);
+			audited = true;
+			ret = learn_addresses(f, &q, &m, a.pkt, true,
+					      &n_learned) ?
+				      -1 :
+				      0;
+			why = "learning an address failed";
+		} else if (rc == -2) {
 			why = "cname into a blocked domain";
 			code = AWF_R_BLOCKED_DOMAIN;
 		} else {
 			why = "learning an address failed";
 		}
 	}
-	if (ret == 0)
-		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
-	else
+	if (ret)
 		report(f, &q, 0, code, why, RCODE_SERVFAIL, 0);
+	else if (!audited) /* an audited name's refusal is reported already */
+		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
 	question_free(&a);
 	question_free(&q);
 	return ret;
@@ -376,6 +413,11 @@ void dns_filter_use_store(struct dns_filter *f, struct learned_store *store)
 void dns_filter_use_names(struct dns_filter *f, struct name_table *names)
 {
 	f->names = names;
+}
+
+void dns_filter_set_audit_only(struct dns_filter *f, bool audit_only)
+{
+	f->audit_only = audit_only;
 }
 
 void dns_filter_free(struct dns_filter *f)

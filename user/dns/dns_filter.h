@@ -29,6 +29,8 @@ struct dns_decision {
 	const char *reason; /* "name not allowed", "blocked domain", ... */
 	unsigned int rcode; /* when answered locally */
 	size_t n_learned;   /* addresses learned from the answer */
+	/* a refusal audit-only mode let through (AWF_EVF_AUDIT_ONLY) */
+	bool audit_only;
 };
 
 typedef void (*dns_decision_cb)(void *ctx, const struct dns_decision *d);
@@ -47,6 +49,12 @@ void dns_filter_use_store(struct dns_filter *f, struct learned_store *store);
  * hold are written to the kernel before the answer goes out.
  */
 void dns_filter_use_names(struct dns_filter *f, struct name_table *names);
+/*
+ * Audit-only mode ("mode": "audit"): names the policy refuses are
+ * reported as refused (audit_only) and forwarded; their addresses are
+ * learned with AWF_LEARNED_AUDIT_ONLY, which opens nothing.
+ */
+void dns_filter_set_audit_only(struct dns_filter *f, bool audit_only);
 void dns_filter_free(struct dns_filter *f);
 
 /* The hooks to give the endpoint (dns_fwd_config.filter). */

@@ -255,6 +255,10 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 
 	if (!bpf_map_lookup_elem(fd, key, &old) &&
 	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
+		/* Audit-only mode: an allowed name's entry stays as it is. */
+		if ((val.flags & AWF_LEARNED_AUDIT_ONLY) &&
+		    !(old.flags & AWF_LEARNED_AUDIT_ONLY))
+			return 0;
 		/*
 		 * Shared (CDN) address: both names' ports stay open, one
 		 * name without a name check leaves it unchecked, one name

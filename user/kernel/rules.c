@@ -14,12 +14,26 @@
 #include "policy/cidr.h"
 #include "policy/ports.h"
 
-/* Denied unless an allow_cidrs entry names them (or a part of them). */
-static const char *const reserved_ranges[] = {
-	"169.254.0.0/16",    /* IPv4 link-local, cloud metadata */
+/*
+ * Denied unless an allow_cidrs entry names them (or a part of them): the
+ * clouds' metadata and host-agent endpoints, which hand out credentials
+ * to whatever asks. Each IPv4 range is refused again under the NAT64
+ * well-known prefix 64:ff9b::/96 (RFC 6052): on an IPv6-only host with
+ * DNS64, 64:ff9b::a9fe:a9fe is 169.254.169.254.
+ */
+static const char *const reserved_ranges4[] = {
+	"169.254.0.0/16",     /* IPv4 link-local: AWS, GCP, Azure IMDS */
+	"168.63.129.16/32",   /* Azure WireServer / host agent, DNS */
+	"100.100.100.200/32", /* Alibaba Cloud metadata */
+};
+
+static const char *const reserved_ranges6[] = {
 	"fe80::/10",	     /* IPv6 link-local */
 	"fd00:ec2::254/128", /* AWS IMDS over IPv6 */
 };
+
+#define NAT64_PREFIXLEN 96
+static const uint8_t nat64_prefix[12] = { 0x00, 0x64, 0xff, 0x9b };
 
 static unsigned int addr_len(int family)
 {
@@ -78,18 +92,38 @@ static void entry_init(struct rule_entry *e, int family, const uint8_t *addr,
 	e->rule.id = id;
 }
 
+static int push_reserved(struct rule_table *t, const struct policy_cidr *c)
+{
+	struct rule_entry e;
+
+	entry_init(&e, c->family, c->addr, c->prefixlen, AWF_RULE_RESERVED, 0);
+	return table_push(t, &e);
+}
+
+/* 64:ff9b::a.b.c.d/(96 + len) for the IPv4 range c. */
+static int push_reserved_nat64(struct rule_table *t,
+			       const struct policy_cidr *c)
+{
+	struct policy_cidr m = { .family = AF_INET6,
+				 .prefixlen = NAT64_PREFIXLEN + c->prefixlen };
+
+	memcpy(m.addr, nat64_prefix, sizeof(nat64_prefix));
+	memcpy(m.addr + sizeof(nat64_prefix), c->addr, 4);
+	return push_reserved(t, &m);
+}
+
 static int add_reserved(struct rule_table *t, char *err, size_t errlen)
 {
-	for (size_t i = 0;
-	     i < sizeof(reserved_ranges) / sizeof(reserved_ranges[0]); i++) {
-		struct policy_cidr c;
-		struct rule_entry e;
+	struct policy_cidr c;
 
-		if (cidr_parse(&c, reserved_ranges[i], err, errlen))
+	for (size_t i = 0; i < ARRAY_SIZE(reserved_ranges4); i++) {
+		if (cidr_parse(&c, reserved_ranges4[i], err, errlen) ||
+		    push_reserved(t, &c) || push_reserved_nat64(t, &c))
 			return -1;
-		entry_init(&e, c.family, c.addr, c.prefixlen, AWF_RULE_RESERVED,
-			   0);
-		if (table_push(t, &e))
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(reserved_ranges6); i++) {
+		if (cidr_parse(&c, reserved_ranges6[i], err, errlen) ||
+		    push_reserved(t, &c))
 			return -1;
 	}
 	return 0;

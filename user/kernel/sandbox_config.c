@@ -20,7 +20,9 @@ void sandbox_config_build(struct awf_config *cfg, const struct policy *p,
 	cfg->localhost_mode = (__u8)p->localhost_mode;
 	cfg->lo_ports = p->localhost_ports;
 	cfg->ipv6_enabled = p->ipv6;
-	cfg->audit_allowed = audit_allowed ? 1 : 0;
+	/* Audit-only mode logs everything used: `policy suggest` reads it. */
+	cfg->audit_allowed = audit_allowed || p->audit_only ? 1 : 0;
+	cfg->audit_only = p->audit_only ? 1 : 0;
 	if (p->has_proxy) {
 		cfg->proxy_enabled = 1;
 		cfg->proxy_family = (__u8)p->proxy.family;

@@ -67,6 +67,12 @@ struct policy {
 	bool ipv6;
 	unsigned int dns_min_ttl;
 	unsigned int dns_max_ips_per_name;
+	/*
+	 * "mode": "audit" (`run --audit-only`): what the policy refuses
+	 * proceeds and is logged as what enforcing mode would have refused
+	 * (AWF_AUDIT_ONLY_REASONS); the sandbox itself stays as it is.
+	 */
+	bool audit_only;
 };
 
 /* Defaults of policy v1: ports [80, 443], localhost sandbox, ipv6 on. */

@@ -164,5 +164,9 @@ json_object *policy_to_json(const struct policy *p)
 	json_object_object_add(root, "proxy", proxy_json(p));
 	json_object_object_add(root, "ipv6", json_object_new_boolean(p->ipv6));
 	json_object_object_add(root, "dns", dns_json(p));
+	/* Only when set: a policy says nothing of it to enforce. */
+	if (p->audit_only)
+		json_object_object_add(root, "mode",
+				       json_object_new_string("audit"));
 	return root;
 }

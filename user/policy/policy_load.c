@@ -520,6 +520,18 @@ static int read_max_ips(const struct jctx *c, const char *path,
 			&((struct policy *)target)->dns_max_ips_per_name);
 }
 
+static int parse_mode(void *target, const char *text, char *why, size_t whylen)
+{
+	struct policy *p = target;
+
+	if (strcmp(text, "enforce") && strcmp(text, "audit")) {
+		snprintf(why, whylen, "expected \"enforce\" or \"audit\"");
+		return -1;
+	}
+	p->audit_only = strcmp(text, "audit") == 0;
+	return 0;
+}
+
 static const struct jkey dns_keys[] = {
 	{ .name = "min_ttl", .read = read_min_ttl },
 	{ .name = "max_ips_per_name", .read = read_max_ips },
@@ -549,6 +561,9 @@ static const struct jkey top_keys[] = {
 	{ .name = "proxy", .read = read_proxy },
 	{ .name = "ipv6", .read = read_ipv6 },
 	{ .name = "dns", .keys = dns_keys },
+	{ .name = "mode",
+	  .parse = parse_mode,
+	  .what = "\"enforce\" or \"audit\"" },
 	{ .name = NULL },
 };
 

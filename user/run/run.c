@@ -89,6 +89,7 @@ static int open_dns_endpoint(struct run_state *s, char *err, size_t errlen)
 	s->filter = dns_filter_new(s->matcher, events_dns_decision, &s->events);
 	if (!s->filter)
 		return set_err(err, errlen, "dns filter: out of memory");
+	dns_filter_set_audit_only(s->filter, p->audit_only);
 	cfg.filter = dns_filter_ops(s->filter);
 	s->dns = dns_fwd_new(&cfg, s->epfd, err, errlen);
 	return s->dns ? 0 : -1;
@@ -516,6 +517,7 @@ static void tear_down(struct run_state *s)
 		log_error("%s left in place, still enforced", s->cg.path);
 	}
 	if (s->events_open) {
+		s->events.summary_json = s->opts->summary_json;
 		events_finish(&s->events, final_status(s), s->opts->quiet);
 		events_close(&s->events);
 	}
@@ -559,6 +561,12 @@ int run_sandbox(const struct run_options *opts)
 	sigprocmask(SIG_SETMASK, NULL, &s.orig_mask);
 	/* A client that hangs up must not kill the supervisor. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Never silent, whatever the log level: nothing is enforced. */
+	if (opts->policy->audit_only)
+		fputs("awf-bpf: audit-only mode: nothing the policy refuses is enforced; "
+		      "would-be denials are logged (reserved ranges, socket types "
+		      "and the sandbox stay enforced)\n",
+		      stderr);
 	if (set_up(&s, err, sizeof(err)) ||
 	    start_workload(&s, err, sizeof(err))) {
 		log_error("%s", err[0] ? err : "set-up failed");

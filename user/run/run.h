@@ -25,10 +25,11 @@ struct run_options {
 	unsigned int kill_after_s;
 	const char *audit_log;
 	int audit_allowed;
-	const char *user; /* --user; NULL: the sudo user, else unchanged */
-	bool seccomp_log; /* --seccomp-log: log what seccomp would deny */
-	bool quiet;	  /* --quiet: no summary of denials at exit */
-	bool standalone;  /* --standalone: never ask the agent for a sandbox */
+	const char *user;  /* --user; NULL: the sudo user, else unchanged */
+	bool seccomp_log;  /* --seccomp-log: log what seccomp would deny */
+	bool quiet;	   /* --quiet: no summary of denials at exit */
+	bool summary_json; /* --summary-format json */
+	bool standalone;   /* --standalone: never ask the agent for a sandbox */
 	/* -e NAME=VALUE entries for the command, NULL-terminated, or NULL */
 	char *const *env;
 };
