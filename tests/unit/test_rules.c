@@ -79,6 +79,13 @@ static const struct rule_entry *find(const struct fixture *f, const char *text)
 	return NULL;
 }
 
+static const struct awf_port_set *ports_of(const struct fixture *f,
+					   const struct rule_entry *e)
+{
+	assert_non_null(e);
+	return &f->t.ports.v[e->ports];
+}
+
 static void test_single_allow_keeps_its_ports(void **state)
 {
 	struct fixture *f = *state;
@@ -88,11 +95,11 @@ static void test_single_allow_keeps_its_ports(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "198.18.0.10/32");
 	assert_non_null(e);
-	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
-	assert_int_equal(e->rule.id, 1);
-	assert_true(port_set_contains(&e->rule.ports, 8080));
-	assert_true(port_set_contains(&e->rule.ports, 9001));
-	assert_false(port_set_contains(&e->rule.ports, 80));
+	assert_int_equal(e->kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->id, 1);
+	assert_true(port_set_contains(ports_of(f, e), 8080));
+	assert_true(port_set_contains(ports_of(f, e), 9001));
+	assert_false(port_set_contains(ports_of(f, e), 80));
 }
 
 static void test_covering_ports_fold_into_specific(void **state)
@@ -108,9 +115,9 @@ static void test_covering_ports_fold_into_specific(void **state)
 	assert_non_null(wide);
 	assert_non_null(narrow);
 	/* The trie answers 10.1.x.y with the /16 only: it must carry 443. */
-	assert_true(port_set_contains(&narrow->rule.ports, 443));
-	assert_true(port_set_contains(&narrow->rule.ports, 8080));
-	assert_false(port_set_contains(&wide->rule.ports, 8080));
+	assert_true(port_set_contains(ports_of(f, narrow), 443));
+	assert_true(port_set_contains(ports_of(f, narrow), 8080));
+	assert_false(port_set_contains(ports_of(f, wide), 8080));
 }
 
 static void test_all_ports_cover_everything(void **state)
@@ -120,7 +127,7 @@ static void test_all_ports_cover_everything(void **state)
 	add_cidr(f, "10.0.0.0/8");
 	add_cidr(f, "10.1.2.3/32:22");
 	assert_int_equal(build(f), 0);
-	assert_true(port_set_is_all(&find(f, "10.1.2.3/32")->rule.ports));
+	assert_true(port_set_is_all(ports_of(f, find(f, "10.1.2.3/32"))));
 }
 
 static void test_reserved_ranges_present_by_default(void **state)
@@ -131,10 +138,9 @@ static void test_reserved_ranges_present_by_default(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "169.254.0.0/16");
 	assert_non_null(e);
-	assert_int_equal(e->rule.kind, AWF_RULE_RESERVED);
-	assert_int_equal(find(f, "fe80::/10")->rule.kind, AWF_RULE_RESERVED);
-	assert_int_equal(find(f, "fd00:ec2::254/128")->rule.kind,
-			 AWF_RULE_RESERVED);
+	assert_int_equal(e->kind, AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "fe80::/10")->kind, AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "fd00:ec2::254/128")->kind, AWF_RULE_RESERVED);
 }
 
 static void test_reserved_shadows_wider_allow(void **state)
@@ -145,13 +151,12 @@ static void test_reserved_shadows_wider_allow(void **state)
 	add_cidr(f, "0.0.0.0/0");
 	add_cidr(f, "169.254.77.77/32:80");
 	assert_int_equal(build(f), 0);
-	assert_int_equal(find(f, "169.254.0.0/16")->rule.kind,
-			 AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "169.254.0.0/16")->kind, AWF_RULE_RESERVED);
 	e = find(f, "169.254.77.77/32");
-	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->kind, AWF_RULE_ALLOW);
 	/* 0.0.0.0/0 lies beyond the reserved range: its ports stay out. */
-	assert_true(port_set_contains(&e->rule.ports, 80));
-	assert_false(port_set_contains(&e->rule.ports, 443));
+	assert_true(port_set_contains(ports_of(f, e), 80));
+	assert_false(port_set_contains(ports_of(f, e), 443));
 }
 
 static void test_naming_reserved_range_replaces_it(void **state)
@@ -162,8 +167,8 @@ static void test_naming_reserved_range_replaces_it(void **state)
 	add_cidr(f, "169.254.0.0/16:80");
 	assert_int_equal(build(f), 0);
 	e = find(f, "169.254.0.0/16");
-	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
-	assert_int_equal(e->rule.id, 1);
+	assert_int_equal(e->kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->id, 1);
 }
 
 static void test_host_address_stays_local_under_allow(void **state)
@@ -173,8 +178,8 @@ static void test_host_address_stays_local_under_allow(void **state)
 	add_local(f, "198.18.0.1");
 	add_cidr(f, "198.18.0.0/24");
 	assert_int_equal(build(f), 0);
-	assert_int_equal(find(f, "198.18.0.1/32")->rule.kind, AWF_RULE_LOCAL);
-	assert_int_equal(find(f, "198.18.0.0/24")->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(find(f, "198.18.0.1/32")->kind, AWF_RULE_LOCAL);
+	assert_int_equal(find(f, "198.18.0.0/24")->kind, AWF_RULE_ALLOW);
 }
 
 static void test_duplicate_prefixes_merge_ports(void **state)
@@ -187,8 +192,8 @@ static void test_duplicate_prefixes_merge_ports(void **state)
 	add_cidr(f, "192.0.2.7/32:443");
 	assert_int_equal(build(f), 0);
 	e = find(f, "192.0.2.7/32");
-	assert_true(port_set_contains(&e->rule.ports, 80));
-	assert_true(port_set_contains(&e->rule.ports, 443));
+	assert_true(port_set_contains(ports_of(f, e), 80));
+	assert_true(port_set_contains(ports_of(f, e), 443));
 	for (size_t i = 0; i < f->t.n; i++)
 		same += f->t.v[i].family == AF_INET &&
 			f->t.v[i].prefixlen == 32 &&
@@ -206,8 +211,8 @@ static void test_ipv6_fold(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "2001:db8:1::/48");
 	assert_non_null(e);
-	assert_true(port_set_contains(&e->rule.ports, 443));
-	assert_true(port_set_contains(&e->rule.ports, 8443));
+	assert_true(port_set_contains(ports_of(f, e), 443));
+	assert_true(port_set_contains(ports_of(f, e), 8443));
 }
 
 static void test_too_many_folded_ranges_is_an_error(void **state)
@@ -234,7 +239,7 @@ static void test_host_bits_are_masked_in_keys(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "fd42:a0f0::1/128");
 	assert_non_null(e);
-	assert_int_equal(e->rule.kind, AWF_RULE_LOCAL);
+	assert_int_equal(e->kind, AWF_RULE_LOCAL);
 	/* fe80::/10 key must have the last 118 bits clear. */
 	e = find(f, "fe80::/10");
 	assert_int_equal(e->addr[1] & 0x3f, 0);
