@@ -142,9 +142,8 @@ static void check_write(enum rules_write_mode mode)
 	big_policy(&p);
 	assert_int_equal(rules_build(&rt, &p, NULL, 0, err, sizeof(err)), 0);
 	assert_int_equal(make_tries(&t), 0);
-	assert_int_equal(rules_write_mode(&rt, t.fd4, t.fd6, mode, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+		rules_write_mode(&rt, t.fd4, t.fd6, mode, err, sizeof(err)), 0);
 	expect_table(&rt, &t);
 	for (size_t i = 0; i < rt.n; i++)
 		n4 += rt.v[i].family == AF_INET;
@@ -170,8 +169,8 @@ static void test_element_write_holds_the_table(void **state)
 }
 
 /* Folded ports as the trie answers an address: the longest match. */
-static void expect_lookup(int fd, int family, const char *addr,
-			  uint32_t kind, int port, bool allowed)
+static void expect_lookup(int fd, int family, const char *addr, uint32_t kind,
+			  int port, bool allowed)
 {
 	struct awf_cidr6_key k = { .prefixlen = family == AF_INET ? 32 : 128 };
 	struct awf_rule got;
