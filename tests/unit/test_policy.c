@@ -285,6 +285,7 @@ static void test_good(void **state)
 static void test_spec_example(void **state)
 {
 	char err[AWF_ERR_LEN] = "", *s;
+	struct policy_cidr c;
 	struct policy p;
 
 	(void)state;
@@ -299,7 +300,8 @@ static void test_spec_example(void **state)
 	assert_int_equal(p.dns_servers[1].family, AF_INET6);
 	assert_int_equal(p.dns_servers[1].port, 53);
 	assert_int_equal(p.n_cidrs, 2);
-	assert_true(port_set_is_all(&p.cidrs[0].ports));
+	policy_cidr_at(&p, 0, &c);
+	assert_true(port_set_is_all(&c.ports));
 	assert_true(p.has_proxy);
 	assert_int_equal(p.proxy.port, 3128);
 	s = normalized(&p);
@@ -914,13 +916,15 @@ static void test_finalize_given(void **state)
 
 static void test_cidr_limit(void **state)
 {
-	struct policy_cidr c = { .family = AF_INET, .prefixlen = 24 };
+	struct policy_cidr_entry c = { .family = AF_INET, .prefixlen = 24 };
+	struct awf_port_set all;
 	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
 	policy_init(&p);
-	port_set_all(&c.ports);
+	port_set_all(&all);
+	assert_int_equal(port_table_intern(&p.cidr_ports, &all, &c.ports), 0);
 	/* filled directly: merging one by one is quadratic (dedupe) */
 	p.cidrs = calloc(AWF_MAX_CIDRS, sizeof(*p.cidrs));
 	assert_non_null(p.cidrs);

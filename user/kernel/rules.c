@@ -135,8 +135,9 @@ static void entry_init(struct rule_entry *e, int family, const uint8_t *addr,
 	e->ports = ports;
 }
 
-/* Reserved ranges and host addresses have no ports: id 0, the empty set. */
-static int add_reserved(struct rule_table *t, char *err, size_t errlen)
+/* Reserved ranges and host addresses have no ports: none, the empty set. */
+static int add_reserved(struct rule_table *t, uint32_t none, char *err,
+			size_t errlen)
 {
 	for (size_t i = 0;
 	     i < sizeof(reserved_ranges) / sizeof(reserved_ranges[0]); i++) {
@@ -145,29 +146,40 @@ static int add_reserved(struct rule_table *t, char *err, size_t errlen)
 		if (cidr_parse(&c, reserved_ranges[i], err, errlen))
 			return -1;
 		entry_init(&t->v[t->n++], c.family, c.addr, c.prefixlen,
-			   AWF_RULE_RESERVED, 0, 0);
+			   AWF_RULE_RESERVED, 0, none);
 	}
 	return 0;
 }
 
 static void add_local(struct rule_table *t, const struct policy_cidr *local,
-		      size_t n_local)
+		      size_t n_local, uint32_t none)
 {
 	for (size_t i = 0; i < n_local; i++)
 		entry_init(&t->v[t->n++], local[i].family, local[i].addr,
-			   local[i].prefixlen, AWF_RULE_LOCAL, 0, 0);
+			   local[i].prefixlen, AWF_RULE_LOCAL, 0, none);
 }
 
+/*
+ * The policy's port sets come first into the table's (they are distinct:
+ * ids in order), so its entries keep their ids.
+ */
 static int add_allows(struct rule_table *t, const struct policy *p)
 {
-	for (size_t i = 0; i < p->n_cidrs; i++) {
-		const struct policy_cidr *c = &p->cidrs[i];
-		uint32_t ports;
+	for (size_t i = 0; i < p->cidr_ports.n; i++) {
+		uint32_t id;
 
-		if (port_table_intern(&t->ports, &c->ports, &ports) < 0)
+		if (port_table_intern(&t->ports, &p->cidr_ports.v[i], &id) < 0)
 			return -1;
+		if (id != i) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < p->n_cidrs; i++) {
+		const struct policy_cidr_entry *c = &p->cidrs[i];
+
 		entry_init(&t->v[t->n++], c->family, c->addr, c->prefixlen,
-			   AWF_RULE_ALLOW, (uint32_t)i + 1, ports);
+			   AWF_RULE_ALLOW, (uint32_t)i + 1, c->ports);
 	}
 	return 0;
 }
@@ -281,11 +293,12 @@ int rules_build(struct rule_table *t, const struct policy *p,
 	/* sized once: a doubling array would copy a million entries */
 	t->cap = n_reserved + n_local + p->n_cidrs;
 	t->v = malloc(t->cap * sizeof(*t->v));
-	if (!t->v || port_table_intern(&t->ports, &none, &none_id) < 0 ||
-	    add_reserved(t, err, errlen))
+	if (!t->v || add_allows(t, p) ||
+	    port_table_intern(&t->ports, &none, &none_id) < 0 ||
+	    add_reserved(t, none_id, err, errlen))
 		goto fail;
-	add_local(t, local, n_local);
-	if (add_allows(t, p) || merge_same_prefix(t, &b))
+	add_local(t, local, n_local, none_id);
+	if (merge_same_prefix(t, &b))
 		goto fail;
 	if (!b.failed && fold_covering_ports(t, &b))
 		goto fail;
