@@ -82,7 +82,7 @@ static void *room_for_one(void *arr, size_t n, size_t size, char *err,
  * directly.
  */
 struct policy_index {
-	size_t cap; /* power of two, 3/4 full at most */
+	size_t cap; /* power of two, more than twice n */
 	size_t n;
 	uint32_t slot[];
 };
@@ -132,7 +132,7 @@ static int index_sync(struct policy_index **xp, const void *list, size_t n,
 	struct policy_index *x = *xp;
 	size_t cap = x ? x->cap : 64;
 
-	while (3 * cap < 4 * (n + 1))
+	while (cap < 2 * (n + 1) + 2)
 		cap *= 2;
 	if (!x || cap != x->cap || x->n > n) {
 		free(x);
