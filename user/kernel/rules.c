@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,6 +40,23 @@ static void mask_addr(uint8_t *out, const uint8_t *addr, unsigned int len,
 	}
 }
 
+/*
+ * memcmp() of two addresses as two big-endian words: a million entries
+ * take twenty million comparisons to sort.
+ */
+static int addr_cmp(const uint8_t *a, const uint8_t *b)
+{
+	for (int half = 0; half < 2; half++) {
+		uint64_t x, y;
+
+		memcpy(&x, a + 8 * half, sizeof(x));
+		memcpy(&y, b + 8 * half, sizeof(y));
+		if (x != y)
+			return be64toh(x) < be64toh(y) ? -1 : 1;
+	}
+	return 0;
+}
+
 /* At one prefix: the reserved range, the host's address, the allows. */
 static int kind_rank(uint8_t kind)
 {
@@ -58,7 +76,7 @@ static int entry_cmp(const void *a, const void *b)
 
 	if (x->family != y->family)
 		return x->family - y->family;
-	rc = memcmp(x->addr, y->addr, 16);
+	rc = addr_cmp(x->addr, y->addr);
 	if (rc)
 		return rc;
 	if (x->prefixlen != y->prefixlen)
