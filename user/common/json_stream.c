@@ -226,3 +226,44 @@ int json_stream_object(const char *buf, size_t len,
 		json_tokener_free(w.tok_elem);
 	return rc;
 }
+
+/* Whether the string at buf[i] (a key) spells key, escapes aside. */
+static bool is_key(const char *buf, size_t end, size_t i, const char *key)
+{
+	size_t n = strlen(key);
+
+	return end - i == n + 2 && memcmp(buf + i + 1, key, n) == 0;
+}
+
+size_t json_stream_count(const char *buf, size_t len, const char *key)
+{
+	struct walk w = { .buf = buf, .len = len };
+	size_t count = 0, end;
+
+	if (!eat(&w, '{'))
+		return 0;
+	while (skip_ws(&w), w.pos < w.len && w.buf[w.pos] == '"') {
+		bool wanted;
+
+		end = value_end(buf, len, w.pos);
+		wanted = end <= len && is_key(buf, end, w.pos, key);
+		w.pos = end;
+		if (!eat(&w, ':'))
+			return 0;
+		skip_ws(&w);
+		if (wanted && w.pos < len && buf[w.pos] == '[') {
+			w.pos++;
+			while (skip_ws(&w), w.pos < len && buf[w.pos] != ']') {
+				w.pos = value_end(buf, len, w.pos);
+				count++;
+				if (!eat(&w, ','))
+					break;
+			}
+			return count;
+		}
+		w.pos = value_end(buf, len, w.pos);
+		if (!eat(&w, ','))
+			return 0;
+	}
+	return 0;
+}

@@ -43,4 +43,11 @@ struct json_stream_ops {
 int json_stream_object(const char *buf, size_t len,
 		       const struct json_stream_ops *ops, void *ctx);
 
+/*
+ * How many elements the array under key of the top-level object has, as
+ * far as the text is read without json-c: a hint for sizing, not a check
+ * (0 when the text is odd).
+ */
+size_t json_stream_count(const char *buf, size_t len, const char *key);
+
 #endif /* AWF_COMMON_JSON_STREAM_H */

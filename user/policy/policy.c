@@ -152,6 +152,22 @@ static int index_sync(struct policy_index **xp, const void *list, size_t n,
 	return 0;
 }
 
+/* Room for n entries from the start: no rehash on the way there. */
+static int index_reserve(struct policy_index **xp, size_t n)
+{
+	size_t cap = 64;
+
+	if (*xp)
+		return 0;
+	while (cap < 2 * (n + 1) + 2)
+		cap *= 2;
+	*xp = calloc(1, sizeof(**xp) + cap * sizeof((*xp)->slot[0]));
+	if (!*xp)
+		return -1;
+	(*xp)->cap = cap;
+	return 0;
+}
+
 /*
  * Whether list already holds entry; if not, *slot is where the caller
  * records it (as its new index + 1) after appending it to list.
@@ -319,6 +335,13 @@ int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 	*slot = (uint32_t)p->n_cidrs;
 	p->cidr_index->n = p->n_cidrs;
 	return 0;
+}
+
+int policy_reserve_cidrs(struct policy *p, size_t n)
+{
+	if (n > AWF_MAX_CIDRS)
+		n = AWF_MAX_CIDRS;
+	return index_reserve(&p->cidr_index, n);
 }
 
 void policy_cidr_at(const struct policy *p, size_t i, struct policy_cidr *out)

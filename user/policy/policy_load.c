@@ -800,7 +800,9 @@ static int load_streamed(struct policy *p, const char *path, const char *buf,
 	int rc;
 
 	if (!policy_is_fresh(p) ||
-	    json_find_duplicate_key(buf, len, &dup, NULL) != 0)
+	    json_find_duplicate_key(buf, len, &dup, NULL) != 0 ||
+	    policy_reserve_cidrs(
+		    p, json_stream_count(buf, len, "allow_cidrs")) < 0)
 		return 1;
 	rc = json_stream_object(buf, len, &version_ops, &r);
 	if (rc == 0 && !r.version_found)
