@@ -23,7 +23,9 @@
 #                 of each BPF program (sock_ops, sk_msg among them)
 #   4. DNS        bench/dns.sh (dnsperf through the filter and straight)
 #   5. memory     RSS of awf-bpf; BPF map and program memory of a sandbox;
-#                 per 1k learned addresses (written into learned4 by bpftool)
+#                 per 1k learned addresses (written into learned4 by bpftool);
+#                 large policies (1M CIDRs, 100k domains): time until the
+#                 command runs and peak RSS (goals cidrs-1m, domains-100k)
 #   6. agent      bench/agent.sh: run through the agent vs standalone,
 #                 sandboxes built per second, memory per sandbox
 #                 (bench/results/agent-latest.txt)
@@ -623,6 +625,47 @@ EOF
 	bpftool batch file "$WORK/fill.batch" >/dev/null
 }
 
+# Large policies (issue 14, goal 4). Per run: from the launch of `awf-bpf
+# run` until its command runs (the command is `date +%s%N`: it prints when
+# it started), the whole run's wall time (with the tear-down), and the peak
+# RSS of awf-bpf (ru_maxrss from wait4: the largest process of its tree,
+# which is awf-bpf itself: its init and the command are small). Lines
+# "big LABEL START_MS WALL_MS MAXRSS_KIB" in bigpolicy.txt.
+big_policy_run() { # label policy
+	python3 - "$AWF" "$@" >>"$WORK/bigpolicy.txt" 2>>"$WORK/bigpolicy.err" <<'EOF'
+import os, subprocess, sys, time
+awf, label, policy = sys.argv[1:4]
+t0 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+p = subprocess.Popen([awf, "run", "--standalone", "--log-level", "error", "--policy",
+                      policy, "--", "date", "+%s%N"], stdout=subprocess.PIPE)
+out = p.stdout.read()
+_, status, ru = os.wait4(p.pid, 0)
+t1 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+if status != 0 or not out.strip().isdigit():
+    sys.exit("%s: awf-bpf run failed (wait status %d)" % (label, status))
+print("big %s %.1f %.1f %d" % (label, (int(out) - t0) / 1e6, (t1 - t0) / 1e6, ru.ru_maxrss))
+EOF
+}
+
+phase_bigpolicy() {
+	local r
+	say "5. memory: large policies ($ROUNDS rounds)"
+	[ -f "$WORK/p-1000000.json" ] ||
+		python3 "$ROOT/bench/gen_rules.py" --cidrs "$WORK" "$ALLOWED4" "$DNS4" "$PORT" 1000000 ||
+		{ note "memory: generating the 1M-CIDR policy failed"; return; }
+	python3 "$ROOT/bench/gen_rules.py" --domains "$WORK" "$DNS4" 100000 ||
+		{ note "memory: generating the 100k-domain policy failed"; return; }
+	chmod a+r "$WORK"/*.json
+	# interleaved: each round runs all three
+	for r in $(seq 1 "$ROUNDS"); do
+		[ "$(left)" -gt 60 ] || { note "memory: large policies, round $r skipped (time budget)"; break; }
+		big_policy_run empty "$WORK/p-0.json" &&
+			big_policy_run cidrs-1m "$WORK/p-1000000.json" &&
+			big_policy_run domains-100k "$WORK/d-100000.json" ||
+			{ note "memory: large policies: $(tail -n 1 "$WORK/bigpolicy.err")"; break; }
+	done
+}
+
 phase_memory() {
 	local n apid rss hwm objs lid vsize m0 m1 m10
 	for n in 0 $SIZES; do
@@ -665,6 +708,7 @@ phase_memory() {
 		kill -TERM "$apid" 2>/dev/null
 		wait "$apid" 2>/dev/null
 	done
+	phase_bigpolicy
 }
 
 # ------------------------------------------------------------ run

@@ -192,7 +192,7 @@ enum awf_learned_flag {
  * bytes, and slot and the longest name (253) with its '.' take them.
  */
 #define AWF_NAME_KEY_LEN 254
-#define AWF_MAX_NAME_RULES 65536
+#define AWF_MAX_NAME_RULES (1 << 20)
 #define AWF_MAX_EXACT_NAMES 65536
 #define AWF_AGENT_MAX_NAME_RULES (1 << 20)
 #define AWF_AGENT_MAX_EXACT_NAMES (1 << 20)

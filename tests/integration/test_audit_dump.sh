@@ -141,3 +141,101 @@ test_audit_stale_pins_are_swept() {
 	assert_eq 0 "$AWF_RC"
 	assert_file_absent "$AWF_BPFFS/run-$dead" "pins of the killed run after the next run"
 }
+
+# A large policy reaches the tries exactly (user/kernel/rules.c writes them
+# in batches of BPF_MAP_UPDATE_BATCH): 6000 entries of 100.64.0.0/10 and
+# 2001:db8::/32 in a scrambled order, repeats with other ports, prefixes
+# inside prefixes with ports of their own, v4-mapped IPv6, a named part of
+# a reserved range. `dump --json` must list every merged prefix with the
+# ports of the allows that cover it, as an independent model (below) says.
+test_audit_dump_large_policy_tries_exact() {
+	local pol=$TEST_TMP/large.json want=$TEST_TMP/large-want.json
+	"$PY" - "$pol" "$want" "$DNS4" <<'EOF'
+import ipaddress, json, random, sys
+path, want_path, dns = sys.argv[1:4]
+r = random.Random(14)
+entries = []  # (text, ports or None)
+def add(net, ports=None):
+    entries.append((net, ports))
+add("100.64.0.0/10", [443]); add("100.64.4.0/22", [8080, "9000-9010"])
+add("2001:db8::/32", [443]); add("2001:db8:0:1::/64", [8443])
+add("169.254.169.0/24", [80]); add("::ffff:100.65.1.0/120", [53])
+for i in range(4000):
+    a = ipaddress.IPv4Address(int(ipaddress.IPv4Address("100.64.0.0")) + r.randrange(1 << 16))
+    add(str(a) + "/32", [1000 + i % 50])
+    if i % 7 == 0:
+        add(str(a), [22])
+    if i % 11 == 0:
+        add(str(a) + "/32", [1000 + i % 50])  # the same entry again
+for i in range(2000):
+    a = ipaddress.IPv6Address("2001:db8::") + (r.randrange(1 << 12) << 64) + r.randrange(1 << 16)
+    add(str(a) + "/128", [2000 + i % 30])
+    if i % 7 == 0:
+        add(str(ipaddress.IPv6Network(str(a) + "/64", strict=False)), ["9000-9100"])
+r.shuffle(entries)
+doc = {"version": 1, "dns_servers": [dns],
+       "allow_cidrs": [{"cidr": t, "ports": p} for t, p in entries]}
+json.dump(doc, open(path, "w"))
+
+def net_of(text):
+    n = ipaddress.ip_network(text, strict=True)
+    if n.version == 6 and n.prefixlen >= 96 and n.network_address.ipv4_mapped:
+        n = ipaddress.ip_network("%s/%d" % (n.network_address.ipv4_mapped, n.prefixlen - 96))
+    return n
+def ranges(ports):
+    out = []
+    for p in ports:
+        lo, _, hi = str(p).partition("-")
+        out.append((int(lo), int(hi or lo)))
+    return out
+def union(a, b):
+    merged = []
+    for lo, hi in sorted(a + b):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+# the policy keeps the first of identical entries: ids are its indexes + 1
+ids = {}
+for text, ports in entries:
+    ids.setdefault((net_of(text), tuple(ranges(ports))), len(ids) + 1)
+own = {}  # prefix -> (id of its first entry, merged ports)
+for (net, rg), i in sorted(ids.items(), key=lambda kv: kv[1]):
+    if net in own:
+        own[net] = (own[net][0], union(own[net][1], list(rg)))
+    else:
+        own[net] = (i, list(rg))
+reserved = [ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128")]
+want = {}
+for net, (i, rg) in own.items():
+    ports = rg
+    for plen in range(net.prefixlen - 1, -1, -1):
+        cover = net.supernet(new_prefix=plen)
+        if cover in reserved:
+            break
+        if cover in own:
+            ports = union(ports, own[cover][1])
+    want[str(net)] = {"rule_id": i, "ports": ports}
+json.dump(want, open(want_path, "w"))
+EOF
+	awf_paused paused_dump "" --policy "$pol"
+	assert_eq 0 "$AWF_RC" "awf-bpf exit status"
+	local verdict
+	verdict=$(jq -c '.sandboxes[0].cidrs' <<<"$DUMP" | "$PY" -c '
+import json, sys
+got = json.loads(sys.stdin.read()); want = json.load(open(sys.argv[1]))
+def ranges(p):
+    if p == "all":
+        return [[0, 65535]]
+    return [[int(str(x).partition("-")[0]), int(str(x).partition("-")[2] or x)] for x in p]
+allows = {c["cidr"]: {"rule_id": c["rule_id"], "ports": ranges(c["ports"])} for c in got if c["kind"] == "allow"}
+kinds = {c["cidr"]: c["kind"] for c in got}
+want = {k: {"rule_id": v["rule_id"], "ports": [list(x) for x in v["ports"]]} for k, v in want.items()}
+bad = [k for k in want if allows.get(k) != want[k]] + [k for k in allows if k not in want]
+print("allows %d want %d bad %d %s reserved %s %s" % (len(allows), len(want), len(bad), bad[:3],
+      kinds.get("169.254.0.0/16"), kinds.get("fe80::/10")))
+' "$want")
+	log "$verdict"
+	assert_match "$verdict" '^allows ([0-9]{4,}) want \1 bad 0 \[\] reserved reserved reserved$' "tries against the model"
+}

@@ -10,6 +10,7 @@
 #include "common/array.h"
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/json_stream.h"
 #include "common/log.h"
 #include "test_util.h"
 
@@ -172,6 +173,34 @@ static void test_json_keys(void **state)
 	assert_int_equal(dup.offset, row->offset);
 }
 
+/* json_stream_count(): elements of one top-level array, a sizing hint. */
+struct count_row {
+	const char *name;
+	const char *text;
+	size_t count;
+};
+
+static const struct count_row count_rows[] = {
+	{ "strings and objects",
+	  "{\"v\": 1, \"a\": [\"x\", {\"b\": [1, 2]}, \"]\" ],"
+	  " \"c\": [1]}",
+	  3 },
+	{ "key after others", "{\"c\": {\"a\": [9]}, \"a\": [1, 2, 3, 4]}", 4 },
+	{ "empty", "{\"a\": [ ]}", 0 },
+	{ "not an array", "{\"a\": \"[1, 2]\"}", 0 },
+	{ "no such key", "{\"b\": [1, 2]}", 0 },
+	{ "not an object", "[{\"a\": [1]}]", 0 },
+	{ "cut text", "{\"a\": [1, 2, ", 2 },
+};
+
+static void test_json_count(void **state)
+{
+	const struct count_row *row = *state;
+
+	assert_int_equal(json_stream_count(row->text, strlen(row->text), "a"),
+			 row->count);
+}
+
 /* LOG_BURST lines a window; the rest counted and handed back once. */
 static void test_log_limit(void **state)
 {
@@ -209,6 +238,7 @@ int main(void)
 	tl_add(&l, "array_grow doubles", test_grow_doubles, NULL);
 	tl_add(&l, "array_grow overflow", test_grow_overflow, NULL);
 	TL_ROWS(&l, test_json_keys, keys_rows);
+	TL_ROWS(&l, test_json_count, count_rows);
 	tl_add(&l, "log_limit", test_log_limit, NULL);
 	return tl_run("common", &l);
 }

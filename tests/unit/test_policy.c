@@ -289,6 +289,7 @@ static void test_good(void **state)
 static void test_spec_example(void **state)
 {
 	char err[AWF_ERR_LEN] = "", *s;
+	struct policy_cidr c;
 	struct policy p;
 
 	(void)state;
@@ -303,7 +304,8 @@ static void test_spec_example(void **state)
 	assert_int_equal(p.dns_servers[1].family, AF_INET6);
 	assert_int_equal(p.dns_servers[1].port, 53);
 	assert_int_equal(p.n_cidrs, 2);
-	assert_true(port_set_is_all(&p.cidrs[0].ports));
+	policy_cidr_at(&p, 0, &c);
+	assert_true(port_set_is_all(&c.ports));
 	assert_true(p.has_proxy);
 	assert_int_equal(p.proxy.port, 3128);
 	s = normalized(&p);
@@ -807,6 +809,162 @@ static void test_file(void **state)
 	policy_free(&p);
 }
 
+/*
+ * The same text read from a file (value by value: json_stream.h) and as
+ * one json-c tree (policy_json_parse + policy_load_json) gives the same
+ * result: the same message, or the same policy.
+ */
+static void check_streamed_same(const char *text)
+{
+	char path[64], err_file[AWF_ERR_LEN] = "", err_tree[AWF_ERR_LEN] = "";
+	struct policy pf, pt;
+	json_object *root;
+	int rc_file, rc_tree = -1;
+
+	write_temp(path, text);
+	policy_init(&pf);
+	policy_init(&pt);
+	rc_file = policy_load_file(&pf, path, err_file, AWF_ERR_LEN);
+	root = policy_json_parse(path, text, strlen(text), err_tree,
+				 AWF_ERR_LEN);
+	if (root)
+		rc_tree = policy_load_json(&pt, root, path, err_tree,
+					   AWF_ERR_LEN);
+	json_object_put(root);
+	if (rc_file != rc_tree || strcmp(err_file, err_tree) != 0)
+		print_error("%s\n  file: %d %s\n  tree: %d %s\n", text, rc_file,
+			    err_file, rc_tree, err_tree);
+	assert_int_equal(rc_file, rc_tree);
+	assert_string_equal(err_file, err_tree);
+	if (rc_file == 0) {
+		char *a = normalized(&pf), *b = normalized(&pt);
+
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	unlink(path);
+	policy_free(&pf);
+	policy_free(&pt);
+}
+
+/* A row's text as load() completes it. */
+static void check_row_streamed(const char *json)
+{
+	char doc[4096];
+
+	if (json[0] == '{' || json[0] == '[')
+		snprintf(doc, sizeof(doc), "%s", json);
+	else
+		snprintf(doc, sizeof(doc), "{\"version\": 1, %s", json);
+	check_streamed_same(doc);
+}
+
+static void test_bad_streamed(void **state)
+{
+	check_row_streamed(((const struct bad_row *)*state)->json);
+}
+
+static void test_good_streamed(void **state)
+{
+	check_row_streamed(((const struct good_row *)*state)->json);
+}
+
+static void test_file_streamed(void **state)
+{
+	check_streamed_same(((const struct file_row *)*state)->text);
+}
+
+struct stream_row {
+	const char *name;
+	const char *text;
+};
+
+static void test_stream_row(void **state)
+{
+	check_streamed_same(((const struct stream_row *)*state)->text);
+}
+
+/* Where reading value by value could differ from the tree. */
+static const struct stream_row stream_rows[] = {
+	{ "version last",
+	  "{\"allow_cidrs\": [\"10.0.0.0/8\"], \"version\": 1}" },
+	{ "version missing", "{\"allow_cidrs\": [\"10.0.0.0/8\"]}" },
+	{ "bad version after entries",
+	  "{\"allow_cidrs\": [\"bad\"], \"version\": 2}" },
+	{ "syntax error after a bad entry",
+	  "{\"version\": 1, \"allow_cidrs\": [\"bad\"],\n\"ports\": [80,,443]}" },
+	{ "syntax error inside the array after a bad entry",
+	  "{\"version\": 1, \"allow_cidrs\": [\"bad\", \"10.0.0.0/8\" \"x\"]}" },
+	{ "unknown key then a bad array",
+	  "{\"version\": 1, \"alow_cidrs\": [1, 2], \"allow_cidrs\": [3]}" },
+	{ "array not an array",
+	  "{\"version\": 1, \"allow_cidrs\": \"10.0.0.0/8\"}" },
+	{ "empty arrays",
+	  "{\"version\": 1, \"allow_cidrs\": [ ], \"allow_domains\": []}" },
+	{ "blanks everywhere",
+	  " \r\n\t{ \"version\" : 1 ,\n \"allow_cidrs\" : [ \"10.0.0.0/8\" ,"
+	  " { \"cidr\" : \"::1\" , \"ports\" : [ 1 , \"2-3\" ] } ] } \n" },
+	{ "a form feed (not JSON white space)",
+	  "{\"version\": 1,\f\"ipv6\": true}" },
+	{ "comment", "{\"version\": 1, /* x */ \"ipv6\": true}" },
+	{ "escaped key",
+	  "{\"version\": 1, \"allow_\\u0063idrs\": [\"10.0.0.0/8\"]}" },
+	{ "key with an escaped NUL",
+	  "{\"version\": 1, \"ipv6\\u0000x\": true}" },
+	{ "number cut", "{\"version\": 1, \"dns\": {\"min_ttl\": 1e}}" },
+	{ "number last", "{\"version\": 1, \"dns\": {\"min_ttl\": 10}}" },
+	{ "literal glued", "{\"version\": 1, \"ipv6\": truex}" },
+	{ "raw tab in a string",
+	  "{\"version\": 1, \"allow_domains\": [\"a\tb.example\"]}" },
+	{ "raw DEL and UTF-8 in a string",
+	  "{\"version\": 1, \"allow_domains\": [\"a\x7f\xc3\xbc.example\"]}" },
+	{ "string with escapes in an array",
+	  "{\"version\": 1, \"allow_domains\": [\"a\\\"b\", \"c\\\\d\"]}" },
+	{ "brackets crossed", "{\"version\": 1, \"allow_cidrs\": [}" },
+	{ "nested arrays",
+	  "{\"version\": 1, \"allow_cidrs\": [[\"10.0.0.0/8\"]]}" },
+	{ "version an array", "{\"version\": [1], \"ipv6\": true}" },
+	{ "top level array", "[{\"version\": 1}]" },
+	{ "two objects", "{\"version\": 1} {\"version\": 1}" },
+	{ "missing colon", "{\"version\" 1}" },
+	{ "missing comma", "{\"version\": 1 \"ipv6\": true}" },
+	{ "unquoted key", "{version: 1}" },
+	{ "trailing comma in an array",
+	  "{\"version\": 1, \"allow_cidrs\": [\"10.0.0.0/8\",]}" },
+};
+
+/*
+ * json-c's depth limit counts from the top of the text: an element of a
+ * streamed array is two levels down. 27 to 32 brackets inside one.
+ */
+static void test_depth_streamed(void **state)
+{
+	char doc[256];
+
+	(void)state;
+	for (int depth = 27; depth <= 32; depth++) {
+		int n = snprintf(doc, sizeof(doc),
+				 "{\"version\": 1, \"allow_domains\": [");
+
+		for (int i = 0; i < depth; i++)
+			doc[n++] = '[';
+		for (int i = 0; i < depth; i++)
+			doc[n++] = ']';
+		snprintf(doc + n, sizeof(doc) - (size_t)n, "]}");
+		check_streamed_same(doc);
+		n = snprintf(doc, sizeof(doc), "{\"version\": 1, \"dns\": ");
+		for (int i = 0; i < depth; i++)
+			n += snprintf(doc + n, sizeof(doc) - (size_t)n,
+				      "{\"a\":");
+		n += snprintf(doc + n, sizeof(doc) - (size_t)n, "1");
+		for (int i = 0; i < depth; i++)
+			doc[n++] = '}';
+		snprintf(doc + n, sizeof(doc) - (size_t)n, "}");
+		check_streamed_same(doc);
+	}
+}
+
 static void test_file_missing(void **state)
 {
 	char err[AWF_ERR_LEN] = "";
@@ -953,13 +1111,15 @@ static void test_finalize_given(void **state)
 
 static void test_cidr_limit(void **state)
 {
-	struct policy_cidr c = { .family = AF_INET, .prefixlen = 24 };
+	struct policy_cidr_entry c = { .family = AF_INET, .prefixlen = 24 };
+	struct awf_port_set all;
 	char err[AWF_ERR_LEN] = "";
 	struct policy p;
 
 	(void)state;
 	policy_init(&p);
-	port_set_all(&c.ports);
+	port_set_all(&all);
+	assert_int_equal(port_table_intern(&p.cidr_ports, &all, &c.ports), 0);
 	/* filled directly: merging one by one is quadratic (dedupe) */
 	p.cidrs = calloc(AWF_MAX_CIDRS, sizeof(*p.cidrs));
 	assert_non_null(p.cidrs);
@@ -1053,6 +1213,12 @@ int main(void)
 	TL_ROWS(&l, test_proxy_arg, proxy_rows);
 	TL_ROWS(&l, test_file, file_rows);
 	TL_ROWS(&l, test_file_nul, nul_rows);
+	TL_ROWS(&l, test_bad_streamed, bad_rows);
+	TL_ROWS(&l, test_good_streamed, good_rows);
+	TL_ROWS(&l, test_file_streamed, file_rows);
+	TL_ROWS(&l, test_stream_row, stream_rows);
+	tl_add(&l, "depth limit read value by value", test_depth_streamed,
+	       NULL);
 	TL_ROWS(&l, test_resolv, resolv_rows);
 	tl_add(&l, "spec example", test_spec_example, NULL);
 	tl_add(&l, "defaults", test_defaults, NULL);

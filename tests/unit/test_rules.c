@@ -80,6 +80,13 @@ static const struct rule_entry *find(const struct fixture *f, const char *text)
 	return NULL;
 }
 
+static const struct awf_port_set *ports_of(const struct fixture *f,
+					   const struct rule_entry *e)
+{
+	assert_non_null(e);
+	return &f->t.ports.v[e->ports];
+}
+
 static void test_single_allow_keeps_its_ports(void **state)
 {
 	struct fixture *f = *state;
@@ -89,11 +96,11 @@ static void test_single_allow_keeps_its_ports(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "198.18.0.10/32");
 	assert_non_null(e);
-	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
-	assert_int_equal(e->rule.id, 1);
-	assert_true(port_set_contains(&e->rule.ports, 8080));
-	assert_true(port_set_contains(&e->rule.ports, 9001));
-	assert_false(port_set_contains(&e->rule.ports, 80));
+	assert_int_equal(e->kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->id, 1);
+	assert_true(port_set_contains(ports_of(f, e), 8080));
+	assert_true(port_set_contains(ports_of(f, e), 9001));
+	assert_false(port_set_contains(ports_of(f, e), 80));
 }
 
 static void test_covering_ports_fold_into_specific(void **state)
@@ -109,9 +116,9 @@ static void test_covering_ports_fold_into_specific(void **state)
 	assert_non_null(wide);
 	assert_non_null(narrow);
 	/* The trie answers 10.1.x.y with the /16 only: it must carry 443. */
-	assert_true(port_set_contains(&narrow->rule.ports, 443));
-	assert_true(port_set_contains(&narrow->rule.ports, 8080));
-	assert_false(port_set_contains(&wide->rule.ports, 8080));
+	assert_true(port_set_contains(ports_of(f, narrow), 443));
+	assert_true(port_set_contains(ports_of(f, narrow), 8080));
+	assert_false(port_set_contains(ports_of(f, wide), 8080));
 }
 
 static void test_all_ports_cover_everything(void **state)
@@ -121,7 +128,7 @@ static void test_all_ports_cover_everything(void **state)
 	add_cidr(f, "10.0.0.0/8");
 	add_cidr(f, "10.1.2.3/32:22");
 	assert_int_equal(build(f), 0);
-	assert_true(port_set_is_all(&find(f, "10.1.2.3/32")->rule.ports));
+	assert_true(port_set_is_all(ports_of(f, find(f, "10.1.2.3/32"))));
 }
 
 static void test_reserved_ranges_present_by_default(void **state)
@@ -132,10 +139,9 @@ static void test_reserved_ranges_present_by_default(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "169.254.0.0/16");
 	assert_non_null(e);
-	assert_int_equal(e->rule.kind, AWF_RULE_RESERVED);
-	assert_int_equal(find(f, "fe80::/10")->rule.kind, AWF_RULE_RESERVED);
-	assert_int_equal(find(f, "fd00:ec2::254/128")->rule.kind,
-			 AWF_RULE_RESERVED);
+	assert_int_equal(e->kind, AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "fe80::/10")->kind, AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "fd00:ec2::254/128")->kind, AWF_RULE_RESERVED);
 }
 
 /* The other clouds' endpoints, and every IPv4 range again under NAT64. */
@@ -156,11 +162,11 @@ static void test_reserved_other_clouds_and_nat64(void **state)
 		const struct rule_entry *e = find(f, reserved[i]);
 
 		assert_non_null(e);
-		assert_int_equal(e->rule.kind, AWF_RULE_RESERVED);
+		assert_int_equal(e->kind, AWF_RULE_RESERVED);
 	}
 	/* the covering allows keep their own prefixes */
-	assert_int_equal(find(f, "100.64.0.0/10")->rule.kind, AWF_RULE_ALLOW);
-	assert_int_equal(find(f, "::/0")->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(find(f, "100.64.0.0/10")->kind, AWF_RULE_ALLOW);
+	assert_int_equal(find(f, "::/0")->kind, AWF_RULE_ALLOW);
 }
 
 /* Named exactly, a NAT64-mapped range is the operator's to open. */
@@ -170,7 +176,7 @@ static void test_naming_nat64_metadata_replaces_it(void **state)
 
 	add_cidr(f, "64:ff9b::a9fe:0/112");
 	assert_int_equal(build(f), 0);
-	assert_int_equal(find(f, "64:ff9b::a9fe:0/112")->rule.kind,
+	assert_int_equal(find(f, "64:ff9b::a9fe:0/112")->kind,
 			 AWF_RULE_ALLOW);
 }
 
@@ -182,13 +188,12 @@ static void test_reserved_shadows_wider_allow(void **state)
 	add_cidr(f, "0.0.0.0/0");
 	add_cidr(f, "169.254.77.77/32:80");
 	assert_int_equal(build(f), 0);
-	assert_int_equal(find(f, "169.254.0.0/16")->rule.kind,
-			 AWF_RULE_RESERVED);
+	assert_int_equal(find(f, "169.254.0.0/16")->kind, AWF_RULE_RESERVED);
 	e = find(f, "169.254.77.77/32");
-	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->kind, AWF_RULE_ALLOW);
 	/* 0.0.0.0/0 lies beyond the reserved range: its ports stay out. */
-	assert_true(port_set_contains(&e->rule.ports, 80));
-	assert_false(port_set_contains(&e->rule.ports, 443));
+	assert_true(port_set_contains(ports_of(f, e), 80));
+	assert_false(port_set_contains(ports_of(f, e), 443));
 }
 
 static void test_naming_reserved_range_replaces_it(void **state)
@@ -199,8 +204,8 @@ static void test_naming_reserved_range_replaces_it(void **state)
 	add_cidr(f, "169.254.0.0/16:80");
 	assert_int_equal(build(f), 0);
 	e = find(f, "169.254.0.0/16");
-	assert_int_equal(e->rule.kind, AWF_RULE_ALLOW);
-	assert_int_equal(e->rule.id, 1);
+	assert_int_equal(e->kind, AWF_RULE_ALLOW);
+	assert_int_equal(e->id, 1);
 }
 
 static void test_host_address_stays_local_under_allow(void **state)
@@ -210,8 +215,8 @@ static void test_host_address_stays_local_under_allow(void **state)
 	add_local(f, "198.18.0.1");
 	add_cidr(f, "198.18.0.0/24");
 	assert_int_equal(build(f), 0);
-	assert_int_equal(find(f, "198.18.0.1/32")->rule.kind, AWF_RULE_LOCAL);
-	assert_int_equal(find(f, "198.18.0.0/24")->rule.kind, AWF_RULE_ALLOW);
+	assert_int_equal(find(f, "198.18.0.1/32")->kind, AWF_RULE_LOCAL);
+	assert_int_equal(find(f, "198.18.0.0/24")->kind, AWF_RULE_ALLOW);
 }
 
 static void test_duplicate_prefixes_merge_ports(void **state)
@@ -224,8 +229,8 @@ static void test_duplicate_prefixes_merge_ports(void **state)
 	add_cidr(f, "192.0.2.7/32:443");
 	assert_int_equal(build(f), 0);
 	e = find(f, "192.0.2.7/32");
-	assert_true(port_set_contains(&e->rule.ports, 80));
-	assert_true(port_set_contains(&e->rule.ports, 443));
+	assert_true(port_set_contains(ports_of(f, e), 80));
+	assert_true(port_set_contains(ports_of(f, e), 443));
 	for (size_t i = 0; i < f->t.n; i++)
 		same += f->t.v[i].family == AF_INET &&
 			f->t.v[i].prefixlen == 32 &&
@@ -243,8 +248,8 @@ static void test_ipv6_fold(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "2001:db8:1::/48");
 	assert_non_null(e);
-	assert_true(port_set_contains(&e->rule.ports, 443));
-	assert_true(port_set_contains(&e->rule.ports, 8443));
+	assert_true(port_set_contains(ports_of(f, e), 443));
+	assert_true(port_set_contains(ports_of(f, e), 8443));
 }
 
 static void test_too_many_folded_ranges_is_an_error(void **state)
@@ -271,7 +276,7 @@ static void test_host_bits_are_masked_in_keys(void **state)
 	assert_int_equal(build(f), 0);
 	e = find(f, "fd42:a0f0::1/128");
 	assert_non_null(e);
-	assert_int_equal(e->rule.kind, AWF_RULE_LOCAL);
+	assert_int_equal(e->kind, AWF_RULE_LOCAL);
 	/* fe80::/10 key must have the last 118 bits clear. */
 	e = find(f, "fe80::/10");
 	assert_int_equal(e->addr[1] & 0x3f, 0);

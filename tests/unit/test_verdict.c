@@ -369,7 +369,7 @@ static void lpm_probe(int fd, const struct rule_table *t, int family,
 	const struct rule_entry *want = rules_lookup(t, family, addr);
 	struct awf_cidr6_key k6 = { .prefixlen = 128 };
 	struct awf_cidr4_key k4 = { .prefixlen = 32 };
-	struct awf_rule got;
+	struct awf_rule got, want_rule;
 	char ip[IP_TEXT_LEN];
 	int rc;
 
@@ -383,12 +383,13 @@ static void lpm_probe(int fd, const struct rule_table *t, int family,
 			 rc ? "none" : "an entry", want ? "an entry" : "none");
 	if (!want)
 		return;
-	if (got.id != want->rule.id || got.kind != want->rule.kind ||
-	    memcmp(&got.ports, &want->rule.ports, sizeof(got.ports)))
+	rules_value(t, want, &want_rule);
+	if (got.id != want_rule.id || got.kind != want_rule.kind ||
+	    memcmp(&got.ports, &want_rule.ports, sizeof(got.ports)))
 		fail_msg(
 			"%s: kernel rule %u kind %u, user space rule %u kind %u",
 			ip_format(family, addr, ip, sizeof(ip)), got.id,
-			got.kind, want->rule.id, want->rule.kind);
+			got.kind, want_rule.id, want_rule.kind);
 }
 
 static int lpm_trie(int family)

@@ -45,12 +45,14 @@ static int rule_key(struct agent_bpf *a, uint32_t slot,
 }
 
 static int rule_put(struct agent_bpf *a, uint32_t slot,
-		    const struct rule_entry *e)
+		    const struct rule_table *t, const struct rule_entry *e)
 {
 	union slot_cidr_key k;
 	int fd = rule_key(a, slot, e, &k);
+	struct awf_rule value;
 
-	return bpf_map_update_elem(fd, &k, &e->rule, BPF_ANY);
+	rules_value(t, e, &value);
+	return bpf_map_update_elem(fd, &k, &value, BPF_ANY);
 }
 
 static void rule_del(struct agent_bpf *a, uint32_t slot,
@@ -106,7 +108,7 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 	if (ret)
 		return -1;
 	for (size_t i = 0; i < sb->rules.n; i++) {
-		if (rule_put(a, sb->slot, &sb->rules.v[i]))
+		if (rule_put(a, sb->slot, &sb->rules, &sb->rules.v[i]))
 			return set_err(err, errlen,
 				       "writing CIDR rule %zu of %zu: %s",
 				       i + 1, sb->rules.n, strerror(errno));

@@ -42,8 +42,7 @@ struct key_scan {
 	struct json_dup_key *dup;
 };
 
-/* Index of the quote that closes the string opening at i, or len. */
-static size_t string_end(const char *buf, size_t len, size_t i)
+size_t json_string_end(const char *buf, size_t len, size_t i)
 {
 	for (i++; i < len && buf[i] != '"'; i++)
 		if (buf[i] == '\\')
@@ -179,7 +178,7 @@ static int scan(struct key_scan *s)
 
 		switch (s->buf[i]) {
 		case '"':
-			end = string_end(s->buf, s->len, i);
+			end = json_string_end(s->buf, s->len, i);
 			if (want_key && add_key(s, i, end) < 0)
 				return -1;
 			want_key = false;

@@ -26,4 +26,7 @@ struct json_dup_key {
 int json_find_duplicate_key(const char *buf, size_t len,
 			    struct json_dup_key *dup, size_t *n_keys);
 
+/* Index of the quote that closes the string opening at buf[i], or len. */
+size_t json_string_end(const char *buf, size_t len, size_t i);
+
 #endif /* AWF_COMMON_JSON_KEYS_H */

@@ -13,6 +13,7 @@
 
 #include "common/array.h"
 #include "common/error.h"
+#include "kernel/map_batch.h"
 #include "kernel/name_table.h"
 
 /* Probe labels tried below a key: "0" to "99". */
@@ -109,27 +110,22 @@ static struct name_rule_entry *find_rule(const struct name_table *nt,
  * Every pattern's key, unsorted; the root of a region of exact names
  * is marked with below.kind AWF_NV_EXACT.
  */
-static int add_pattern(struct name_table *nt, size_t *cap, const char *pattern)
+static void add_pattern(struct name_table *nt, const char *pattern)
 {
-	struct name_rule_entry *e;
+	struct name_rule_entry *e = &nt->rules[nt->n_rules];
 	const char *lit;
 	bool inner;
 
-	if (array_grow((void **)&nt->rules, cap, nt->n_rules + 1,
-		       sizeof(*nt->rules)))
-		return -1;
-	e = &nt->rules[nt->n_rules];
 	memset(e, 0, sizeof(*e));
 	lit = pattern_literal(pattern, &inner);
 	e->rule.len = (uint32_t)literal_key(lit, strlen(lit), &e->key);
 	if (e->rule.len > AWF_NAME_KEY_LEN)
-		return 0; /* no name is that long: nothing to cover */
+		return; /* no name is that long: nothing to cover */
 	if (inner) {
 		e->rule.below.kind = AWF_NV_EXACT;
 		nt->has_exact = true;
 	}
 	nt->n_rules++;
-	return 0;
 }
 
 /* Sorted, one entry per key, an exact mark kept. */
@@ -200,19 +196,13 @@ static const struct name_rule_entry *next_cover(const struct name_table *nt,
 	return NULL;
 }
 
-/* Whether the root of a region of exact names is at or above key. */
-static bool in_exact_region(const struct name_table *nt,
-			    const struct awf_name_key *key, size_t len)
+/* Whether key c covers key e: c is e or a name e ends with. */
+static bool key_covers(const struct name_rule_entry *c,
+		       const struct name_rule_entry *e)
 {
-	const struct name_rule_entry *e;
-	size_t end = len + 1;
-
-	if (!nt->has_exact)
-		return false;
-	while ((e = next_cover(nt, key, &end)))
-		if (e->rule.below.kind == AWF_NV_EXACT)
-			return true;
-	return false;
+	/* keys end in '.': a prefix of one is a whole label sequence */
+	return key_len(c) <= key_len(e) &&
+	       memcmp(c->key.name, e->key.name, key_len(c)) == 0;
 }
 
 /* A name just below e that is no key itself; false when none fits. */
@@ -231,10 +221,14 @@ static bool probe_name(struct name_table *nt, const struct name_rule_entry *e,
 	return false;
 }
 
-static void compile_rule(struct name_table *nt, struct name_rule_entry *e)
+/*
+ * exact: e lies in a region of exact names, its own root (marked by
+ * add_pattern) or one of a key covering it.
+ */
+static void compile_rule(struct name_table *nt, struct name_rule_entry *e,
+			 bool exact)
 {
 	char name[AWF_NAME_LEN + 32];
-	bool exact = in_exact_region(nt, &e->key, key_len(e));
 
 	if (key_len(e)) {
 		key_name(&e->key, key_len(e), name);
@@ -250,24 +244,50 @@ static void compile_rule(struct name_table *nt, struct name_rule_entry *e)
 			(struct awf_name_verdict){ .kind = AWF_NV_DENY };
 }
 
+/*
+ * Sorted, a key comes right before the keys it covers: one pass with the
+ * stack of keys covering the current one (at most one per label) says
+ * whether a region of exact names holds it.
+ */
+static void compile_rules(struct name_table *nt)
+{
+	struct cover {
+		const struct name_rule_entry *e;
+		bool exact;
+	} stack[AWF_NAME_KEY_LEN / 2 + 2];
+	size_t depth = 0;
+
+	for (size_t i = 0; i < nt->n_rules; i++) {
+		struct name_rule_entry *e = &nt->rules[i];
+		bool exact = e->rule.below.kind == AWF_NV_EXACT;
+
+		while (depth && !key_covers(stack[depth - 1].e, e))
+			depth--;
+		exact |= depth && stack[depth - 1].exact;
+		compile_rule(nt, e, exact);
+		if (depth < sizeof(stack) / sizeof(stack[0]))
+			stack[depth++] =
+				(struct cover){ .e = e, .exact = exact };
+	}
+}
+
 int name_table_build(struct name_table *nt, const struct policy *p,
 		     const struct domain_matcher *m, char *err, size_t errlen)
 {
-	size_t cap = 0;
-
 	memset(nt, 0, sizeof(*nt));
 	nt->matcher = m;
 	nt->rules_fd = -1;
 	nt->exact_fd = -1;
+	nt->rules = calloc(p->n_allow_domains + p->n_block_domains + 1,
+			   sizeof(*nt->rules));
+	if (!nt->rules)
+		goto oom;
 	for (size_t i = 0; i < p->n_allow_domains; i++)
-		if (add_pattern(nt, &cap, p->allow_domains[i].name))
-			goto oom;
+		add_pattern(nt, p->allow_domains[i].name);
 	for (size_t i = 0; i < p->n_block_domains; i++)
-		if (add_pattern(nt, &cap, p->block_domains[i].name))
-			goto oom;
+		add_pattern(nt, p->block_domains[i].name);
 	sort_keys(nt);
-	for (size_t i = 0; i < nt->n_rules; i++)
-		compile_rule(nt, &nt->rules[i]);
+	compile_rules(nt);
 	nt->matcher = NULL;
 	nt->entry_flags = calloc(p->n_allow_domains + 1, sizeof(uint32_t));
 	if (!nt->entry_flags)
@@ -307,21 +327,29 @@ static void kernel_key(const struct name_table *nt,
 int name_table_write(struct name_table *nt, int rules_fd, int exact_fd,
 		     uint32_t slot, char *err, size_t errlen)
 {
+	struct map_batch mb;
 	struct awf_name_key k;
+	int ret = 0;
 
 	nt->rules_fd = rules_fd;
 	nt->exact_fd = exact_fd;
 	nt->slot = slot;
-	for (size_t i = 0; i < nt->n_rules; i++) {
+	if (map_batch_init(&mb, rules_fd, sizeof(k), sizeof(nt->rules->rule),
+			   false) < 0)
+		return set_err(err, errlen, "names trie: %s", strerror(errno));
+	for (size_t i = 0; i < nt->n_rules && !ret; i++) {
 		const struct name_rule_entry *e = &nt->rules[i];
 
 		kernel_key(nt, &e->key, key_len(e), &k);
-		if (bpf_map_update_elem(rules_fd, &k, &e->rule, BPF_ANY))
-			return set_err(err, errlen,
-				       "names trie: entry %zu of %zu: %s",
-				       i + 1, nt->n_rules, strerror(errno));
+		ret = map_batch_add(&mb, &k, &e->rule);
 	}
-	return 0;
+	if (!ret)
+		ret = map_batch_flush(&mb);
+	if (ret)
+		set_err(err, errlen, "names trie: entry %zu of %zu: %s",
+			mb.done + 1, nt->n_rules, strerror(errno));
+	map_batch_free(&mb);
+	return ret;
 }
 
 static void purge_exact(struct name_table *nt)

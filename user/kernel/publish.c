@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "kernel/pinned.h"
 #include "policy/policy.h"
+#include "kernel/map_batch.h"
 #include "kernel/publish.h"
 
 uid_t publish_invoker(char *name, size_t len)
@@ -110,7 +111,7 @@ static void fill_meta(struct awf_meta *m, const struct publish_args *a)
 	fill_cmdline(m, a->argv);
 }
 
-static int put_domain(int fd, __u32 list, __u32 id,
+static int put_domain(struct map_batch *mb, __u32 list, __u32 id,
 		      const struct policy_domain *d,
 		      const struct awf_port_set *ports)
 {
@@ -122,7 +123,7 @@ static int put_domain(int fd, __u32 list, __u32 id,
 	if (ports)
 		val.ports = d->has_ports ? d->ports : *ports;
 	snprintf(val.name, sizeof(val.name), "%s", d->name);
-	return bpf_map_update_elem(fd, &key, &val, BPF_ANY);
+	return map_batch_add(mb, &key, &val);
 }
 
 /* Entry ids are index + 1, as the rule_id of the addresses they open. */
@@ -130,19 +131,23 @@ static int fill_domains(int fd, const struct policy *p, char *err,
 			size_t errlen)
 {
 	size_t room = AWF_MAX_DOMAINS;
+	struct map_batch mb;
+	int ret = map_batch_init(&mb, fd, sizeof(struct awf_domain_key),
+				 sizeof(struct awf_domain), false);
 
-	for (size_t i = 0; i < p->n_allow_domains && room; i++, room--)
-		if (put_domain(fd, AWF_DOM_ALLOW, (__u32)i + 1,
-			       &p->allow_domains[i], &p->ports))
-			goto fail;
-	for (size_t i = 0; i < p->n_block_domains && room; i++, room--)
-		if (put_domain(fd, AWF_DOM_BLOCK, (__u32)i + 1,
-			       &p->block_domains[i], NULL))
-			goto fail;
-	return 0;
-fail:
-	return set_err(err, errlen, "writing the domains map: %s",
-		       strerror(errno));
+	for (size_t i = 0; !ret && i < p->n_allow_domains && room; i++, room--)
+		ret = put_domain(&mb, AWF_DOM_ALLOW, (__u32)i + 1,
+				 &p->allow_domains[i], &p->ports);
+	for (size_t i = 0; !ret && i < p->n_block_domains && room; i++, room--)
+		ret = put_domain(&mb, AWF_DOM_BLOCK, (__u32)i + 1,
+				 &p->block_domains[i], NULL);
+	if (!ret)
+		ret = map_batch_flush(&mb);
+	if (ret)
+		set_err(err, errlen, "writing the domains map: %s",
+			strerror(errno));
+	map_batch_free(&mb);
+	return ret;
 }
 
 static int map_fd_of(const void *ctx, const char *name)

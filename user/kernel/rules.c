@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "common/array.h"
 #include "common/error.h"
+#include "kernel/map_batch.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 #include "policy/ports.h"
@@ -35,6 +38,9 @@ static const char *const reserved_ranges6[] = {
 #define NAT64_PREFIXLEN 96
 static const uint8_t nat64_prefix[12] = { 0x00, 0x64, 0xff, 0x9b };
 
+/* Each IPv4 range twice (itself and under NAT64), each IPv6 one once. */
+#define N_RESERVED (2 * ARRAY_SIZE(reserved_ranges4) + ARRAY_SIZE(reserved_ranges6))
+
 static unsigned int addr_len(int family)
 {
 	return family == AF_INET ? 4 : 16;
@@ -52,110 +58,202 @@ static void mask_addr(uint8_t *out, const uint8_t *addr, unsigned int len,
 	}
 }
 
-static int entry_cmp(const void *a, const void *b)
+/*
+ * memcmp() of two addresses as two big-endian words: a million entries
+ * take twenty million comparisons to sort.
+ */
+static int addr_cmp(const uint8_t *a, const uint8_t *b)
 {
-	const struct rule_entry *x = a, *y = b;
+	for (int half = 0; half < 2; half++) {
+		uint64_t x, y;
 
-	if (x->family != y->family)
-		return x->family - y->family;
-	if (x->prefixlen != y->prefixlen)
-		return (int)x->prefixlen - (int)y->prefixlen;
-	return memcmp(x->addr, y->addr, 16);
-}
-
-static struct rule_entry *find_exact(const struct rule_table *t, int family,
-				     const uint8_t *addr,
-				     unsigned int prefixlen)
-{
-	struct rule_entry key = { .family = family, .prefixlen = prefixlen };
-
-	memcpy(key.addr, addr, 16);
-	return bsearch(&key, t->v, t->n, sizeof(key), entry_cmp);
-}
-
-static int table_push(struct rule_table *t, const struct rule_entry *e)
-{
-	if (array_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
-		return -1;
-	t->v[t->n++] = *e;
+		memcpy(&x, a + 8 * half, sizeof(x));
+		memcpy(&y, b + 8 * half, sizeof(y));
+		if (x != y)
+			return be64toh(x) < be64toh(y) ? -1 : 1;
+	}
 	return 0;
 }
 
-static void entry_init(struct rule_entry *e, int family, const uint8_t *addr,
-		       unsigned int prefixlen, uint32_t kind, uint32_t id)
+/* At one prefix: the reserved range, the host's address, the allows. */
+static int kind_rank(uint8_t kind)
 {
-	memset(e, 0, sizeof(*e));
-	e->family = family;
-	e->prefixlen = prefixlen;
-	mask_addr(e->addr, addr, addr_len(family), prefixlen);
-	e->rule.kind = kind;
-	e->rule.id = id;
+	return kind == AWF_RULE_RESERVED ? 0 : kind == AWF_RULE_LOCAL ? 1 : 2;
 }
 
-static int push_reserved(struct rule_table *t, const struct policy_cidr *c)
+/*
+ * The table's order: a prefix comes right before the prefixes inside it,
+ * so that one pass with a stack of the prefixes around the current one
+ * sees each prefix's cover; entries of one prefix stay in the order they
+ * were added, which is the order they merge in.
+ */
+static int entry_cmp(const void *a, const void *b)
 {
-	struct rule_entry e;
+	const struct rule_entry *x = a, *y = b;
+	int rc;
 
-	entry_init(&e, c->family, c->addr, c->prefixlen, AWF_RULE_RESERVED, 0);
-	return table_push(t, &e);
+	if (x->family != y->family)
+		return x->family - y->family;
+	rc = addr_cmp(x->addr, y->addr);
+	if (rc)
+		return rc;
+	if (x->prefixlen != y->prefixlen)
+		return x->prefixlen - y->prefixlen;
+	if (x->kind != y->kind)
+		return kind_rank(x->kind) - kind_rank(y->kind);
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static bool same_prefix(const struct rule_entry *x, const struct rule_entry *y)
+{
+	return x->family == y->family && x->prefixlen == y->prefixlen &&
+	       memcmp(x->addr, y->addr, 16) == 0;
+}
+
+/* Whether prefix c holds prefix e (or is it). */
+static bool covers(const struct rule_entry *c, const struct rule_entry *e)
+{
+	unsigned int full = c->prefixlen / 8, rest = c->prefixlen % 8;
+
+	if (c->family != e->family || c->prefixlen > e->prefixlen ||
+	    memcmp(c->addr, e->addr, full) != 0)
+		return false;
+	return !rest ||
+	       ((c->addr[full] ^ e->addr[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/*
+ * Of several errors the one reported is the one the checks met first
+ * when they went by family, prefix length and address: the same message
+ * whatever the table's order.
+ */
+struct build_err {
+	char *err;
+	size_t errlen;
+	bool failed;
+	struct rule_entry at;
+};
+
+static int report_cmp(const struct rule_entry *x, const struct rule_entry *y)
+{
+	if (x->family != y->family)
+		return x->family - y->family;
+	if (x->prefixlen != y->prefixlen)
+		return x->prefixlen - y->prefixlen;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+build_fail(struct build_err *b, const struct rule_entry *e, const char *fmt,
+	   ...)
+{
+	va_list ap;
+
+	if (b->failed && report_cmp(e, &b->at) >= 0)
+		return;
+	b->failed = true;
+	b->at = *e;
+	va_start(ap, fmt);
+	vsnprintf(b->err, b->errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void entry_init(struct rule_entry *e, int family, const uint8_t *addr,
+		       unsigned int prefixlen, uint32_t kind, uint32_t id,
+		       uint32_t ports)
+{
+	memset(e, 0, sizeof(*e));
+	e->family = (uint8_t)family;
+	e->prefixlen = (uint8_t)prefixlen;
+	mask_addr(e->addr, addr, addr_len(family), prefixlen);
+	e->kind = (uint8_t)kind;
+	e->id = id;
+	e->ports = ports;
+}
+
+/* Reserved ranges and host addresses have no ports: none, the empty set. */
+static void push_reserved(struct rule_table *t, const struct policy_cidr *c,
+			  uint32_t none)
+{
+	entry_init(&t->v[t->n++], c->family, c->addr, c->prefixlen,
+		   AWF_RULE_RESERVED, 0, none);
 }
 
 /* 64:ff9b::a.b.c.d/(96 + len) for the IPv4 range c. */
-static int push_reserved_nat64(struct rule_table *t,
-			       const struct policy_cidr *c)
+static void push_reserved_nat64(struct rule_table *t,
+				const struct policy_cidr *c, uint32_t none)
 {
 	struct policy_cidr m = { .family = AF_INET6,
 				 .prefixlen = NAT64_PREFIXLEN + c->prefixlen };
 
 	memcpy(m.addr, nat64_prefix, sizeof(nat64_prefix));
 	memcpy(m.addr + sizeof(nat64_prefix), c->addr, 4);
-	return push_reserved(t, &m);
+	push_reserved(t, &m, none);
 }
 
-static int add_reserved(struct rule_table *t, char *err, size_t errlen)
+/* Reserved ranges have no ports: none, the empty set. */
+static int add_reserved(struct rule_table *t, uint32_t none, char *err,
+			size_t errlen)
 {
 	struct policy_cidr c;
 
 	for (size_t i = 0; i < ARRAY_SIZE(reserved_ranges4); i++) {
-		if (cidr_parse(&c, reserved_ranges4[i], err, errlen) ||
-		    push_reserved(t, &c) || push_reserved_nat64(t, &c))
+		if (cidr_parse(&c, reserved_ranges4[i], err, errlen))
 			return -1;
+		push_reserved(t, &c, none);
+		push_reserved_nat64(t, &c, none);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(reserved_ranges6); i++) {
-		if (cidr_parse(&c, reserved_ranges6[i], err, errlen) ||
-		    push_reserved(t, &c))
+		if (cidr_parse(&c, reserved_ranges6[i], err, errlen))
 			return -1;
+		push_reserved(t, &c, none);
 	}
 	return 0;
 }
 
-static int add_local(struct rule_table *t, const struct policy_cidr *local,
-		     size_t n_local)
+static void add_local(struct rule_table *t, const struct policy_cidr *local,
+		      size_t n_local, uint32_t none)
 {
-	for (size_t i = 0; i < n_local; i++) {
-		struct rule_entry e;
-
-		entry_init(&e, local[i].family, local[i].addr,
-			   local[i].prefixlen, AWF_RULE_LOCAL, 0);
-		if (table_push(t, &e))
-			return -1;
-	}
-	return 0;
+	for (size_t i = 0; i < n_local; i++)
+		entry_init(&t->v[t->n++], local[i].family, local[i].addr,
+			   local[i].prefixlen, AWF_RULE_LOCAL, 0, none);
 }
 
+/*
+ * The policy's port sets come first into the table's (they are distinct:
+ * ids in order), so its entries keep their ids.
+ */
 static int add_allows(struct rule_table *t, const struct policy *p)
 {
-	for (size_t i = 0; i < p->n_cidrs; i++) {
-		const struct policy_cidr *c = &p->cidrs[i];
-		struct rule_entry e;
+	for (size_t i = 0; i < p->cidr_ports.n; i++) {
+		uint32_t id;
 
-		entry_init(&e, c->family, c->addr, c->prefixlen, AWF_RULE_ALLOW,
-			   (uint32_t)i + 1);
-		e.rule.ports = c->ports;
-		if (table_push(t, &e))
+		if (port_table_intern(&t->ports, &p->cidr_ports.v[i], &id) < 0)
 			return -1;
+		if (id != i) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < p->n_cidrs; i++) {
+		const struct policy_cidr_entry *c = &p->cidrs[i];
+
+		entry_init(&t->v[t->n++], c->family, c->addr, c->prefixlen,
+			   AWF_RULE_ALLOW, (uint32_t)i + 1, c->ports);
 	}
 	return 0;
+}
+
+/* The union of sets a and b into t; -1 with *too_many when it does not fit. */
+static int union_ports(struct rule_table *t, uint32_t *a, uint32_t b,
+		       bool *too_many)
+{
+	struct awf_port_set set = t->ports.v[*a];
+
+	*too_many = port_set_union(&set, &t->ports.v[b]) < 0;
+	if (*too_many)
+		return -1;
+	return port_table_intern(&t->ports, &set, a);
 }
 
 /*
@@ -163,31 +261,36 @@ static int add_allows(struct rule_table *t, const struct policy *p)
  * allow equal to a reserved range or a host address names it explicitly
  * and replaces it.
  */
-static int merge_same_prefix(struct rule_table *t, char *err, size_t errlen)
+static int merge_same_prefix(struct rule_table *t, struct build_err *b)
 {
 	size_t out = 0;
+	bool too_many, group_failed = false;
 
 	qsort(t->v, t->n, sizeof(*t->v), entry_cmp);
 	for (size_t i = 0; i < t->n; i++) {
 		struct rule_entry *e = &t->v[i], *prev;
 
-		if (!out || entry_cmp(&t->v[out - 1], e) != 0) {
+		if (!out || !same_prefix(&t->v[out - 1], e)) {
 			t->v[out++] = *e;
+			group_failed = false;
 			continue;
 		}
 		prev = &t->v[out - 1];
-		if (e->rule.kind != AWF_RULE_ALLOW)
+		if (e->kind != AWF_RULE_ALLOW || group_failed)
 			continue;
-		if (prev->rule.kind != AWF_RULE_ALLOW) {
+		if (prev->kind != AWF_RULE_ALLOW) {
 			*prev = *e;
 			continue;
 		}
-		if (port_set_union(&prev->rule.ports, &e->rule.ports))
-			return set_err(
-				err, errlen,
-				"allow_cidrs[%u]: ports need more than %d ranges together with allow_cidrs[%u]",
-				e->rule.id - 1, AWF_MAX_PORT_RANGES,
-				prev->rule.id - 1);
+		if (!union_ports(t, &prev->ports, e->ports, &too_many))
+			continue;
+		if (!too_many)
+			return -1;
+		group_failed = true;
+		build_fail(
+			b, e,
+			"allow_cidrs[%u]: ports need more than %d ranges together with allow_cidrs[%u]",
+			e->id - 1, AWF_MAX_PORT_RANGES, prev->id - 1);
 	}
 	t->n = out;
 	return 0;
@@ -195,46 +298,43 @@ static int merge_same_prefix(struct rule_table *t, char *err, size_t errlen)
 
 /*
  * Give each allow prefix the ports of the allow prefixes that cover it,
- * walking towards shorter prefixes and stopping at a reserved or local
- * prefix in between: that one shadows everything above it.
+ * nearest first, stopping at a reserved or local prefix in between: that
+ * one shadows everything above it. The stack holds the prefixes around
+ * the current one (at most one per length) with their own ports.
  */
-static int fold_covering_ports(struct rule_table *t, char *err, size_t errlen)
+static int fold_covering_ports(struct rule_table *t, struct build_err *b)
 {
-	struct awf_port_set *orig = malloc((t->n ? t->n : 1) * sizeof(*orig));
-
-	if (!orig)
-		return set_err(err, errlen, "out of memory");
-	for (size_t i = 0; i < t->n; i++)
-		orig[i] = t->v[i].rule.ports;
+	struct cover {
+		size_t idx;
+		uint32_t own_ports;
+	} stack[129 + 1];
+	size_t depth = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		struct rule_entry *e = &t->v[i];
-		unsigned int len = addr_len(e->family);
+		uint32_t own = e->ports;
 
-		if (e->rule.kind != AWF_RULE_ALLOW)
-			continue;
-		for (int plen = (int)e->prefixlen - 1; plen >= 0; plen--) {
-			uint8_t masked[16];
-			struct rule_entry *c;
+		while (depth && !covers(&t->v[stack[depth - 1].idx], e))
+			depth--;
+		for (size_t j = depth; e->kind == AWF_RULE_ALLOW && j-- > 0;) {
+			const struct rule_entry *c = &t->v[stack[j].idx];
+			bool too_many;
 
-			mask_addr(masked, e->addr, len, (unsigned int)plen);
-			c = find_exact(t, e->family, masked,
-				       (unsigned int)plen);
-			if (!c)
-				continue;
-			if (c->rule.kind != AWF_RULE_ALLOW)
+			if (c->kind != AWF_RULE_ALLOW)
 				break;
-			if (port_set_union(&e->rule.ports, &orig[c - t->v])) {
-				set_err(err, errlen,
-					"allow_cidrs[%u]: ports need more than %d ranges together with the covering allow_cidrs[%u]",
-					e->rule.id - 1, AWF_MAX_PORT_RANGES,
-					c->rule.id - 1);
-				free(orig);
+			if (!union_ports(t, &e->ports, stack[j].own_ports,
+					 &too_many))
+				continue;
+			if (!too_many)
 				return -1;
-			}
+			build_fail(
+				b, e,
+				"allow_cidrs[%u]: ports need more than %d ranges together with the covering allow_cidrs[%u]",
+				e->id - 1, AWF_MAX_PORT_RANGES, c->id - 1);
+			break;
 		}
+		stack[depth++] = (struct cover){ .idx = i, .own_ports = own };
 	}
-	free(orig);
 	return 0;
 }
 
@@ -242,27 +342,53 @@ int rules_build(struct rule_table *t, const struct policy *p,
 		const struct policy_cidr *local, size_t n_local, char *err,
 		size_t errlen)
 {
+	static const struct awf_port_set none;
+	struct build_err b = { .err = err, .errlen = errlen };
+	size_t n_reserved = N_RESERVED;
+	uint32_t none_id;
+
 	memset(t, 0, sizeof(*t));
 	err[0] = '\0';
-	if (add_reserved(t, err, errlen) || add_local(t, local, n_local) ||
-	    add_allows(t, p)) {
-		if (!err[0])
-			set_err(err, errlen, "out of memory");
-		rules_free(t);
-		return -1;
-	}
-	if (merge_same_prefix(t, err, errlen) ||
-	    fold_covering_ports(t, err, errlen)) {
-		rules_free(t);
-		return -1;
-	}
-	return 0;
+	/* sized once: a doubling array would copy a million entries */
+	t->cap = n_reserved + n_local + p->n_cidrs;
+	t->v = malloc(t->cap * sizeof(*t->v));
+	if (!t->v || add_allows(t, p) ||
+	    port_table_intern(&t->ports, &none, &none_id) < 0 ||
+	    add_reserved(t, none_id, err, errlen))
+		goto fail;
+	add_local(t, local, n_local, none_id);
+	if (merge_same_prefix(t, &b))
+		goto fail;
+	if (!b.failed && fold_covering_ports(t, &b))
+		goto fail;
+	if (!b.failed)
+		return 0;
+fail:
+	if (!err[0])
+		set_err(err, errlen, "out of memory");
+	rules_free(t);
+	return -1;
 }
 
 void rules_free(struct rule_table *t)
 {
 	free(t->v);
+	port_table_free(&t->ports);
 	memset(t, 0, sizeof(*t));
+}
+
+/* bsearch key order of the built table: family, address, prefix length. */
+static int prefix_cmp(const void *a, const void *b)
+{
+	const struct rule_entry *x = a, *y = b;
+	int rc;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	rc = addr_cmp(x->addr, y->addr);
+	if (rc)
+		return rc;
+	return x->prefixlen - y->prefixlen;
 }
 
 const struct rule_entry *rules_lookup(const struct rule_table *t, int family,
@@ -271,39 +397,76 @@ const struct rule_entry *rules_lookup(const struct rule_table *t, int family,
 	unsigned int len = addr_len(family);
 
 	for (int plen = (int)len * 8; plen >= 0; plen--) {
+		struct rule_entry key = { .family = (uint8_t)family,
+					  .prefixlen = (uint8_t)plen };
 		const struct rule_entry *e;
-		uint8_t masked[16];
 
-		mask_addr(masked, addr, len, (unsigned int)plen);
-		e = find_exact(t, family, masked, (unsigned int)plen);
+		mask_addr(key.addr, addr, len, (unsigned int)plen);
+		e = bsearch(&key, t->v, t->n, sizeof(key), prefix_cmp);
 		if (e)
 			return e;
 	}
 	return NULL;
 }
 
-static int rule_put(const struct rule_entry *e, int cidr4_fd, int cidr6_fd)
+void rules_value(const struct rule_table *t, const struct rule_entry *e,
+		 struct awf_rule *out)
 {
-	if (e->family == AF_INET) {
-		struct awf_cidr4_key k = { .prefixlen = e->prefixlen };
+	memset(out, 0, sizeof(*out));
+	out->id = e->id;
+	out->kind = e->kind;
+	out->ports = t->ports.v[e->ports];
+}
 
-		memcpy(k.addr, e->addr, sizeof(k.addr));
-		return bpf_map_update_elem(cidr4_fd, &k, &e->rule, BPF_ANY);
+/* The entries of one family (the table holds them together) into fd. */
+static int write_family(const struct rule_table *t, int family, int fd,
+			enum rules_write_mode mode, char *err, size_t errlen)
+{
+	size_t key_size = family == AF_INET ? sizeof(struct awf_cidr4_key) :
+					      sizeof(struct awf_cidr6_key);
+	size_t first = 0, i;
+	struct map_batch mb;
+	int ret = 0;
+
+	while (first < t->n && t->v[first].family != family)
+		first++;
+	if (first == t->n)
+		return 0;
+	if (map_batch_init(&mb, fd, (uint32_t)key_size, sizeof(struct awf_rule),
+			   mode == RULES_WRITE_ELEMENT) < 0)
+		return set_err(err, errlen, "writing CIDR rules: %s",
+			       strerror(errno));
+	for (i = first; i < t->n && t->v[i].family == family && !ret; i++) {
+		const struct rule_entry *e = &t->v[i];
+		/* the key types differ in the size of addr only */
+		struct awf_cidr6_key k = { .prefixlen = e->prefixlen };
+		struct awf_rule value;
+
+		memcpy(k.addr, e->addr, key_size - sizeof(k.prefixlen));
+		rules_value(t, e, &value);
+		ret = map_batch_add(&mb, &k, &value);
 	}
-	struct awf_cidr6_key k = { .prefixlen = e->prefixlen };
+	if (!ret)
+		ret = map_batch_flush(&mb);
+	if (ret)
+		set_err(err, errlen, "writing CIDR rule %zu of %zu: %s",
+			first + mb.done + 1, t->n, strerror(errno));
+	map_batch_free(&mb);
+	return ret;
+}
 
-	memcpy(k.addr, e->addr, sizeof(k.addr));
-	return bpf_map_update_elem(cidr6_fd, &k, &e->rule, BPF_ANY);
+int rules_write_mode(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
+		     enum rules_write_mode mode, char *err, size_t errlen)
+{
+	if (write_family(t, AF_INET, cidr4_fd, mode, err, errlen) ||
+	    write_family(t, AF_INET6, cidr6_fd, mode, err, errlen))
+		return -1;
+	return 0;
 }
 
 int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
 		char *err, size_t errlen)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		if (rule_put(&t->v[i], cidr4_fd, cidr6_fd) < 0)
-			return set_err(err, errlen,
-				       "writing CIDR rule %zu of %zu: %s",
-				       i + 1, t->n, strerror(errno));
-	}
-	return 0;
+	return rules_write_mode(t, cidr4_fd, cidr6_fd, RULES_WRITE_BATCH, err,
+				errlen);
 }

@@ -192,13 +192,16 @@ static void decide_addr(const struct verdict_ctx *c,
 	v->prefix = e;
 	if (!e) {
 		set_verdict(v, false, AWF_R_NOT_IN_POLICY, VR_NONE);
-	} else if (e->rule.kind == AWF_RULE_LOCAL) {
+	} else if (e->kind == AWF_RULE_LOCAL) {
 		decide_loopback(c->p, d, v);
-	} else if (e->rule.kind == AWF_RULE_RESERVED) {
+	} else if (e->kind == AWF_RULE_RESERVED) {
 		set_verdict(v, false, AWF_R_RESERVED_RANGE, VR_RESERVED);
 	} else {
-		v->index = e->rule.id - 1;
-		v->ports = e->rule.ports;
+		struct awf_rule rule;
+
+		rules_value(&c->rules, e, &rule);
+		v->index = e->id - 1;
+		v->ports = rule.ports;
 		set_verdict(v, port_ok(d, &v->ports),
 			    port_ok(d, &v->ports) ? AWF_R_CIDR :
 						    AWF_R_PORT_NOT_ALLOWED,

@@ -50,6 +50,7 @@ void policy_free(struct policy *p)
 	free_domains(p->block_domains, p->n_block_domains);
 	free(p->dns_servers);
 	free(p->cidrs);
+	port_table_free(&p->cidr_ports);
 	free(p->cidr_index);
 	free(p->allow_domain_index);
 	free(p->block_domain_index);
@@ -148,6 +149,22 @@ static int index_sync(struct policy_index **xp, const void *list, size_t n,
 		if (!*slot)
 			*slot = (uint32_t)x->n + 1;
 	}
+	return 0;
+}
+
+/* Room for n entries from the start: no rehash on the way there. */
+static int index_reserve(struct policy_index **xp, size_t n)
+{
+	size_t cap = 64;
+
+	if (*xp)
+		return 0;
+	while (cap < 2 * (n + 1) + 2)
+		cap *= 2;
+	*xp = calloc(1, sizeof(**xp) + cap * sizeof((*xp)->slot[0]));
+	if (!*xp)
+		return -1;
+	(*xp)->cap = cap;
 	return 0;
 }
 
@@ -271,19 +288,20 @@ int policy_merge_domain_name(struct policy *p, bool block, const char *text,
 	return policy_merge_domain(p, block, &d, err, errlen);
 }
 
+/* Equal port sets have one id in cidr_ports. */
 static bool same_cidr(const void *x, const void *y)
 {
-	const struct policy_cidr *a = x, *b = y;
+	const struct policy_cidr_entry *a = x, *b = y;
 
 	return a->family == b->family && a->prefixlen == b->prefixlen &&
-	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0 &&
-	       port_set_equal(&a->ports, &b->ports);
+	       a->ports == b->ports &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
 /* Ports left out: entries differing only there share a chain. */
 static uint64_t cidr_hash(const void *entry)
 {
-	const struct policy_cidr *c = entry;
+	const struct policy_cidr_entry *c = entry;
 	uint64_t h = fnv1a(FNV_OFFSET, &c->family, sizeof(c->family));
 
 	h = fnv1a(h, &c->prefixlen, sizeof(c->prefixlen));
@@ -291,7 +309,7 @@ static uint64_t cidr_hash(const void *entry)
 }
 
 static const struct index_ops cidr_ops = {
-	.size = sizeof(struct policy_cidr),
+	.size = sizeof(struct policy_cidr_entry),
 	.hash = cidr_hash,
 	.same = same_cidr,
 };
@@ -299,10 +317,15 @@ static const struct index_ops cidr_ops = {
 int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		      size_t errlen)
 {
-	struct policy_cidr *bigger;
+	struct policy_cidr_entry e = { .family = (uint8_t)c->family,
+				       .prefixlen = (uint8_t)c->prefixlen };
+	struct policy_cidr_entry *bigger;
 	uint32_t *slot = NULL;
 
-	if (index_lookup(&p->cidr_index, p->cidrs, p->n_cidrs, &cidr_ops, c,
+	memcpy(e.addr, c->addr, sizeof(e.addr));
+	if (port_table_intern(&p->cidr_ports, &c->ports, &e.ports) < 0)
+		return set_err(err, errlen, "out of memory");
+	if (index_lookup(&p->cidr_index, p->cidrs, p->n_cidrs, &cidr_ops, &e,
 			 &slot, err, errlen) < 0)
 		return -1;
 	if (*slot)
@@ -315,10 +338,28 @@ int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 	if (!bigger)
 		return -1;
 	p->cidrs = bigger;
-	p->cidrs[p->n_cidrs++] = *c;
+	p->cidrs[p->n_cidrs++] = e;
 	*slot = (uint32_t)p->n_cidrs;
 	p->cidr_index->n = p->n_cidrs;
 	return 0;
+}
+
+int policy_reserve_cidrs(struct policy *p, size_t n)
+{
+	if (n > AWF_MAX_CIDRS)
+		n = AWF_MAX_CIDRS;
+	return index_reserve(&p->cidr_index, n);
+}
+
+void policy_cidr_at(const struct policy *p, size_t i, struct policy_cidr *out)
+{
+	const struct policy_cidr_entry *e = &p->cidrs[i];
+
+	memset(out, 0, sizeof(*out));
+	out->family = e->family;
+	out->prefixlen = e->prefixlen;
+	memcpy(out->addr, e->addr, sizeof(out->addr));
+	out->ports = p->cidr_ports.v[e->ports];
 }
 
 int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,

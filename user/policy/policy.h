@@ -18,6 +18,7 @@
 
 #include "awf.h"
 #include "policy/cidr.h"
+#include "policy/ports.h"
 
 #define POLICY_VERSION 1
 #define POLICY_DEFAULT_MIN_TTL 60
@@ -43,6 +44,17 @@ struct policy_domain {
 	bool udp;
 };
 
+/*
+ * An allow_cidrs entry as the policy keeps it: a million of them take
+ * 24 MB; policy_cidr_at() gives it back as a struct policy_cidr.
+ */
+struct policy_cidr_entry {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t prefixlen;
+	uint32_t ports; /* in policy.cidr_ports */
+	uint8_t addr[16];
+};
+
 struct policy {
 	int version;
 	struct policy_domain *allow_domains;
@@ -53,8 +65,9 @@ struct policy {
 	bool ports_set;			 /* "ports" given explicitly */
 	struct policy_addr *dns_servers; /* port is 53 */
 	size_t n_dns_servers;
-	struct policy_cidr *cidrs;
+	struct policy_cidr_entry *cidrs;
 	size_t n_cidrs;
+	struct port_table cidr_ports; /* the port sets of cidrs */
 	/* policy.c: duplicate lookups of the merges */
 	struct policy_index *cidr_index;
 	struct policy_index *allow_domain_index;
@@ -83,6 +96,8 @@ void policy_free(struct policy *p);
  * config of another version).
  */
 const char *policy_localhost_mode_name(unsigned int mode);
+/* allow_cidrs entry i (i < n_cidrs), its ports included. */
+void policy_cidr_at(const struct policy *p, size_t i, struct policy_cidr *out);
 /* Whether some allow entry has its names checked ("name_check"). */
 bool policy_checks_names(const struct policy *p);
 

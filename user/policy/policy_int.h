@@ -25,6 +25,11 @@ int policy_merge_domain(struct policy *p, bool block,
 			size_t errlen);
 int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		      size_t errlen);
+/*
+ * A hint: about n CIDR entries are coming (a policy file's count). Sizes
+ * the duplicate lookup once; -1 when out of memory.
+ */
+int policy_reserve_cidrs(struct policy *p, size_t n);
 int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,
 			    char *err, size_t errlen);
 /* A domain given as a bare string: default subdomains and ports. */

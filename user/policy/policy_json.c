@@ -92,15 +92,16 @@ static json_object *cidrs_json(const struct policy *p)
 	json_object *arr = json_object_new_array();
 
 	for (size_t i = 0; i < p->n_cidrs; i++) {
-		const struct policy_cidr *c = &p->cidrs[i];
 		json_object *o = json_object_new_object();
 		char ip[IP_TEXT_LEN], text[IP_TEXT_LEN + 8];
+		struct policy_cidr c;
 
+		policy_cidr_at(p, i, &c);
 		snprintf(text, sizeof(text), "%s/%u",
-			 ip_format(c->family, c->addr, ip, sizeof(ip)),
-			 c->prefixlen);
+			 ip_format(c.family, c.addr, ip, sizeof(ip)),
+			 c.prefixlen);
 		json_object_object_add(o, "cidr", json_object_new_string(text));
-		json_object_object_add(o, "ports", ports_json(&c->ports));
+		json_object_object_add(o, "ports", ports_json(&c.ports));
 		json_object_array_add(arr, o);
 	}
 	return arr;

@@ -17,6 +17,7 @@
 #include "policy/domain.h"
 #include "common/error.h"
 #include "common/json_keys.h"
+#include "common/json_stream.h"
 #include "policy/policy_int.h"
 #include "policy/policy_load.h"
 #include "policy/ports.h"
@@ -745,21 +746,136 @@ json_object *policy_json_parse(const char *path, const char *buf, size_t len,
 	return root;
 }
 
+/*
+ * A policy file read value by value (json_stream.h): what the whole-tree
+ * reader below does, in the same order, with the same messages, in the
+ * memory of one entry at a time. "version" is found and checked first.
+ */
+struct stream_read {
+	const struct jctx *c;
+	struct policy *p;
+	bool version_found;
+};
+
+static bool stream_version_each(void *ctx, const char *key)
+{
+	(void)ctx;
+	return strcmp(key, "version") != 0;
+}
+
+static int stream_version(void *ctx, const char *key, size_t index,
+			  json_object *val)
+{
+	struct stream_read *r = ctx;
+
+	if (index != JSON_STREAM_WHOLE || strcmp(key, "version") != 0)
+		return 0;
+	r->version_found = true;
+	return read_version(r->c, "version", val, r->p) < 0 ? -1 : 1;
+}
+
+static const struct jkey *top_key(const char *key)
+{
+	const struct jkey *k = top_keys;
+
+	while (k->name && strcmp(k->name, key) != 0)
+		k++;
+	return k->name ? k : NULL;
+}
+
+static bool stream_each(void *ctx, const char *key)
+{
+	const struct jkey *k = top_key(key);
+
+	(void)ctx;
+	return k && k->each;
+}
+
+static int stream_value(void *ctx, const char *key, size_t index,
+			json_object *val)
+{
+	struct stream_read *r = ctx;
+	const struct jkey *k = top_key(key);
+	char sub[PATH_LEN];
+
+	if (!k)
+		return jfail(r->c, key, "unknown key");
+	if (index == JSON_STREAM_WHOLE)
+		return read_value(r->c, key, val, k, r->p);
+	return k->each(r->c, path_index(sub, key, index), val, r->p);
+}
+
+/* Nothing merged into p yet: a failed stream can start over. */
+static bool policy_is_fresh(const struct policy *p)
+{
+	return !p->allow_domains && !p->block_domains && !p->dns_servers &&
+	       !p->cidrs && !p->cidr_index && !p->allow_domain_index &&
+	       !p->block_domain_index && !p->cidr_ports.v;
+}
+
+/*
+ * 0 or -1 as policy_load_json(); 1 when the text is for json-c to judge
+ * whole (a syntax error, a repeated key, ...), p as it was.
+ */
+static int load_streamed(struct policy *p, const char *path, const char *buf,
+			 size_t len, char *err, size_t errlen)
+{
+	const struct jctx c = { .origin = path, .err = err, .errlen = errlen };
+	static const struct json_stream_ops version_ops = {
+		.each = stream_version_each,
+		.value = stream_version,
+	};
+	static const struct json_stream_ops ops = {
+		.each = stream_each,
+		.value = stream_value,
+	};
+	struct stream_read r = { .c = &c, .p = p };
+	struct policy fresh = *p;
+	struct json_dup_key dup;
+	int rc;
+
+	if (!policy_is_fresh(p) ||
+	    json_find_duplicate_key(buf, len, &dup, NULL) != 0 ||
+	    policy_reserve_cidrs(
+		    p, json_stream_count(buf, len, "allow_cidrs")) < 0)
+		return 1;
+	rc = json_stream_object(buf, len, &version_ops, &r);
+	if (rc == 0 && !r.version_found)
+		rc = read_version(&c, "version", NULL, p);
+	if (rc == 0)
+		rc = json_stream_object(buf, len, &ops, &r);
+	if (rc > 0) {
+		policy_free(p);
+		*p = fresh;
+	}
+	return rc;
+}
+
+static int load_whole(struct policy *p, const char *path, const char *buf,
+		      size_t len, char *err, size_t errlen)
+{
+	json_object *root = policy_json_parse(path, buf, len, err, errlen);
+	int rc;
+
+	if (!root)
+		return -1;
+	rc = policy_load_json(p, root, path, err, errlen);
+	json_object_put(root);
+	return rc;
+}
+
 int policy_load_file(struct policy *p, const char *path, char *err,
 		     size_t errlen)
 {
-	json_object *root;
 	size_t len;
 	char *buf;
 	int rc;
 
 	if (policy_read_file(path, &buf, &len, err, errlen) < 0)
 		return -1;
-	root = policy_json_parse(path, buf, len, err, errlen);
+	rc = load_streamed(p, path, buf, len, err, errlen);
+	if (rc > 0)
+		rc = load_whole(p, path, buf, len, err, errlen);
 	free(buf);
-	if (!root)
-		return -1;
-	rc = policy_load_json(p, root, path, err, errlen);
-	json_object_put(root);
 	return rc;
 }

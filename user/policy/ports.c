@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "policy/policy_int.h"
 #include "policy/ports.h"
@@ -168,4 +169,75 @@ int port_set_parse_list(struct awf_port_set *set, const char *list, char *err,
 	}
 	free(copy);
 	return ret;
+}
+
+static uint64_t set_hash(const struct awf_port_set *set)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	const unsigned char *b = (const unsigned char *)set->ranges;
+
+	for (size_t i = 0; i < set->count * sizeof(set->ranges[0]); i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static uint32_t *table_slot(const struct port_table *t,
+			    const struct awf_port_set *set)
+{
+	size_t i = (size_t)set_hash(set) & (t->n_slots - 1);
+
+	while (t->slot[i] && !port_set_equal(&t->v[t->slot[i] - 1], set))
+		i = (i + 1) & (t->n_slots - 1);
+	return &t->slot[i];
+}
+
+static int table_rehash(struct port_table *t)
+{
+	size_t n_slots = t->n_slots ? 2 * t->n_slots : 16;
+	uint32_t *slot = calloc(n_slots, sizeof(*slot));
+
+	if (!slot)
+		return -1;
+	free(t->slot);
+	t->slot = slot;
+	t->n_slots = n_slots;
+	for (size_t i = 0; i < t->n; i++)
+		*table_slot(t, &t->v[i]) = (uint32_t)i + 1;
+	return 0;
+}
+
+int port_table_intern(struct port_table *t, const struct awf_port_set *set,
+		      uint32_t *id)
+{
+	uint32_t *slot;
+
+	if (t->n && port_set_equal(&t->v[t->last], set)) {
+		*id = t->last;
+		return 0;
+	}
+	if (2 * (t->n + 1) > t->n_slots && table_rehash(t) < 0)
+		return -1;
+	slot = table_slot(t, set);
+	if (!*slot) {
+		if (t->n >= UINT32_MAX - 1 ||
+		    array_grow((void **)&t->v, &t->cap, t->n + 1,
+			       sizeof(*t->v)) < 0)
+			return -1;
+		/* unused ranges zero, whatever the caller left there */
+		memset(&t->v[t->n], 0, sizeof(t->v[0]));
+		t->v[t->n].count = set->count;
+		memcpy(t->v[t->n].ranges, set->ranges,
+		       set->count * sizeof(set->ranges[0]));
+		*slot = (uint32_t)++t->n;
+	}
+	t->last = *slot - 1;
+	*id = t->last;
+	return 0;
+}
+
+void port_table_free(struct port_table *t)
+{
+	free(t->v);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
 }

@@ -30,4 +30,22 @@ int port_set_add_number(struct awf_port_set *set, long long port, char *err,
 int port_set_parse_list(struct awf_port_set *set, const char *list, char *err,
 			size_t errlen);
 
+/*
+ * Distinct port sets, each kept once and named by its index: a million
+ * policy entries usually share a handful of sets, and an index takes 4
+ * bytes where a set takes 68.
+ */
+struct port_table {
+	struct awf_port_set *v;
+	size_t n, cap;
+	uint32_t *slot; /* open addressing: index + 1, 0 empty */
+	size_t n_slots; /* power of two, at least twice n */
+	uint32_t last;	/* the id interned last: runs of one set are common */
+};
+
+/* *id of set in t, added if new; -1 when out of memory. */
+int port_table_intern(struct port_table *t, const struct awf_port_set *set,
+		      uint32_t *id);
+void port_table_free(struct port_table *t);
+
 #endif /* AWF_PORTS_H */

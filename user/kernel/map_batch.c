@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "kernel/map_batch.h"
+
+/*
+ * Elements per BPF_MAP_UPDATE_BATCH: the system call, not the copy, is
+ * the cost per element (most of it on a paravirtualized guest); 4096 of
+ * the largest values (struct awf_domain, 328 bytes) still take < 2 MiB.
+ */
+#define BATCH_ELEMS 4096
+
+/* The kernel's ENOTSUPP: the map type has no batch operation. */
+#define ENOTSUPP_KERNEL 524
+
+int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
+		   uint32_t value_size, bool by_element)
+{
+	memset(b, 0, sizeof(*b));
+	b->fd = fd;
+	b->key_size = key_size;
+	b->value_size = value_size;
+	b->by_element = by_element;
+	b->keys = malloc((size_t)BATCH_ELEMS * key_size);
+	b->values = malloc((size_t)BATCH_ELEMS * value_size);
+	if (b->keys && b->values)
+		return 0;
+	map_batch_free(b);
+	errno = ENOMEM;
+	return -1;
+}
+
+/*
+ * Whether a batch failed because batches are not there at all: the kernel
+ * then leaves count as it was; a refused element sets it to the number
+ * written before it.
+ */
+static bool batch_refused(int err, uint32_t count, uint32_t queued)
+{
+	return count == queued && (err == EINVAL || err == ENOTSUPP_KERNEL ||
+				   err == EOPNOTSUPP || err == ENOSYS);
+}
+
+static int write_each(struct map_batch *b, uint32_t from)
+{
+	for (uint32_t i = from; i < b->n; i++) {
+		if (bpf_map_update_elem(
+			    b->fd, b->keys + (size_t)i * b->key_size,
+			    b->values + (size_t)i * b->value_size, BPF_ANY))
+			return -1;
+		b->done++;
+	}
+	return 0;
+}
+
+int map_batch_flush(struct map_batch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	uint32_t count = b->n;
+	int ret = 0;
+
+	if (!b->n)
+		return 0;
+	if (!b->by_element &&
+	    bpf_map_update_batch(b->fd, b->keys, b->values, &count, &opts)) {
+		if (!batch_refused(errno, count, b->n)) {
+			/* count untouched: nothing was written */
+			if (count >= b->n)
+				count = 0;
+			b->done += count;
+			b->n = 0;
+			return -1;
+		}
+		b->by_element = true;
+	}
+	if (b->by_element)
+		ret = write_each(b, 0);
+	else
+		b->done += b->n;
+	b->n = 0;
+	return ret;
+}
+
+int map_batch_add(struct map_batch *b, const void *key, const void *value)
+{
+	memcpy(b->keys + (size_t)b->n * b->key_size, key, b->key_size);
+	memcpy(b->values + (size_t)b->n * b->value_size, value, b->value_size);
+	if (++b->n < BATCH_ELEMS)
+		return 0;
+	return map_batch_flush(b);
+}
+
+void map_batch_free(struct map_batch *b)
+{
+	free(b->keys);
+	free(b->values);
+	b->keys = b->values = NULL;
+	b->n = 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * map_batch.h - many elements into one BPF map: queued, then written
+ * with BPF_MAP_UPDATE_BATCH, thousands per system call. A kernel or map
+ * type without batch updates (before 5.6; LPM tries before 5.14?) refuses
+ * the first batch: from there the elements go one call each, with the
+ * same result.
+ */
+#ifndef AWF_MAP_BATCH_H
+#define AWF_MAP_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct map_batch {
+	int fd;
+	uint32_t key_size, value_size;
+	bool by_element; /* refused by the kernel, or asked for */
+	uint8_t *keys, *values;
+	uint32_t n;  /* queued */
+	size_t done; /* elements in the map so far */
+};
+
+/* by_element: never try a batch (tests of the fallback). -1: no memory. */
+int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
+		   uint32_t value_size, bool by_element);
+/*
+ * Queue key/value (BPF_ANY); a full queue is written. -1 with errno when
+ * the kernel refused an element: it is element number done + 1.
+ */
+int map_batch_add(struct map_batch *b, const void *key, const void *value);
+/* Write what is queued; as map_batch_add. */
+int map_batch_flush(struct map_batch *b);
+void map_batch_free(struct map_batch *b);
+
+#endif /* AWF_MAP_BATCH_H */
