@@ -77,7 +77,11 @@ FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
 	policy/domain policy/cidr common/log common/error common/array \
 	common/json_read common/json_keys kernel/name_table
 FUZZ_json_keys := common/json_keys common/array
-FUZZ_NAMES := dns_wire dns_filter json_keys
+FUZZ_suggest := audit/suggest audit/audit_codes kernel/verdict kernel/rules \
+	policy/domain_match policy/ports policy/policy policy/policy_cli \
+	policy/policy_load policy/policy_json policy/domain policy/cidr \
+	common/log common/error common/array common/json_read common/json_keys
+FUZZ_NAMES := dns_wire dns_filter json_keys suggest
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))

@@ -309,8 +309,7 @@ static void use_first_bytes(struct suggest *s, const struct use *u)
 	case AWF_R_NAME_OK:
 	case AWF_R_TLS_NAME:
 	case AWF_R_HTTP_HOST:
-		use_name_port(s, u, str_member(u->rec, "name"), port,
-			      false);
+		use_name_port(s, u, str_member(u->rec, "name"), port, false);
 		return;
 	case AWF_R_NO_NAME:
 	case AWF_R_NOT_TLS_OR_HTTP:
@@ -676,7 +675,8 @@ static int addr_cmp(const void *a, const void *b)
 static int merge_addrs(const struct suggest *s, const struct verdict_ctx *c,
 		       struct policy *p, char *err, size_t errlen)
 {
-	qsort(s->addrs, s->n_addrs, sizeof(*s->addrs), addr_cmp);
+	if (s->n_addrs) /* qsort() wants an array, even of none */
+		qsort(s->addrs, s->n_addrs, sizeof(*s->addrs), addr_cmp);
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		const struct used_addr *a = &s->addrs[i];
 		struct verdict_dest d = { .family = a->family };
