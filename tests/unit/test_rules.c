@@ -176,8 +176,7 @@ static void test_naming_nat64_metadata_replaces_it(void **state)
 
 	add_cidr(f, "64:ff9b::a9fe:0/112");
 	assert_int_equal(build(f), 0);
-	assert_int_equal(find(f, "64:ff9b::a9fe:0/112")->kind,
-			 AWF_RULE_ALLOW);
+	assert_int_equal(find(f, "64:ff9b::a9fe:0/112")->kind, AWF_RULE_ALLOW);
 }
 
 static void test_reserved_shadows_wider_allow(void **state)

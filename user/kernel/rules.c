@@ -39,7 +39,8 @@ static const char *const reserved_ranges6[] = {
 static const uint8_t nat64_prefix[12] = { 0x00, 0x64, 0xff, 0x9b };
 
 /* Each IPv4 range twice (itself and under NAT64), each IPv6 one once. */
-#define N_RESERVED (2 * ARRAY_SIZE(reserved_ranges4) + ARRAY_SIZE(reserved_ranges6))
+#define N_RESERVED \
+	(2 * ARRAY_SIZE(reserved_ranges4) + ARRAY_SIZE(reserved_ranges6))
 
 static unsigned int addr_len(int family)
 {
