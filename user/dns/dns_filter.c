@@ -25,6 +25,7 @@ struct dns_filter {
 	struct name_table *names; /* NULL: no names checked in the kernel */
 	dns_decision_cb on_decision;
 	void *cb_ctx;
+	bool answer_cached; /* while learn() judges an answer from the cache */
 };
 
 /* The one question of a message, parsed by ldns. */
@@ -112,6 +113,7 @@ static void report(struct dns_filter *f, const struct question *q, int allowed,
 		.reason = reason,
 		.rcode = rcode,
 		.n_learned = n_learned,
+		.cached = f->answer_cached,
 	};
 
 	if (f->on_decision)
@@ -301,7 +303,7 @@ static int learn_name(struct dns_filter *f, const struct question *q,
 }
 
 static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
-			const uint8_t *answer, size_t alen)
+			const uint8_t *answer, size_t alen, bool cached)
 {
 	struct dns_filter *f = ctx;
 	struct question q = { 0 }, a = { 0 };
@@ -330,10 +332,12 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 			why = "learning an address failed";
 		}
 	}
+	f->answer_cached = cached;
 	if (ret == 0)
 		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
 	else
 		report(f, &q, 0, code, why, RCODE_SERVFAIL, 0);
+	f->answer_cached = false;
 	question_free(&a);
 	question_free(&q);
 	return ret;

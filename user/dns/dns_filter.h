@@ -10,6 +10,7 @@
 #ifndef AWF_DNS_FILTER_H
 #define AWF_DNS_FILTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct dns_decision {
 	const char *reason; /* "name not allowed", "blocked domain", ... */
 	unsigned int rcode; /* when answered locally */
 	size_t n_learned;   /* addresses learned from the answer */
+	bool cached;	    /* the answer came from the endpoint's cache */
 };
 
 typedef void (*dns_decision_cb)(void *ctx, const struct dns_decision *d);

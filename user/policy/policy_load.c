@@ -500,9 +500,17 @@ static int read_max_ips(const struct jctx *c, const char *path,
 			&((struct policy *)target)->dns_max_ips_per_name);
 }
 
+static int read_cache_entries(const struct jctx *c, const char *path,
+			      json_object *val, void *target)
+{
+	return get_uint(c, path, val, 0, POLICY_MAX_DNS_CACHE,
+			&((struct policy *)target)->dns_cache_entries);
+}
+
 static const struct jkey dns_keys[] = {
 	{ .name = "min_ttl", .read = read_min_ttl },
 	{ .name = "max_ips_per_name", .read = read_max_ips },
+	{ .name = "cache_entries", .read = read_cache_entries },
 	{ .name = NULL },
 };
 
