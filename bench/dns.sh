@@ -125,7 +125,7 @@ perf() { # upstream mode extra-args...
 	if [ "$mode" = direct ]; then
 		"${cmd[@]}"
 	else
-		"$awf" run --log-level error --policy "$WORK/$up-$mode.json" -- "${cmd[@]}"
+		"$awf" run --standalone --log-level error --policy "$WORK/$up-$mode.json" -- "${cmd[@]}"
 	fi
 }
 

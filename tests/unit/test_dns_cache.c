@@ -185,8 +185,7 @@ static void test_ttl_decreased_rounded_up(void **state)
 	assert_int_equal(ttl_at(out, qend, 0), 300);
 	assert_int_equal(ttl_at(out, qend, 1), 60);
 	/* 5.3 s in the cache count as 6: never longer than upstream said. */
-	assert_int_equal(get(c, "ttl.test", 8, T0 + 5 * S + S / 3, out),
-			 a.len);
+	assert_int_equal(get(c, "ttl.test", 8, T0 + 5 * S + S / 3, out), a.len);
 	assert_int_equal(ttl_at(out, qend, 0), 294);
 	assert_int_equal(ttl_at(out, qend, 1), 54);
 	/* The stored copy is untouched by what a hit wrote. */
@@ -235,27 +234,21 @@ static void test_key_is_the_whole_question(void **state)
 	dns_cache_put(c, q.b, q.len, a.b, a.len, T0);
 
 	query(&q, 2, "k.test", TYPE_AAAA, 0); /* another type */
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	query(&q, 2, "k.test", TYPE_A, 0x10); /* CD set */
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	query(&q, 2, "k.test", TYPE_A, 0);
 	q.b[2] = 0; /* RD clear */
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	query(&q, 2, "k.test", TYPE_A, 0);
 	dns_put16(q.b + q.len - 2, 3); /* class CH */
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	query(&q, 2, "kk.test", TYPE_A, 0);
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	/* EDNS, and its DO bit, make other entries. */
 	query(&q, 2, "k.test", TYPE_A, 0);
 	add_opt(&q, 0);
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	answer(&a, &q, 0, &ttl, 1);
 	add_opt(&a, 0);
 	dns_cache_put(c, q.b, q.len, a.b, a.len, T0);
@@ -263,8 +256,7 @@ static void test_key_is_the_whole_question(void **state)
 			 a.len);
 	query(&q, 2, "k.test", TYPE_A, 0);
 	add_opt(&q, 1);
-	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)),
-			 0);
+	assert_int_equal(dns_cache_get(c, q.b, q.len, T0, out, sizeof(out)), 0);
 	/* The plain query still finds its own answer. */
 	assert_int_not_equal(get(c, "K.TEST", 3, T0, out), 0);
 	dns_cache_free(c);
@@ -501,8 +493,8 @@ static void test_lifetime_capped(void **state)
 	(void)state;
 	assert_int_not_equal(
 		get(c, "long.test", 2, T0 + DNS_CACHE_MAX_TTL * S - 1, out), 0);
-	assert_int_equal(get(c, "long.test", 2, T0 + DNS_CACHE_MAX_TTL * S, out),
-			 0);
+	assert_int_equal(
+		get(c, "long.test", 2, T0 + DNS_CACHE_MAX_TTL * S, out), 0);
 	dns_cache_free(c);
 }
 

@@ -24,7 +24,7 @@
 #define OPCODE_MASK 0x78
 
 struct cache_entry {
-	struct cache_entry *hnext; /* hash chain */
+	struct cache_entry *hnext;	 /* hash chain */
 	struct cache_entry *prev, *next; /* LRU list, most recent first */
 	uint64_t hash;
 	uint64_t stored_ns;
@@ -175,8 +175,7 @@ static uint32_t rr_ttl(const uint8_t *m, const struct dns_rr *rr)
 	uint32_t ttl = ttl_value(dns_get32(m + rr->ttl_off));
 
 	if (rr->type == DNS_TYPE_SOA && rr->rdlen >= 20) {
-		uint32_t minimum =
-			dns_get32(m + rr->rdata_off + rr->rdlen - 4);
+		uint32_t minimum = dns_get32(m + rr->rdata_off + rr->rdlen - 4);
 
 		if (minimum < ttl)
 			ttl = minimum;
@@ -192,8 +191,8 @@ static uint32_t rr_ttl(const uint8_t *m, const struct dns_rr *rr)
 static int64_t walk_ttls(uint8_t *m, size_t len, size_t qend, uint32_t elapsed,
 			 bool write)
 {
-	unsigned int n = dns_get16(m + 6) + dns_get16(m + 8) +
-			 dns_get16(m + 10);
+	unsigned int n =
+		dns_get16(m + 6) + dns_get16(m + 8) + dns_get16(m + 10);
 	uint32_t min = UINT32_MAX;
 	size_t off = qend;
 	struct dns_rr rr;
@@ -332,9 +331,8 @@ static int buckets_alloc(struct dns_cache *c)
 /* Least recently used first, until e fits. */
 static void make_room(struct dns_cache *c, size_t size)
 {
-	while (c->st.entries &&
-	       (c->st.entries >= c->max_entries ||
-		c->st.bytes + size > c->max_bytes)) {
+	while (c->st.entries && (c->st.entries >= c->max_entries ||
+				 c->st.bytes + size > c->max_bytes)) {
 		entry_remove(c, c->lru.prev);
 		c->st.evicted++;
 	}

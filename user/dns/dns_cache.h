@@ -61,7 +61,6 @@ size_t dns_cache_get(struct dns_cache *c, const uint8_t *query, size_t qlen,
 void dns_cache_put(struct dns_cache *c, const uint8_t *query, size_t qlen,
 		   const uint8_t *answer, size_t alen, uint64_t now_ns);
 
-void dns_cache_get_stats(const struct dns_cache *c,
-			 struct dns_cache_stats *st);
+void dns_cache_get_stats(const struct dns_cache *c, struct dns_cache_stats *st);
 
 #endif /* AWF_DNS_CACHE_H */

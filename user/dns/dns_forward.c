@@ -335,8 +335,7 @@ static void dns_query_release(struct dns_query *q, const uint8_t *ans,
 		dns_query_answer_local(q, DNS_RCODE_SERVFAIL);
 		return;
 	}
-	dns_cache_put(q->fwd->cache, q->msg, q->len, ans, len,
-		      dns_now_ns());
+	dns_cache_put(q->fwd->cache, q->msg, q->len, ans, len, dns_now_ns());
 	dns_query_reply(q, ans, len);
 }
 
@@ -390,12 +389,11 @@ static void dns_answer_error(struct dns_fwd *fwd, const struct dns_client *from,
  * decision reported, before the client has it. True when answered.
  */
 static bool dns_answer_cached(struct dns_fwd *fwd,
-			      const struct dns_client *from,
-			      const uint8_t *msg, size_t len)
+			      const struct dns_client *from, const uint8_t *msg,
+			      size_t len)
 {
 	const struct dns_filter_ops *filter = fwd->filter;
-	size_t cap = from->conn ? DNS_MAX_MSG :
-				  dns_udp_payload_limit(msg, len);
+	size_t cap = from->conn ? DNS_MAX_MSG : dns_udp_payload_limit(msg, len);
 	size_t n = dns_cache_get(fwd->cache, msg, len, dns_now_ns(), fwd->hit,
 				 cap);
 

@@ -29,8 +29,8 @@
 
 #define DNS_MAX_MSG 65535
 #define DNS_SCRATCH_LEN (DNS_MAX_MSG + 1)
-#define DNS_FLAG_QR 0x80	  /* in byte 2 */
-#define DNS_FLAG_TC 0x02	  /* in byte 2 */
+#define DNS_FLAG_QR 0x80 /* in byte 2 */
+#define DNS_FLAG_TC 0x02 /* in byte 2 */
 #define DNS_RCODE_SERVFAIL 2
 
 #define DNS_DEFAULT_TIMEOUT_MS 2000
@@ -196,7 +196,7 @@ struct dns_fwd {
 	 */
 	uint8_t *rx;
 	uint8_t *tx;
-	uint8_t *hit; /* an answer out of the cache */
+	uint8_t *hit;		 /* an answer out of the cache */
 	struct dns_cache *cache; /* NULL: none */
 	/* This namespace's addresses, for dns_client_source_ok() */
 	struct dns_host_addr *host_addrs;
