@@ -23,9 +23,13 @@
 #define FLAG_TC 0x02 /* byte 2 */
 #define OPCODE_MASK 0x78
 
+struct cache_link {
+	struct cache_link *prev, *next;
+};
+
 struct cache_entry {
-	struct cache_entry *hnext;	 /* hash chain */
-	struct cache_entry *prev, *next; /* LRU list, most recent first */
+	struct cache_link lru;	   /* first: the list's nodes are entries */
+	struct cache_entry *hnext; /* hash chain */
 	uint64_t hash;
 	uint64_t stored_ns;
 	uint64_t expires_ns;
@@ -38,7 +42,7 @@ struct cache_entry {
 struct dns_cache {
 	struct cache_entry **buckets; /* allocated at the first put */
 	size_t n_buckets;	      /* a power of two */
-	struct cache_entry lru;	      /* sentinel: next is the most recent */
+	struct cache_link lru;	      /* sentinel: next is the most recent */
 	uint64_t seed;
 	unsigned int max_entries;
 	size_t max_bytes;
@@ -110,18 +114,23 @@ static uint64_t key_hash(const struct dns_cache *c, const uint8_t *key,
 
 /* ---- lists ---- */
 
+static struct cache_entry *entry_of(struct cache_link *l)
+{
+	return (struct cache_entry *)l; /* lru is the first member */
+}
+
 static void lru_unlink(struct cache_entry *e)
 {
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
+	e->lru.prev->next = e->lru.next;
+	e->lru.next->prev = e->lru.prev;
 }
 
 static void lru_push_front(struct dns_cache *c, struct cache_entry *e)
 {
-	e->prev = &c->lru;
-	e->next = c->lru.next;
-	c->lru.next->prev = e;
-	c->lru.next = e;
+	e->lru.prev = &c->lru;
+	e->lru.next = c->lru.next;
+	c->lru.next->prev = &e->lru;
+	c->lru.next = &e->lru;
 }
 
 static struct cache_entry **bucket_of(struct dns_cache *c, uint64_t hash)
@@ -248,7 +257,7 @@ void dns_cache_free(struct dns_cache *c)
 	if (!c)
 		return;
 	while (c->lru.next != &c->lru)
-		entry_remove(c, c->lru.next);
+		entry_remove(c, entry_of(c->lru.next));
 	free(c->buckets);
 	free(c);
 }
@@ -333,7 +342,7 @@ static void make_room(struct dns_cache *c, size_t size)
 {
 	while (c->st.entries && (c->st.entries >= c->max_entries ||
 				 c->st.bytes + size > c->max_bytes)) {
-		entry_remove(c, c->lru.prev);
+		entry_remove(c, entry_of(c->lru.prev));
 		c->st.evicted++;
 	}
 }
