@@ -197,7 +197,8 @@ test_dns_works_with_localhost_deny() {
 }
 
 # The endpoint's answer cache (dns.cache_entries). A repeated question is
-# answered without asking upstream, and the answer still goes through the
+# answered without asking upstream (dig +nocookie: a DNS cookie, random per
+# dig, is part of the question, as it is of the answer), and the answer still goes through the
 # filter: its addresses are written into the maps again before the client
 # has it. Here max_ips_per_name 1 makes the AAAA answer push the A address
 # out of learned4; the cached A answer must put it back before release.
@@ -206,9 +207,9 @@ test_dns_cache_hit_learns_again() {
 	pol=$(policy p '"allow_domains": ["allowed.test"], "dns": {"max_ips_per_name": 1}')
 	before=$(dns_queries trusted 'allowed.test from')
 	awf_run --policy "$pol" -- sh -c "
-		${DIG[*]} +short @$DNS4 allowed.test A; ${DIG[*]} +short @$DNS4 allowed.test AAAA
+		${DIG[*]} +nocookie +short @$DNS4 allowed.test A; ${DIG[*]} +nocookie +short @$DNS4 allowed.test AAAA
 		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test
-		${DIG[*]} +short @$DNS4 allowed.test A
+		${DIG[*]} +nocookie +short @$DNS4 allowed.test A
 		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test"
 	local lines
 	mapfile -t lines <<<"$AWF_OUT"
@@ -227,7 +228,7 @@ test_dns_cache_hit_audited() {
 	local pol audit=$TEST_TMP/audit.jsonl
 	pol=$(policy p '"allow_domains": ["allowed.test"]')
 	awf_run --policy "$pol" --audit-log "$audit" -- sh -c "
-		${DIG[*]} +short @$DNS4 allowed.test A; ${DIG[*]} +short @$DNS4 allowed.test A"
+		${DIG[*]} +nocookie +short @$DNS4 allowed.test A; ${DIG[*]} +nocookie +short @$DNS4 allowed.test A"
 	assert_eq "$ALLOWED4
 $ALLOWED4" "$AWF_OUT" "dig allowed.test A twice"
 	assert_eq 2 "$(jq -c 'select(.event == "dns" and .name == "allowed.test" and .verdict == "allow" and .learned == 1)' "$audit" | wc -l)" \
@@ -243,8 +244,8 @@ test_dns_cache_refetched_after_ttl() {
 	pol=$(policy p '"allow_domains": ["short-ttl.test"]')
 	before=$(dns_queries trusted 'short-ttl.test from')
 	awf_run --policy "$pol" -- sh -c "
-		${DIG[*]} +short @$DNS4 short-ttl.test A; ${DIG[*]} +short @$DNS4 short-ttl.test A
-		sleep 3; ${DIG[*]} +short @$DNS4 short-ttl.test A"
+		${DIG[*]} +nocookie +short @$DNS4 short-ttl.test A; ${DIG[*]} +nocookie +short @$DNS4 short-ttl.test A
+		sleep 3; ${DIG[*]} +nocookie +short @$DNS4 short-ttl.test A"
 	assert_eq "$ALLOWED4
 $ALLOWED4
 $ALLOWED4" "$AWF_OUT" "dig short-ttl.test A three times"

@@ -16,6 +16,7 @@
 
 #define NS_PER_S 1000000000ULL
 #define NAME_BUCKETS 4096
+#define WRITTEN_BUCKETS 4096
 
 struct learned_addr {
 	int family;
@@ -32,6 +33,18 @@ struct learned_name {
 	struct learned_addr addrs[]; /* max_per_name slots */
 };
 
+/*
+ * What this store last wrote into the map for one address. Only the store
+ * of a set writes its entries, so once it wrote one it knows the entry
+ * without reading it back: a repeated answer (the endpoint's cache) costs
+ * one map update per address, not a lookup and an update.
+ */
+struct learned_written {
+	struct learned_written *next; /* hash chain */
+	struct learned_addr key;
+	struct awf_learned val;
+};
+
 struct learned_store {
 	int map4_fd;
 	int map6_fd;
@@ -41,6 +54,7 @@ struct learned_store {
 	unsigned int min_ttl;
 	unsigned int max_per_name;
 	struct learned_name *buckets[NAME_BUCKETS];
+	struct learned_written *written[WRITTEN_BUCKETS];
 	struct learned_name **by_id; /* by_id[id - 1] */
 	uint32_t n_names;
 	size_t cap_names;
@@ -83,6 +97,14 @@ void learned_store_free(struct learned_store *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < WRITTEN_BUCKETS; i++) {
+		while (s->written[i]) {
+			struct learned_written *w = s->written[i];
+
+			s->written[i] = w->next;
+			free(w);
+		}
+	}
 	for (uint32_t i = 0; i < s->n_names; i++) {
 		free(s->by_id[i]->name);
 		free(s->by_id[i]);
@@ -239,6 +261,62 @@ static bool addr_eq(const struct learned_addr *a, int family,
 	       memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0;
 }
 
+static struct learned_written **written_slot(struct learned_store *s,
+					     int family, const uint8_t *addr)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u ^ (uint32_t)family; /* FNV-1a */
+	struct learned_written **pp;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	pp = &s->written[h % WRITTEN_BUCKETS];
+	while (*pp && !addr_eq(&(*pp)->key, family, addr))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* The entry of addr as the map has it; false when there is none. */
+static bool entry_read(struct learned_store *s, int family, const uint8_t *addr,
+		       const void *key, struct awf_learned *val)
+{
+	struct learned_written *w = *written_slot(s, family, addr);
+
+	if (w) {
+		*val = w->val;
+		return true;
+	}
+	return !bpf_map_lookup_elem(map_fd_of(s, family), key, val);
+}
+
+/* Remembers what was written; without memory, the map is read next time. */
+static void entry_written(struct learned_store *s, int family,
+			  const uint8_t *addr, const struct awf_learned *val)
+{
+	struct learned_written **pp = written_slot(s, family, addr);
+
+	if (!*pp) {
+		*pp = calloc(1, sizeof(**pp));
+		if (!*pp)
+			return;
+		(*pp)->key.family = family;
+		memcpy((*pp)->key.addr, addr, family == AF_INET ? 4 : 16);
+	}
+	(*pp)->val = *val;
+}
+
+static void entry_deleted(struct learned_store *s, int family,
+			  const uint8_t *addr)
+{
+	struct learned_written **pp = written_slot(s, family, addr);
+	struct learned_written *w = *pp;
+
+	if (w) {
+		*pp = w->next;
+		free(w);
+	}
+}
+
 static int map_write(struct learned_store *s, const struct learned_name *n,
 		     const struct learned_rule *rule, int family,
 		     const uint8_t *addr, uint64_t expires)
@@ -253,7 +331,7 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 	uint8_t buf[sizeof(struct awf_set_ip6_key)];
 	const void *key = map_key(s, family, addr, buf);
 
-	if (!bpf_map_lookup_elem(fd, key, &old) &&
+	if (entry_read(s, family, addr, key, &old) &&
 	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
 		/*
 		 * Shared (CDN) address: both names' ports stay open, one
@@ -267,7 +345,10 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 			     (AWF_LEARNED_NO_NAME_CHECK | AWF_LEARNED_UDP);
 	}
 	/* libbpf returns -errno and sets errno: keep the documented -1. */
-	return bpf_map_update_elem(fd, key, &val, BPF_ANY) ? -1 : 0;
+	if (bpf_map_update_elem(fd, key, &val, BPF_ANY))
+		return -1;
+	entry_written(s, family, addr, &val);
+	return 0;
 }
 
 /* Drop the oldest address of a full name, unless another name owns it now. */
@@ -279,8 +360,12 @@ static void evict_oldest(struct learned_store *s, struct learned_name *n)
 	const void *key = map_key(s, victim->family, victim->addr, buf);
 	struct awf_learned cur;
 
-	if (!bpf_map_lookup_elem(fd, key, &cur) && cur.name_id == n->id)
+	if (entry_read(s, victim->family, victim->addr, key, &cur) &&
+	    cur.name_id == n->id) {
 		bpf_map_delete_elem(fd, key);
+		/* Gone, or not: either way the map is read next time. */
+		entry_deleted(s, victim->family, victim->addr);
+	}
 	n->oldest = (n->oldest + 1) % s->max_per_name;
 	n->count--;
 }
