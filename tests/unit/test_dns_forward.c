@@ -1251,7 +1251,22 @@ static void test_client_source(void **state)
 struct fake_filter {
 	int learned, learned_cached;
 	int refuse; /* learn() fails */
+	int held, committed;
+	int commit_fails;
 };
+
+static void fake_hold(void *ctx)
+{
+	((struct fake_filter *)ctx)->held++;
+}
+
+static int fake_commit(void *ctx)
+{
+	struct fake_filter *f = ctx;
+
+	f->committed++;
+	return f->commit_fails ? -1 : 0;
+}
 
 static int fake_decide(void *ctx, const uint8_t *query, size_t len,
 		       unsigned int *rcode)
@@ -1301,7 +1316,9 @@ static void test_cache_per_endpoint(void **state)
 	struct fake_filter ff = { 0 };
 	struct dns_filter_ops ops = { .ctx = &ff,
 				      .decide = fake_decide,
-				      .learn = fake_learn };
+				      .learn = fake_learn,
+				      .hold = fake_hold,
+				      .commit = fake_commit };
 	uint8_t q[512];
 	size_t qlen = make_query(q, 0x0a0a, 0), alen;
 	struct dns_fwd *mine;
@@ -1333,12 +1350,19 @@ static void test_cache_per_endpoint(void **state)
 	assert_int_equal(ff.learned_cached, 3);
 	ff.refuse = 0;
 
+	/* What a batch learned could not be written: nothing goes out. */
+	ff.commit_fails = 1;
+	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
+	check_servfail(w->buf, w->len, q, qlen);
+	ff.commit_fails = 0;
+	assert_true(ff.held >= 3 && ff.committed == ff.held);
+
 	mine = c->fwd;
 	c->fwd = cached_fwd(c, &ops);
 	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
 	check_answer(w->buf, w->len, 0x0b0b, 0);
 	assert_int_equal(s->udp_queries, 2);
-	assert_int_equal(ff.learned_cached, 3);
+	assert_int_equal(ff.learned_cached, 4);
 	dns_fwd_free(c->fwd);
 	c->fwd = mine;
 }

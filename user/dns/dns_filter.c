@@ -355,6 +355,25 @@ static void filter_failed(void *ctx, const uint8_t *query, size_t len)
 	question_free(&q);
 }
 
+static void filter_hold(void *ctx)
+{
+	struct dns_filter *f = ctx;
+
+	if (f->store)
+		learned_store_hold(f->store);
+}
+
+static int filter_commit(void *ctx)
+{
+	struct dns_filter *f = ctx;
+
+	if (!f->store || learned_store_commit(f->store) == 0)
+		return 0;
+	log_error("dns: learning addresses: %s; the answers go as SERVFAIL",
+		  strerror(errno));
+	return -1;
+}
+
 struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
 				  dns_decision_cb on_decision, void *cb_ctx)
 {
@@ -369,6 +388,8 @@ struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
 	f->ops.decide = filter_decide;
 	f->ops.learn = filter_learn;
 	f->ops.failed = filter_failed;
+	f->ops.hold = filter_hold;
+	f->ops.commit = filter_commit;
 	return f;
 }
 

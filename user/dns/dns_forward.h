@@ -38,6 +38,14 @@ struct dns_filter_ops {
 		     const uint8_t *answer, size_t alen, bool cached);
 	/* Optional: every server failed; the client gets SERVFAIL. */
 	void (*failed)(void *ctx, const uint8_t *query, size_t len);
+	/*
+	 * Optional, around a batch of queries answered together: after
+	 * hold(), learn() may keep its map writes; commit() makes them,
+	 * before any answer of the batch is released. -1: some could not
+	 * be made, and every answer of the batch becomes SERVFAIL.
+	 */
+	void (*hold)(void *ctx);
+	int (*commit)(void *ctx);
 };
 
 struct dns_fwd_config {

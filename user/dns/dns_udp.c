@@ -37,6 +37,9 @@ static struct dns_udp_batch dns_udp_in, dns_udp_out;
 /* The listener whose replies dns_udp_out gathers; NULL: send at once. */
 static struct dns_listener *dns_udp_out_of;
 static unsigned int dns_udp_out_n;
+/* Which query of dns_udp_in each gathered reply answers. */
+static unsigned int dns_udp_out_query[DNS_UDP_BATCH];
+static unsigned int dns_udp_in_current;
 
 static void dns_udp_batch_prepare(struct dns_udp_batch *b, unsigned int i,
 				  size_t len, socklen_t peer_len)
@@ -79,6 +82,40 @@ static void dns_udp_flush(void)
 	dns_udp_out_n = 0;
 }
 
+/* The filter could not learn what the batch's answers open: SERVFAIL all. */
+static void dns_udp_refuse_gathered(void)
+{
+	for (unsigned int i = 0; i < dns_udp_out_n; i++) {
+		unsigned int q = dns_udp_out_query[i];
+
+		dns_udp_out.iov[i].iov_len = dns_build_error(
+			dns_udp_in.bufs[q], dns_udp_in.msgs[q].msg_len,
+			DNS_RCODE_SERVFAIL, dns_udp_out.bufs[i]);
+	}
+}
+
+/*
+ * Releases the gathered replies: first the filter writes what their
+ * answers opened (filter->hold() made it keep those writes), then one
+ * sendmmsg().
+ */
+static void dns_udp_release(struct dns_fwd *fwd)
+{
+	const struct dns_filter_ops *filter = fwd->filter;
+
+	if (filter && filter->commit && filter->commit(filter->ctx))
+		dns_udp_refuse_gathered();
+	dns_udp_flush();
+}
+
+static void dns_udp_hold(struct dns_fwd *fwd)
+{
+	const struct dns_filter_ops *filter = fwd->filter;
+
+	if (filter && filter->hold)
+		filter->hold(filter->ctx);
+}
+
 /* The queries of one recvmmsg(); false when the socket has no more. */
 static bool dns_udp_receive_batch(struct dns_listener *l)
 {
@@ -98,6 +135,7 @@ static bool dns_udp_receive_batch(struct dns_listener *l)
 		return false;
 	}
 	dns_udp_out_of = l;
+	dns_udp_hold(fwd);
 	for (int i = 0; i < n && l->src.fd >= 0; i++) {
 		struct mmsghdr *m = &dns_udp_in.msgs[i];
 		struct dns_client from = { .udp = l };
@@ -112,9 +150,10 @@ static bool dns_udp_receive_batch(struct dns_listener *l)
 				  DNS_UDP_SLOT);
 			continue;
 		}
+		dns_udp_in_current = (unsigned int)i;
 		dns_query_received(fwd, &from, dns_udp_in.bufs[i], m->msg_len);
 	}
-	dns_udp_flush();
+	dns_udp_release(fwd);
 	dns_udp_out_of = NULL;
 	return n == DNS_UDP_BATCH;
 }
@@ -136,10 +175,12 @@ void dns_udp_reply(const struct dns_client *to, const uint8_t *msg, size_t len)
 	unsigned int i = dns_udp_out_n;
 
 	if (to->udp == dns_udp_out_of && len <= DNS_UDP_SLOT) {
-		if (i == DNS_UDP_BATCH) {
-			dns_udp_flush();
+		if (i == DNS_UDP_BATCH) { /* one reply per query: cannot be */
+			dns_udp_release(to->udp->fwd);
+			dns_udp_hold(to->udp->fwd);
 			i = 0;
 		}
+		dns_udp_out_query[i] = dns_udp_in_current;
 		memcpy(dns_udp_out.bufs[i], msg, len);
 		memcpy(&dns_udp_out.peers[i], &to->peer, to->peer_len);
 		dns_udp_batch_prepare(&dns_udp_out, i, len, to->peer_len);

@@ -45,6 +45,20 @@ struct learned_written {
 	struct awf_learned val;
 };
 
+/*
+ * Map writes held while the endpoint answers a batch of queries
+ * (learned_store_hold): written with one bpf(BPF_MAP_UPDATE_BATCH) per map
+ * before any answer of the batch is released.
+ */
+#define HELD_MAX 128
+
+struct learned_held {
+	unsigned int n;
+	struct learned_addr addrs[HELD_MAX];
+	uint8_t keys[HELD_MAX * sizeof(struct awf_set_ip6_key)];
+	struct awf_learned vals[HELD_MAX];
+};
+
 struct learned_store {
 	int map4_fd;
 	int map6_fd;
@@ -55,7 +69,10 @@ struct learned_store {
 	unsigned int max_per_name;
 	struct learned_name *buckets[NAME_BUCKETS];
 	struct learned_written *written[WRITTEN_BUCKETS];
-	struct learned_name **by_id; /* by_id[id - 1] */
+	bool holding;
+	bool held_failed;	      /* a held write could not be made */
+	struct learned_held *held[2]; /* IPv4, IPv6; allocated when held */
+	struct learned_name **by_id;  /* by_id[id - 1] */
 	uint32_t n_names;
 	size_t cap_names;
 };
@@ -97,6 +114,8 @@ void learned_store_free(struct learned_store *s)
 {
 	if (!s)
 		return;
+	free(s->held[0]);
+	free(s->held[1]);
 	for (size_t i = 0; i < WRITTEN_BUCKETS; i++) {
 		while (s->written[i]) {
 			struct learned_written *w = s->written[i];
@@ -317,6 +336,116 @@ static void entry_deleted(struct learned_store *s, int family,
 	}
 }
 
+static size_t key_size(const struct learned_store *s, int family)
+{
+	if (family == AF_INET)
+		return s->keyed_by_set ? sizeof(struct awf_set_ip4_key) : 4;
+	return s->keyed_by_set ? sizeof(struct awf_set_ip6_key) :
+				 sizeof(struct awf_ip6_key);
+}
+
+static struct learned_held *held_of(struct learned_store *s, int family)
+{
+	return s->held[family == AF_INET ? 0 : 1];
+}
+
+/*
+ * Writes what is held for one map: one batch update, or one update per
+ * entry where the kernel has no batch for it. An entry not written is
+ * forgotten as written, so the map is read the next time.
+ */
+static int held_flush(struct learned_store *s, int family)
+{
+	struct learned_held *h = held_of(s, family);
+	size_t ks = key_size(s, family);
+	int fd = map_fd_of(s, family), ret = 0;
+	__u32 done;
+
+	if (!h || !h->n)
+		return 0;
+	done = h->n;
+	if (bpf_map_update_batch(fd, h->keys, h->vals, &done, NULL) == 0)
+		done = h->n;
+	else if (done > h->n)
+		done = 0;
+	for (unsigned int i = done; i < h->n; i++) {
+		if (!bpf_map_update_elem(fd, h->keys + i * ks, &h->vals[i],
+					 BPF_ANY))
+			continue;
+		ret = -1;
+		entry_deleted(s, family, h->addrs[i].addr);
+	}
+	h->n = 0;
+	return ret;
+}
+
+static int held_find(const struct learned_held *h, int family,
+		     const uint8_t *addr)
+{
+	for (unsigned int i = 0; h && i < h->n; i++)
+		if (addr_eq(&h->addrs[i], family, addr))
+			return (int)i;
+	return -1;
+}
+
+/* Holds one write (the latest one for an address wins). */
+static int held_put(struct learned_store *s, int family, const uint8_t *addr,
+		    const void *key, const struct awf_learned *val)
+{
+	struct learned_held **hp = &s->held[family == AF_INET ? 0 : 1];
+	size_t ks = key_size(s, family);
+	int i;
+
+	if (!*hp && !(*hp = calloc(1, sizeof(**hp))))
+		return -1;
+	i = held_find(*hp, family, addr);
+	if (i < 0) {
+		if ((*hp)->n == HELD_MAX && held_flush(s, family))
+			s->held_failed = true;
+		i = (int)(*hp)->n++;
+		(*hp)->addrs[i].family = family;
+		memcpy((*hp)->addrs[i].addr, addr, family == AF_INET ? 4 : 16);
+		memcpy((*hp)->keys + (size_t)i * ks, key, ks);
+	}
+	(*hp)->vals[i] = *val;
+	entry_written(s, family, addr, val);
+	return 0;
+}
+
+/* An evicted address must not come back with the held writes. */
+static void held_drop(struct learned_store *s, int family, const uint8_t *addr)
+{
+	struct learned_held *h = held_of(s, family);
+	size_t ks = key_size(s, family);
+	int i = held_find(h, family, addr);
+
+	if (i < 0)
+		return;
+	h->n--;
+	h->addrs[i] = h->addrs[h->n];
+	memcpy(h->keys + (size_t)i * ks, h->keys + (size_t)h->n * ks, ks);
+	h->vals[i] = h->vals[h->n];
+}
+
+void learned_store_hold(struct learned_store *s)
+{
+	s->holding = true;
+	s->held_failed = false;
+}
+
+int learned_store_commit(struct learned_store *s)
+{
+	int ret = s->held_failed ? -1 : 0;
+
+	s->holding = false;
+	s->held_failed = false;
+	if (held_flush(s, AF_INET))
+		ret = -1;
+	if (held_flush(s, AF_INET6))
+		ret = -1;
+	return ret;
+}
+
 static int map_write(struct learned_store *s, const struct learned_name *n,
 		     const struct learned_rule *rule, int family,
 		     const uint8_t *addr, uint64_t expires)
@@ -344,6 +473,8 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 		val.flags |= old.flags &
 			     (AWF_LEARNED_NO_NAME_CHECK | AWF_LEARNED_UDP);
 	}
+	if (s->holding)
+		return held_put(s, family, addr, key, &val);
 	/* libbpf returns -errno and sets errno: keep the documented -1. */
 	if (bpf_map_update_elem(fd, key, &val, BPF_ANY))
 		return -1;
@@ -362,6 +493,8 @@ static void evict_oldest(struct learned_store *s, struct learned_name *n)
 
 	if (entry_read(s, victim->family, victim->addr, key, &cur) &&
 	    cur.name_id == n->id) {
+		if (s->holding)
+			held_drop(s, victim->family, victim->addr);
 		bpf_map_delete_elem(fd, key);
 		/* Gone, or not: either way the map is read next time. */
 		entry_deleted(s, victim->family, victim->addr);
