@@ -70,7 +70,7 @@ TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS) $(BPFT_SRCS)) \
 # (never the loaders or main.c: skeleton, main).
 FUZZ_DIR  := $(BUILD)/fuzz
 FUZZ_OBJ  := $(FUZZ_DIR)/obj
-FUZZ_dns_wire := dns/dns_forward dns/dns_udp dns/dns_tcp dns/dns_netns common/netns \
+FUZZ_dns_wire := dns/dns_forward dns/dns_wire dns/dns_cache dns/dns_udp dns/dns_tcp dns/dns_netns common/netns \
 	common/evloop common/log common/error common/array
 FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
 	policy/ports policy/policy policy/policy_cli policy/policy_load \

@@ -344,7 +344,7 @@ static void check_learn(struct run *r, const uint8_t *query, size_t qlen,
 	struct accepted *a = &r->acc[r->n_acc];
 	int rc;
 
-	rc = ops->learn(ops->ctx, query, qlen, answer, alen);
+	rc = ops->learn(ops->ctx, query, qlen, answer, alen, false);
 	CHECK(rc == 0 || rc == -1);
 	if (rc) {
 		/* Refused answers open nothing (the maps never fill here). */

@@ -2,9 +2,9 @@
 /*
  * libFuzzer harness of the DNS endpoint's own wire helpers, the code that
  * walks hostile bytes before any parser library sees them:
- * dns_build_error() and dns_udp_payload_limit() of user/dns/dns_forward.c
- * (and through them dns_skip_name, dns_next_rr, dns_sections), plus
- * dns_answer_matches().
+ * dns_build_error() and dns_udp_payload_limit() of user/dns/dns_wire.c
+ * (and through them dns_skip_name, dns_next_rr, dns_sections),
+ * dns_answer_matches(), and the answer cache (user/dns/dns_cache.c).
  *
  * The input is one DNS message as it comes off the socket. The endpoint
  * only hands these helpers messages of at least a header (it drops
@@ -201,6 +201,37 @@ static void check_build_error(const uint8_t *query, size_t len,
 	free(out);
 }
 
+/*
+ * The answer cache walks answers itself: the input as the answer to
+ * itself (QR set), then asked for with a new ID. A hit is exactly as long
+ * as what was stored, carries the new ID, and never outlives its TTL.
+ */
+static void check_cache(const uint8_t *data, size_t size)
+{
+	static uint8_t out[DNS_CACHE_MAX_ANSWER];
+	const uint64_t t0 = 1000000000000ULL;
+	struct dns_cache *c = dns_cache_new(4);
+	uint8_t *query = malloc(size), *answer = malloc(size);
+	size_t n;
+
+	CHECK(c && query && answer);
+	memcpy(query, data, size);
+	memcpy(answer, data, size);
+	answer[2] |= DNS_FLAG_QR;
+	dns_cache_put(c, query, size, answer, size, t0);
+	query[0] ^= 0x5a;
+	n = dns_cache_get(c, query, size, t0 + 1500000000ULL, out, sizeof(out));
+	CHECK(n == 0 || n == size);
+	if (n)
+		CHECK(out[0] == query[0] && out[1] == query[1]);
+	CHECK(!dns_cache_get(c, query, size,
+			     t0 + (uint64_t)DNS_CACHE_MAX_TTL * 1000000000ULL,
+			     out, sizeof(out)));
+	dns_cache_free(c);
+	free(query);
+	free(answer);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dns_query q = { 0 };
@@ -227,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(dns_answer_matches(&q, data, size) == !!(data[2] & DNS_FLAG_QR));
 	CHECK(!dns_answer_matches(&q, data, DNS_HDR_LEN - 1));
 
+	check_cache(data, size);
 	free(ref);
 	return 0;
 }

@@ -195,3 +195,59 @@ test_dns_works_with_localhost_deny() {
 	dns_run allowed.test --policy "$pol" -- "${DIG[@]}" +short "@$ROGUE4" allowed.test A
 	assert_eq "$ALLOWED4" "$AWF_OUT" "dig @$ROGUE4 allowed.test with localhost deny"
 }
+
+# The endpoint's answer cache (dns.cache_entries). A repeated question is
+# answered without asking upstream (dig +nocookie: a DNS cookie, random per
+# dig, is part of the question, as it is of the answer), and the answer still goes through the
+# filter: its addresses are written into the maps again before the client
+# has it. Here max_ips_per_name 1 makes the AAAA answer push the A address
+# out of learned4; the cached A answer must put it back before release.
+test_dns_cache_hit_learns_again() {
+	local pol before
+	pol=$(policy p '"allow_domains": ["allowed.test"], "dns": {"max_ips_per_name": 1}')
+	before=$(dns_queries trusted 'allowed.test from')
+	awf_run --policy "$pol" -- sh -c "
+		${DIG[*]} +nocookie +short @$DNS4 allowed.test A; ${DIG[*]} +nocookie +short @$DNS4 allowed.test AAAA
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test
+		${DIG[*]} +nocookie +short @$DNS4 allowed.test A
+		$PY $PROBE tcp $ALLOWED4 80 --host allowed.test"
+	local lines
+	mapfile -t lines <<<"$AWF_OUT"
+	assert_eq "$ALLOWED4" "${lines[0]:-}" "dig allowed.test A"
+	assert_eq "$ALLOWED6" "${lines[1]:-}" "dig allowed.test AAAA"
+	assert_eperm_fast "${lines[2]:-}" "tcp $ALLOWED4:80 once the AAAA answer evicted it (max_ips_per_name 1)"
+	assert_eq "$ALLOWED4" "${lines[3]:-}" "dig allowed.test A again (from the cache)"
+	assert_eq "ok hello from $ALLOWED4:80" "${lines[4]:-}" "tcp $ALLOWED4:80 right after the cached answer"
+	# Two questions reached the server: A and AAAA, the second A did not.
+	assert_eq $((before + 2)) "$(dns_queries trusted 'allowed.test from')" "queries for allowed.test at the trusted server"
+}
+
+# A cached answer is a DNS decision like any other: in the audit log
+# (marked "cached") and in the summary built from it.
+test_dns_cache_hit_audited() {
+	local pol audit=$TEST_TMP/audit.jsonl
+	pol=$(policy p '"allow_domains": ["allowed.test"]')
+	awf_run --policy "$pol" --audit-log "$audit" -- sh -c "
+		${DIG[*]} +nocookie +short @$DNS4 allowed.test A; ${DIG[*]} +nocookie +short @$DNS4 allowed.test A"
+	assert_eq "$ALLOWED4
+$ALLOWED4" "$AWF_OUT" "dig allowed.test A twice"
+	assert_eq 2 "$(jq -c 'select(.event == "dns" and .name == "allowed.test" and .verdict == "allow" and .learned == 1)' "$audit" | wc -l)" \
+		"allowed dns records for allowed.test in the audit log"
+	assert_eq 1 "$(jq -c 'select(.event == "dns" and .cached == true)' "$audit" | wc -l)" "records marked cached"
+	assert_eq 2 "$("$AWF" logs summary "$audit" --format json | jq .dns_allowed)" "dns_allowed in the summary of the log"
+}
+
+# Never past its TTL: short-ttl.test has a TTL of 2 s; asked again at once
+# it comes from the cache, 3 s later from the server again.
+test_dns_cache_refetched_after_ttl() {
+	local pol before
+	pol=$(policy p '"allow_domains": ["short-ttl.test"]')
+	before=$(dns_queries trusted 'short-ttl.test from')
+	awf_run --policy "$pol" -- sh -c "
+		${DIG[*]} +nocookie +short @$DNS4 short-ttl.test A; ${DIG[*]} +nocookie +short @$DNS4 short-ttl.test A
+		sleep 3; ${DIG[*]} +nocookie +short @$DNS4 short-ttl.test A"
+	assert_eq "$ALLOWED4
+$ALLOWED4
+$ALLOWED4" "$AWF_OUT" "dig short-ttl.test A three times"
+	assert_eq $((before + 2)) "$(dns_queries trusted 'short-ttl.test from')" "queries for short-ttl.test at the trusted server"
+}

@@ -1247,6 +1247,126 @@ static void test_client_source(void **state)
 	}
 }
 
+/* A filter that lets everything through and counts what it was shown. */
+struct fake_filter {
+	int learned, learned_cached;
+	int refuse; /* learn() fails */
+	int held, committed;
+	int commit_fails;
+};
+
+static void fake_hold(void *ctx)
+{
+	((struct fake_filter *)ctx)->held++;
+}
+
+static int fake_commit(void *ctx)
+{
+	struct fake_filter *f = ctx;
+
+	f->committed++;
+	return f->commit_fails ? -1 : 0;
+}
+
+static int fake_decide(void *ctx, const uint8_t *query, size_t len,
+		       unsigned int *rcode)
+{
+	(void)ctx, (void)query, (void)len, (void)rcode;
+	return 1;
+}
+
+static int fake_learn(void *ctx, const uint8_t *query, size_t qlen,
+		      const uint8_t *answer, size_t alen, bool cached)
+{
+	struct fake_filter *f = ctx;
+
+	(void)query, (void)qlen, (void)answer, (void)alen;
+	f->learned++;
+	f->learned_cached += cached;
+	return f->refuse ? -1 : 0;
+}
+
+static struct dns_fwd *cached_fwd(struct ctx *c,
+				  const struct dns_filter_ops *ops)
+{
+	struct dns_fwd_config cfg = {
+		.servers = c->addrs,
+		.n_servers = c->n_addrs,
+		.filter = ops,
+		.cache_entries = 16,
+	};
+	char err[AWF_ERR_LEN] = "";
+	struct dns_fwd *fwd = dns_fwd_new(&cfg, test_epfd, err, sizeof(err));
+
+	if (!fwd)
+		fail_msg("dns_fwd_new: %s", err);
+	return fwd;
+}
+
+/*
+ * A repeated query is answered from the endpoint's cache, over UDP and
+ * TCP, with its own ID, and still shown to the filter (as cached) before
+ * it goes out; a refused cached answer becomes SERVFAIL. Another endpoint
+ * (another sandbox) has a cache of its own and asks upstream itself.
+ */
+static void test_cache_per_endpoint(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_server *s = add_fake(c, AF_INET, FAKE_ANSWER);
+	struct fake_filter ff = { 0 };
+	struct dns_filter_ops ops = { .ctx = &ff,
+				      .decide = fake_decide,
+				      .learn = fake_learn,
+				      .hold = fake_hold,
+				      .commit = fake_commit };
+	uint8_t q[512];
+	size_t qlen = make_query(q, 0x0a0a, 0), alen;
+	struct dns_fwd *mine;
+	struct udp_wait *w;
+	const uint8_t *a;
+	int fd;
+
+	c->fwd = cached_fwd(c, &ops);
+	fd = udp_client(c, AF_INET);
+	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
+	check_answer(w->buf, w->len, 0x0a0a, 0);
+	assert_int_equal(s->udp_queries, 1);
+	assert_int_equal(ff.learned, 1);
+	assert_int_equal(ff.learned_cached, 0);
+
+	qlen = make_query(q, 0x0b0b, 0);
+	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
+	check_answer(w->buf, w->len, 0x0b0b, 0);
+	a = tcp_ask(c, AF_INET, q, qlen, &alen, 2000);
+	check_answer(a, (ssize_t)alen, 0x0b0b, 0);
+	assert_int_equal(s->udp_queries, 1);
+	assert_int_equal(s->tcp_queries, 0);
+	assert_int_equal(ff.learned, 3);
+	assert_int_equal(ff.learned_cached, 2);
+
+	ff.refuse = 1;
+	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
+	check_servfail(w->buf, w->len, q, qlen);
+	assert_int_equal(ff.learned_cached, 3);
+	ff.refuse = 0;
+
+	/* What a batch learned could not be written: nothing goes out. */
+	ff.commit_fails = 1;
+	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
+	check_servfail(w->buf, w->len, q, qlen);
+	ff.commit_fails = 0;
+	assert_true(ff.held >= 3 && ff.committed == ff.held);
+
+	mine = c->fwd;
+	c->fwd = cached_fwd(c, &ops);
+	w = udp_ask(c, fd, AF_INET, q, qlen, 2000);
+	check_answer(w->buf, w->len, 0x0b0b, 0);
+	assert_int_equal(s->udp_queries, 2);
+	assert_int_equal(ff.learned_cached, 4);
+	dns_fwd_free(c->fwd);
+	c->fwd = mine;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1276,6 +1396,7 @@ int main(void)
 		T(test_udp_payload_limit),
 		T(test_ipv6_unavailable),
 		T(test_client_source),
+		T(test_cache_per_endpoint),
 	};
 
 	if (getenv("AWF_TEST_DEBUG"))

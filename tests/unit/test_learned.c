@@ -192,6 +192,67 @@ static void test_map_failure_is_reported(void **state)
 	learned_store_free(broken);
 }
 
+/* Held writes reach the map only at commit, the latest per address. */
+static void test_held_writes_at_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+
+	learned_store_hold(f->store);
+	add4(f, "a.test", "198.18.0.10", &f->https, 60);
+	add4(f, "b.test", "198.18.0.10", &f->ssh, 60);
+	add4(f, "b.test", "198.18.0.20", &f->ssh, 60);
+	assert_int_equal(get4(f, "198.18.0.10", &v), -ENOENT);
+	assert_int_equal(learned_store_commit(f->store), 0);
+	assert_int_equal(get4(f, "198.18.0.10", &v), 0);
+	assert_true(port_set_contains(&v.ports, 443));
+	assert_true(port_set_contains(&v.ports, 22));
+	assert_int_equal(get4(f, "198.18.0.20", &v), 0);
+	/* Not holding any more: written at once. */
+	add4(f, "c.test", "198.18.0.30", &f->https, 60);
+	assert_int_equal(get4(f, "198.18.0.30", &v), 0);
+}
+
+/* An address evicted within a batch does not come back at commit. */
+static void test_held_eviction(void **state)
+{
+	struct fixture *f = *state;
+	struct awf_learned v;
+
+	learned_store_hold(f->store);
+	add4(f, "a.test", "198.18.0.10", &f->https, 60);
+	add4(f, "a.test", "198.18.0.11", &f->https, 60);
+	add4(f, "a.test", "198.18.0.12", &f->https, 60);
+	assert_int_equal(learned_store_commit(f->store), 0);
+	assert_int_equal(get4(f, "198.18.0.10", &v), -ENOENT);
+	assert_int_equal(get4(f, "198.18.0.11", &v), 0);
+	assert_int_equal(get4(f, "198.18.0.12", &v), 0);
+}
+
+/* More held writes than one batch holds, into a map that fills up. */
+static void test_held_failure_is_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct learned_store *big =
+		learned_store_new(f->map4, f->map6, 60, 4096);
+	char addr[32];
+	uint8_t a[4];
+
+	learned_store_hold(big);
+	for (int i = 0; i < 200; i++) {
+		snprintf(addr, sizeof(addr), "198.18.%d.%d", i / 250, i % 250);
+		inet_pton(AF_INET, addr, a);
+		assert_int_equal(learned_store_add(big, "many.test",
+						   &(struct learned_rule){
+							   1, &f->https, 0 },
+						   AF_INET, a, 60),
+				 0);
+	}
+	/* The map takes 64: the caller must refuse the batch's answers. */
+	assert_int_equal(learned_store_commit(big), -1);
+	learned_store_free(big);
+}
+
 /*
  * Agent: keys carry the learned set; a new store for the same set (the
  * next agent) takes the names back, so ids keep meaning the same names.
@@ -280,6 +341,9 @@ int main(void)
 		T(test_shared_address_keeps_both_names_ports),
 		T(test_eviction_spares_address_owned_by_another_name),
 		T(test_ipv6_goes_to_its_map),
+		T(test_held_writes_at_commit),
+		T(test_held_eviction),
+		T(test_held_failure_is_reported),
 		T(test_map_failure_is_reported),
 		T(test_set_keys_and_names_survive_a_new_store),
 	};

@@ -42,13 +42,13 @@ static const char spec_example_normalized[] =
 	"\"localhost\":{\"mode\":\"sandbox\",\"ports\":[]},"
 	"\"proxy\":\"10.1.0.3:3128\","
 	"\"ipv6\":true,"
-	"\"dns\":{\"min_ttl\":60,\"max_ips_per_name\":64}}";
+	"\"dns\":{\"min_ttl\":60,\"max_ips_per_name\":64,\"cache_entries\":1024}}";
 
 static const char defaults_normalized[] =
 	"{\"version\":1,\"allow_domains\":[],\"block_domains\":[],"
 	"\"ports\":[80,443],\"dns_servers\":[],\"allow_cidrs\":[],"
 	"\"localhost\":{\"mode\":\"sandbox\",\"ports\":[]},\"proxy\":null,"
-	"\"ipv6\":true,\"dns\":{\"min_ttl\":60,\"max_ips_per_name\":64}}";
+	"\"ipv6\":true,\"dns\":{\"min_ttl\":60,\"max_ips_per_name\":64,\"cache_entries\":1024}}";
 
 /*
  * Rows whose JSON must be refused with err (origin "p.json"). Text that is
@@ -157,6 +157,10 @@ static const struct bad_row bad_rows[] = {
 	  "\"dns\": {\"min_ttl\": 86401}}" },
 	{ "p.json: dns.max_ips_per_name: 0 out of range 1-4096",
 	  "\"dns\": {\"max_ips_per_name\": 0}}" },
+	{ "p.json: dns.cache_entries: 65537 out of range 0-65536",
+	  "\"dns\": {\"cache_entries\": 65537}}" },
+	{ "p.json: dns.cache_entries: -1 out of range 0-65536",
+	  "\"dns\": {\"cache_entries\": -1}}" },
 	{ "p.json: dns.min_ttl: expected an integer",
 	  "\"dns\": {\"min_ttl\": 1.5}}" },
 	{ "p.json: dns.ttl: unknown key", "\"dns\": {\"ttl\": 1}}" },
@@ -208,8 +212,10 @@ static const struct good_row good_rows[] = {
 	{ "v4-mapped proxy", "\"proxy\": \"[::ffff:192.0.2.3]:8080\"}",
 	  "\"proxy\":\"192.0.2.3:8080\"" },
 	{ "dns bounds",
-	  "\"dns\": {\"min_ttl\": 0, \"max_ips_per_name\": 4096}}",
-	  "\"dns\":{\"min_ttl\":0,\"max_ips_per_name\":4096}" },
+	  "\"dns\": {\"min_ttl\": 0, \"max_ips_per_name\": 4096, \"cache_entries\": 0}}",
+	  "\"dns\":{\"min_ttl\":0,\"max_ips_per_name\":4096,\"cache_entries\":0}" },
+	{ "dns cache at its bound", "\"dns\": {\"cache_entries\": 65536}}",
+	  "\"dns\":{\"min_ttl\":60,\"max_ips_per_name\":64,\"cache_entries\":65536}" },
 	{ "dns servers deduplicated",
 	  "\"dns_servers\": [\"192.0.2.53\", \"::ffff:192.0.2.53\"]}",
 	  "\"dns_servers\":[\"192.0.2.53\"]" },

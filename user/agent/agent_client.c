@@ -181,6 +181,8 @@ static void relay_dns(struct agent_client *c, const char *text)
 		d.n_learned = (size_t)json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "audit_only", &v))
 		d.audit_only = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "cached", &v))
+		d.cached = json_object_get_boolean(v);
 	events_dns_decision(c->events, &d);
 	json_object_put(o);
 }

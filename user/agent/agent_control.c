@@ -308,6 +308,7 @@ void control_conn_dns(struct control_conn *conn, const struct dns_decision *d)
 			       json_object_new_int64((int64_t)d->n_learned));
 	json_object_object_add(o, "audit_only",
 			       json_object_new_boolean(d->audit_only));
+	json_object_object_add(o, "cached", json_object_new_boolean(d->cached));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	buf[0] = CONTROL_MSG_DNS;
 	snprintf(buf + 1, sizeof(buf) - 1, "%s", text);

@@ -148,6 +148,7 @@ static int open_dns(struct agent_sandbox *sb, struct agent_bpf *a, int epfd,
 		.servers = p->dns_servers,
 		.n_servers = p->n_dns_servers,
 		.port = spec->dns_port,
+		.cache_entries = p->dns_cache_entries,
 	};
 
 	sb->matcher = domain_matcher_new(p, err, errlen);

@@ -211,6 +211,8 @@ void audit_log_dns(struct audit_log *a, const struct dns_decision *d)
 		add_int(o, "rcode", d->rcode);
 	else
 		add_int(o, "learned", (int64_t)d->n_learned);
+	if (d->cached)
+		json_object_object_add(o, "cached", json_object_new_boolean(1));
 	record_write(a, o);
 }
 

@@ -99,13 +99,34 @@ static const char *domain_of(const struct events *ev, uint32_t name_id)
 	return learned_store_name(ev->names, name_id);
 }
 
-/* The counters map holds the DNS decisions too, for `dump` and `status`. */
+static void flush_user_counters(struct ev_deferred *d)
+{
+	struct events *ev = container_of(d, struct events, flush);
+
+	for (uint32_t idx = 0; idx < AWF_C_MAX; idx++) {
+		if (!ev->user_dirty[idx])
+			continue;
+		ev->user_dirty[idx] = false;
+		if (counters_store(ev->counters_fd, idx,
+				   ev->user_counters[idx]))
+			log_warn("counters map: slot %u: %s", idx,
+				 strerror(errno));
+	}
+}
+
+/*
+ * The counters map holds the DNS decisions too, for `dump` and `status`:
+ * written once per batch of the loop, not once per query (a map write is
+ * a syscall, dearer than the rest of a cached answer).
+ */
 static void count_user(struct events *ev, uint32_t idx)
 {
 	ev->user_counters[idx]++;
-	if (ev->counters_fd >= 0 &&
-	    counters_store(ev->counters_fd, idx, ev->user_counters[idx]))
-		log_warn("counters map: slot %u: %s", idx, strerror(errno));
+	if (ev->counters_fd < 0)
+		return;
+	ev->user_dirty[idx] = true;
+	ev->flush.run = flush_user_counters;
+	ev_defer(&ev->flush);
 }
 
 size_t dns_counter_indexes(const struct dns_decision *d, uint32_t idx[2])
@@ -363,6 +384,10 @@ void events_finish(struct events *ev, int status, bool quiet)
 	if (!ev->summary)
 		return; /* never opened */
 	events_drain(ev);
+	if (ev->flush.queued) {
+		ev_cancel(&ev->flush);
+		flush_user_counters(&ev->flush);
+	}
 	if (ev->counters_fd >= 0) {
 		have = counters_read(ev->counters_fd, c) == 0;
 		if (!have)
@@ -388,6 +413,7 @@ void events_finish(struct events *ev, int status, bool quiet)
 
 void events_close(struct events *ev)
 {
+	ev_cancel(&ev->flush);
 	if (ev->rb)
 		ring_buffer__free(ev->rb);
 	ev->rb = NULL;

@@ -36,7 +36,9 @@ struct events {
 	const struct learned_store *names; /* name_id -> name */
 	int counters_fd;		   /* -1 until events_attach() */
 	uint64_t user_counters[AWF_C_MAX]; /* the slots user space owns */
-	uint64_t lost;			   /* events lost so far, as reported */
+	bool user_dirty[AWF_C_MAX];	   /* not yet in the counters map */
+	struct ev_deferred flush; /* writes them, once per loop batch */
+	uint64_t lost;		  /* events lost so far, as reported */
 	struct summary *summary;
 	bool summary_json; /* the exit summary as one JSON object */
 	/* stderr lines of DNS denials, per reason (AWF_R_MAX: any other) */

@@ -38,6 +38,42 @@ void ev_del(int epfd, struct ev_source *src)
 /* How many ready sources one epoll_wait hands over. */
 #define EV_BATCH 64
 
+/* The loop is single-threaded: one list for the process. */
+static struct ev_deferred *ev_deferred_head;
+
+void ev_defer(struct ev_deferred *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = ev_deferred_head;
+	ev_deferred_head = d;
+}
+
+void ev_cancel(struct ev_deferred *d)
+{
+	struct ev_deferred **pp = &ev_deferred_head;
+
+	if (!d->queued)
+		return;
+	while (*pp && *pp != d)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = d->next;
+	d->queued = false;
+}
+
+void ev_run_deferred(void)
+{
+	while (ev_deferred_head) {
+		struct ev_deferred *d = ev_deferred_head;
+
+		ev_deferred_head = d->next;
+		d->queued = false;
+		d->run(d);
+	}
+}
+
 int ev_run(int epfd, const bool *stop)
 {
 	struct epoll_event evs[EV_BATCH];
@@ -57,6 +93,7 @@ int ev_run(int epfd, const bool *stop)
 			if (src->on_ready(src, evs[i].events) < 0)
 				log_debug("handler of fd %d failed", src->fd);
 		}
+		ev_run_deferred();
 	}
 	return 0;
 }

@@ -36,6 +36,23 @@ int ev_mod(int epfd, struct ev_source *src, uint32_t events);
 void ev_del(int epfd, struct ev_source *src);
 
 /*
+ * Work put off until the events of the current epoll_wait batch are all
+ * dispatched: a map write that every event of a burst would repeat (a
+ * counter) is done once per batch. Queued jobs run once, before the loop
+ * waits again; the owner of a job runs ev_run_deferred() itself before it
+ * reads what the job writes, and ev_cancel()s it before freeing it.
+ */
+struct ev_deferred {
+	void (*run)(struct ev_deferred *d);
+	struct ev_deferred *next;
+	bool queued;
+};
+
+void ev_defer(struct ev_deferred *d); /* d->run set; queued once */
+void ev_cancel(struct ev_deferred *d);
+void ev_run_deferred(void);
+
+/*
  * Waits on epfd and dispatches every ready source until *stop is true. The
  * flag is read before each wait, so the events of the batch that set it are
  * still dispatched. EINTR is retried. Returns 0 once stopped, -1 (logged)

@@ -30,6 +30,7 @@ struct dns_filter {
 	 * addresses learned as AWF_LEARNED_AUDIT_ONLY, the refusal reported.
 	 */
 	bool audit_only;
+	bool answer_cached; /* while learn() judges an answer from the cache */
 };
 
 /* The one question of a message, parsed by ldns. */
@@ -119,6 +120,7 @@ static void report(struct dns_filter *f, const struct question *q, int allowed,
 		.n_learned = n_learned,
 		.audit_only = !allowed && f->audit_only && code < 64 &&
 			      ((AWF_AUDIT_ONLY_REASONS >> code) & 1),
+		.cached = f->answer_cached,
 	};
 
 	if (f->on_decision)
@@ -323,7 +325,7 @@ static int learn_name(struct dns_filter *f, const struct question *q,
 }
 
 static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
-			const uint8_t *answer, size_t alen)
+			const uint8_t *answer, size_t alen, bool cached)
 {
 	struct dns_filter *f = ctx;
 	struct question q = { 0 }, a = { 0 };
@@ -367,10 +369,12 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 			why = "learning an address failed";
 		}
 	}
+	f->answer_cached = cached;
 	if (ret)
 		report(f, &q, 0, code, why, RCODE_SERVFAIL, 0);
 	else if (!audited) /* an audited name's refusal is reported already */
 		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
+	f->answer_cached = false;
 	question_free(&a);
 	question_free(&q);
 	return ret;
@@ -388,6 +392,25 @@ static void filter_failed(void *ctx, const uint8_t *query, size_t len)
 	question_free(&q);
 }
 
+static void filter_hold(void *ctx)
+{
+	struct dns_filter *f = ctx;
+
+	if (f->store)
+		learned_store_hold(f->store);
+}
+
+static int filter_commit(void *ctx)
+{
+	struct dns_filter *f = ctx;
+
+	if (!f->store || learned_store_commit(f->store) == 0)
+		return 0;
+	log_error("dns: learning addresses: %s; the answers go as SERVFAIL",
+		  strerror(errno));
+	return -1;
+}
+
 struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
 				  dns_decision_cb on_decision, void *cb_ctx)
 {
@@ -402,6 +425,8 @@ struct dns_filter *dns_filter_new(const struct domain_matcher *matcher,
 	f->ops.decide = filter_decide;
 	f->ops.learn = filter_learn;
 	f->ops.failed = filter_failed;
+	f->ops.hold = filter_hold;
+	f->ops.commit = filter_commit;
 	return f;
 }
 

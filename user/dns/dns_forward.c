@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The DNS endpoint: lifecycle, the life of a query (decide, attempts with
- * failover, release of the answer), the shared timer and the little of the
- * wire format a forwarder needs. Sockets are in dns_udp.c and dns_tcp.c.
+ * failover, release of the answer), the shared timer. Sockets are in
+ * dns_udp.c and dns_tcp.c, the wire format in dns_wire.c, the cache of
+ * released answers in dns_cache.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,135 +25,6 @@
 #include "dns/dns_udp.h"
 
 #define DNS_BIND_ATTEMPTS 16
-#define DNS_TYPE_OPT 41
-
-/* ---- wire format ---- */
-
-static unsigned int dns_get16(const uint8_t *p)
-{
-	return (unsigned int)p[0] << 8 | p[1];
-}
-
-static void dns_put16(uint8_t *p, unsigned int v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Skips a possibly compressed name without interpreting it. */
-static int dns_skip_name(const uint8_t *m, size_t len, size_t *off)
-{
-	while (*off < len) {
-		uint8_t l = m[*off];
-
-		if (l == 0) {
-			*off += 1;
-			return 0;
-		}
-		if ((l & 0xc0) == 0xc0) {
-			*off += 2;
-			return *off <= len ? 0 : -1;
-		}
-		if (l & 0xc0)
-			return -1;
-		*off += 1u + l;
-	}
-	return -1;
-}
-
-static int dns_skip_questions(const uint8_t *m, size_t len, size_t *off)
-{
-	for (unsigned int n = dns_get16(m + 4); n; n--) {
-		if (dns_skip_name(m, len, off) || *off + 4 > len)
-			return -1;
-		*off += 4;
-	}
-	return 0;
-}
-
-/* Steps over one resource record, reporting its type and class. */
-static int dns_next_rr(const uint8_t *m, size_t len, size_t *off,
-		       unsigned int *type, unsigned int *class)
-{
-	if (dns_skip_name(m, len, off) || *off + 10 > len)
-		return -1;
-	*type = dns_get16(m + *off);
-	*class = dns_get16(m + *off + 2);
-	*off += 10 + dns_get16(m + *off + 8);
-	return *off <= len ? 0 : -1;
-}
-
-static int dns_skip_rrs(const uint8_t *m, size_t len, unsigned int n,
-			size_t *off)
-{
-	unsigned int type, class;
-
-	for (; n; n--)
-		if (dns_next_rr(m, len, off, &type, &class))
-			return -1;
-	return 0;
-}
-
-/* Finds where the question ends and where the additional section starts. */
-static int dns_sections(const uint8_t *m, size_t len, size_t *qend,
-			size_t *aend)
-{
-	*qend = DNS_HDR_LEN;
-	if (dns_skip_questions(m, len, qend))
-		return -1;
-	*aend = *qend;
-	return dns_skip_rrs(m, len, dns_get16(m + 6) + dns_get16(m + 8), aend);
-}
-
-/*
- * An error answer built from the query: question and additional section
- * (EDNS) kept, answer and authority sections dropped. A query too broken
- * to walk gets a bare header.
- */
-size_t dns_build_error(const uint8_t *query, size_t len, unsigned int rcode,
-		       uint8_t *out)
-{
-	size_t qend, aend;
-	size_t n = DNS_HDR_LEN;
-
-	memcpy(out, query, DNS_HDR_LEN);
-	if (dns_sections(query, len, &qend, &aend)) {
-		memset(out + 4, 0, 8);
-	} else {
-		memcpy(out + n, query + n, qend - n);
-		memcpy(out + qend, query + aend, len - aend);
-		n = qend + (len - aend);
-	}
-	/* QR set; opcode and RD kept; AA and TC cleared. */
-	out[2] = (uint8_t)(DNS_FLAG_QR | (query[2] & 0x79));
-	/* RA mirrors RD; CD kept; AD cleared. */
-	out[3] = (uint8_t)((query[2] & 0x01 ? 0x80 : 0) | (query[3] & 0x10) |
-			   (rcode & 0x0f));
-	dns_put16(out + 6, 0);
-	dns_put16(out + 8, 0);
-	return n;
-}
-
-/* What a UDP client can take: 512, or more as its EDNS OPT record says. */
-size_t dns_udp_payload_limit(const uint8_t *query, size_t len)
-{
-	size_t qend, off;
-	unsigned int type, class;
-
-	if (dns_sections(query, len, &qend, &off))
-		return DNS_UDP_MIN_PAYLOAD;
-	for (unsigned int n = dns_get16(query + 10); n; n--) {
-		if (dns_next_rr(query, len, &off, &type, &class))
-			break;
-		if (type != DNS_TYPE_OPT)
-			continue;
-		if (class < DNS_UDP_MIN_PAYLOAD)
-			return DNS_UDP_MIN_PAYLOAD;
-		return class < DNS_UDP_MAX_PAYLOAD ? class :
-						     DNS_UDP_MAX_PAYLOAD;
-	}
-	return DNS_UDP_MIN_PAYLOAD;
-}
 
 static unsigned int dns_id(const uint8_t *msg)
 {
@@ -174,13 +46,18 @@ void dns_close(int fd, const char *what)
 
 /* ---- time ---- */
 
-uint64_t dns_now_ms(void)
+uint64_t dns_now_ns(void)
 {
 	struct timespec ts;
 
 	/* Cannot fail: the clock id is valid and ts is writable. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t dns_now_ms(void)
+{
+	return dns_now_ns() / 1000000;
 }
 
 static uint64_t dns_earliest(uint64_t a, uint64_t b)
@@ -452,11 +329,13 @@ static void dns_query_release(struct dns_query *q, const uint8_t *ans,
 {
 	const struct dns_filter_ops *filter = q->fwd->filter;
 
-	if (filter && filter->learn(filter->ctx, q->msg, q->len, ans, len)) {
+	if (filter &&
+	    filter->learn(filter->ctx, q->msg, q->len, ans, len, false)) {
 		/* Not learned means not reachable: do not hand it out. */
 		dns_query_answer_local(q, DNS_RCODE_SERVFAIL);
 		return;
 	}
+	dns_cache_put(q->fwd->cache, q->msg, q->len, ans, len, dns_now_ns());
 	dns_query_reply(q, ans, len);
 }
 
@@ -495,53 +374,73 @@ static void dns_query_try(struct dns_query *q)
 	dns_query_answer_local(q, DNS_RCODE_SERVFAIL);
 }
 
-/*
- * The one place a query is decided: the domain filter answers names
- * outside the policy locally, so they never reach an upstream server.
- */
-static void dns_query_decide(struct dns_query *q)
+/* An error answer at once, without taking a query slot. */
+static void dns_answer_error(struct dns_fwd *fwd, const struct dns_client *from,
+			     const uint8_t *msg, size_t len, unsigned int rcode)
 {
-	const struct dns_filter_ops *filter = q->fwd->filter;
-	unsigned int rcode;
-
-	if (filter && !filter->decide(filter->ctx, q->msg, q->len, &rcode)) {
-		dns_query_answer_local(q, rcode);
-		return;
-	}
-	dns_query_try(q);
-}
-
-/* SERVFAIL at once, without taking a query slot. */
-static void dns_refuse(struct dns_fwd *fwd, const struct dns_client *from,
-		       const uint8_t *msg, size_t len)
-{
-	size_t n = dns_build_error(msg, len, DNS_RCODE_SERVFAIL, fwd->tx);
+	size_t n = dns_build_error(msg, len, rcode, fwd->tx);
 
 	dns_client_send(from, fwd->tx, n);
 }
 
+/*
+ * An answer from the cache goes to the filter exactly as one from
+ * upstream: checked again, its addresses learned (expiry refreshed), the
+ * decision reported, before the client has it. True when answered.
+ */
+static bool dns_answer_cached(struct dns_fwd *fwd,
+			      const struct dns_client *from, const uint8_t *msg,
+			      size_t len)
+{
+	const struct dns_filter_ops *filter = fwd->filter;
+	size_t cap = from->conn ? DNS_MAX_MSG : dns_udp_payload_limit(msg, len);
+	size_t n = dns_cache_get(fwd->cache, msg, len, dns_now_ns(), fwd->hit,
+				 cap);
+
+	if (!n)
+		return false;
+	if (filter && filter->learn(filter->ctx, msg, len, fwd->hit, n, true))
+		dns_answer_error(fwd, from, msg, len, DNS_RCODE_SERVFAIL);
+	else
+		dns_client_send(from, fwd->hit, n);
+	return true;
+}
+
+/*
+ * The one place a query is decided: the domain filter answers names
+ * outside the policy locally, so they never reach an upstream server;
+ * an allowed one is answered from the cache, or goes upstream.
+ */
 void dns_query_received(struct dns_fwd *fwd, const struct dns_client *from,
 			const uint8_t *msg, size_t len)
 {
+	const struct dns_filter_ops *filter = fwd->filter;
 	struct dns_query *q;
+	unsigned int rcode;
 
 	if (len < DNS_HDR_LEN || (msg[2] & DNS_FLAG_QR)) {
 		log_debug("dns: dropping a %zu byte non-query", len);
 		return;
 	}
+	if (filter && !filter->decide(filter->ctx, msg, len, &rcode)) {
+		dns_answer_error(fwd, from, msg, len, rcode);
+		return;
+	}
+	if (dns_answer_cached(fwd, from, msg, len))
+		return;
 	if (fwd->n_pending >= fwd->max_pending) {
 		log_debug("dns: %u queries pending, refusing %04x",
 			  fwd->n_pending, dns_id(msg));
-		dns_refuse(fwd, from, msg, len);
+		dns_answer_error(fwd, from, msg, len, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	q = dns_query_alloc(fwd, from, msg, len);
 	if (!q) {
 		log_warn("dns: query %04x: out of memory", dns_id(msg));
-		dns_refuse(fwd, from, msg, len);
+		dns_answer_error(fwd, from, msg, len, DNS_RCODE_SERVFAIL);
 		return;
 	}
-	dns_query_decide(q);
+	dns_query_try(q);
 }
 
 void dns_query_failed(struct dns_query *q, const char *why)
@@ -852,11 +751,15 @@ static int dns_config_apply(struct dns_fwd *fwd,
 	fwd->max_pending =
 		cfg->max_pending ? cfg->max_pending : DNS_DEFAULT_MAX_PENDING;
 	fwd->filter = cfg->filter;
+	fwd->cache = dns_cache_new(cfg->cache_entries);
+	if (cfg->cache_entries && !fwd->cache)
+		return set_err(err, errlen, "dns endpoint: out of memory");
 	return 0;
 }
 
 static uint8_t dns_rx_scratch[DNS_SCRATCH_LEN];
 static uint8_t dns_tx_scratch[DNS_SCRATCH_LEN];
+static uint8_t dns_hit_scratch[DNS_SCRATCH_LEN];
 
 static struct dns_fwd *dns_fwd_alloc(int epfd)
 {
@@ -866,6 +769,7 @@ static struct dns_fwd *dns_fwd_alloc(int epfd)
 		return NULL;
 	fwd->rx = dns_rx_scratch;
 	fwd->tx = dns_tx_scratch;
+	fwd->hit = dns_hit_scratch;
 	fwd->epfd = epfd;
 	fwd->max_conns = DNS_TCP_MAX_CONNS;
 	fwd->idle_ms = DNS_TCP_IDLE_MS;
@@ -1028,5 +932,6 @@ void dns_fwd_free(struct dns_fwd *fwd)
 	}
 	free(fwd->servers);
 	free(fwd->host_addrs);
+	dns_cache_free(fwd->cache);
 	free(fwd);
 }

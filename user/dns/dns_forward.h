@@ -29,11 +29,23 @@ struct dns_filter_ops {
 	/* 1: forward; 0: answer locally with *rcode (nothing goes upstream). */
 	int (*decide)(void *ctx, const uint8_t *query, size_t len,
 		      unsigned int *rcode);
-	/* 0: release the answer; -1: the client gets SERVFAIL instead. */
+	/*
+	 * 0: release the answer; -1: the client gets SERVFAIL instead.
+	 * cached: the answer comes from the endpoint's cache, not upstream;
+	 * it gets the same checks and learning as a fresh one.
+	 */
 	int (*learn)(void *ctx, const uint8_t *query, size_t qlen,
-		     const uint8_t *answer, size_t alen);
+		     const uint8_t *answer, size_t alen, bool cached);
 	/* Optional: every server failed; the client gets SERVFAIL. */
 	void (*failed)(void *ctx, const uint8_t *query, size_t len);
+	/*
+	 * Optional, around a batch of queries answered together: after
+	 * hold(), learn() may keep its map writes; commit() makes them,
+	 * before any answer of the batch is released. -1: some could not
+	 * be made, and every answer of the batch becomes SERVFAIL.
+	 */
+	void (*hold)(void *ctx);
+	int (*commit)(void *ctx);
 };
 
 struct dns_fwd_config {
@@ -47,6 +59,8 @@ struct dns_fwd_config {
 	 * the port its pinned programs still redirect to.
 	 */
 	uint16_t port;
+	/* Answers cached (dns_cache.h); 0: no cache. */
+	unsigned int cache_entries;
 };
 
 /*

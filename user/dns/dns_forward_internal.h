@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * dns_forward_internal.h - what the DNS endpoint's files share:
- * dns_forward.c (lifecycle, queries, failover, timer, wire format),
+ * dns_forward.c (lifecycle, queries, failover, timer),
  * dns_udp.c (UDP clients and upstreams) and dns_tcp.c (TCP clients and
  * upstreams). Private to them and to their unit test.
  *
@@ -23,15 +23,14 @@
 #include <sys/socket.h>
 
 #include "dns/dns_forward.h"
+#include "dns/dns_cache.h"
+#include "dns/dns_wire.h"
 #include "common/evloop.h"
 
-#define DNS_HDR_LEN 12
 #define DNS_MAX_MSG 65535
 #define DNS_SCRATCH_LEN (DNS_MAX_MSG + 1)
-#define DNS_UDP_MIN_PAYLOAD 512	  /* RFC 1035 limit without EDNS */
-#define DNS_UDP_MAX_PAYLOAD 65507 /* largest IPv4 UDP payload */
-#define DNS_FLAG_QR 0x80	  /* in byte 2 */
-#define DNS_FLAG_TC 0x02	  /* in byte 2 */
+#define DNS_FLAG_QR 0x80 /* in byte 2 */
+#define DNS_FLAG_TC 0x02 /* in byte 2 */
 #define DNS_RCODE_SERVFAIL 2
 
 #define DNS_DEFAULT_TIMEOUT_MS 2000
@@ -197,6 +196,8 @@ struct dns_fwd {
 	 */
 	uint8_t *rx;
 	uint8_t *tx;
+	uint8_t *hit;		 /* an answer out of the cache */
+	struct dns_cache *cache; /* NULL: none */
 	/* This namespace's addresses, for dns_client_source_ok() */
 	struct dns_host_addr *host_addrs;
 	size_t n_host_addrs;
@@ -212,6 +213,7 @@ struct dns_host_addr {
 /* dns_forward.c */
 void dns_close(int fd, const char *what); /* logs a failed close */
 uint64_t dns_now_ms(void);
+uint64_t dns_now_ns(void); /* CLOCK_MONOTONIC */
 void dns_timer_sync(struct dns_fwd *fwd);
 void dns_query_received(struct dns_fwd *fwd, const struct dns_client *from,
 			const uint8_t *msg, size_t len);
@@ -225,9 +227,6 @@ int dns_upstream_open(struct dns_query *q, int type, uint32_t events,
 		      ev_handler on_ready);
 /* Logs why the current attempt ends and closes it; no failover. */
 void dns_upstream_abort(struct dns_query *q, const char *why);
-size_t dns_build_error(const uint8_t *query, size_t len, unsigned int rcode,
-		       uint8_t *out);
-size_t dns_udp_payload_limit(const uint8_t *query, size_t len);
 
 /*
  * Whether a client may be answered: its source is loopback, or (on the

@@ -16,6 +16,7 @@
 
 #define NS_PER_S 1000000000ULL
 #define NAME_BUCKETS 4096
+#define WRITTEN_BUCKETS 4096
 
 struct learned_addr {
 	int family;
@@ -32,6 +33,32 @@ struct learned_name {
 	struct learned_addr addrs[]; /* max_per_name slots */
 };
 
+/*
+ * What this store last wrote into the map for one address. Only the store
+ * of a set writes its entries, so once it wrote one it knows the entry
+ * without reading it back: a repeated answer (the endpoint's cache) costs
+ * one map update per address, not a lookup and an update.
+ */
+struct learned_written {
+	struct learned_written *next; /* hash chain */
+	struct learned_addr key;
+	struct awf_learned val;
+};
+
+/*
+ * Map writes held while the endpoint answers a batch of queries
+ * (learned_store_hold): written with one bpf(BPF_MAP_UPDATE_BATCH) per map
+ * before any answer of the batch is released.
+ */
+#define HELD_MAX 128
+
+struct learned_held {
+	unsigned int n;
+	struct learned_addr addrs[HELD_MAX];
+	uint8_t keys[HELD_MAX * sizeof(struct awf_set_ip6_key)];
+	struct awf_learned vals[HELD_MAX];
+};
+
 struct learned_store {
 	int map4_fd;
 	int map6_fd;
@@ -41,7 +68,11 @@ struct learned_store {
 	unsigned int min_ttl;
 	unsigned int max_per_name;
 	struct learned_name *buckets[NAME_BUCKETS];
-	struct learned_name **by_id; /* by_id[id - 1] */
+	struct learned_written *written[WRITTEN_BUCKETS];
+	bool holding;
+	bool held_failed;	      /* a held write could not be made */
+	struct learned_held *held[2]; /* IPv4, IPv6; allocated when held */
+	struct learned_name **by_id;  /* by_id[id - 1] */
 	uint32_t n_names;
 	size_t cap_names;
 };
@@ -83,6 +114,16 @@ void learned_store_free(struct learned_store *s)
 {
 	if (!s)
 		return;
+	free(s->held[0]);
+	free(s->held[1]);
+	for (size_t i = 0; i < WRITTEN_BUCKETS; i++) {
+		while (s->written[i]) {
+			struct learned_written *w = s->written[i];
+
+			s->written[i] = w->next;
+			free(w);
+		}
+	}
 	for (uint32_t i = 0; i < s->n_names; i++) {
 		free(s->by_id[i]->name);
 		free(s->by_id[i]);
@@ -239,6 +280,172 @@ static bool addr_eq(const struct learned_addr *a, int family,
 	       memcmp(a->addr, addr, family == AF_INET ? 4 : 16) == 0;
 }
 
+static struct learned_written **written_slot(struct learned_store *s,
+					     int family, const uint8_t *addr)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u ^ (uint32_t)family; /* FNV-1a */
+	struct learned_written **pp;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	pp = &s->written[h % WRITTEN_BUCKETS];
+	while (*pp && !addr_eq(&(*pp)->key, family, addr))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* The entry of addr as the map has it; false when there is none. */
+static bool entry_read(struct learned_store *s, int family, const uint8_t *addr,
+		       const void *key, struct awf_learned *val)
+{
+	struct learned_written *w = *written_slot(s, family, addr);
+
+	if (w) {
+		*val = w->val;
+		return true;
+	}
+	return !bpf_map_lookup_elem(map_fd_of(s, family), key, val);
+}
+
+/* Remembers what was written; without memory, the map is read next time. */
+static void entry_written(struct learned_store *s, int family,
+			  const uint8_t *addr, const struct awf_learned *val)
+{
+	struct learned_written **pp = written_slot(s, family, addr);
+
+	if (!*pp) {
+		*pp = calloc(1, sizeof(**pp));
+		if (!*pp)
+			return;
+		(*pp)->key.family = family;
+		memcpy((*pp)->key.addr, addr, family == AF_INET ? 4 : 16);
+	}
+	(*pp)->val = *val;
+}
+
+static void entry_deleted(struct learned_store *s, int family,
+			  const uint8_t *addr)
+{
+	struct learned_written **pp = written_slot(s, family, addr);
+	struct learned_written *w = *pp;
+
+	if (w) {
+		*pp = w->next;
+		free(w);
+	}
+}
+
+static size_t key_size(const struct learned_store *s, int family)
+{
+	if (family == AF_INET)
+		return s->keyed_by_set ? sizeof(struct awf_set_ip4_key) : 4;
+	return s->keyed_by_set ? sizeof(struct awf_set_ip6_key) :
+				 sizeof(struct awf_ip6_key);
+}
+
+static struct learned_held *held_of(struct learned_store *s, int family)
+{
+	return s->held[family == AF_INET ? 0 : 1];
+}
+
+/*
+ * Writes what is held for one map: one batch update, or one update per
+ * entry where the kernel has no batch for it. An entry not written is
+ * forgotten as written, so the map is read the next time.
+ */
+static int held_flush(struct learned_store *s, int family)
+{
+	struct learned_held *h = held_of(s, family);
+	size_t ks = key_size(s, family);
+	int fd = map_fd_of(s, family), ret = 0;
+	__u32 done;
+
+	if (!h || !h->n)
+		return 0;
+	done = h->n;
+	if (bpf_map_update_batch(fd, h->keys, h->vals, &done, NULL) == 0)
+		done = h->n;
+	else if (done > h->n)
+		done = 0;
+	for (unsigned int i = done; i < h->n; i++) {
+		if (!bpf_map_update_elem(fd, h->keys + i * ks, &h->vals[i],
+					 BPF_ANY))
+			continue;
+		ret = -1;
+		entry_deleted(s, family, h->addrs[i].addr);
+	}
+	h->n = 0;
+	return ret;
+}
+
+static int held_find(const struct learned_held *h, int family,
+		     const uint8_t *addr)
+{
+	for (unsigned int i = 0; h && i < h->n; i++)
+		if (addr_eq(&h->addrs[i], family, addr))
+			return (int)i;
+	return -1;
+}
+
+/* Holds one write (the latest one for an address wins). */
+static int held_put(struct learned_store *s, int family, const uint8_t *addr,
+		    const void *key, const struct awf_learned *val)
+{
+	struct learned_held **hp = &s->held[family == AF_INET ? 0 : 1];
+	size_t ks = key_size(s, family);
+	int i;
+
+	if (!*hp && !(*hp = calloc(1, sizeof(**hp))))
+		return -1;
+	i = held_find(*hp, family, addr);
+	if (i < 0) {
+		if ((*hp)->n == HELD_MAX && held_flush(s, family))
+			s->held_failed = true;
+		i = (int)(*hp)->n++;
+		(*hp)->addrs[i].family = family;
+		memcpy((*hp)->addrs[i].addr, addr, family == AF_INET ? 4 : 16);
+		memcpy((*hp)->keys + (size_t)i * ks, key, ks);
+	}
+	(*hp)->vals[i] = *val;
+	entry_written(s, family, addr, val);
+	return 0;
+}
+
+/* An evicted address must not come back with the held writes. */
+static void held_drop(struct learned_store *s, int family, const uint8_t *addr)
+{
+	struct learned_held *h = held_of(s, family);
+	size_t ks = key_size(s, family);
+	int i = held_find(h, family, addr);
+
+	if (i < 0)
+		return;
+	h->n--;
+	h->addrs[i] = h->addrs[h->n];
+	memcpy(h->keys + (size_t)i * ks, h->keys + (size_t)h->n * ks, ks);
+	h->vals[i] = h->vals[h->n];
+}
+
+void learned_store_hold(struct learned_store *s)
+{
+	s->holding = true;
+	s->held_failed = false;
+}
+
+int learned_store_commit(struct learned_store *s)
+{
+	int ret = s->held_failed ? -1 : 0;
+
+	s->holding = false;
+	s->held_failed = false;
+	if (held_flush(s, AF_INET))
+		ret = -1;
+	if (held_flush(s, AF_INET6))
+		ret = -1;
+	return ret;
+}
+
 static int map_write(struct learned_store *s, const struct learned_name *n,
 		     const struct learned_rule *rule, int family,
 		     const uint8_t *addr, uint64_t expires)
@@ -253,7 +460,7 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 	uint8_t buf[sizeof(struct awf_set_ip6_key)];
 	const void *key = map_key(s, family, addr, buf);
 
-	if (!bpf_map_lookup_elem(fd, key, &old) &&
+	if (entry_read(s, family, addr, key, &old) &&
 	    old.expires_ns > learned_now_ns() && old.name_id != n->id) {
 		/* Audit-only mode: an allowed name's entry stays as it is. */
 		if ((val.flags & AWF_LEARNED_AUDIT_ONLY) &&
@@ -270,8 +477,13 @@ static int map_write(struct learned_store *s, const struct learned_name *n,
 		val.flags |= old.flags &
 			     (AWF_LEARNED_NO_NAME_CHECK | AWF_LEARNED_UDP);
 	}
+	if (s->holding)
+		return held_put(s, family, addr, key, &val);
 	/* libbpf returns -errno and sets errno: keep the documented -1. */
-	return bpf_map_update_elem(fd, key, &val, BPF_ANY) ? -1 : 0;
+	if (bpf_map_update_elem(fd, key, &val, BPF_ANY))
+		return -1;
+	entry_written(s, family, addr, &val);
+	return 0;
 }
 
 /* Drop the oldest address of a full name, unless another name owns it now. */
@@ -283,8 +495,14 @@ static void evict_oldest(struct learned_store *s, struct learned_name *n)
 	const void *key = map_key(s, victim->family, victim->addr, buf);
 	struct awf_learned cur;
 
-	if (!bpf_map_lookup_elem(fd, key, &cur) && cur.name_id == n->id)
+	if (entry_read(s, victim->family, victim->addr, key, &cur) &&
+	    cur.name_id == n->id) {
+		if (s->holding)
+			held_drop(s, victim->family, victim->addr);
 		bpf_map_delete_elem(fd, key);
+		/* Gone, or not: either way the map is read next time. */
+		entry_deleted(s, victim->family, victim->addr);
+	}
 	n->oldest = (n->oldest + 1) % s->max_per_name;
 	n->count--;
 }

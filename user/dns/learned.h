@@ -40,6 +40,15 @@ int learned_store_add(struct learned_store *s, const char *name,
 		      const uint8_t *addr, uint32_t ttl);
 
 /*
+ * Batches: after hold, learned_store_add() keeps its map writes (and
+ * returns 0); commit writes them, one batch update per map. Nothing
+ * learned may be released before commit returned 0; -1 (errno): some
+ * address could not be written.
+ */
+void learned_store_hold(struct learned_store *s);
+int learned_store_commit(struct learned_store *s);
+
+/*
  * Also write name_id -> name into names_fd (the pinned "names" map that
  * `awf-bpf dump` reads) whenever a name gets its id. -1: do not.
  */

@@ -35,6 +35,7 @@ void policy_init(struct policy *p)
 	p->ipv6 = true;
 	p->dns_min_ttl = POLICY_DEFAULT_MIN_TTL;
 	p->dns_max_ips_per_name = POLICY_DEFAULT_MAX_IPS;
+	p->dns_cache_entries = POLICY_DEFAULT_DNS_CACHE;
 }
 
 static void free_domains(struct policy_domain *d, size_t n)

@@ -23,6 +23,9 @@
 #define POLICY_VERSION 1
 #define POLICY_DEFAULT_MIN_TTL 60
 #define POLICY_DEFAULT_MAX_IPS 64
+/* Answers the DNS endpoint keeps (user/dns/dns_cache.h); 0: none. */
+#define POLICY_DEFAULT_DNS_CACHE 1024
+#define POLICY_MAX_DNS_CACHE 65536
 
 struct policy_domain {
 	char *name; /* lower case, ASCII (punycode), no trailing dot; may hold '*' */
@@ -86,6 +89,7 @@ struct policy {
 	 * (AWF_AUDIT_ONLY_REASONS); the sandbox itself stays as it is.
 	 */
 	bool audit_only;
+	unsigned int dns_cache_entries;
 };
 
 /* Defaults of policy v1: ports [80, 443], localhost sandbox, ipv6 on. */

@@ -141,6 +141,8 @@ static json_object *dns_json(const struct policy *p)
 	json_object_object_add(
 		o, "max_ips_per_name",
 		json_object_new_int((int)p->dns_max_ips_per_name));
+	json_object_object_add(o, "cache_entries",
+			       json_object_new_int((int)p->dns_cache_entries));
 	return o;
 }
 

@@ -533,9 +533,17 @@ static int parse_mode(void *target, const char *text, char *why, size_t whylen)
 	return 0;
 }
 
+static int read_cache_entries(const struct jctx *c, const char *path,
+			      json_object *val, void *target)
+{
+	return get_uint(c, path, val, 0, POLICY_MAX_DNS_CACHE,
+			&((struct policy *)target)->dns_cache_entries);
+}
+
 static const struct jkey dns_keys[] = {
 	{ .name = "min_ttl", .read = read_min_ttl },
 	{ .name = "max_ips_per_name", .read = read_max_ips },
+	{ .name = "cache_entries", .read = read_cache_entries },
 	{ .name = NULL },
 };
 

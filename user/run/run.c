@@ -81,6 +81,7 @@ static int open_dns_endpoint(struct run_state *s, char *err, size_t errlen)
 	struct dns_fwd_config cfg = {
 		.servers = p->dns_servers,
 		.n_servers = p->n_dns_servers,
+		.cache_entries = p->dns_cache_entries,
 	};
 
 	s->matcher = domain_matcher_new(p, err, errlen);
