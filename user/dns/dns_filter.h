@@ -32,7 +32,7 @@ struct dns_decision {
 	size_t n_learned;   /* addresses learned from the answer */
 	/* a refusal audit-only mode let through (AWF_EVF_AUDIT_ONLY) */
 	bool audit_only;
-	bool cached;	    /* the answer came from the endpoint's cache */
+	bool cached; /* the answer came from the endpoint's cache */
 };
 
 typedef void (*dns_decision_cb)(void *ctx, const struct dns_decision *d);
