@@ -75,12 +75,14 @@ FUZZ_dns_wire := dns/dns_forward dns/dns_wire dns/dns_cache dns/dns_udp dns/dns_
 FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
 	policy/ports policy/policy policy/policy_cli policy/policy_load \
 	policy/domain policy/cidr common/log common/error common/array \
-	common/json_read common/json_keys kernel/name_table
+	common/json_read common/json_keys common/json_stream \
+	kernel/name_table kernel/map_batch
 FUZZ_json_keys := common/json_keys common/array
 FUZZ_suggest := audit/suggest audit/audit_codes kernel/verdict kernel/rules \
 	policy/domain_match policy/ports policy/policy policy/policy_cli \
 	policy/policy_load policy/policy_json policy/domain policy/cidr \
-	common/log common/error common/array common/json_read common/json_keys
+	common/log common/error common/array common/json_read common/json_keys \
+	common/json_stream kernel/map_batch
 FUZZ_NAMES := dns_wire dns_filter json_keys suggest
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
