@@ -138,20 +138,35 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
 }
 
 /*
+ * The maps only names fill: a hash map allocates its bucket array (1 MiB
+ * at 65536 entries) when it is created, so a policy without any domain
+ * gets them with one entry (nothing ever writes them then). name_socks
+ * is for the name check alone, which the lean build does not have.
+ */
+#define AWF_NAME_MAPS(X) \
+	X(learned4) X(learned6) X(names) X(exact_names) X(domains)
+#define SHRINK_MAP(name) skel->maps.name.max_entries = 1;
+
+/*
  * .rodata is written before load and frozen by the loader program: the
  * programs cannot be reconfigured, and the verifier prunes what the
  * configuration disables. 0 or -errno.
  */
-#define DEFINE_LOAD(fn, kind, field, note)                                 \
-	static int fn(struct loader *l, const struct awf_config *cfg)     \
+#define DEFINE_LOAD(fn, kind, field, note, socks)                          \
+	static int fn(struct loader *l, const struct awf_config *cfg,     \
+		      bool names)                                          \
 	{                                                                  \
+		struct kind *skel;                                         \
 		int ret;                                                   \
                                                                            \
-		l->field = kind##__open();                                 \
-		if (!l->field)                                             \
+		skel = l->field = kind##__open();                          \
+		if (!skel)                                                 \
 			return -ENOMEM;                                    \
 		memcpy((void *)&l->field->rodata->awf_cfg, cfg,            \
 		       sizeof(*cfg));                                      \
+		if (!names)                                                \
+			AWF_NAME_MAPS(SHRINK_MAP)                          \
+		l->field->maps.name_socks.max_entries = socks;             \
 		set_log(l, &l->field->ctx);                                \
 		ret = kind##__load(l->field);                              \
 		if (ret)                                                   \
@@ -160,17 +175,18 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
 		return 0;                                                  \
 	}
 
-DEFINE_LOAD(load_full, awf_lskel, full, note_full)
-DEFINE_LOAD(load_lean, awf_nonames_lskel, lean, note_lean)
+/* max_entries 0: as bpf/ declares it. */
+DEFINE_LOAD(load_full, awf_lskel, full, note_full, 0)
+DEFINE_LOAD(load_lean, awf_nonames_lskel, lean, note_lean, 1)
 
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		bool check_names, char *err, size_t errlen)
+		bool check_names, bool names, char *err, size_t errlen)
 {
 	int ret;
 
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
-	ret = check_names ? load_full(l, cfg) : load_lean(l, cfg);
+	ret = check_names ? load_full(l, cfg, true) : load_lean(l, cfg, names);
 	if (l->verifier_log && ret)
 		print_verifier_log(l->verifier_log);
 	free(l->verifier_log);

@@ -56,10 +56,11 @@ struct loader {
  * check_names false: no allow entry has its names checked, so the
  * programs of that check (sock_ops, sk_msg: the costliest to load) are
  * left out. A socket that waits for the check all the same cannot send:
- * the backstop drops its payload.
+ * the backstop drops its payload. names false: the policy names no
+ * domain, so nothing will be learned: the maps of names get one entry.
  */
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		bool check_names, char *err, size_t errlen);
+		bool check_names, bool names, char *err, size_t errlen);
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
 /*
