@@ -288,10 +288,9 @@ static void put_learned(const char *addr, uint64_t expires_ns, uint16_t port)
 
 	inet_pton(AF_INET, addr, &key);
 	port_set_add(&val.ports, port, port);
-	assert_int_equal(
-		bpf_map_update_elem(loader_map_fd(&loader, "learned4"), &key,
-				    &val, BPF_ANY),
-		0);
+	assert_int_equal(bpf_map_update_elem(loader_map_fd(&loader, "learned4"),
+					     &key, &val, BPF_ANY),
+			 0);
 }
 
 static uint64_t mono_ns(void)

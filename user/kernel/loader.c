@@ -23,31 +23,33 @@
  * section. Checked against the skeletons at compile time below, so that
  * a program added to bpf/ cannot be loaded and silently left unattached.
  */
-#define AWF_BASE_PROGS(X)                                        \
-	X(awf_connect4, BPF_CGROUP_INET4_CONNECT)                \
-	X(awf_connect6, BPF_CGROUP_INET6_CONNECT)                \
-	X(awf_sendmsg4, BPF_CGROUP_UDP4_SENDMSG)                 \
-	X(awf_sendmsg6, BPF_CGROUP_UDP6_SENDMSG)                 \
-	X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)                 \
-	X(awf_recvmsg6, BPF_CGROUP_UDP6_RECVMSG)                 \
-	X(awf_getpeername4, BPF_CGROUP_INET4_GETPEERNAME)        \
-	X(awf_getpeername6, BPF_CGROUP_INET6_GETPEERNAME)        \
-	X(awf_sock_create, BPF_CGROUP_INET_SOCK_CREATE)          \
-	X(awf_bind4, BPF_CGROUP_INET4_BIND)                      \
-	X(awf_bind6, BPF_CGROUP_INET6_BIND)                      \
-	X(awf_post_bind4, BPF_CGROUP_INET4_POST_BIND)            \
-	X(awf_post_bind6, BPF_CGROUP_INET6_POST_BIND)            \
-	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE)        \
+#define AWF_BASE_PROGS(X)                                 \
+	X(awf_connect4, BPF_CGROUP_INET4_CONNECT)         \
+	X(awf_connect6, BPF_CGROUP_INET6_CONNECT)         \
+	X(awf_sendmsg4, BPF_CGROUP_UDP4_SENDMSG)          \
+	X(awf_sendmsg6, BPF_CGROUP_UDP6_SENDMSG)          \
+	X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)          \
+	X(awf_recvmsg6, BPF_CGROUP_UDP6_RECVMSG)          \
+	X(awf_getpeername4, BPF_CGROUP_INET4_GETPEERNAME) \
+	X(awf_getpeername6, BPF_CGROUP_INET6_GETPEERNAME) \
+	X(awf_sock_create, BPF_CGROUP_INET_SOCK_CREATE)   \
+	X(awf_bind4, BPF_CGROUP_INET4_BIND)               \
+	X(awf_bind6, BPF_CGROUP_INET6_BIND)               \
+	X(awf_post_bind4, BPF_CGROUP_INET4_POST_BIND)     \
+	X(awf_post_bind6, BPF_CGROUP_INET6_POST_BIND)     \
+	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE) \
 	X(awf_egress, BPF_CGROUP_INET_EGRESS)
-#define AWF_NAME_CHECK_PROGS(X)                                  \
-	X(awf_sockops, BPF_CGROUP_SOCK_OPS)                      \
+#define AWF_NAME_CHECK_PROGS(X)             \
+	X(awf_sockops, BPF_CGROUP_SOCK_OPS) \
 	X(awf_first_bytes, BPF_SK_MSG_VERDICT)
 
 #define AWF_MAPS(X)                                                          \
-	X(cidr4) X(cidr6) X(learned4) X(learned6) X(lo_ports) X(counters)    \
-	X(host_addrs4) X(host_addrs6) X(names) X(domains) X(meta) X(events)  \
-	X(sk_state) X(name_rules) X(exact_names) X(first_bytes_scratch)      \
-	X(name_build_scratch) X(name_socks) X(rodata)
+	X(cidr4)                                                             \
+	X(cidr6) X(learned4) X(learned6) X(lo_ports) X(counters)             \
+		X(host_addrs4) X(host_addrs6) X(names) X(domains) X(meta)    \
+			X(events) X(sk_state) X(name_rules) X(exact_names)   \
+				X(first_bytes_scratch) X(name_build_scratch) \
+					X(name_socks) X(rodata)
 
 #define COUNT(...) +1
 #define COUNT2(a, b) +1
@@ -56,7 +58,8 @@ _Static_assert(sizeof(((struct awf_lskel *)0)->progs) ==
 			       sizeof(struct bpf_prog_desc),
 	       "a program of awf.bpf.c is missing from AWF_*_PROGS");
 _Static_assert(sizeof(((struct awf_nonames_lskel *)0)->progs) ==
-		       (0 AWF_BASE_PROGS(COUNT2)) * sizeof(struct bpf_prog_desc),
+		       (0 AWF_BASE_PROGS(COUNT2)) *
+			       sizeof(struct bpf_prog_desc),
 	       "a program of awf.bpf.c is missing from AWF_BASE_PROGS");
 _Static_assert(sizeof(((struct awf_lskel *)0)->maps) ==
 		       (0 AWF_MAPS(COUNT)) * sizeof(struct bpf_map_desc),
@@ -89,11 +92,13 @@ void loader_setup_logging(void)
 }
 
 /* The fds of whichever skeleton was loaded, by name. */
-#define NOTE_PROG(name, attach)                                            \
-	l->progs[l->n_progs++] = (struct loader_prog){                     \
-		#name, skel->progs.name.prog_fd, attach                    \
-	};
-#define NOTE_MAP(name) l->maps[l->n_maps++] = (struct loader_map){ #name, skel->maps.name.map_fd };
+#define NOTE_PROG(name, attach)                                        \
+	l->progs[l->n_progs++] =                                       \
+		(struct loader_prog){ #name, skel->progs.name.prog_fd, \
+				      attach };
+#define NOTE_MAP(name)         \
+	l->maps[l->n_maps++] = \
+		(struct loader_map){ #name, skel->maps.name.map_fd };
 
 static void note_full(struct loader *l)
 {
@@ -152,27 +157,26 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
  * programs cannot be reconfigured, and the verifier prunes what the
  * configuration disables. 0 or -errno.
  */
-#define DEFINE_LOAD(fn, kind, field, note, socks)                          \
-	static int fn(struct loader *l, const struct awf_config *cfg,     \
-		      bool names)                                          \
-	{                                                                  \
-		struct kind *skel;                                         \
-		int ret;                                                   \
-                                                                           \
-		skel = l->field = kind##__open();                          \
-		if (!skel)                                                 \
-			return -ENOMEM;                                    \
-		memcpy((void *)&l->field->rodata->awf_cfg, cfg,            \
-		       sizeof(*cfg));                                      \
-		if (!names)                                                \
-			AWF_NAME_MAPS(SHRINK_MAP)                          \
-		l->field->maps.name_socks.max_entries = socks;             \
-		set_log(l, &l->field->ctx);                                \
-		ret = kind##__load(l->field);                              \
-		if (ret)                                                   \
-			return ret < 0 ? ret : -EINVAL;                    \
-		note(l);                                                   \
-		return 0;                                                  \
+#define DEFINE_LOAD(fn, kind, field, note, socks)                              \
+	static int fn(struct loader *l, const struct awf_config *cfg,          \
+		      bool names)                                              \
+	{                                                                      \
+		struct kind *skel;                                             \
+		int ret;                                                       \
+                                                                               \
+		skel = l->field = kind##__open();                              \
+		if (!skel)                                                     \
+			return -ENOMEM;                                        \
+		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
+		if (!names)                                                    \
+			AWF_NAME_MAPS(SHRINK_MAP)                              \
+		l->field->maps.name_socks.max_entries = socks;                 \
+		set_log(l, &l->field->ctx);                                    \
+		ret = kind##__load(l->field);                                  \
+		if (ret)                                                       \
+			return ret < 0 ? ret : -EINVAL;                        \
+		note(l);                                                       \
+		return 0;                                                      \
 	}
 
 /* max_entries 0: as bpf/ declares it. */
@@ -240,8 +244,8 @@ int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
  * programs of nested cgroups run in addition to ours and can never
  * replace them.
  */
-static int attach_one(struct loader *l, const struct loader_prog *p,
-		      char *err, size_t errlen)
+static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
+		      size_t errlen)
 {
 	int target = l->cgroup_fd, flags = BPF_F_ALLOW_MULTI;
 	const char *what = "the sandbox cgroup";
