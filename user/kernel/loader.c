@@ -45,9 +45,10 @@
 
 #define AWF_MAPS(X)                                                          \
 	X(cidr4)                                                             \
-	X(cidr6) X(learned4) X(learned6) X(lo_ports) X(counters)             \
-		X(host_addrs4) X(host_addrs6) X(names) X(domains) X(meta)    \
-			X(events) X(sk_state) X(name_rules) X(exact_names)   \
+	X(cidr6)                                                             \
+	X(learned4) X(learned6) X(lo_ports) X(counters) X(host_addrs4)       \
+		X(host_addrs6) X(names) X(domains) X(meta) X(events)         \
+			X(sk_state) X(name_rules) X(exact_names)             \
 				X(first_bytes_scratch) X(name_build_scratch) \
 					X(name_socks) X(rodata)
 
@@ -168,8 +169,9 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
 		if (!skel)                                                     \
 			return -ENOMEM;                                        \
 		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
-		if (!names)                                                    \
+		if (!names) {                                                  \
 			AWF_NAME_MAPS(SHRINK_MAP)                              \
+		}                                                              \
 		l->field->maps.name_socks.max_entries = socks;                 \
 		set_log(l, &l->field->ctx);                                    \
 		ret = kind##__load(l->field);                                  \
