@@ -43,14 +43,29 @@
 	X(awf_sockops, BPF_CGROUP_SOCK_OPS) \
 	X(awf_first_bytes, BPF_SK_MSG_VERDICT)
 
-#define AWF_MAPS(X)                                                         \
-	X(cidr4)                                                            \
-	X(cidr6)                                                            \
-	X(learned4)                                                         \
-	X(learned6) X(lo_ports) X(counters) X(host_addrs4) X(host_addrs6)   \
-		X(names) X(domains) X(meta) X(events) X(sk_state)           \
-			X(name_rules) X(exact_names) X(first_bytes_scratch) \
-				X(name_build_scratch) X(name_socks) X(rodata)
+/* One map a line: clang-format would refold the list on every run. */
+/* clang-format off */
+#define AWF_MAPS(X) \
+	X(cidr4) \
+	X(cidr6) \
+	X(learned4) \
+	X(learned6) \
+	X(lo_ports) \
+	X(counters) \
+	X(host_addrs4) \
+	X(host_addrs6) \
+	X(names) \
+	X(domains) \
+	X(meta) \
+	X(events) \
+	X(sk_state) \
+	X(name_rules) \
+	X(exact_names) \
+	X(first_bytes_scratch) \
+	X(name_build_scratch) \
+	X(name_socks) \
+	X(rodata)
+/* clang-format on */
 
 #define COUNT(...) +1
 #define COUNT2(a, b) +1
