@@ -116,8 +116,25 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(VMLINUX)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_AGENT -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
+# `run` without a name check: no sock_ops, no sk_msg (the light skeleton
+# has no autoload switch).
+$(BUILD)/awf_nonames.bpf.o: bpf/awf.bpf.c $(VMLINUX)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_NO_NAME_CHECK -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_bpf > $@
+
+# What `run` loads: light skeletons (bpftool gen skeleton -L). A loader
+# program does the CO-RE relocations in the kernel, against the BTF the
+# kernel already holds: libbpf never reads /sys/kernel/btf/vmlinux (5 MB,
+# tens of ms per run).
+$(BUILD)/awf.lskel.h: $(BUILD)/awf.bpf.o
+	$(BPFTOOL) gen skeleton -L $< name awf_lskel > $@
+
+$(BUILD)/awf_nonames.lskel.h: $(BUILD)/awf_nonames.bpf.o
+	$(BPFTOOL) gen skeleton -L $< name awf_nonames_lskel > $@
 
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@
@@ -127,7 +144,7 @@ $(BUILD)/user/%.o: user/%.c
 	$(COMPILE) -c $< -o $@
 
 # Generated headers: needed before the first build wrote the .d files.
-$(BUILD)/user/kernel/loader.o: $(BUILD)/awf.skel.h
+$(BUILD)/user/kernel/loader.o: $(BUILD)/awf.lskel.h $(BUILD)/awf_nonames.lskel.h
 $(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
@@ -162,7 +179,6 @@ $(BUILD)/obj/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(VMLINUX)
 $(BUILD)/%.skel.h: $(BUILD)/obj/tests/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/obj/tests/unit/test_bpf_backstop.o: $(BUILD)/awf.skel.h
 $(patsubst %.c,$(BUILD)/obj/%.o,$(BPFT_SRCS)): $(BUILD)/awf.skel.h \
 	$(BUILD)/awf_agent.skel.h $(BPFT_PROBES)
 
@@ -190,7 +206,8 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 .SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
-	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o $(BPFT_PROBE_OBJS))
+	$(BUILD)/awf.bpf.o $(BUILD)/awf_nonames.bpf.o $(BUILD)/awf_agent.bpf.o \
+	$(BPFT_PROBE_OBJS))
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX).tmp

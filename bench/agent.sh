@@ -2,8 +2,11 @@
 # bench/agent.sh - the host-wide agent, measured side by side in one run
 # (bench/run.sh calls it last; alone: sudo bench/agent.sh):
 #
-#   1. start-up   hyperfine -N, interleaved: /bin/true, `awf-bpf run` through
-#                 the agent's control socket, `awf-bpf run --standalone`
+#   1. start-up   hyperfine -N, interleaved: /bin/true, unshare --fork --pid
+#                 --mount --cgroup, `awf-bpf run` through the agent's control
+#                 socket, `awf-bpf run --standalone`; then 20 of each started
+#                 at once (bench/concurrent.py), launch to first action
+#                 (GOALS_FILE: the goal rows startup-agent, concurrent-agent)
 #   2. build      N sandboxes (cgroups a selector matches) built and torn
 #                 down by the agent: ms per sandbox
 #   3. memory     the agent's RSS and fds per sandbox, its BPF map memory
@@ -66,9 +69,18 @@ say "1. start-up ($RUNS runs each, interleaved by hyperfine)"
 AWF_BPF_AGENT_SOCKET=$SOCK hyperfine -N --style none --warmup 3 --runs "$RUNS" \
 	--export-json "$WORK/startup.json" \
 	-n "/bin/true" "/bin/true" \
+	-n "unshare" "unshare --fork --pid --mount --cgroup /bin/true" \
 	-n "awf-bpf run (agent)" "$AWF run --policy $WORK/p.json -- /bin/true" \
 	-n "awf-bpf run --standalone" "$AWF run --standalone --policy $WORK/p.json -- /bin/true" \
 	>/dev/null
+
+say "1b. 20 runs at once, through the agent and standalone"
+AWF_BPF_AGENT_SOCKET=$SOCK timeout 300 python3 "$ROOT/bench/concurrent.py" --n 20 \
+	--rounds "${CONCURRENT_ROUNDS:-3}" \
+	"unshare" unshare --fork --pid --mount --cgroup :: \
+	"agent" "$AWF" run --policy "$WORK/p.json" -- :: \
+	"standalone" "$AWF" run --standalone --policy "$WORK/p.json" -- \
+	>"$WORK/concurrent.txt"
 
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$AG_PID/status"; }
 fds() { ls "/proc/$AG_PID/fd" | wc -l; }
@@ -95,9 +107,15 @@ for _ in $(seq 600); do [ "$(gone)" -ge "$N" ] && break; sleep 0.05; done
 t2=$(date +%s%N)
 
 python3 - "$WORK/startup.json" "$N" "$t0" "$t1" "$t2" "$rss0" "$rss1" "$fds0" "$fds1" \
-	"$mem0" "$mem1" <<'EOF' | tee "$OUT/agent-latest.txt"
+	"$mem0" "$mem1" "$WORK/concurrent.txt" "${GOALS_FILE:-}" <<'EOF' | tee "$OUT/agent-latest.txt"
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+conc = {}
+for l in open(sys.argv[12]):
+    f = l.split()
+    ms = float("inf") if f[2] == "-" else float(f[2])
+    med_ = float("inf") if f[3] == "-" else float(f[3])
+    conc.setdefault(f[0], []).append((ms, med_, int(f[4])))
 n = int(sys.argv[2])
 t0, t1, t2 = (int(x) for x in sys.argv[3:6])
 rss0, rss1, fds0, fds1, mem0, mem1 = (int(x) for x in sys.argv[6:12])
@@ -109,7 +127,25 @@ print("start-up of `awf-bpf run -- /bin/true`:")
 for name in ("/bin/true", "awf-bpf run (agent)", "awf-bpf run --standalone"):
     m = res[name]["median"]
     print("  %-26s %8.2f ms  %6.1fx /bin/true" % (name, m * 1e3, m / base))
-print("  through the agent: %.1fx faster than standalone" % (alone / agent))
+uns = res["unshare"]["median"]
+print("  through the agent: %.1fx faster than standalone; %.2fx `unshare --fork --pid"
+      " --mount --cgroup`" % (alone / agent, agent / uns))
+print("20 runs at once, launch to the command's first action (worst round):")
+for name, v in conc.items():
+    print("  %-12s max %7.1f ms  median %7.1f ms  failed %d" % (
+        name, max(x[0] for x in v), max(x[1] for x in v), sum(x[2] for x in v)))
+if sys.argv[13]:
+    with open(sys.argv[13], "a") as g:
+        g.write("startup-agent\t%.1f ms = %.2fx unshare (%.1f ms)\t%s\n" % (
+            agent * 1e3, agent / uns, uns * 1e3, "yes" if agent / uns <= 1.5 else "no"))
+        if "agent" in conc:
+            v = conc["agent"]
+            worst, failed = max(x[0] for x in v), sum(x[2] for x in v)
+            g.write("concurrent-agent\tmax %.2f s, median %.2f s (unshare: max %.2f s)%s\t%s\n" % (
+                worst / 1e3, max(x[1] for x in v) / 1e3,
+                max(x[0] for x in conc.get("unshare", [(0, 0, 0)])) / 1e3,
+                ", %d failed" % failed if failed else "",
+                "yes" if worst <= 500 and not failed else "no"))
 print("%d sandboxes built by the agent (selector, inotify): %.2f ms each;"
       " torn down: %.2f ms each" % (n, (t1 - t0) / 1e6 / n, (t2 - t1) / 1e6 / n))
 print("agent RSS: %d KiB idle, %d KiB with %d sandboxes: %.0f KiB per sandbox"

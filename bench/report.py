@@ -126,6 +126,42 @@ for k in sorted(s_med, key=startup_key):
         fmt(v / uns if uns else None, "%.1f×")))
 md.append("")
 
+# Goal 1: standalone start-up against unshare with the same namespaces,
+# round by round (both measured in the same hyperfine run).
+UNS_NS = "unshare --fork --pid --mount --cgroup"
+ratios = [a / u for a, u in zip(startup.get("awf-bpf run", []), startup.get(UNS_NS, [])) if u]
+if ratios:
+    r = med(ratios)
+    add_goal("startup", "%.1f ms = %.1fx unshare (%.1f ms)" % (
+        s_med["awf-bpf run"], r, s_med[UNS_NS]), r <= 3)
+    result["startup_goal"] = {"ratio": r, "round_ratios": ratios}
+
+# Goal 6: 20 runs at once, launch to the command's first action.
+conc = {}
+for f in lines("concurrent.txt"):
+    if len(f) >= 5:  # NAME... ROUND MAX MEDIAN FAILED; "-" when every one failed
+        name = " ".join(f[:-4])
+        ms = [float("inf") if x == "-" else float(x) for x in f[-3:-1]]
+        conc.setdefault(name, []).append((ms[0], ms[1], int(f[-1])))
+if conc:
+    md.append("20 commands started at once (`bench/concurrent.py`): from each launch to the "
+              "command's first action (it prints `CLOCK_REALTIME`), worst round.")
+    md.append("")
+    md.append("| started by | max ms | median ms | failed |")
+    md.append("|---|---|---|---|")
+    for name, v in conc.items():
+        md.append("| `%s` | %.0f | %.0f | %d |" % (name, max(x[0] for x in v),
+                                                 max(x[1] for x in v), sum(x[2] for x in v)))
+    md.append("")
+    result["concurrent_ms"] = conc
+    if "awf-bpf run" in conc:
+        v = conc["awf-bpf run"]
+        worst, medn, failed = max(x[0] for x in v), max(x[1] for x in v), sum(x[2] for x in v)
+        base_max = max(x[0] for x in conc.get("unshare", [(0, 0, 0)]))
+        add_goal("concurrent", "max %.2f s, median %.2f s (unshare: max %.2f s)%s" % (
+            worst / 1e3, medn / 1e3, base_max / 1e3, ", %d failed" % failed if failed else ""),
+            worst <= 500 and not failed)
+
 # load_bench: steps and the verifier's time per program.
 steps, verify = {}, {}
 for f in lines("load.txt"):

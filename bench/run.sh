@@ -5,7 +5,9 @@
 # two interleaved round by round so that machine noise hits both alike:
 #
 #   1. start-up   hyperfine -N: awf-bpf run -- /bin/true against /bin/true,
-#                 unshare -n, systemd-run and bwrap (where they work); the
+#                 unshare -n, unshare --fork --pid --mount --cgroup (the
+#                 goal's baseline), systemd-run and bwrap (where they
+#                 work); 20 runs started at once (bench/concurrent.py); the
 #                 BPF open/load/verify/attach breakdown (bench/load_bench.c,
 #                 and strace -T of its bpf() calls)
 #   2. connect    bench/connect_bench.c: ns per TCP connection and per UDP
@@ -304,6 +306,9 @@ phase_startup() {
 	say "1. start-up (hyperfine, $ROUNDS rounds)"
 	cmds+=(-n "/bin/true" "/bin/true")
 	cmds+=(-n "unshare -n" "unshare -n /bin/true")
+	# What a sandbox's process gets besides the BPF programs: the baseline
+	# of issue 14's start-up goals.
+	cmds+=(-n "unshare --fork --pid --mount --cgroup" "unshare --fork --pid --mount --cgroup /bin/true")
 	if timeout 10 systemd-run --quiet --scope /bin/true >/dev/null 2>&1; then
 		cmds+=(-n "systemd-run --scope" "systemd-run --quiet --scope /bin/true")
 	else
@@ -314,7 +319,7 @@ phase_startup() {
 	else
 		note "start-up: bwrap left out: not installed"
 	fi
-	cmds+=(-n "awf-bpf run" "$AWF run --policy $WORK/p-0.json -- /bin/true")
+	cmds+=(-n "awf-bpf run" "$AWF run --standalone --policy $WORK/p-0.json -- /bin/true")
 	for n in $SIZES; do
 		[ "$n" -le 10000 ] && cmds+=(-n "awf-bpf run, $n CIDRs" "$AWF run --policy $WORK/p-$n.json -- /bin/true")
 	done
@@ -343,6 +348,15 @@ phase_startup() {
 	done
 	strace -f -T -e trace=bpf -o "$WORK/load-strace.txt" "$BIN/load_bench" "$BCG/load" 5 \
 		>/dev/null 2>>"$WORK/load.err" || note "start-up: strace of load_bench failed"
+
+	say "1. start-up: 20 runs at once (bench/concurrent.py)"
+	# Each command's first action is to print the time: from its launch
+	# to then, under the load of the 19 others, against unshare alone.
+	timeout 300 python3 "$ROOT/bench/concurrent.py" --n 20 --rounds "$ROUNDS" \
+		"unshare" unshare --fork --pid --mount --cgroup :: \
+		"awf-bpf run" "$AWF" run --standalone --policy "$WORK/p-0.json" -- \
+		>"$WORK/concurrent.txt" 2>"$WORK/concurrent.err" ||
+		note "start-up: concurrent.py failed: $(tail -n 3 "$WORK/concurrent.err")"
 }
 
 # ------------------------------------------------------------ 2. connect
@@ -726,7 +740,9 @@ if ! want agent; then
 	note "agent: not in BENCH_PHASES"
 elif [ "$(left)" -gt 60 ]; then
 	say "6. agent (bench/agent.sh)"
-	BENCH_OUT=$OUT AWF=$AWF bash "$ROOT/bench/agent.sh" >&2 || note "agent: bench/agent.sh failed"
+	[ -n "${BENCH_QUICK:-}" ] && export AGENT_RUNS=${AGENT_RUNS:-15} AGENT_SANDBOXES=${AGENT_SANDBOXES:-100}
+	BENCH_OUT=$OUT AWF=$AWF GOALS_FILE=$WORK/goals.tsv CONCURRENT_ROUNDS=$ROUNDS \
+		bash "$ROOT/bench/agent.sh" >&2 || note "agent: bench/agent.sh failed"
 else
 	note "agent: skipped (time budget)"
 fi

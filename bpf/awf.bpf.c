@@ -236,8 +236,10 @@ int awf_egress(struct __sk_buff *skb)
 /*
  * Names on shared addresses (name_check.bpf.h): a connection to a learned
  * address enters name_socks once established; its first send()s meet
- * awf_first_bytes.
+ * awf_first_bytes. AWF_NO_NAME_CHECK builds `run`'s variant for policies
+ * that check no names: the light skeleton loads every program it has.
  */
+#ifndef AWF_NO_NAME_CHECK
 SEC("sockops")
 int awf_sockops(struct bpf_sock_ops *skops)
 {
@@ -251,6 +253,7 @@ int awf_first_bytes(struct sk_msg_md *msg)
 {
 	return check_first_bytes(msg);
 }
+#endif /* AWF_NO_NAME_CHECK */
 
 #ifdef AWF_AGENT
 /* Host-wide layer (agent only) ----------------------------------------- */

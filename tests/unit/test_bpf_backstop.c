@@ -27,7 +27,6 @@
 #include "bpf_privilege.h"
 #include "common/error.h"
 #include "kernel/loader.h"
-#include "awf.skel.h"
 #include "policy/cidr.h"
 #include "policy/policy_cli.h"
 #include "policy/ports.h"
@@ -91,7 +90,7 @@ static int load(bool proxy_only)
 	    policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t", err,
 				sizeof(err)) ||
 	    rules_build(&rules, &p, NULL, 0, err, sizeof(err)) ||
-	    loader_load(&loader, &cfg, true, err, sizeof(err)) ||
+	    loader_load(&loader, &cfg, true, true, err, sizeof(err)) ||
 	    loader_fill_rules(&loader, &rules, err, sizeof(err)) ||
 	    fill_host_addrs(err, sizeof(err))) {
 		fprintf(stderr, "setup: %s\n", err);
@@ -125,8 +124,8 @@ static int run_egress(void *pkt, size_t len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
 		    .data_size_in = (uint32_t)len, .repeat = 1);
-	int err = bpf_prog_test_run_opts(
-		bpf_program__fd(loader.skel->progs.awf_egress), &opts);
+	int err = bpf_prog_test_run_opts(loader_prog_fd(&loader, "awf_egress"),
+					 &opts);
 
 	assert_int_equal(err, 0);
 	return (int)opts.retval;
@@ -289,10 +288,9 @@ static void put_learned(const char *addr, uint64_t expires_ns, uint16_t port)
 
 	inet_pton(AF_INET, addr, &key);
 	port_set_add(&val.ports, port, port);
-	assert_int_equal(
-		bpf_map_update_elem(bpf_map__fd(loader.skel->maps.learned4),
-				    &key, &val, BPF_ANY),
-		0);
+	assert_int_equal(bpf_map_update_elem(loader_map_fd(&loader, "learned4"),
+					     &key, &val, BPF_ANY),
+			 0);
 }
 
 static uint64_t mono_ns(void)

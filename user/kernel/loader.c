@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -10,9 +11,82 @@
 
 #include "common/error.h"
 #include "kernel/kernel_check.h"
-#include "kernel/loader.h" /* before the skeleton: it defines struct awf_config */
-#include "awf.skel.h"
+#include "kernel/loader.h" /* before the skeletons: it defines struct awf_config */
+#include "awf.lskel.h"
+#include "awf_nonames.lskel.h"
+/* skel_internal.h's, for its own functions above: ours is error.h's. */
+#undef set_err
 #include "common/log.h"
+
+/*
+ * The programs of both light skeletons in object order, with where they
+ * attach: a light skeleton knows neither its programs' names nor their
+ * section. Checked against the skeletons at compile time below, so that
+ * a program added to bpf/ cannot be loaded and silently left unattached.
+ */
+#define AWF_BASE_PROGS(X)                                 \
+	X(awf_connect4, BPF_CGROUP_INET4_CONNECT)         \
+	X(awf_connect6, BPF_CGROUP_INET6_CONNECT)         \
+	X(awf_sendmsg4, BPF_CGROUP_UDP4_SENDMSG)          \
+	X(awf_sendmsg6, BPF_CGROUP_UDP6_SENDMSG)          \
+	X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)          \
+	X(awf_recvmsg6, BPF_CGROUP_UDP6_RECVMSG)          \
+	X(awf_getpeername4, BPF_CGROUP_INET4_GETPEERNAME) \
+	X(awf_getpeername6, BPF_CGROUP_INET6_GETPEERNAME) \
+	X(awf_sock_create, BPF_CGROUP_INET_SOCK_CREATE)   \
+	X(awf_bind4, BPF_CGROUP_INET4_BIND)               \
+	X(awf_bind6, BPF_CGROUP_INET6_BIND)               \
+	X(awf_post_bind4, BPF_CGROUP_INET4_POST_BIND)     \
+	X(awf_post_bind6, BPF_CGROUP_INET6_POST_BIND)     \
+	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE) \
+	X(awf_egress, BPF_CGROUP_INET_EGRESS)
+#define AWF_NAME_CHECK_PROGS(X)             \
+	X(awf_sockops, BPF_CGROUP_SOCK_OPS) \
+	X(awf_first_bytes, BPF_SK_MSG_VERDICT)
+
+/* One map a line: clang-format would refold the list on every run. */
+/* clang-format off */
+#define AWF_MAPS(X) \
+	X(cidr4) \
+	X(cidr6) \
+	X(learned4) \
+	X(learned6) \
+	X(lo_ports) \
+	X(counters) \
+	X(host_addrs4) \
+	X(host_addrs6) \
+	X(names) \
+	X(domains) \
+	X(meta) \
+	X(events) \
+	X(sk_state) \
+	X(name_rules) \
+	X(exact_names) \
+	X(first_bytes_scratch) \
+	X(name_build_scratch) \
+	X(name_socks) \
+	X(rodata)
+/* clang-format on */
+
+#define COUNT(...) +1
+#define COUNT2(a, b) +1
+_Static_assert(sizeof(((struct awf_lskel *)0)->progs) ==
+		       (0 AWF_BASE_PROGS(COUNT2) AWF_NAME_CHECK_PROGS(COUNT2)) *
+			       sizeof(struct bpf_prog_desc),
+	       "a program of awf.bpf.c is missing from AWF_*_PROGS");
+_Static_assert(sizeof(((struct awf_nonames_lskel *)0)->progs) ==
+		       (0 AWF_BASE_PROGS(COUNT2)) *
+			       sizeof(struct bpf_prog_desc),
+	       "a program of awf.bpf.c is missing from AWF_BASE_PROGS");
+_Static_assert(sizeof(((struct awf_lskel *)0)->maps) ==
+		       (0 AWF_MAPS(COUNT)) * sizeof(struct bpf_map_desc),
+	       "a map of awf.bpf.c is missing from AWF_MAPS");
+_Static_assert(sizeof(((struct awf_nonames_lskel *)0)->maps) ==
+		       (0 AWF_MAPS(COUNT)) * sizeof(struct bpf_map_desc),
+	       "a map of awf.bpf.c is missing from AWF_MAPS");
+
+/* Bytes of verifier log kept for --log-level debug. */
+#define VERIFIER_LOG_SIZE (4U << 20)
 
 #define HELD_LINES 16
 #define HELD_LINE_LEN 1024
@@ -84,30 +158,113 @@ void loader_setup_logging(void)
 	libbpf_set_print(libbpf_print);
 }
 
+/* The fds of whichever skeleton was loaded, by name. */
+#define NOTE_PROG(name, attach)                                        \
+	l->progs[l->n_progs++] =                                       \
+		(struct loader_prog){ #name, skel->progs.name.prog_fd, \
+				      attach };
+#define NOTE_MAP(name)         \
+	l->maps[l->n_maps++] = \
+		(struct loader_map){ #name, skel->maps.name.map_fd };
+
+static void note_full(struct loader *l)
+{
+	struct awf_lskel *skel = l->full;
+
+	AWF_BASE_PROGS(NOTE_PROG)
+	AWF_NAME_CHECK_PROGS(NOTE_PROG)
+	AWF_MAPS(NOTE_MAP)
+	l->cfg = &skel->rodata->awf_cfg;
+}
+
+static void note_lean(struct loader *l)
+{
+	struct awf_nonames_lskel *skel = l->lean;
+
+	AWF_BASE_PROGS(NOTE_PROG)
+	AWF_MAPS(NOTE_MAP)
+	l->cfg = &skel->rodata->awf_cfg;
+}
+
+/* The verifier's last words, line by line, for --log-level debug. */
+static void print_verifier_log(const char *log)
+{
+	while (*log) {
+		size_t n = strcspn(log, "\n");
+
+		log_debug("verifier: %.*s", (int)n, log);
+		log += n + (log[n] == '\n');
+	}
+}
+
+static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
+{
+	if (log_threshold > LOG_LVL_DEBUG)
+		return;
+	l->verifier_log = calloc(1, VERIFIER_LOG_SIZE);
+	if (!l->verifier_log)
+		return;
+	ctx->log_level = 1;
+	ctx->log_size = VERIFIER_LOG_SIZE;
+	ctx->log_buf = (uintptr_t)l->verifier_log;
+}
+
+/*
+ * The maps only names fill: a hash map allocates its bucket array (1 MiB
+ * at 65536 entries) when it is created, so a policy without any domain
+ * gets them with one entry (nothing ever writes them then). name_socks
+ * is for the name check alone, which the lean build does not have.
+ */
+#define AWF_NAME_MAPS(X) \
+	X(learned4) X(learned6) X(names) X(exact_names) X(domains)
+#define SHRINK_MAP(name) skel->maps.name.max_entries = 1;
+
+/*
+ * .rodata is written before load and frozen by the loader program: the
+ * programs cannot be reconfigured, and the verifier prunes what the
+ * configuration disables. 0 or -errno.
+ */
+#define DEFINE_LOAD(fn, kind, field, note, socks)                              \
+	static int fn(struct loader *l, const struct awf_config *cfg,          \
+		      bool names)                                              \
+	{                                                                      \
+		struct kind *skel;                                             \
+		int ret;                                                       \
+                                                                               \
+		skel = l->field = kind##__open();                              \
+		if (!skel)                                                     \
+			return -ENOMEM;                                        \
+		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
+		if (!names) {                                                  \
+			AWF_NAME_MAPS(SHRINK_MAP)                              \
+		}                                                              \
+		l->field->maps.name_socks.max_entries = socks;                 \
+		set_log(l, &l->field->ctx);                                    \
+		ret = kind##__load(l->field);                                  \
+		if (ret)                                                       \
+			return ret < 0 ? ret : -EINVAL;                        \
+		note(l);                                                       \
+		return 0;                                                      \
+	}
+
+/* max_entries 0: as bpf/ declares it. */
+DEFINE_LOAD(load_full, awf_lskel, full, note_full, 0)
+DEFINE_LOAD(load_lean, awf_nonames_lskel, lean, note_lean, 1)
+
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		bool check_names, char *err, size_t errlen)
+		bool check_names, bool names, char *err, size_t errlen)
 {
 	int ret;
 
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
-	l->skel = awf_bpf__open();
-	if (!l->skel)
-		return set_err(err, errlen, "opening BPF object: %s",
-			       strerror(errno));
-	/* .rodata is frozen at load: the programs cannot be reconfigured. */
-	memcpy((void *)&l->skel->rodata->awf_cfg, cfg, sizeof(*cfg));
-	if (!check_names) {
-		bpf_program__set_autoload(l->skel->progs.awf_sockops, false);
-		bpf_program__set_autoload(l->skel->progs.awf_first_bytes,
-					  false);
-	}
-	loader_hold_warnings();
-	ret = awf_bpf__load(l->skel);
-	if (!ret) {
-		loader_release_warnings(true);
+	ret = check_names ? load_full(l, cfg, true) : load_lean(l, cfg, names);
+	if (l->verifier_log && ret)
+		print_verifier_log(l->verifier_log);
+	free(l->verifier_log);
+	l->verifier_log = NULL;
+	if (!ret)
 		return 0;
-	}
 	loader_close(l);
 	if (loader_explain_failure(false, err, errlen))
 		return -1;
@@ -120,15 +277,15 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen)
 {
-	return rules_write(t, bpf_map__fd(l->skel->maps.cidr4),
-			   bpf_map__fd(l->skel->maps.cidr6), err, errlen);
+	return rules_write(t, loader_map_fd(l, "cidr4"),
+			   loader_map_fd(l, "cidr6"), err, errlen);
 }
 
 int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
 			   size_t n, char *err, size_t errlen)
 {
-	int fd4 = bpf_map__fd(l->skel->maps.host_addrs4);
-	int fd6 = bpf_map__fd(l->skel->maps.host_addrs6);
+	int fd4 = loader_map_fd(l, "host_addrs4");
+	int fd6 = loader_map_fd(l, "host_addrs6");
 	uint8_t one = 1;
 
 	for (size_t i = 0; i < n; i++) {
@@ -157,41 +314,32 @@ int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
  * programs of nested cgroups run in addition to ours and can never
  * replace them.
  */
-static int attach_one(struct loader *l, struct bpf_program *prog, char *err,
+static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
 		      size_t errlen)
 {
-	int fd = bpf_program__fd(prog);
-	int type = bpf_program__expected_attach_type(prog);
 	int target = l->cgroup_fd, flags = BPF_F_ALLOW_MULTI;
 	const char *what = "the sandbox cgroup";
 
-	if (l->n_attached == LOADER_MAX_PROGS)
-		return set_err(err, errlen, "more than %d BPF programs",
-			       LOADER_MAX_PROGS);
-	if (type == BPF_SK_MSG_VERDICT) {
-		target = bpf_map__fd(l->skel->maps.name_socks);
+	if (p->type == BPF_SK_MSG_VERDICT) {
+		target = loader_map_fd(l, "name_socks");
 		flags = 0;
 		what = "map name_socks";
 	}
-	if (bpf_prog_attach(fd, target, type, flags))
-		return set_err(err, errlen, "attaching %s to %s: %s",
-			       bpf_program__name(prog), what, strerror(errno));
-	l->attached[l->n_attached].prog_fd = fd;
+	if (bpf_prog_attach(p->fd, target, p->type, flags))
+		return set_err(err, errlen, "attaching %s to %s: %s", p->name,
+			       what, strerror(errno));
+	l->attached[l->n_attached].prog_fd = p->fd;
 	l->attached[l->n_attached].target_fd = target;
-	l->attached[l->n_attached].type = type;
+	l->attached[l->n_attached].type = p->type;
 	l->n_attached++;
 	return 0;
 }
 
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
 {
-	struct bpf_program *prog;
-
 	l->cgroup_fd = cgroup_fd;
-	bpf_object__for_each_program(prog, l->skel->obj) {
-		if (!bpf_program__autoload(prog))
-			continue;
-		if (attach_one(l, prog, err, errlen)) {
+	for (size_t i = 0; i < l->n_progs; i++) {
+		if (attach_one(l, &l->progs[i], err, errlen)) {
 			loader_detach(l);
 			return -1;
 		}
@@ -214,22 +362,34 @@ void loader_detach(struct loader *l)
 
 void loader_close(struct loader *l)
 {
-	if (l->skel)
-		awf_bpf__destroy(l->skel);
-	l->skel = NULL;
+	if (l->full)
+		awf_lskel__destroy(l->full);
+	if (l->lean)
+		awf_nonames_lskel__destroy(l->lean);
+	l->full = NULL;
+	l->lean = NULL;
+	l->cfg = NULL;
+	l->n_progs = 0;
+	l->n_maps = 0;
 }
 
 int loader_map_fd(const struct loader *l, const char *name)
 {
-	struct bpf_map *map;
+	for (size_t i = 0; i < l->n_maps; i++)
+		if (!strcmp(l->maps[i].name, name))
+			return l->maps[i].fd;
+	return -1;
+}
 
-	if (!l->skel)
-		return -1;
-	map = bpf_object__find_map_by_name(l->skel->obj, name);
-	return map ? bpf_map__fd(map) : -1;
+int loader_prog_fd(const struct loader *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_progs; i++)
+		if (!strcmp(l->progs[i].name, name))
+			return l->progs[i].fd;
+	return -1;
 }
 
 const struct awf_config *loader_config(const struct loader *l)
 {
-	return (const struct awf_config *)&l->skel->rodata->awf_cfg;
+	return l->cfg;
 }

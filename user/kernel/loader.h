@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * loader.h - load the BPF skeleton with a sandbox's configuration, fill its
+ * loader.h - load the BPF programs (a light skeleton) with a sandbox's configuration, fill its
  * policy maps and attach every program to the sandbox cgroup.
  *
  * Programs are attached with BPF_PROG_ATTACH, not bpf_link: an attachment
@@ -18,11 +18,31 @@
 #include "policy/cidr.h"
 
 #define LOADER_MAX_PROGS 32
+#define LOADER_MAX_MAPS 32
 
-struct awf_bpf;
+struct awf_lskel;
+struct awf_nonames_lskel;
+
+struct loader_prog {
+	const char *name;
+	int fd;
+	int type; /* enum bpf_attach_type */
+};
+
+struct loader_map {
+	const char *name;
+	int fd;
+};
 
 struct loader {
-	struct awf_bpf *skel;
+	/* One of the two light skeletons: with the name check or without. */
+	struct awf_lskel *full;
+	struct awf_nonames_lskel *lean;
+	const struct awf_config *cfg; /* its .rodata, mapped read-only */
+	char *verifier_log;	      /* while loading, --log-level debug */
+	size_t n_progs, n_maps;
+	struct loader_prog progs[LOADER_MAX_PROGS];
+	struct loader_map maps[LOADER_MAX_MAPS];
 	int cgroup_fd;
 	size_t n_attached;
 	struct {
@@ -36,10 +56,11 @@ struct loader {
  * check_names false: no allow entry has its names checked, so the
  * programs of that check (sock_ops, sk_msg: the costliest to load) are
  * left out. A socket that waits for the check all the same cannot send:
- * the backstop drops its payload.
+ * the backstop drops its payload. names false: the policy names no
+ * domain, so nothing will be learned: the maps of names get one entry.
  */
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		bool check_names, char *err, size_t errlen);
+		bool check_names, bool names, char *err, size_t errlen);
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
 /*
@@ -58,6 +79,8 @@ void loader_close(struct loader *l);
  * -1 if none.
  */
 int loader_map_fd(const struct loader *l, const char *name);
+/* A loaded program by name ("awf_egress"); -1 if none. */
+int loader_prog_fd(const struct loader *l, const char *name);
 /* The frozen .rodata configuration the programs were loaded with. */
 const struct awf_config *loader_config(const struct loader *l);
 

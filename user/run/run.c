@@ -127,6 +127,7 @@ static int open_name_table(struct run_state *s, char *err, size_t errlen)
 static int load_policy_into_kernel(struct run_state *s, char *err,
 				   size_t errlen)
 {
+	const struct policy *p = s->opts->policy;
 	struct policy_cidr *local = NULL;
 	struct rule_table rules;
 	struct awf_config cfg;
@@ -142,8 +143,9 @@ static int load_policy_into_kernel(struct run_state *s, char *err,
 		free(local);
 		return -1;
 	}
-	ret = loader_load(&s->loader, &cfg,
-			  policy_checks_names(s->opts->policy), err, errlen);
+	ret = loader_load(&s->loader, &cfg, policy_checks_names(p),
+			  p->n_allow_domains || p->n_block_domains, err,
+			  errlen);
 	if (!ret)
 		ret = loader_fill_rules(&s->loader, &rules, err, errlen);
 	if (!ret)
