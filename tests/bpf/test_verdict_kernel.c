@@ -231,7 +231,7 @@ static void test_policy(void **state)
 	sandbox_config_build(&cfg, &p, 5300, false, false);
 	snprintf(name, sizeof(name), "awft-verdict-%d", (int)getpid());
 	if (rules_build(&rules, &p, &host, 1, err, sizeof(err)) < 0 ||
-	    loader_load(&l, &cfg, false, err, sizeof(err)) < 0 ||
+	    loader_load(&l, &cfg, false, true, err, sizeof(err)) < 0 ||
 	    loader_fill_rules(&l, &rules, err, sizeof(err)) < 0 ||
 	    loader_fill_host_addrs(&l, &host, 1, err, sizeof(err)) < 0 ||
 	    cgroup_create(&cg, cgroup_root, name, err, sizeof(err)) < 0 ||

@@ -143,9 +143,11 @@ static int load_policy_into_kernel(struct run_state *s, char *err,
 		free(local);
 		return -1;
 	}
+	/* audit-only mode learns the addresses of names outside the policy */
 	ret = loader_load(&s->loader, &cfg, policy_checks_names(p),
-			  p->n_allow_domains || p->n_block_domains, err,
-			  errlen);
+			  p->n_allow_domains || p->n_block_domains ||
+				  p->audit_only,
+			  err, errlen);
 	if (!ret)
 		ret = loader_fill_rules(&s->loader, &rules, err, errlen);
 	if (!ret)
