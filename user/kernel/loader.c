@@ -51,6 +51,17 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 		bpf_program__set_autoload(l->skel->progs.awf_first_bytes,
 					  false);
 	}
+	/*
+	 * The loopback ports the sandbox serves on matter to localhost
+	 * "sandbox" mode only; elsewhere these would run for every socket
+	 * and find nothing to do.
+	 */
+	if (cfg->localhost_mode != AWF_LO_SANDBOX) {
+		bpf_program__set_autoload(l->skel->progs.awf_post_bind4, false);
+		bpf_program__set_autoload(l->skel->progs.awf_post_bind6, false);
+		bpf_program__set_autoload(l->skel->progs.awf_sock_release,
+					  false);
+	}
 	ret = awf_bpf__load(l->skel);
 	if (!ret)
 		return 0;
