@@ -5,7 +5,8 @@
  * carry no slot.
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
- * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX;
+ * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
+ * POLICY_RELOADS;
  * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
  * host_addrs6, names and counters; scope_current(), scope_of_slot(),
  * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
@@ -20,6 +21,8 @@
 #define AWF_PIN
 #define NAME_RULES_MAX AWF_MAX_NAME_RULES
 #define EXACT_NAMES_MAX AWF_MAX_EXACT_NAMES
+/* The policy is written once: the backstop reaches the same verdicts. */
+#define POLICY_RELOADS false
 
 const volatile struct awf_config awf_cfg = {};
 

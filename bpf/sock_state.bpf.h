@@ -65,6 +65,7 @@ static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
  * check keeps its state here. The backstop reaches every other verdict
  * (CIDR, loopback, proxy) again from the policy, so such a socket gets no
  * storage: creating it is most of what a connect() costs the programs.
+ * (Not so in the agent, whose policies change on reload: POLICY_RELOADS.)
  * A socket that has storage anyway (a DNS redirect, a loopback port, an
  * earlier verdict) has its tag rewritten on every verdict, so one
  * connected again elsewhere (AF_UNSPEC first) is judged for its new
@@ -74,7 +75,7 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 					const struct awf_dst *d,
 					const struct awf_decision *dec)
 {
-	bool learned = dec->reason == AWF_R_LEARNED;
+	bool learned = dec->reason == AWF_R_LEARNED || POLICY_RELOADS;
 	struct awf_sk_state *st = sk_state_of(sk, learned);
 
 	if (!st)
