@@ -497,8 +497,64 @@ LEARN_FIRST='dig +short +time=2 +tries=1 "@$0" allowed.test >/dev/null && exec "
 
 # Configurations: none (no sandbox), awf (allow_cidrs: no name check),
 # names (the learned name, its first bytes checked), nocheck (the same
-# policy with "name_check": false). Each round rotates the order.
-PACKET_CFGS=(none awf names nocheck)
+# policy with "name_check": false), none2 (no sandbox again: the A/A
+# control, whose ratio to none is the noise of a round). Each round
+# rotates the order; every client is pinned to the same CPU. Lines:
+#   ROUND CFG BITS_PER_S RETRANSMITS
+PACKET_CFGS=(none awf names nocheck none2)
+
+# CMD... as configuration $1 runs it (none: in our cgroup; names and
+# nocheck: after learning allowed.test). PACKET_EXEC=exec: in place of
+# the (background) shell, so that $! is awf-bpf's pid.
+packet_run() {
+	local cfg=$1 x=${PACKET_EXEC:-}
+	shift
+	case $cfg in
+	none*) in_cg "$@" ;;
+	awf) $x "$AWF" run --log-level error --policy "$WORK/p-iperf.json" -- "$@" ;;
+	*) $x "$AWF" run --log-level error --policy "$WORK/p-$cfg.json" -- sh -c "$LEARN_FIRST" "$DNS4" "$@" ;;
+	esac
+}
+
+# What the programs take per packet of a bulk transfer: one more iperf3
+# run of configurations awf and names with kernel.bpf_stats_enabled on
+# (not among the rounds: the clock reads would slow the sandbox alone).
+# The sandbox's command waits for a start file, so that the statistics
+# are read around the transfer only. Lines:
+#   pktprog CFG PROGRAM CALLS RUN_TIME_NS
+packet_bulk_stats() {
+	local cfg apid i names gate
+	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || { note "packet: no kernel.bpf_stats_enabled"; return; }
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	for cfg in awf names; do
+		gate=$WORK/go-$cfg
+		rm -f "$gate" "$WORK/bulk-$cfg.out"
+		PACKET_EXEC=exec packet_run "$cfg" sh -c 'while [ ! -e "$0" ]; do sleep 0.05; done; iperf3 "$@"; echo bulk-done; exec sleep 60' \
+			"$gate" "$@" >"$WORK/bulk-$cfg.out" 2>&1 9>&- &
+		apid=$!
+		if [ "$cfg" = names ]; then # the sandbox is up once it learned the name: as the rounds do
+			sleep 1
+		fi
+		sandbox_up "$apid" || { note "packet: bulk statistics of $cfg: no sandbox"; kill -TERM "$apid" 2>/dev/null; wait "$apid"; continue; }
+		prog_stats "$apid" >"$WORK/stats-bulk.before"
+		names=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"')
+		touch "$gate"
+		for i in $(seq 1 $((IPERF_SECONDS * 20 + 100))); do
+			grep -q bulk-done "$WORK/bulk-$cfg.out" 2>/dev/null && break
+			sleep 0.05
+		done
+		prog_stats "$apid" >"$WORK/stats-bulk.after"
+		kill -TERM "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+		awk -v cfg="$cfg" -v names="$names" '
+			BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
+			FNR == NR { t[$1] = $2; c[$1] = $3; next }
+			$3 > c[$1] { print "pktprog", cfg, nm[$1], $3 - c[$1], $2 - t[$1] }' \
+			"$WORK/stats-bulk.before" "$WORK/stats-bulk.after" >>"$WORK/packet-prog.txt"
+	done
+	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
+	BPF_STATS_WAS=
+}
 
 phase_packet() {
 	local r i cfg bps retr args order
@@ -511,18 +567,7 @@ phase_packet() {
 			order+=("${PACKET_CFGS[$(((i + r) % ${#PACKET_CFGS[@]}))]}")
 		done
 		for cfg in "${order[@]}"; do
-			case $cfg in
-			none) in_cg iperf3 "${args[@]}" >"$WORK/iperf.json" 2>"$WORK/iperf.err" ;;
-			awf)
-				"$AWF" run --log-level error --policy "$WORK/p-iperf.json" -- iperf3 "${args[@]}" \
-					>"$WORK/iperf.json" 2>"$WORK/iperf.err"
-				;;
-			*)
-				"$AWF" run --log-level error --policy "$WORK/p-$cfg.json" -- \
-					sh -c "$LEARN_FIRST" "$DNS4" iperf3 "${args[@]}" \
-					>"$WORK/iperf.json" 2>"$WORK/iperf.err"
-				;;
-			esac
+			packet_run "$cfg" iperf3 "${args[@]}" >"$WORK/iperf.json" 2>"$WORK/iperf.err"
 			bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$WORK/iperf.json" 2>/dev/null)
 			retr=$(jq -r '.end.sum_sent.retransmits // 0' "$WORK/iperf.json" 2>/dev/null)
 			if [ -n "$bps" ]; then
@@ -532,6 +577,9 @@ phase_packet() {
 			fi
 		done
 	done
+	[ "$(left)" -gt 120 ] || { note "packet: bulk statistics skipped (time budget)"; return; }
+	say "3. packet path: the programs' run time per packet of a bulk transfer"
+	packet_bulk_stats "${args[@]}"
 }
 
 # ------------------------------------------------------------ 3b. names

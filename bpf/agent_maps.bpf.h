@@ -18,6 +18,11 @@
 #define AWF_PIN __uint(pinning, LIBBPF_PIN_BY_NAME)
 #define NAME_RULES_MAX AWF_AGENT_MAX_NAME_RULES
 #define EXACT_NAMES_MAX AWF_AGENT_MAX_EXACT_NAMES
+/*
+ * A reload replaces a sandbox's policy: a flow established before keeps
+ * the verdict it was allowed by, so every allowed socket is tagged.
+ */
+#define POLICY_RELOADS true
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -29,6 +29,7 @@
 #define AWF_MAX_LEARNED 65536
 #define AWF_MAX_LO_PORTS 4096
 #define AWF_MAX_HOST_ADDRS 4096
+#define AWF_MAX_CIDR_CACHE 4096 /* destinations whose trie answer is kept */
 #define AWF_RINGBUF_BYTES (256 * 1024)
 
 /*
@@ -144,6 +145,22 @@ struct awf_rule {
 
 struct awf_ip6_key {
 	__u8 addr[16];
+};
+
+/*
+ * The CIDR trie's answer for one destination (`run` only, map
+ * cidr_cache): a walk of a trie of 1M entries misses the cache at every
+ * level, a hash lookup does not grow with the policy.
+ */
+struct awf_cidr_cache_key {
+	__u8 addr[16]; /* as every 16-byte address here */
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct awf_cidr_answer {
+	struct awf_rule rule; /* valid if found */
+	__u32 found;	      /* 0: no prefix of the trie covers it */
 };
 
 /* An address learned from an allowed DNS answer (filled by user space). */

@@ -97,8 +97,8 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	st = sk_state_of_skb(skb);
 	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;
-	/* The tag first: the common case. */
-	if (matches_tag(st, d) || is_local(sc, d))
+	/* A learned address's tag outlives the address (tag_allowed()). */
+	if (matches_tag(st, d))
 		return AWF_R_NONE;
 	decide(sc, d, &dec, NULL);
 	if (dec.verdict == AWF_ALLOW)

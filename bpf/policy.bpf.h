@@ -102,7 +102,7 @@ static __always_inline bool served_by_sandbox(struct bpf_sock_addr *ctx,
 	return ours;
 }
 
-/* sa is NULL on the packet path, which never needs the owner lookup. */
+/* The socket hooks' verdict on traffic to this host. */
 static __always_inline void decide_loopback(const struct awf_scope *sc,
 					    const struct awf_dst *d,
 					    struct awf_decision *dec,
@@ -119,6 +119,22 @@ static __always_inline void decide_loopback(const struct awf_scope *sc,
 		return;
 	}
 	deny(dec, AWF_R_LOOPBACK);
+}
+
+/*
+ * Traffic to this host itself never leaves it: the socket hooks govern it
+ * (sa, their context); on the packet paths (sa NULL) it passes.
+ */
+static __always_inline void decide_local(const struct awf_scope *sc,
+					 const struct awf_dst *d,
+					 struct awf_decision *dec,
+					 struct bpf_sock_addr *sa)
+{
+	if (!sa) {
+		allow(dec, AWF_R_LOOPBACK, 0);
+		return;
+	}
+	decide_loopback(sc, d, dec, sa);
 }
 
 static __always_inline bool is_proxy(const struct awf_scope *sc,
@@ -138,7 +154,8 @@ static __always_inline bool is_proxy(const struct awf_scope *sc,
  * The policy: proxy, loopback, reserved ranges, CIDRs, learned addresses;
  * anything else is denied. A port mismatch is remembered so the denial
  * says "port not allowed" rather than "not in policy". sa is the socket
- * hook's context, NULL on the packet paths.
+ * hook's context, NULL on the packet paths. One lookup in the CIDR trie
+ * at most: it also knows the host's own addresses.
  */
 static __always_inline void decide(const struct awf_scope *sc,
 				   const struct awf_dst *d,
@@ -157,7 +174,7 @@ static __always_inline void decide(const struct awf_scope *sc,
 		return;
 	}
 	if (is_loopback(d)) {
-		decide_loopback(sc, d, dec, sa);
+		decide_local(sc, d, dec, sa);
 		return;
 	}
 	if (d->family == AF_INET6 && !sc->cfg->ipv6_enabled) {
@@ -167,7 +184,7 @@ static __always_inline void decide(const struct awf_scope *sc,
 	rule = lookup_cidr(sc, d);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL) {
-			decide_loopback(sc, d, dec, sa);
+			decide_local(sc, d, dec, sa);
 			return;
 		}
 		if (rule->kind == AWF_RULE_RESERVED) {

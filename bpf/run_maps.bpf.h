@@ -5,7 +5,8 @@
  * carry no slot.
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
- * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX;
+ * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
+ * POLICY_RELOADS;
  * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
  * host_addrs6, names and counters; scope_current(), scope_of_slot(),
  * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
@@ -20,6 +21,8 @@
 #define AWF_PIN
 #define NAME_RULES_MAX AWF_MAX_NAME_RULES
 #define EXACT_NAMES_MAX AWF_MAX_EXACT_NAMES
+/* The policy is written once: the backstop reaches the same verdicts. */
+#define POLICY_RELOADS false
 
 const volatile struct awf_config awf_cfg = {};
 
@@ -68,6 +71,23 @@ struct {
 	__type(value, __u64);
 	__uint(max_entries, AWF_C_MAX);
 } counters SEC(".maps");
+
+/*
+ * What the CIDR trie answered for a destination, for the next connect()
+ * and every packet to it (struct awf_cidr_answer). The trie is written
+ * once, before the sandbox has a process, so an answer never goes stale.
+ * An entry is inserted once and never changed, and elements are freed
+ * only after an RCU grace period (BPF_F_NO_PREALLOC): a pointer into it
+ * holds for the program's run. Full, it takes no more destinations:
+ * those are looked up in the trie every time.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct awf_cidr_cache_key);
+	__type(value, struct awf_cidr_answer);
+	__uint(max_entries, AWF_MAX_CIDR_CACHE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cidr_cache SEC(".maps");
 
 /*
  * The addresses of this host's interfaces (user/kernel/hostaddr.c): the
@@ -142,8 +162,7 @@ static __always_inline void counter_add(__u64 *val)
 	*val += 1; /* per-CPU slot: no atomic needed */
 }
 
-static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						    const struct awf_dst *d)
+static __always_inline struct awf_rule *lookup_trie(const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_cidr4_key k4 = { .prefixlen = 32 };
@@ -155,6 +174,27 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 
 	__builtin_memcpy(k6.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&cidr6, &k6);
+}
+
+/* The trie's answer for d: its most specific prefix, or NULL. */
+static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
+						    const struct awf_dst *d)
+{
+	struct awf_cidr_cache_key key = { .family = d->family };
+	struct awf_cidr_answer *ans, fresh = {};
+	struct awf_rule *rule;
+
+	__builtin_memcpy(key.addr, d->addr, 16);
+	ans = bpf_map_lookup_elem(&cidr_cache, &key);
+	if (ans)
+		return ans->found ? &ans->rule : NULL;
+	rule = lookup_trie(d);
+	if (rule) {
+		fresh.rule = *rule;
+		fresh.found = 1;
+	}
+	bpf_map_update_elem(&cidr_cache, &key, &fresh, BPF_NOEXIST);
+	return rule;
 }
 
 static __always_inline struct awf_learned *

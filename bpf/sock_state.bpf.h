@@ -60,21 +60,34 @@ static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
  * Remember what the hook allowed so the packet backstop can match it; and
  * whether the connection's first bytes must carry an allowed name
  * (sock_ops then puts it in name_socks, where the sk_msg program reads
- * them). Written on every verdict, so a socket connected again elsewhere
- * (AF_UNSPEC first) is judged for its new destination.
+ * them). Only a verdict that rests on a learned address needs the tag:
+ * the address may expire while the connection lives on, and the name
+ * check keeps its state here. The backstop reaches every other verdict
+ * (CIDR, loopback, proxy) again from the policy, so such a socket gets no
+ * storage: creating it is most of what a connect() costs the programs.
+ * (Not so in the agent, whose policies change on reload: POLICY_RELOADS.)
+ * A socket that has storage anyway (a DNS redirect, a loopback port, an
+ * earlier verdict) has its tag rewritten on every verdict, so one
+ * connected again elsewhere (AF_UNSPEC first) is judged for its new
+ * destination.
  */
 static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 					const struct awf_dst *d,
 					const struct awf_decision *dec)
 {
-	struct awf_sk_state *st = sk_state_of(sk, true);
+	bool learned = dec->reason == AWF_R_LEARNED || POLICY_RELOADS;
+	struct awf_sk_state *st = sk_state_of(sk, learned);
 
 	if (!st)
 		return;
+	st->name_check = dec->name_check ? AWF_NC_PENDING : AWF_NC_NONE;
+	if (!learned) {
+		st->allowed_family = 0; /* matches no packet */
+		return;
+	}
 	st->allowed_family = d->family;
 	st->allowed_port = d->port;
 	__builtin_memcpy(st->allowed_addr, d->addr, 16);
-	st->name_check = dec->name_check ? AWF_NC_PENDING : AWF_NC_NONE;
 	if (!dec->name_check)
 		return;
 	st->name_slot = slot;

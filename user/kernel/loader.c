@@ -49,6 +49,7 @@
 #define AWF_MAPS(X) \
 	X(cidr4) \
 	X(cidr6) \
+	X(cidr_cache) \
 	X(learned4) \
 	X(learned6) \
 	X(lo_ports) \
@@ -335,10 +336,26 @@ static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
 	return 0;
 }
 
+/*
+ * The loopback ports the sandbox serves on matter to localhost "sandbox"
+ * mode only; elsewhere these would run for every socket and find nothing
+ * to do. (A light skeleton loads every program: they are left unattached.)
+ */
+static bool prog_needed(const struct loader *l, const struct loader_prog *p)
+{
+	if (l->cfg->localhost_mode == AWF_LO_SANDBOX)
+		return true;
+	return p->type != BPF_CGROUP_INET4_POST_BIND &&
+	       p->type != BPF_CGROUP_INET6_POST_BIND &&
+	       p->type != BPF_CGROUP_INET_SOCK_RELEASE;
+}
+
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
 {
 	l->cgroup_fd = cgroup_fd;
 	for (size_t i = 0; i < l->n_progs; i++) {
+		if (!prog_needed(l, &l->progs[i]))
+			continue;
 		if (attach_one(l, &l->progs[i], err, errlen)) {
 			loader_detach(l);
 			return -1;
