@@ -97,7 +97,7 @@ FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h \
 	tests/fuzz/*.c bench/*.c)
 
 .PHONY: all deps vmlinux install clean test unit unit-build bpf-tests asan \
-	fuzz-build bench-tools demo bench format check-format
+	fuzz-build bench-tools demo bench bench-quick format check-format
 # A recipe that fails leaves no half-written target behind.
 .DELETE_ON_ERROR:
 
@@ -254,6 +254,12 @@ demo: deps
 bench: deps
 	$(MAKE) all bench-tools
 	bench/run.sh
+
+# A check of a change in at most three minutes: one short round of every
+# phase, the goals table included (docs/benchmarks.md).
+bench-quick: deps
+	$(MAKE) all bench-tools
+	BENCH_QUICK=1 bench/run.sh
 
 # The gc timer removes what killed runs leave; enable it with
 # systemctl enable --now awf-bpf-gc.timer (README.md, Install).

@@ -49,7 +49,8 @@
 # Knobs (environment): ROUNDS (3), SIZES ("10 10000 1000000"),
 # CONNECT_CYCLES (20) of CONNECT_BATCH seconds (0.15) per filter and case,
 # IPERF_ROUNDS (3 * ROUNDS) of IPERF_SECONDS (2), BENCH_BUDGET,
-# BENCH_QUICK=1 (one round, sizes 10 and 10000, short runs: a smoke test),
+# BENCH_QUICK=1 (`make bench-quick`: one round, sizes 10 and 10000, short
+# runs, 180 s in all: a check of a change),
 # BENCH_PHASES (which of "startup connect progstats packet names dns memory
 # agent" run; default all),
 # BENCH_OUT and BENCH_DOC (where latest.* and the doc go).
@@ -70,7 +71,9 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	SIZES=${SIZES:-10 10000}
 	CONNECT_CYCLES=${CONNECT_CYCLES:-3}
 	IPERF_SECONDS=${IPERF_SECONDS:-2}
+	IPERF_ROUNDS=${IPERF_ROUNDS:-2}
 	export SECONDS_PER_RUN=${SECONDS_PER_RUN:-1}
+	BENCH_BUDGET=${BENCH_BUDGET:-180} # make bench-quick: three minutes
 fi
 ROUNDS=${ROUNDS:-3}
 SIZES=${SIZES:-10 10000 1000000}
