@@ -75,13 +75,18 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 					const struct awf_dst *d,
 					const struct awf_decision *dec)
 {
-	bool learned = dec->reason == AWF_R_LEARNED || POLICY_RELOADS;
-	struct awf_sk_state *st = sk_state_of(sk, learned);
+	/*
+	 * What the trie cannot answer again at each packet: a learned
+	 * address (it may expire), a denial audit-only mode let through.
+	 */
+	bool tagged = dec->reason == AWF_R_LEARNED || dec->audit_only ||
+		      POLICY_RELOADS;
+	struct awf_sk_state *st = sk_state_of(sk, tagged);
 
 	if (!st)
 		return;
 	st->name_check = dec->name_check ? AWF_NC_PENDING : AWF_NC_NONE;
-	if (!learned) {
+	if (!tagged) {
 		st->allowed_family = 0; /* matches no packet */
 		return;
 	}
