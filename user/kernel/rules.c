@@ -82,13 +82,8 @@ static int kind_rank(uint8_t kind)
 	return kind == AWF_RULE_RESERVED ? 0 : kind == AWF_RULE_LOCAL ? 1 : 2;
 }
 
-/*
- * The table's order: a prefix comes right before the prefixes inside it,
- * so that one pass with a stack of the prefixes around the current one
- * sees each prefix's cover; entries of one prefix stay in the order they
- * were added, which is the order they merge in.
- */
-static int entry_cmp(const void *a, const void *b)
+/* Family, address, prefix length: also the built table's bsearch order. */
+static int prefix_cmp(const void *a, const void *b)
 {
 	const struct rule_entry *x = a, *y = b;
 	int rc;
@@ -98,8 +93,22 @@ static int entry_cmp(const void *a, const void *b)
 	rc = addr_cmp(x->addr, y->addr);
 	if (rc)
 		return rc;
-	if (x->prefixlen != y->prefixlen)
-		return x->prefixlen - y->prefixlen;
+	return x->prefixlen - y->prefixlen;
+}
+
+/*
+ * The table's order: a prefix comes right before the prefixes inside it,
+ * so that one pass with a stack of the prefixes around the current one
+ * sees each prefix's cover; entries of one prefix stay in the order they
+ * were added, which is the order they merge in.
+ */
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct rule_entry *x = a, *y = b;
+	int rc = prefix_cmp(a, b);
+
+	if (rc)
+		return rc;
 	if (x->kind != y->kind)
 		return kind_rank(x->kind) - kind_rank(y->kind);
 	return (x->id > y->id) - (x->id < y->id);
@@ -376,20 +385,6 @@ void rules_free(struct rule_table *t)
 	free(t->v);
 	port_table_free(&t->ports);
 	memset(t, 0, sizeof(*t));
-}
-
-/* bsearch key order of the built table: family, address, prefix length. */
-static int prefix_cmp(const void *a, const void *b)
-{
-	const struct rule_entry *x = a, *y = b;
-	int rc;
-
-	if (x->family != y->family)
-		return x->family - y->family;
-	rc = addr_cmp(x->addr, y->addr);
-	if (rc)
-		return rc;
-	return x->prefixlen - y->prefixlen;
 }
 
 const struct rule_entry *rules_lookup(const struct rule_table *t, int family,
