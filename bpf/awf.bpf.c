@@ -221,7 +221,7 @@ int awf_egress(struct __sk_buff *skb)
 	if (scope_of_skb(&sc, skb)) {
 		if (sc.cfg->unrestricted)
 			return VERDICT_PROCEED;
-		why = packet_verdict(skb, 0, &sc, &d, &src, why);
+		why = packet_verdict(skb, 0, &sc, &d, &src, why, true);
 		if (why == AWF_R_NONE)
 			return VERDICT_PROCEED;
 		if (audit_passes(&sc, why)) {
@@ -284,7 +284,7 @@ int awf_tc_egress(struct __sk_buff *skb)
 	off = bpf_map_lookup_elem(&uplinks, &ifindex);
 	if (off)
 		l3 = *off;
-	why = packet_verdict(skb, l3, &sc, &d, &src, AWF_R_TC_EGRESS);
+	why = packet_verdict(skb, l3, &sc, &d, &src, AWF_R_TC_EGRESS, false);
 	if (why == AWF_R_NONE)
 		return TC_ACT_OK;
 	if (audit_passes(&sc, why)) {

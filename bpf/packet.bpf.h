@@ -13,17 +13,44 @@
 #include "policy.bpf.h"
 #include "sock_state.bpf.h"
 
+/*
+ * Where the headers a packet's parser reads may start: the agent's uplinks
+ * put the IP header behind a link header of at most this many bytes.
+ */
+#define L3_MAX 64
+
+/*
+ * len bytes of the packet at off: in place when the skb's linear part
+ * holds them (the headers of every packet the stack builds), else copied
+ * into buf; NULL if the packet is shorter. Reading in place spares a
+ * helper call and a copy per header on every packet.
+ */
+static __always_inline const void *header_at(struct __sk_buff *skb, __u32 off,
+					     void *buf, __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (off <= L3_MAX + 60 && data + off + len <= end)
+		return data + off;
+	if (bpf_skb_load_bytes(skb, off, buf, len))
+		return NULL;
+	return buf;
+}
+
 /* off: where the TCP or UDP header starts; kept in *l4 for the caller. */
 static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off,
 				       struct awf_dst *d, struct awf_src *s,
 				       __u32 *l4)
 {
-	__be16 ports[2];
+	const __be16 *ports;
+	__be16 buf[2];
 
 	if (d->proto != IPPROTO_TCP && d->proto != IPPROTO_UDP)
 		return -1;
 	*l4 = off;
-	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+	ports = header_at(skb, off, buf, sizeof(buf));
+	if (!ports)
 		return -1;
 	s->port = bpf_ntohs(ports[0]);
 	d->port = bpf_ntohs(ports[1]);
@@ -34,51 +61,86 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 l3,
 				      struct awf_dst *d, struct awf_src *s,
 				      __u32 *l4)
 {
-	struct iphdr ip;
+	const struct iphdr *ip;
+	struct iphdr buf;
 
-	if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)))
+	ip = header_at(skb, l3, &buf, sizeof(buf));
+	if (!ip)
 		return -1;
 	d->family = AF_INET;
-	d->proto = ip.protocol;
-	d->addr[0] = ip.daddr;
-	s->addr[0] = ip.saddr;
+	d->proto = ip->protocol;
+	d->addr[0] = ip->daddr;
+	s->addr[0] = ip->saddr;
 	if (is_loopback(d))
 		return 0;
 	/* Sockets the hooks allowed never send fragments past this point. */
-	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -1;
-	return parse_ports(skb, l3 + ip.ihl * 4, d, s, l4);
+	return parse_ports(skb, l3 + ip->ihl * 4, d, s, l4);
 }
 
 static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 l3,
 				      struct awf_dst *d, struct awf_src *s,
 				      __u32 *l4)
 {
-	struct ipv6hdr ip6;
+	const struct ipv6hdr *ip6;
+	struct ipv6hdr buf;
 
-	if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
+	ip6 = header_at(skb, l3, &buf, sizeof(buf));
+	if (!ip6)
 		return -1;
 	d->family = AF_INET6;
-	d->proto = ip6.nexthdr;
-	__builtin_memcpy(d->addr, &ip6.daddr, 16);
-	__builtin_memcpy(s->addr, &ip6.saddr, 16);
+	d->proto = ip6->nexthdr;
+	__builtin_memcpy(d->addr, &ip6->daddr, 16);
+	__builtin_memcpy(s->addr, &ip6->saddr, 16);
 	if (is_loopback(d))
 		return 0;
 	/* Extension headers are not something TCP/UDP sockets send. */
-	return parse_ports(skb, l3 + sizeof(ip6), d, s, l4);
+	return parse_ports(skb, l3 + sizeof(*ip6), d, s, l4);
+}
+
+/*
+ * Whether a TCP packet carries its own socket's address (sk: its full
+ * socket), which needs no look-up in the host's addresses: the kernel
+ * builds every TCP header from the socket's address, and only
+ * IP_TRANSPARENT or TCP_REPAIR (CAP_NET_ADMIN, dropped) would let it
+ * carry another. That address is one bind4/6 let through (loopback or
+ * this host's), one the kernel picked from this host's routes at
+ * connect(), or the local end of a connection this host received. Only
+ * where those hooks run on every socket of the sandbox (the cgroup_skb
+ * backstop; not the agent's tc layer, which is there for sockets that got
+ * past them). Loopback and unset sources take the full check (loopback
+ * only towards this host).
+ */
+static __always_inline bool
+own_tcp_source(struct bpf_sock *sk, const struct awf_dst *d, const __u32 *src)
+{
+	if (!sk || d->proto != IPPROTO_TCP || sk->protocol != IPPROTO_TCP)
+		return false;
+	if (d->family == AF_INET)
+		return src[0] == sk->src_ip4 && src[0] &&
+		       (bpf_ntohl(src[0]) >> 24) != 127;
+	if (src[0] != sk->src_ip6[0] || src[1] != sk->src_ip6[1] ||
+	    src[2] != sk->src_ip6[2] || src[3] != sk->src_ip6[3])
+		return false;
+	return src[0] || src[1] || src[2] || (src[3] && src[3] != bpf_htonl(1));
 }
 
 /*
  * Whether a packet of the sandbox sc may leave: AWF_R_NONE, or the
  * reason it may not (dropped): a source not of this host
- * (AWF_R_SPOOFED_SOURCE), then the destination. l3 is where its IP header starts; why a
- * drop: d and src are filled for its audit event.
+ * (AWF_R_SPOOFED_SOURCE), then the destination. l3 is where its IP
+ * header starts; hooks_ran: whether the socket hooks of the sandbox ran
+ * for the packet's socket (own_tcp_source()); why a drop: d and src are
+ * filled for its audit event.
  */
 static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 					   const struct awf_scope *sc,
 					   struct awf_dst *d,
-					   struct awf_src *src, __u8 why)
+					   struct awf_src *src, __u8 why,
+					   bool hooks_ran)
 {
+	struct bpf_sock *sk = full_sock_of_skb(skb);
 	struct awf_sk_state *st;
 	struct awf_decision dec;
 	__u32 l4 = 0;
@@ -91,10 +153,11 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	if (err)
 		return why;
 	/* Whatever its destination: no source that is not this host's. */
-	if (!source_ok(sc, d, d->family, src->addr))
+	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
+	    !source_ok(sc, d, d->family, src->addr))
 		return AWF_R_SPOOFED_SOURCE;
 	/* One storage lookup: the socket's tag and its name check. */
-	st = sk_state_of_skb(skb);
+	st = sk_state_of(sk, false);
 	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;
 	/* A learned address's tag outlives the address (tag_allowed()). */

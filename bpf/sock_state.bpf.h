@@ -100,18 +100,22 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 	st->name_id = dec->name_id;
 }
 
-/* The state of the socket a packet comes from; NULL when it has none. */
-static __always_inline struct awf_sk_state *
-sk_state_of_skb(const struct __sk_buff *skb)
+/* The full socket a packet comes from; NULL when it has none. */
+static __always_inline struct bpf_sock *
+full_sock_of_skb(const struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
 
 	if (!sk)
 		return NULL;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return NULL;
-	return bpf_sk_storage_get(&sk_state, sk, NULL, 0);
+	return bpf_sk_fullsock(sk);
+}
+
+/* The state of the socket a packet comes from; NULL when it has none. */
+static __always_inline struct awf_sk_state *
+sk_state_of_skb(const struct __sk_buff *skb)
+{
+	return sk_state_of(full_sock_of_skb(skb), false);
 }
 
 static __always_inline bool matches_tag(const struct awf_sk_state *st,
