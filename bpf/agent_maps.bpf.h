@@ -267,4 +267,17 @@ static __always_inline bool is_host_addr(const struct awf_scope *sc,
 					     .port = (p),  \
 					     .proto = (pr) }
 
+/*
+ * No memo of the backstop's answers (run_maps.bpf.h): a reload changes a
+ * sandbox's policy, and every allowed socket is tagged anyway.
+ */
+static __always_inline bool memo_allows(const struct awf_dst *d)
+{
+	return false;
+}
+
+static __always_inline void memo_put(const struct awf_dst *d)
+{
+}
+
 #endif /* AWF_AGENT_MAPS_BPF_H */

@@ -161,11 +161,15 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;
 	/* A learned address's tag outlives the address (tag_allowed()). */
-	if (matches_tag(st, d))
+	if (matches_tag(st, d) || memo_allows(d))
 		return AWF_R_NONE;
 	decide(sc, d, &dec, NULL);
-	if (dec.verdict == AWF_ALLOW)
+	if (dec.verdict == AWF_ALLOW) {
+		if (dec.reason == AWF_R_CIDR || dec.reason == AWF_R_PROXY ||
+		    dec.reason == AWF_R_LOOPBACK)
+			memo_put(d);
 		return AWF_R_NONE;
+	}
 	/* connect() let it through (sock_addr.bpf.h, enforce()) */
 	return dec.reason == AWF_R_UDP_TO_NAME ? dec.reason : why;
 }

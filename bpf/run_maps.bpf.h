@@ -10,7 +10,7 @@
  * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
  * host_addrs6, names and counters; scope_current(), scope_of_slot(),
  * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
- * is_host_addr() and LO_PORT_KEY().
+ * is_host_addr(), memo_allows(), memo_put() and LO_PORT_KEY().
  */
 #ifndef AWF_RUN_MAPS_BPF_H
 #define AWF_RUN_MAPS_BPF_H
@@ -88,6 +88,20 @@ struct {
 	__uint(max_entries, AWF_MAX_CIDR_CACHE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cidr_cache SEC(".maps");
+
+/*
+ * The packet backstop's memo (memo_allows()): per CPU, the last IPv4
+ * destination it found allowed for a reason that rests on the destination
+ * alone, as one word (memo_word()). The packets of a flow follow each
+ * other on a CPU: one load and compare spare them the look-up in
+ * cidr_cache and the decision.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} dst_memo SEC(".maps");
 
 /*
  * The addresses of this host's interfaces (user/kernel/hostaddr.c): the
@@ -224,6 +238,51 @@ static __always_inline bool is_host_addr(const struct awf_scope *sc,
 
 	__builtin_memcpy(k6.addr, addr, 16);
 	return bpf_map_lookup_elem(&host_addrs6, &k6) != NULL;
+}
+
+/*
+ * An IPv4 destination as one word: address, port, protocol, family (never
+ * 0, so the empty memo matches nothing). A single 64-bit store writes it:
+ * a program that interrupts another on this CPU (a softirq's packet)
+ * replaces the word whole, never half of it, so the memo never holds a
+ * mix of two destinations.
+ */
+static __always_inline __u64 memo_word(const struct awf_dst *d)
+{
+	return (__u64)d->addr[0] << 32 | (__u32)d->port << 16 |
+	       (__u32)d->proto << 8 | d->family;
+}
+
+/*
+ * Whether d is the destination this CPU's backstop last found allowed
+ * by the policy (memo_put()). The trie is written once, before the
+ * sandbox has a process: such an answer never goes stale.
+ */
+static __always_inline bool memo_allows(const struct awf_dst *d)
+{
+	__u32 zero = 0;
+	__u64 *memo;
+
+	if (d->family != AF_INET)
+		return false;
+	memo = bpf_map_lookup_elem(&dst_memo, &zero);
+	return memo && *(volatile __u64 *)memo == memo_word(d);
+}
+
+/*
+ * Remember d, allowed by a CIDR rule, the proxy or as this host: answers
+ * that rest on d alone, unlike a learned address's, which expires.
+ */
+static __always_inline void memo_put(const struct awf_dst *d)
+{
+	__u32 zero = 0;
+	__u64 *memo;
+
+	if (d->family != AF_INET)
+		return;
+	memo = bpf_map_lookup_elem(&dst_memo, &zero);
+	if (memo)
+		*(volatile __u64 *)memo = memo_word(d);
 }
 
 /* A loopback port the sandbox serves on (localhost "sandbox" mode). */

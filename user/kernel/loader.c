@@ -50,6 +50,7 @@
 	X(cidr4) \
 	X(cidr6) \
 	X(cidr_cache) \
+	X(dst_memo) \
 	X(learned4) \
 	X(learned6) \
 	X(lo_ports) \
