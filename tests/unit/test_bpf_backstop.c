@@ -13,6 +13,7 @@
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -316,6 +317,42 @@ static void test_learned_address_until_expiry(void **state)
 		run_egress(&p, make4(&p, "198.18.0.31", IPPROTO_TCP, 443)), 0);
 }
 
+/*
+ * The backstop's per-CPU memo (dst_memo) stands for the one destination
+ * it last allowed by CIDR: never for another port or host, never for a
+ * learned address, whose expiry the next packet must see. Pinned to one
+ * CPU, so that every packet meets the memo the one before it left.
+ */
+static void test_memo_is_one_destination_and_never_a_learned_one(void **state)
+{
+	uint32_t learned = 0;
+	cpu_set_t was, one;
+	struct pkt4 p;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(run_egress(&p, make4(&p, ALLOWED4, IPPROTO_TCP, 80)),
+			 1);
+	assert_int_equal(run_egress(&p, make4(&p, ALLOWED4, IPPROTO_TCP, 81)),
+			 0);
+	assert_int_equal(run_egress(&p, make4(&p, ALLOWED4, IPPROTO_TCP, 80)),
+			 1);
+	assert_int_equal(run_egress(&p, make4(&p, DENIED4, IPPROTO_TCP, 80)),
+			 0);
+	put_learned("198.18.0.32", mono_ns() + 60ULL * 1000000000ULL, 443);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP, 443)), 1);
+	put_learned("198.18.0.32", mono_ns() - 1, 443);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP, 443)), 0);
+	inet_pton(AF_INET, "198.18.0.32", &learned);
+	bpf_map_delete_elem(loader_map_fd(&loader, "learned4"), &learned);
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+}
+
 /* .rodata settings are read by the program, not folded to their zero default. */
 static void test_proxy_from_config(void **state)
 {
@@ -485,6 +522,8 @@ int main(void)
 		cmocka_unit_test(test_ipv6_extension_header_is_dropped),
 		cmocka_unit_test(test_reserved_range_is_dropped),
 		cmocka_unit_test(test_learned_address_until_expiry),
+		cmocka_unit_test(
+			test_memo_is_one_destination_and_never_a_learned_one),
 		cmocka_unit_test(test_drop_emits_event),
 		cmocka_unit_test(test_spoofed_source_is_dropped),
 		cmocka_unit_test(test_spoofed_source_to_loopback_is_dropped),
