@@ -416,8 +416,12 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
 	purge_sources(a, sb->slot);
 	clear_counters(a, sb->slot);
 	if (sb->learned) {
+		/* Unused, its set is empty: no walk of three 2^20 maps. */
+		bool used = learned_store_used(sb->learned);
+
 		learned_store_free(sb->learned);
-		agent_purge_set(a, sb->learned_set);
+		if (used)
+			agent_purge_set(a, sb->learned_set);
 	}
 	dns_fwd_free(sb->dns);
 	dns_filter_free(sb->filter);
