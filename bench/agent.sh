@@ -2,11 +2,13 @@
 # bench/agent.sh - the host-wide agent, measured side by side in one run
 # (bench/run.sh calls it last; alone: sudo bench/agent.sh):
 #
-#   1. start-up   hyperfine -N, interleaved: /bin/true, unshare --fork --pid
-#                 --mount --cgroup, `awf-bpf run` through the agent's control
-#                 socket, `awf-bpf run --standalone`; then 20 of each started
-#                 at once (bench/concurrent.py), launch to first action
-#                 (GOALS_FILE: the goal rows startup-agent, concurrent-agent)
+#   1. start-up   hyperfine -N: /bin/true, unshare --fork --pid --mount
+#                 --cgroup, `awf-bpf run` through the agent's control socket
+#                 (and the same with awf-bpf-static, the GitHub Action's
+#                 binary, when `make static` built it from these sources),
+#                 `awf-bpf run --standalone`; then 20 of each started at once
+#                 (bench/concurrent.py), launch to first action (GOALS_FILE:
+#                 the goal rows startup-agent, concurrent-agent)
 #   2. build      N sandboxes (cgroups a selector matches) built and torn
 #                 down by the agent: ms per sandbox
 #   3. memory     the agent's RSS and fds per sandbox, its BPF map memory
@@ -18,6 +20,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AWF=${AWF:-$ROOT/build/awf-bpf}
+STATIC=$(dirname "$AWF")/awf-bpf-static
 OUT=${BENCH_OUT:-$ROOT/bench/results}
 N=${AGENT_SANDBOXES:-500}
 RUNS=${AGENT_RUNS:-40}
@@ -65,12 +68,19 @@ AG_PID=$!
 for _ in $(seq 100); do grep -q ready "$WORK/agent.log" && break; sleep 0.05; done
 grep -q ready "$WORK/agent.log" || die "the agent did not start: $(cat "$WORK/agent.log")"
 
-say "1. start-up ($RUNS runs each, interleaved by hyperfine)"
+# The static binary loads no shared library: what is left of the client's
+# start-up without the dynamic loader (docs/benchmarks.md).
+static_run=()
+if [ -x "$STATIC" ] && ! [ "$AWF" -nt "$STATIC" ]; then
+	static_run=(-n "awf-bpf-static run (agent)" "$STATIC run --policy $WORK/p.json -- /bin/true")
+fi
+say "1. start-up ($RUNS runs each)"
 AWF_BPF_AGENT_SOCKET=$SOCK hyperfine -N --style none --warmup 3 --runs "$RUNS" \
 	--export-json "$WORK/startup.json" \
 	-n "/bin/true" "/bin/true" \
 	-n "unshare" "unshare --fork --pid --mount --cgroup /bin/true" \
 	-n "awf-bpf run (agent)" "$AWF run --policy $WORK/p.json -- /bin/true" \
+	"${static_run[@]}" \
 	-n "awf-bpf run --standalone" "$AWF run --standalone --policy $WORK/p.json -- /bin/true" \
 	>/dev/null
 
@@ -124,10 +134,13 @@ agent = res["awf-bpf run (agent)"]["median"]
 alone = res["awf-bpf run --standalone"]["median"]
 print("awf-bpf agent benchmark (medians; ratios from the same run)")
 print("start-up of `awf-bpf run -- /bin/true`:")
-for name in ("/bin/true", "awf-bpf run (agent)", "awf-bpf run --standalone"):
-    m = res[name]["median"]
-    print("  %-26s %8.2f ms  %6.1fx /bin/true" % (name, m * 1e3, m / base))
+for name in ("/bin/true", "unshare", "awf-bpf run (agent)", "awf-bpf-static run (agent)",
+             "awf-bpf run --standalone"):
+    if name in res:
+        m = res[name]["median"]
+        print("  %-28s %8.2f ms  %6.1fx /bin/true" % (name, m * 1e3, m / base))
 uns = res["unshare"]["median"]
+static = res.get("awf-bpf-static run (agent)", {}).get("median")
 print("  through the agent: %.1fx faster than standalone; %.2fx `unshare --fork --pid"
       " --mount --cgroup`" % (alone / agent, agent / uns))
 print("20 runs at once, launch to the command's first action (worst round):")
@@ -136,8 +149,10 @@ for name, v in conc.items():
         name, max(x[0] for x in v), max(x[1] for x in v), sum(x[2] for x in v)))
 if sys.argv[13]:
     with open(sys.argv[13], "a") as g:
-        g.write("startup-agent\t%.1f ms = %.2fx unshare (%.1f ms)\t%s\n" % (
-            agent * 1e3, agent / uns, uns * 1e3, "yes" if agent / uns <= 1.5 else "no"))
+        g.write("startup-agent\t%.1f ms = %.2fx unshare (%.1f ms)%s\t%s\n" % (
+            agent * 1e3, agent / uns, uns * 1e3,
+            "; static binary %.1f ms = %.2fx" % (static * 1e3, static / uns) if static else "",
+            "yes" if agent / uns <= 1.5 else "no"))
         if "agent" in conc:
             v = conc["agent"]
             worst, failed = max(x[0] for x in v), sum(x[2] for x in v)

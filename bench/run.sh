@@ -792,6 +792,10 @@ if ! want agent; then
 elif [ "$(left)" -gt 60 ]; then
 	say "6. agent (bench/agent.sh)"
 	[ -n "${BENCH_QUICK:-}" ] && export AGENT_RUNS=${AGENT_RUNS:-15} AGENT_SANDBOXES=${AGENT_SANDBOXES:-100}
+	# The static build beside it, when made from the same sources.
+	if [ -x "$BUILD/awf-bpf-static" ] && ! [ "$BUILD/awf-bpf" -nt "$BUILD/awf-bpf-static" ]; then
+		cp "$BUILD/awf-bpf-static" "$BIN/" || note "agent: copying awf-bpf-static failed"
+	fi
 	BENCH_OUT=$OUT AWF=$AWF GOALS_FILE=$WORK/goals.tsv CONCURRENT_ROUNDS=$ROUNDS \
 		bash "$ROOT/bench/agent.sh" >&2 || note "agent: bench/agent.sh failed"
 else

@@ -279,6 +279,8 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 	s1 = learned_store_new(m4, m6, 60, 2);
 	learned_store_use_set(s1, 7);
 	learned_store_use_names_map(s1, names);
+	/* The agent skips purging a set whose store was never used. */
+	assert_false(learned_store_used(s1));
 	assert_int_equal(
 		learned_store_add(s1, "one.test",
 				  &(struct learned_rule){ 1, &f->https, 0 },
@@ -289,6 +291,7 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 				  &(struct learned_rule){ 1, &f->https, 0 },
 				  AF_INET, a2, 60),
 		0);
+	assert_true(learned_store_used(s1));
 	memcpy(k.addr, a2, 4);
 	assert_int_equal(bpf_map_lookup_elem(m4, &k, &val), 0);
 	assert_int_equal(val.name_id, 2);
@@ -297,7 +300,10 @@ static void test_set_keys_and_names_survive_a_new_store(void **state)
 	s2 = learned_store_new(m4, m6, 60, 2);
 	learned_store_use_set(s2, 7);
 	learned_store_use_names_map(s2, names);
+	assert_false(learned_store_used(s2));
 	assert_int_equal(learned_store_load_names(s2), 2);
+	/* An adopted set holds a previous agent's entries: it is used. */
+	assert_true(learned_store_used(s2));
 	assert_string_equal(learned_store_name(s2, 2), "two.test");
 	/* A known name keeps its id; a new one gets the next. */
 	assert_int_equal(

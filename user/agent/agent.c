@@ -423,6 +423,8 @@ static void shut_down(struct agent *ag)
 	agent_policies_free(&ag->policies);
 	policy_free(&ag->deny_policy);
 	agent_config_free(&ag->cfg);
+	free(ag->state_text);
+	ag->state_text = NULL;
 }
 
 int agent_uninstall(void)

@@ -139,6 +139,7 @@ static void carry_over(struct agent *ag, struct agent_entry *prev,
 	}
 	if (adopted && adopted->learned_set && !spec->unrestricted) {
 		spec->learned_set = adopted->learned_set;
+		spec->adopted_set = true;
 		spec->dns_port = adopted->dns_port;
 		return;
 	}

@@ -75,6 +75,7 @@ struct agent {
 	struct agent_control control;
 	struct agent_events events;
 	bool netns_scan_soon; /* a cgroup appeared: look for its namespace */
+	char *state_text;     /* as last written to AWF_AGENT_STATE_FILE */
 };
 
 #endif /* AWF_AGENT_INT_H */

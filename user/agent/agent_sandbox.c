@@ -11,6 +11,7 @@
 #include "kernel/name_table.h"
 #include "agent/agent_sandbox.h"
 #include "common/array.h"
+#include "kernel/map_batch.h"
 #include "common/error.h"
 #include "dns/dns_forward.h"
 #include "kernel/hostaddr.h"
@@ -44,17 +45,6 @@ static int rule_key(struct agent_bpf *a, uint32_t slot,
 	return agent_bpf_map_fd(a, AGENT_MAP_CIDR6);
 }
 
-static int rule_put(struct agent_bpf *a, uint32_t slot,
-		    const struct rule_table *t, const struct rule_entry *e)
-{
-	union slot_cidr_key k;
-	int fd = rule_key(a, slot, e, &k);
-	struct awf_rule value;
-
-	rules_value(t, e, &value);
-	return bpf_map_update_elem(fd, &k, &value, BPF_ANY);
-}
-
 static void rule_del(struct agent_bpf *a, uint32_t slot,
 		     const struct rule_entry *e)
 {
@@ -64,29 +54,103 @@ static void rule_del(struct agent_bpf *a, uint32_t slot,
 	bpf_map_delete_elem(fd, &k);
 }
 
+/* Queues of n elements for the v4 and v6 maps of a pair, [0] and [1]. */
+static int batch_pair(struct map_batch mb[2], int fd4, int fd6,
+		      uint32_t key4_size, uint32_t key6_size,
+		      uint32_t value_size, size_t n)
+{
+	uint32_t cap = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+
+	if (map_batch_init_cap(&mb[0], fd4, key4_size, value_size, cap))
+		return -1;
+	if (map_batch_init_cap(&mb[1], fd6, key6_size, value_size, cap)) {
+		map_batch_free(&mb[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* What is queued in both, written; -1 with errno on the first refusal. */
+static int batch_pair_finish(struct map_batch mb[2], int ret)
+{
+	int saved;
+
+	if (!ret)
+		ret = map_batch_flush(&mb[0]);
+	if (!ret)
+		ret = map_batch_flush(&mb[1]);
+	saved = errno;
+	map_batch_free(&mb[0]);
+	map_batch_free(&mb[1]);
+	errno = saved;
+	return ret;
+}
+
 int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
 			      const struct policy_cidr *addrs, size_t n,
 			      char *err, size_t errlen)
 {
+	struct map_batch mb[2];
 	uint8_t one = 1;
+	int ret = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	if (!n)
+		return 0;
+	if (batch_pair(mb, agent_bpf_host_addrs_fd(a, AF_INET),
+		       agent_bpf_host_addrs_fd(a, AF_INET6),
+		       sizeof(struct awf_slot_ip4_key),
+		       sizeof(struct awf_slot_ip6_key), sizeof(one), n))
+		return set_err(err, errlen, "source addresses: %s",
+			       strerror(errno));
+	for (size_t i = 0; i < n && !ret; i++) {
 		struct awf_slot_ip4_key k4 = { .slot = slot };
 		struct awf_slot_ip6_key k6 = { .slot = slot };
-		int fd = agent_bpf_host_addrs_fd(a, addrs[i].family);
-		void *key = &k6;
 
 		if (addrs[i].family == AF_INET) {
 			memcpy(k4.addr, addrs[i].addr, sizeof(k4.addr));
-			key = &k4;
+			ret = map_batch_add(&mb[0], &k4, &one);
 		} else {
 			memcpy(k6.addr, addrs[i].addr, sizeof(k6.addr));
+			ret = map_batch_add(&mb[1], &k6, &one);
 		}
-		if (bpf_map_update_elem(fd, key, &one, BPF_ANY))
-			return set_err(err, errlen,
-				       "writing source address %zu of %zu: %s",
-				       i + 1, n, strerror(errno));
 	}
+	if (batch_pair_finish(mb, ret))
+		return set_err(
+			err, errlen,
+			"writing the %zu source addresses of slot %u: %s", n,
+			slot, strerror(errno));
+	return 0;
+}
+
+/* The slot's CIDR rules into the shared tries: a batch per family. */
+static int write_rules(const struct agent_sandbox *sb, struct agent_bpf *a,
+		       char *err, size_t errlen)
+{
+	const struct rule_table *t = &sb->rules;
+	struct map_batch mb[2];
+	int ret = 0;
+
+	if (!t->n)
+		return 0;
+	if (batch_pair(mb, agent_bpf_map_fd(a, AGENT_MAP_CIDR4),
+		       agent_bpf_map_fd(a, AGENT_MAP_CIDR6),
+		       sizeof(struct awf_slot_cidr4_key),
+		       sizeof(struct awf_slot_cidr6_key),
+		       sizeof(struct awf_rule), t->n))
+		return set_err(err, errlen, "CIDR rules: %s", strerror(errno));
+	for (size_t i = 0; i < t->n && !ret; i++) {
+		union slot_cidr_key k;
+		struct awf_rule value;
+
+		rule_key(a, sb->slot, &t->v[i], &k);
+		rules_value(t, &t->v[i], &value);
+		ret = map_batch_add(&mb[t->v[i].family == AF_INET6], &k,
+				    &value);
+	}
+	if (batch_pair_finish(mb, ret))
+		return set_err(err, errlen,
+			       "writing the %zu CIDR rules of slot %u: %s",
+			       t->n, sb->slot, strerror(errno));
 	return 0;
 }
 
@@ -105,15 +169,7 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 		ret = agent_sandbox_add_sources(a, sb->slot, local, n_local,
 						err, errlen);
 	free(local);
-	if (ret)
-		return -1;
-	for (size_t i = 0; i < sb->rules.n; i++) {
-		if (rule_put(a, sb->slot, &sb->rules, &sb->rules.v[i]))
-			return set_err(err, errlen,
-				       "writing CIDR rule %zu of %zu: %s",
-				       i + 1, sb->rules.n, strerror(errno));
-	}
-	return 0;
+	return ret ? -1 : write_rules(sb, a, err, errlen);
 }
 
 static int open_learned(struct agent_sandbox *sb, struct agent_bpf *a,
@@ -134,8 +190,12 @@ static int open_learned(struct agent_sandbox *sb, struct agent_bpf *a,
 	learned_store_use_set(sb->learned, sb->learned_set);
 	learned_store_use_names_map(sb->learned,
 				    agent_bpf_map_fd(a, AGENT_MAP_NAMES));
-	/* An adopted set: the ids in its learned entries keep their names. */
-	learned_store_load_names(sb->learned);
+	/*
+	 * An adopted set: the ids in its learned entries keep their names.
+	 * A new one has none, and reading would walk the whole names map.
+	 */
+	if (spec->adopted_set)
+		learned_store_load_names(sb->learned);
 	return 0;
 }
 
@@ -276,17 +336,27 @@ static void purge_sources(struct agent_bpf *a, uint32_t slot)
 	      sizeof(struct awf_slot_ip6_key), 0, slot);
 }
 
-/* A slot's counters start from zero for its next sandbox. */
+/* A slot's counters start from zero for its next sandbox: one batch. */
 static void clear_counters(struct agent_bpf *a, uint32_t slot)
 {
+	struct map_batch mb;
 	uint64_t zero = 0;
+	int ret = 0;
 
-	for (uint32_t i = 0; i < AWF_C_MAX; i++) {
+	if (map_batch_init_cap(&mb, agent_bpf_counters_fd(a), sizeof(uint32_t),
+			       sizeof(zero), AWF_C_MAX)) {
+		log_warn("counters of slot %u: %s", slot, strerror(errno));
+		return;
+	}
+	for (uint32_t i = 0; i < AWF_C_MAX && !ret; i++) {
 		uint32_t key = slot * AWF_C_MAX + i;
 
-		bpf_map_update_elem(agent_bpf_counters_fd(a), &key, &zero,
-				    BPF_ANY);
+		ret = map_batch_add(&mb, &key, &zero);
 	}
+	if (ret || map_batch_flush(&mb))
+		log_warn("clearing the counters of slot %u: %s", slot,
+			 strerror(errno));
+	map_batch_free(&mb);
 }
 
 /* A slot's names, whichever sandbox wrote them. */
@@ -346,8 +416,12 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
 	purge_sources(a, sb->slot);
 	clear_counters(a, sb->slot);
 	if (sb->learned) {
+		/* Unused, its set is empty: no walk of three 2^20 maps. */
+		bool used = learned_store_used(sb->learned);
+
 		learned_store_free(sb->learned);
-		agent_purge_set(a, sb->learned_set);
+		if (used)
+			agent_purge_set(a, sb->learned_set);
 	}
 	dns_fwd_free(sb->dns);
 	dns_filter_free(sb->filter);

@@ -42,6 +42,7 @@ struct agent_sandbox_spec {
 	bool audit_allowed;
 	uint32_t slot;
 	uint32_t learned_set; /* non-zero */
+	bool adopted_set;     /* a previous agent's: its names are read back */
 	/* The predecessor's store (reload): taken over, with its names. */
 	struct learned_store *learned;
 	uint16_t dns_port; /* 0: any free port */

@@ -10,7 +10,7 @@
 
 #include "agent/agent_int.h"
 
-int agent_state_save(const struct agent *ag);
+int agent_state_save(struct agent *ag);
 int agent_state_load(struct agent *ag, char *err, size_t errlen);
 void agent_state_free(struct agent *ag);
 

@@ -69,6 +69,7 @@ struct learned_store {
 	unsigned int max_per_name;
 	struct learned_name *buckets[NAME_BUCKETS];
 	struct learned_written *written[WRITTEN_BUCKETS];
+	bool used; /* an address added, or names read back */
 	bool holding;
 	bool held_failed;	      /* a held write could not be made */
 	struct learned_held *held[2]; /* IPv4, IPv6; allocated when held */
@@ -245,6 +246,7 @@ int learned_store_load_names(struct learned_store *s)
 	size_t n;
 	uint32_t *ids;
 
+	s->used = true; /* a previous agent's set: its entries are there */
 	if (!s->keyed_by_set || s->names_fd < 0 || s->n_names)
 		return 0;
 	ids = set_ids(s, &n);
@@ -259,6 +261,11 @@ int learned_store_load_names(struct learned_store *s)
 	}
 	free(ids);
 	return (int)s->n_names;
+}
+
+bool learned_store_used(const struct learned_store *s)
+{
+	return s->used;
 }
 
 const char *learned_store_name(const struct learned_store *s, uint32_t id)
@@ -540,6 +547,7 @@ int learned_store_add(struct learned_store *s, const char *name,
 	struct learned_name *n = name_find(s, name, hash);
 	uint64_t lifetime = (uint64_t)(ttl > s->min_ttl ? ttl : s->min_ttl);
 
+	s->used = true;
 	/* TTL 0 with min_ttl 0 would open nothing: give the client a second. */
 	if (!lifetime)
 		lifetime = 1;

@@ -11,6 +11,7 @@
 #ifndef AWF_LEARNED_H
 #define AWF_LEARNED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "awf.h"
@@ -66,6 +67,12 @@ void learned_store_use_set(struct learned_store *s, uint32_t set);
  * the same names. Returns how many.
  */
 int learned_store_load_names(struct learned_store *s);
+
+/*
+ * False while s has neither been asked to add an address nor read names
+ * back: with a set of its own, nothing of it is in the maps yet.
+ */
+bool learned_store_used(const struct learned_store *s);
 
 /* The name behind a map entry's name_id, NULL if unknown. */
 const char *learned_store_name(const struct learned_store *s, uint32_t id);

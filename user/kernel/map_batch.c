@@ -16,21 +16,36 @@
 /* The kernel's ENOTSUPP: the map type has no batch operation. */
 #define ENOTSUPP_KERNEL 524
 
-int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
-		   uint32_t value_size, bool by_element)
+static int batch_alloc(struct map_batch *b, int fd, uint32_t key_size,
+		       uint32_t value_size, uint32_t cap, bool by_element)
 {
 	memset(b, 0, sizeof(*b));
 	b->fd = fd;
 	b->key_size = key_size;
 	b->value_size = value_size;
+	b->cap = cap;
 	b->by_element = by_element;
-	b->keys = malloc((size_t)BATCH_ELEMS * key_size);
-	b->values = malloc((size_t)BATCH_ELEMS * value_size);
+	b->keys = malloc((size_t)cap * key_size);
+	b->values = malloc((size_t)cap * value_size);
 	if (b->keys && b->values)
 		return 0;
 	map_batch_free(b);
 	errno = ENOMEM;
 	return -1;
+}
+
+int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
+		   uint32_t value_size, bool by_element)
+{
+	return batch_alloc(b, fd, key_size, value_size, BATCH_ELEMS,
+			   by_element);
+}
+
+int map_batch_init_cap(struct map_batch *b, int fd, uint32_t key_size,
+		       uint32_t value_size, uint32_t cap)
+{
+	return batch_alloc(b, fd, key_size, value_size,
+			   cap < BATCH_ELEMS ? cap : BATCH_ELEMS, false);
 }
 
 /*
@@ -88,7 +103,7 @@ int map_batch_add(struct map_batch *b, const void *key, const void *value)
 {
 	memcpy(b->keys + (size_t)b->n * b->key_size, key, b->key_size);
 	memcpy(b->values + (size_t)b->n * b->value_size, value, b->value_size);
-	if (++b->n < BATCH_ELEMS)
+	if (++b->n < b->cap)
 		return 0;
 	return map_batch_flush(b);
 }

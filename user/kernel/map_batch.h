@@ -18,13 +18,17 @@ struct map_batch {
 	uint32_t key_size, value_size;
 	bool by_element; /* refused by the kernel, or asked for */
 	uint8_t *keys, *values;
-	uint32_t n;  /* queued */
-	size_t done; /* elements in the map so far */
+	uint32_t n;   /* queued */
+	uint32_t cap; /* queued at most: then written */
+	size_t done;  /* elements in the map so far */
 };
 
 /* by_element: never try a batch (tests of the fallback). -1: no memory. */
 int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
 		   uint32_t value_size, bool by_element);
+/* As map_batch_init, for a few elements: a queue of cap (> 0). */
+int map_batch_init_cap(struct map_batch *b, int fd, uint32_t key_size,
+		       uint32_t value_size, uint32_t cap);
 /*
  * Queue key/value (BPF_ANY); a full queue is written. -1 with errno when
  * the kernel refused an element: it is element number done + 1.
