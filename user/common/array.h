@@ -18,4 +18,12 @@
  */
 int array_grow(void **arr, size_t *cap, size_t need, size_t elem_size);
 
+/*
+ * Asks for transparent huge pages under the bytes at p (the 2 MiB pages
+ * wholly inside; nothing for a small array): a table of a million entries
+ * then takes tens of page faults instead of thousands, each one dear on a
+ * paravirtualized guest. Advice only: a kernel without THP ignores it.
+ */
+void array_huge(void *p, size_t bytes);
+
 #endif /* AWF_ARRAY_H */

@@ -304,6 +304,7 @@ static int radix_sort64(uint64_t *v, size_t n)
 		free(tmp);
 		return -1;
 	}
+	array_huge(tmp, n * sizeof(*tmp));
 	for (unsigned int shift = 0; shift < 64; shift += 16) {
 		size_t sum = 0;
 
@@ -350,6 +351,7 @@ static int add_sorted(struct rule_table *t, const struct entry_source *s)
 	keys = malloc((total ? total : 1) * sizeof(*keys));
 	if (!keys)
 		return -1;
+	array_huge(keys, total * sizeof(*keys));
 	for (size_t i = 0; i < total; i++) {
 		struct rule_entry e;
 
@@ -490,6 +492,7 @@ int rules_build(struct rule_table *t, const struct policy *p,
 	/* sized once: a doubling array would copy a million entries */
 	t->cap = extras.cap + p->n_cidrs;
 	t->v = malloc(t->cap * sizeof(*t->v));
+	array_huge(t->v, t->cap * sizeof(*t->v));
 	if (!extras.v || !t->v || intern_policy_ports(t, p) ||
 	    port_table_intern(&t->ports, &none, &none_id) < 0 ||
 	    add_reserved(&extras, none_id, err, errlen))

@@ -156,6 +156,7 @@ static int index_sync_room(struct policy_index **xp, const void *list, size_t n,
 		*xp = x;
 		if (!x)
 			return -1;
+		array_huge(x, sizeof(*x) + cap * sizeof(x->slot[0]));
 		x->cap = cap;
 	}
 	for (; x->n < n; x->n++) {
@@ -187,6 +188,7 @@ static int index_reserve(struct policy_index **xp, size_t n)
 	*xp = calloc(1, sizeof(**xp) + cap * sizeof((*xp)->slot[0]));
 	if (!*xp)
 		return -1;
+	array_huge(*xp, sizeof(**xp) + cap * sizeof((*xp)->slot[0]));
 	(*xp)->cap = cap;
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "common/json_keys.h"
 #include "common/json_stream.h"
@@ -678,6 +679,7 @@ int policy_read_file(const char *path, char **buf, size_t *len, char *err,
 			}
 			data = bigger;
 			cap = bigger_cap;
+			array_huge(data, cap);
 		}
 		n = read(fd, data + *len, cap - *len - 1);
 		if (n < 0 && errno == EINTR)
