@@ -447,6 +447,14 @@ int policy_settle_cidrs(struct policy *p, char *err, size_t errlen)
 	return 0;
 }
 
+void policy_drop_indexes(struct policy *p)
+{
+	free(p->cidr_index);
+	free(p->allow_domain_index);
+	free(p->block_domain_index);
+	p->cidr_index = p->allow_domain_index = p->block_domain_index = NULL;
+}
+
 int policy_reserve_cidrs(struct policy *p, size_t n)
 {
 	if (n > AWF_MAX_CIDRS)

@@ -39,6 +39,11 @@ int policy_settle_cidrs(struct policy *p, char *err, size_t errlen);
  * the duplicate lookup once; -1 when out of memory.
  */
 int policy_reserve_cidrs(struct policy *p, size_t n);
+/*
+ * Frees the duplicate lookups of the merges (16 MiB for a million CIDRs);
+ * a later merge builds them again from the lists.
+ */
+void policy_drop_indexes(struct policy *p);
 int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,
 			    char *err, size_t errlen);
 /* A domain given as a bare string: default subdomains and ports. */
