@@ -352,16 +352,25 @@ static int cidr_entry_of(struct policy *p, const struct policy_cidr *c,
 	return 0;
 }
 
+/*
+ * A list of a million outgrows the heap's mmap threshold, which glibc
+ * raises as large blocks are freed: each doubling would then copy it.
+ * policy_reserve_cidrs() allocates the file's count at once.
+ */
 static int push_cidr(struct policy *p, const struct policy_cidr_entry *e,
 		     char *err, size_t errlen)
 {
-	struct policy_cidr_entry *bigger;
+	if (p->n_cidrs >= p->cidrs_cap) {
+		void *arr = p->cidrs;
+		size_t cap = p->cidrs_cap;
 
-	bigger = room_for_one(p->cidrs, p->n_cidrs, sizeof(*bigger), err,
-			      errlen);
-	if (!bigger)
-		return -1;
-	p->cidrs = bigger;
+		if (!cap && p->n_cidrs) /* filled by hand: full */
+			cap = p->n_cidrs;
+		if (array_grow(&arr, &cap, p->n_cidrs + 1, sizeof(*e)) < 0)
+			return set_err(err, errlen, "out of memory");
+		p->cidrs = arr;
+		p->cidrs_cap = cap;
+	}
 	p->cidrs[p->n_cidrs++] = *e;
 	return 0;
 }
@@ -457,8 +466,18 @@ void policy_drop_indexes(struct policy *p)
 
 int policy_reserve_cidrs(struct policy *p, size_t n)
 {
+	void *arr = p->cidrs;
+
 	if (n > AWF_MAX_CIDRS)
 		n = AWF_MAX_CIDRS;
+	if (n > p->cidrs_cap) {
+		arr = reallocarray(arr, n, sizeof(*p->cidrs));
+		if (!arr)
+			return -1;
+		array_huge(arr, n * sizeof(*p->cidrs));
+		p->cidrs = arr;
+		p->cidrs_cap = n;
+	}
 	return index_reserve(&p->cidr_index, n);
 }
 

@@ -659,10 +659,26 @@ int policy_read_file(const char *path, char **buf, size_t *len, char *err,
 	size_t cap = 0;
 	char *data = NULL;
 	ssize_t n = 0;
+	struct stat st;
 
 	*len = 0;
 	if (fd < 0)
 		return -1;
+	/*
+	 * Room for the whole file and its NUL at once: a doubling buffer of
+	 * a large file is copied by realloc() once past the heap's mmap
+	 * threshold. The loop still grows it for a file that grows.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    st.st_size <= POLICY_FILE_MAX) {
+		cap = (size_t)st.st_size + 2;
+		data = malloc(cap);
+		if (!data) {
+			set_err(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		array_huge(data, cap);
+	}
 	for (;;) {
 		if (*len > POLICY_FILE_MAX) {
 			too_big(path, err, errlen);
