@@ -29,15 +29,7 @@
 #include "kernel/rules.h"
 #include "policy/policy_json.h"
 #include "policy/policy_load.h"
-
-#define CHECK(cond)                                                      \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #cond);              \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz_check.h"
 
 /* No two entries of allow_cidrs alike (the bulk pass dropped them). */
 static void check_no_repeats(const struct policy *p)
