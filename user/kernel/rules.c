@@ -297,14 +297,13 @@ static uint64_t entry_key4(const struct rule_entry *e, size_t i)
 static int radix_sort64(uint64_t *v, size_t n)
 {
 	size_t *count = malloc((1 << 16) * sizeof(*count));
-	uint64_t *tmp = malloc(n * sizeof(*tmp)), *from = v, *to = tmp;
+	uint64_t *tmp = array_map(n * sizeof(*tmp)), *from = v, *to = tmp;
 
 	if (!count || !tmp) {
 		free(count);
-		free(tmp);
+		array_unmap(tmp, n * sizeof(*tmp));
 		return -1;
 	}
-	array_huge(tmp, n * sizeof(*tmp));
 	for (unsigned int shift = 0; shift < 64; shift += 16) {
 		size_t sum = 0;
 
@@ -327,7 +326,7 @@ static int radix_sort64(uint64_t *v, size_t n)
 	if (from != v)
 		memcpy(v, from, n * sizeof(*v));
 	free(count);
-	free(tmp);
+	array_unmap(tmp, n * sizeof(*tmp));
 	return 0;
 }
 
@@ -348,10 +347,9 @@ static int add_sorted(struct rule_table *t, const struct entry_source *s)
 		errno = E2BIG;
 		return -1;
 	}
-	keys = malloc((total ? total : 1) * sizeof(*keys));
+	keys = array_map(total * sizeof(*keys));
 	if (!keys)
 		return -1;
-	array_huge(keys, total * sizeof(*keys));
 	for (size_t i = 0; i < total; i++) {
 		struct rule_entry e;
 
@@ -361,7 +359,7 @@ static int add_sorted(struct rule_table *t, const struct entry_source *s)
 		keys[n4++] = entry_key4(&e, i);
 	}
 	if (radix_sort64(keys, n4) < 0) {
-		free(keys);
+		array_unmap(keys, total * sizeof(*keys));
 		return -1;
 	}
 	for (size_t k = 0; k < n4; k++) {
@@ -375,7 +373,7 @@ static int add_sorted(struct rule_table *t, const struct entry_source *s)
 		source_entry(s, keys[k] & ((1u << KEY_INDEX_BITS) - 1),
 			     &t->v[t->n++]);
 	}
-	free(keys);
+	array_unmap(keys, total * sizeof(*keys));
 	for (size_t i = 0; i < total; i++)
 		if (source_family(s, i) != AF_INET)
 			source_entry(s, i, &t->v[t->n++]);
