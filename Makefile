@@ -83,7 +83,11 @@ FUZZ_suggest := audit/suggest audit/audit_codes kernel/verdict kernel/rules \
 	policy/policy_load policy/policy_json policy/domain policy/cidr \
 	common/log common/error common/array common/json_read common/json_keys \
 	common/json_stream kernel/map_batch
-FUZZ_NAMES := dns_wire dns_filter json_keys suggest
+FUZZ_policy_load := policy/policy_load policy/policy_json policy/policy \
+	policy/policy_cli policy/ports policy/domain policy/cidr kernel/rules \
+	kernel/map_batch common/log common/error common/array common/json_read \
+	common/json_keys common/json_stream
+FUZZ_NAMES := dns_wire dns_filter json_keys suggest policy_load
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))

@@ -53,15 +53,7 @@
 #include "common/log.h"
 #include "policy/policy.h"
 #include "policy/policy_cli.h"
-
-#define CHECK(cond)                                                      \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #cond);              \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz_check.h"
 
 #define POLICY_ALLOW "example.com, *.cdn.test, api-*.svc.test"
 #define POLICY_BLOCK "ads.example.com, bad.cdn.test"

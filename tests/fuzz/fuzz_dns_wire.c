@@ -25,15 +25,7 @@
 
 #include "dns/dns_forward_internal.h"
 #include "common/log.h"
-
-#define CHECK(cond)                                                      \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #cond);              \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz_check.h"
 
 #define REF_TYPE_OPT 41
 

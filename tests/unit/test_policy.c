@@ -1209,6 +1209,61 @@ static void test_many_domains(void **state)
 	policy_free(&p);
 }
 
+/*
+ * A file's allow_cidrs are appended as read and their duplicates dropped
+ * in bulk afterwards (policy_settle_cidrs): the first of equal entries
+ * stays where it was, the same prefix with other ports is another entry,
+ * and the file read value by value agrees with the tree. 300 entries:
+ * more than the look-ahead of the bulk pass.
+ */
+static void test_cidr_duplicates(void **state)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *text = malloc(cap), err[AWF_ERR_LEN] = "", path[64];
+	struct policy_cidr c;
+	struct policy p;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len,
+				"{\"version\": 1, \"allow_cidrs\": [");
+	for (int i = 0; i < 300; i++) {
+		/* 10.0.k.0/24 for k = i % 100; i % 100 == 7: port 22 too */
+		int k = i % 100;
+
+		if (k == 7 && i >= 100)
+			len += (size_t)snprintf(
+				text + len, cap - len,
+				"{\"cidr\": \"10.0.%d.0/24\", \"ports\": [22]}, ",
+				k);
+		else
+			len += (size_t)snprintf(text + len, cap - len,
+						"\"10.0.%d.0/24\", ", k);
+	}
+	snprintf(text + len - 2, cap - len + 2, "]}");
+	check_streamed_same(text);
+	write_temp(path, text);
+	policy_init(&p);
+	assert_int_equal(policy_load_file(&p, path, err, AWF_ERR_LEN), 0);
+	unlink(path);
+	assert_int_equal(p.n_cidrs, 101);
+	for (size_t i = 0; i < 100; i++) {
+		policy_cidr_at(&p, i, &c);
+		assert_int_equal(c.addr[2], i);
+		assert_true(port_set_is_all(&c.ports));
+	}
+	policy_cidr_at(&p, 100, &c);
+	assert_int_equal(c.addr[2], 7);
+	assert_false(port_set_is_all(&c.ports));
+	/* a flag after the file finds the file's entries */
+	assert_int_equal(policy_add_cidr_arg(&p, "10.0.99.0/24", "--allow-cidr",
+					     err, AWF_ERR_LEN),
+			 0);
+	assert_int_equal(p.n_cidrs, 101);
+	policy_free(&p);
+	free(text);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -1227,6 +1282,8 @@ int main(void)
 	       NULL);
 	TL_ROWS(&l, test_resolv, resolv_rows);
 	tl_add(&l, "spec example", test_spec_example, NULL);
+	tl_add(&l, "duplicate allow_cidrs of a file", test_cidr_duplicates,
+	       NULL);
 	tl_add(&l, "defaults", test_defaults, NULL);
 	tl_add(&l, "normalized output reads back", test_round_trip, NULL);
 	tl_add(&l, "merging two files", test_merge_files, NULL);

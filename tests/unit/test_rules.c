@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
 
 #include "common/array.h"
 #include "common/error.h"
@@ -45,9 +47,8 @@ static int teardown(void **state)
 
 static void add_cidr(struct fixture *f, const char *arg)
 {
-	assert_int_equal(
-		policy_add_cidr_arg(&f->p, arg, "test", f->err, sizeof(f->err)),
-		0);
+	if (policy_add_cidr_arg(&f->p, arg, "test", f->err, sizeof(f->err)))
+		fail_msg("%s: %s", arg, f->err);
 }
 
 static void add_local(struct fixture *f, const char *addr)
@@ -281,6 +282,93 @@ static void test_host_bits_are_masked_in_keys(void **state)
 	assert_int_equal(e->addr[1] & 0x3f, 0);
 }
 
+/* Whether prefix (cf, ca, cl) holds the prefix of e. */
+static bool test_covers(int cf, const uint8_t *ca, unsigned int cl,
+			const struct rule_entry *e)
+{
+	if (cf != e->family || cl > e->prefixlen)
+		return false;
+	for (unsigned int bit = 0; bit < cl; bit++)
+		if ((ca[bit / 8] ^ e->addr[bit / 8]) & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+/*
+ * Thousands of nested and repeated prefixes of both families (IPv4 ones
+ * sorted by radix, IPv6 ones by qsort): the table is in (family, address,
+ * prefix length) order with one entry per prefix, each allow carries the
+ * id of the first policy entry of its prefix and the union of the ports
+ * of every policy entry that covers it (none crosses a reserved range).
+ */
+static void test_large_table_against_brute_force(void **state)
+{
+	static const char *const ports[] = { "", ":22", ":443", ":8000-8100" };
+	struct fixture *f = *state;
+	uint32_t x = 20261206;
+	char arg[96];
+
+	for (int i = 0; i < 3000; i++) {
+		unsigned int plen;
+
+		x = x * 1103515245 + 12345;
+		plen = (unsigned int[]){ 8, 16, 24, 30, 32, 32 }[(x >> 8) % 6];
+		if (i % 10 == 9)
+			snprintf(arg, sizeof(arg), "[2001:db8:%x::/%u]%s",
+				 (x >> 12) & 0xf, 48 + plen % 9,
+				 ports[(x >> 20) % 4]);
+		else
+			snprintf(arg, sizeof(arg), "198.18.%u.%u/32%s",
+				 (x >> 12) & 3, (x >> 16) & 0xff,
+				 ports[(x >> 20) % 4]);
+		if (i % 10 != 9 && plen != 32) {
+			struct policy_cidr c;
+			char ip[64];
+
+			/* the /32's address cut to plen, host bits clear */
+			assert_int_equal(cidr_parse(&c, strtok(arg, "/"),
+						    f->err, sizeof(f->err)),
+					 0);
+			for (unsigned int b = plen; b < 32; b++)
+				c.addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+			inet_ntop(AF_INET, c.addr, ip, sizeof(ip));
+			snprintf(arg, sizeof(arg), "%s/%u%s", ip, plen,
+				 ports[(x >> 20) % 4]);
+		}
+		add_cidr(f, arg);
+	}
+	add_local(f, "198.19.0.1");
+	assert_int_equal(build(f), 0);
+	for (size_t i = 1; i < f->t.n; i++) {
+		const struct rule_entry *a = &f->t.v[i - 1], *b = &f->t.v[i];
+		int c = a->family != b->family ? a->family - b->family :
+						 memcmp(a->addr, b->addr, 16);
+
+		assert_true(c < 0 || (c == 0 && a->prefixlen < b->prefixlen));
+	}
+	for (size_t i = 0; i < f->t.n; i++) {
+		const struct rule_entry *e = &f->t.v[i];
+		struct awf_port_set want = { 0 };
+		uint32_t first = 0;
+
+		if (e->kind != AWF_RULE_ALLOW)
+			continue;
+		for (size_t j = 0; j < f->p.n_cidrs; j++) {
+			struct policy_cidr c;
+
+			policy_cidr_at(&f->p, j, &c);
+			if (!test_covers(c.family, c.addr, c.prefixlen, e))
+				continue;
+			assert_int_equal(port_set_union(&want, &c.ports), 0);
+			if (!first && c.prefixlen == e->prefixlen)
+				first = (uint32_t)j + 1;
+		}
+		assert_int_equal(e->id, first);
+		assert_true(port_set_equal(ports_of(f, e), &want));
+	}
+	assert_true(find(f, "198.19.0.1/32")->kind == AWF_RULE_LOCAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -299,6 +387,7 @@ int main(void)
 		T(test_ipv6_fold),
 		T(test_too_many_folded_ranges_is_an_error),
 		T(test_host_bits_are_masked_in_keys),
+		T(test_large_table_against_brute_force),
 	};
 
 	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);

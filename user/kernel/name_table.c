@@ -282,6 +282,8 @@ int name_table_build(struct name_table *nt, const struct policy *p,
 			   sizeof(*nt->rules));
 	if (!nt->rules)
 		goto oom;
+	array_huge(nt->rules, (p->n_allow_domains + p->n_block_domains + 1) *
+				      sizeof(*nt->rules));
 	for (size_t i = 0; i < p->n_allow_domains; i++)
 		add_pattern(nt, p->allow_domains[i].name);
 	for (size_t i = 0; i < p->n_block_domains; i++)

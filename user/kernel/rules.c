@@ -233,7 +233,7 @@ static void add_local(struct rule_table *t, const struct policy_cidr *local,
  * The policy's port sets come first into the table's (they are distinct:
  * ids in order), so its entries keep their ids.
  */
-static int add_allows(struct rule_table *t, const struct policy *p)
+static int intern_policy_ports(struct rule_table *t, const struct policy *p)
 {
 	for (size_t i = 0; i < p->cidr_ports.n; i++) {
 		uint32_t id;
@@ -245,12 +245,139 @@ static int add_allows(struct rule_table *t, const struct policy *p)
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < p->n_cidrs; i++) {
-		const struct policy_cidr_entry *c = &p->cidrs[i];
+	return 0;
+}
 
-		entry_init(&t->v[t->n++], c->family, c->addr, c->prefixlen,
-			   AWF_RULE_ALLOW, (uint32_t)i + 1, c->ports);
+/*
+ * The entries to sort: allow_cidrs[i] is entry i, extras->v[j] (reserved
+ * ranges, host addresses) entry n_cidrs + j.
+ */
+struct entry_source {
+	const struct policy *p;
+	const struct rule_table *extras;
+};
+
+static void source_entry(const struct entry_source *s, size_t i,
+			 struct rule_entry *out)
+{
+	const struct policy_cidr_entry *c;
+
+	if (i >= s->p->n_cidrs) {
+		*out = s->extras->v[i - s->p->n_cidrs];
+		return;
 	}
+	c = &s->p->cidrs[i];
+	entry_init(out, c->family, c->addr, c->prefixlen, AWF_RULE_ALLOW,
+		   (uint32_t)i + 1, c->ports);
+}
+
+static int source_family(const struct entry_source *s, size_t i)
+{
+	return i < s->p->n_cidrs ? s->p->cidrs[i].family :
+				   s->extras->v[i - s->p->n_cidrs].family;
+}
+
+/*
+ * An IPv4 entry's place in entry_cmp()'s order as one number: address,
+ * prefix length, kind, then its source index (allows in id order, the
+ * others apart by kind).
+ */
+#define KEY_INDEX_BITS 24
+
+static uint64_t entry_key4(const struct rule_entry *e, size_t i)
+{
+	uint32_t a;
+
+	memcpy(&a, e->addr, sizeof(a));
+	return (uint64_t)be32toh(a) << 32 | (uint64_t)e->prefixlen << 26 |
+	       (uint64_t)kind_rank(e->kind) << KEY_INDEX_BITS | i;
+}
+
+/* LSD radix sort, 16 bits a pass; a pass all keys agree on is skipped. */
+static int radix_sort64(uint64_t *v, size_t n)
+{
+	size_t *count = malloc((1 << 16) * sizeof(*count));
+	uint64_t *tmp = array_map(n * sizeof(*tmp)), *from = v, *to = tmp;
+
+	if (!count || !tmp) {
+		free(count);
+		array_unmap(tmp, n * sizeof(*tmp));
+		return -1;
+	}
+	for (unsigned int shift = 0; shift < 64; shift += 16) {
+		size_t sum = 0;
+
+		memset(count, 0, (1 << 16) * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(from[i] >> shift) & 0xffff]++;
+		if (n && count[(from[0] >> shift) & 0xffff] == n)
+			continue;
+		for (size_t d = 0; d < 1 << 16; d++) {
+			size_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[count[(from[i] >> shift) & 0xffff]++] = from[i];
+		to = from;
+		from = from == v ? tmp : v;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
+	free(count);
+	array_unmap(tmp, n * sizeof(*tmp));
+	return 0;
+}
+
+/* How far ahead add_sorted() fetches the source of an entry. */
+#define FILL_AHEAD 8
+
+/*
+ * Every entry of s into t, in entry_cmp()'s order: the IPv4 ones (all of
+ * a large policy) by their keys, sorted by radix (qsort() would move 28
+ * bytes a step and allocate a second table), the IPv6 ones by qsort().
+ */
+static int add_sorted(struct rule_table *t, const struct entry_source *s)
+{
+	size_t total = s->p->n_cidrs + s->extras->n, n4 = 0;
+	uint64_t *keys;
+
+	if (total >= (size_t)1 << KEY_INDEX_BITS) {
+		errno = E2BIG;
+		return -1;
+	}
+	keys = array_map(total * sizeof(*keys));
+	if (!keys)
+		return -1;
+	for (size_t i = 0; i < total; i++) {
+		struct rule_entry e;
+
+		if (source_family(s, i) != AF_INET)
+			continue;
+		source_entry(s, i, &e);
+		keys[n4++] = entry_key4(&e, i);
+	}
+	if (radix_sort64(keys, n4) < 0) {
+		array_unmap(keys, total * sizeof(*keys));
+		return -1;
+	}
+	for (size_t k = 0; k < n4; k++) {
+		size_t ahead = k + FILL_AHEAD;
+
+		if (ahead < n4 && (keys[ahead] & ((1u << KEY_INDEX_BITS) - 1)) <
+					  s->p->n_cidrs)
+			__builtin_prefetch(
+				&s->p->cidrs[keys[ahead] &
+					     ((1u << KEY_INDEX_BITS) - 1)]);
+		source_entry(s, keys[k] & ((1u << KEY_INDEX_BITS) - 1),
+			     &t->v[t->n++]);
+	}
+	array_unmap(keys, total * sizeof(*keys));
+	for (size_t i = 0; i < total; i++)
+		if (source_family(s, i) != AF_INET)
+			source_entry(s, i, &t->v[t->n++]);
+	qsort(t->v + n4, t->n - n4, sizeof(*t->v), entry_cmp);
 	return 0;
 }
 
@@ -276,7 +403,6 @@ static int merge_same_prefix(struct rule_table *t, struct build_err *b)
 	size_t out = 0;
 	bool too_many, group_failed = false;
 
-	qsort(t->v, t->n, sizeof(*t->v), entry_cmp);
 	for (size_t i = 0; i < t->n; i++) {
 		struct rule_entry *e = &t->v[i], *prev;
 
@@ -354,26 +480,32 @@ int rules_build(struct rule_table *t, const struct policy *p,
 {
 	static const struct awf_port_set none;
 	struct build_err b = { .err = err, .errlen = errlen };
-	size_t n_reserved = N_RESERVED;
+	struct rule_table extras = { .cap = N_RESERVED + n_local };
+	struct entry_source src = { .p = p, .extras = &extras };
 	uint32_t none_id;
 
 	memset(t, 0, sizeof(*t));
 	err[0] = '\0';
+	extras.v = malloc(extras.cap * sizeof(*extras.v));
 	/* sized once: a doubling array would copy a million entries */
-	t->cap = n_reserved + n_local + p->n_cidrs;
+	t->cap = extras.cap + p->n_cidrs;
 	t->v = malloc(t->cap * sizeof(*t->v));
-	if (!t->v || add_allows(t, p) ||
+	array_huge(t->v, t->cap * sizeof(*t->v));
+	if (!extras.v || !t->v || intern_policy_ports(t, p) ||
 	    port_table_intern(&t->ports, &none, &none_id) < 0 ||
-	    add_reserved(t, none_id, err, errlen))
+	    add_reserved(&extras, none_id, err, errlen))
 		goto fail;
-	add_local(t, local, n_local, none_id);
-	if (merge_same_prefix(t, &b))
+	add_local(&extras, local, n_local, none_id);
+	if (add_sorted(t, &src) || merge_same_prefix(t, &b))
 		goto fail;
+	free(extras.v);
+	extras.v = NULL;
 	if (!b.failed && fold_covering_ports(t, &b))
 		goto fail;
 	if (!b.failed)
 		return 0;
 fail:
+	free(extras.v);
 	if (!err[0])
 		set_err(err, errlen, "out of memory");
 	rules_free(t);

@@ -112,12 +112,21 @@ static uint64_t ports_hash(uint64_t h, const struct awf_port_set *ports)
 	return fnv1a(h, ports->ranges, ports->count * sizeof(ports->ranges[0]));
 }
 
-/* The slot of an entry equal to entry, or the empty slot where it goes. */
-static uint32_t *index_slot(struct policy_index *x, const void *list,
-			    const struct index_ops *ops, const void *entry)
+/* Where the probe for an entry of hash h starts. */
+static size_t index_home(const struct policy_index *x, uint64_t h)
 {
-	uint64_t h = ops->hash(entry);
-	size_t i = (size_t)(h ^ (h >> 29)) & (x->cap - 1);
+	return (size_t)(h ^ (h >> 29)) & (x->cap - 1);
+}
+
+/*
+ * The slot of an entry equal to entry (of hash h), or the empty slot
+ * where it goes.
+ */
+static uint32_t *index_slot_hashed(struct policy_index *x, const void *list,
+				   const struct index_ops *ops,
+				   const void *entry, uint64_t h)
+{
+	size_t i = index_home(x, h);
 
 	while (x->slot[i] &&
 	       !ops->same((const char *)list + (x->slot[i] - 1) * ops->size,
@@ -126,14 +135,20 @@ static uint32_t *index_slot(struct policy_index *x, const void *list,
 	return &x->slot[i];
 }
 
-/* Index list[0..n) plus room for one more entry. */
-static int index_sync(struct policy_index **xp, const void *list, size_t n,
-		      const struct index_ops *ops)
+static uint32_t *index_slot(struct policy_index *x, const void *list,
+			    const struct index_ops *ops, const void *entry)
+{
+	return index_slot_hashed(x, list, ops, entry, ops->hash(entry));
+}
+
+/* Index list[0..n) with room for `room` entries in all. */
+static int index_sync_room(struct policy_index **xp, const void *list, size_t n,
+			   size_t room, const struct index_ops *ops)
 {
 	struct policy_index *x = *xp;
 	size_t cap = x ? x->cap : 64;
 
-	while (cap < 2 * (n + 1) + 2)
+	while (cap < 2 * room + 2)
 		cap *= 2;
 	if (!x || cap != x->cap || x->n > n) {
 		free(x);
@@ -141,6 +156,7 @@ static int index_sync(struct policy_index **xp, const void *list, size_t n,
 		*xp = x;
 		if (!x)
 			return -1;
+		array_huge(x, sizeof(*x) + cap * sizeof(x->slot[0]));
 		x->cap = cap;
 	}
 	for (; x->n < n; x->n++) {
@@ -151,6 +167,13 @@ static int index_sync(struct policy_index **xp, const void *list, size_t n,
 			*slot = (uint32_t)x->n + 1;
 	}
 	return 0;
+}
+
+/* Index list[0..n) plus room for one more entry. */
+static int index_sync(struct policy_index **xp, const void *list, size_t n,
+		      const struct index_ops *ops)
+{
+	return index_sync_room(xp, list, n, n + 1, ops);
 }
 
 /* Room for n entries from the start: no rehash on the way there. */
@@ -165,6 +188,7 @@ static int index_reserve(struct policy_index **xp, size_t n)
 	*xp = calloc(1, sizeof(**xp) + cap * sizeof((*xp)->slot[0]));
 	if (!*xp)
 		return -1;
+	array_huge(*xp, sizeof(**xp) + cap * sizeof((*xp)->slot[0]));
 	(*xp)->cap = cap;
 	return 0;
 }
@@ -315,18 +339,50 @@ static const struct index_ops cidr_ops = {
 	.same = same_cidr,
 };
 
+/* c as the policy keeps it, its ports interned in p->cidr_ports. */
+static int cidr_entry_of(struct policy *p, const struct policy_cidr *c,
+			 struct policy_cidr_entry *e, char *err, size_t errlen)
+{
+	memset(e, 0, sizeof(*e));
+	e->family = (uint8_t)c->family;
+	e->prefixlen = (uint8_t)c->prefixlen;
+	memcpy(e->addr, c->addr, sizeof(e->addr));
+	if (port_table_intern(&p->cidr_ports, &c->ports, &e->ports) < 0)
+		return set_err(err, errlen, "out of memory");
+	return 0;
+}
+
+/*
+ * A list of a million outgrows the heap's mmap threshold, which glibc
+ * raises as large blocks are freed: each doubling would then copy it.
+ * policy_reserve_cidrs() allocates the file's count at once.
+ */
+static int push_cidr(struct policy *p, const struct policy_cidr_entry *e,
+		     char *err, size_t errlen)
+{
+	if (p->n_cidrs >= p->cidrs_cap) {
+		void *arr = p->cidrs;
+		size_t cap = p->cidrs_cap;
+
+		if (!cap && p->n_cidrs) /* filled by hand: full */
+			cap = p->n_cidrs;
+		if (array_grow(&arr, &cap, p->n_cidrs + 1, sizeof(*e)) < 0)
+			return set_err(err, errlen, "out of memory");
+		p->cidrs = arr;
+		p->cidrs_cap = cap;
+	}
+	p->cidrs[p->n_cidrs++] = *e;
+	return 0;
+}
+
 int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		      size_t errlen)
 {
-	struct policy_cidr_entry e = { .family = (uint8_t)c->family,
-				       .prefixlen = (uint8_t)c->prefixlen };
-	struct policy_cidr_entry *bigger;
+	struct policy_cidr_entry e;
 	uint32_t *slot = NULL;
 
-	memcpy(e.addr, c->addr, sizeof(e.addr));
-	if (port_table_intern(&p->cidr_ports, &c->ports, &e.ports) < 0)
-		return set_err(err, errlen, "out of memory");
-	if (index_lookup(&p->cidr_index, p->cidrs, p->n_cidrs, &cidr_ops, &e,
+	if (cidr_entry_of(p, c, &e, err, errlen) < 0 ||
+	    index_lookup(&p->cidr_index, p->cidrs, p->n_cidrs, &cidr_ops, &e,
 			 &slot, err, errlen) < 0)
 		return -1;
 	if (*slot)
@@ -334,21 +390,94 @@ int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 	if (p->n_cidrs >= AWF_MAX_CIDRS)
 		return set_err(err, errlen, "more than %d CIDR entries",
 			       AWF_MAX_CIDRS);
-	bigger = room_for_one(p->cidrs, p->n_cidrs, sizeof(*bigger), err,
-			      errlen);
-	if (!bigger)
+	if (push_cidr(p, &e, err, errlen) < 0)
 		return -1;
-	p->cidrs = bigger;
-	p->cidrs[p->n_cidrs++] = e;
 	*slot = (uint32_t)p->n_cidrs;
 	p->cidr_index->n = p->n_cidrs;
 	return 0;
 }
 
+int policy_append_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		       size_t errlen)
+{
+	struct policy_cidr_entry e;
+
+	/* at the limit, only a merge knows whether c is one more */
+	if (p->n_cidrs >= AWF_MAX_CIDRS)
+		return policy_settle_cidrs(p, err, errlen) < 0 ?
+			       -1 :
+			       policy_merge_cidr(p, c, err, errlen);
+	if (cidr_entry_of(p, c, &e, err, errlen) < 0)
+		return -1;
+	return push_cidr(p, &e, err, errlen);
+}
+
+/* How far ahead policy_settle_cidrs() fetches index slots. */
+#define SETTLE_AHEAD 16
+
+int policy_settle_cidrs(struct policy *p, char *err, size_t errlen)
+{
+	struct policy_index *x = p->cidr_index;
+	size_t from = x ? x->n : 0, n = p->n_cidrs, out = from;
+	uint64_t hash[SETTLE_AHEAD];
+
+	if (x && from == n)
+		return 0;
+	if (index_sync_room(&p->cidr_index, p->cidrs, from, n, &cidr_ops) < 0)
+		return set_err(err, errlen, "out of memory");
+	x = p->cidr_index;
+	/*
+	 * Entry i's slot is fetched, then entry i - SETTLE_AHEAD (whose hash
+	 * it replaces in the ring) looked up; the kept entries move down to
+	 * out, which trails both.
+	 */
+	for (size_t i = from; i < n + SETTLE_AHEAD; i++) {
+		uint64_t *h = &hash[i % SETTLE_AHEAD];
+		uint64_t next = 0;
+
+		if (i < n) {
+			next = cidr_ops.hash(&p->cidrs[i]);
+			__builtin_prefetch(&x->slot[index_home(x, next)], 1);
+		}
+		if (i >= from + SETTLE_AHEAD) {
+			size_t j = i - SETTLE_AHEAD;
+			uint32_t *slot = index_slot_hashed(
+				x, p->cidrs, &cidr_ops, &p->cidrs[j], *h);
+
+			if (!*slot) {
+				p->cidrs[out] = p->cidrs[j];
+				*slot = (uint32_t)++out;
+			}
+		}
+		*h = next;
+	}
+	p->n_cidrs = out;
+	x->n = out;
+	return 0;
+}
+
+void policy_drop_indexes(struct policy *p)
+{
+	free(p->cidr_index);
+	free(p->allow_domain_index);
+	free(p->block_domain_index);
+	p->cidr_index = p->allow_domain_index = p->block_domain_index = NULL;
+}
+
 int policy_reserve_cidrs(struct policy *p, size_t n)
 {
+	void *arr = p->cidrs;
+
 	if (n > AWF_MAX_CIDRS)
 		n = AWF_MAX_CIDRS;
+	if (n > p->cidrs_cap) {
+		arr = reallocarray(arr, n, sizeof(*p->cidrs));
+		if (!arr)
+			return -1;
+		array_huge(arr, n * sizeof(*p->cidrs));
+		p->cidrs = arr;
+		p->cidrs_cap = n;
+	}
 	return index_reserve(&p->cidr_index, n);
 }
 

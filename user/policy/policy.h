@@ -70,6 +70,7 @@ struct policy {
 	size_t n_dns_servers;
 	struct policy_cidr_entry *cidrs;
 	size_t n_cidrs;
+	size_t cidrs_cap; /* allocated; 0: as room_for_one() (policy.c) */
 	struct port_table cidr_ports; /* the port sets of cidrs */
 	/* policy.c: duplicate lookups of the merges */
 	struct policy_index *cidr_index;

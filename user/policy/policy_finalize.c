@@ -106,6 +106,8 @@ int policy_finalize(struct policy *p, const char *resolv_conf,
 {
 	if (check_proxy(p, err, errlen) < 0)
 		return -1;
+	/* merged: the sandbox is built from the lists alone */
+	policy_drop_indexes(p);
 	if (p->n_dns_servers)
 		return 0;
 	return dns_from_host(p, resolv_conf ? resolv_conf : RESOLV_CONF,

@@ -26,10 +26,24 @@ int policy_merge_domain(struct policy *p, bool block,
 int policy_merge_cidr(struct policy *p, const struct policy_cidr *c, char *err,
 		      size_t errlen);
 /*
+ * c at the end of p's allow_cidrs, duplicate or not, for a policy file's
+ * list; policy_settle_cidrs() then drops the duplicates in bulk (a lookup
+ * each in an index of a million entries waits for memory at every one).
+ * The first entry of several equal ones stays where it was.
+ */
+int policy_append_cidr(struct policy *p, const struct policy_cidr *c, char *err,
+		       size_t errlen);
+int policy_settle_cidrs(struct policy *p, char *err, size_t errlen);
+/*
  * A hint: about n CIDR entries are coming (a policy file's count). Sizes
  * the duplicate lookup once; -1 when out of memory.
  */
 int policy_reserve_cidrs(struct policy *p, size_t n);
+/*
+ * Frees the duplicate lookups of the merges (16 MiB for a million CIDRs);
+ * a later merge builds them again from the lists.
+ */
+void policy_drop_indexes(struct policy *p);
 int policy_merge_dns_server(struct policy *p, const struct policy_addr *a,
 			    char *err, size_t errlen);
 /* A domain given as a bare string: default subdomains and ports. */

@@ -15,6 +15,7 @@
 
 #include "policy/cidr.h"
 #include "policy/domain.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "common/json_keys.h"
 #include "common/json_stream.h"
@@ -85,9 +86,25 @@ static const char *path_key(char *buf, const char *parent, const char *key)
 	return path_fmt(buf, "%s%s%s", parent, *parent ? "." : "", key);
 }
 
+/* By hand: a list of a million entries would be a million snprintf()s. */
 static const char *path_index(char *buf, const char *parent, size_t i)
 {
-	return path_fmt(buf, "%s[%zu]", parent, i);
+	char num[24], *d = num + sizeof(num) - 1;
+	size_t len = strnlen(parent, PATH_LEN), n;
+
+	*d = '\0';
+	do
+		*--d = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	n = (size_t)(num + sizeof(num) - 1 - d);
+	if (len + n + 3 > PATH_LEN) /* cut where path_fmt() cuts */
+		return path_fmt(buf, "%s[%s]", parent, d);
+	memmove(buf, parent, len);
+	buf[len] = '[';
+	memcpy(buf + len + 1, d, n);
+	buf[len + 1 + n] = ']';
+	buf[len + 2 + n] = '\0';
+	return buf;
 }
 
 static int get_bool(const struct jctx *c, const char *path, json_object *val,
@@ -398,8 +415,18 @@ static int read_cidr(const struct jctx *c, const char *path, json_object *val,
 	}
 	if (e.has_ports)
 		e.cidr.ports = e.ports;
-	if (policy_merge_cidr(target, &e.cidr, why, sizeof(why)) < 0)
+	if (policy_append_cidr(target, &e.cidr, why, sizeof(why)) < 0)
 		return jfail(c, path, "%s", why);
+	return 0;
+}
+
+/* After a file's allow_cidrs: their duplicates out (read_cidr). */
+static int settle_cidrs(const struct jctx *c, struct policy *p)
+{
+	char why[AWF_ERR_LEN];
+
+	if (policy_settle_cidrs(p, why, sizeof(why)) < 0)
+		return jfail(c, "allow_cidrs", "%s", why);
 	return 0;
 }
 
@@ -588,7 +615,9 @@ int policy_load_json(struct policy *p, json_object *root, const char *origin,
 	if (read_version(&c, "version", json_object_object_get(root, "version"),
 			 p) < 0)
 		return -1;
-	return read_object(&c, "", root, top_keys, p);
+	if (read_object(&c, "", root, top_keys, p) < 0)
+		return -1;
+	return settle_cidrs(&c, p);
 }
 
 static int too_big(const char *path, char *err, size_t errlen)
@@ -630,10 +659,26 @@ int policy_read_file(const char *path, char **buf, size_t *len, char *err,
 	size_t cap = 0;
 	char *data = NULL;
 	ssize_t n = 0;
+	struct stat st;
 
 	*len = 0;
 	if (fd < 0)
 		return -1;
+	/*
+	 * Room for the whole file and its NUL at once: a doubling buffer of
+	 * a large file is copied by realloc() once past the heap's mmap
+	 * threshold. The loop still grows it for a file that grows.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    st.st_size <= POLICY_FILE_MAX) {
+		cap = (size_t)st.st_size + 2;
+		data = malloc(cap);
+		if (!data) {
+			set_err(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		array_huge(data, cap);
+	}
 	for (;;) {
 		if (*len > POLICY_FILE_MAX) {
 			too_big(path, err, errlen);
@@ -650,6 +695,7 @@ int policy_read_file(const char *path, char **buf, size_t *len, char *err,
 			}
 			data = bigger;
 			cap = bigger_cap;
+			array_huge(data, cap);
 		}
 		n = read(fd, data + *len, cap - *len - 1);
 		if (n < 0 && errno == EINTR)
@@ -852,6 +898,8 @@ static int load_streamed(struct policy *p, const char *path, const char *buf,
 		rc = read_version(&c, "version", NULL, p);
 	if (rc == 0)
 		rc = json_stream_object(buf, len, &ops, &r);
+	if (rc == 0)
+		rc = settle_cidrs(&c, p);
 	if (rc > 0) {
 		policy_free(p);
 		*p = fresh;
