@@ -499,8 +499,12 @@ static int final_status(const struct run_state *s)
 }
 
 /*
- * Programs are detached only once the cgroup is empty: while anything of
- * the workload lives, it stays confined.
+ * Programs go only once the cgroup is empty: while anything of the
+ * workload lives, it stays confined. They are not detached one by one:
+ * the kernel releases a removed cgroup's programs itself, off the path
+ * to our exit (each detach that turns off the last program of a hook
+ * patches the kernel's text, synchronously, on every CPU). An empty
+ * cgroup that cannot be removed keeps them.
  */
 static void tear_down(struct run_state *s)
 {
@@ -515,7 +519,6 @@ static void tear_down(struct run_state *s)
 		close(s->cg.fd);
 		s->cg.fd = -1;
 	} else if (emptied) {
-		loader_detach(&s->loader);
 		if (s->cg.path[0])
 			cgroup_remove(&s->cg);
 	} else {
