@@ -257,14 +257,21 @@ demo: deps
 	tests/demo.sh
 
 # Not part of `make test`: docs/benchmarks.md says what it measures.
+# The static build too, where its libraries are installed (make
+# deps-package): phase 1 measures it beside the default one.
+BENCH_STATIC = $(MAKE) $(BUILD)/awf-bpf-static || \
+	echo "bench: no static build (make deps-package): left out of the start-up"
+
 bench: deps
 	$(MAKE) all bench-tools
+	@$(BENCH_STATIC)
 	bench/run.sh
 
 # A check of a change in at most three minutes: one short round of every
 # phase, the goals table included (docs/benchmarks.md).
 bench-quick: deps
 	$(MAKE) all bench-tools
+	@$(BENCH_STATIC)
 	BENCH_QUICK=1 bench/run.sh
 
 # The gc timer removes what killed runs leave; enable it with
