@@ -261,7 +261,7 @@ static __attribute__((noreturn)) void init_main(struct workload *w)
 		child_fail("PR_SET_DUMPABLE", strerror(errno), 125);
 	/* The gate's write end too: else no EOF could ever come. */
 	child_close_fds(w->req->gate);
-	sandbox_init(workload_main, w);
+	sandbox_init(workload_main, w, w->req->gate ? w->req->gate->rfd : -1);
 }
 
 static int prepare(struct workload *w, const struct spawn_request *req,
