@@ -44,8 +44,10 @@ DEPFLAGS   = -MMD -MP
 COMPILE    = $(CC) $(AWF_CPPFLAGS) $(CPPFLAGS) $(AWF_CFLAGS) $(CFLAGS) $(DEPFLAGS)
 LINK       = $(CC) $(AWF_CFLAGS) $(CFLAGS) $(LDFLAGS)
 
+# vmlinux.h as the BPF programs include it: vmlinux/uapi_ctx.awk says why.
+BPF_VMLINUX := $(BUILD)/vmlinux/vmlinux.h
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	      -I$(dir $(VMLINUX)) -Ibpf
+	      -I$(dir $(BPF_VMLINUX)) -Ibpf
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=all
@@ -107,22 +109,26 @@ FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h \
 
 all: $(BUILD)/awf-bpf
 
+$(BPF_VMLINUX): $(VMLINUX) vmlinux/uapi_ctx.awk
+	@mkdir -p $(dir $@)
+	awk -f vmlinux/uapi_ctx.awk $< > $@
+
 # The skeleton embeds the object: DWARF is only size there (CO-RE and the
 # skeleton need .BTF and .BTF.ext, which llvm-strip -g keeps).
-$(BUILD)/awf.bpf.o: bpf/awf.bpf.c $(VMLINUX)
+$(BUILD)/awf.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 # The agent's build of the same programs: a sandbox per cgroup (slots).
-$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(VMLINUX)
+$(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_AGENT -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 # `run` without a name check: no sock_ops, no sk_msg (the light skeleton
 # has no autoload switch).
-$(BUILD)/awf_nonames.bpf.o: bpf/awf.bpf.c $(VMLINUX)
+$(BUILD)/awf_nonames.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_NO_NAME_CHECK -c $< -o $@
 	$(LLVM_STRIP) -g $@
@@ -175,7 +181,7 @@ $(BPFT_BINS): $(BUILD)/tests/bpf/%: $(BUILD)/obj/tests/bpf/%.o $(LIB_AR)
 BPFT_PROBE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/bpf/*.bpf.c))
 BPFT_PROBES := $(patsubst $(BUILD)/obj/tests/bpf/%.bpf.o,$(BUILD)/%.skel.h,\
 		 $(BPFT_PROBE_OBJS))
-$(BUILD)/obj/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(VMLINUX)
+$(BUILD)/obj/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
@@ -255,14 +261,21 @@ demo: deps
 	tests/demo.sh
 
 # Not part of `make test`: docs/benchmarks.md says what it measures.
+# The static build too, where its libraries are installed (make
+# deps-package): phase 1 measures it beside the default one.
+BENCH_STATIC = $(MAKE) $(BUILD)/awf-bpf-static || \
+	echo "bench: no static build (make deps-package): left out of the start-up"
+
 bench: deps
 	$(MAKE) all bench-tools
+	@$(BENCH_STATIC)
 	bench/run.sh
 
 # A check of a change in at most three minutes: one short round of every
 # phase, the goals table included (docs/benchmarks.md).
 bench-quick: deps
 	$(MAKE) all bench-tools
+	@$(BENCH_STATIC)
 	BENCH_QUICK=1 bench/run.sh
 
 # The gc timer removes what killed runs leave; enable it with

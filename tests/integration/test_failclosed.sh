@@ -162,3 +162,26 @@ test_failclosed_kill9_leaves_no_process_and_next_run_sweeps() {
 	assert_eq 0 "$AWF_RC" "the next run"
 	assert_file_absent "$cg" "the killed run's cgroup after the next run (gc_sweep)"
 }
+
+# The sandbox is spawned before the programs are loaded, and its workload
+# waits right before exec: a set-up that fails after that point (here:
+# the pin directory of this run's id is taken by one it cannot remove)
+# must not let the command run, and must leave no process behind.
+test_failclosed_setup_fails_after_spawn() {
+	local pol taken snap=$TEST_TMP/state-before
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	pol=$(policy p '')
+	mkdir -p "$AWF_BPFFS" || fail "cannot create $AWF_BPFFS"
+	# The shell's pid is awf-bpf's once it execs: its run-<pid> is known.
+	sh -c 'mkdir "$0/run-$$" "$0/run-$$/taken" && exec "$@"' "$AWF_BPFFS" \
+		"$AWF" run --standalone --policy "$pol" -- touch "$TEST_TMP/ran" \
+		>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	AWF_RC=$?
+	taken=$(find "$AWF_BPFFS" -maxdepth 2 -path '*/run-*/taken')
+	[ -n "$taken" ] && rmdir "$taken" "$(dirname "$taken")"
+	assert_eq 125 "$AWF_RC" "exit status ($(cat "$TEST_TMP/err"))"
+	assert_contains "$(cat "$TEST_TMP/err")" "mkdir $AWF_BPFFS/run-" "the error"
+	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
+}

@@ -222,6 +222,18 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
 #define SHRINK_MAP(name) skel->maps.name.max_entries = 1;
 
 /*
+ * The loopback ports the sandbox serves on matter to localhost "sandbox"
+ * mode only: elsewhere post_bind and sock_release stay unattached (they
+ * would run for every socket and find nothing to do), and lo_ports, a
+ * preallocated hash (half a millisecond to create at 4096 entries), gets
+ * one entry nothing writes.
+ */
+static bool serves_loopback(const struct awf_config *cfg)
+{
+	return cfg->localhost_mode == AWF_LO_SANDBOX;
+}
+
+/*
  * .rodata is written before load and frozen by the loader program: the
  * programs cannot be reconfigured, and the verifier prunes what the
  * configuration disables. 0 or -errno.
@@ -240,6 +252,8 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
 		if (!names) {                                                  \
 			AWF_NAME_MAPS(SHRINK_MAP)                              \
 		}                                                              \
+		if (!serves_loopback(cfg))                                     \
+			skel->maps.lo_ports.max_entries = 1;                   \
 		l->field->maps.name_socks.max_entries = socks;                 \
 		set_log(l, &l->field->ctx);                                    \
 		ret = kind##__load(l->field);                                  \
@@ -337,14 +351,10 @@ static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
 	return 0;
 }
 
-/*
- * The loopback ports the sandbox serves on matter to localhost "sandbox"
- * mode only; elsewhere these would run for every socket and find nothing
- * to do. (A light skeleton loads every program: they are left unattached.)
- */
+/* (A light skeleton loads every program: those not needed stay unattached.) */
 static bool prog_needed(const struct loader *l, const struct loader_prog *p)
 {
-	if (l->cfg->localhost_mode == AWF_LO_SANDBOX)
+	if (serves_loopback(l->cfg))
 		return true;
 	return p->type != BPF_CGROUP_INET4_POST_BIND &&
 	       p->type != BPF_CGROUP_INET6_POST_BIND &&

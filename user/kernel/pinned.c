@@ -52,10 +52,17 @@ static int open_map(const char *id, const char *name)
 	return bpf_obj_get_opts(path, &opts);
 }
 
+static bool read_meta(int fd, struct awf_meta *meta)
+{
+	uint32_t zero = 0;
+
+	return fd >= 0 && bpf_map_lookup_elem(fd, &zero, meta) == 0 &&
+	       meta->version == AWF_META_VERSION;
+}
+
 int pinned_open(struct pinned *p, const char *id, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
-	uint32_t zero = 0;
 
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < PINS_N_MAPS; i++)
@@ -69,9 +76,7 @@ int pinned_open(struct pinned *p, const char *id, char *err, size_t errlen)
 		return set_err(err, errlen, "%s: %s", dir, strerror(errno));
 	for (size_t i = 0; i < PINS_N_MAPS; i++)
 		p->fds[i] = open_map(id, pins_maps[i]);
-	p->has_meta = p->fds[0] >= 0 &&
-		      bpf_map_lookup_elem(p->fds[0], &zero, &p->meta) == 0 &&
-		      p->meta.version == AWF_META_VERSION;
+	p->has_meta = read_meta(p->fds[0], &p->meta);
 	return 0;
 }
 
@@ -112,18 +117,48 @@ int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n)
 			(void **)ids, n);
 }
 
-bool pinned_alive(const struct pinned *p)
+static bool owner_alive(const char *id, const struct awf_meta *meta)
 {
 	uint64_t ticks;
 	int pid;
 
-	if (p->has_meta) {
-		if (proc_start_ticks((pid_t)p->meta.pid, &ticks))
+	if (meta) {
+		if (proc_start_ticks((pid_t)meta->pid, &ticks))
 			return false;
-		return ticks == p->meta.pid_start_ticks;
+		return ticks == meta->pid_start_ticks;
 	}
 	/* Before meta is pinned: the pid of the name is all there is. */
-	if (sscanf(p->id, "run-%d", &pid) != 1)
+	if (sscanf(id, "run-%d", &pid) != 1)
 		return false;
 	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+bool pinned_alive(const struct pinned *p)
+{
+	return owner_alive(p->id, p->has_meta ? &p->meta : NULL);
+}
+
+/*
+ * The same answer from the meta pin alone: every run's gc sweep asks it
+ * of every other sandbox, and opening all their pins for it would cost
+ * a run started next to many others a few milliseconds.
+ */
+int pinned_id_alive(const char *id, bool *alive)
+{
+	struct awf_meta meta;
+	char dir[PATH_MAX];
+	bool has_meta;
+	int fd;
+
+	if (!pins_valid_id(id))
+		return -1;
+	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", id);
+	if (access(dir, F_OK))
+		return -1;
+	fd = open_map(id, pins_maps[0]);
+	has_meta = read_meta(fd, &meta);
+	if (fd >= 0)
+		close(fd);
+	*alive = owner_alive(id, has_meta ? &meta : NULL);
+	return 0;
 }

@@ -33,6 +33,12 @@ int pinned_list(char (**ids)[AWF_ID_LEN], size_t *n);
 /* Whether the awf-bpf of the sandbox still runs (pid and start time). */
 bool pinned_alive(const struct pinned *p);
 
+/*
+ * pinned_alive() of sandbox id without opening its maps; -1 when it has
+ * no pin directory.
+ */
+int pinned_id_alive(const char *id, bool *alive);
+
 /* Field 22 of /proc/<pid>/stat: tells a reused pid apart. */
 int proc_start_ticks(pid_t pid, uint64_t *ticks);
 

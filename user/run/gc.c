@@ -19,8 +19,6 @@
 
 bool gc_owner_alive(const char *id)
 {
-	char err[AWF_ERR_LEN];
-	struct pinned p;
 	bool alive;
 	int pid;
 
@@ -29,10 +27,8 @@ bool gc_owner_alive(const char *id)
 	if (kill(pid, 0) < 0 && errno == ESRCH)
 		return false;
 	/* The pins know the start time too: a reused pid is not the owner. */
-	if (pinned_open(&p, id, err, sizeof(err)))
+	if (pinned_id_alive(id, &alive))
 		return true;
-	alive = pinned_alive(&p);
-	pinned_close(&p);
 	return alive;
 }
 

@@ -85,7 +85,7 @@ static void pass_on(pid_t workload, const siginfo_t *si)
 		init_fail("passing a signal on");
 }
 
-void sandbox_init(init_workload_fn workload, void *arg)
+void sandbox_init(init_workload_fn workload, void *arg, int workload_fd)
 {
 	sigset_t waited;
 	pid_t pid;
@@ -105,6 +105,8 @@ void sandbox_init(init_workload_fn workload, void *arg)
 		workload(arg);
 		_exit(EXIT_INIT_FAILURE);
 	}
+	if (workload_fd >= 0)
+		close(workload_fd);
 	/* ps in the sandbox: tell it apart from the workload. */
 	if (prctl(PR_SET_NAME, "awf-bpf-init", 0, 0, 0) < 0)
 		init_fail("PR_SET_NAME");

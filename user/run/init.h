@@ -22,10 +22,13 @@ typedef void (*init_workload_fn)(void *arg);
  * is unchanged by the namespace. (Re-raising N would not work: pid 1 of a
  * namespace is immune to signals without a handler.)
  *
+ * workload_fd (-1: none) is the workload's alone: init closes its copy
+ * once forked.
+ *
  * Failures (fork, sigwaitinfo...) print one "awf-bpf: ..." line and exit
  * 125.
  */
 __attribute__((noreturn)) void sandbox_init(init_workload_fn workload,
-					    void *arg);
+					    void *arg, int workload_fd);
 
 #endif /* AWF_INIT_H */

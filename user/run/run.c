@@ -65,6 +65,7 @@ struct run_state {
 	struct ev_source signal_src; /* signalfd */
 	struct ev_source timer_src;  /* timerfd for --timeout */
 	struct ev_source kill_src;   /* timerfd for --kill-after */
+	struct spawn_gate gate;	     /* init waits there until attach */
 	pid_t child;
 	bool child_done;
 	int child_status; /* exit status as the shell reports it */
@@ -362,7 +363,8 @@ static int watch_timeout(struct run_state *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int start_workload(struct run_state *s, char *err, size_t errlen)
+static int spawn(struct run_state *s, struct spawn_gate *gate, char *err,
+		 size_t errlen)
 {
 	char env_store[MAX_PROXY_ENV][96];
 	char *env[MAX_PROXY_ENV + 1];
@@ -375,10 +377,29 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 		.child_sigmask = &s->orig_mask,
 		.user = s->opts->user,
 		.seccomp_log = s->opts->seccomp_log,
+		.gate = gate,
 	};
 
 	build_proxy_env(s->opts->policy, env_store, env);
-	if (spawn_workload(&req, &s->child, &s->child_src.fd, err, errlen))
+	return spawn_workload(&req, &s->child, &s->child_src.fd, err, errlen);
+}
+
+/*
+ * The sandbox's init and workload set themselves up (namespaces, mounts,
+ * user, seccomp: several ms) while the programs are verified, on another
+ * CPU where there is one; the workload execs the command only once
+ * start_workload() opens the gate, after attach. tear_down() kills them
+ * if that never comes.
+ */
+static int spawn_behind_gate(struct run_state *s, char *err, size_t errlen)
+{
+	return spawn_gate_new(&s->gate, err, errlen) ||
+	       spawn(s, &s->gate, err, errlen);
+}
+
+static int start_workload(struct run_state *s, char *err, size_t errlen)
+{
+	if (s->child_src.fd < 0 && spawn(s, NULL, err, errlen))
 		return -1;
 	s->child_src.on_ready = on_child_exit;
 	if (ev_add(s->epfd, &s->child_src, EPOLLIN)) {
@@ -388,7 +409,7 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 	}
 	sandbox_publish_workload(&s->pub, s->child);
 	events_start(&s->events, s->child, s->opts->argv, s->cgroup_id);
-	return 0;
+	return s->gate.wfd >= 0 ? spawn_gate_open(&s->gate, err, errlen) : 0;
 }
 
 /* Pin the maps for `awf-bpf dump` and `status`; tear_down unpins. */
@@ -466,13 +487,14 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (kernel_check_btf_present(err, errlen) ||
-	    open_dns_endpoint(s, err, errlen) ||
-	    load_policy_into_kernel(s, err, errlen) ||
-	    open_learned_store(s, err, errlen) ||
-	    open_name_table(s, err, errlen))
+	    open_dns_endpoint(s, err, errlen))
 		return -1;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
 	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
+	    spawn_behind_gate(s, err, errlen) ||
+	    load_policy_into_kernel(s, err, errlen) ||
+	    open_learned_store(s, err, errlen) ||
+	    open_name_table(s, err, errlen) ||
 	    loader_attach(&s->loader, s->cg.fd, err, errlen))
 		return -1;
 	if (events_open(&s->events, loader_map_fd(&s->loader, "events"),
@@ -499,8 +521,12 @@ static int final_status(const struct run_state *s)
 }
 
 /*
- * Programs are detached only once the cgroup is empty: while anything of
- * the workload lives, it stays confined.
+ * Programs go only once the cgroup is empty: while anything of the
+ * workload lives, it stays confined. They are not detached one by one:
+ * the kernel releases a removed cgroup's programs itself, off the path
+ * to our exit (each detach that turns off the last program of a hook
+ * patches the kernel's text, synchronously, on every CPU). An empty
+ * cgroup that cannot be removed keeps them.
  */
 static void tear_down(struct run_state *s)
 {
@@ -515,7 +541,6 @@ static void tear_down(struct run_state *s)
 		close(s->cg.fd);
 		s->cg.fd = -1;
 	} else if (emptied) {
-		loader_detach(&s->loader);
 		if (s->cg.path[0])
 			cgroup_remove(&s->cg);
 	} else {
@@ -542,6 +567,7 @@ static void tear_down(struct run_state *s)
 		close(s->kill_src.fd);
 	if (s->child_src.fd >= 0)
 		close(s->child_src.fd);
+	spawn_gate_close(&s->gate);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
@@ -558,6 +584,7 @@ int run_sandbox(const struct run_options *opts)
 		.timer_src = { .fd = -1 },
 		.kill_src = { .fd = -1 },
 		.child_src = { .fd = -1 },
+		.gate = { .rfd = -1, .wfd = -1 },
 		.agent = { .src = { .fd = -1 } },
 	};
 	char err[AWF_ERR_LEN] = "";

@@ -61,11 +61,37 @@ static void child_reset_signals(const sigset_t *mask)
 		child_fail("sigprocmask", strerror(errno), 125);
 }
 
-/* Nothing of awf-bpf's (maps, sockets, ring buffer, pidfds) goes in. */
-static void child_close_fds(void)
+/*
+ * Nothing of awf-bpf's (maps, sockets, ring buffer, pidfds) goes in; the
+ * read end of the gate (spawn.h) stays until the workload has passed it.
+ */
+static void child_close_fds(const struct spawn_gate *g)
 {
-	if (close_range(3, ~0U, 0) < 0)
+	int keep = g ? g->rfd : -1;
+
+	if ((keep > 3 && close_range(3, (unsigned int)keep - 1, 0) < 0) ||
+	    close_range(keep >= 3 ? (unsigned int)keep + 1 : 3, ~0U, 0) < 0)
 		child_fail("close_range", strerror(errno), 125);
+}
+
+/*
+ * The workload's last step before exec: everything of the sandbox is in
+ * place but the programs, which awf-bpf may still be loading. EOF: it
+ * gave up (and says why).
+ */
+static void wait_at_gate(const struct spawn_gate *g)
+{
+	ssize_t n;
+	char go;
+
+	if (!g)
+		return;
+	do
+		n = read(g->rfd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(125);
+	close(g->rfd);
 }
 
 /*
@@ -160,10 +186,11 @@ static __attribute__((noreturn)) void workload_main(void *arg)
 	child_setenv(w->req->user_env);
 	if (identity_apply(&w->id, err, sizeof(err)))
 		child_fail("switching user", err, 125);
-	child_close_fds();
+	child_close_fds(w->req->gate);
 	child_reset_signals(w->req->child_sigmask);
 	if (syscall_filter_load(w->filter, err, sizeof(err)))
 		child_fail("seccomp", err, 125);
+	wait_at_gate(w->req->gate);
 	execvp(w->req->argv[0], w->req->argv);
 	child_fail(w->req->argv[0], strerror(errno),
 		   errno == ENOENT ? 127 : 126);
@@ -175,6 +202,41 @@ static bool parent_gone(int pidfd)
 
 	/* Readable: exited. An error: we cannot know, so assume the worst. */
 	return poll(&p, 1, 0) != 0;
+}
+
+int spawn_gate_new(struct spawn_gate *g, char *err, size_t errlen)
+{
+	int fds[2];
+
+	g->rfd = g->wfd = -1;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return set_err(err, errlen, "pipe2: %s", strerror(errno));
+	g->rfd = fds[0];
+	g->wfd = fds[1];
+	return 0;
+}
+
+int spawn_gate_open(struct spawn_gate *g, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	do
+		n = write(g->wfd, "g", 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 && errno != EPIPE)
+		return set_err(err, errlen, "starting the command: %s",
+			       strerror(errno));
+	spawn_gate_close(g);
+	return 0;
+}
+
+void spawn_gate_close(struct spawn_gate *g)
+{
+	if (g->rfd >= 0)
+		close(g->rfd);
+	if (g->wfd >= 0)
+		close(g->wfd);
+	g->rfd = g->wfd = -1;
 }
 
 /* pid 1 of the new PID namespace. */
@@ -197,8 +259,9 @@ static __attribute__((noreturn)) void init_main(struct workload *w)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		child_fail("PR_SET_DUMPABLE", strerror(errno), 125);
-	child_close_fds();
-	sandbox_init(workload_main, w);
+	/* The gate's write end too: else no EOF could ever come. */
+	child_close_fds(w->req->gate);
+	sandbox_init(workload_main, w, w->req->gate ? w->req->gate->rfd : -1);
 }
 
 static int prepare(struct workload *w, const struct spawn_request *req,
@@ -256,6 +319,11 @@ int spawn_workload(const struct spawn_request *req, pid_t *pid, int *pidfd,
 	release(&w);
 	if (ret < 0)
 		return -1;
+	/* Init's end: ours could only keep it from ever seeing EOF. */
+	if (req->gate) {
+		close(req->gate->rfd);
+		req->gate->rfd = -1;
+	}
 	*pid = (pid_t)ret;
 	*pidfd = fd;
 	return 0;

@@ -19,6 +19,18 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * A gate the workload waits at right before exec, with everything of the
+ * sandbox in place (namespaces, mounts, user, capabilities, seccomp) but
+ * the BPF programs: awf-bpf loads them meanwhile and opens the gate once
+ * they are attached. Closed instead, and the workload exits 125 without
+ * a word (awf-bpf says why, and removes the sandbox); awf-bpf gone, and
+ * its init and with it the workload are killed (PR_SET_PDEATHSIG).
+ */
+struct spawn_gate {
+	int rfd, wfd; /* a pipe; -1 when closed */
+};
+
 struct spawn_request {
 	int cgroup_fd;
 	const char *cgroup2_root; /* mount point made read-only for it */
@@ -28,6 +40,7 @@ struct spawn_request {
 	const sigset_t *child_sigmask; /* restored in the child before exec */
 	const char *user; /* --user, or NULL: the sudo user or unchanged */
 	bool seccomp_log; /* --seccomp-log: log what the filter would deny */
+	struct spawn_gate *gate; /* NULL: the workload starts at once */
 };
 
 /*
@@ -39,5 +52,11 @@ struct spawn_request {
  */
 int spawn_workload(const struct spawn_request *req, pid_t *pid, int *pidfd,
 		   char *err, size_t errlen);
+
+int spawn_gate_new(struct spawn_gate *g, char *err, size_t errlen);
+/* Let the workload start. A sandbox whose init has already exited is
+ * not an error here: its exit status says why. */
+int spawn_gate_open(struct spawn_gate *g, char *err, size_t errlen);
+void spawn_gate_close(struct spawn_gate *g);
 
 #endif /* AWF_SPAWN_H */
