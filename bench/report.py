@@ -65,10 +65,22 @@ GOALS = [
     ("concurrent-agent", "the same through the agent"),
 ]
 goal_rows = {}
+# The phase of bench/run.sh that measures each goal, and what its notes
+# about that goal's step say: a goal it left unmeasured says why from them.
+GOAL_PHASE = {"startup": ("startup", "round|hyperfine"), "concurrent": ("startup", "concurrent"),
+              "startup-agent": ("agent", ""), "concurrent-agent": ("agent", ""),
+              "connect": ("progstats", ""), "packet": ("packet", "bulk"),
+              "iperf": ("packet", "round|iperf|judge"), "dns-qps": ("dns", ""),
+              "dns-latency": ("dns", ""), "cidrs-1m": ("memory", "large polic"),
+              "domains-100k": ("memory", "large polic")}
+# The words a phase's notes start with.
+PHASE_LABEL = {"startup": "start-up", "progstats": "program run time"}
 
 
 def add_goal(gid, measured, met):
-    goal_rows[gid] = (measured, "yes" if met else "no")
+    """met: True, False, or None when the measurement cannot judge the goal
+    (measured then says why)."""
+    goal_rows[gid] = (measured, "not judged" if met is None else ("yes" if met else "no"))
 
 
 if os.path.exists(os.path.join(WORK, "goals.tsv")):
@@ -78,10 +90,11 @@ if os.path.exists(os.path.join(WORK, "goals.tsv")):
             goal_rows[f[0]] = (f[1], f[2])
 
 md.append("Measured on %s (%s CPUs, %s GiB), kernel %s, %s, on %s; awf-bpf %s (git %s); "
-          "%s rounds, interleaved." % (
+          "%s rounds, interleaved%s." % (
               meta.get("cpu"), meta.get("cpus"), meta.get("mem_gib"), meta.get("kernel"),
               meta.get("os"), meta.get("date"), meta.get("awf_version", "").replace("awf-bpf ", ""),
-              meta.get("git"), meta.get("rounds")))
+              meta.get("git"), meta.get("rounds"),
+              " (quick mode: `make bench-quick`, a check of a change)" if meta.get("quick") else ""))
 md.append("")
 
 # ------------------------------------------------------------ 1. start-up
@@ -666,13 +679,41 @@ if big:
             text += " (empty policy: %.2f s, %.0f MiB)" % (base["start_ms"] / 1e3, base["peak_rss_kib"] / 1024)
         add_goal(label, text, v["start_ms"] <= 1000 and v["peak_rss_kib"] <= 100 * 1024)
 
+# What each phase took (bench/run.sh: "PHASE START END STATUS", seconds
+# since the start; "- -" for a phase not selected).
+phases = {f[0]: f[1:4] for f in lines("phases.txt") if len(f) == 4}
+result["phase_seconds"] = {p: int(v[1]) - int(v[0]) for p, v in phases.items() if v[0] != "-"}
+
+
+def unmeasured(gid):
+    """Why goal gid has no row: its phase's status and notes."""
+    if gid not in GOAL_PHASE:
+        return "not measured: no phase measures it"
+    phase, step = GOAL_PHASE[gid]
+    if phase not in phases:
+        return "not measured: the run ended before phase %s" % phase
+    if phases[phase][2] == "not-selected":
+        return "not measured: phase %s not in BENCH_PHASES" % phase
+    prefixes = ("%s:" % phase, "%s:" % PHASE_LABEL.get(phase, phase))
+    why = [n.split(":", 1)[1].strip() for n in notes if n.startswith(prefixes)
+           and (re.search("BENCH_BUDGET", n) or
+                (re.search(step, n) and re.search(r"skipped|failed|did not|no kernel|no sandbox", n)))]
+    if why:
+        return "not measured: " + "; ".join(why)
+    return "not measured: phase %s ran but recorded no figure for it" % phase
+
+
 # The goals table goes first: what the rest of the page explains.
 gmd = ["### Goals", "", "| goal | measured | met |", "|---|---|---|"]
 known = [g for g, _ in GOALS]
 for gid, text in GOALS + [(g, g) for g in sorted(goal_rows) if g not in known]:
-    measured, met = goal_rows.get(gid, ("not measured in this run", "–"))
+    measured, met = goal_rows.get(gid, (unmeasured(gid), "–"))
     gmd.append("| %s | %s | %s |" % (text, measured, met))
 gmd.append("")
+if result["phase_seconds"]:
+    gmd.append("Seconds per phase: %s." % ", ".join(
+        "%s %d" % (p, t) for p, t in result["phase_seconds"].items()))
+    gmd.append("")
 result["goals"] = {g: {"measured": m, "met": k} for g, (m, k) in goal_rows.items()}
 md[2:2] = gmd
 
@@ -688,7 +729,9 @@ with open(os.path.join(OUT, "latest.md"), "w") as f:
     f.write(text + "\n")
 print(text)
 
-# The generated part of the docs.
+# The generated part of the docs (none for an empty DOC: quick mode).
+if not DOC:
+    sys.exit(0)
 doc = open(DOC).read() if os.path.exists(DOC) else "# awf-bpf benchmarks\n\n" + BEGIN + "\n" + END + "\n"
 if BEGIN in doc and END in doc:
     head, rest = doc.split(BEGIN, 1)
