@@ -946,14 +946,14 @@ trap 'note "$PHASE: stopped when BENCH_BUDGET ($BENCH_BUDGET s) ran out"; phase_
 phase_end() { # status
 	echo "$PHASE $PHASE_T0 $SECONDS $1" >>"$WORK/phases.txt"
 }
+for PHASE in "${PHASE_ORDER[@]}"; do # first: a cut run still says which were left out
+	want "$PHASE" || echo "$PHASE - - not-selected" >>"$WORK/phases.txt"
+done
 for PHASE in "${PHASE_ORDER[@]}"; do
-	if want "$PHASE"; then
-		PHASE_T0=$SECONDS
-		"phase_$PHASE"
-		phase_end ran
-	else
-		echo "$PHASE - - not-selected" >>"$WORK/phases.txt"
-	fi
+	want "$PHASE" || continue
+	PHASE_T0=$SECONDS
+	"phase_$PHASE"
+	phase_end ran
 done
 PHASE=report
 report
