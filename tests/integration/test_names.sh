@@ -492,6 +492,33 @@ test_names_udp_to_a_learned_name_needs_the_udp_key() {
 	assert_eperm_fast "$(hello_line unlearned)" "udp to an address no allowed name has"
 }
 
+# The run's fix (--summary-format json, allow_policy) for a UDP denial to
+# a name's address says "udp": true; merged into the policy, UDP goes.
+test_names_summary_fix_allows_udp_to_a_name() {
+	local tcp_only fixed json
+	names_setup
+	tcp_only=$(names_policy tcpfix "[{\"domain\": \"allowed.test\", \"ports\": [443]}]")
+	awf_run --policy "$tcp_only" --summary-format json -- sh -c "
+		$DIGN @$DNS4 allowed.test A >/dev/null
+		echo \"echo \$($PY $PROBE udp $ALLOWED4 $UDP_ECHO_PORT)\""
+	assert_eperm_fast "$(hello_line echo)" "udp sendto allowed.test's address without \"udp\""
+	json=$(printf '%s\n' "$AWF_ERR" | tail -n 1)
+	assert_eq "{\"domain\":\"allowed.test\",\"subdomains\":false,\"ports\":[$UDP_ECHO_PORT],\"udp\":true}" \
+		"$(jq -c '.allow_policy.allow_domains[] | objects' <<<"$json")" "allow_policy's entry"
+	assert_contains "$(jq -r '.no_flag[]' <<<"$json")" 'allowed.test: UDP to its addresses takes an entry with "udp": true' "no_flag"
+	fixed=$TEST_TMP/fixed.json
+	jq -s '.[0].allow_domains += .[1].allow_domains | .[0]' "$tcp_only" - <<<"$(jq .allow_policy <<<"$json")" >"$fixed" ||
+		fail "merging allow_policy into $tcp_only"
+	chmod 0644 "$fixed"
+	awf_run --policy "$fixed" -- sh -c "
+		$DIGN @$DNS4 allowed.test A >/dev/null
+		echo \"echo \$($PY $PROBE udp $ALLOWED4 $UDP_ECHO_PORT)\""
+	case $(hello_line echo) in
+	"ok "*) ;;
+	*) fail "udp to allowed.test's address with the fix merged: expected 'ok ...', got '$(hello_line echo)'; stderr: $AWF_ERR" ;;
+	esac
+}
+
 test_names_exact_and_wildcard_entries() {
 	local pol
 	names_setup

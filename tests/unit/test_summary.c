@@ -469,11 +469,35 @@ static void test_audit_only_from_log(void **state)
 	summary_free(s);
 }
 
+/*
+ * The fix as a policy is want, and the same as allow_policy in the JSON
+ * summary, which is returned (the caller puts it).
+ */
+static json_object *assert_fix_policy(const struct summary *s, const char *want)
+{
+	json_object *fix = summary_fix_policy(s), *o = summary_to_json(s);
+
+	assert_non_null(fix);
+	assert_non_null(o);
+	assert_string_equal(
+		json_object_to_json_string_ext(
+			fix, JSON_C_TO_STRING_PLAIN |
+				     JSON_C_TO_STRING_NOSLASHESCAPE),
+		want);
+	assert_string_equal(
+		json_object_to_json_string_ext(
+			json_object_object_get(o, "allow_policy"),
+			JSON_C_TO_STRING_PLAIN),
+		json_object_to_json_string_ext(fix, JSON_C_TO_STRING_PLAIN));
+	json_object_put(fix);
+	return o;
+}
+
 /* The fix as a policy: every name and address, the ports per address. */
 static void test_fix_as_policy(void **state)
 {
 	struct summary *s = summary_new();
-	json_object *o, *fix;
+	json_object *o;
 
 	(void)state;
 	assert_null(summary_fix_policy(s));
@@ -485,23 +509,62 @@ static void test_fix_as_policy(void **state)
 	add(s, "169.254.169.254", 80, AWF_DENY, AWF_R_RESERVED_RANGE, NULL);
 	summary_add_dns(s, "pypi.org", false, AWF_R_NAME_NOT_ALLOWED, false);
 	summary_add_dns(s, "evil.test", false, AWF_R_BLOCKED_DOMAIN, false);
-	fix = summary_fix_policy(s);
-	assert_non_null(fix);
-	assert_string_equal(
-		json_object_to_json_string_ext(
-			fix, JSON_C_TO_STRING_PLAIN |
-				     JSON_C_TO_STRING_NOSLASHESCAPE),
+	o = assert_fix_policy(
+		s,
 		"{\"version\":1,\"allow_domains\":[\"pypi.org\"],\"allow_cidrs\":["
 		"{\"cidr\":\"198.18.0.20/32\",\"ports\":[443,80]},"
 		"{\"cidr\":\"fd42:a0f0::20/128\",\"ports\":[8443]}]}");
-	o = summary_to_json(s);
-	assert_string_equal(
-		json_object_to_json_string_ext(
-			json_object_object_get(o, "allow_policy"),
-			JSON_C_TO_STRING_PLAIN),
-		json_object_to_json_string_ext(fix, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	json_object_put(fix);
+	summary_free(s);
+}
+
+static void add_udp(struct summary *s, const char *addr, uint16_t port,
+		    unsigned int reason, const char *domain)
+{
+	struct summary_net n =
+		net(addr, port, IPPROTO_UDP, AWF_DENY, reason, domain);
+
+	summary_add_net(s, &n);
+}
+
+/*
+ * UDP to a name's addresses needs "udp": true in its entry, which no flag
+ * says: the fix has an entry for the name alone on the ports UDP tried
+ * (merged with the name's other entry), and the text says what to write.
+ */
+static void test_fix_udp_to_a_name(void **state)
+{
+	struct summary *s = summary_new();
+	json_object *o;
+	char *text;
+
+	(void)state;
+	add_udp(s, "198.18.0.30", 443, AWF_R_UDP_TO_NAME, "quic.test");
+	add_udp(s, "198.18.0.31", 443, AWF_R_UDP_TO_NAME, "quic.test");
+	add_udp(s, "198.18.0.30", 8443, AWF_R_UDP_TO_NAME, "quic.test");
+	/* audit-only: a name not allowed yet, its UDP too */
+	add_udp(s, "198.18.0.40", 123, AWF_R_NOT_IN_POLICY, "ntp.test");
+	summary_add_dns(s, "ntp.test", false, AWF_R_NAME_NOT_ALLOWED, true);
+	/* TCP to an allowed name's address on another port: not this fix */
+	add(s, "198.18.0.30", 22, AWF_DENY, AWF_R_PORT_NOT_ALLOWED,
+	    "quic.test");
+	o = assert_fix_policy(
+		s,
+		"{\"version\":1,\"allow_domains\":[\"ntp.test\","
+		"{\"domain\":\"quic.test\",\"subdomains\":false,\"ports\":[443,8443],\"udp\":true},"
+		"{\"domain\":\"ntp.test\",\"subdomains\":false,\"ports\":[123],\"udp\":true}],"
+		"\"allow_cidrs\":[]}");
+	assert_int_equal(
+		json_object_array_length(json_object_object_get(o, "no_flag")),
+		2);
+	json_object_put(o);
+	text = text_of(s);
+	assert_non_null(strstr(
+		text,
+		"no flag for quic.test: UDP to its addresses takes an entry with \"udp\": true: {\"domain\": \"quic.test\", \"subdomains\": false, \"ports\": [443, 8443], \"udp\": true}"));
+	assert_non_null(strstr(
+		text, "to allow these, add: --allow-domains ntp.test\n"));
+	free(text);
 	summary_free(s);
 }
 
@@ -589,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_audit_only_would_have_denied),
 		cmocka_unit_test(test_audit_only_from_log),
 		cmocka_unit_test(test_fix_as_policy),
+		cmocka_unit_test(test_fix_udp_to_a_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

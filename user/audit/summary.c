@@ -516,34 +516,64 @@ static bool same_addr(const struct sum_dest *a, const struct sum_dest *b)
 	return a->family == b->family && memcmp(a->addr, b->addr, 16) == 0;
 }
 
+/*
+ * UDP to an address learned for a name: its entry lacks "udp": true
+ * (udp_to_name), or, in audit-only mode, the name is not allowed yet or
+ * not on that port. No flag says "udp": the fix is an entry for the name
+ * alone with "udp": true on the ports tried, which the policy merges with
+ * the name's other entry (ports and "udp" of a name's entries add up).
+ */
+static bool wants_udp(const struct sum_dest *d)
+{
+	return d->kind == AWF_EV_CONNECT && d->domain &&
+	       d->proto == IPPROTO_UDP &&
+	       (d->reason == AWF_R_UDP_TO_NAME ||
+		d->reason == AWF_R_NOT_IN_POLICY ||
+		d->reason == AWF_R_PORT_NOT_ALLOWED);
+}
+
+static bool same_domain(const struct sum_dest *a, const struct sum_dest *b)
+{
+	return strcmp(a->domain, b->domain) == 0;
+}
+
+/* What one entry of the fix covers: an address (cidr), a name (udp). */
+struct fix_kind {
+	bool (*wants)(const struct sum_dest *d);
+	bool (*same)(const struct sum_dest *a, const struct sum_dest *b);
+};
+
+static const struct fix_kind cidr_fix = { wants_cidr, same_addr };
+static const struct fix_kind udp_fix = { wants_udp, same_domain };
+
 #define MAX_CIDR_PORTS 64
 
-/* The ports tried on v[i]'s address (v[i] and after), each once. */
-static size_t cidr_ports(struct sum_dest **v, size_t n, size_t i,
-			 uint16_t seen[MAX_CIDR_PORTS])
+/* The ports the fix needs for v[i]'s entry (v[i] and after), each once. */
+static size_t fix_ports(const struct fix_kind *k, struct sum_dest **v, size_t n,
+			size_t i, uint16_t seen[MAX_CIDR_PORTS])
 {
 	size_t n_seen = 0;
 
 	for (size_t j = i; j < n && n_seen < MAX_CIDR_PORTS; j++) {
 		bool dup = false;
 
-		if (!wants_cidr(v[j]) || !same_addr(v[i], v[j]))
+		if (!k->wants(v[j]) || !k->same(v[i], v[j]))
 			continue;
-		for (size_t k = 0; k < n_seen; k++)
-			dup |= seen[k] == v[j]->port;
+		for (size_t m = 0; m < n_seen; m++)
+			dup |= seen[m] == v[j]->port;
 		if (!dup)
 			seen[n_seen++] = v[j]->port;
 	}
 	return n_seen;
 }
 
-/* Whether v[i] is the first destination the fix needs of its address. */
-static bool first_cidr(struct sum_dest **v, size_t i)
+/* Whether v[i] is the first destination of its entry in the fix. */
+static bool fix_first(const struct fix_kind *k, struct sum_dest **v, size_t i)
 {
-	if (!wants_cidr(v[i]))
+	if (!k->wants(v[i]))
 		return false;
 	for (size_t j = 0; j < i; j++)
-		if (wants_cidr(v[j]) && same_addr(v[i], v[j]))
+		if (k->wants(v[j]) && k->same(v[i], v[j]))
 			return false;
 	return true;
 }
@@ -562,7 +592,7 @@ static void cidr_flag(struct strbuf *b, struct sum_dest **v, size_t n, size_t i)
 {
 	char cidr[INET6_ADDRSTRLEN + 8], port[8];
 	uint16_t seen[MAX_CIDR_PORTS];
-	size_t n_seen = cidr_ports(v, n, i, seen);
+	size_t n_seen = fix_ports(&cidr_fix, v, n, i, seen);
 
 	cidr_text(v[i], cidr, sizeof(cidr));
 	sb_add(b, b->len ? " --allow-cidr " : "--allow-cidr ");
@@ -599,7 +629,7 @@ static char *allow_flags(const struct summary *s, const struct suggestions *g,
 	domains_flag(&b, g, max_names);
 	for (size_t i = 0; v && i < s->n_dests && n_cidrs < MAX_CIDR_HINTS;
 	     i++) {
-		if (!first_cidr(v, i))
+		if (!fix_first(&cidr_fix, v, i))
 			continue;
 		cidr_flag(&b, v, s->n_dests, i);
 		n_cidrs++;
@@ -612,6 +642,32 @@ static char *allow_flags(const struct summary *s, const struct suggestions *g,
 	return b.s;
 }
 
+/* A name UDP needs: no flag says so, the line says what entry does. */
+static void suggest_udp(struct suggestions *g, const struct summary *s,
+			struct sum_dest **v)
+{
+	char why[AWF_ERR_LEN], ports[MAX_CIDR_PORTS * 7];
+	uint16_t seen[MAX_CIDR_PORTS];
+
+	for (size_t i = 0; v && i < s->n_dests; i++) {
+		size_t n_seen, used = 0;
+
+		if (!fix_first(&udp_fix, v, i))
+			continue;
+		n_seen = fix_ports(&udp_fix, v, s->n_dests, i, seen);
+		ports[0] = '\0';
+		for (size_t m = 0; m < n_seen; m++)
+			used += (size_t)snprintf(ports + used,
+						 sizeof(ports) - used, "%s%u",
+						 m ? ", " : "", seen[m]);
+		snprintf(
+			why, sizeof(why),
+			"%s: UDP to its addresses takes an entry with \"udp\": true: {\"domain\": \"%s\", \"subdomains\": false, \"ports\": [%s], \"udp\": true}",
+			v[i]->domain, v[i]->domain, ports);
+		push_why(g, why);
+	}
+}
+
 /* -1 after running out of memory: no suggestion rather than half one. */
 static int suggest(const struct summary *s, struct suggestions *g)
 {
@@ -619,6 +675,7 @@ static int suggest(const struct summary *s, struct suggestions *g)
 
 	memset(g, 0, sizeof(*g));
 	suggest_names(g, s, v);
+	suggest_udp(g, s, v);
 	free(v);
 	if (g->oom) {
 		suggestions_free(g);
@@ -1012,13 +1069,24 @@ static json_object *dest_json(const struct sum_dest *d)
 	return o;
 }
 
+/* The ports of v[i]'s entry in the fix, as a JSON array. */
+static json_object *fix_ports_json(const struct fix_kind *k,
+				   struct sum_dest **v, size_t n, size_t i)
+{
+	json_object *ports = json_object_new_array();
+	uint16_t seen[MAX_CIDR_PORTS];
+	size_t n_seen = fix_ports(k, v, n, i, seen);
+
+	for (size_t m = 0; ports && m < n_seen; m++)
+		json_object_array_add(ports, json_object_new_int(seen[m]));
+	return ports;
+}
+
 static json_object *cidr_entry_json(struct sum_dest **v, size_t n, size_t i)
 {
 	json_object *o = json_object_new_object();
-	json_object *ports = json_object_new_array();
+	json_object *ports = fix_ports_json(&cidr_fix, v, n, i);
 	char cidr[INET6_ADDRSTRLEN + 8];
-	uint16_t seen[MAX_CIDR_PORTS];
-	size_t n_seen = cidr_ports(v, n, i, seen);
 
 	if (!o || !ports) {
 		json_object_put(o);
@@ -1027,9 +1095,26 @@ static json_object *cidr_entry_json(struct sum_dest **v, size_t n, size_t i)
 	}
 	cidr_text(v[i], cidr, sizeof(cidr));
 	json_object_object_add(o, "cidr", json_object_new_string(cidr));
-	for (size_t k = 0; k < n_seen; k++)
-		json_object_array_add(ports, json_object_new_int(seen[k]));
 	json_object_object_add(o, "ports", ports);
+	return o;
+}
+
+/* {"domain": NAME, "subdomains": false, "ports": [...], "udp": true} */
+static json_object *udp_entry_json(struct sum_dest **v, size_t n, size_t i)
+{
+	json_object *o = json_object_new_object();
+	json_object *ports = fix_ports_json(&udp_fix, v, n, i);
+
+	if (!o || !ports) {
+		json_object_put(o);
+		json_object_put(ports);
+		return NULL;
+	}
+	json_object_object_add(o, "domain",
+			       json_object_new_string(v[i]->domain));
+	json_object_object_add(o, "subdomains", json_object_new_boolean(false));
+	json_object_object_add(o, "ports", ports);
+	json_object_object_add(o, "udp", json_object_new_boolean(true));
 	return o;
 }
 
@@ -1054,10 +1139,14 @@ static json_object *fix_policy(const struct summary *s,
 	}
 	for (size_t i = 0; i < g->n_flag; i++)
 		json_object_array_add(doms, json_object_new_string(g->flag[i]));
-	for (size_t i = 0; i < s->n_dests; i++)
-		if (first_cidr(v, i))
+	for (size_t i = 0; i < s->n_dests; i++) {
+		if (fix_first(&udp_fix, v, i))
+			json_object_array_add(doms,
+					      udp_entry_json(v, s->n_dests, i));
+		if (fix_first(&cidr_fix, v, i))
 			json_object_array_add(
 				cidrs, cidr_entry_json(v, s->n_dests, i));
+	}
 	free(v);
 	if (!json_object_array_length(doms) &&
 	    !json_object_array_length(cidrs)) {
