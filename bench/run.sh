@@ -883,8 +883,41 @@ phase_bigpolicy() {
 	done
 }
 
+# What learned addresses cost: learned4 of a sandbox whose policy names a
+# domain (a policy without one gets a learned set of one entry, loader.c),
+# filled by bpftool to 1k and 10k entries.
+memory_learned() {
+	local apid objs lid vsize m0 m1 m10
+	room 30 memory 5 || { note "memory: learned addresses skipped ($ROOM_WHY)"; return; }
+	"$AWF" run --log-level error --policy "$WORK/p-names.json" -- sleep 120 9>&- &
+	apid=$!
+	if ! sandbox_up "$apid"; then
+		note "memory: awf-bpf with a domain did not start"
+		kill -TERM "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+		return
+	fi
+	objs=$(bpf_objects "$apid")
+	lid=$(printf '%s\n' "$objs" | awk '$1 == "map" && $3 == "learned4" { print $2; exit }')
+	vsize=$(bpftool -j map show id "$lid" 2>/dev/null | jq -r '.bytes_value // empty')
+	if [ -n "$lid" ] && [ -n "$vsize" ]; then
+		m0=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock)
+		fill_learned "$lid" "$vsize" 0 1000 &&
+			m1=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock) &&
+			fill_learned "$lid" "$vsize" 1000 9000 &&
+			m10=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock) &&
+			echo "learned4 $m0 $m1 $m10" >>"$WORK/memory.txt" ||
+			note "memory: filling learned4 failed"
+		echo "rss-learned $(awk '/^VmRSS/ { print $2 }' "/proc/$apid/status")" >>"$WORK/memory.txt"
+	else
+		note "memory: learned4 map not found"
+	fi
+	kill -TERM "$apid" 2>/dev/null
+	wait "$apid" 2>/dev/null
+}
+
 phase_memory() {
-	local n apid rss hwm objs lid vsize m0 m1 m10
+	local n apid rss hwm objs
 	for n in 0 $SIZES; do
 		room 60 memory 14 || { note "memory: $n CIDRs skipped ($ROOM_WHY)"; continue; }
 		say "5. memory: sandbox with $n CIDR entries"
@@ -906,25 +939,10 @@ phase_memory() {
 		echo "rss $n $rss $hwm" >>"$WORK/memory.txt"
 		objs=$(bpf_objects "$apid")
 		printf '%s\n' "$objs" | sed "s/^/obj $n /" >>"$WORK/memory.txt"
-		if [ "$n" = 0 ]; then
-			lid=$(printf '%s\n' "$objs" | awk '$1 == "map" && $3 == "learned4" { print $2; exit }')
-			vsize=$(bpftool -j map show id "$lid" 2>/dev/null | jq -r '.bytes_value // empty')
-			if [ -n "$lid" ] && [ -n "$vsize" ]; then
-				m0=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock)
-				fill_learned "$lid" "$vsize" 0 1000 &&
-					m1=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock) &&
-					fill_learned "$lid" "$vsize" 1000 9000 &&
-					m10=$(bpftool -j map show id "$lid" | jq -r .bytes_memlock) &&
-					echo "learned4 $m0 $m1 $m10" >>"$WORK/memory.txt" ||
-					note "memory: filling learned4 failed"
-				echo "rss-learned $(awk '/^VmRSS/ { print $2 }' "/proc/$apid/status")" >>"$WORK/memory.txt"
-			else
-				note "memory: learned4 map not found"
-			fi
-		fi
 		kill -TERM "$apid" 2>/dev/null
 		wait "$apid" 2>/dev/null
 	done
+	memory_learned
 	phase_bigpolicy
 }
 
