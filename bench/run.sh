@@ -521,6 +521,16 @@ prog_stats() { # pid: "prog_id run_time_ns run_cnt" of its program fds
 	done | sort -u
 }
 
+# "prog_id name" of the programs pid holds, asked one id at a time: a whole
+# listing fails when another sandbox's programs, released by the kernel
+# after its cgroup went, vanish while bpftool walks them.
+prog_names() { # pid
+	local id
+	prog_stats "$1" | while read -r id _; do
+		bpftool -j prog show id "$id" 2>/dev/null | jq -r '"\(.id) \(.name)"'
+	done
+}
+
 phase_progstats() {
 	local n apid spec ops names
 	room 220 progstats 15 || { note "program run time: skipped ($ROOM_WHY)"; return; }
@@ -531,7 +541,7 @@ phase_progstats() {
 		"$AWF" run --log-level error --policy "$WORK/p-$n.json" -- sleep 120 9>&- &
 		apid=$!
 		if sandbox_up "$apid"; then
-			names=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"')
+			names=$(prog_names "$apid")
 			for spec in "${SPECS[@]}"; do
 				prog_stats "$apid" >"$WORK/stats.before"
 				ops=$(printf 'run %s 200 0.05\nrun %s 1000000 0.5\n' "$spec" "$spec" |
@@ -603,7 +613,7 @@ packet_bulk_stats() {
 		fi
 		sandbox_up "$apid" || { note "packet: bulk statistics of $cfg: no sandbox"; kill -TERM "$apid" 2>/dev/null; wait "$apid"; continue; }
 		prog_stats "$apid" >"$WORK/stats-bulk.before"
-		names=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"')
+		names=$(prog_names "$apid")
 		touch "$gate"
 		for i in $(seq 1 $((IPERF_SECONDS * 20 + 100))); do
 			grep -q bulk-done "$WORK/bulk-$cfg.out" 2>/dev/null && break
@@ -771,7 +781,7 @@ phase_names() {
 				[ "$c" = 0 ] || echo "names $c $cfg $line" >>"$WORK/names.txt"
 			done
 		done
-		names=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"')
+		names=$(prog_names "${apid[names]}"; prog_names "${apid[nocheck]}")
 		for cfg in names nocheck; do
 			prog_stats "${apid[$cfg]}" >"$WORK/stats-$cfg.after"
 			ops=$(awk -v c="$cfg" '$3 == c { s += $5 } END { print s + 0 }' "$WORK/names.txt")
