@@ -828,10 +828,14 @@ bpf_objects() { # pid
 }
 
 # Wait (bounded) until the sandbox of awf-bpf $1 has its command running.
+# The sandbox of awf-bpf run PID has its programs attached: its processes
+# are in the cgroup before that (they set up while the programs load, at a
+# gate before exec); its pins are published after attach, counters last.
 sandbox_up() {
 	local i
 	for i in $(seq 1 600); do
-		[ -n "$(cat "$CG2/awf-bpf/run-$1/cgroup.procs" 2>/dev/null)" ] && return 0
+		[ -e "/sys/fs/bpf/awf-bpf/run-$1/counters" ] &&
+			[ -n "$(cat "$CG2/awf-bpf/run-$1/cgroup.procs" 2>/dev/null)" ] && return 0
 		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.1
 	done
