@@ -897,20 +897,26 @@ phase_bigpolicy() {
 	done
 }
 
+# A sandbox of POLICY that sleeps, its pid in MEMORY_PID once it is up;
+# else a note naming WHAT, and nothing left running.
+memory_sandbox() { # policy what
+	"$AWF" run --log-level error --policy "$1" -- sleep 120 9>&- &
+	MEMORY_PID=$!
+	sandbox_up "$MEMORY_PID" && return 0
+	note "memory: awf-bpf with $2 did not start"
+	kill -TERM "$MEMORY_PID" 2>/dev/null
+	wait "$MEMORY_PID" 2>/dev/null
+	return 1
+}
+
 # What learned addresses cost: learned4 of a sandbox whose policy names a
 # domain (a policy without one gets a learned set of one entry, loader.c),
 # filled by bpftool to 1k and 10k entries.
 memory_learned() {
 	local apid objs lid vsize m0 m1 m10
 	room 30 memory 5 || { note "memory: learned addresses skipped ($ROOM_WHY)"; return; }
-	"$AWF" run --log-level error --policy "$WORK/p-names.json" -- sleep 120 9>&- &
-	apid=$!
-	if ! sandbox_up "$apid"; then
-		note "memory: awf-bpf with a domain did not start"
-		kill -TERM "$apid" 2>/dev/null
-		wait "$apid" 2>/dev/null
-		return
-	fi
+	memory_sandbox "$WORK/p-names.json" "a domain" || return
+	apid=$MEMORY_PID
 	objs=$(bpf_objects "$apid")
 	lid=$(printf '%s\n' "$objs" | awk '$1 == "map" && $3 == "learned4" { print $2; exit }')
 	vsize=$(bpftool -j map show id "$lid" 2>/dev/null | jq -r '.bytes_value // empty')
@@ -935,14 +941,8 @@ phase_memory() {
 	for n in 0 $SIZES; do
 		room 60 memory 14 || { note "memory: $n CIDRs skipped ($ROOM_WHY)"; continue; }
 		say "5. memory: sandbox with $n CIDR entries"
-		"$AWF" run --log-level error --policy "$WORK/p-$n.json" -- sleep 120 9>&- &
-		apid=$!
-		if ! sandbox_up "$apid"; then
-			note "memory: awf-bpf with $n CIDRs did not start"
-			kill -TERM "$apid" 2>/dev/null
-			wait "$apid" 2>/dev/null
-			continue
-		fi
+		memory_sandbox "$WORK/p-$n.json" "$n CIDRs" || continue
+		apid=$MEMORY_PID
 		sleep 0.5
 		for _ in 1 2 3 4 5; do
 			awk '/^VmRSS/ { print $2 }' "/proc/$apid/status"
