@@ -205,26 +205,44 @@ static void test_lookup_overflow(void **state)
 
 #define TIMED_LOOKUPS 200000
 #define MAX_RATIO 3.0
+#define ATTEMPTS 5
 
-/* Cost must follow the name, not the size of the policy. */
+/* ns per lookup in a policy of size entries. */
+static double lookup_ns(size_t size)
+{
+	struct dmg_bench b;
+	size_t allowed;
+	double ns;
+
+	assert_int_equal(dmg_setup(&b, size), 0);
+	ns = dmg_time(&b, TIMED_LOOKUPS, 3, &allowed);
+	dmg_teardown(&b);
+	/* the hits hit and the misses miss: real work was timed */
+	assert_int_equal(allowed, (TIMED_LOOKUPS + 1) / 2);
+	printf("%6zu entries: %7.1f ns/lookup\n", size, ns);
+	return ns;
+}
+
+/*
+ * Cost must follow the name, not the size of the policy. A lookup that
+ * scanned the entries would be about 1000 times slower at 10,000 in every
+ * attempt; a machine busy with other work can slow one attempt's half by
+ * a few times, so the best of ATTEMPTS pairs is judged.
+ */
 static void test_scaling(void **state)
 {
-	static const size_t sizes[2] = { 10, 10000 };
-	struct dmg_bench b;
-	double ns[2];
-	size_t allowed;
+	double best = 1e9;
 
 	(void)state;
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(dmg_setup(&b, sizes[i]), 0);
-		ns[i] = dmg_time(&b, TIMED_LOOKUPS, 3, &allowed);
-		dmg_teardown(&b);
-		/* the hits hit and the misses miss: real work was timed */
-		assert_int_equal(allowed, (TIMED_LOOKUPS + 1) / 2);
-		printf("%6zu entries: %7.1f ns/lookup\n", sizes[i], ns[i]);
+	for (int i = 0; i < ATTEMPTS && best >= MAX_RATIO; i++) {
+		double small = lookup_ns(10);
+		double ratio = lookup_ns(10000) / small;
+
+		printf("ratio %.2f (limit %.1f)\n", ratio, MAX_RATIO);
+		if (ratio < best)
+			best = ratio;
 	}
-	printf("ratio %.2f (limit %.1f)\n", ns[1] / ns[0], MAX_RATIO);
-	assert_true(ns[1] < MAX_RATIO * ns[0]);
+	assert_true(best < MAX_RATIO);
 }
 
 int main(void)
