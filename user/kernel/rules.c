@@ -283,6 +283,7 @@ static int source_family(const struct entry_source *s, size_t i)
  * others apart by kind).
  */
 #define KEY_INDEX_BITS 24
+#define KEY_INDEX(key) ((size_t)((key) & ((1u << KEY_INDEX_BITS) - 1)))
 
 static uint64_t entry_key4(const struct rule_entry *e, size_t i)
 {
@@ -365,13 +366,10 @@ static int add_sorted(struct rule_table *t, const struct entry_source *s)
 	for (size_t k = 0; k < n4; k++) {
 		size_t ahead = k + FILL_AHEAD;
 
-		if (ahead < n4 && (keys[ahead] & ((1u << KEY_INDEX_BITS) - 1)) <
-					  s->p->n_cidrs)
+		if (ahead < n4 && KEY_INDEX(keys[ahead]) < s->p->n_cidrs)
 			__builtin_prefetch(
-				&s->p->cidrs[keys[ahead] &
-					     ((1u << KEY_INDEX_BITS) - 1)]);
-		source_entry(s, keys[k] & ((1u << KEY_INDEX_BITS) - 1),
-			     &t->v[t->n++]);
+				&s->p->cidrs[KEY_INDEX(keys[ahead])]);
+		source_entry(s, KEY_INDEX(keys[k]), &t->v[t->n++]);
 	}
 	array_unmap(keys, total * sizeof(*keys));
 	for (size_t i = 0; i < total; i++)
