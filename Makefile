@@ -27,7 +27,7 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
 	libclang-rt-14-dev util-linux python3-yaml systemd clang-format openssl
 
-PKGS      := libbpf json-c libcap libseccomp libidn2 ldns libpsl
+PKGS      := libbpf json-c libcap libidn2 ldns libpsl
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -99,7 +99,7 @@ FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -ftrivial-auto-var-init=pattern
 
 FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h \
-	tests/unit/*.c tests/unit/*.h tests/bpf/*.c tests/bpf/*.h \
+	tools/*.c tests/unit/*.c tests/unit/*.h tests/bpf/*.c tests/bpf/*.h \
 	tests/fuzz/*.c bench/*.c)
 
 .PHONY: all deps vmlinux install clean test unit unit-build bpf-tests asan \
@@ -155,6 +155,17 @@ $(BUILD)/user/%.o: user/%.c
 
 # Generated headers: needed before the first build wrote the .d files.
 $(BUILD)/user/kernel/loader.o: $(BUILD)/awf.lskel.h $(BUILD)/awf_nonames.lskel.h
+$(BUILD)/user/run/seccomp.o: $(BUILD)/seccomp_filter.h
+
+# The workload's seccomp filter, built with libseccomp here rather than in
+# every run (tools/seccomp_gen.c says why): awf-bpf itself does not link
+# libseccomp.
+$(BUILD)/tools/seccomp_gen: tools/seccomp_gen.c user/common/error.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) $^ $(shell pkg-config --cflags --libs libseccomp) -o $@
+
+$(BUILD)/seccomp_filter.h: $(BUILD)/tools/seccomp_gen
+	$< >$@
 $(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
