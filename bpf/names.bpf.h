@@ -49,13 +49,6 @@ static __always_inline __u8 to_lower(__u8 c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/*
- * Parsers of bytes a client chose are global functions (AWF_SUBPROG): the
- * verifier checks each once, for any argument, rather than once per call
- * site and per value it can tell apart.
- */
-#define AWF_SUBPROG __attribute__((noinline))
-
 /* The bytes a name is read from (first_bytes.bpf.h). */
 struct first_bytes {
 	__u8 buf[SCRATCH_LEN];
