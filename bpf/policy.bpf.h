@@ -24,6 +24,18 @@ static __always_inline bool port_in(const volatile struct awf_port_set *set,
 	return false;
 }
 
+/*
+ * port_in() of a set in a map's value (a rule's, a learned address's): a
+ * global function, so that the verifier walks the loop over the ranges
+ * once, not once for each state a caller reaches it in. The config's own
+ * sets stay inline: .rodata is read-only to the programs, and a global
+ * function's pointer argument must be writable memory.
+ */
+AWF_SUBPROG int port_in_map(const struct awf_port_set *set, __u16 port)
+{
+	return set && port_in(set, port);
+}
+
 static __always_inline bool is_loopback(const struct awf_dst *d)
 {
 	__u32 first;
@@ -202,7 +214,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 			dec->rule_id = rule->id;
 			return 0;
 		}
-		if (port_in(&rule->ports, d->port)) {
+		if (port_in_map(&rule->ports, d->port)) {
 			allow(dec, AWF_R_CIDR, rule->id);
 			return 0;
 		}
@@ -224,7 +236,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 			deny(dec, AWF_R_UDP_TO_NAME);
 			return 0;
 		}
-		if (port_in(&learned->ports, d->port)) {
+		if (port_in_map(&learned->ports, d->port)) {
 			allow(dec, AWF_R_LEARNED, learned->rule_id);
 			dec->name_check =
 				d->proto == IPPROTO_TCP &&
