@@ -138,7 +138,7 @@ static __always_inline void name_decide(__u32 slot, struct awf_name_key *key,
 	dec->rule_id = v->entry_id;
 	if (v->kind == AWF_NV_BLOCK)
 		deny(dec, AWF_R_NAME_BLOCKED);
-	else if (v->kind == AWF_NV_ALLOW && port_in(&v->ports, port))
+	else if (v->kind == AWF_NV_ALLOW && port_in_map(&v->ports, port))
 		allow(dec, AWF_R_NAME_OK, v->entry_id);
 }
 
