@@ -26,6 +26,16 @@
 #define VERDICT_REFUSE 0
 #define VERDICT_PROCEED 1
 
+/*
+ * A global function: the verifier checks it once, for any argument, rather
+ * than once per call site and per value it can tell apart (the parsers of
+ * bytes a client chose; the decision, shared by every path). Its pointer
+ * arguments may be NULL as far as the verifier knows, and a pointer read
+ * from one is a scalar: pass the slot, not a struct awf_scope, and look
+ * the scope up again (scope_of_slot()).
+ */
+#define AWF_SUBPROG __attribute__((noinline))
+
 /* A read-only view of a kernel object, for fields no context exposes. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 

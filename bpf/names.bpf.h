@@ -49,13 +49,6 @@ static __always_inline __u8 to_lower(__u8 c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/*
- * Parsers of bytes a client chose are global functions (AWF_SUBPROG): the
- * verifier checks each once, for any argument, rather than once per call
- * site and per value it can tell apart.
- */
-#define AWF_SUBPROG __attribute__((noinline))
-
 /* The bytes a name is read from (first_bytes.bpf.h). */
 struct first_bytes {
 	__u8 buf[SCRATCH_LEN];
@@ -145,7 +138,7 @@ static __always_inline void name_decide(__u32 slot, struct awf_name_key *key,
 	dec->rule_id = v->entry_id;
 	if (v->kind == AWF_NV_BLOCK)
 		deny(dec, AWF_R_NAME_BLOCKED);
-	else if (v->kind == AWF_NV_ALLOW && port_in(&v->ports, port))
+	else if (v->kind == AWF_NV_ALLOW && port_in_map(&v->ports, port))
 		allow(dec, AWF_R_NAME_OK, v->entry_id);
 }
 

@@ -24,6 +24,18 @@ static __always_inline bool port_in(const volatile struct awf_port_set *set,
 	return false;
 }
 
+/*
+ * port_in() of a set in a map's value (a rule's, a learned address's): a
+ * global function, so that the verifier walks the loop over the ranges
+ * once, not once for each state a caller reaches it in. The config's own
+ * sets stay inline: .rodata is read-only to the programs, and a global
+ * function's pointer argument must be writable memory.
+ */
+AWF_SUBPROG int port_in_map(const struct awf_port_set *set, __u16 port)
+{
+	return set && port_in(set, port);
+}
+
 static __always_inline bool is_loopback(const struct awf_dst *d)
 {
 	__u32 first;
@@ -150,51 +162,61 @@ static __always_inline bool is_proxy(const struct awf_scope *sc,
 	return ip6_eq(d->addr, cfg->proxy_addr);
 }
 
+/* decide_dst(): d is this host, which only the caller can judge */
+#define AWF_DST_LOCAL 1
+
 /*
  * The policy: proxy, loopback, reserved ranges, CIDRs, learned addresses;
  * anything else is denied. A port mismatch is remembered so the denial
- * says "port not allowed" rather than "not in policy". sa is the socket
- * hook's context, NULL on the packet paths. One lookup in the CIDR trie
- * at most: it also knows the host's own addresses.
+ * says "port not allowed" rather than "not in policy". One lookup in the
+ * CIDR trie at most: it also knows the host's own addresses. Traffic to
+ * this host (loopback, a LOCAL rule) returns AWF_DST_LOCAL for decide()
+ * to judge: the socket hooks' verdict on it needs their context, which a
+ * global function shared with the packet paths cannot take. A global
+ * function: every path of every program calls it, and each would have
+ * the verifier walk the whole policy again for each of its own states.
  */
-static __always_inline void decide(const struct awf_scope *sc,
-				   const struct awf_dst *d,
-				   struct awf_decision *dec,
-				   struct bpf_sock_addr *sa)
+AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
+			   struct awf_decision *dec)
 {
 	struct awf_learned *learned;
 	struct awf_rule *rule;
 	__u8 miss = AWF_R_NOT_IN_POLICY;
+	struct awf_scope scope;
+	struct awf_scope *sc = &scope;
 
+	if (!d || !dec)
+		return 0;
 	dec->rule_id = 0;
 	dec->name_id = 0;
 	dec->name_check = 0;
+	/* Fail closed should the sandbox go while its hook runs (agent). */
+	if (!scope_of_slot(sc, slot)) {
+		deny(dec, AWF_R_NOT_IN_POLICY);
+		return 0;
+	}
 	if (is_proxy(sc, d)) {
 		allow(dec, AWF_R_PROXY, 0);
-		return;
+		return 0;
 	}
-	if (is_loopback(d)) {
-		decide_local(sc, d, dec, sa);
-		return;
-	}
+	if (is_loopback(d))
+		return AWF_DST_LOCAL;
 	if (d->family == AF_INET6 && !sc->cfg->ipv6_enabled) {
 		deny(dec, AWF_R_IPV6_DISABLED);
-		return;
+		return 0;
 	}
 	rule = lookup_cidr(sc, d);
 	if (rule) {
-		if (rule->kind == AWF_RULE_LOCAL) {
-			decide_local(sc, d, dec, sa);
-			return;
-		}
+		if (rule->kind == AWF_RULE_LOCAL)
+			return AWF_DST_LOCAL;
 		if (rule->kind == AWF_RULE_RESERVED) {
 			deny(dec, AWF_R_RESERVED_RANGE);
 			dec->rule_id = rule->id;
-			return;
+			return 0;
 		}
-		if (port_in(&rule->ports, d->port)) {
+		if (port_in_map(&rule->ports, d->port)) {
 			allow(dec, AWF_R_CIDR, rule->id);
-			return;
+			return 0;
 		}
 		miss = AWF_R_PORT_NOT_ALLOWED;
 	}
@@ -203,27 +225,38 @@ static __always_inline void decide(const struct awf_scope *sc,
 		dec->name_id = learned->name_id;
 		if (learned->flags & AWF_LEARNED_AUDIT_ONLY) {
 			deny(dec, miss);
-			return;
+			return 0;
 		}
 		if (sc->cfg->proxy_enabled) {
 			deny(dec, AWF_R_PROXY_ONLY);
-			return;
+			return 0;
 		}
 		if (d->proto == IPPROTO_UDP &&
 		    !(learned->flags & AWF_LEARNED_UDP)) {
 			deny(dec, AWF_R_UDP_TO_NAME);
-			return;
+			return 0;
 		}
-		if (port_in(&learned->ports, d->port)) {
+		if (port_in_map(&learned->ports, d->port)) {
 			allow(dec, AWF_R_LEARNED, learned->rule_id);
 			dec->name_check =
 				d->proto == IPPROTO_TCP &&
 				!(learned->flags & AWF_LEARNED_NO_NAME_CHECK);
-			return;
+			return 0;
 		}
 		miss = AWF_R_PORT_NOT_ALLOWED;
 	}
 	deny(dec, miss);
+	return 0;
+}
+
+/* The policy's verdict on d (decide_dst()); sa: as decide_local()'s. */
+static __always_inline void decide(const struct awf_scope *sc,
+				   const struct awf_dst *d,
+				   struct awf_decision *dec,
+				   struct bpf_sock_addr *sa)
+{
+	if (decide_dst(sc->slot, d, dec) == AWF_DST_LOCAL)
+		decide_local(sc, d, dec, sa);
 }
 
 /* Traffic to this host itself never leaves it: the socket hooks govern it. */
@@ -244,21 +277,24 @@ static __always_inline bool is_local(const struct awf_scope *sc,
  * host, or loopback for traffic that stays on it. Anything else is a
  * spoofed source (IPV6_FREEBIND, IP_TRANSPARENT, a PKTINFO source): the
  * peer's answers, ICMP errors quoting the packet among them, would go to
- * a host the policy never named.
+ * a host the policy never named. A global function (decide_dst()).
  */
-static __always_inline bool source_ok(const struct awf_scope *sc,
-				      const struct awf_dst *d, __u8 family,
-				      const __u32 *src)
+AWF_SUBPROG int source_ok(__u32 slot, const struct awf_dst *d, __u8 family,
+			  const struct awf_src *s)
 {
-	if (family != d->family)
+	struct awf_scope sc;
+	const __u32 *src;
+
+	if (!d || !s || family != d->family || !scope_of_slot(&sc, slot))
 		return false;
+	src = s->addr;
 	if (family == AF_INET) {
 		if ((bpf_ntohl(src[0]) >> 24) == 127)
-			return is_local(sc, d);
+			return is_local(&sc, d);
 	} else if (!src[0] && !src[1] && !src[2] && src[3] == bpf_htonl(1)) {
-		return is_local(sc, d);
+		return is_local(&sc, d);
 	}
-	return is_host_addr(sc, family, src);
+	return is_host_addr(&sc, family, src);
 }
 
 #endif /* AWF_POLICY_BPF_H */
