@@ -163,7 +163,7 @@ static __always_inline void decide(const struct awf_scope *sc,
 				   struct bpf_sock_addr *sa)
 {
 	struct awf_learned *learned;
-	struct awf_rule *rule;
+	struct awf_rule *rule, buf; /* buf: a full-length entry's rule */
 	__u8 miss = AWF_R_NOT_IN_POLICY;
 
 	dec->rule_id = 0;
@@ -181,7 +181,7 @@ static __always_inline void decide(const struct awf_scope *sc,
 		deny(dec, AWF_R_IPV6_DISABLED);
 		return;
 	}
-	rule = lookup_cidr(sc, d);
+	rule = lookup_cidr(sc, d, &buf);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL) {
 			decide_local(sc, d, dec, sa);
@@ -230,11 +230,11 @@ static __always_inline void decide(const struct awf_scope *sc,
 static __always_inline bool is_local(const struct awf_scope *sc,
 				     const struct awf_dst *d)
 {
-	struct awf_rule *rule;
+	struct awf_rule *rule, buf;
 
 	if (is_loopback(d))
 		return true;
-	rule = lookup_cidr(sc, d);
+	rule = lookup_cidr(sc, d, &buf);
 	return rule && rule->kind == AWF_RULE_LOCAL;
 }
 
