@@ -517,6 +517,12 @@ static int build_exact(struct rule_table *t, int family, struct rules_exact *x)
 		struct rule_entry *e = &t->v[i];
 		uint32_t home;
 
+		/* an entry's home slot is anywhere in the table */
+		if (i + FILL_AHEAD < t->n &&
+		    t->v[i + FILL_AHEAD].family == family)
+			__builtin_prefetch(
+				&x->slot[exact_home(&t->v[i + FILL_AHEAD]) &
+					 x->mask]);
 		if (e->family != family || !full_length(e))
 			continue;
 		home = exact_home(e);
@@ -702,6 +708,11 @@ static int write_exact(const struct rule_table *t, const struct rules_exact *x,
 		return set_err(err, errlen, "writing CIDR rules: %s",
 			       strerror(errno));
 	for (uint32_t k = 0; k <= x->mask && !ret; k++) {
+		uint32_t ahead = x->slot[(k + FILL_AHEAD) & x->mask];
+
+		/* the slots are in hash order: their entries anywhere */
+		if (ahead)
+			__builtin_prefetch(&t->v[ahead - 1]);
 		if (!x->slot[k])
 			continue;
 		exact_slot(&t->v[x->slot[k] - 1], &slot);
