@@ -237,10 +237,11 @@ exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf)
 static __always_inline struct awf_rule *lookup_exact4(const struct awf_dst *d,
 						      struct awf_rule *buf)
 {
-	__u32 mask = exact4_mask, at = awf_exact_hash(d->addr, 1);
+	__u32 mask = exact4_mask, at;
 
-	if (!mask)
+	if (!mask) /* known at load: the verifier drops the rest */
 		return NULL;
+	at = awf_exact_hash(d->addr, 1);
 	for (int i = 0; i < AWF_EXACT_PROBES; i++) {
 		__u32 k = (at + i) & mask;
 		struct awf_exact4_slot *s =
@@ -257,10 +258,11 @@ static __always_inline struct awf_rule *lookup_exact4(const struct awf_dst *d,
 static __always_inline struct awf_rule *lookup_exact6(const struct awf_dst *d,
 						      struct awf_rule *buf)
 {
-	__u32 mask = exact6_mask, at = awf_exact_hash(d->addr, 4);
+	__u32 mask = exact6_mask, at;
 
-	if (!mask)
+	if (!mask) /* known at load: the verifier drops the rest */
 		return NULL;
+	at = awf_exact_hash(d->addr, 4);
 	for (int i = 0; i < AWF_EXACT_PROBES; i++) {
 		__u32 k = (at + i) & mask;
 		struct awf_exact6_slot *s =
