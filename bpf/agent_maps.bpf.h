@@ -206,9 +206,14 @@ static __always_inline void counter_add(__u64 *val)
 	__sync_fetch_and_add(val, 1);
 }
 
-/* prefixlen counts the slot's 32 bits too. */
+/*
+ * prefixlen counts the slot's 32 bits too. buf unused: every entry is in
+ * the trie (no exact tables: the trie is shared by every sandbox and
+ * pinned, and a reload rewrites one slot's part of it in place).
+ */
 static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						    const struct awf_dst *d)
+						    const struct awf_dst *d,
+						    struct awf_rule *buf)
 {
 	if (d->family == AF_INET) {
 		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,

@@ -148,6 +148,55 @@ struct awf_ip6_key {
 };
 
 /*
+ * The full-length CIDR entries (/32, /128) of a large `run` policy: an
+ * open-addressing hash table that user space lays out in an array map
+ * (cidr_exact4/6; the slot of an address is awf_exact_hash() & mask, then
+ * the next ones, AWF_EXACT_PROBES at most), their port sets in another
+ * (cidr_ports). On this kind of host a trie node or a hash map element
+ * costs about 1 us to insert (the bucket lock saves and restores the
+ * interrupt flag, an exit on a paravirtualized guest); an array element
+ * is a copy. An entry that finds no free slot within AWF_EXACT_PROBES
+ * stays in the trie. A full-length match is the most specific there is,
+ * so the table answers before the trie.
+ */
+#define AWF_EXACT_PROBES 16
+
+struct awf_exact4_slot {
+	__u8 addr[4];
+	__u32 id;    /* as awf_rule's */
+	__u32 ports; /* index in cidr_ports */
+	__u32 kind;  /* enum awf_rule_kind; 0: an empty slot */
+};
+
+struct awf_exact6_slot {
+	__u8 addr[16];
+	__u32 id;
+	__u32 ports;
+	__u32 kind;
+};
+
+/* murmur3's finalizer: every bit of x moves the low bits of the slot. */
+static inline __u32 awf_exact_mix(__u32 x)
+{
+	x ^= x >> 16;
+	x *= 0x85ebca6bU;
+	x ^= x >> 13;
+	x *= 0xc2b2ae35U;
+	x ^= x >> 16;
+	return x;
+}
+
+/* The home slot (before & mask) of an address of n_words 32-bit words. */
+static inline __u32 awf_exact_hash(const __u32 *w, int n_words)
+{
+	__u32 h = 0;
+
+	for (int i = 0; i < n_words; i++)
+		h = awf_exact_mix(h ^ w[i]);
+	return h;
+}
+
+/*
  * The CIDR trie's answer for one destination (`run` only, map
  * cidr_cache): a walk of a trie of 1M entries misses the cache at every
  * level, a hash lookup does not grow with the policy.

@@ -180,7 +180,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 			   struct awf_decision *dec)
 {
 	struct awf_learned *learned;
-	struct awf_rule *rule;
+	struct awf_rule *rule, buf; /* buf: a full-length entry's rule */
 	__u8 miss = AWF_R_NOT_IN_POLICY;
 	struct awf_scope scope;
 	struct awf_scope *sc = &scope;
@@ -205,7 +205,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 		deny(dec, AWF_R_IPV6_DISABLED);
 		return 0;
 	}
-	rule = lookup_cidr(sc, d);
+	rule = lookup_cidr(sc, d, &buf);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL)
 			return AWF_DST_LOCAL;
@@ -263,11 +263,11 @@ static __always_inline void decide(const struct awf_scope *sc,
 static __always_inline bool is_local(const struct awf_scope *sc,
 				     const struct awf_dst *d)
 {
-	struct awf_rule *rule;
+	struct awf_rule *rule, buf;
 
 	if (is_loopback(d))
 		return true;
-	rule = lookup_cidr(sc, d);
+	rule = lookup_cidr(sc, d, &buf);
 	return rule && rule->kind == AWF_RULE_LOCAL;
 }
 

@@ -42,6 +42,36 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cidr6 SEC(".maps");
 
+/*
+ * The full-length entries of a large policy (awf.h, struct
+ * awf_exact4_slot): the tables' sizes - 1, 0 for a family without one,
+ * in which case the verifier drops its lookup. The loader sizes the
+ * tables, cidr_ports and the tries to the policy.
+ */
+const volatile __u32 exact4_mask = 0;
+const volatile __u32 exact6_mask = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct awf_exact4_slot);
+	__uint(max_entries, 1);
+} cidr_exact4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct awf_exact6_slot);
+	__uint(max_entries, 1);
+} cidr_exact6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct awf_port_set);
+	__uint(max_entries, 1);
+} cidr_ports SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
@@ -197,14 +227,82 @@ static __always_inline struct awf_rule *lookup_trie(const struct awf_dst *d)
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
-/* The trie's answer for d: its most specific prefix, or NULL. */
+/* A slot's rule, in buf: the caller's, for this one decision. */
+static __always_inline struct awf_rule *
+exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf)
+{
+	struct awf_port_set *set = bpf_map_lookup_elem(&cidr_ports, &ports);
+
+	if (!set)
+		return NULL; /* never: user space wrote every set it names */
+	buf->id = id;
+	buf->kind = kind;
+	buf->ports = *set;
+	return buf;
+}
+
+static __always_inline struct awf_rule *lookup_exact4(const struct awf_dst *d,
+						      struct awf_rule *buf)
+{
+	__u32 mask = exact4_mask, at;
+
+	if (!mask) /* known at load: the verifier drops the rest */
+		return NULL;
+	at = awf_exact_hash(d->addr, 1);
+	for (int i = 0; i < AWF_EXACT_PROBES; i++) {
+		__u32 k = (at + i) & mask;
+		struct awf_exact4_slot *s =
+			bpf_map_lookup_elem(&cidr_exact4, &k);
+
+		if (!s || !s->kind)
+			return NULL;
+		if (*(__u32 *)s->addr == d->addr[0])
+			return exact_rule(s->id, s->kind, s->ports, buf);
+	}
+	return NULL;
+}
+
+static __always_inline struct awf_rule *lookup_exact6(const struct awf_dst *d,
+						      struct awf_rule *buf)
+{
+	__u32 mask = exact6_mask, at;
+
+	if (!mask) /* known at load: the verifier drops the rest */
+		return NULL;
+	at = awf_exact_hash(d->addr, 4);
+	for (int i = 0; i < AWF_EXACT_PROBES; i++) {
+		__u32 k = (at + i) & mask;
+		struct awf_exact6_slot *s =
+			bpf_map_lookup_elem(&cidr_exact6, &k);
+		__u32 *a;
+
+		if (!s || !s->kind)
+			return NULL;
+		a = (__u32 *)s->addr;
+		if (a[0] == d->addr[0] && a[1] == d->addr[1] &&
+		    a[2] == d->addr[2] && a[3] == d->addr[3])
+			return exact_rule(s->id, s->kind, s->ports, buf);
+	}
+	return NULL;
+}
+
+/*
+ * The rules' answer for d: its most specific prefix, or NULL; a pointer
+ * into a map, or buf. A full-length entry first: its table needs no
+ * cache (a probe or two), and leaves the cache to the trie's answers.
+ */
 static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						    const struct awf_dst *d)
+						    const struct awf_dst *d,
+						    struct awf_rule *buf)
 {
 	struct awf_cidr_cache_key key = { .family = d->family };
 	struct awf_cidr_answer *ans, fresh = {};
 	struct awf_rule *rule;
 
+	rule = d->family == AF_INET ? lookup_exact4(d, buf) :
+				      lookup_exact6(d, buf);
+	if (rule)
+		return rule;
 	__builtin_memcpy(key.addr, d->addr, 16);
 	ans = bpf_map_lookup_elem(&cidr_cache, &key);
 	if (ans)

@@ -30,15 +30,26 @@
 #include "kernel/sandbox_config.h"
 #include "kernel/verdict.h"
 #include "policy/cidr.h"
+#include "policy/policy_cli.h"
 #include "run/cgroup.h"
 
 #define HOST_ADDR "198.18.0.15" /* a LOCAL rule: this host's address */
-#define MAX_FLAGS 6
+#define MAX_FLAGS 8
+#define MAX_EXPECT 8
 
 struct policy_row {
 	const char *what;
 	struct policy_flag_arg flags[MAX_FLAGS]; /* ends at opt 0 */
 	bool no_ipv6;
+	/*
+	 * bulk: that many more host addresses of each family (240.0.0.0/4,
+	 * 2001:db8:ffff::/48: never a destination here), enough for the
+	 * exact tables (kernel/rules.h), which the row then must use.
+	 */
+	unsigned int bulk;
+	/* destinations of dests[] the kernel must allow / refuse */
+	const char *allow[MAX_EXPECT];
+	const char *deny[MAX_EXPECT];
 };
 
 static const struct policy_row policies[] = {
@@ -48,22 +59,53 @@ static const struct policy_row policies[] = {
 	    { PFLAG_ALLOW_CIDR, "0.0.0.0/1:7" },
 	    { PFLAG_ALLOW_CIDR, "[2001:db8::/32]:443" },
 	    { PFLAG_ALLOW_HOST_PORTS, "5432" } },
-	  false },
+	  false,
+	  0,
+	  { NULL },
+	  { NULL } },
 	{ "everything, host access",
 	  { { PFLAG_ALLOW_CIDR, "0.0.0.0/0" },
 	    { PFLAG_ALLOW_CIDR, "::/0" },
 	    { PFLAG_ENABLE_HOST_ACCESS, NULL } },
-	  false },
+	  false,
+	  0,
+	  { NULL },
+	  { NULL } },
 	{ "metadata named, localhost deny, proxy",
 	  { { PFLAG_ALLOW_CIDR, "169.254.169.254/32:80" },
 	    { PFLAG_LOCALHOST, "deny" },
 	    { PFLAG_PROXY, "192.0.2.3:3128" } },
-	  false },
+	  false,
+	  0,
+	  { NULL },
+	  { NULL } },
 	{ "IPv6 off",
 	  { { PFLAG_ALLOW_CIDR, "::/0" },
 	    { PFLAG_ALLOW_CIDR, "0.0.0.0/0:443" },
 	    { PFLAG_ALLOW_HOST_PORTS, "5432,6000-6010" } },
-	  true },
+	  true,
+	  0,
+	  { NULL },
+	  { NULL } },
+	/*
+	 * Host entries in the exact tables over shorter prefixes, with rules
+	 * of their own, in the tries: the most specific still wins.
+	 */
+	{ "host entries in the exact tables, prefixes in the tries",
+	  { { PFLAG_ALLOW_CIDR, "198.51.100.0/24:443" },
+	    { PFLAG_ALLOW_CIDR, "198.51.100.7/32:80" },
+	    { PFLAG_ALLOW_CIDR, "169.254.169.254/32:80" },
+	    { PFLAG_ALLOW_CIDR, "198.18.0.0/16:80" },
+	    { PFLAG_ALLOW_CIDR, "[2001:db8::/64]:443" },
+	    { PFLAG_ALLOW_CIDR, "[2001:db8::7/128]:80" },
+	    { PFLAG_ALLOW_HOST_PORTS, "5432" } },
+	  false,
+	  2000,
+	  { "198.51.100.7:80", "198.51.100.7:443", "198.51.100.8:443",
+	    "169.254.169.254:80", "[2001:db8::7]:80", "[2001:db8::7]:443",
+	    HOST_ADDR ":5432" },
+	  { "198.51.100.8:80", "169.254.169.254:443", "169.254.1.1:80",
+	    "[2001:db8::8]:80", HOST_ADDR ":80", "[fd00:ec2::254]:80" } },
 };
 
 static const char *const dests[] = {
@@ -75,6 +117,14 @@ static const char *const dests[] = {
 	"100.64.0.1:7",
 	"100.64.0.1:8",
 	"198.51.100.1:443",
+	"198.51.100.7:80",
+	"198.51.100.7:443",
+	"198.51.100.8:80",
+	"198.51.100.8:443",
+	"169.254.169.254:443",
+	"[2001:db8::7]:80",
+	"[2001:db8::7]:443",
+	"[2001:db8::8]:80",
 	"169.254.169.254:80",
 	"169.254.1.1:80",
 	"192.0.2.3:3128",
@@ -204,7 +254,51 @@ static void build_policy(const struct policy_row *r, struct policy *p)
 		args[f.n++] = r->flags[i];
 	if (policy_flags_build(&f, p, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
+	for (unsigned int i = 0; i < r->bulk; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "240.%u.%u.%u/32", i >> 16 & 0xff,
+			 i >> 8 & 0xff, i & 0xff);
+		if (policy_add_cidr_arg(p, a, "test", err, sizeof(err)) < 0)
+			fail_msg("%s: %s", a, err);
+		snprintf(a, sizeof(a), "[2001:db8:ffff::%x/128]", i + 1);
+		if (policy_add_cidr_arg(p, a, "test", err, sizeof(err)) < 0)
+			fail_msg("%s: %s", a, err);
+	}
 	p->ipv6 = !r->no_ipv6;
+}
+
+static size_t dest_index(const char *text)
+{
+	for (size_t i = 0; i < N_DESTS; i++)
+		if (!strcmp(dests[i], text))
+			return i;
+	fail_msg("%s: not in dests[]", text);
+	return 0;
+}
+
+/* The row's own expectations, on top of agreeing with `policy test`. */
+static int row_expectations(const struct policy_row *r, const int *errs)
+{
+	int wrong = 0;
+
+	for (size_t i = 0; i < MAX_EXPECT; i++) {
+		size_t a = r->allow[i] ? dest_index(r->allow[i]) : 0;
+		size_t d = r->deny[i] ? dest_index(r->deny[i]) : 0;
+
+		if (r->allow[i] && errs[a] == EPERM) {
+			print_message("%s: %s: kernel denies, want allowed\n",
+				      r->what, r->allow[i]);
+			wrong++;
+		}
+		if (r->deny[i] && errs[d] != EPERM) {
+			print_message(
+				"%s: %s: kernel allows (%s), want denied\n",
+				r->what, r->deny[i], strerror(errs[d]));
+			wrong++;
+		}
+	}
+	return wrong;
 }
 
 static void test_policy(void **state)
@@ -230,8 +324,12 @@ static void test_policy(void **state)
 			0);
 	sandbox_config_build(&cfg, &p, 5300, false, false);
 	snprintf(name, sizeof(name), "awft-verdict-%d", (int)getpid());
-	if (rules_build(&rules, &p, &host, 1, err, sizeof(err)) < 0 ||
-	    loader_load(&l, &cfg, false, true, err, sizeof(err)) < 0 ||
+	if (rules_build(&rules, &p, &host, 1, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	/* the bulk rows test the exact tables: they must have them */
+	assert_int_equal(r->bulk > 0, rules.exact4.mask != 0);
+	assert_int_equal(r->bulk > 0, rules.exact6.mask != 0);
+	if (loader_load(&l, &cfg, &rules, false, true, err, sizeof(err)) < 0 ||
 	    loader_fill_rules(&l, &rules, err, sizeof(err)) < 0 ||
 	    loader_fill_host_addrs(&l, &host, 1, err, sizeof(err)) < 0 ||
 	    cgroup_create(&cg, cgroup_root, name, err, sizeof(err)) < 0 ||
@@ -259,6 +357,7 @@ static void test_policy(void **state)
 			reason_code(v.reason));
 		mismatches++;
 	}
+	mismatches += row_expectations(r, errs);
 	verdict_ctx_free(&c);
 	policy_free(&p);
 	assert_int_equal(mismatches, 0);

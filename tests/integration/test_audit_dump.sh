@@ -5,7 +5,7 @@
 # shellcheck source=../audit_lib.sh
 . "$ROOT/tests/audit_lib.sh"
 
-PINNED_MAPS="cidr4 cidr6 counters domains learned4 learned6 lo_ports meta names "
+PINNED_MAPS="cidr4 cidr6 cidr_exact4 cidr_exact6 cidr_ports counters domains learned4 learned6 lo_ports meta names "
 
 # A HOOK for awf_paused: paused_dump, plus bpftool's view of a pin.
 paused_dump_bpftool() {

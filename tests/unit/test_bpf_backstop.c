@@ -91,7 +91,7 @@ static int load(bool proxy_only)
 	    policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t", err,
 				sizeof(err)) ||
 	    rules_build(&rules, &p, NULL, 0, err, sizeof(err)) ||
-	    loader_load(&loader, &cfg, true, true, err, sizeof(err)) ||
+	    loader_load(&loader, &cfg, &rules, true, true, err, sizeof(err)) ||
 	    loader_fill_rules(&loader, &rules, err, sizeof(err)) ||
 	    fill_host_addrs(err, sizeof(err))) {
 		fprintf(stderr, "setup: %s\n", err);

@@ -3,10 +3,11 @@
  * rules_write() against the real kernel: a policy of some thousands of
  * prefixes (duplicates, nested prefixes with their own ports, IPv6,
  * v4-mapped, reserved ranges named and shadowing, host addresses) goes
- * into LPM tries made like the programs' cidr4/cidr6, once in batches and
- * once one element at a time (the path taken where the kernel refuses
- * batches). Both tries must hold exactly the table, entry by entry.
- * Needs root (skipped without).
+ * into LPM tries and exact hash maps made like the programs' cidr4/cidr6
+ * and cidr_exact4/6, once in batches and once one element at a time (the
+ * path taken where the kernel refuses batches). The maps must hold
+ * exactly the table, entry by entry, each entry in the map
+ * rules_entry_exact() names. Needs root (skipped without).
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -33,25 +34,97 @@
 
 struct tries {
 	int fd4, fd6;
+	int exact4, exact6, ports;
+	struct rules_maps m;
 };
 
-static int make_tries(struct tries *t)
+/* The maps at the sizes the loader gives them: the table's. */
+static int make_tries(struct tries *t, const struct rule_table *rt)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct rules_sizes sz;
 
+	rules_sizes(rt, &sz);
 	t->fd4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t_cidr4",
 				sizeof(struct awf_cidr4_key),
-				sizeof(struct awf_rule), AWF_MAX_CIDRS, &opts);
+				sizeof(struct awf_rule), sz.trie4 + 1, &opts);
 	t->fd6 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t_cidr6",
 				sizeof(struct awf_cidr6_key),
-				sizeof(struct awf_rule), AWF_MAX_CIDRS, &opts);
-	return t->fd4 >= 0 && t->fd6 >= 0 ? 0 : -1;
+				sizeof(struct awf_rule), sz.trie6 + 1, &opts);
+	t->exact4 = bpf_map_create(
+		BPF_MAP_TYPE_ARRAY, "t_exact4", sizeof(uint32_t),
+		sizeof(struct awf_exact4_slot), sz.exact4 + 1, NULL);
+	t->exact6 = bpf_map_create(
+		BPF_MAP_TYPE_ARRAY, "t_exact6", sizeof(uint32_t),
+		sizeof(struct awf_exact6_slot), sz.exact6 + 1, NULL);
+	t->ports =
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ports", sizeof(uint32_t),
+			       sizeof(struct awf_port_set), sz.ports + 1, NULL);
+	t->m = (struct rules_maps){ .trie4 = t->fd4,
+				    .trie6 = t->fd6,
+				    .exact4 = t->exact4,
+				    .exact6 = t->exact6,
+				    .ports = t->ports };
+	return t->fd4 >= 0 && t->fd6 >= 0 && t->exact4 >= 0 && t->exact6 >= 0 &&
+			       t->ports >= 0 ?
+		       0 :
+		       -1;
 }
 
 static void close_tries(struct tries *t)
 {
 	close(t->fd4);
 	close(t->fd6);
+	close(t->exact4);
+	close(t->exact6);
+	close(t->ports);
+}
+
+/*
+ * The exact table's answer for a full-length address, as the programs
+ * probe it (run_maps.bpf.h): 0 and *out, or -1 when it is not there.
+ */
+static int exact_lookup(const struct rule_table *rt, const struct tries *t,
+			int family, const uint8_t *addr, struct awf_rule *out)
+{
+	const struct rules_exact *x =
+		family == AF_INET ? &rt->exact4 : &rt->exact6;
+	size_t alen = family == AF_INET ? 4 : 16;
+	struct awf_exact6_slot s6;
+	struct awf_exact4_slot s4;
+	uint32_t w[4] = { 0 }, home;
+
+	if (!x->mask)
+		return -1;
+	memcpy(w, addr, alen);
+	home = awf_exact_hash(w, family == AF_INET ? 1 : 4);
+	for (uint32_t p = 0; p < AWF_EXACT_PROBES; p++) {
+		uint32_t k = (home + p) & x->mask;
+
+		if (family == AF_INET) {
+			assert_int_equal(
+				bpf_map_lookup_elem(t->exact4, &k, &s4), 0);
+			memcpy(s6.addr, s4.addr, 4);
+			s6.id = s4.id;
+			s6.ports = s4.ports;
+			s6.kind = s4.kind;
+		} else {
+			assert_int_equal(
+				bpf_map_lookup_elem(t->exact6, &k, &s6), 0);
+		}
+		if (!s6.kind)
+			return -1;
+		if (memcmp(s6.addr, addr, alen))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->id = s6.id;
+		out->kind = s6.kind;
+		assert_int_equal(
+			bpf_map_lookup_elem(t->ports, &s6.ports, &out->ports),
+			0);
+		return 0;
+	}
+	return -1;
 }
 
 static void add(struct policy *p, const char *fmt, ...)
@@ -99,24 +172,40 @@ static void big_policy(struct policy *p)
 	}
 }
 
-/* Every entry of the table is in its trie with its value. */
+/* Every entry of the table is in its map with its value. */
 static void expect_table(const struct rule_table *rt, const struct tries *t)
 {
 	for (size_t i = 0; i < rt->n; i++) {
 		const struct rule_entry *e = &rt->v[i];
 		struct awf_cidr6_key k = { .prefixlen = e->prefixlen };
 		struct awf_rule want, got;
-		int fd = e->family == AF_INET ? t->fd4 : t->fd6;
+		bool v4 = e->family == AF_INET;
 
-		memcpy(k.addr, e->addr, e->family == AF_INET ? 4 : 16);
+		memcpy(k.addr, e->addr, v4 ? 4 : 16);
 		rules_value(rt, e, &want);
-		/* an exact prefix is its own longest match */
-		assert_int_equal(bpf_map_lookup_elem(fd, &k, &got), 0);
+		if (e->exact)
+			assert_int_equal(
+				exact_lookup(rt, t, e->family, e->addr, &got),
+				0);
+		else /* an exact prefix is its own longest match */
+			assert_int_equal(
+				bpf_map_lookup_elem(v4 ? t->fd4 : t->fd6, &k,
+						    &got),
+				0);
 		assert_memory_equal(&got, &want, sizeof(want));
 	}
 }
 
-/* Keys in the trie: as many as the table has of that family. */
+static size_t count_exact(const struct rule_table *rt, int family)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rt->n; i++)
+		n += rt->v[i].family == family && rt->v[i].exact;
+	return n;
+}
+
+/* Keys in a map: as many as rules_sizes() says. */
 static size_t count_keys(int fd, size_t key_size)
 {
 	uint8_t key[sizeof(struct awf_cidr6_key)], next[sizeof(key)];
@@ -135,22 +224,62 @@ static void check_write(enum rules_write_mode mode)
 {
 	struct policy p;
 	struct rule_table rt;
+	struct rules_sizes sz;
 	struct tries t;
 	char err[AWF_ERR_LEN];
 	size_t n4 = 0;
 
 	big_policy(&p);
 	assert_int_equal(rules_build(&rt, &p, NULL, 0, err, sizeof(err)), 0);
-	assert_int_equal(make_tries(&t), 0);
-	assert_int_equal(
-		rules_write_mode(&rt, t.fd4, t.fd6, mode, err, sizeof(err)), 0);
+	/* thousands of host addresses: the exact tables take them */
+	assert_true(rt.exact4.mask && rt.exact6.mask);
+	assert_int_equal(make_tries(&t, &rt), 0);
+	assert_int_equal(rules_write_mode(&rt, &t.m, mode, err, sizeof(err)),
+			 0);
 	expect_table(&rt, &t);
 	for (size_t i = 0; i < rt.n; i++)
 		n4 += rt.v[i].family == AF_INET;
+	rules_sizes(&rt, &sz);
 	assert_true(n4 > N_HOSTS4 && rt.n - n4 > N_HOSTS6);
-	assert_int_equal(count_keys(t.fd4, sizeof(struct awf_cidr4_key)), n4);
+	assert_int_equal(sz.trie4 + count_exact(&rt, AF_INET), n4);
+	assert_int_equal(sz.trie6 + count_exact(&rt, AF_INET6), rt.n - n4);
+	/* nearly every /32 and /128 of the policy in a table */
+	assert_true(count_exact(&rt, AF_INET) > N_HOSTS4 / 2 &&
+		    count_exact(&rt, AF_INET6) > N_HOSTS6 / 2);
+	assert_true(sz.exact4 >= 2 * count_exact(&rt, AF_INET));
+	assert_int_equal(sz.ports, rt.ports.n);
+	assert_int_equal(count_keys(t.fd4, sizeof(struct awf_cidr4_key)),
+			 sz.trie4);
 	assert_int_equal(count_keys(t.fd6, sizeof(struct awf_cidr6_key)),
-			 rt.n - n4);
+			 sz.trie6);
+	close_tries(&t);
+	rules_free(&rt);
+	policy_free(&p);
+}
+
+/* A few host addresses stay in the tries: the programs skip the maps. */
+static void test_small_table_has_no_exact_entries(void **state)
+{
+	struct policy p;
+	struct rule_table rt;
+	struct rules_sizes sz;
+	struct tries t;
+	char err[AWF_ERR_LEN];
+
+	(void)state;
+	policy_init(&p);
+	add(&p, "198.18.0.10/32:80");
+	add(&p, "198.18.0.0/24:443");
+	add(&p, "[2001:db8::1/128]:80");
+	assert_int_equal(rules_build(&rt, &p, NULL, 0, err, sizeof(err)), 0);
+	assert_true(!rt.exact4.mask && !rt.exact6.mask);
+	rules_sizes(&rt, &sz);
+	assert_int_equal(sz.exact4 + sz.exact6 + sz.ports, 0);
+	assert_int_equal(sz.trie4 + sz.trie6, rt.n);
+	assert_int_equal(make_tries(&t, &rt), 0);
+	assert_int_equal(rules_write(&rt, &t.m, err, sizeof(err)), 0);
+	expect_table(&rt, &t);
+	assert_int_equal(count_exact(&rt, AF_INET), 0);
 	close_tries(&t);
 	rules_free(&rt);
 	policy_free(&p);
@@ -168,15 +297,22 @@ static void test_element_write_holds_the_table(void **state)
 	check_write(RULES_WRITE_ELEMENT);
 }
 
-/* Folded ports as the trie answers an address: the longest match. */
-static void expect_lookup(int fd, int family, const char *addr, uint32_t kind,
-			  int port, bool allowed)
+/*
+ * Folded ports as the programs answer an address (lookup_cidr()): its
+ * exact map's entry, else the trie's longest match.
+ */
+static void expect_lookup(const struct rule_table *rt, const struct tries *t,
+			  int family, const char *addr, uint32_t kind, int port,
+			  bool allowed)
 {
 	struct awf_cidr6_key k = { .prefixlen = family == AF_INET ? 32 : 128 };
+	bool v4 = family == AF_INET;
 	struct awf_rule got;
 
 	assert_int_equal(inet_pton(family, addr, k.addr), 1);
-	assert_int_equal(bpf_map_lookup_elem(fd, &k, &got), 0);
+	if (exact_lookup(rt, t, family, k.addr, &got))
+		assert_int_equal(
+			bpf_map_lookup_elem(v4 ? t->fd4 : t->fd6, &k, &got), 0);
 	assert_int_equal(got.kind, kind);
 	assert_int_equal(port_set_contains(&got.ports, (uint16_t)port),
 			 allowed);
@@ -192,28 +328,29 @@ static void test_lookups_see_folded_ports(void **state)
 	(void)state;
 	big_policy(&p);
 	assert_int_equal(rules_build(&rt, &p, NULL, 0, err, sizeof(err)), 0);
-	assert_int_equal(make_tries(&t), 0);
-	assert_int_equal(rules_write(&rt, t.fd4, t.fd6, err, sizeof(err)), 0);
+	assert_int_equal(make_tries(&t, &rt), 0);
+	assert_int_equal(rules_write(&rt, &t.m, err, sizeof(err)), 0);
 	/* inside 198.18.4.0/22: its 8080, the /15's 443, the /0's 25 */
-	expect_lookup(t.fd4, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 8080,
+	expect_lookup(&rt, &t, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 8080,
 		      true);
-	expect_lookup(t.fd4, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 443,
+	expect_lookup(&rt, &t, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 443,
 		      true);
-	expect_lookup(t.fd4, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 25, true);
-	expect_lookup(t.fd4, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 80,
+	expect_lookup(&rt, &t, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 25,
+		      true);
+	expect_lookup(&rt, &t, AF_INET, "198.18.5.250", AWF_RULE_ALLOW, 80,
 		      false);
 	/* the reserved range shadows the /0; the named part of it does not */
-	expect_lookup(t.fd4, AF_INET, "169.254.1.1", AWF_RULE_RESERVED, 25,
+	expect_lookup(&rt, &t, AF_INET, "169.254.1.1", AWF_RULE_RESERVED, 25,
 		      false);
-	expect_lookup(t.fd4, AF_INET, "169.254.169.254", AWF_RULE_ALLOW, 80,
+	expect_lookup(&rt, &t, AF_INET, "169.254.169.254", AWF_RULE_ALLOW, 80,
 		      true);
-	expect_lookup(t.fd4, AF_INET, "169.254.169.254", AWF_RULE_ALLOW, 25,
+	expect_lookup(&rt, &t, AF_INET, "169.254.169.254", AWF_RULE_ALLOW, 25,
 		      false);
 	/* v4-mapped: stored as IPv4 */
-	expect_lookup(t.fd4, AF_INET, "198.19.1.7", AWF_RULE_ALLOW, 53, true);
-	expect_lookup(t.fd6, AF_INET6, "2001:db8:0:1::ffff", AWF_RULE_ALLOW,
+	expect_lookup(&rt, &t, AF_INET, "198.19.1.7", AWF_RULE_ALLOW, 53, true);
+	expect_lookup(&rt, &t, AF_INET6, "2001:db8:0:1::ffff", AWF_RULE_ALLOW,
 		      8443, true);
-	expect_lookup(t.fd6, AF_INET6, "2001:db8:0:1::ffff", AWF_RULE_ALLOW,
+	expect_lookup(&rt, &t, AF_INET6, "2001:db8:0:1::ffff", AWF_RULE_ALLOW,
 		      443, true);
 	close_tries(&t);
 	rules_free(&rt);
@@ -227,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_batched_write_holds_the_table),
 		cmocka_unit_test(test_element_write_holds_the_table),
 		cmocka_unit_test(test_lookups_see_folded_ports),
+		cmocka_unit_test(test_small_table_has_no_exact_entries),
 	};
 
 	if (!bpf_privileged(why, sizeof(why)))

@@ -300,15 +300,107 @@ json_object *dump_cidr_json(int family, const void *addr, uint32_t prefixlen,
 	return o;
 }
 
+/* One CIDR entry as dumped: its key in the trie's layout, its rule. */
+struct cidr_rec {
+	uint8_t key[sizeof(struct awf_slot_cidr6_key)];
+	struct awf_rule rule;
+};
+
+struct cidr_recs {
+	struct cidr_rec *v;
+	size_t n, cap;
+};
+
+static int rec_cmp(const void *a, const void *b, void *t)
+{
+	const struct cidr_rec *x = a, *y = b;
+
+	return ((const struct dump_trie *)t)->cmp(x->key, y->key);
+}
+
+static struct cidr_rec *rec_add(struct cidr_recs *r)
+{
+	if (array_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v)))
+		return NULL;
+	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
+	return &r->v[r->n++];
+}
+
+/* A used slot (kind set) of an exact table as a record; 0: one added. */
+static int exact_rec(struct cidr_recs *r, const struct dump_trie *t,
+		     const void *slot)
+{
+	struct awf_exact6_slot s6 = { 0 };
+	size_t alen = t->family == AF_INET ? 4 : 16;
+	uint32_t full = (uint32_t)alen * 8;
+	struct cidr_rec *rec;
+
+	if (t->family == AF_INET) {
+		const struct awf_exact4_slot *s4 = slot;
+
+		memcpy(s6.addr, s4->addr, 4);
+		s6.id = s4->id;
+		s6.ports = s4->ports;
+		s6.kind = s4->kind;
+	} else {
+		memcpy(&s6, slot, sizeof(s6));
+	}
+	if (!s6.kind)
+		return 1;
+	rec = rec_add(r);
+	if (!rec)
+		return -1;
+	memcpy(rec->key, &full, sizeof(full));
+	memcpy(rec->key + t->addr_off, s6.addr, alen);
+	rec->rule.id = s6.id;
+	rec->rule.kind = s6.kind;
+	if (bpf_map_lookup_elem(t->ports_fd, &s6.ports, &rec->rule.ports))
+		memset(&rec->rule.ports, 0, sizeof(rec->rule.ports));
+	return 0;
+}
+
+/* Every used slot of t's exact table, slot by slot. */
+static void add_exact_recs(struct cidr_recs *r, const struct dump_trie *t)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct awf_exact6_slot slot;
+
+	if (t->exact_fd < 0 ||
+	    bpf_obj_get_info_by_fd(t->exact_fd, &info, &len) ||
+	    info.value_size > sizeof(slot))
+		return;
+	for (uint32_t k = 0; k < info.max_entries; k++)
+		if (bpf_map_lookup_elem(t->exact_fd, &k, &slot) ||
+		    exact_rec(r, t, &slot) < 0)
+			return;
+}
+
 void dump_trie_json(json_object *arr, const struct dump_trie *t)
 {
 	size_t n;
 	uint8_t *keys =
 		dump_map_keys(t->fd, t->key_size, AWF_MAX_CIDRS, t->cmp, &n);
-	struct awf_rule r;
+	struct cidr_recs r = { 0 };
+	struct awf_rule rule;
 
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *key = keys + i * t->key_size;
+		struct cidr_rec *rec;
+
+		if (bpf_map_lookup_elem(t->fd, key, &rule) ||
+		    !(rec = rec_add(&r)))
+			continue;
+		memcpy(rec->key, key, t->key_size);
+		rec->rule = rule;
+	}
+	free(keys);
+	if (t->has_exact) {
+		add_exact_recs(&r, t);
+		qsort_r(r.v, r.n, sizeof(*r.v), rec_cmp, (void *)t);
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		const uint8_t *key = r.v[i].key;
 		uint32_t prefixlen, slot;
 
 		memcpy(&prefixlen, key, sizeof(prefixlen));
@@ -318,13 +410,11 @@ void dump_trie_json(json_object *arr, const struct dump_trie *t)
 				continue;
 			prefixlen -= t->slot_bits;
 		}
-		if (!bpf_map_lookup_elem(t->fd, key, &r))
-			json_object_array_add(arr,
-					      dump_cidr_json(t->family,
-							     key + t->addr_off,
-							     prefixlen, &r));
+		json_object_array_add(
+			arr, dump_cidr_json(t->family, key + t->addr_off,
+					    prefixlen, &r.v[i].rule));
 	}
-	free(keys);
+	free(r.v);
 }
 
 static void cidrs_json(json_object *arr, const struct pinned *p)
@@ -334,12 +424,18 @@ static void cidrs_json(json_object *arr, const struct pinned *p)
 		  .family = AF_INET,
 		  .key_size = sizeof(struct awf_cidr4_key),
 		  .addr_off = offsetof(struct awf_cidr4_key, addr),
-		  .cmp = cidr4_cmp },
+		  .cmp = cidr4_cmp,
+		  .has_exact = true,
+		  .exact_fd = pinned_fd(p, "cidr_exact4"),
+		  .ports_fd = pinned_fd(p, "cidr_ports") },
 		{ .fd = pinned_fd(p, "cidr6"),
 		  .family = AF_INET6,
 		  .key_size = sizeof(struct awf_cidr6_key),
 		  .addr_off = offsetof(struct awf_cidr6_key, addr),
-		  .cmp = cidr6_cmp },
+		  .cmp = cidr6_cmp,
+		  .has_exact = true,
+		  .exact_fd = pinned_fd(p, "cidr_exact6"),
+		  .ports_fd = pinned_fd(p, "cidr_ports") },
 	};
 
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)

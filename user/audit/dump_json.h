@@ -46,6 +46,14 @@ struct dump_trie {
 	int (*cmp)(const void *, const void *);
 	unsigned int slot_bits;
 	uint32_t slot;
+	/*
+	 * With has_exact: the exact table of the trie's family (cidr_exact4/6,
+	 * struct awf_exact4_slot or awf_exact6_slot) and the port sets its
+	 * slots name; its entries are dumped among the trie's as the
+	 * full-length prefixes they are.
+	 */
+	bool has_exact;
+	int exact_fd, ports_fd;
 };
 
 /* Every entry of t, sorted by t->cmp, as dump_cidr_json() objects. */

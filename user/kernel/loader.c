@@ -49,6 +49,9 @@
 #define AWF_MAPS(X) \
 	X(cidr4) \
 	X(cidr6) \
+	X(cidr_exact4) \
+	X(cidr_exact6) \
+	X(cidr_ports) \
 	X(cidr_cache) \
 	X(dst_memo) \
 	X(learned4) \
@@ -233,6 +236,29 @@ static bool serves_loopback(const struct awf_config *cfg)
 	return cfg->localhost_mode == AWF_LO_SANDBOX;
 }
 
+/* A map's size for n entries: the kernel refuses max_entries 0. */
+static uint32_t map_size(size_t n)
+{
+	return n ? (uint32_t)n : 1;
+}
+
+/*
+ * The CIDR maps at the size of the policy's table: an array map is
+ * allocated whole when it is created, and the tries are written once,
+ * before the sandbox has a process. The exact tables' masks go with
+ * them: the programs probe the tables these sizes make.
+ */
+#define SIZE_CIDR_MAPS(skel, t, sz)                                            \
+	do {                                                                   \
+		(skel)->maps.cidr4.max_entries = map_size((sz)->trie4);        \
+		(skel)->maps.cidr6.max_entries = map_size((sz)->trie6);        \
+		(skel)->maps.cidr_exact4.max_entries = map_size((sz)->exact4); \
+		(skel)->maps.cidr_exact6.max_entries = map_size((sz)->exact6); \
+		(skel)->maps.cidr_ports.max_entries = map_size((sz)->ports);   \
+		(skel)->rodata->exact4_mask = (t)->exact4.mask;                \
+		(skel)->rodata->exact6_mask = (t)->exact6.mask;                \
+	} while (0)
+
 /*
  * .rodata is written before load and frozen by the loader program: the
  * programs cannot be reconfigured, and the verifier prunes what the
@@ -240,8 +266,9 @@ static bool serves_loopback(const struct awf_config *cfg)
  */
 #define DEFINE_LOAD(fn, kind, field, note, socks)                              \
 	static int fn(struct loader *l, const struct awf_config *cfg,          \
-		      bool names)                                              \
+		      const struct rule_table *t, bool names)                  \
 	{                                                                      \
+		struct rules_sizes sz;                                         \
 		struct kind *skel;                                             \
 		int ret;                                                       \
                                                                                \
@@ -249,6 +276,8 @@ static bool serves_loopback(const struct awf_config *cfg)
 		if (!skel)                                                     \
 			return -ENOMEM;                                        \
 		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
+		rules_sizes(t, &sz);                                           \
+		SIZE_CIDR_MAPS(skel, t, &sz);                                  \
 		if (!names) {                                                  \
 			AWF_NAME_MAPS(SHRINK_MAP)                              \
 		}                                                              \
@@ -268,13 +297,17 @@ DEFINE_LOAD(load_full, awf_lskel, full, note_full, 0)
 DEFINE_LOAD(load_lean, awf_nonames_lskel, lean, note_lean, 1)
 
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		bool check_names, bool names, char *err, size_t errlen)
+		const struct rule_table *rules, bool check_names, bool names,
+		char *err, size_t errlen)
 {
 	int ret;
 
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
-	ret = check_names ? load_full(l, cfg, true) : load_lean(l, cfg, names);
+	ret = check_names ? load_full(l, cfg, rules, true) :
+			    load_lean(l, cfg, rules, names);
+	l->exact4_mask = rules->exact4.mask;
+	l->exact6_mask = rules->exact6.mask;
 	if (l->verifier_log && ret)
 		print_verifier_log(l->verifier_log);
 	free(l->verifier_log);
@@ -293,8 +326,21 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen)
 {
-	return rules_write(t, loader_map_fd(l, "cidr4"),
-			   loader_map_fd(l, "cidr6"), err, errlen);
+	const struct rules_maps m = {
+		.trie4 = loader_map_fd(l, "cidr4"),
+		.trie6 = loader_map_fd(l, "cidr6"),
+		.exact4 = loader_map_fd(l, "cidr_exact4"),
+		.exact6 = loader_map_fd(l, "cidr_exact6"),
+		.ports = loader_map_fd(l, "cidr_ports"),
+	};
+
+	/* the programs probe the tables the masks they were loaded with make */
+	if (t->exact4.mask != l->exact4_mask ||
+	    t->exact6.mask != l->exact6_mask)
+		return set_err(
+			err, errlen,
+			"CIDR rules: the programs were loaded for another table");
+	return rules_write(t, &m, err, errlen);
 }
 
 int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "awf.h"
 #include "kernel/rules.h"
@@ -44,6 +45,7 @@ struct loader {
 	struct loader_prog progs[LOADER_MAX_PROGS];
 	struct loader_map maps[LOADER_MAX_MAPS];
 	int cgroup_fd;
+	uint32_t exact4_mask, exact6_mask; /* of the table it was loaded for */
 	size_t n_attached;
 	struct {
 		int prog_fd;
@@ -59,8 +61,14 @@ struct loader {
  * the backstop drops its payload. names false: the policy names no
  * domain, so nothing will be learned: the maps of names get one entry.
  */
+/*
+ * rules: the table loader_fill_rules() will write, for the CIDR maps'
+ * sizes and the exact tables' masks (.rodata).
+ */
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		bool check_names, bool names, char *err, size_t errlen);
+		const struct rule_table *rules, bool check_names, bool names,
+		char *err, size_t errlen);
+/* rules_write() into the maps; t the table loader_load() was given. */
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
 /*

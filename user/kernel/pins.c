@@ -20,8 +20,9 @@
 
 /* meta first: a directory without it is one whose set-up is under way. */
 const char *const pins_maps[PINS_N_MAPS] = {
-	"meta",	    "domains",	"names",    "cidr4",	"cidr6",
-	"learned4", "learned6", "lo_ports", "counters",
+	"meta",	    "domains",	   "names",	  "cidr4",
+	"cidr6",    "cidr_exact4", "cidr_exact6", "cidr_ports",
+	"learned4", "learned6",	   "lo_ports",	  "counters",
 };
 
 bool pins_valid_id(const char *id)

@@ -5,7 +5,8 @@
  *
  *   /sys/fs/bpf/awf-bpf/            0700, created on first use
  *   /sys/fs/bpf/awf-bpf/run-<pid>/  0700, one per sandbox, <pid> its awf-bpf
- *       meta domains names cidr4 cidr6 learned4 learned6 lo_ports counters
+ *       meta domains names cidr4 cidr6 cidr_exact4 cidr_exact6 cidr_ports
+ *       learned4 learned6 lo_ports counters
  *
  * bpffs is mounted at /sys/fs/bpf when nothing is. The directory goes at
  * exit, also after a failed set-up; the directory of a sandbox whose
@@ -22,7 +23,7 @@
 
 #include "common/paths.h"
 
-#define PINS_N_MAPS 9
+#define PINS_N_MAPS 12
 
 /* The pinned maps, in the order they are pinned (meta first). */
 extern const char *const pins_maps[PINS_N_MAPS];

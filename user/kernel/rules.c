@@ -472,6 +472,73 @@ static int fold_covering_ports(struct rule_table *t, struct build_err *b)
 	return 0;
 }
 
+static bool full_length(const struct rule_entry *e)
+{
+	return e->prefixlen == addr_len(e->family) * 8;
+}
+
+static size_t count_full_length(const struct rule_table *t, int family)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		n += t->v[i].family == family && full_length(&t->v[i]);
+	return n;
+}
+
+/* The home slot of an address, as the programs compute it. */
+static uint32_t exact_home(const struct rule_entry *e)
+{
+	uint32_t w[4];
+
+	memcpy(w, e->addr, sizeof(w));
+	return awf_exact_hash(w, e->family == AF_INET ? 1 : 4);
+}
+
+/*
+ * The family's full-length entries into slots by linear probing, when
+ * there are enough of them: one without a free slot within
+ * AWF_EXACT_PROBES of its home stays in the trie (a hostile list of
+ * colliding addresses costs trie inserts, never longer probes).
+ */
+static int build_exact(struct rule_table *t, int family, struct rules_exact *x)
+{
+	size_t n = count_full_length(t, family), slots = 2;
+
+	if (n < RULES_EXACT_MIN)
+		return 0;
+	while (slots < 2 * n)
+		slots *= 2;
+	x->slot = calloc(slots, sizeof(*x->slot));
+	if (!x->slot)
+		return -1;
+	x->mask = (uint32_t)(slots - 1);
+	for (size_t i = 0; i < t->n; i++) {
+		struct rule_entry *e = &t->v[i];
+		uint32_t home;
+
+		/* an entry's home slot is anywhere in the table */
+		if (i + FILL_AHEAD < t->n &&
+		    t->v[i + FILL_AHEAD].family == family)
+			__builtin_prefetch(
+				&x->slot[exact_home(&t->v[i + FILL_AHEAD]) &
+					 x->mask]);
+		if (e->family != family || !full_length(e))
+			continue;
+		home = exact_home(e);
+		for (uint32_t p = 0; p < AWF_EXACT_PROBES; p++) {
+			uint32_t *s = &x->slot[(home + p) & x->mask];
+
+			if (*s)
+				continue;
+			*s = (uint32_t)i + 1;
+			e->exact = 1;
+			break;
+		}
+	}
+	return 0;
+}
+
 int rules_build(struct rule_table *t, const struct policy *p,
 		const struct policy_cidr *local, size_t n_local, char *err,
 		size_t errlen)
@@ -500,6 +567,9 @@ int rules_build(struct rule_table *t, const struct policy *p,
 	extras.v = NULL;
 	if (!b.failed && fold_covering_ports(t, &b))
 		goto fail;
+	if (!b.failed && (build_exact(t, AF_INET, &t->exact4) ||
+			  build_exact(t, AF_INET6, &t->exact6)))
+		goto fail;
 	if (!b.failed)
 		return 0;
 fail:
@@ -513,6 +583,8 @@ fail:
 void rules_free(struct rule_table *t)
 {
 	free(t->v);
+	free(t->exact4.slot);
+	free(t->exact6.slot);
 	port_table_free(&t->ports);
 	memset(t, 0, sizeof(*t));
 }
@@ -544,9 +616,24 @@ void rules_value(const struct rule_table *t, const struct rule_entry *e,
 	out->ports = t->ports.v[e->ports];
 }
 
-/* The entries of one family (the table holds them together) into fd. */
-static int write_family(const struct rule_table *t, int family, int fd,
-			enum rules_write_mode mode, char *err, size_t errlen)
+void rules_sizes(const struct rule_table *t, struct rules_sizes *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct rule_entry *e = &t->v[i];
+
+		if (!e->exact)
+			*(e->family == AF_INET ? &s->trie4 : &s->trie6) += 1;
+	}
+	s->exact4 = t->exact4.mask ? (size_t)t->exact4.mask + 1 : 0;
+	s->exact6 = t->exact6.mask ? (size_t)t->exact6.mask + 1 : 0;
+	if (s->exact4 || s->exact6)
+		s->ports = t->ports.n;
+}
+
+/* The trie entries of one family (the table holds them together). */
+static int write_trie(const struct rule_table *t, int family, int fd,
+		      enum rules_write_mode mode, char *err, size_t errlen)
 {
 	size_t key_size = family == AF_INET ? sizeof(struct awf_cidr4_key) :
 					      sizeof(struct awf_cidr6_key);
@@ -568,6 +655,8 @@ static int write_family(const struct rule_table *t, int family, int fd,
 		struct awf_cidr6_key k = { .prefixlen = e->prefixlen };
 		struct awf_rule value;
 
+		if (e->exact)
+			continue;
 		memcpy(k.addr, e->addr, key_size - sizeof(k.prefixlen));
 		rules_value(t, e, &value);
 		ret = map_batch_add(&mb, &k, &value);
@@ -576,23 +665,108 @@ static int write_family(const struct rule_table *t, int family, int fd,
 		ret = map_batch_flush(&mb);
 	if (ret)
 		set_err(err, errlen, "writing CIDR rule %zu of %zu: %s",
-			first + mb.done + 1, t->n, strerror(errno));
+			mb.done + 1, t->n, strerror(errno));
 	map_batch_free(&mb);
 	return ret;
 }
 
-int rules_write_mode(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
+/* The slot of entry e, in the layout of its family's table. */
+static size_t exact_slot(const struct rule_entry *e, void *out)
+{
+	struct awf_exact6_slot s6 = { .id = e->id,
+				      .ports = e->ports,
+				      .kind = e->kind };
+	struct awf_exact4_slot s4 = { .id = e->id,
+				      .ports = e->ports,
+				      .kind = e->kind };
+
+	if (e->family == AF_INET) {
+		memcpy(s4.addr, e->addr, sizeof(s4.addr));
+		memcpy(out, &s4, sizeof(s4));
+		return sizeof(s4);
+	}
+	memcpy(s6.addr, e->addr, sizeof(s6.addr));
+	memcpy(out, &s6, sizeof(s6));
+	return sizeof(s6);
+}
+
+/* The used slots of x (the others are zero: empty) into fd. */
+static int write_exact(const struct rule_table *t, const struct rules_exact *x,
+		       int family, int fd, enum rules_write_mode mode,
+		       char *err, size_t errlen)
+{
+	size_t value_size = family == AF_INET ? sizeof(struct awf_exact4_slot) :
+						sizeof(struct awf_exact6_slot);
+	struct awf_exact6_slot slot;
+	struct map_batch mb;
+	int ret = 0;
+
+	if (!x->mask)
+		return 0;
+	if (map_batch_init(&mb, fd, sizeof(uint32_t), (uint32_t)value_size,
+			   mode == RULES_WRITE_ELEMENT) < 0)
+		return set_err(err, errlen, "writing CIDR rules: %s",
+			       strerror(errno));
+	for (uint32_t k = 0; k <= x->mask && !ret; k++) {
+		uint32_t ahead = x->slot[(k + FILL_AHEAD) & x->mask];
+
+		/* the slots are in hash order: their entries anywhere */
+		if (ahead)
+			__builtin_prefetch(&t->v[ahead - 1]);
+		if (!x->slot[k])
+			continue;
+		exact_slot(&t->v[x->slot[k] - 1], &slot);
+		ret = map_batch_add(&mb, &k, &slot);
+	}
+	if (!ret)
+		ret = map_batch_flush(&mb);
+	if (ret)
+		set_err(err, errlen, "writing exact CIDR slot %zu (IPv%d): %s",
+			mb.done + 1, family == AF_INET ? 4 : 6,
+			strerror(errno));
+	map_batch_free(&mb);
+	return ret;
+}
+
+/* The port sets the exact tables' slots name, by index. */
+static int write_ports(const struct rule_table *t, int fd,
+		       enum rules_write_mode mode, char *err, size_t errlen)
+{
+	struct map_batch mb;
+	int ret = 0;
+
+	if (!t->exact4.mask && !t->exact6.mask)
+		return 0;
+	if (map_batch_init(&mb, fd, sizeof(uint32_t),
+			   sizeof(struct awf_port_set),
+			   mode == RULES_WRITE_ELEMENT) < 0)
+		return set_err(err, errlen, "writing CIDR port sets: %s",
+			       strerror(errno));
+	for (uint32_t i = 0; i < t->ports.n && !ret; i++)
+		ret = map_batch_add(&mb, &i, &t->ports.v[i]);
+	if (!ret)
+		ret = map_batch_flush(&mb);
+	if (ret)
+		set_err(err, errlen, "writing CIDR port set %zu of %zu: %s",
+			mb.done + 1, t->ports.n, strerror(errno));
+	map_batch_free(&mb);
+	return ret;
+}
+
+int rules_write_mode(const struct rule_table *t, const struct rules_maps *m,
 		     enum rules_write_mode mode, char *err, size_t errlen)
 {
-	if (write_family(t, AF_INET, cidr4_fd, mode, err, errlen) ||
-	    write_family(t, AF_INET6, cidr6_fd, mode, err, errlen))
+	if (write_trie(t, AF_INET, m->trie4, mode, err, errlen) ||
+	    write_trie(t, AF_INET6, m->trie6, mode, err, errlen) ||
+	    write_ports(t, m->ports, mode, err, errlen) ||
+	    write_exact(t, &t->exact4, AF_INET, m->exact4, mode, err, errlen) ||
+	    write_exact(t, &t->exact6, AF_INET6, m->exact6, mode, err, errlen))
 		return -1;
 	return 0;
 }
 
-int rules_write(const struct rule_table *t, int cidr4_fd, int cidr6_fd,
+int rules_write(const struct rule_table *t, const struct rules_maps *m,
 		char *err, size_t errlen)
 {
-	return rules_write_mode(t, cidr4_fd, cidr6_fd, RULES_WRITE_BATCH, err,
-				errlen);
+	return rules_write_mode(t, m, RULES_WRITE_BATCH, err, errlen);
 }
