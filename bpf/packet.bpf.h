@@ -154,7 +154,7 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 		return why;
 	/* Whatever its destination: no source that is not this host's. */
 	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
-	    !source_ok(sc->slot, d, d->family, src))
+	    !source_ok(sc, d, d->family, src->addr))
 		return AWF_R_SPOOFED_SOURCE;
 	/* One storage lookup: the socket's tag and its name check. */
 	st = sk_state_of(sk, false);
