@@ -229,6 +229,15 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
+/* The kind of d's most specific rule (enum awf_rule_kind), 0 for none. */
+static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
+				       const struct awf_dst *d)
+{
+	struct awf_rule *rule = lookup_cidr(sc, d, NULL);
+
+	return rule ? rule->kind : 0;
+}
+
 static __always_inline struct awf_learned *
 lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {

@@ -263,12 +263,7 @@ static __always_inline void decide(const struct awf_scope *sc,
 static __always_inline bool is_local(const struct awf_scope *sc,
 				     const struct awf_dst *d)
 {
-	struct awf_rule *rule, buf;
-
-	if (is_loopback(d))
-		return true;
-	rule = lookup_cidr(sc, d, &buf);
-	return rule && rule->kind == AWF_RULE_LOCAL;
+	return is_loopback(d) || cidr_kind(sc, d) == AWF_RULE_LOCAL;
 }
 
 /*

@@ -241,8 +241,9 @@ exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf)
 	return buf;
 }
 
-static __always_inline struct awf_rule *lookup_exact4(const struct awf_dst *d,
-						      struct awf_rule *buf)
+/* d's slot in the IPv4 exact table, or NULL. */
+static __always_inline struct awf_exact4_slot *
+find_exact4(const struct awf_dst *d)
 {
 	__u32 mask = exact4_mask, at;
 
@@ -257,13 +258,14 @@ static __always_inline struct awf_rule *lookup_exact4(const struct awf_dst *d,
 		if (!s || !s->kind)
 			return NULL;
 		if (*(__u32 *)s->addr == d->addr[0])
-			return exact_rule(s->id, s->kind, s->ports, buf);
+			return s;
 	}
 	return NULL;
 }
 
-static __always_inline struct awf_rule *lookup_exact6(const struct awf_dst *d,
-						      struct awf_rule *buf)
+/* d's slot in the IPv6 exact table, or NULL. */
+static __always_inline struct awf_exact6_slot *
+find_exact6(const struct awf_dst *d)
 {
 	__u32 mask = exact6_mask, at;
 
@@ -281,9 +283,48 @@ static __always_inline struct awf_rule *lookup_exact6(const struct awf_dst *d,
 		a = (__u32 *)s->addr;
 		if (a[0] == d->addr[0] && a[1] == d->addr[1] &&
 		    a[2] == d->addr[2] && a[3] == d->addr[3])
-			return exact_rule(s->id, s->kind, s->ports, buf);
+			return s;
 	}
 	return NULL;
+}
+
+static __always_inline struct awf_rule *lookup_exact(const struct awf_dst *d,
+						     struct awf_rule *buf)
+{
+	if (d->family == AF_INET) {
+		struct awf_exact4_slot *s = find_exact4(d);
+
+		return s ? exact_rule(s->id, s->kind, s->ports, buf) : NULL;
+	}
+	struct awf_exact6_slot *s6 = find_exact6(d);
+
+	return s6 ? exact_rule(s6->id, s6->kind, s6->ports, buf) : NULL;
+}
+
+/*
+ * The kind of d's most specific rule (enum awf_rule_kind), 0 for none:
+ * all source_ok() asks, without the rule lookup_cidr() may copy to the
+ * stack, which the backstop shares with decide_dst()'s frame (512 bytes
+ * in all). Not cached: only datagrams from a loopback source ask.
+ */
+static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
+				       const struct awf_dst *d)
+{
+	struct awf_rule *rule;
+
+	if (d->family == AF_INET) {
+		struct awf_exact4_slot *s = find_exact4(d);
+
+		if (s)
+			return s->kind;
+	} else {
+		struct awf_exact6_slot *s6 = find_exact6(d);
+
+		if (s6)
+			return s6->kind;
+	}
+	rule = lookup_trie(d);
+	return rule ? rule->kind : 0;
 }
 
 /*
@@ -299,8 +340,7 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 	struct awf_cidr_answer *ans, fresh = {};
 	struct awf_rule *rule;
 
-	rule = d->family == AF_INET ? lookup_exact4(d, buf) :
-				      lookup_exact6(d, buf);
+	rule = lookup_exact(d, buf);
 	if (rule)
 		return rule;
 	__builtin_memcpy(key.addr, d->addr, 16);
