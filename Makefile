@@ -27,10 +27,14 @@ DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
 	libclang-rt-14-dev util-linux python3-yaml systemd clang-format openssl
 
-PKGS      := libbpf json-c libcap libidn2 ldns libpsl
+# PKGS_LOADED are dlopen()ed when first needed (user/common/optlib.h), not
+# linked: the static build alone links them.
+PKGS_LINKED := libbpf json-c libcap ldns
+PKGS_LOADED := libidn2 libpsl
+PKGS      := $(PKGS_LINKED) $(PKGS_LOADED)
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS_LINKED) 2>/dev/null)
 
 CFLAGS    ?= -O2 -g
 # -fsanitize=... for the whole build (`make asan` sets it).
@@ -341,19 +345,26 @@ deps-package: deps
 # distribution has. libpsl is linked when pkg-config knows it; ldns needs
 # OpenSSL's libcrypto, which its .pc file does not name. main.c is built
 # again with AWF_STATIC: users and groups come from /etc/passwd and
-# /etc/group alone (no NSS module of another glibc is ever loaded).
+# /etc/group alone (no NSS module of another glibc is ever loaded), and
+# optlib.c with it: libidn2 and libpsl are linked, not dlopen()ed.
 # One group: the order of archives does not matter (libpsl.pc, like
 # ldns.pc, names none of the libraries it needs).
 STATIC_PKGS := $(sort $(PKGS) libelf libcrypto \
 	$(shell pkg-config --exists libpsl 2>/dev/null && echo libpsl))
 STATIC_LIBS = -Wl,--start-group $(shell pkg-config --static --libs $(STATIC_PKGS)) \
 	-Wl,--end-group
-STATIC_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS)) $(BUILD)/static/main.o
+STATIC_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/common/optlib.o,$(USER_OBJS)) \
+	$(BUILD)/static/main.o $(BUILD)/static/optlib.o
 
 static: deps-package
 	$(MAKE) $(BUILD)/awf-bpf-static
 
 $(BUILD)/static/main.o: user/main.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) -DAWF_STATIC -c $< -o $@
+
+# The libraries the dynamic build loads on first use, linked in instead.
+$(BUILD)/static/optlib.o: user/common/optlib.c
 	@mkdir -p $(dir $@)
 	$(COMPILE) -DAWF_STATIC -c $< -o $@
 
@@ -424,7 +435,8 @@ deb: deps-package
 
 $(DEB_FILE): $(BUILD)/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
 		deploy/package/control.in deploy/package/copyright VERSION
-	deploy/package/build-deb.sh $(BUILD) $(VERSION) $(DEB_ARCH) $@
+	DLOPEN_LIBS='$(shell pkg-config --libs $(PKGS_LOADED))' \
+		deploy/package/build-deb.sh $(BUILD) $(VERSION) $(DEB_ARCH) $@
 
 # The end-to-end tests that matter most on GitHub's runners, against the
 # static binary (AWF= points tests/lib.sh at it); root, like `make test`.

@@ -2,7 +2,8 @@
 # deploy/package/build-deb.sh BUILD VERSION ARCH OUT.deb - what `make deb`
 # runs: `make install PREFIX=/usr` into a staging tree, the binary
 # stripped, man pages and changelog compressed, Depends from
-# dpkg-shlibdeps (what the binary links), md5sums, then dpkg-deb.
+# dpkg-shlibdeps (what the binary links or dlopen()s), md5sums, then
+# dpkg-deb.
 set -euo pipefail
 
 build=$(realpath -m "$1") version=$2 arch=$3 out=$4
@@ -33,8 +34,14 @@ gzip -9n -c "$stage/changelog" >"$doc/changelog.gz"
 # dpkg-shlibdeps wants a debian/control beside it.
 mkdir -p "$stage/src/debian"
 printf 'Source: awf-bpf\n\nPackage: awf-bpf\nArchitecture: any\n' >"$stage/src/debian/control"
-depends=$(cd "$stage/src" && dpkg-shlibdeps -O "-e$root/usr/bin/awf-bpf" 2>"$stage/shlibdeps.log" |
-	sed -n 's/^shlibs:Depends=//p')
+# The libraries the binary dlopen()s on first use (DLOPEN_LIBS, from the
+# Makefile's PKGS_LOADED) are in no DT_NEEDED: a stub that links them lets
+# dpkg-shlibdeps name their packages too.
+printf 'int main(void) { return 0; }\n' >"$stage/dlopen-stub.c"
+# shellcheck disable=SC2086 # DLOPEN_LIBS is a list of -l flags
+cc -Wl,--no-as-needed "$stage/dlopen-stub.c" ${DLOPEN_LIBS:?} -o "$stage/dlopen-stub"
+depends=$(cd "$stage/src" && dpkg-shlibdeps -O "-e$root/usr/bin/awf-bpf" "-e$stage/dlopen-stub" \
+	2>"$stage/shlibdeps.log" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { cat "$stage/shlibdeps.log" >&2; echo "build-deb.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 find "$root" -type d -exec chmod 0755 {} +

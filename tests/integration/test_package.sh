@@ -86,6 +86,12 @@ test_package_deb_lintian_depends_install() {
 		[ -n "$pkg" ] || fail "no package owns $lib"
 		assert_contains "$deps" "$pkg" "Depends (the binary links $lib)"
 	done
+	# ... and of every library it dlopen()s on first use (user/common/optlib.c).
+	for lib in $(grep -o '"lib[a-z0-9]*\.so\.[0-9]*"' "$ROOT/user/common/optlib.c" | tr -d '"'); do
+		pkg=$(dpkg -S "$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
+		[ -n "$pkg" ] || fail "no package owns $lib"
+		assert_contains "$deps" "$pkg" "Depends (the binary dlopen()s $lib)"
+	done
 	for dep in $(printf '%s\n' "$deps" | tr ',' '\n' | awk '{ print $1 }'); do
 		dpkg-query -W "$dep" >/dev/null 2>&1 || fail "Depends names $dep, which is not installed here"
 	done

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <libpsl.h>
 
 #include "audit/audit_codes.h"
 #include "audit/suggest.h"
 #include "common/array.h"
 #include "common/error.h"
+#include "common/optlib.h"
 #include "kernel/verdict.h"
 #include "policy/cidr.h"
 #include "policy/domain.h"
@@ -629,8 +629,14 @@ static int add_name_entries(const struct suggest *s, struct policy *p,
 	return rc;
 }
 
+/* A name's registrable domain: what its entry is grouped under. */
+struct psl_use {
+	const struct psl_api *api;
+	const psl_ctx_t *ctx;
+};
+
 static int merge_names(const struct suggest *s, const struct verdict_ctx *c,
-		       const psl_ctx_t *psl, struct policy *p, char *err,
+		       const struct psl_use *psl, struct policy *p, char *err,
 		       size_t errlen)
 {
 	struct need *needs = calloc(s->n_names + 1, sizeof(*needs));
@@ -645,7 +651,8 @@ static int merge_names(const struct suggest *s, const struct verdict_ctx *c,
 			n++;
 			goto out;
 		}
-		needs[n].group = psl_registrable_domain(psl, s->names[i].name);
+		needs[n].group = psl->api->registrable_domain(psl->ctx,
+							      s->names[i].name);
 		if (needs_entry(&needs[n]))
 			n++;
 		else
@@ -809,35 +816,51 @@ static void note_not_suggested(const struct suggest *s)
 		     (unsigned long long)s->lost);
 }
 
+/* The system's Public Suffix List when it has one, else libpsl's own. */
+static int psl_open(struct psl_use *psl, char *err, size_t errlen)
+{
+	psl->api = optlib_psl(err, errlen);
+	if (!psl->api)
+		return -1;
+	psl->ctx = psl->api->latest(NULL);
+	if (!psl->ctx)
+		psl->ctx = psl->api->builtin();
+	if (!psl->ctx)
+		return set_err(
+			err, errlen,
+			"no Public Suffix List: libpsl has none built in and %s is missing (Debian, Ubuntu: publicsuffix)",
+			psl->api->dist_filename());
+	return 0;
+}
+
+static void psl_close(struct psl_use *psl)
+{
+	if (psl->ctx != psl->api->builtin())
+		psl->api->free((psl_ctx_t *)psl->ctx);
+}
+
 int suggest_merge(struct suggest *s, struct policy *p, char *err, size_t errlen)
 {
-	const psl_ctx_t *psl = psl_latest(NULL);
+	struct psl_use psl;
 	struct verdict_ctx c;
 	int rc;
 
 	if (s->oom)
 		return set_err(err, errlen, "out of memory");
-	if (!psl)
-		psl = psl_builtin();
-	if (!psl)
-		return set_err(
-			err, errlen,
-			"no Public Suffix List: libpsl has none built in and %s is missing (Debian, Ubuntu: publicsuffix)",
-			psl_dist_filename());
+	if (psl_open(&psl, err, errlen) < 0)
+		return -1;
 	if (verdict_ctx_init(&c, p, NULL, 0, err, errlen) < 0) {
-		if (psl != psl_builtin())
-			psl_free((psl_ctx_t *)psl);
+		psl_close(&psl);
 		return -1;
 	}
-	rc = merge_names(s, &c, psl, p, err, errlen);
+	rc = merge_names(s, &c, &psl, p, err, errlen);
 	/* entries added above do not change what the CIDR table says */
 	if (rc == 0)
 		rc = merge_addrs(s, &c, p, err, errlen);
 	if (rc == 0)
 		rc = merge_loopback(s, &c, p, err, errlen);
 	verdict_ctx_free(&c);
-	if (psl != psl_builtin())
-		psl_free((psl_ctx_t *)psl);
+	psl_close(&psl);
 	if (rc == 0)
 		rc = check_result(s, p, err, errlen);
 	if (rc == 0)

@@ -13,6 +13,7 @@
 #include "policy/cidr.h"
 #include "policy/domain.h"
 #include "common/error.h"
+#include "common/optlib.h"
 #include "policy/policy_int.h"
 
 #define LABEL_MAX 63
@@ -90,6 +91,7 @@ static int to_ascii(const char *in, char *buf, size_t buflen, char *err,
 {
 	size_t len = strlen(in);
 	bool unicode = false;
+	const struct idn2_api *idn2;
 	char *ascii = NULL;
 	int rc;
 
@@ -107,20 +109,23 @@ static int to_ascii(const char *in, char *buf, size_t buflen, char *err,
 		buf[len - 1] = '\0';
 	if (!unicode)
 		return 0;
-	rc = idn2_to_ascii_8z(buf, &ascii,
-			      IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	idn2 = optlib_idn2(err, errlen);
+	if (!idn2)
+		return -1;
+	rc = idn2->to_ascii_8z(buf, &ascii,
+			       IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 	if (rc != IDN2_OK)
 		return set_err(
 			err, errlen,
 			"%s: not a valid internationalized domain name (%s)",
-			in, idn2_strerror(rc));
+			in, idn2->strerror(rc));
 	rc = strlen(ascii) < buflen ? 0 : -1;
 	if (rc == 0)
 		strcpy(buf, ascii);
 	else
 		set_err(err, errlen, "%s: longer than %d characters", in,
 			POLICY_MAX_DOMAIN_LEN);
-	idn2_free(ascii);
+	idn2->free(ascii);
 	return rc;
 }
 
