@@ -298,6 +298,42 @@ static void test_element_write_holds_the_table(void **state)
 }
 
 /*
+ * A trie one entry short: the error names the family and counts what
+ * goes into that trie, not the exact tables' entries or the other family.
+ */
+static void test_full_trie_names_the_entry(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	char err[AWF_ERR_LEN], want[AWF_ERR_LEN];
+	struct rules_sizes sz;
+	struct rule_table rt;
+	struct policy p;
+	struct tries t;
+
+	(void)state;
+	big_policy(&p);
+	assert_int_equal(rules_build(&rt, &p, NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(make_tries(&t, &rt), 0);
+	rules_sizes(&rt, &sz);
+	assert_true(sz.trie4 > 2 && sz.trie4 < rt.n);
+	close(t.fd4);
+	t.fd4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t_cidr4",
+			       sizeof(struct awf_cidr4_key),
+			       sizeof(struct awf_rule), sz.trie4 - 1, &opts);
+	assert_true(t.fd4 >= 0);
+	t.m.trie4 = t.fd4;
+	assert_int_equal(rules_write_mode(&rt, &t.m, RULES_WRITE_ELEMENT, err,
+					  sizeof(err)),
+			 -1);
+	snprintf(want, sizeof(want), "writing IPv4 CIDR rule %zu of %zu: %s",
+		 (size_t)sz.trie4, (size_t)sz.trie4, strerror(ENOSPC));
+	assert_string_equal(err, want);
+	close_tries(&t);
+	rules_free(&rt);
+	policy_free(&p);
+}
+
+/*
  * Folded ports as the programs answer an address (lookup_cidr()): its
  * exact map's entry, else the trie's longest match.
  */
@@ -364,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_batched_write_holds_the_table),
 		cmocka_unit_test(test_element_write_holds_the_table),
 		cmocka_unit_test(test_lookups_see_folded_ports),
+		cmocka_unit_test(test_full_trie_names_the_entry),
 		cmocka_unit_test(test_small_table_has_no_exact_entries),
 	};
 

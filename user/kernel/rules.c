@@ -658,13 +658,15 @@ static int write_trie(const struct rule_table *t, int family, int fd,
 {
 	size_t key_size = family == AF_INET ? sizeof(struct awf_cidr4_key) :
 					      sizeof(struct awf_cidr6_key);
-	size_t first = 0, i;
+	size_t first = 0, in_trie = 0, i;
 	struct map_batch mb;
 	int ret = 0;
 
 	while (first < t->n && t->v[first].family != family)
 		first++;
-	if (first == t->n)
+	for (i = first; i < t->n && t->v[i].family == family; i++)
+		in_trie += !t->v[i].exact;
+	if (!in_trie)
 		return 0;
 	if (map_batch_init(&mb, fd, (uint32_t)key_size, sizeof(struct awf_rule),
 			   mode == RULES_WRITE_ELEMENT) < 0)
@@ -685,8 +687,9 @@ static int write_trie(const struct rule_table *t, int family, int fd,
 	if (!ret)
 		ret = map_batch_flush(&mb);
 	if (ret)
-		set_err(err, errlen, "writing CIDR rule %zu of %zu: %s",
-			mb.done + 1, t->n, strerror(errno));
+		set_err(err, errlen, "writing IPv%d CIDR rule %zu of %zu: %s",
+			family == AF_INET ? 4 : 6, mb.done + 1, in_trie,
+			strerror(errno));
 	map_batch_free(&mb);
 	return ret;
 }
