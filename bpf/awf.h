@@ -175,7 +175,10 @@ struct awf_exact6_slot {
 	__u32 kind;
 };
 
-/* murmur3's finalizer: every bit of x moves the low bits of the slot. */
+/*
+ * murmur3's finalizer: every bit of x moves the low bits of the slot (and
+ * of the policy's name trie buckets, user/policy/domain_match.c).
+ */
 static inline __u32 awf_exact_mix(__u32 x)
 {
 	x ^= x >> 16;

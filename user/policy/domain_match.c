@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awf.h"
 #include "policy/domain.h"
 #include "common/array.h"
 #include "common/error.h"
@@ -120,14 +121,7 @@ static uint32_t label_hash(const char *s, size_t len)
 /* Mixed so that the children of one parent do not cluster in the table. */
 static uint32_t child_hash(uint32_t lhash, uint32_t parent)
 {
-	uint32_t h = lhash ^ (parent * 0x9e3779b1u);
-
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return awf_exact_mix(lhash ^ (parent * 0x9e3779b1u));
 }
 
 /* Within one label: '*' is any run of characters, none of them a dot. */
