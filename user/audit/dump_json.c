@@ -11,6 +11,7 @@
 #include "audit/audit_log.h"
 #include "common/array.h"
 #include "kernel/counters.h"
+#include "kernel/map_batch.h"
 #include "audit/dump_json.h"
 #include "dns/learned.h"
 #include "policy/policy.h"
@@ -326,9 +327,17 @@ static struct cidr_rec *rec_add(struct cidr_recs *r)
 	return &r->v[r->n++];
 }
 
+/* An exact table and the port sets its slots name, read whole. */
+struct exact_read {
+	uint8_t *slots;
+	uint32_t n_slots, slot_size;
+	struct awf_port_set *ports;
+	uint32_t n_ports;
+};
+
 /* A used slot (kind set) of an exact table as a record; 0: one added. */
 static int exact_rec(struct cidr_recs *r, const struct dump_trie *t,
-		     const void *slot)
+		     const struct exact_read *x, const void *slot)
 {
 	struct awf_exact6_slot s6 = { 0 };
 	size_t alen = t->family == AF_INET ? 4 : 16;
@@ -354,26 +363,54 @@ static int exact_rec(struct cidr_recs *r, const struct dump_trie *t,
 	memcpy(rec->key + t->addr_off, s6.addr, alen);
 	rec->rule.id = s6.id;
 	rec->rule.kind = s6.kind;
-	if (bpf_map_lookup_elem(t->ports_fd, &s6.ports, &rec->rule.ports))
-		memset(&rec->rule.ports, 0, sizeof(rec->rule.ports));
+	if (s6.ports < x->n_ports)
+		rec->rule.ports = x->ports[s6.ports];
 	return 0;
 }
 
-/* Every used slot of t's exact table, slot by slot. */
-static void add_exact_recs(struct cidr_recs *r, const struct dump_trie *t)
+/* An array map's every value: *n of size *size each; NULL if unreadable. */
+static void *read_whole_array(int fd, uint32_t max_size, uint32_t *n,
+			      uint32_t *size)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
-	struct awf_exact6_slot slot;
+	void *v;
 
-	if (t->exact_fd < 0 ||
-	    bpf_obj_get_info_by_fd(t->exact_fd, &info, &len) ||
-	    info.value_size > sizeof(slot))
-		return;
-	for (uint32_t k = 0; k < info.max_entries; k++)
-		if (bpf_map_lookup_elem(t->exact_fd, &k, &slot) ||
-		    exact_rec(r, t, &slot) < 0)
-			return;
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    info.value_size > max_size)
+		return NULL;
+	v = array_map((size_t)info.max_entries * info.value_size);
+	if (v && map_read_array(fd, info.value_size, info.max_entries, v)) {
+		array_unmap(v, (size_t)info.max_entries * info.value_size);
+		return NULL;
+	}
+	*n = info.max_entries;
+	*size = info.value_size;
+	return v;
+}
+
+/* Every used slot of t's exact table, read in batches. */
+static void add_exact_recs(struct cidr_recs *r, const struct dump_trie *t)
+{
+	struct exact_read x = { 0 };
+	uint32_t port_size = 0;
+
+	x.slots = read_whole_array(t->exact_fd, sizeof(struct awf_exact6_slot),
+				   &x.n_slots, &x.slot_size);
+	x.ports = read_whole_array(t->ports_fd, sizeof(struct awf_port_set),
+				   &x.n_ports, &port_size);
+	if (x.ports && port_size != sizeof(struct awf_port_set)) {
+		array_unmap(x.ports, (size_t)x.n_ports * port_size);
+		x.ports = NULL;
+		x.n_ports = 0;
+	}
+	for (uint32_t k = 0; x.slots && k < x.n_slots; k++)
+		if (exact_rec(r, t, &x, x.slots + (size_t)k * x.slot_size) < 0)
+			break;
+	if (x.slots)
+		array_unmap(x.slots, (size_t)x.n_slots * x.slot_size);
+	if (x.ports)
+		array_unmap(x.ports, (size_t)x.n_ports * port_size);
 }
 
 void dump_trie_json(json_object *arr, const struct dump_trie *t)

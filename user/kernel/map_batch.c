@@ -53,10 +53,15 @@ int map_batch_init_cap(struct map_batch *b, int fd, uint32_t key_size,
  * then leaves count as it was; a refused element sets it to the number
  * written before it.
  */
+static bool batch_unsupported(int err)
+{
+	return err == EINVAL || err == ENOTSUPP_KERNEL || err == EOPNOTSUPP ||
+	       err == ENOSYS;
+}
+
 static bool batch_refused(int err, uint32_t count, uint32_t queued)
 {
-	return count == queued && (err == EINVAL || err == ENOTSUPP_KERNEL ||
-				   err == EOPNOTSUPP || err == ENOSYS);
+	return count == queued && batch_unsupported(err);
 }
 
 static int write_each(struct map_batch *b, uint32_t from)
@@ -114,4 +119,55 @@ void map_batch_free(struct map_batch *b)
 	free(b->values);
 	b->keys = b->values = NULL;
 	b->n = 0;
+}
+
+/* Slots per BPF_MAP_LOOKUP_BATCH call. */
+#define READ_CHUNK 4096
+
+static int read_each(int fd, uint32_t value_size, uint32_t n, uint8_t *values)
+{
+	for (uint32_t k = 0; k < n; k++)
+		if (bpf_map_lookup_elem(fd, &k,
+					values + (size_t)k * value_size))
+			return -1;
+	return 0;
+}
+
+int map_read_array(int fd, uint32_t value_size, uint32_t n, void *values)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t *keys = malloc(READ_CHUNK * sizeof(*keys));
+	uint32_t done = 0, token = 0;
+	uint8_t *out = values;
+	int ret = 0;
+
+	if (!keys) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (done < n) {
+		uint32_t count = n - done < READ_CHUNK ? n - done : READ_CHUNK;
+		int err = bpf_map_lookup_batch(
+			fd, done ? &token : NULL, &token, keys,
+			out + (size_t)done * value_size, &count, &opts);
+
+		if (err && !done && batch_unsupported(errno)) {
+			ret = read_each(fd, value_size, n, out);
+			done = n;
+			break;
+		}
+		if (err && errno != ENOENT) { /* ENOENT: past the last slot */
+			ret = -1;
+			break;
+		}
+		done += count;
+		if (err)
+			break;
+	}
+	if (!ret && done < n) {
+		errno = ENOENT;
+		ret = -1;
+	}
+	free(keys);
+	return ret;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * map_batch.h - many elements into one BPF map: queued, then written
- * with BPF_MAP_UPDATE_BATCH, thousands per system call. A kernel or map
+ * with BPF_MAP_UPDATE_BATCH, thousands per system call (and an array
+ * map's values read back the same way). A kernel or map
  * type without batch updates (before 5.6; LPM tries before 5.14?) refuses
  * the first batch: from there the elements go one call each, with the
  * same result.
@@ -37,5 +38,12 @@ int map_batch_add(struct map_batch *b, const void *key, const void *value);
 /* Write what is queued; as map_batch_add. */
 int map_batch_flush(struct map_batch *b);
 void map_batch_free(struct map_batch *b);
+
+/*
+ * The values of slots 0..n-1 of an array map, in order, into values
+ * (n * value_size bytes) with BPF_MAP_LOOKUP_BATCH; one call per slot
+ * where the kernel refuses batches. -1 with errno.
+ */
+int map_read_array(int fd, uint32_t value_size, uint32_t n, void *values);
 
 #endif /* AWF_MAP_BATCH_H */
