@@ -24,6 +24,7 @@
 
 #include "bpf_privilege.h"
 #include "common/error.h"
+#include "kernel/map_batch.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 #include "policy/policy_cli.h"
@@ -297,6 +298,33 @@ static void test_element_write_holds_the_table(void **state)
 	check_write(RULES_WRITE_ELEMENT);
 }
 
+/* map_read_array() over more slots than one batch call returns. */
+static void test_read_array_reads_every_slot(void **state)
+{
+	const uint32_t n = 3 * 4096 + 17;
+	uint64_t *got = calloc(n + 1, sizeof(*got));
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_read", sizeof(uint32_t),
+				sizeof(uint64_t), n, NULL);
+
+	(void)state;
+	assert_non_null(got);
+	assert_true(fd >= 0);
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t v = (uint64_t)k * 2654435761u + 1;
+
+		assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	}
+	assert_int_equal(map_read_array(fd, sizeof(uint64_t), n, got), 0);
+	for (uint32_t k = 0; k < n; k++)
+		assert_true(got[k] == (uint64_t)k * 2654435761u + 1);
+	/* fewer slots: those; more than the map has: an error, not short */
+	assert_int_equal(map_read_array(fd, sizeof(uint64_t), n - 1, got), 0);
+	assert_int_equal(map_read_array(fd, sizeof(uint64_t), n + 1, got), -1);
+	assert_int_equal(map_read_array(-1, sizeof(uint64_t), 1, got), -1);
+	close(fd);
+	free(got);
+}
+
 /*
  * A trie one entry short: the error names the family and counts what
  * goes into that trie, not the exact tables' entries or the other family.
@@ -401,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_element_write_holds_the_table),
 		cmocka_unit_test(test_lookups_see_folded_ports),
 		cmocka_unit_test(test_full_trie_names_the_entry),
+		cmocka_unit_test(test_read_array_reads_every_slot),
 		cmocka_unit_test(test_small_table_has_no_exact_entries),
 	};
 
