@@ -74,7 +74,8 @@ FUZZ_DIR  := $(BUILD)/fuzz
 FUZZ_OBJ  := $(FUZZ_DIR)/obj
 FUZZ_dns_wire := dns/dns_forward dns/dns_wire dns/dns_cache dns/dns_udp dns/dns_tcp dns/dns_netns common/netns \
 	common/evloop common/log common/error common/array
-FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
+FUZZ_dns_filter := dns/dns_filter dns/dns_msg dns/dns_name dns/dns_type \
+	dns/dns_wire policy/domain_match dns/learned \
 	policy/ports policy/policy policy/policy_cli policy/policy_load \
 	policy/domain policy/cidr common/log common/error common/array \
 	common/json_read common/json_keys common/json_stream \
