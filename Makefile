@@ -23,11 +23,11 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 # Every Debian package the build, the tests and the demo need.
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
-	libldns-dev libidn2-dev libpsl-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
+	libidn2-dev libpsl-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
 	libclang-rt-14-dev util-linux python3-yaml systemd clang-format openssl
 
-PKGS      := libbpf json-c libcap libidn2 ldns libpsl
+PKGS      := libbpf json-c libcap libidn2 libpsl
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -331,7 +331,7 @@ clean:
 
 # The packages `make static` and `make deb` need besides DEB_PACKAGES:
 # libunistring's .a (libidn2's static link), lintian (the .deb's check).
-DEB_PACKAGES_PACKAGING := libunistring-dev libssl-dev lintian man-db dpkg-dev binutils
+DEB_PACKAGES_PACKAGING := libunistring-dev lintian man-db dpkg-dev binutils
 
 deps-package: deps
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES='$(DEB_PACKAGES_PACKAGING)'
@@ -339,13 +339,12 @@ deps-package: deps
 # `make static`: $(BUILD)/awf-bpf-static, every library linked in from the
 # .a files Debian ships, so that one file runs on any x86-64 Linux at or
 # above the minimum kernel (README.md), whatever libbpf (or none) the
-# distribution has. libpsl is linked when pkg-config knows it; ldns needs
-# OpenSSL's libcrypto, which its .pc file does not name. main.c is built
-# again with AWF_STATIC: users and groups come from /etc/passwd and
+# distribution has. libpsl is linked when pkg-config knows it. main.c is
+# built again with AWF_STATIC: users and groups come from /etc/passwd and
 # /etc/group alone (no NSS module of another glibc is ever loaded).
-# One group: the order of archives does not matter (libpsl.pc, like
-# ldns.pc, names none of the libraries it needs).
-STATIC_PKGS := $(sort $(PKGS) libelf libcrypto \
+# One group: the order of archives does not matter (libpsl.pc names none
+# of the libraries it needs).
+STATIC_PKGS := $(sort $(PKGS) libelf \
 	$(shell pkg-config --exists libpsl 2>/dev/null && echo libpsl))
 STATIC_LIBS = -Wl,--start-group $(shell pkg-config --static --libs $(STATIC_PKGS)) \
 	-Wl,--end-group

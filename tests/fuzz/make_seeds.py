@@ -124,7 +124,7 @@ def wire_seeds():
         "www.example.com", A,
         [(None, CNAME, cname_rdata), (ptr(cdn_at), A, ipv4("192.0.2.7"))])
     # Pointer loops: a name pointing at itself, and two pointing at each
-    # other. dns_skip_name does not follow them; ldns must stop.
+    # other. dns_skip_name does not follow them; dns_name_read must stop.
     s["answer_ptr_self"] = self_pointer_answer(14)
     loop_q = header(15, QR | RD, an=1) + question(ptr(18)) + b"\x01x" + ptr(12)
     s["answer_ptr_loop2"] = loop_q + rr(ptr(12), A, ipv4("192.0.2.2"))
