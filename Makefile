@@ -80,6 +80,7 @@ FUZZ_dns_filter := dns/dns_filter dns/dns_msg dns/dns_name dns/dns_type \
 	policy/domain policy/cidr common/log common/error common/array \
 	common/json_read common/json_keys common/json_stream \
 	kernel/name_table kernel/map_batch
+FUZZ_dns_msg := dns/dns_msg dns/dns_name dns/dns_type dns/dns_wire
 FUZZ_json_keys := common/json_keys common/array
 FUZZ_suggest := audit/suggest audit/audit_codes kernel/verdict kernel/rules \
 	policy/domain_match policy/ports policy/policy policy/policy_cli \
@@ -90,7 +91,7 @@ FUZZ_policy_load := policy/policy_load policy/policy_json policy/policy \
 	policy/policy_cli policy/ports policy/domain policy/cidr kernel/rules \
 	kernel/map_batch common/log common/error common/array common/json_read \
 	common/json_keys common/json_stream
-FUZZ_NAMES := dns_wire dns_filter json_keys suggest policy_load
+FUZZ_NAMES := dns_wire dns_msg dns_filter json_keys suggest policy_load
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
