@@ -7,10 +7,19 @@
  * a name that does not decompress (dns_name.h), a record or rdata running
  * past the end, and rdata that does not have its type's shape (A: 4
  * bytes, AAAA: 16, CNAME/NS/PTR/DNAME...: exactly one name, MX, SOA,
- * SRV, TXT...: their fields, all of them) are refused. Rdata of other
- * types is taken as opaque bytes; empty rdata is accepted (a record
- * without data: nothing to learn), as ldns did. Bytes after the last
- * section are ignored, as ldns did.
+ * SRV, TXT...: their fields, all of them) are refused. Empty rdata is
+ * accepted (a record without data: nothing to learn), and bytes after
+ * the last section are ignored, as ldns did.
+ *
+ * Where it differs from ldns_wire2pkt (1.8.3), on purpose:
+ *  - stricter for the types above: ldns took a prefix of their fields
+ *    (an MX of only its preference) and read fixed-size fields without
+ *    checking that the rdata ended there (an A record of 5 bytes made it
+ *    read the next record from inside that rdata);
+ *  - rdata of other types is opaque bytes, where ldns checked the fixed
+ *    fields of the ~90 types it knew (an EUI48 of 1 byte): the filter
+ *    never reads them, the client gets them as the upstream sent them;
+ *  - at most DNS_NAME_MAX_HOPS pointer hops per name (ldns: 65535).
  */
 #ifndef AWF_DNS_MSG_H
 #define AWF_DNS_MSG_H
