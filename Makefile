@@ -23,13 +23,13 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 # Every Debian package the build, the tests and the demo need.
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libjson-c-dev libcap-dev libseccomp-dev libcmocka-dev \
-	libldns-dev libidn2-dev libpsl-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
+	libidn2-dev libpsl-dev iproute2 dnsmasq-base tinyproxy-bin curl wget \
 	dnsutils netcat-openbsd python3 python3-jsonschema iputils-ping jq procps \
 	libclang-rt-14-dev util-linux python3-yaml systemd clang-format openssl
 
 # PKGS_LOADED are dlopen()ed when first needed (user/common/optlib.h), not
 # linked: the static build alone links them.
-PKGS_LINKED := libbpf json-c libcap ldns
+PKGS_LINKED := libbpf json-c libcap
 PKGS_LOADED := libidn2 libpsl
 PKGS      := $(PKGS_LINKED) $(PKGS_LOADED)
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -78,11 +78,13 @@ FUZZ_DIR  := $(BUILD)/fuzz
 FUZZ_OBJ  := $(FUZZ_DIR)/obj
 FUZZ_dns_wire := dns/dns_forward dns/dns_wire dns/dns_cache dns/dns_udp dns/dns_tcp dns/dns_netns common/netns \
 	common/evloop common/log common/error common/array
-FUZZ_dns_filter := dns/dns_filter policy/domain_match dns/learned \
+FUZZ_dns_filter := dns/dns_filter dns/dns_msg dns/dns_name dns/dns_type \
+	dns/dns_wire policy/domain_match dns/learned \
 	policy/ports policy/policy policy/policy_cli policy/policy_load \
 	policy/domain policy/cidr common/log common/error common/array \
 	common/json_read common/json_keys common/json_stream \
 	kernel/name_table kernel/map_batch
+FUZZ_dns_msg := dns/dns_msg dns/dns_name dns/dns_type dns/dns_wire
 FUZZ_json_keys := common/json_keys common/array
 FUZZ_suggest := audit/suggest audit/audit_codes kernel/verdict kernel/rules \
 	policy/domain_match policy/ports policy/policy policy/policy_cli \
@@ -93,7 +95,7 @@ FUZZ_policy_load := policy/policy_load policy/policy_json policy/policy \
 	policy/policy_cli policy/ports policy/domain policy/cidr kernel/rules \
 	kernel/map_batch common/log common/error common/array common/json_read \
 	common/json_keys common/json_stream
-FUZZ_NAMES := dns_wire dns_filter json_keys suggest policy_load
+FUZZ_NAMES := dns_wire dns_msg dns_filter json_keys suggest policy_load
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
@@ -334,7 +336,7 @@ clean:
 
 # The packages `make static` and `make deb` need besides DEB_PACKAGES:
 # libunistring's .a (libidn2's static link), lintian (the .deb's check).
-DEB_PACKAGES_PACKAGING := libunistring-dev libssl-dev lintian man-db dpkg-dev binutils
+DEB_PACKAGES_PACKAGING := libunistring-dev lintian man-db dpkg-dev binutils
 
 deps-package: deps
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES='$(DEB_PACKAGES_PACKAGING)'
@@ -342,14 +344,13 @@ deps-package: deps
 # `make static`: $(BUILD)/awf-bpf-static, every library linked in from the
 # .a files Debian ships, so that one file runs on any x86-64 Linux at or
 # above the minimum kernel (README.md), whatever libbpf (or none) the
-# distribution has. libpsl is linked when pkg-config knows it; ldns needs
-# OpenSSL's libcrypto, which its .pc file does not name. main.c is built
-# again with AWF_STATIC: users and groups come from /etc/passwd and
+# distribution has. libpsl is linked when pkg-config knows it. main.c is
+# built again with AWF_STATIC: users and groups come from /etc/passwd and
 # /etc/group alone (no NSS module of another glibc is ever loaded), and
 # optlib.c with it: libidn2 and libpsl are linked, not dlopen()ed.
-# One group: the order of archives does not matter (libpsl.pc, like
-# ldns.pc, names none of the libraries it needs).
-STATIC_PKGS := $(sort $(PKGS) libelf libcrypto \
+# One group: the order of archives does not matter (libpsl.pc names none
+# of the libraries it needs).
+STATIC_PKGS := $(sort $(PKGS) libelf \
 	$(shell pkg-config --exists libpsl 2>/dev/null && echo libpsl))
 STATIC_LIBS = -Wl,--start-group $(shell pkg-config --static --libs $(STATIC_PKGS)) \
 	-Wl,--end-group

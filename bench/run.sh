@@ -283,7 +283,8 @@ cp "$BUILD/bench/connect_bench" "$BUILD/bench/load_bench" "$BIN/" ||
 AWF=$BIN/awf-bpf
 # The static build (`make static`; what the GitHub Action runs) beside it
 # in phase 1: no shared library to map and relocate at every start
-# (libldns alone brings OpenSSL's, several ms of CPU per exec here).
+# (until ldns was dropped, it alone brought OpenSSL's: several ms of CPU
+# per exec here).
 AWF_STATIC=
 if [ -x "$BUILD/awf-bpf-static" ] && ! [ "$BUILD/awf-bpf-static" -ot "$BUILD/awf-bpf" ]; then
 	cp "$BUILD/awf-bpf-static" "$BIN/" && AWF_STATIC=$BIN/awf-bpf-static

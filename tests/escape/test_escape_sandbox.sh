@@ -178,10 +178,18 @@ esc_bpftool_detach() {
 	cgdir=$cg2/awf-bpf/run-$ESC_BG
 	for i in $(seq 1 50); do [ -d "$cgdir" ] && break; sleep 0.1; done
 	[ -d "$cgdir" ] || { esc_bg_wait 5; fail "no sandbox cgroup $cgdir"; }
-	line=$(bpftool -j cgroup show "$cgdir" 2>/dev/null)
-	prog=$(printf '%s' "$line" | jq -r '[.[] | select(.attach_type == "cgroup_inet4_connect" or .attach_type == "connect4")][0].id')
+	# The cgroup exists before the programs are loaded and attached into
+	# it (user/run/run.c): wait for the attach, bounded, as the workload
+	# (held behind its gate until then) does.
 	local egress
-	egress=$(printf '%s' "$line" | jq -r '[.[] | select(.attach_type == "cgroup_inet_egress" or .attach_type == "egress")][0].id')
+	for i in $(seq 1 50); do
+		line=$(bpftool -j cgroup show "$cgdir" 2>/dev/null)
+		prog=$(printf '%s' "$line" | jq -r '[.[] | select(.attach_type == "cgroup_inet4_connect" or .attach_type == "connect4")][0].id')
+		egress=$(printf '%s' "$line" | jq -r '[.[] | select(.attach_type == "cgroup_inet_egress" or .attach_type == "egress")][0].id')
+		[ -n "$prog" ] && [ "$prog" != null ] && [ -n "$egress" ] &&
+			[ "$egress" != null ] && break
+		sleep 0.1
+	done
 	map=$(bpftool -j prog show id "$prog" 2>/dev/null | jq -r '.map_ids[0]')
 	log "sandbox cgroup $cgdir: connect4 prog $prog, egress prog $egress, map $map"
 	[ -n "$prog" ] && [ "$prog" != null ] || { echo stop >"$ESC_DIR/go"; esc_bg_wait 5; fail "no connect4 program on $cgdir: $line"; }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libFuzzer harness of the domain filter's two hooks, decide and learn
- * (user/dns/dns_filter.c over ldns, user/policy/domain_match.c, user/dns/learned.c),
+ * (user/dns/dns_filter.c over user/dns/dns_msg.c, user/policy/domain_match.c,
+ * user/dns/learned.c),
  * with a fixed policy and two real BPF hash maps (needs root).
  *
  * Input: one flag byte, then up to MAX_CHUNKS chunks, each a big-endian
@@ -17,8 +18,12 @@
  * AWF_FUZZ_STRICT_BLOCK=1: see oracle_name_blocked().
  * The store and the maps start empty for every input.
  *
- * Oracles, independent of the filter's own name handling (names are read
- * label by label from the wire form ldns parsed, never from text):
+ * Oracles, independent of the filter's own parsing and name handling: the
+ * harness reads the messages itself (omsg_parse below, written apart from
+ * user/dns/dns_msg.c and dns_name.c, to the same rules: RFC 1035 names
+ * with at most 127 pointer hops, rdata shapes of A, AAAA, the name types,
+ * MX, SOA, SRV, TXT...), and names are judged label by label, never from
+ * text:
  *  - decide forwards exactly the standard queries with one question,
  *    type neither ANY nor PTR, whose name is plain (letters, digits, '-',
  *    '_'; at most 253 characters) and inside POLICY_ALLOW, outside
@@ -45,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include <ldns/ldns.h>
 
 #include "dns/dns_filter.h"
 #include "policy/domain_match.h"
@@ -61,7 +65,15 @@
 #define MAX_CHUNKS 8
 #define MAX_PAIRS (MAX_CHUNKS / 2)
 #define MAX_LABELS 128
-#define NAME_TEXT_MAX 253 /* the matcher's limit */
+#define NAME_TEXT_MAX 253   /* the matcher's limit */
+#define REPORT_TEXT_MAX 255 /* the filter's name text, escapes included */
+#define WIRE_NAME_MAX 255
+#define MAX_HOPS 127
+#define T_A 1
+#define T_CNAME 5
+#define T_PTR 12
+#define T_AAAA 28
+#define T_ANY 255
 
 #define FLAG_NO_STORE 0x80
 #define FLAG_MIN_TTL_0 0x04
@@ -86,17 +98,19 @@ struct labels {
 	uint8_t len[MAX_LABELS];
 };
 
-/* An uncompressed wire name as ldns stores it; false if odd. */
-static bool labels_of(const ldns_rdf *dname, struct labels *out)
+/* A name as the oracle decompressed it: labels, then the root's 0. */
+struct oname {
+	size_t size;
+	uint8_t d[WIRE_NAME_MAX];
+};
+
+/* The labels of an uncompressed wire name; false if odd. */
+static bool labels_of(const struct oname *dname, struct labels *out)
 {
-	const uint8_t *d;
-	size_t size, p = 0;
+	const uint8_t *d = dname->d;
+	size_t size = dname->size, p = 0;
 
 	out->n = 0;
-	if (!dname || ldns_rdf_get_type(dname) != LDNS_RDF_TYPE_DNAME)
-		return false;
-	d = ldns_rdf_data(dname);
-	size = ldns_rdf_size(dname);
 	while (p < size && d[p]) {
 		if (d[p] > 63 || size - p - 1 < d[p] || out->n == MAX_LABELS)
 			return false;
@@ -174,7 +188,7 @@ static bool oracle_listed(const struct labels *l)
 	return false;
 }
 
-static bool oracle_name_allowed(const ldns_rdf *dname)
+static bool oracle_name_allowed(const struct oname *dname)
 {
 	struct labels l;
 
@@ -187,7 +201,7 @@ static bool oracle_name_allowed(const ldns_rdf *dname)
  * "x*y.ads.example.com" is below a blocked name; AWF_FUZZ_STRICT_BLOCK=1
  * makes the oracle insist on it anyway.
  */
-static bool oracle_name_blocked(const ldns_rdf *dname)
+static bool oracle_name_blocked(const struct oname *dname)
 {
 	struct labels l;
 
@@ -196,7 +210,7 @@ static bool oracle_name_blocked(const ldns_rdf *dname)
 }
 
 /* "www.example.com": lower case, no trailing dot (plain names only). */
-static void oracle_name_text(const ldns_rdf *dname, char *out, size_t len)
+static void oracle_name_text(const struct oname *dname, char *out, size_t len)
 {
 	struct labels l;
 	size_t o = 0;
@@ -212,50 +226,214 @@ static void oracle_name_text(const ldns_rdf *dname, char *out, size_t len)
 }
 
 /* Case-insensitive equality of two wire names. */
-static bool dname_eq(const ldns_rdf *a, const ldns_rdf *b)
+static bool dname_eq(const struct oname *a, const struct oname *b)
 {
-	const uint8_t *x = ldns_rdf_data(a), *y = ldns_rdf_data(b);
-	size_t n = ldns_rdf_size(a);
-
-	if (n != ldns_rdf_size(b))
+	if (a->size != b->size)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (tolower(x[i]) != tolower(y[i]))
+	for (size_t i = 0; i < a->size; i++)
+		if (tolower(a->d[i]) != tolower(b->d[i]))
 			return false;
 	return true;
 }
 
-/* ---- a parsed message, for the oracle ---- */
+/* ---- the oracle's own reading of a message ---- */
 
-struct omsg {
-	ldns_pkt *pkt;
-	const ldns_rdf *qname; /* NULL unless one standard question */
-	ldns_rr_type qtype;
+/*
+ * RFC 1035 4.1.4: the name at *off, pointers followed (never to offset
+ * 0, at most MAX_HOPS of them); *off moves past the name's own bytes.
+ */
+static bool oname_read(const uint8_t *m, size_t len, size_t *off,
+		       struct oname *out)
+{
+	size_t p = *off, resume = 0;
+	unsigned int hops = 0;
+
+	out->size = 0;
+	for (;;) {
+		uint8_t c;
+
+		if (p >= len)
+			return false;
+		c = m[p];
+		if (c >= 0xc0) {
+			if (len - p < 2 || hops == MAX_HOPS)
+				return false;
+			if (!hops++)
+				resume = p + 2;
+			p = (size_t)(c & 0x3f) * 256 + m[p + 1];
+			if (p == 0)
+				return false;
+			continue;
+		}
+		if (c > 63) /* 0x40, 0x80: not labels */
+			return false;
+		if (c == 0)
+			break;
+		if (len - p <= c || out->size + c + 1 >= WIRE_NAME_MAX)
+			return false;
+		memcpy(out->d + out->size, m + p, c + 1u);
+		out->size += c + 1u;
+		p += c + 1u;
+	}
+	out->d[out->size++] = 0;
+	*off = hops ? resume : p + 1;
+	return true;
+}
+
+/* One <character-string> inside [*p, end). */
+static bool ostr(const uint8_t *m, size_t *p, size_t end)
+{
+	if (*p >= end || end - *p < 1u + m[*p])
+		return false;
+	*p += 1u + m[*p];
+	return true;
+}
+
+/* A name inside [*p, end) (a pointer may lead elsewhere). */
+static bool oname_in(const uint8_t *m, size_t len, size_t *p, size_t end)
+{
+	struct oname n;
+
+	return oname_read(m, len, p, &n) && *p <= end;
+}
+
+/* Rdata with its type's fields, all of them; empty rdata is fine too. */
+static bool ordata_ok(const uint8_t *m, size_t len, unsigned int type, size_t p,
+		      size_t rdlen)
+{
+	size_t end = p + rdlen;
+
+	if (!rdlen)
+		return true;
+	switch (type) {
+	case T_A:
+		return rdlen == 4;
+	case T_AAAA:
+		return rdlen == 16;
+	case 2:
+	case 3:
+	case 4:
+	case T_CNAME:
+	case 7:
+	case 8:
+	case 9:
+	case T_PTR:
+	case 39: /* NS MD MF CNAME MB MG MR PTR DNAME */
+		return oname_in(m, len, &p, end) && p == end;
+	case 14:
+	case 17: /* MINFO RP */
+		return oname_in(m, len, &p, end) && oname_in(m, len, &p, end) &&
+		       p == end;
+	case 6: /* SOA */
+		return oname_in(m, len, &p, end) && oname_in(m, len, &p, end) &&
+		       end - p == 20;
+	case 15:
+	case 18:
+	case 21:
+	case 36: /* MX AFSDB RT KX */
+		p += 2;
+		return p <= end && oname_in(m, len, &p, end) && p == end;
+	case 33: /* SRV */
+		p += 6;
+		return p <= end && oname_in(m, len, &p, end) && p == end;
+	case 13: /* HINFO */
+		return ostr(m, &p, end) && ostr(m, &p, end) && p == end;
+	case 16:
+	case 99: /* TXT SPF */
+		while (p < end)
+			if (!ostr(m, &p, end))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* An answer record, copied out of the message. */
+struct orr {
+	struct oname owner;
+	unsigned int type;
+	size_t rdlen;
+	uint8_t rd[16]; /* the first bytes of the rdata */
+	bool has_target;
+	struct oname target; /* CNAME */
 };
 
-static void omsg_parse(const uint8_t *msg, size_t len, struct omsg *m)
-{
-	ldns_rr *rr;
+struct omsg {
+	bool ok;  /* well formed */
+	bool std; /* and a standard query of one question: */
+	struct oname qname;
+	unsigned int qtype, rcode;
+	size_t n_ans;
+	struct orr *ans;
+};
 
-	memset(m, 0, sizeof(*m));
-	if (ldns_wire2pkt(&m->pkt, msg, len) != LDNS_STATUS_OK) {
-		m->pkt = NULL;
-		return;
+static unsigned int get16(const uint8_t *p)
+{
+	return (unsigned int)p[0] << 8 | p[1];
+}
+
+static bool orr_read(const uint8_t *m, size_t len, size_t *off, struct orr *rr)
+{
+	size_t rd;
+
+	if (!oname_read(m, len, off, &rr->owner) || len - *off < 10)
+		return false;
+	rr->type = get16(m + *off);
+	rr->rdlen = get16(m + *off + 8);
+	rd = *off + 10;
+	if (len - rd < rr->rdlen || !ordata_ok(m, len, rr->type, rd, rr->rdlen))
+		return false;
+	memcpy(rr->rd, m + rd, rr->rdlen < 16 ? rr->rdlen : 16);
+	rr->has_target = rr->type == T_CNAME && rr->rdlen;
+	if (rr->has_target) {
+		size_t t = rd;
+
+		CHECK(oname_read(m, len, &t, &rr->target));
 	}
-	if (ldns_pkt_get_opcode(m->pkt) != LDNS_PACKET_QUERY ||
-	    ldns_pkt_qdcount(m->pkt) != 1)
+	*off = rd + rr->rdlen;
+	return true;
+}
+
+static void omsg_parse(const uint8_t *m, size_t len, struct omsg *msg)
+{
+	size_t off = 12;
+	unsigned int qd, an, rest;
+	struct orr tmp;
+
+	memset(msg, 0, sizeof(*msg));
+	if (len < 12)
 		return;
-	rr = ldns_rr_list_rr(ldns_pkt_question(m->pkt), 0);
-	if (!rr || !ldns_rr_owner(rr))
-		return;
-	m->qname = ldns_rr_owner(rr);
-	m->qtype = ldns_rr_get_type(rr);
+	qd = get16(m + 4);
+	an = get16(m + 6);
+	rest = get16(m + 8) + get16(m + 10);
+	msg->rcode = m[3] & 15;
+	for (unsigned int i = 0; i < qd; i++) {
+		struct oname n;
+
+		if (!oname_read(m, len, &off, &n) || len - off < 4)
+			return;
+		if (!i) {
+			msg->qname = n;
+			msg->qtype = get16(m + off);
+		}
+		off += 4;
+	}
+	msg->ans = calloc(an + 1u, sizeof(*msg->ans));
+	CHECK(msg->ans);
+	for (msg->n_ans = 0; msg->n_ans < an; msg->n_ans++)
+		if (!orr_read(m, len, &off, &msg->ans[msg->n_ans]))
+			return;
+	for (unsigned int i = 0; i < rest; i++)
+		if (!orr_read(m, len, &off, &tmp))
+			return;
+	msg->ok = true;
+	msg->std = ((m[2] >> 3) & 15) == 0 && qd == 1;
 }
 
 static void omsg_free(struct omsg *m)
 {
-	if (m->pkt)
-		ldns_pkt_free(m->pkt);
+	free(m->ans);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -279,7 +457,7 @@ static void on_decision(void *ctx, const struct dns_decision *d)
 {
 	(void)ctx;
 	CHECK(d->name && d->qtype && d->reason);
-	CHECK(strlen(d->name) <= LDNS_MAX_DOMAINLEN);
+	CHECK(strlen(d->name) <= REPORT_TEXT_MAX);
 	CHECK(strlen(d->qtype) < 16);
 	CHECK(d->allowed || d->rcode);
 }
@@ -315,9 +493,8 @@ static void check_decide(const struct run *r, const uint8_t *query, size_t len)
 
 	rc = ops->decide(ops->ctx, query, len, &rcode);
 	omsg_parse(query, len, &q);
-	want = q.qname && q.qtype != LDNS_RR_TYPE_ANY &&
-	       q.qtype != LDNS_RR_TYPE_PTR &&
-	       (r->audit || oracle_name_allowed(q.qname));
+	want = q.ok && q.std && q.qtype != T_ANY && q.qtype != T_PTR &&
+	       (r->audit || oracle_name_allowed(&q.qname));
 	CHECK(rc == 0 || rc == 1);
 	if (!rc)
 		CHECK(rcode >= 1 && rcode <= 15);
@@ -346,23 +523,24 @@ static void check_learn(struct run *r, const uint8_t *query, size_t qlen,
 	/* Accepted: a store, and a question decide would let through. */
 	CHECK(r->store);
 	omsg_parse(query, qlen, &a->query);
-	CHECK(a->query.qname &&
-	      (r->audit || oracle_name_allowed(a->query.qname)));
+	CHECK(a->query.ok && a->query.std &&
+	      (r->audit || oracle_name_allowed(&a->query.qname)));
 	omsg_parse(answer, alen, &a->answer);
-	CHECK(a->answer.qname && dname_eq(a->answer.qname, a->query.qname) &&
+	CHECK(a->answer.ok && a->answer.std &&
+	      dname_eq(&a->answer.qname, &a->query.qname) &&
 	      a->answer.qtype == a->query.qtype);
-	if (ldns_pkt_get_rcode(a->answer.pkt) != LDNS_RCODE_NOERROR)
+	if (a->answer.rcode != 0)
 		CHECK(map_count(map4_fd) + map_count(map6_fd) == before);
-	oracle_name_text(a->query.qname, a->name, sizeof(a->name));
+	oracle_name_text(&a->query.qname, a->name, sizeof(a->name));
 	r->n_acc++;
 }
 
 /* The names of ans reachable from qname through its CNAME records. */
-static bool reachable(const ldns_rr_list *ans, const ldns_rdf *qname,
-		      const ldns_rdf *owner)
+static bool reachable(const struct omsg *ans, const struct oname *qname,
+		      const struct oname *owner)
 {
-	size_t n = ldns_rr_list_rr_count(ans);
-	const ldns_rdf **seen = calloc(n + 1, sizeof(*seen));
+	size_t n = ans->n_ans;
+	const struct oname **seen = calloc(n + 1, sizeof(*seen));
 	size_t n_seen = 1;
 	bool grew = true, found = false;
 
@@ -371,19 +549,17 @@ static bool reachable(const ldns_rr_list *ans, const ldns_rdf *qname,
 	while (grew) {
 		grew = false;
 		for (size_t i = 0; i < n; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(ans, i);
-			const ldns_rdf *to = ldns_rr_rdf(rr, 0);
+			const struct orr *rr = &ans->ans[i];
 			bool from = false, known = false;
 
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME || !to ||
-			    ldns_rdf_get_type(to) != LDNS_RDF_TYPE_DNAME)
+			if (!rr->has_target)
 				continue;
 			for (size_t j = 0; j < n_seen; j++) {
-				from |= dname_eq(seen[j], ldns_rr_owner(rr));
-				known |= dname_eq(seen[j], to);
+				from |= dname_eq(seen[j], &rr->owner);
+				known |= dname_eq(seen[j], &rr->target);
 			}
 			if (from && !known) {
-				seen[n_seen++] = to;
+				seen[n_seen++] = &rr->target;
 				grew = true;
 			}
 		}
@@ -403,25 +579,21 @@ static bool reachable(const ldns_rr_list *ans, const ldns_rdf *qname,
 static bool accounted_for(const struct run *r, const char *name, int family,
 			  const uint8_t *key, bool audited)
 {
-	ldns_rr_type want = family == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+	unsigned int want = family == 4 ? T_A : T_AAAA;
 	size_t klen = family == 4 ? 4 : 16;
 
 	for (size_t i = 0; i < r->n_acc; i++) {
 		const struct accepted *a = &r->acc[i];
-		const ldns_rr_list *ans = ldns_pkt_answer(a->answer.pkt);
 
 		if (!audited && strcmp(a->name, name))
 			continue;
-		for (size_t j = 0; j < ldns_rr_list_rr_count(ans); j++) {
-			const ldns_rr *rr = ldns_rr_list_rr(ans, j);
-			const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+		for (size_t j = 0; j < a->answer.n_ans; j++) {
+			const struct orr *rr = &a->answer.ans[j];
 
-			if (ldns_rr_get_type(rr) != want || !rd ||
-			    ldns_rdf_size(rd) != klen ||
-			    memcmp(ldns_rdf_data(rd), key, klen) ||
-			    (!audited &&
-			     oracle_name_blocked(ldns_rr_owner(rr))) ||
-			    !reachable(ans, a->query.qname, ldns_rr_owner(rr)))
+			if (rr->type != want || rr->rdlen != klen ||
+			    memcmp(rr->rd, key, klen) ||
+			    (!audited && oracle_name_blocked(&rr->owner)) ||
+			    !reachable(&a->answer, &a->query.qname, &rr->owner))
 				continue;
 			return true;
 		}

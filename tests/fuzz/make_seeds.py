@@ -3,6 +3,7 @@
 """Writes the seed corpora of the DNS fuzz harnesses (python3 stdlib only).
 
   tests/fuzz/corpus/dns_wire/    one DNS message per file (fuzz_dns_wire)
+  tests/fuzz/corpus/dns_msg/     the same messages (fuzz_dns_msg)
   tests/fuzz/corpus/dns_filter/  a flag byte, then 16-bit length prefixed
                                  query, answer, query, answer... chunks
                                  (fuzz_dns_filter; see its header)
@@ -16,6 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIRE_DIR = os.path.join(HERE, "corpus", "dns_wire")
+MSG_DIR = os.path.join(HERE, "corpus", "dns_msg")
 FILTER_DIR = os.path.join(HERE, "corpus", "dns_filter")
 
 A, NS, CNAME, PTR, MX, TXT, AAAA, OPT, ANY = 1, 2, 5, 12, 15, 16, 28, 41, 255
@@ -124,7 +126,7 @@ def wire_seeds():
         "www.example.com", A,
         [(None, CNAME, cname_rdata), (ptr(cdn_at), A, ipv4("192.0.2.7"))])
     # Pointer loops: a name pointing at itself, and two pointing at each
-    # other. dns_skip_name does not follow them; ldns must stop.
+    # other. dns_skip_name does not follow them; dns_name_read must stop.
     s["answer_ptr_self"] = self_pointer_answer(14)
     loop_q = header(15, QR | RD, an=1) + question(ptr(18)) + b"\x01x" + ptr(12)
     s["answer_ptr_loop2"] = loop_q + rr(ptr(12), A, ipv4("192.0.2.2"))
@@ -259,4 +261,5 @@ def write(directory, seeds):
 
 if __name__ == "__main__":
     write(WIRE_DIR, wire_seeds())
+    write(MSG_DIR, wire_seeds())
     write(FILTER_DIR, filter_seeds())

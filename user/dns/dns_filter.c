@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <ldns/ldns.h>
 
 #include "dns/dns_filter.h"
+#include "dns/dns_msg.h"
+#include "dns/dns_type.h"
 #include "common/log.h"
 #include "kernel/name_table.h"
 
@@ -17,6 +18,8 @@
 #define RCODE_NOTIMP 4
 /* Longer CNAME chains than this are not followed (nor learned). */
 #define MAX_CHAIN 16
+/* Longest name text kept (255, as before): escapes make it longer. */
+#define NAME_TEXT_MAX 255
 
 struct dns_filter {
 	struct dns_filter_ops ops;
@@ -33,13 +36,11 @@ struct dns_filter {
 	bool answer_cached; /* while learn() judges an answer from the cache */
 };
 
-/* The one question of a message, parsed by ldns. */
+/* A message and its one question. */
 struct question {
-	ldns_pkt *pkt;
-	const ldns_rdf *owner;
-	ldns_rr_type type;
-	char name[LDNS_MAX_DOMAINLEN + 1]; /* lower case, no trailing dot */
-	char type_text[16];
+	struct dns_msg msg;
+	char name[NAME_TEXT_MAX + 1]; /* lower case, no trailing dot */
+	char type_text[DNS_TYPE_TEXT_MAX];
 };
 
 enum parse_result {
@@ -48,61 +49,18 @@ enum parse_result {
 	PARSE_NOT_A_QUERY,
 };
 
-static void question_free(struct question *q)
-{
-	if (q->pkt)
-		ldns_pkt_free(q->pkt);
-	q->pkt = NULL;
-}
-
-static void name_to_text(const ldns_rdf *owner, char *out, size_t len)
-{
-	char *text = ldns_rdf2str(owner); /* odd bytes come back as \DDD */
-	size_t n;
-
-	out[0] = '\0';
-	if (!text)
-		return;
-	n = strlen(text);
-	if (n && text[n - 1] == '.')
-		n--;
-	if (n >= len)
-		n = len - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)text[i]);
-	out[n] = '\0';
-	free(text);
-}
-
-static void type_to_text(ldns_rr_type type, char *out, size_t len)
-{
-	char *text = ldns_rr_type2str(type);
-
-	snprintf(out, len, "%s", text ? text : "?");
-	free(text);
-}
-
 static enum parse_result question_parse(const uint8_t *msg, size_t len,
 					struct question *q)
 {
-	ldns_rr *rr;
-
 	memset(q, 0, sizeof(*q));
-	if (ldns_wire2pkt(&q->pkt, msg, len) != LDNS_STATUS_OK) {
-		q->pkt = NULL;
+	if (dns_msg_parse(msg, len, &q->msg))
 		return PARSE_MALFORMED;
-	}
-	if (ldns_pkt_get_opcode(q->pkt) != LDNS_PACKET_QUERY)
+	if (q->msg.opcode != DNS_OPCODE_QUERY)
 		return PARSE_NOT_A_QUERY;
-	if (ldns_pkt_qdcount(q->pkt) != 1)
+	if (q->msg.qdcount != 1)
 		return PARSE_MALFORMED;
-	rr = ldns_rr_list_rr(ldns_pkt_question(q->pkt), 0);
-	if (!rr)
-		return PARSE_MALFORMED;
-	q->owner = ldns_rr_owner(rr);
-	q->type = ldns_rr_get_type(rr);
-	name_to_text(q->owner, q->name, sizeof(q->name));
-	type_to_text(q->type, q->type_text, sizeof(q->type_text));
+	dns_name_to_text(&q->msg.qname, q->name, sizeof(q->name));
+	dns_type_to_text(q->msg.qtype, q->type_text, sizeof(q->type_text));
 	return PARSE_OK;
 }
 
@@ -134,11 +92,11 @@ static unsigned int local_rcode(struct dns_filter *f, const struct question *q,
 	struct domain_match m = { 0 };
 
 	*code = AWF_R_DNS_LOCAL_ANSWER;
-	if (q->type == LDNS_RR_TYPE_ANY) {
+	if (q->msg.qtype == DNS_TYPE_ANY) {
 		*reason = "ANY queries are answered locally";
 		return RCODE_NOTIMP;
 	}
-	if (q->type == LDNS_RR_TYPE_PTR) {
+	if (q->msg.qtype == DNS_TYPE_PTR) {
 		*reason = "reverse lookups are answered locally";
 		return RCODE_NXDOMAIN;
 	}
@@ -178,42 +136,39 @@ static int filter_decide(void *ctx, const uint8_t *query, size_t len,
 	if (*rcode == RCODE_NXDOMAIN && f->audit_only &&
 	    (code == AWF_R_NAME_NOT_ALLOWED || code == AWF_R_BLOCKED_DOMAIN))
 		*rcode = 0;
-	question_free(&q);
 	return *rcode == 0;
 }
 
-static bool in_chain(const ldns_rdf *const *chain, size_t n,
-		     const ldns_rdf *name)
+static bool in_chain(const struct dns_name *chain, size_t n,
+		     const struct dns_name *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (ldns_dname_compare(chain[i], name) == 0)
+		if (dns_name_equal(&chain[i], name))
 			return true;
 	return false;
 }
 
 /* The query name and every name a CNAME of the chain points to. */
-static size_t follow_cnames(const ldns_rr_list *answer, const ldns_rdf *qname,
-			    const ldns_rdf **chain)
+static size_t follow_cnames(const struct dns_msg *answer,
+			    struct dns_name *chain)
 {
 	size_t n = 1;
 	bool grew = true;
 
-	chain[0] = qname;
+	chain[0] = answer->qname;
 	while (grew && n < MAX_CHAIN) {
-		grew = false;
-		for (size_t i = 0;
-		     i < ldns_rr_list_rr_count(answer) && n < MAX_CHAIN; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(answer, i);
-			const ldns_rdf *target;
+		struct dns_msg_iter it;
+		struct dns_msg_rr rr;
 
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
-			    !in_chain(chain, n, ldns_rr_owner(rr)))
+		grew = false;
+		dns_msg_answers(answer, &it);
+		while (n < MAX_CHAIN && dns_msg_next_answer(answer, &it, &rr)) {
+			if (rr.type != DNS_TYPE_CNAME || !rr.has_target ||
+			    !in_chain(chain, n, &rr.owner) ||
+			    in_chain(chain, n, &rr.target))
 				continue;
-			target = ldns_rr_rdf(rr, 0);
-			if (target && !in_chain(chain, n, target)) {
-				chain[n++] = target;
-				grew = true;
-			}
+			chain[n++] = rr.target;
+			grew = true;
 		}
 	}
 	return n;
@@ -232,14 +187,14 @@ static bool plain_name(const char *name)
  * A CNAME into a blocked name must not open that name's addresses; a
  * target the matcher cannot judge (escaped bytes, '*') counts as blocked.
  */
-static bool chain_hits_block(struct dns_filter *f, const ldns_rdf **chain,
+static bool chain_hits_block(struct dns_filter *f, const struct dns_name *chain,
 			     size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
-		char name[LDNS_MAX_DOMAINLEN + 1];
+		char name[NAME_TEXT_MAX + 1];
 		struct domain_match m = { 0 };
 
-		name_to_text(chain[i], name, sizeof(name));
+		dns_name_to_text(&chain[i], name, sizeof(name));
 		if (!plain_name(name))
 			return true;
 		if (domain_matcher_lookup(f->matcher, name, &m) >= 0 &&
@@ -254,13 +209,11 @@ static bool chain_hits_block(struct dns_filter *f, const ldns_rdf **chain,
  * open nothing, they only name it in the events of their connections.
  */
 static int learn_record(struct dns_filter *f, const struct question *q,
-			const struct domain_match *m, const ldns_rr *rr,
-			bool audited)
+			const struct domain_match *m,
+			const struct dns_msg_rr *rr, bool audited)
 {
 	static const struct awf_port_set no_ports;
-	ldns_rr_type type = ldns_rr_get_type(rr);
-	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
-	int family = type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
+	int family = rr->type == DNS_TYPE_A ? AF_INET : AF_INET6;
 	size_t want = family == AF_INET ? 4 : 16;
 	struct learned_rule rule = {
 		.rule_id = m->entry_id,
@@ -272,10 +225,10 @@ static int learn_record(struct dns_filter *f, const struct question *q,
 		rule = (struct learned_rule){ .ports = &no_ports,
 					      .flags = AWF_LEARNED_AUDIT_ONLY };
 
-	if (!rd || ldns_rdf_size(rd) != want)
-		return 0; /* not an address we could connect to */
-	if (learned_store_add(f->store, q->name, &rule, family,
-			      ldns_rdf_data(rd), ldns_rr_ttl(rr)) < 0) {
+	if (rr->rdlen != want)
+		return 0; /* empty: not an address we could connect to */
+	if (learned_store_add(f->store, q->name, &rule, family, rr->rdata,
+			      rr->ttl) < 0) {
 		log_error("dns: learning an address of %s: %s", q->name,
 			  strerror(errno));
 		return -1;
@@ -285,24 +238,25 @@ static int learn_record(struct dns_filter *f, const struct question *q,
 
 /* -2: a CNAME leads into a blocked name (checked unless audited). */
 static int learn_addresses(struct dns_filter *f, const struct question *q,
-			   const struct domain_match *m, ldns_pkt *answer,
-			   bool audited, size_t *n_learned)
+			   const struct domain_match *m,
+			   const struct dns_msg *answer, bool audited,
+			   size_t *n_learned)
 {
-	const ldns_rr_list *rrs = ldns_pkt_answer(answer);
-	const ldns_rdf *chain[MAX_CHAIN];
-	size_t n_chain = follow_cnames(rrs, q->owner, chain);
+	struct dns_name chain[MAX_CHAIN];
+	size_t n_chain = follow_cnames(answer, chain);
+	struct dns_msg_iter it;
+	struct dns_msg_rr rr;
 
 	if (!audited && chain_hits_block(f, chain, n_chain))
 		return -2;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
-		ldns_rr_type type = ldns_rr_get_type(rr);
+	dns_msg_answers(answer, &it);
+	while (dns_msg_next_answer(answer, &it, &rr)) {
 		int ret;
 
-		if ((type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA) ||
-		    !in_chain(chain, n_chain, ldns_rr_owner(rr)))
+		if ((rr.type != DNS_TYPE_A && rr.type != DNS_TYPE_AAAA) ||
+		    !in_chain(chain, n_chain, &rr.owner))
 			continue;
-		ret = learn_record(f, q, m, rr, audited);
+		ret = learn_record(f, q, m, &rr, audited);
 		if (ret < 0)
 			return -1;
 		*n_learned += (size_t)ret;
@@ -338,18 +292,17 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 
 	if (!f->store || question_parse(query, qlen, &q) != PARSE_OK ||
 	    domain_matcher_lookup(f->matcher, q.name, &m) < 0 ||
-	    (!m.allowed && !f->audit_only)) {
-		question_free(&q);
+	    (!m.allowed && !f->audit_only))
 		return -1; /* decide() let it through: cannot happen */
-	}
 	/* decide() reported the refusal the audit-only mode passed */
 	audited = !m.allowed;
 	if (question_parse(answer, alen, &a) == PARSE_OK) {
-		if (ldns_dname_compare(a.owner, q.owner) || a.type != q.type)
+		if (!dns_name_equal(&a.msg.qname, &q.msg.qname) ||
+		    a.msg.qtype != q.msg.qtype)
 			why = "answer to another question";
-		else if (ldns_pkt_get_rcode(a.pkt) != LDNS_RCODE_NOERROR)
+		else if (a.msg.rcode != DNS_RCODE_NOERROR)
 			ret = 0; /* NXDOMAIN etc.: nothing to learn */
-		else if (!(rc = learn_addresses(f, &q, &m, a.pkt, audited,
+		else if (!(rc = learn_addresses(f, &q, &m, &a.msg, audited,
 						&n_learned)))
 			ret = audited ? 0 : learn_name(f, &q, &m);
 		else if (rc == -2 && f->audit_only) {
@@ -357,7 +310,7 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 			       "cname into a blocked domain", RCODE_SERVFAIL,
 			       0);
 			audited = true;
-			ret = learn_addresses(f, &q, &m, a.pkt, true,
+			ret = learn_addresses(f, &q, &m, &a.msg, true,
 					      &n_learned) ?
 				      -1 :
 				      0;
@@ -375,8 +328,6 @@ static int filter_learn(void *ctx, const uint8_t *query, size_t qlen,
 	else if (!audited) /* an audited name's refusal is reported already */
 		report(f, &q, 1, AWF_R_DNS_ALLOWED, "allowed", 0, n_learned);
 	f->answer_cached = false;
-	question_free(&a);
-	question_free(&q);
 	return ret;
 }
 
@@ -389,7 +340,6 @@ static void filter_failed(void *ctx, const uint8_t *query, size_t len)
 	question_parse(query, len, &q); /* decide() parsed it already */
 	report(f, &q, 0, AWF_R_DNS_UPSTREAM_FAILURE,
 	       "every upstream server failed", RCODE_SERVFAIL, 0);
-	question_free(&q);
 }
 
 static void filter_hold(void *ctx)

@@ -5,7 +5,7 @@
  * NXDOMAIN locally; PTR and ANY are answered locally too. An allowed
  * query goes upstream, and every A/AAAA record reachable from its name
  * through the CNAME chain is learned into the sandbox's maps before the
- * answer is released. The DNS wire format is parsed by ldns.
+ * answer is released. The DNS wire format is read by dns_msg.h.
  */
 #ifndef AWF_DNS_FILTER_H
 #define AWF_DNS_FILTER_H
