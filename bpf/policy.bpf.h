@@ -10,15 +10,23 @@
 #include "common.bpf.h"
 #include "sock_state.bpf.h"
 
+/*
+ * Unrolled: as a loop, every iteration is a new state for the verifier
+ * (its counter is precise, and states inside a loop are not pruned), for
+ * each state the caller reaches it in. Unrolled, the paths of a range
+ * meet again at the next one. The form matters: clang unrolls this one
+ * (one exit per range, count checked within the condition), not one that
+ * breaks out of the loop at the count.
+ */
 static __always_inline bool port_in(const volatile struct awf_port_set *set,
 				    __u16 port)
 {
 	__u32 n = set->count;
 
+#pragma clang loop unroll(full)
 	for (__u32 i = 0; i < AWF_MAX_PORT_RANGES; i++) {
-		if (i >= n)
-			break;
-		if (port >= set->ranges[i].lo && port <= set->ranges[i].hi)
+		if (i < n && port >= set->ranges[i].lo &&
+		    port <= set->ranges[i].hi)
 			return true;
 	}
 	return false;
