@@ -106,6 +106,25 @@ static __always_inline bool is_v4mapped(const __u32 *ip6)
 }
 
 /*
+ * A 16-byte address (our layout) into a map key's bytes, a word at a
+ * time. __builtin_memcpy() from an awf_dst a global function was passed
+ * copies 8 bytes at a time, and since the awf_dst is only known to be
+ * 4-byte aligned, each 8-byte load becomes eight byte loads and shifts.
+ * key: 4-byte aligned (every key declared with it is, AWF_KEY_ALIGN).
+ */
+#define AWF_KEY_ALIGN __attribute__((aligned(4)))
+
+static __always_inline void addr_to_key(void *key, const __u32 *addr)
+{
+	__u32 *k = key;
+
+	k[0] = addr[0];
+	k[1] = addr[1];
+	k[2] = addr[2];
+	k[3] = addr[3];
+}
+
+/*
  * An IPv6 address into a zeroed addr of our layout; returns the family it
  * counts as.
  */

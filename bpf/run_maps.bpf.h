@@ -336,14 +336,14 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 						    const struct awf_dst *d,
 						    struct awf_rule *buf)
 {
-	struct awf_cidr_cache_key key = { .family = d->family };
+	struct awf_cidr_cache_key key AWF_KEY_ALIGN = { .family = d->family };
 	struct awf_cidr_answer *ans, fresh = {};
 	struct awf_rule *rule;
 
 	rule = lookup_exact(d, buf);
 	if (rule)
 		return rule;
-	__builtin_memcpy(key.addr, d->addr, 16);
+	addr_to_key(key.addr, d->addr);
 	ans = bpf_map_lookup_elem(&cidr_cache, &key);
 	if (ans)
 		return ans->found ? &ans->rule : NULL;
@@ -364,9 +364,9 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 
 		return bpf_map_lookup_elem(&learned4, &k4);
 	}
-	struct awf_ip6_key k6;
+	struct awf_ip6_key k6 AWF_KEY_ALIGN;
 
-	__builtin_memcpy(k6.addr, d->addr, 16);
+	addr_to_key(k6.addr, d->addr);
 	return bpf_map_lookup_elem(&learned6, &k6);
 }
 
