@@ -218,7 +218,6 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 	if (d->family == AF_INET) {
 		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,
 						 .slot = bpf_htonl(sc->slot) };
-
 		struct awf_rule *rule;
 
 		__builtin_memcpy(k4.addr, d->addr, 4);
@@ -247,7 +246,6 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_set_ip4_key k4 = { .set = sc->cfg->learned_set };
-
 		struct awf_learned *learned;
 
 		__builtin_memcpy(k4.addr, d->addr, 4);
@@ -270,7 +268,6 @@ static __always_inline bool is_host_addr(const struct awf_scope *sc,
 {
 	if (family == AF_INET) {
 		struct awf_slot_ip4_key k4 = { .slot = sc->slot };
-
 		bool found;
 
 		__builtin_memcpy(k4.addr, addr, 4);

@@ -217,7 +217,6 @@ static __always_inline struct awf_rule *lookup_trie(const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_cidr4_key k4 = { .prefixlen = 32 };
-
 		struct awf_rule *rule;
 
 		__builtin_memcpy(k4.addr, d->addr, 4);
