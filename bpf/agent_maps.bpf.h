@@ -218,9 +218,12 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 	if (d->family == AF_INET) {
 		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,
 						 .slot = bpf_htonl(sc->slot) };
+		struct awf_rule *rule;
 
 		__builtin_memcpy(k4.addr, d->addr, 4);
-		return bpf_map_lookup_elem(&cidr4, &k4);
+		rule = bpf_map_lookup_elem(&cidr4, &k4);
+		AWF_KEEP_LOOKUP();
+		return rule;
 	}
 	struct awf_slot_cidr6_key k6 = { .prefixlen = 160,
 					 .slot = bpf_htonl(sc->slot) };
@@ -243,9 +246,12 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_set_ip4_key k4 = { .set = sc->cfg->learned_set };
+		struct awf_learned *learned;
 
 		__builtin_memcpy(k4.addr, d->addr, 4);
-		return bpf_map_lookup_elem(&learned4, &k4);
+		learned = bpf_map_lookup_elem(&learned4, &k4);
+		AWF_KEEP_LOOKUP();
+		return learned;
 	}
 	struct awf_set_ip6_key k6 = { .set = sc->cfg->learned_set };
 
@@ -262,9 +268,12 @@ static __always_inline bool is_host_addr(const struct awf_scope *sc,
 {
 	if (family == AF_INET) {
 		struct awf_slot_ip4_key k4 = { .slot = sc->slot };
+		bool found;
 
 		__builtin_memcpy(k4.addr, addr, 4);
-		return bpf_map_lookup_elem(&host_addrs4, &k4) != NULL;
+		found = bpf_map_lookup_elem(&host_addrs4, &k4) != NULL;
+		AWF_KEEP_LOOKUP();
+		return found;
 	}
 	struct awf_slot_ip6_key k6 = { .slot = sc->slot };
 

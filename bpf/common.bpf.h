@@ -92,6 +92,16 @@ struct awf_scope {
 	} while (0)
 
 /*
+ * After a map lookup in one branch of two that look up two maps alike
+ * (an IPv4 and an IPv6 table): without it, clang may merge the two calls
+ * into one whose map is either, and the verifier, seeing two maps at one
+ * call, no longer inlines the lookup: it becomes a call through the
+ * map's ops, a retpoline on this kind of host (about 65 ns per packet of
+ * the backstop, measured).
+ */
+#define AWF_KEEP_LOOKUP() asm volatile("" ::: "memory")
+
+/*
  * clang 14 does not lower memcmp for BPF; addresses are 4-byte aligned.
  * b may be the .rodata config: keep its reads volatile.
  */
@@ -103,6 +113,25 @@ static __always_inline bool ip6_eq(const __u32 *a, const volatile __u32 *b)
 static __always_inline bool is_v4mapped(const __u32 *ip6)
 {
 	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
+}
+
+/*
+ * A 16-byte address (our layout) into a map key's bytes, a word at a
+ * time. __builtin_memcpy() from an awf_dst a global function was passed
+ * copies 8 bytes at a time, and since the awf_dst is only known to be
+ * 4-byte aligned, each 8-byte load becomes eight byte loads and shifts.
+ * key: 4-byte aligned (every key declared with it is, AWF_KEY_ALIGN).
+ */
+#define AWF_KEY_ALIGN __attribute__((aligned(4)))
+
+static __always_inline void addr_to_key(void *key, const __u32 *addr)
+{
+	__u32 *k = key;
+
+	k[0] = addr[0];
+	k[1] = addr[1];
+	k[2] = addr[2];
+	k[3] = addr[3];
 }
 
 /*

@@ -63,20 +63,41 @@ static __always_inline void fill_event(struct awf_event *e, __u32 slot,
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
+/*
+ * emit()'s body, a global function: every denial and audited verdict of a
+ * program ends here, each reaching it in a state of its own (the family,
+ * which parts of the destination its path wrote), and the verifier would
+ * walk the filling of the event once for each (about 15 times in the
+ * backstop). Only paths that write an event pay the call. slot_kind:
+ * slot << 8 | kind, as five arguments are the most a function takes.
+ */
+AWF_SUBPROG int emit_event(__u32 slot_kind, const struct awf_dst *d,
+			   const struct awf_src *src,
+			   const struct awf_decision *dec, __u64 cgroup_id)
+{
+	__u32 slot = slot_kind >> 8;
+	struct awf_event *e;
+
+	if (!d || !src || !dec)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(slot, AWF_C_EVENTS_LOST);
+		return 0;
+	}
+	fill_event(e, slot, slot_kind & 0xff, d, src, dec, cgroup_id);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+_Static_assert(AWF_MAX_SLOTS <= (1 << 24), "slot_kind holds a slot");
+
 static __always_inline void emit(__u32 slot, __u8 kind, const struct awf_dst *d,
 				 const struct awf_src *src,
 				 const struct awf_decision *dec,
 				 __u64 cgroup_id)
 {
-	struct awf_event *e;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(slot, AWF_C_EVENTS_LOST);
-		return;
-	}
-	fill_event(e, slot, kind, d, src, dec, cgroup_id);
-	bpf_ringbuf_submit(e, 0);
+	emit_event(slot << 8 | kind, d, src, dec, cgroup_id);
 }
 
 /* An event about a name: name_len bytes of it at name (kernel memory). */

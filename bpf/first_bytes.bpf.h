@@ -213,6 +213,14 @@ AWF_SUBPROG int look_host_value(const struct first_bytes *fb, __u32 len,
 			break;
 		off++;
 	}
+	/*
+	 * Through memory the verifier does not follow: each number of blanks
+	 * skipped would otherwise start the loop below in a state of its
+	 * own, and inside a loop the verifier tells states apart by their
+	 * ranges too (about six walks of its 256 rounds instead of one).
+	 */
+	fl->name_off = off;
+	off = *(volatile __u32 *)&fl->name_off;
 	for (__u32 i = 0; i < AWF_NAME_LEN; i++) {
 		if (off + i >= len)
 			break;

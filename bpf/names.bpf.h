@@ -38,16 +38,29 @@ struct {
 #define NAME_KEY_BITS(len) (16 + (len)*8)
 #define MAX_LABEL_LEN 63
 
-static __always_inline bool name_byte_ok(__u8 c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '_';
-}
+/*
+ * What each byte of a name stands for in its key: lowercase (A-Z folded),
+ * 0-9, '-', '_' and the dot as themselves, 0 for a byte no name may hold.
+ * One load per byte, where compares would split the verifier's walk of
+ * name_to_key()'s loop into a state per kind of byte.
+ */
+#define NC_SAME(c) [c] = c
+#define NC_LETTER(c) [c] = c, [c - ('a' - 'A')] = c
 
-static __always_inline __u8 to_lower(__u8 c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
+/* clang-format off */
+static const __u8 name_chars[256] = {
+	NC_LETTER('a'), NC_LETTER('b'), NC_LETTER('c'), NC_LETTER('d'),
+	NC_LETTER('e'), NC_LETTER('f'), NC_LETTER('g'), NC_LETTER('h'),
+	NC_LETTER('i'), NC_LETTER('j'), NC_LETTER('k'), NC_LETTER('l'),
+	NC_LETTER('m'), NC_LETTER('n'), NC_LETTER('o'), NC_LETTER('p'),
+	NC_LETTER('q'), NC_LETTER('r'), NC_LETTER('s'), NC_LETTER('t'),
+	NC_LETTER('u'), NC_LETTER('v'), NC_LETTER('w'), NC_LETTER('x'),
+	NC_LETTER('y'), NC_LETTER('z'),
+	NC_SAME('0'), NC_SAME('1'), NC_SAME('2'), NC_SAME('3'), NC_SAME('4'),
+	NC_SAME('5'), NC_SAME('6'), NC_SAME('7'), NC_SAME('8'), NC_SAME('9'),
+	NC_SAME('-'), NC_SAME('_'), NC_SAME('.'),
+};
+/* clang-format on */
 
 /* The bytes a name is read from (first_bytes.bpf.h). */
 struct first_bytes {
@@ -89,18 +102,19 @@ AWF_SUBPROG int name_to_key(const struct first_bytes *fb, __u32 off, __u32 n,
 	for (__u32 i = 0; i < AWF_NAME_KEY_LEN - 1; i++) {
 		if (i >= n)
 			break;
-		c = to_lower(buf[(off + i) & SCRATCH_MASK]);
+		c = name_chars[buf[(off + i) & SCRATCH_MASK]];
+		idx = n - 1 - i;
+		if (!c || idx >= AWF_NAME_KEY_LEN)
+			return 0;
+		/* before the branches: c need not outlive them */
+		nb->key.name[idx] = c;
 		if (c == '.') {
 			if (!nb->label)
 				return 0;
 			nb->label = 0;
-		} else if (!name_byte_ok(c) || ++nb->label > MAX_LABEL_LEN) {
+		} else if (++nb->label > MAX_LABEL_LEN) {
 			return 0;
 		}
-		idx = n - 1 - i;
-		if (idx >= AWF_NAME_KEY_LEN)
-			return 0;
-		nb->key.name[idx] = c;
 	}
 	if (n >= AWF_NAME_KEY_LEN)
 		return 0;

@@ -217,9 +217,12 @@ static __always_inline struct awf_rule *lookup_trie(const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_cidr4_key k4 = { .prefixlen = 32 };
+		struct awf_rule *rule;
 
 		__builtin_memcpy(k4.addr, d->addr, 4);
-		return bpf_map_lookup_elem(&cidr4, &k4);
+		rule = bpf_map_lookup_elem(&cidr4, &k4);
+		AWF_KEEP_LOOKUP();
+		return rule;
 	}
 	struct awf_cidr6_key k6 = { .prefixlen = 128 };
 
@@ -255,6 +258,7 @@ find_exact4(const struct awf_dst *d)
 		struct awf_exact4_slot *s =
 			bpf_map_lookup_elem(&cidr_exact4, &k);
 
+		AWF_KEEP_LOOKUP();
 		if (!s || !s->kind)
 			return NULL;
 		if (*(__u32 *)s->addr == d->addr[0])
@@ -336,14 +340,14 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 						    const struct awf_dst *d,
 						    struct awf_rule *buf)
 {
-	struct awf_cidr_cache_key key = { .family = d->family };
+	struct awf_cidr_cache_key key AWF_KEY_ALIGN = { .family = d->family };
 	struct awf_cidr_answer *ans, fresh = {};
 	struct awf_rule *rule;
 
 	rule = lookup_exact(d, buf);
 	if (rule)
 		return rule;
-	__builtin_memcpy(key.addr, d->addr, 16);
+	addr_to_key(key.addr, d->addr);
 	ans = bpf_map_lookup_elem(&cidr_cache, &key);
 	if (ans)
 		return ans->found ? &ans->rule : NULL;
@@ -361,12 +365,15 @@ lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		__u32 k4 = d->addr[0];
+		struct awf_learned *learned;
 
-		return bpf_map_lookup_elem(&learned4, &k4);
+		learned = bpf_map_lookup_elem(&learned4, &k4);
+		AWF_KEEP_LOOKUP();
+		return learned;
 	}
-	struct awf_ip6_key k6;
+	struct awf_ip6_key k6 AWF_KEY_ALIGN;
 
-	__builtin_memcpy(k6.addr, d->addr, 16);
+	addr_to_key(k6.addr, d->addr);
 	return bpf_map_lookup_elem(&learned6, &k6);
 }
 
@@ -376,8 +383,10 @@ static __always_inline bool is_host_addr(const struct awf_scope *sc,
 {
 	if (family == AF_INET) {
 		__u32 k4 = addr[0];
+		bool found = bpf_map_lookup_elem(&host_addrs4, &k4) != NULL;
 
-		return bpf_map_lookup_elem(&host_addrs4, &k4) != NULL;
+		AWF_KEEP_LOOKUP();
+		return found;
 	}
 	struct awf_ip6_key k6;
 

@@ -878,15 +878,28 @@ static void kill_cgroup(const struct test_cgroup *cg)
 
 /* ----------------------------------------------------- the programs */
 
+/*
+ * port in a full set (AWF_MAX_PORT_RANGES ranges), and in its last range
+ * only: the programs check each range in turn (unrolled, policy.bpf.h's
+ * port_in()). OTHER_PORT falls between the last two: above one's hi,
+ * below the other's lo. The other ranges hold no port a row uses.
+ */
 static struct awf_port_set one_port(uint16_t port)
 {
 	struct awf_port_set ps = { 0 };
+	uint16_t i;
 
-	if (port) {
-		ps.count = 1;
-		ps.ranges[0].lo = port;
-		ps.ranges[0].hi = port;
+	if (!port)
+		return ps;
+	ps.count = AWF_MAX_PORT_RANGES;
+	for (i = 0; i < AWF_MAX_PORT_RANGES - 2; i++) {
+		ps.ranges[i].lo = 200 + 2 * i;
+		ps.ranges[i].hi = 200 + 2 * i;
 	}
+	ps.ranges[i].lo = OTHER_PORT + 1;
+	ps.ranges[i].hi = OTHER_PORT + 10;
+	ps.ranges[i + 1].lo = port - 5;
+	ps.ranges[i + 1].hi = port;
 	return ps;
 }
 

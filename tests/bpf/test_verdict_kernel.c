@@ -18,8 +18,10 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
 
 #include "test_util.h"
 #include "bpf_privilege.h"
@@ -301,6 +303,87 @@ static int row_expectations(const struct policy_row *r, const int *errs)
 	return wrong;
 }
 
+/*
+ * The programs a sandbox's every connection or packet runs: each map
+ * lookup in them must be one the verifier inlined. One it could not (the
+ * same call reached with two maps: clang merges look-ups alike in the
+ * two branches of a family, AWF_KEEP_LOOKUP()) stays a call of
+ * bpf_map_lookup_elem() through the map's ops, a retpoline here.
+ */
+static const char *const hot_progs[] = {
+	"awf_connect4", "awf_connect6", "awf_sendmsg4", "awf_sendmsg6",
+	"awf_egress",	"awf_bind4",	"awf_bind6",
+};
+
+/* A kernel symbol's address; 0 if there is none or it is hidden. */
+static unsigned long kernel_symbol(const char *name)
+{
+	unsigned long addr = 0, a;
+	char line[512], sym[256], type;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx %c %255s", &a, &type, sym) == 3 &&
+		    !strcmp(sym, name)) {
+			addr = a;
+			break;
+		}
+	fclose(f);
+	return addr;
+}
+
+/* The calls of bpf_map_lookup_elem() left in the program's final code. */
+static int generic_lookups(int prog_fd, long imm)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), n;
+	struct bpf_insn *insns;
+	int calls = 0;
+
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	n = info.xlated_prog_len / sizeof(*insns);
+	assert_true(n > 0);
+	insns = calloc(n, sizeof(*insns));
+	assert_non_null(insns);
+	memset(&info, 0, sizeof(info));
+	info.xlated_prog_len = n * sizeof(*insns);
+	info.xlated_prog_insns = (__u64)(unsigned long)insns;
+	len = sizeof(info);
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	for (__u32 i = 0; i < n; i++)
+		if (insns[i].code == (BPF_JMP | BPF_CALL) &&
+		    insns[i].src_reg == 0 && insns[i].imm == imm)
+			calls++;
+	free(insns);
+	return calls;
+}
+
+/* Helper calls are encoded as their offset from __bpf_call_base. */
+static int check_inlined_lookups(const struct loader *l, const char *what)
+{
+	unsigned long base = kernel_symbol("__bpf_call_base");
+	unsigned long lookup = kernel_symbol("bpf_map_lookup_elem");
+	int wrong = 0, calls;
+
+	if (!base || !lookup)
+		fail_msg("/proc/kallsyms: no __bpf_call_base or "
+			 "bpf_map_lookup_elem (kernel.kptr_restrict?)");
+	for (size_t i = 0; i < ARRAY_SIZE(hot_progs); i++) {
+		int fd = loader_prog_fd(l, hot_progs[i]);
+
+		assert_true(fd >= 0);
+		calls = generic_lookups(fd, (long)(lookup - base));
+		if (!calls)
+			continue;
+		print_message("%s: %s: %d map lookup(s) not inlined\n", what,
+			      hot_progs[i], calls);
+		wrong++;
+	}
+	return wrong;
+}
+
 static void test_policy(void **state)
 {
 	const struct policy_row *r = *state;
@@ -336,6 +419,7 @@ static void test_policy(void **state)
 	    loader_attach(&l, cg.fd, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	kernel_errnos(cg.path, d, errs);
+	mismatches += check_inlined_lookups(&l, r->what);
 	loader_detach(&l);
 	loader_close(&l);
 	cgroup_remove(&cg);
