@@ -83,18 +83,18 @@ FUZZ_dns_filter := dns/dns_filter dns/dns_msg dns/dns_name dns/dns_type \
 	policy/ports policy/policy policy/policy_cli policy/policy_load \
 	policy/domain policy/cidr common/log common/error common/array \
 	common/json_read common/json_keys common/json_stream \
-	kernel/name_table kernel/map_batch
+	kernel/name_table kernel/map_batch common/optlib
 FUZZ_dns_msg := dns/dns_msg dns/dns_name dns/dns_type dns/dns_wire
 FUZZ_json_keys := common/json_keys common/array
 FUZZ_suggest := audit/suggest audit/audit_codes kernel/verdict kernel/rules \
 	policy/domain_match policy/ports policy/policy policy/policy_cli \
 	policy/policy_load policy/policy_json policy/domain policy/cidr \
 	common/log common/error common/array common/json_read common/json_keys \
-	common/json_stream kernel/map_batch
+	common/json_stream kernel/map_batch common/optlib
 FUZZ_policy_load := policy/policy_load policy/policy_json policy/policy \
 	policy/policy_cli policy/ports policy/domain policy/cidr kernel/rules \
 	kernel/map_batch common/log common/error common/array common/json_read \
-	common/json_keys common/json_stream
+	common/json_keys common/json_stream common/optlib
 FUZZ_NAMES := dns_wire dns_msg dns_filter json_keys suggest policy_load
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
