@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/error.h"
 
 #ifndef CLONE_NEWTIME
@@ -102,7 +103,7 @@ static int rule_fail(const char *what, int rc, char *err, size_t errlen)
 static int add_denied_syscalls(scmp_filter_ctx ctx, uint32_t deny, char *err,
 			       size_t errlen)
 {
-	size_t n = sizeof(denied_syscalls) / sizeof(denied_syscalls[0]);
+	size_t n = ARRAY_SIZE(denied_syscalls);
 
 	for (size_t i = 0; i < n; i++) {
 		/* Negative (absent on this arch) is fine: still filtered on
@@ -124,7 +125,7 @@ static int add_denied_syscalls(scmp_filter_ctx ctx, uint32_t deny, char *err,
 static int add_namespace_rules(scmp_filter_ctx ctx, uint32_t deny, char *err,
 			       size_t errlen)
 {
-	size_t n = sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]);
+	size_t n = ARRAY_SIZE(clone_ns_flags);
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -161,7 +162,7 @@ static int add_namespace_rules(scmp_filter_ctx ctx, uint32_t deny, char *err,
 static int add_socket_rules(scmp_filter_ctx ctx, int nr, uint32_t deny,
 			    char *err, size_t errlen)
 {
-	size_t n = sizeof(denied_families) / sizeof(denied_families[0]);
+	size_t n = ARRAY_SIZE(denied_families);
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {

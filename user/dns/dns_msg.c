@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <string.h>
 
+#include "common/array.h"
 #include "dns/dns_msg.h"
 #include "dns/dns_type.h"
 #include "dns/dns_wire.h"
@@ -48,7 +49,7 @@ static const struct shape {
 
 static const struct shape *shape_of(unsigned int type)
 {
-	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(shapes); i++)
 		if (shapes[i].type == type)
 			return &shapes[i];
 	return NULL;

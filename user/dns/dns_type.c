@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdio.h>
 
+#include "common/array.h"
 #include "dns/dns_type.h"
 
 /* Types 1..65 in order; NULL: unassigned (54, 56, 57), spelled TYPE<n>. */
@@ -31,9 +32,9 @@ static const struct {
 
 static const char *type_name(unsigned int type)
 {
-	if (type < sizeof(low_types) / sizeof(low_types[0]))
+	if (type < ARRAY_SIZE(low_types))
 		return low_types[type];
-	for (size_t i = 0; i < sizeof(high_types) / sizeof(high_types[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(high_types); i++)
 		if (high_types[i].type == type)
 			return high_types[i].name;
 	return NULL;

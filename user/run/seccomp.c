@@ -9,13 +9,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "run/seccomp.h"
 /* libseccomp's programs, from tools/seccomp_gen.c at build time. */
 #include "seccomp_filter.h"
 
-#define N_INSNS(a) ((unsigned short)(sizeof(a) / sizeof((a)[0])))
+#define N_INSNS(a) ((unsigned short)ARRAY_SIZE(a))
 
 struct syscall_filter {
 	struct sock_fprog prog;
