@@ -285,13 +285,10 @@ find_exact6(const struct awf_dst *d)
 		__u32 k = (at + i) & mask;
 		struct awf_exact6_slot *s =
 			bpf_map_lookup_elem(&cidr_exact6, &k);
-		__u32 *a;
 
 		if (!s || !s->kind)
 			return NULL;
-		a = (__u32 *)s->addr;
-		if (a[0] == d->addr[0] && a[1] == d->addr[1] &&
-		    a[2] == d->addr[2] && a[3] == d->addr[3])
+		if (ip6_eq((const __u32 *)s->addr, d->addr))
 			return s;
 	}
 	return NULL;
