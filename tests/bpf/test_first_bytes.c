@@ -195,6 +195,21 @@ static void expect(const char *what, const char *query, uint16_t port,
 			reason, dm->entry_id);
 }
 
+/* How many keys a map holds. */
+static unsigned int map_entries(int fd)
+{
+	struct awf_name_key key, next;
+	unsigned int n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next) && n < 1u << 20) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 static void check_query(struct name_table *nt, const struct domain_matcher *m,
 			const struct query_case *c)
 {
@@ -247,6 +262,9 @@ static void test_row(void **state)
 	     c < row->q + ARRAY_SIZE(row->q) && c->query; c++)
 		check_query(&nt, m, c);
 	name_table_purge(&nt);
+	/* what the rows learned is gone with the table: nothing left over */
+	assert_int_equal(map_entries(bpf_map__fd(probe->maps.exact_names)), 0);
+	assert_int_equal(map_entries(bpf_map__fd(probe->maps.name_rules)), 0);
 	name_table_free(&nt);
 	domain_matcher_free(m);
 	policy_free(&p);

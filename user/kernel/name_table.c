@@ -384,7 +384,13 @@ void name_table_purge(struct name_table *nt)
 		kernel_key(nt, &nt->rules[i].key, key_len(&nt->rules[i]), &k);
 		bpf_map_delete_elem(nt->rules_fd, &k);
 	}
-	purge_exact(nt);
+	/*
+	 * A walk of the whole map (2^20 buckets in the agent: most of a
+	 * sandbox's teardown) only if this table wrote to it. A slot's
+	 * leftovers from another agent are agent_purge_slot()'s.
+	 */
+	if (nt->exact_written)
+		purge_exact(nt);
 }
 
 const struct awf_name_verdict *name_table_lookup(const struct name_table *nt,
@@ -420,6 +426,8 @@ int name_table_learn(struct name_table *nt, const char *name,
 	k.prefixlen = 0;
 	v.entry_id = m->entry_id;
 	v.ports = m->ports;
+	/* Before the write: a failed one may still have left the entry. */
+	nt->exact_written = true;
 	return bpf_map_update_elem(nt->exact_fd, &k, &v, BPF_ANY) ? -1 : 0;
 }
 

@@ -39,6 +39,7 @@ struct name_table {
 	const struct domain_matcher *matcher; /* while building */
 	int rules_fd; /* -1: not written to the kernel (tests) */
 	int exact_fd;
+	bool exact_written; /* name_table_learn() wrote to exact_fd */
 	uint32_t slot;
 };
 
