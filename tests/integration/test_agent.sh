@@ -414,10 +414,12 @@ map_entries() { # MAP: entries in a pinned agent map
 
 # 1,000 sandboxes at once under one agent, then none, with nothing left.
 test_agent_scale_1000() {
-	local i n base_cidr base_fds rss mem
+	local i n base_cidr base_src4 base_src6 base_fds rss mem
 	agent_setup
 	agent_start
 	base_cidr=$(map_entries cidr4)
+	base_src4=$(map_entries host_addrs4)
+	base_src6=$(map_entries host_addrs6)
 	base_fds=$(ls "/proc/$AG_PID/fd" | wc -l)
 	for ((i = 0; i < 1000; i++)); do
 		mkdir "$CG2$AG_ATTACH/web-$i"
@@ -453,6 +455,8 @@ print(sum(m.get('bytes_memlock', 0) for m in json.load(sys.stdin)
 	assert_eq 1000 "$n" "sandboxes the agent removed"
 	assert_eq 1 "$(map_entries slots)" "cgroups bound to a slot (the default)"
 	assert_eq "$base_cidr" "$(map_entries cidr4)" "CIDR entries"
+	assert_eq "$base_src4" "$(map_entries host_addrs4)" "IPv4 source addresses"
+	assert_eq "$base_src6" "$(map_entries host_addrs6)" "IPv6 source addresses"
 	assert_eq 0 "$(map_entries learned4)" "learned addresses"
 	assert_eq 1 "$(grep -c '"slot"' /run/awf-bpf/agent-state.json)" "sandboxes in the state file"
 	assert_eq "$base_fds" "$(ls "/proc/$AG_PID/fd" | wc -l)" "the agent's open fds"

@@ -90,7 +90,7 @@ static void add_sources(struct agent_entry *e, int netns_fd, uint64_t ino)
 	size_t n = 0;
 
 	if (netns_local_addrs(netns_fd, &addrs, &n, err, sizeof(err)) ||
-	    agent_sandbox_add_sources(&e->ag->bpf, e->sb.slot, addrs, n, err,
+	    agent_sandbox_add_sources(&e->sb, &e->ag->bpf, addrs, n, err,
 				      sizeof(err)))
 		log_error("%s: source addresses of network namespace %llu: %s",
 			  e->cgroup, (unsigned long long)ino, err);

@@ -86,7 +86,27 @@ static int batch_pair_finish(struct map_batch mb[2], int ret)
 	return ret;
 }
 
-int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
+/*
+ * Remembered before they are written: a failed batch may have left some
+ * in the map, and the teardown then removes them key by key instead of
+ * walking both maps (2^16 buckets each) for the slot.
+ */
+static int note_sources(struct agent_sandbox *sb,
+			const struct policy_cidr *addrs, size_t n)
+{
+	if (array_grow((void **)&sb->sources, &sb->cap_sources,
+		       sb->n_sources + n, sizeof(*sb->sources)))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct agent_source *src = &sb->sources[sb->n_sources++];
+
+		src->family = addrs[i].family;
+		memcpy(src->addr, addrs[i].addr, sizeof(src->addr));
+	}
+	return 0;
+}
+
+int agent_sandbox_add_sources(struct agent_sandbox *sb, struct agent_bpf *a,
 			      const struct policy_cidr *addrs, size_t n,
 			      char *err, size_t errlen)
 {
@@ -96,15 +116,16 @@ int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
 
 	if (!n)
 		return 0;
-	if (batch_pair(mb, agent_bpf_host_addrs_fd(a, AF_INET),
+	if (note_sources(sb, addrs, n) ||
+	    batch_pair(mb, agent_bpf_host_addrs_fd(a, AF_INET),
 		       agent_bpf_host_addrs_fd(a, AF_INET6),
 		       sizeof(struct awf_slot_ip4_key),
 		       sizeof(struct awf_slot_ip6_key), sizeof(one), n))
 		return set_err(err, errlen, "source addresses: %s",
 			       strerror(errno));
 	for (size_t i = 0; i < n && !ret; i++) {
-		struct awf_slot_ip4_key k4 = { .slot = slot };
-		struct awf_slot_ip6_key k6 = { .slot = slot };
+		struct awf_slot_ip4_key k4 = { .slot = sb->slot };
+		struct awf_slot_ip6_key k6 = { .slot = sb->slot };
 
 		if (addrs[i].family == AF_INET) {
 			memcpy(k4.addr, addrs[i].addr, sizeof(k4.addr));
@@ -118,8 +139,31 @@ int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
 		return set_err(
 			err, errlen,
 			"writing the %zu source addresses of slot %u: %s", n,
-			slot, strerror(errno));
+			sb->slot, strerror(errno));
 	return 0;
+}
+
+/* What agent_sandbox_add_sources() wrote (a repeat: ENOENT, harmless). */
+static void remove_sources(struct agent_sandbox *sb, struct agent_bpf *a)
+{
+	for (size_t i = 0; i < sb->n_sources; i++) {
+		const struct agent_source *src = &sb->sources[i];
+		struct awf_slot_ip4_key k4 = { .slot = sb->slot };
+		struct awf_slot_ip6_key k6 = { .slot = sb->slot };
+
+		if (src->family == AF_INET) {
+			memcpy(k4.addr, src->addr, sizeof(k4.addr));
+			bpf_map_delete_elem(agent_bpf_host_addrs_fd(a, AF_INET),
+					    &k4);
+		} else {
+			memcpy(k6.addr, src->addr, sizeof(k6.addr));
+			bpf_map_delete_elem(
+				agent_bpf_host_addrs_fd(a, AF_INET6), &k6);
+		}
+	}
+	free(sb->sources);
+	sb->sources = NULL;
+	sb->n_sources = sb->cap_sources = 0;
 }
 
 /* The slot's CIDR rules into the shared tries: a batch per family. */
@@ -166,8 +210,8 @@ static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
 		return -1;
 	ret = rules_build(&sb->rules, p, local, n_local, err, errlen);
 	if (!ret)
-		ret = agent_sandbox_add_sources(a, sb->slot, local, n_local,
-						err, errlen);
+		ret = agent_sandbox_add_sources(sb, a, local, n_local, err,
+						errlen);
 	free(local);
 	return ret ? -1 : write_rules(sb, a, err, errlen);
 }
@@ -413,7 +457,7 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a)
 	name_table_free(&sb->names);
 	purge(agent_bpf_map_fd(a, AGENT_MAP_LO_PORTS),
 	      sizeof(struct awf_slot_lo_port_key), 0, sb->slot);
-	purge_sources(a, sb->slot);
+	remove_sources(sb, a);
 	clear_counters(a, sb->slot);
 	if (sb->learned) {
 		/* Unused, its set is empty: no walk of three 2^20 maps. */

@@ -23,6 +23,12 @@
 #include "policy/policy.h"
 #include "kernel/rules.h"
 
+/* A source address written for the slot, to remove it again. */
+struct agent_source {
+	int family;
+	uint8_t addr[16];
+};
+
 struct agent_sandbox {
 	uint32_t slot;
 	uint32_t learned_set;
@@ -34,6 +40,8 @@ struct agent_sandbox {
 	struct learned_store *learned; /* NULL once handed to a successor */
 	struct dns_fwd *dns;
 	uint16_t dns_port;
+	struct agent_source *sources; /* written to host_addrs4/6 */
+	size_t n_sources, cap_sources;
 };
 
 struct agent_sandbox_spec {
@@ -66,7 +74,7 @@ void agent_sandbox_destroy(struct agent_sandbox *sb, struct agent_bpf *a);
  * Addresses the slot's packets may carry as their source besides
  * loopback: the host's (written at create) and a pod's (agent_netns.c).
  */
-int agent_sandbox_add_sources(struct agent_bpf *a, uint32_t slot,
+int agent_sandbox_add_sources(struct agent_sandbox *sb, struct agent_bpf *a,
 			      const struct policy_cidr *addrs, size_t n,
 			      char *err, size_t errlen);
 
