@@ -104,8 +104,8 @@ int awf_sock_create(struct bpf_sock *ctx)
 	d.proto = ctx->protocol;
 	src.sock_type = ctx->type;
 	src.sock_proto = ctx->protocol;
-	emit(sc.slot, AWF_EV_SOCK_CREATE, &d, &src, &dec,
-	     bpf_get_current_cgroup_id());
+	emit_inline(sc.slot, AWF_EV_SOCK_CREATE, &d, &src, &dec,
+		    bpf_get_current_cgroup_id());
 	return VERDICT_REFUSE;
 }
 

@@ -141,7 +141,8 @@ struct {
 /*
  * The addresses of this host's interfaces (user/kernel/hostaddr.c): the
  * only sources, loopback aside, a packet of the sandbox may carry. The
- * value is unused (1).
+ * value is unused (1). Written once, after load: the loader creates them
+ * at the number of addresses (AWF_MAX_HOST_ADDRS at most).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

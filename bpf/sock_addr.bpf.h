@@ -288,16 +288,19 @@ static __always_inline int restore(struct bpf_sock_addr *ctx, bool v6)
 /*
  * A bind off loopback with a port (AWF_R_BIND_NOT_LOOPBACK), or to an
  * address not of this host (AWF_R_SPOOFED_SOURCE; see awf_bind4): refused,
- * and audited.
+ * and audited: the event filled inline (emit_inline()).
  */
 static __always_inline int refuse_bind(const struct awf_scope *sc,
 				       struct bpf_sock_addr *ctx,
 				       const struct awf_dst *d, __u8 reason)
 {
 	struct awf_decision dec = { .verdict = AWF_DENY, .reason = reason };
+	struct awf_src src = {};
 
 	count_denial(sc->slot, dec.reason);
-	emit_sock(sc, ctx, AWF_EV_BIND, d, &dec);
+	src_of_sock(ctx->sk, &src);
+	emit_inline(sc->slot, AWF_EV_BIND, d, &src, &dec,
+		    bpf_get_current_cgroup_id());
 	return VERDICT_REFUSE;
 }
 

@@ -111,7 +111,21 @@ enum op {
 	OP_DNS_CONNECT,	 /* connect() to port 53; peer and exchange checked */
 	OP_DNS_SENDTO,	 /* sendto() to port 53; exchange checked */
 	OP_OWN_LISTENER, /* listen on addr:port in the sandbox, then connect */
-	OP_BIND,	 /* bind() */
+	/*
+	 * The same with SO_REUSEPORT on the sandbox's socket: its group may
+	 * take in a host service's. OP_OWN_REUSEPORT_SENDTO sends instead.
+	 * A v4-mapped row's own socket is an IPv4 one, on the IPv4 address.
+	 */
+	OP_OWN_REUSEPORT,
+	OP_OWN_REUSEPORT_SENDTO,
+	OP_OWN_SENDTO, /* a UDP socket of the sandbox's, no SO_REUSEPORT */
+	/*
+	 * bind() of an AF_INET6 socket to [::]:port, IPV6_V6ONLY off or on;
+	 * the address it gets (getsockname()) is the row's ev.src.
+	 */
+	OP_BIND_ANY6,
+	OP_BIND_ANY6_ONLY,
+	OP_BIND, /* bind() */
 	/*
 	 * sendmsg() with the row's src as IP_PKTINFO / IPV6_PKTINFO source
 	 * (IPv6: with IPV6_FREEBIND, as the kernel wants for a source not
@@ -199,6 +213,60 @@ static const struct sa_case cases[] = {
 	{ "tcp4 loopback, a port the sandbox serves", V_BOTH, SLOT_MAIN,
 	  CG_SANDBOX, OP_OWN_LISTENER, AF_INET, TCP, "127.0.0.1", OWN_PORT, 0,
 	  EV(CONNECT, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "tcp4 loopback, the sandbox's port in an SO_REUSEPORT group", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT, AF_INET, TCP, "127.0.0.1",
+	  OWN_PORT, EPERM,
+	  EV(CONNECT, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "tcp6 loopback ::1, a port the sandbox serves", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_OWN_LISTENER, AF_INET6, TCP, "::1", OWN_PORT, 0,
+	  EV(CONNECT, ALLOW, LOOPBACK, AF_INET6, "::1", 0, 0) },
+	{ "tcp6 loopback ::1, the sandbox's port in an SO_REUSEPORT group",
+	  V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT, AF_INET6, TCP, "::1",
+	  OWN_PORT, EPERM, EV(CONNECT, DENY, LOOPBACK, AF_INET6, "::1", 0, 0) },
+	{ "tcp6 v4-mapped loopback, an IPv4 port the sandbox serves", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_LISTENER, AF_INET6, TCP,
+	  MAPPED("127.0.0.1"), OWN_PORT, 0,
+	  EV(CONNECT, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "tcp6 v4-mapped loopback, the sandbox's IPv4 port in a group", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT, AF_INET6, TCP,
+	  MAPPED("127.0.0.1"), OWN_PORT, EPERM,
+	  EV(CONNECT, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp4 connect, a port the sandbox serves", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_OWN_LISTENER, AF_INET, UDP, "127.0.0.1", OWN_PORT, 0,
+	  EV(CONNECT, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp4 connect, the sandbox's port in an SO_REUSEPORT group", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT, AF_INET, UDP, "127.0.0.1",
+	  OWN_PORT, EPERM,
+	  EV(CONNECT, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp4 sendto, a port the sandbox serves", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_OWN_SENDTO, AF_INET, UDP, "127.0.0.1", OWN_PORT, 0,
+	  EV(SENDMSG, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp4 sendto, the sandbox's port in an SO_REUSEPORT group", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT_SENDTO, AF_INET, UDP,
+	  "127.0.0.1", OWN_PORT, EPERM,
+	  EV(SENDMSG, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp6 sendto ::1, a port the sandbox serves", V_BOTH, SLOT_MAIN,
+	  CG_SANDBOX, OP_OWN_SENDTO, AF_INET6, UDP, "::1", OWN_PORT, 0,
+	  EV(SENDMSG, ALLOW, LOOPBACK, AF_INET6, "::1", 0, 0) },
+	{ "udp6 sendto ::1, the sandbox's port in an SO_REUSEPORT group",
+	  V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT_SENDTO, AF_INET6, UDP,
+	  "::1", OWN_PORT, EPERM,
+	  EV(SENDMSG, DENY, LOOPBACK, AF_INET6, "::1", 0, 0) },
+	{ "udp6 connect ::1, the sandbox's port in an SO_REUSEPORT group",
+	  V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT, AF_INET6, UDP, "::1",
+	  OWN_PORT, EPERM, EV(CONNECT, DENY, LOOPBACK, AF_INET6, "::1", 0, 0) },
+	{ "udp6 sendto v4-mapped, an IPv4 port the sandbox serves", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_SENDTO, AF_INET6, UDP,
+	  MAPPED("127.0.0.1"), OWN_PORT, 0,
+	  EV(SENDMSG, ALLOW, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp6 sendto v4-mapped, the sandbox's IPv4 port in a group", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT_SENDTO, AF_INET6, UDP,
+	  MAPPED("127.0.0.1"), OWN_PORT, EPERM,
+	  EV(SENDMSG, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
+	{ "udp6 connect v4-mapped, the sandbox's IPv4 port in a group", V_BOTH,
+	  SLOT_MAIN, CG_SANDBOX, OP_OWN_REUSEPORT, AF_INET6, UDP,
+	  MAPPED("127.0.0.1"), OWN_PORT, EPERM,
+	  EV(CONNECT, DENY, LOOPBACK, AF_INET, "127.0.0.1", 0, 0) },
 	{ "tcp4 host address follows the loopback rules", V_BOTH, SLOT_MAIN,
 	  CG_SANDBOX, OP_CONNECT, AF_INET, TCP, HOST4, OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, LOOPBACK, AF_INET, HOST4, 0, 0) },
@@ -318,6 +386,51 @@ static const struct sa_case cases[] = {
 	  OP_BIND, AF_INET6, UDP, "::", 0, 0, NO_EVENT },
 	{ "bind6 port 0 to ::1", V_BOTH, SLOT_MAIN, CG_SANDBOX, OP_BIND,
 	  AF_INET6, UDP, "::1", 0, 0, NO_EVENT },
+	/* A wildcard with a port: loopback, by the socket's IPV6_V6ONLY */
+	{ "bind6 tcp [::] dual-stack narrowed to 127.0.0.1",
+	  V_BOTH,
+	  SLOT_MAIN,
+	  CG_SANDBOX,
+	  OP_BIND_ANY6,
+	  AF_INET6,
+	  TCP,
+	  "::",
+	  OWN_PORT,
+	  0,
+	  { .src = MAPPED("127.0.0.1") } },
+	{ "bind6 tcp [::] IPV6_V6ONLY narrowed to ::1",
+	  V_BOTH,
+	  SLOT_MAIN,
+	  CG_SANDBOX,
+	  OP_BIND_ANY6_ONLY,
+	  AF_INET6,
+	  TCP,
+	  "::",
+	  OWN_PORT,
+	  0,
+	  { .src = "::1" } },
+	{ "bind6 udp [::] dual-stack narrowed to 127.0.0.1",
+	  V_BOTH,
+	  SLOT_MAIN,
+	  CG_SANDBOX,
+	  OP_BIND_ANY6,
+	  AF_INET6,
+	  UDP,
+	  "::",
+	  OWN_PORT,
+	  0,
+	  { .src = MAPPED("127.0.0.1") } },
+	{ "bind6 udp [::] IPV6_V6ONLY narrowed to ::1",
+	  V_BOTH,
+	  SLOT_MAIN,
+	  CG_SANDBOX,
+	  OP_BIND_ANY6_ONLY,
+	  AF_INET6,
+	  UDP,
+	  "::",
+	  OWN_PORT,
+	  0,
+	  { .src = "::1" } },
 	{ "no slot: bind port 0 to another host's address", V_AGENT, SLOT_NONE,
 	  CG_SANDBOX, OP_BIND, AF_INET6, UDP, DENIED6, 0, EPERM,
 	  EV(BIND, DENY, SPOOFED_SOURCE, AF_INET6, DENIED6, 0, 0) },
@@ -1354,14 +1467,30 @@ static void dns_exchange(int fd, struct child_result *r)
 }
 
 /* A listener bound inside the sandbox: post_bind takes note of it. */
-static int own_listener(const struct sockaddr_storage *addr, socklen_t len)
+/*
+ * The sandbox's own socket of the row's type on the row's address and
+ * port (a v4-mapped address: an IPv4 socket on the IPv4 one), listening
+ * if TCP; with SO_REUSEPORT if reuseport.
+ */
+static int own_listener(const struct sa_case *c, bool reuseport)
 {
-	int one = 1;
-	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const char *addr = c->addr;
+	int family = c->family, one = 1, fd;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
-	if (fd < 0 ||
+	if (!strncmp(addr, MAPPED(""), strlen(MAPPED("")))) {
+		addr += strlen(MAPPED(""));
+		family = AF_INET;
+	}
+	len = make_addr(&ss, family, addr, c->port);
+	fd = socket(family, c->type | SOCK_CLOEXEC, 0);
+	if (!len || fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (const struct sockaddr *)addr, len) || listen(fd, 4))
+	    (reuseport &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
+	    bind(fd, (const struct sockaddr *)&ss, len) ||
+	    (c->type == SOCK_STREAM && listen(fd, 4)))
 		return -1;
 	return fd;
 }
@@ -1421,10 +1550,21 @@ static int row_call(const struct sa_case *c, int fd,
 	switch (c->op) {
 	case OP_SENDTO:
 	case OP_DNS_SENDTO:
+	case OP_OWN_SENDTO:
+	case OP_OWN_REUSEPORT_SENDTO:
 		return sendto(fd, query, sizeof(query), 0, sa, len) < 0 ? -1 :
 									  0;
 	case OP_BIND:
 		return bind(fd, sa, len);
+	case OP_BIND_ANY6:
+	case OP_BIND_ANY6_ONLY: {
+		int only = c->op == OP_BIND_ANY6_ONLY;
+
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only,
+			       sizeof(only)))
+			return -1;
+		return bind(fd, sa, len);
+	}
 	case OP_SENDMSG_SRC:
 		return send_from(fd, c->family, c->ev.src, dst, len);
 	case OP_CONNECTED_SRC:
@@ -1448,7 +1588,10 @@ static void child_op(const struct sa_case *c, struct child_result *r)
 		errno = EINVAL;
 		return child_failed(r, "the row's address");
 	}
-	if (c->op == OP_OWN_LISTENER && own_listener(&dst, len) < 0)
+	if ((c->op == OP_OWN_LISTENER || c->op == OP_OWN_SENDTO ||
+	     c->op == OP_OWN_REUSEPORT || c->op == OP_OWN_REUSEPORT_SENDTO) &&
+	    own_listener(c, c->op == OP_OWN_REUSEPORT ||
+				    c->op == OP_OWN_REUSEPORT_SENDTO) < 0)
 		return child_failed(r, "listening in the sandbox");
 	fd = socket(c->family, c->type | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
@@ -1465,6 +1608,9 @@ static void child_op(const struct sa_case *c, struct child_result *r)
 	if (c->op == OP_DNS_CONNECT &&
 	    getpeername(fd, (struct sockaddr *)&r->peer, &plen))
 		return child_failed(r, "getpeername");
+	if ((c->op == OP_BIND_ANY6 || c->op == OP_BIND_ANY6_ONLY) &&
+	    getsockname(fd, (struct sockaddr *)&r->peer, &plen))
+		return child_failed(r, "getsockname");
 	if (c->type != SOCK_DGRAM ||
 	    (c->op != OP_DNS_CONNECT && c->op != OP_DNS_SENDTO))
 		return;
@@ -1654,6 +1800,20 @@ static void check_dns(const struct sa_case *c, const struct child_result *r)
 	}
 }
 
+/* Where a wildcard bind landed: the row's ev.src, on the row's port. */
+static void check_bound(const struct sa_case *c, const struct child_result *r)
+{
+	struct sockaddr_storage want;
+	char a[64], b[64];
+
+	assert_int_not_equal(make_addr(&want, AF_INET6, c->ev.src, c->port), 0);
+	if (!same_addr(&r->peer, &want)) {
+		addr_str(&r->peer, b, sizeof(b));
+		addr_str(&want, a, sizeof(a));
+		fail_msg("bound to %s, expected %s", b, a);
+	}
+}
+
 static void test_row(void **state)
 {
 	const struct sa_test *t = *state;
@@ -1680,6 +1840,8 @@ static void test_row(void **state)
 	check_event(t, pid);
 	if (c->op == OP_DNS_CONNECT || c->op == OP_DNS_SENDTO)
 		check_dns(c, &r);
+	if (c->op == OP_BIND_ANY6 || c->op == OP_BIND_ANY6_ONLY)
+		check_bound(c, &r);
 }
 
 static const char *variant_name(enum variant v)

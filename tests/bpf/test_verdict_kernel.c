@@ -412,7 +412,8 @@ static void test_policy(void **state)
 	/* the bulk rows test the exact tables: they must have them */
 	assert_int_equal(r->bulk > 0, rules.exact4.mask != 0);
 	assert_int_equal(r->bulk > 0, rules.exact6.mask != 0);
-	if (loader_load(&l, &cfg, &rules, false, true, err, sizeof(err)) < 0 ||
+	if (loader_load(&l, &cfg, &rules, &host, 1, false, true, err,
+			sizeof(err)) < 0 ||
 	    loader_fill_rules(&l, &rules, err, sizeof(err)) < 0 ||
 	    loader_fill_host_addrs(&l, &host, 1, err, sizeof(err)) < 0 ||
 	    cgroup_create(&cg, cgroup_root, name, err, sizeof(err)) < 0 ||

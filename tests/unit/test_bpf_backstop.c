@@ -62,14 +62,12 @@ static struct loader loader;
 #define HOST4 "198.18.0.1"
 #define HOST6 "fd42:a0f0::1"
 
-static int fill_host_addrs(char *err, size_t errlen)
-{
-	struct policy_cidr host[2];
+static struct policy_cidr host[2];
 
-	if (cidr_parse(&host[0], HOST4, err, errlen) ||
-	    cidr_parse(&host[1], HOST6, err, errlen))
-		return -1;
-	return loader_fill_host_addrs(&loader, host, 2, err, errlen);
+static int parse_host_addrs(char *err, size_t errlen)
+{
+	return cidr_parse(&host[0], HOST4, err, errlen) ||
+	       cidr_parse(&host[1], HOST6, err, errlen);
 }
 
 static int load(bool proxy_only)
@@ -91,9 +89,11 @@ static int load(bool proxy_only)
 	    policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t", err,
 				sizeof(err)) ||
 	    rules_build(&rules, &p, NULL, 0, err, sizeof(err)) ||
-	    loader_load(&loader, &cfg, &rules, true, true, err, sizeof(err)) ||
+	    parse_host_addrs(err, sizeof(err)) ||
+	    loader_load(&loader, &cfg, &rules, host, 2, true, true, err,
+			sizeof(err)) ||
 	    loader_fill_rules(&loader, &rules, err, sizeof(err)) ||
-	    fill_host_addrs(err, sizeof(err))) {
+	    loader_fill_host_addrs(&loader, host, 2, err, sizeof(err))) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}

@@ -227,8 +227,8 @@ static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
 /*
  * The loopback ports the sandbox serves on matter to localhost "sandbox"
  * mode only: elsewhere post_bind and sock_release stay unattached (they
- * would run for every socket and find nothing to do), and lo_ports, a
- * preallocated hash (half a millisecond to create at 4096 entries), gets
+ * would run for every socket and find nothing to do), and lo_ports (at
+ * 4096 entries a vmalloc'd bucket array, ~0.2 ms to create here) gets
  * one entry nothing writes.
  */
 static bool serves_loopback(const struct awf_config *cfg)
@@ -260,13 +260,32 @@ static uint32_t map_size(size_t n)
 	} while (0)
 
 /*
+ * This host's addresses of a family: `run` writes them once, after load
+ * (loader_fill_host_addrs()), so its maps are created at their number. A
+ * hash map's bucket array is allocated when it is created, and at 4096
+ * entries (64 KiB) it is past kmalloc's limit: vmalloc, about 0.2 ms a
+ * map here against 20 us.
+ */
+static uint32_t host_addrs_size(const struct policy_cidr *host, size_t n,
+				int family)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += host[i].family == family;
+	return map_size(k < AWF_MAX_HOST_ADDRS ? k : AWF_MAX_HOST_ADDRS);
+}
+
+/*
  * .rodata is written before load and frozen by the loader program: the
  * programs cannot be reconfigured, and the verifier prunes what the
  * configuration disables. 0 or -errno.
  */
 #define DEFINE_LOAD(fn, kind, field, note, socks)                              \
 	static int fn(struct loader *l, const struct awf_config *cfg,          \
-		      const struct rule_table *t, bool names)                  \
+		      const struct rule_table *t,                              \
+		      const struct policy_cidr *host, size_t n_host,           \
+		      bool names)                                              \
 	{                                                                      \
 		struct rules_sizes sz;                                         \
 		struct kind *skel;                                             \
@@ -278,6 +297,10 @@ static uint32_t map_size(size_t n)
 		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
 		rules_sizes(t, &sz);                                           \
 		SIZE_CIDR_MAPS(skel, t, &sz);                                  \
+		skel->maps.host_addrs4.max_entries =                           \
+			host_addrs_size(host, n_host, AF_INET);                \
+		skel->maps.host_addrs6.max_entries =                           \
+			host_addrs_size(host, n_host, AF_INET6);               \
 		if (!names) {                                                  \
 			AWF_NAME_MAPS(SHRINK_MAP)                              \
 		}                                                              \
@@ -297,15 +320,16 @@ DEFINE_LOAD(load_full, awf_lskel, full, note_full, 0)
 DEFINE_LOAD(load_lean, awf_nonames_lskel, lean, note_lean, 1)
 
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		const struct rule_table *rules, bool check_names, bool names,
-		char *err, size_t errlen)
+		const struct rule_table *rules, const struct policy_cidr *host,
+		size_t n_host, bool check_names, bool names, char *err,
+		size_t errlen)
 {
 	int ret;
 
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
-	ret = check_names ? load_full(l, cfg, rules, true) :
-			    load_lean(l, cfg, rules, names);
+	ret = check_names ? load_full(l, cfg, rules, host, n_host, true) :
+			    load_lean(l, cfg, rules, host, n_host, names);
 	l->exact4_mask = rules->exact4.mask;
 	l->exact6_mask = rules->exact6.mask;
 	if (l->verifier_log && ret)

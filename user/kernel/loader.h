@@ -63,11 +63,13 @@ struct loader {
  */
 /*
  * rules: the table loader_fill_rules() will write, for the CIDR maps'
- * sizes and the exact tables' masks (.rodata).
+ * sizes and the exact tables' masks (.rodata). host: the addresses
+ * loader_fill_host_addrs() will write, for the sizes of host_addrs4/6.
  */
 int loader_load(struct loader *l, const struct awf_config *cfg,
-		const struct rule_table *rules, bool check_names, bool names,
-		char *err, size_t errlen);
+		const struct rule_table *rules, const struct policy_cidr *host,
+		size_t n_host, bool check_names, bool names, char *err,
+		size_t errlen);
 /* rules_write() into the maps; t the table loader_load() was given. */
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);

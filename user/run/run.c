@@ -145,7 +145,8 @@ static int load_policy_into_kernel(struct run_state *s, char *err,
 		return -1;
 	}
 	/* audit-only mode learns the addresses of names outside the policy */
-	ret = loader_load(&s->loader, &cfg, &rules, policy_checks_names(p),
+	ret = loader_load(&s->loader, &cfg, &rules, local, n_local,
+			  policy_checks_names(p),
 			  p->n_allow_domains || p->n_block_domains ||
 				  p->audit_only,
 			  err, errlen);
