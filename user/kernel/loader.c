@@ -238,6 +238,16 @@ static bool serves_loopback(const struct awf_config *cfg)
 	return cfg->localhost_mode == AWF_LO_SANDBOX;
 }
 
+/* (A light skeleton loads every program: those not needed stay unattached.) */
+static bool hook_needed(const struct awf_config *cfg, int type)
+{
+	if (serves_loopback(cfg))
+		return true;
+	return type != BPF_CGROUP_INET4_POST_BIND &&
+	       type != BPF_CGROUP_INET6_POST_BIND &&
+	       type != BPF_CGROUP_INET_SOCK_RELEASE;
+}
+
 /* A map's size for n entries: the kernel refuses max_entries 0. */
 static uint32_t map_size(size_t n)
 {
@@ -293,6 +303,26 @@ static uint32_t map_size(size_t n)
 DEFINE_OPEN(open_full, awf_lskel, full, 0)
 DEFINE_OPEN(open_lean, awf_nonames_lskel, lean, 1)
 
+#define NOTE_HOOK(name, attach)       \
+	if (hook_needed(cfg, attach)) \
+		l->hooks[l->n_hooks++] = attach;
+
+/* What loader_attach() will attach to, known before the load. */
+static void note_hooks(struct loader *l, const struct awf_config *cfg,
+		       bool check_names)
+{
+	AWF_BASE_PROGS(NOTE_HOOK)
+	if (check_names) {
+		AWF_NAME_CHECK_PROGS(NOTE_HOOK)
+	}
+}
+
+const int *loader_hooks(const struct loader *l, size_t *n)
+{
+	*n = l->n_hooks;
+	return l->hooks;
+}
+
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, bool check_names, bool names,
 		char *err, size_t errlen)
@@ -305,6 +335,7 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 			    open_lean(l, cfg, rules, names);
 	l->exact4_mask = rules->exact4.mask;
 	l->exact6_mask = rules->exact6.mask;
+	note_hooks(l, cfg, check_names);
 	if (!ret)
 		return 0;
 	loader_close(l);
@@ -483,14 +514,9 @@ static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
 	return 0;
 }
 
-/* (A light skeleton loads every program: those not needed stay unattached.) */
 static bool prog_needed(const struct loader *l, const struct loader_prog *p)
 {
-	if (serves_loopback(l->cfg))
-		return true;
-	return p->type != BPF_CGROUP_INET4_POST_BIND &&
-	       p->type != BPF_CGROUP_INET6_POST_BIND &&
-	       p->type != BPF_CGROUP_INET_SOCK_RELEASE;
+	return hook_needed(l->cfg, p->type);
 }
 
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)

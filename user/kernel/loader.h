@@ -48,6 +48,8 @@ struct loader {
 	size_t n_progs, n_maps;
 	struct loader_prog progs[LOADER_MAX_PROGS];
 	struct loader_map maps[LOADER_MAX_MAPS];
+	int hooks[LOADER_MAX_PROGS]; /* the attach types, from loader_open() */
+	size_t n_hooks;
 	int cgroup_fd;
 	uint32_t exact4_mask, exact6_mask; /* of the table it was loaded for */
 	size_t n_attached;
@@ -110,6 +112,11 @@ void loader_close(struct loader *l);
 int loader_map_fd(const struct loader *l, const char *name);
 /* A loaded program by name ("awf_egress"); -1 if none. */
 int loader_prog_fd(const struct loader *l, const char *name);
+/*
+ * The attach types loader_attach() will use, from loader_open() on (also
+ * while the loader program runs: the thread never writes them).
+ */
+const int *loader_hooks(const struct loader *l, size_t *n);
 /* The frozen .rodata configuration the programs were loaded with. */
 const struct awf_config *loader_config(const struct loader *l);
 

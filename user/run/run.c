@@ -15,6 +15,7 @@
 
 #include "agent/agent_client.h"
 #include "kernel/name_table.h"
+#include "kernel/hook_warm.h"
 #include "kernel/hostaddr.h"
 #include "common/error.h"
 #include "run/cgroup.h"
@@ -46,6 +47,7 @@ struct run_state {
 	int epfd;
 	struct sandbox_cgroup cg;
 	struct loader loader;
+	struct hook_warm warm; /* until the command runs */
 	struct dns_fwd *dns;
 	struct domain_matcher *matcher;
 	struct dns_filter *filter;
@@ -476,16 +478,24 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
  * While the kernel verifies the programs (the loader program: tens of
  * ms, on a thread and a CPU of its own where there is one), the main
  * thread makes the cgroup, spawns the sandbox behind its gate (the main
- * thread: PR_SET_PDEATHSIG is about the thread that cloned init) and
- * builds the name table. Nothing here reads the loader.
+ * thread: PR_SET_PDEATHSIG is about the thread that cloned init), builds
+ * the name table and turns the hooks on (hook_warm.h). Nothing here reads
+ * the loader but the hooks loader_open() noted.
  */
 static int beside_load(struct run_state *s, char *err, size_t errlen)
 {
-	return cgroup_create(&s->cg, s->cgroup2_root, s->sandbox_id, err,
-			     errlen) ||
-	       spawn_behind_gate(s, err, errlen) ||
-	       name_table_build(&s->names, s->opts->policy, s->matcher, err,
-				errlen);
+	const int *hooks;
+	size_t n_hooks;
+
+	if (cgroup_create(&s->cg, s->cgroup2_root, s->sandbox_id, err,
+			  errlen) ||
+	    spawn_behind_gate(s, err, errlen) ||
+	    name_table_build(&s->names, s->opts->policy, s->matcher, err,
+			     errlen))
+		return -1;
+	hooks = loader_hooks(&s->loader, &n_hooks);
+	hook_warm_attach(&s->warm, s->cg.fd, hooks, n_hooks);
+	return 0;
 }
 
 /*
@@ -605,6 +615,7 @@ static void tear_down(struct run_state *s)
 		events_finish(&s->events, final_status(s), s->opts->quiet);
 		events_close(&s->events);
 	}
+	hook_warm_release(&s->warm, false);
 	agent_client_close(&s->agent);
 	sandbox_unpublish(&s->pub);
 	loader_close(&s->loader);
@@ -661,6 +672,7 @@ int run_sandbox(const struct run_options *opts)
 		return EXIT_AWF_FAILURE;
 	}
 	publish(&s);
+	hook_warm_release(&s.warm, true);
 	log_debug("sandbox %s: pid %d in %s", s.sandbox_id, s.child, s.cg.path);
 	if (ev_run(s.epfd, &s.child_done) < 0) {
 		tear_down(&s);
