@@ -501,7 +501,8 @@ static int beside_load(struct run_state *s, char *err, size_t errlen)
 /*
  * The load is always waited for, whatever failed beside it: tear_down()
  * frees what the loader program writes. The first failure is the one
- * reported; a failed load leaves nothing attached, the gate shut.
+ * reported; a failed load leaves none of the sandbox's programs attached
+ * and the gate shut.
  */
 static int load_beside_spawn(struct run_state *s, char *err, size_t errlen)
 {
