@@ -14,6 +14,11 @@
  * the non-loopback addresses a row may reach are added to lo there, so an
  * allowed connection ends at a listener of this test, and nothing can
  * leave the machine whatever the programs decide. Needs root.
+ *
+ * The IPv6-less cgroup also has the "allow" programs awf-bpf attaches
+ * while it loads (user/kernel/hook_warm.c), one of every hook, attached
+ * first as there: its rows hold with them, as they must (with
+ * BPF_F_ALLOW_MULTI every program of a cgroup must allow).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +43,7 @@
 #include "awf.h" /* before the skeletons: they use struct awf_config */
 #include "awf.skel.h"
 #include "awf_agent.skel.h"
+#include "kernel/hook_warm.h"
 
 /* On lo in the test's namespace: a row that is allowed reaches them. */
 #define ALLOWED4 "198.18.0.10"	   /* CIDR rule 1, port 8080 */
@@ -629,6 +635,7 @@ static struct {
 	struct bpf_link *links[MAX_PROGS]; /* the agent's, as agent_bpf.c */
 	size_t n_links;
 	struct ring_buffer *rb_run, *rb_nov6, *rb_agent;
+	struct hook_warm warm; /* on nov6, before its programs */
 	int listen_fd, dns_tcp_fd, dns4_fd, dns6_fd;
 } g = { .listen_fd = -1, .dns_tcp_fd = -1, .dns4_fd = -1, .dns6_fd = -1 };
 
@@ -1344,6 +1351,7 @@ static int teardown_all(void **state)
 			fprintf(stderr, "detaching (type %d): %s\n",
 				g.attached[g.n_attached].type, strerror(errno));
 	}
+	hook_warm_release(&g.warm, true);
 	while (g.n_links)
 		bpf_link__destroy(g.links[--g.n_links]);
 	ring_buffer__free(g.rb_run);
@@ -1370,6 +1378,29 @@ static int teardown_all(void **state)
 }
 
 /* cmocka skips the group teardown when the setup fails: undo here. */
+/* Every cgroup hook of awf.bpf.c, as run.c warms them. */
+static const int warm_types[] = {
+	BPF_CGROUP_INET4_CONNECT,     BPF_CGROUP_INET6_CONNECT,
+	BPF_CGROUP_UDP4_SENDMSG,      BPF_CGROUP_UDP6_SENDMSG,
+	BPF_CGROUP_UDP4_RECVMSG,      BPF_CGROUP_UDP6_RECVMSG,
+	BPF_CGROUP_INET4_GETPEERNAME, BPF_CGROUP_INET6_GETPEERNAME,
+	BPF_CGROUP_INET_SOCK_CREATE,  BPF_CGROUP_INET4_BIND,
+	BPF_CGROUP_INET6_BIND,	      BPF_CGROUP_INET4_POST_BIND,
+	BPF_CGROUP_INET6_POST_BIND,   BPF_CGROUP_INET_SOCK_RELEASE,
+	BPF_CGROUP_INET_EGRESS,	      BPF_CGROUP_SOCK_OPS,
+};
+
+static int warm_nov6(void)
+{
+	hook_warm_attach(&g.warm, g.nov6.fd, warm_types,
+			 ARRAY_SIZE(warm_types));
+	if (g.warm.n == ARRAY_SIZE(warm_types))
+		return 0;
+	fprintf(stderr, "warming the hooks of run-nov6: %zu of %zu\n", g.warm.n,
+		ARRAY_SIZE(warm_types));
+	return -1;
+}
+
 static int setup_all(void **state)
 {
 	g.run.fd = g.nov6.fd = g.agent.fd = g.inner.fd = -1;
@@ -1384,7 +1415,7 @@ static int setup_all(void **state)
 	g.rb_nov6 = events_of(g.nov6_skel->maps.events);
 	g.rb_agent = events_of(g.agent_skel->maps.events);
 	if (!g.rb_run || !g.rb_nov6 || !g.rb_agent ||
-	    attach_run(g.run_skel, &g.run) ||
+	    attach_run(g.run_skel, &g.run) || warm_nov6() ||
 	    attach_run(g.nov6_skel, &g.nov6) ||
 	    attach_agent(g.agent_skel, &g.agent))
 		goto fail;

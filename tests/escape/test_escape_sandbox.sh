@@ -184,8 +184,10 @@ esc_bpftool_detach() {
 	local egress
 	for i in $(seq 1 50); do
 		line=$(bpftool -j cgroup show "$cgdir" 2>/dev/null)
-		prog=$(printf '%s' "$line" | jq -r '[.[] | select(.attach_type == "cgroup_inet4_connect" or .attach_type == "connect4")][0].id')
-		egress=$(printf '%s' "$line" | jq -r '[.[] | select(.attach_type == "cgroup_inet_egress" or .attach_type == "egress")][0].id')
+		# By name: the "allow" programs that turn the hooks on while
+		# the sandbox loads (user/kernel/hook_warm.h) are not its.
+		prog=$(printf '%s' "$line" | jq -r '[.[] | select((.attach_type == "cgroup_inet4_connect" or .attach_type == "connect4") and .name == "awf_connect4")][0].id')
+		egress=$(printf '%s' "$line" | jq -r '[.[] | select((.attach_type == "cgroup_inet_egress" or .attach_type == "egress") and .name == "awf_egress")][0].id')
 		[ -n "$prog" ] && [ "$prog" != null ] && [ -n "$egress" ] &&
 			[ "$egress" != null ] && break
 		sleep 0.1

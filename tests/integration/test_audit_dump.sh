@@ -110,8 +110,9 @@ test_audit_pins_gone_after_failed_setup() {
 	pol=$(policy p '')
 	ls "$AWF_BPFFS" 2>/dev/null | sort >"$before"
 	# --user is resolved when the sandbox is spawned, before the programs
-	# load and anything is pinned (a failure while pinning:
-	# test_failclosed_setup_fails_after_spawn).
+	# load and anything is pinned (a failure after the spawn:
+	# test_failclosed_setup_fails_after_spawn; while pinning:
+	# test_failclosed_publish_fails_after_start).
 	awf_run --policy "$pol" --log-level debug --user awft-no-such-user-x -- true
 	assert_eq 125 "$AWF_RC" "exit status of a failed set-up"
 	assert_contains "$AWF_ERR" "no such user: awft-no-such-user-x" "the error"

@@ -163,25 +163,50 @@ test_failclosed_kill9_leaves_no_process_and_next_run_sweeps() {
 	assert_file_absent "$cg" "the killed run's cgroup after the next run (gc_sweep)"
 }
 
-# The sandbox is spawned before the programs are loaded, and its workload
+# The sandbox is spawned while the programs are loaded, and its workload
 # waits right before exec: a set-up that fails after that point (here:
-# the pin directory of this run's id is taken by one it cannot remove)
-# must not let the command run, and must leave no process behind.
+# the audit log cannot be opened, which happens once every program is
+# attached) must not let the command run, and must leave no process
+# behind.
 test_failclosed_setup_fails_after_spawn() {
-	local pol taken snap=$TEST_TMP/state-before
+	local pol snap=$TEST_TMP/state-before
 	awf_state_snapshot | sort >"$snap"
 	at_exit "awf_remove_leftovers '$snap'"
 	pol=$(policy p '')
+	"$AWF" run --standalone --policy "$pol" \
+		--audit-log "$TEST_TMP/no-such-dir/audit.jsonl" \
+		-- touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	AWF_RC=$?
+	assert_eq 125 "$AWF_RC" "exit status ($(cat "$TEST_TMP/err"))"
+	assert_contains "$(cat "$TEST_TMP/err")" "$TEST_TMP/no-such-dir/audit.jsonl" "the error"
+	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
+}
+
+# The pins are made once the command runs (they serve `dump` and
+# `status`, not enforcement): when they cannot be (here: the pin
+# directory of this run's id is taken by one it cannot remove), the
+# command runs on, confined all the same, and awf-bpf says that the
+# sandbox cannot be seen.
+test_failclosed_publish_fails_after_start() {
+	local pol taken line snap=$TEST_TMP/state-before
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	pol=$(policy p '"allow_cidrs": [{"cidr": "198.18.0.10/32", "ports": [8080]}]')
 	mkdir -p "$AWF_BPFFS" || fail "cannot create $AWF_BPFFS"
 	# The shell's pid is awf-bpf's once it execs: its run-<pid> is known.
+	# The probe connects once the pins have failed (they come within ms).
 	sh -c 'mkdir "$0/run-$$" "$0/run-$$/taken" && exec "$@"' "$AWF_BPFFS" \
-		"$AWF" run --standalone --policy "$pol" -- touch "$TEST_TMP/ran" \
+		"$AWF" run --standalone --policy "$pol" -- sh -c \
+		'sleep 0.3; "$0" "$1" tcp "$2" 9000' "$PY" "$PROBE" "$ALLOWED4" \
 		>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
 	AWF_RC=$?
 	taken=$(find "$AWF_BPFFS" -maxdepth 2 -path '*/run-*/taken')
 	[ -n "$taken" ] && rmdir "$taken" "$(dirname "$taken")"
-	assert_eq 125 "$AWF_RC" "exit status ($(cat "$TEST_TMP/err"))"
+	line=$(head -n 1 "$TEST_TMP/out")
+	assert_eperm_fast "$line" "tcp $ALLOWED4:9000 in a sandbox without pins"
+	assert_eq 1 "$AWF_RC" "exit status (the probe's) ($(cat "$TEST_TMP/err"))"
 	assert_contains "$(cat "$TEST_TMP/err")" "mkdir $AWF_BPFFS/run-" "the error"
-	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+	assert_contains "$(cat "$TEST_TMP/err")" "cannot see it" "the error"
 	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -236,6 +238,16 @@ static bool serves_loopback(const struct awf_config *cfg)
 	return cfg->localhost_mode == AWF_LO_SANDBOX;
 }
 
+/* (A light skeleton loads every program: those not needed stay unattached.) */
+static bool hook_needed(const struct awf_config *cfg, int type)
+{
+	if (serves_loopback(cfg))
+		return true;
+	return type != BPF_CGROUP_INET4_POST_BIND &&
+	       type != BPF_CGROUP_INET6_POST_BIND &&
+	       type != BPF_CGROUP_INET_SOCK_RELEASE;
+}
+
 /* A map's size for n entries: the kernel refuses max_entries 0. */
 static uint32_t map_size(size_t n)
 {
@@ -279,9 +291,9 @@ static uint32_t host_addrs_size(const struct policy_cidr *host, size_t n,
 /*
  * .rodata is written before load and frozen by the loader program: the
  * programs cannot be reconfigured, and the verifier prunes what the
- * configuration disables. 0 or -errno.
+ * configuration disables.
  */
-#define DEFINE_LOAD(fn, kind, field, note, socks)                              \
+#define DEFINE_OPEN(fn, kind, field, socks)                                    \
 	static int fn(struct loader *l, const struct awf_config *cfg,          \
 		      const struct rule_table *t,                              \
 		      const struct policy_cidr *host, size_t n_host,           \
@@ -289,11 +301,10 @@ static uint32_t host_addrs_size(const struct policy_cidr *host, size_t n,
 	{                                                                      \
 		struct rules_sizes sz;                                         \
 		struct kind *skel;                                             \
-		int ret;                                                       \
                                                                                \
 		skel = l->field = kind##__open();                              \
 		if (!skel)                                                     \
-			return -ENOMEM;                                        \
+			return -1;                                             \
 		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
 		rules_sizes(t, &sz);                                           \
 		SIZE_CIDR_MAPS(skel, t, &sz);                                  \
@@ -308,18 +319,34 @@ static uint32_t host_addrs_size(const struct policy_cidr *host, size_t n,
 			skel->maps.lo_ports.max_entries = 1;                   \
 		l->field->maps.name_socks.max_entries = socks;                 \
 		set_log(l, &l->field->ctx);                                    \
-		ret = kind##__load(l->field);                                  \
-		if (ret)                                                       \
-			return ret < 0 ? ret : -EINVAL;                        \
-		note(l);                                                       \
 		return 0;                                                      \
 	}
 
 /* max_entries 0: as bpf/ declares it. */
-DEFINE_LOAD(load_full, awf_lskel, full, note_full, 0)
-DEFINE_LOAD(load_lean, awf_nonames_lskel, lean, note_lean, 1)
+DEFINE_OPEN(open_full, awf_lskel, full, 0)
+DEFINE_OPEN(open_lean, awf_nonames_lskel, lean, 1)
 
-int loader_load(struct loader *l, const struct awf_config *cfg,
+#define NOTE_HOOK(name, attach)       \
+	if (hook_needed(cfg, attach)) \
+		l->hooks[l->n_hooks++] = attach;
+
+/* What loader_attach() will attach to, known before the load. */
+static void note_hooks(struct loader *l, const struct awf_config *cfg,
+		       bool check_names)
+{
+	AWF_BASE_PROGS(NOTE_HOOK)
+	if (check_names) {
+		AWF_NAME_CHECK_PROGS(NOTE_HOOK)
+	}
+}
+
+const int *loader_hooks(const struct loader *l, size_t *n)
+{
+	*n = l->n_hooks;
+	return l->hooks;
+}
+
+int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
 		size_t errlen)
@@ -328,10 +355,44 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
-	ret = check_names ? load_full(l, cfg, rules, host, n_host, true) :
-			    load_lean(l, cfg, rules, host, n_host, names);
+	ret = check_names ? open_full(l, cfg, rules, host, n_host, true) :
+			    open_lean(l, cfg, rules, host, n_host, names);
 	l->exact4_mask = rules->exact4.mask;
 	l->exact6_mask = rules->exact6.mask;
+	note_hooks(l, cfg, check_names);
+	if (!ret)
+		return 0;
+	loader_close(l);
+	return set_err(err, errlen, "loading BPF programs: out of memory");
+}
+
+/*
+ * System calls only (the generated __load() is bpf(), mmap() and
+ * close()): no allocation, no stdio, no log line, nothing that takes a
+ * lock of the C library. It may run on a thread of its own while the
+ * caller clones the sandbox (a raw clone3(), which takes no fork lock).
+ * 0 or -errno.
+ */
+int loader_run(struct loader *l)
+{
+	int ret;
+
+	if (l->full) {
+		ret = awf_lskel__load(l->full);
+		if (!ret)
+			note_full(l);
+	} else if (l->lean) {
+		ret = awf_nonames_lskel__load(l->lean);
+		if (!ret)
+			note_lean(l);
+	} else {
+		return -EINVAL;
+	}
+	return ret > 0 ? -EINVAL : ret;
+}
+
+int loader_finish(struct loader *l, int ret, char *err, size_t errlen)
+{
 	if (l->verifier_log && ret)
 		print_verifier_log(l->verifier_log);
 	free(l->verifier_log);
@@ -345,6 +406,64 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 		err, errlen,
 		"loading BPF programs: %s (run with --log-level debug for the verifier log)",
 		strerror(-ret));
+}
+
+/* The loader program's thread: loader_run() and nothing else. */
+static void *run_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	l->run_ret = loader_run(l);
+	return NULL;
+}
+
+/*
+ * No signal for this thread: a stop signal is the main thread's to take
+ * (signalfd), and one the main thread has not yet blocked must kill the
+ * whole process, as it would without the thread.
+ */
+void loader_start(struct loader *l)
+{
+	sigset_t all, old;
+	int ret;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&l->thread, NULL, run_thread, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ret) {
+		l->running = true;
+		return;
+	}
+	log_debug("no thread for the BPF load (%s): loading in line",
+		  strerror(ret));
+	l->run_ret = loader_run(l);
+}
+
+static void join(struct loader *l)
+{
+	if (!l->running)
+		return;
+	/* cannot fail: a joinable thread of ours, joined once */
+	pthread_join(l->thread, NULL);
+	l->running = false;
+}
+
+int loader_wait(struct loader *l, char *err, size_t errlen)
+{
+	join(l);
+	return loader_finish(l, l->run_ret, err, errlen);
+}
+
+int loader_load(struct loader *l, const struct awf_config *cfg,
+		const struct rule_table *rules, const struct policy_cidr *host,
+		size_t n_host, bool check_names, bool names, char *err,
+		size_t errlen)
+{
+	if (loader_open(l, cfg, rules, host, n_host, check_names, names, err,
+			errlen))
+		return -1;
+	return loader_finish(l, loader_run(l), err, errlen);
 }
 
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
@@ -421,14 +540,9 @@ static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
 	return 0;
 }
 
-/* (A light skeleton loads every program: those not needed stay unattached.) */
 static bool prog_needed(const struct loader *l, const struct loader_prog *p)
 {
-	if (serves_loopback(l->cfg))
-		return true;
-	return p->type != BPF_CGROUP_INET4_POST_BIND &&
-	       p->type != BPF_CGROUP_INET6_POST_BIND &&
-	       p->type != BPF_CGROUP_INET_SOCK_RELEASE;
+	return hook_needed(l->cfg, p->type);
 }
 
 int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
@@ -460,6 +574,9 @@ void loader_detach(struct loader *l)
 
 void loader_close(struct loader *l)
 {
+	join(l); /* a skeleton is never freed under its loader program */
+	free(l->verifier_log);
+	l->verifier_log = NULL;
 	if (l->full)
 		awf_lskel__destroy(l->full);
 	if (l->lean)

@@ -10,6 +10,7 @@
 #ifndef AWF_LOADER_H
 #define AWF_LOADER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,9 +42,14 @@ struct loader {
 	struct awf_nonames_lskel *lean;
 	const struct awf_config *cfg; /* its .rodata, mapped read-only */
 	char *verifier_log;	      /* while loading, --log-level debug */
+	pthread_t thread;	      /* loader_start()'s, while running */
+	bool running;
+	int run_ret; /* loader_run()'s, once joined */
 	size_t n_progs, n_maps;
 	struct loader_prog progs[LOADER_MAX_PROGS];
 	struct loader_map maps[LOADER_MAX_MAPS];
+	int hooks[LOADER_MAX_PROGS]; /* the attach types, from loader_open() */
+	size_t n_hooks;
 	int cgroup_fd;
 	uint32_t exact4_mask, exact6_mask; /* of the table it was loaded for */
 	size_t n_attached;
@@ -70,6 +76,24 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
 		size_t errlen);
+/*
+ * loader_load() in three steps, for a caller that does something else
+ * while the kernel verifies the programs: loader_open() prepares the
+ * skeleton (the allocations); loader_start() runs the loader program on
+ * a thread of its own (in line if there is none to be had), system calls
+ * only, so the caller may clone3() meanwhile; loader_wait() joins it and
+ * says what failed, as loader_load() does. Nothing of the loader may be
+ * read before loader_wait(); loader_close() waits for the thread too.
+ */
+int loader_open(struct loader *l, const struct awf_config *cfg,
+		const struct rule_table *rules, const struct policy_cidr *host,
+		size_t n_host, bool check_names, bool names, char *err,
+		size_t errlen);
+int loader_run(struct loader *l);
+void loader_start(struct loader *l);
+int loader_wait(struct loader *l, char *err, size_t errlen);
+/* ret: loader_run()'s. Explains a failure (kernel_check()), as loader_load(). */
+int loader_finish(struct loader *l, int ret, char *err, size_t errlen);
 /* rules_write() into the maps; t the table loader_load() was given. */
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
@@ -91,6 +115,11 @@ void loader_close(struct loader *l);
 int loader_map_fd(const struct loader *l, const char *name);
 /* A loaded program by name ("awf_egress"); -1 if none. */
 int loader_prog_fd(const struct loader *l, const char *name);
+/*
+ * The attach types loader_attach() will use, from loader_open() on (also
+ * while the loader program runs: the thread never writes them).
+ */
+const int *loader_hooks(const struct loader *l, size_t *n);
 /* The frozen .rodata configuration the programs were loaded with. */
 const struct awf_config *loader_config(const struct loader *l);
 

@@ -109,6 +109,7 @@ static void fill_meta(struct awf_meta *m, const struct publish_args *a)
 		copy_str(m->audit_log, sizeof(m->audit_log),
 			 realpath(a->audit_log, path) ? path : a->audit_log);
 	fill_cmdline(m, a->argv);
+	m->workload_pid = (__u32)a->workload;
 }
 
 static int put_domain(struct map_batch *mb, __u32 list, __u32 id,
@@ -173,17 +174,6 @@ int sandbox_publish(struct sandbox_pub *pub, const struct publish_args *a,
 		return -1;
 	return pins_create(&pub->pins, a->sandbox, map_fd_of, a->loader, err,
 			   errlen);
-}
-
-void sandbox_publish_workload(struct sandbox_pub *pub, pid_t pid)
-{
-	uint32_t zero = 0;
-
-	if (!pub->pins.dir[0])
-		return;
-	pub->meta.workload_pid = (__u32)pid;
-	if (bpf_map_update_elem(pub->meta_fd, &zero, &pub->meta, BPF_ANY))
-		log_warn("meta map: %s", strerror(errno));
 }
 
 void sandbox_unpublish(struct sandbox_pub *pub)

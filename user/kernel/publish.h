@@ -30,13 +30,12 @@ struct publish_args {
 	char *const *argv;
 	const char *audit_log; /* or NULL */
 	int cgroup_fd;
+	pid_t workload; /* the command's, running */
 };
 
 /* -1 with a message in err. */
 int sandbox_publish(struct sandbox_pub *pub, const struct publish_args *a,
 		    char *err, size_t errlen);
-/* Record the command's pid once it runs. */
-void sandbox_publish_workload(struct sandbox_pub *pub, pid_t pid);
 void sandbox_unpublish(struct sandbox_pub *pub);
 
 /* Who started awf-bpf (the sudo user when through sudo): name and uid. */

@@ -15,6 +15,7 @@
 
 #include "agent/agent_client.h"
 #include "kernel/name_table.h"
+#include "kernel/hook_warm.h"
 #include "kernel/hostaddr.h"
 #include "common/error.h"
 #include "run/cgroup.h"
@@ -46,10 +47,14 @@ struct run_state {
 	int epfd;
 	struct sandbox_cgroup cg;
 	struct loader loader;
+	struct hook_warm warm; /* until the command runs */
 	struct dns_fwd *dns;
 	struct domain_matcher *matcher;
 	struct dns_filter *filter;
 	struct learned_store *learned;
+	struct rule_table rules;   /* until written into the loaded maps */
+	struct policy_cidr *local; /* this host's addresses, likewise */
+	size_t n_local;
 	struct name_table names; /* the names checked in first bytes */
 	struct events events;
 	bool events_open;
@@ -113,11 +118,9 @@ static int open_learned_store(struct run_state *s, char *err, size_t errlen)
 }
 
 /* The policy's names into the kernel, for the first bytes' check. */
-static int open_name_table(struct run_state *s, char *err, size_t errlen)
+static int write_name_table(struct run_state *s, char *err, size_t errlen)
 {
-	if (name_table_build(&s->names, s->opts->policy, s->matcher, err,
-			     errlen) ||
-	    name_table_write(&s->names, loader_map_fd(&s->loader, "name_rules"),
+	if (name_table_write(&s->names, loader_map_fd(&s->loader, "name_rules"),
 			     loader_map_fd(&s->loader, "exact_names"), 0, err,
 			     errlen))
 		return -1;
@@ -125,39 +128,45 @@ static int open_name_table(struct run_state *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int load_policy_into_kernel(struct run_state *s, char *err,
-				   size_t errlen)
+static void free_rules(struct run_state *s)
+{
+	rules_free(&s->rules);
+	free(s->local);
+	s->local = NULL;
+	s->n_local = 0;
+}
+
+/*
+ * What the loader program is given: .rodata (with the DNS endpoint's
+ * port) and the CIDR maps' sizes, those of the rule table, which holds
+ * this host's addresses too.
+ */
+static int open_programs(struct run_state *s, char *err, size_t errlen)
 {
 	const struct policy *p = s->opts->policy;
-	struct policy_cidr *local = NULL;
-	struct rule_table rules;
 	struct awf_config cfg;
-	size_t n_local = 0;
-	int ret;
 
-	sandbox_config_build(&cfg, s->opts->policy, dns_fwd_port(s->dns),
+	sandbox_config_build(&cfg, p, dns_fwd_port(s->dns),
 			     dns_fwd_has_ipv6(s->dns), s->opts->audit_allowed);
-	if (host_local_addrs(&local, &n_local, err, errlen))
+	if (host_local_addrs(&s->local, &s->n_local, err, errlen) ||
+	    rules_build(&s->rules, p, s->local, s->n_local, err, errlen))
 		return -1;
-	ret = rules_build(&rules, s->opts->policy, local, n_local, err, errlen);
-	if (ret) {
-		free(local);
-		return -1;
-	}
 	/* audit-only mode learns the addresses of names outside the policy */
-	ret = loader_load(&s->loader, &cfg, &rules, local, n_local,
-			  policy_checks_names(p),
-			  p->n_allow_domains || p->n_block_domains ||
-				  p->audit_only,
-			  err, errlen);
-	if (!ret)
-		ret = loader_fill_rules(&s->loader, &rules, err, errlen);
-	if (!ret)
-		ret = loader_fill_host_addrs(&s->loader, local, n_local, err,
-					     errlen);
-	free(local);
-	rules_free(&rules);
-	return ret;
+	return loader_open(&s->loader, &cfg, &s->rules, s->local, s->n_local,
+			   policy_checks_names(p),
+			   p->n_allow_domains || p->n_block_domains ||
+				   p->audit_only,
+			   err, errlen);
+}
+
+static int fill_policy_maps(struct run_state *s, char *err, size_t errlen)
+{
+	int ret = loader_fill_rules(&s->loader, &s->rules, err, errlen) ||
+		  loader_fill_host_addrs(&s->loader, s->local, s->n_local, err,
+					 errlen);
+
+	free_rules(s);
+	return ret ? -1 : 0;
 }
 
 /* "http://addr:port" for HTTP_PROXY and friends. */
@@ -408,14 +417,21 @@ static int start_workload(struct run_state *s, char *err, size_t errlen)
 		cgroup_kill_all(&s->cg);
 		return set_err(err, errlen, "cannot watch the command's pidfd");
 	}
-	sandbox_publish_workload(&s->pub, s->child);
 	events_start(&s->events, s->child, s->opts->argv, s->cgroup_id);
 	return s->gate.wfd >= 0 ? spawn_gate_open(&s->gate, err, errlen) : 0;
 }
 
-/* Pin the maps for `awf-bpf dump` and `status`; tear_down unpins. */
-static int publish(struct run_state *s, char *err, size_t errlen)
+/*
+ * Pin the maps for `awf-bpf dump` and `status`; tear_down unpins. Once
+ * the command runs: the pins serve those two, not enforcement, which
+ * every program attached before the gate opened is. A failure leaves
+ * the command running, confined as ever (to stop it for want of `dump`
+ * would be no safer, and would end a command that has started), and
+ * says so: the sandbox is not published.
+ */
+static void publish(struct run_state *s)
 {
+	char err[AWF_ERR_LEN] = "";
 	struct publish_args a = {
 		.sandbox = s->sandbox_id,
 		.policy = s->opts->policy,
@@ -423,9 +439,14 @@ static int publish(struct run_state *s, char *err, size_t errlen)
 		.argv = s->opts->argv,
 		.audit_log = s->opts->audit_log,
 		.cgroup_fd = s->cg.fd,
+		.workload = s->child,
 	};
 
-	return sandbox_publish(&s->pub, &a, err, errlen);
+	if (s->from_agent || !sandbox_publish(&s->pub, &a, err, sizeof(err)))
+		return;
+	log_error(
+		"%s: sandbox %s is enforced, but `awf-bpf dump` and `status` cannot see it",
+		err, s->sandbox_id);
 }
 
 /*
@@ -452,6 +473,52 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
 		return set_err(err, errlen, "cannot watch the agent's socket");
 	log_debug("sandbox %s from the agent", s->sandbox_id);
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
+}
+
+/*
+ * While the kernel verifies the programs (the loader program: tens of
+ * ms, on a thread and a CPU of its own where there is one), the main
+ * thread makes the cgroup, spawns the sandbox behind its gate (the main
+ * thread: PR_SET_PDEATHSIG is about the thread that cloned init), builds
+ * the name table and turns the hooks on (hook_warm.h). Nothing here reads
+ * the loader but the hooks loader_open() noted.
+ */
+static int beside_load(struct run_state *s, char *err, size_t errlen)
+{
+	const int *hooks;
+	size_t n_hooks;
+
+	if (cgroup_create(&s->cg, s->cgroup2_root, s->sandbox_id, err,
+			  errlen) ||
+	    spawn_behind_gate(s, err, errlen) ||
+	    name_table_build(&s->names, s->opts->policy, s->matcher, err,
+			     errlen))
+		return -1;
+	hooks = loader_hooks(&s->loader, &n_hooks);
+	hook_warm_attach(&s->warm, s->cg.fd, hooks, n_hooks);
+	return 0;
+}
+
+/*
+ * The load is always waited for, whatever failed beside it: tear_down()
+ * frees what the loader program writes. The first failure is the one
+ * reported; a failed load leaves none of the sandbox's programs attached
+ * and the gate shut.
+ */
+static int load_beside_spawn(struct run_state *s, char *err, size_t errlen)
+{
+	char load_err[AWF_ERR_LEN] = "";
+	int ret;
+
+	if (open_programs(s, err, errlen))
+		return -1;
+	loader_start(&s->loader);
+	ret = beside_load(s, err, errlen);
+	if (loader_wait(&s->loader, load_err, sizeof(load_err)) && !ret) {
+		snprintf(err, errlen, "%s", load_err);
+		ret = -1;
+	}
+	return ret ? -1 : 0;
 }
 
 /* 1: no agent; 0: the agent's sandbox is set up; -1: failure. */
@@ -491,11 +558,10 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	    open_dns_endpoint(s, err, errlen))
 		return -1;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
-	if (cgroup_create(&s->cg, root, s->sandbox_id, err, errlen) ||
-	    spawn_behind_gate(s, err, errlen) ||
-	    load_policy_into_kernel(s, err, errlen) ||
+	if (load_beside_spawn(s, err, errlen) ||
+	    fill_policy_maps(s, err, errlen) ||
 	    open_learned_store(s, err, errlen) ||
-	    open_name_table(s, err, errlen) ||
+	    write_name_table(s, err, errlen) ||
 	    loader_attach(&s->loader, s->cg.fd, err, errlen))
 		return -1;
 	if (events_open(&s->events, loader_map_fd(&s->loader, "events"),
@@ -505,9 +571,8 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	s->events_open = true;
 	events_attach(&s->events, s->learned,
 		      loader_map_fd(&s->loader, "counters"));
-	if (publish(s, err, errlen))
+	if (cgroup_id_at(s->cg.fd, "", &s->cgroup_id, err, errlen))
 		return -1;
-	s->cgroup_id = s->pub.meta.cgroup_id;
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
 }
 
@@ -552,6 +617,7 @@ static void tear_down(struct run_state *s)
 		events_finish(&s->events, final_status(s), s->opts->quiet);
 		events_close(&s->events);
 	}
+	hook_warm_release(&s->warm, false);
 	agent_client_close(&s->agent);
 	sandbox_unpublish(&s->pub);
 	loader_close(&s->loader);
@@ -559,6 +625,7 @@ static void tear_down(struct run_state *s)
 	dns_filter_free(s->filter);
 	learned_store_free(s->learned);
 	name_table_free(&s->names);
+	free_rules(s);
 	domain_matcher_free(s->matcher);
 	if (s->signal_src.fd >= 0)
 		close(s->signal_src.fd);
@@ -606,6 +673,8 @@ int run_sandbox(const struct run_options *opts)
 		tear_down(&s);
 		return EXIT_AWF_FAILURE;
 	}
+	publish(&s);
+	hook_warm_release(&s.warm, true);
 	log_debug("sandbox %s: pid %d in %s", s.sandbox_id, s.child, s.cg.path);
 	if (ev_run(s.epfd, &s.child_done) < 0) {
 		tear_down(&s);
