@@ -163,6 +163,74 @@ test_failclosed_kill9_leaves_no_process_and_next_run_sweeps() {
 	assert_file_absent "$cg" "the killed run's cgroup after the next run (gc_sweep)"
 }
 
+# clone's number, as /proc/PID/syscall shows it.
+fc_sys_clone() {
+	case $(uname -m) in
+	x86_64) echo 56 ;;
+	aarch64) echo 220 ;;
+	*) skip_test "clone's syscall number on $(uname -m) unknown to the test" ;;
+	esac
+}
+
+# awf-bpf SIGKILLed while the workload waits at the gate, before exec: its
+# init is then asleep in clone (CLONE_VFORK: until the workload execs or
+# exits), and the SIGKILL that PR_SET_PDEATHSIG sends must end that sleep
+# at once, and with init the whole PID namespace; the command never runs.
+# strace (nothing else traced) holds awf-bpf's main thread at the return
+# of its second clone3, the sandbox's (the first starts the thread that
+# loads the programs: glibc >= 2.34 makes threads with clone3), for as long
+# as the test needs: the gate, which that thread opens after attach, stays
+# shut.
+test_failclosed_sigkill_while_workload_at_gate() {
+	local pol cg2 tracer awf='' init='' wl='' clone_nr snap=$TEST_TMP/state-before
+	command -v strace >/dev/null || skip_test "no strace"
+	clone_nr=$(fc_sys_clone)
+	cg2=$(cgroup2_root)
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	pol=$(policy p '')
+	strace -o /dev/null -e trace=clone3 -e inject=clone3:delay_exit=20000000:when=2 \
+		"$AWF" run --policy "$pol" -- touch "$TEST_TMP/ran" \
+		>/dev/null 2>"$TEST_TMP/err" </dev/null &
+	tracer=$!
+	at_exit "kill -KILL $tracer 2>/dev/null"
+	for _ in $(seq 1 100); do
+		awf=$(pgrep -P "$tracer")
+		[ -n "$awf" ] && init=$(pgrep -P "$awf")
+		[ -n "$init" ] && wl=$(pgrep -P "$init")
+		[ -n "$wl" ] && [ "$(cut -d' ' -f1 "/proc/$wl/syscall" 2>/dev/null)" = 0 ] && break
+		sleep 0.1
+	done
+	[ -n "$wl" ] || fail "no workload at the gate within 10 s: $(cat "$TEST_TMP/err")"
+	log "awf-bpf $awf, init $init (in syscall $(cut -d' ' -f1 "/proc/$init/syscall")), workload $wl"
+	assert_eq "$clone_nr" "$(cut -d' ' -f1 "/proc/$init/syscall")" "the syscall init is in (clone)"
+	assert_eq "$(readlink "/proc/$init/exe")" "$(readlink "/proc/$wl/exe")" "the workload's program (not exec'd yet)"
+	# A tracee stopped by its tracer dies of SIGKILL once let go: strace
+	# killed, it is.
+	kill -KILL "$awf"
+	kill -KILL "$tracer"
+	wait "$tracer" 2>/dev/null
+	for _ in $(seq 1 20); do
+		alive "$awf" || alive "$init" || alive "$wl" || break
+		sleep 0.1
+	done
+	alive "$awf" && fail "awf-bpf $awf still runs 2 s after kill -9"
+	alive "$init" && fail "init $init still runs 2 s after kill -9 of awf-bpf (state $(awk '{print $3}' "/proc/$init/stat"))"
+	alive "$wl" && fail "workload $wl still runs 2 s after kill -9 of awf-bpf"
+	assert_eq "" "$(live_procs "$cg2/awf-bpf/run-$awf")" "processes left in the sandbox cgroup"
+	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+	# The next run sweeps the stale cgroup once awf-bpf's pid is free:
+	# orphaned by strace, its zombie is pid 1's to reap.
+	for _ in $(seq 1 50); do
+		[ -e "/proc/$awf" ] || break
+		sleep 0.1
+	done
+	[ -e "/proc/$awf" ] && { log "awf-bpf's zombie not reaped by pid 1 within 5 s: no sweep to check"; return 0; }
+	awf_run --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC" "the next run"
+	assert_eq "" "$(awf_leftovers "$snap")" "left behind after the next run (gc_sweep)"
+}
+
 # The sandbox is spawned while the programs are loaded, and its workload
 # waits right before exec: a set-up that fails after that point (here:
 # the audit log cannot be opened, which happens once every program is

@@ -14,7 +14,12 @@
  */
 int harden_drop_privileges(char *err, size_t errlen);
 
-/* Empty the whole bounding set (needs CAP_SETPCAP: before a uid change). */
+/*
+ * The two below are the workload's, which runs in its init's memory until
+ * exec (init.h): system calls only, nothing allocated.
+ *
+ * Empty the whole bounding set (needs CAP_SETPCAP: before a uid change).
+ */
 int harden_drop_bounding_all(char *err, size_t errlen);
 
 /*

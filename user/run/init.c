@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -85,31 +87,82 @@ static void pass_on(pid_t workload, const siginfo_t *si)
 		init_fail("passing a signal on");
 }
 
-void sandbox_init(init_workload_fn workload, void *arg, int workload_fd)
+struct workload_start {
+	init_workload_fn fn;
+	void *arg;
+};
+
+static int workload_entry(void *p)
+{
+	const struct workload_start *start = p;
+
+	start->fn(start->arg);
+	_exit(EXIT_INIT_FAILURE);
+}
+
+/*
+ * posix_spawn's way, not fork's: the workload borrows our memory until it
+ * execs (CLONE_VM), so no page table is copied, no page faults on
+ * copy-on-write, and its exec drops a reference instead of tearing a copy
+ * down. We sleep meanwhile (CLONE_VFORK), killably: PDEATHSIG's SIGKILL
+ * still ends us, and with us the namespace. Its stack is its own, with a
+ * guard page below: an overflow faults instead of writing over ours.
+ */
+static pid_t start_workload(init_workload_fn fn, void *arg, size_t stack_size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = page + (stack_size + page - 1) / page * page;
+	struct workload_start start = { .fn = fn, .arg = arg };
+	char *stack;
+	pid_t pid;
+
+	stack = mmap(NULL, size, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		init_fail("mmap (the workload's stack)");
+	if (mprotect(stack + page, size - page, PROT_READ | PROT_WRITE) < 0)
+		init_fail("mprotect (the workload's stack)");
+	pid = clone(workload_entry, stack + size,
+		    CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+	if (pid < 0)
+		init_fail("clone");
+	/* It has exec'd or exited: nothing uses the stack any more. */
+	if (munmap(stack, size) < 0)
+		init_fail("munmap (the workload's stack)");
+	return pid;
+}
+
+void sandbox_init(init_workload_fn workload, void *arg, size_t stack_size,
+		  int workload_fd)
 {
 	sigset_t waited;
 	pid_t pid;
 	int code = 0;
 
 	/*
-	 * Blocked before the fork, waited for after it: nothing sent in
+	 * Blocked before the clone, waited for after it: nothing sent in
 	 * between is lost (awf-bpf blocked the forwarded ones already).
 	 */
 	waited_signals(&waited);
 	if (sigprocmask(SIG_BLOCK, &waited, NULL) < 0)
 		init_fail("sigprocmask");
-	pid = fork();
-	if (pid < 0)
-		init_fail("fork");
-	if (pid == 0) {
-		workload(arg);
-		_exit(EXIT_INIT_FAILURE);
-	}
-	if (workload_fd >= 0)
-		close(workload_fd);
-	/* ps in the sandbox: tell it apart from the workload. */
+	/*
+	 * ps in the sandbox: tell it apart from the workload. Before the
+	 * clone, which returns only once the command may already run.
+	 */
 	if (prctl(PR_SET_NAME, "awf-bpf-init", 0, 0, 0) < 0)
 		init_fail("PR_SET_NAME");
+	pid = start_workload(workload, arg, stack_size);
+	/*
+	 * A uid, gid or capability change of the workload reset the dumpable
+	 * flag of the memory it shared with us to fs.suid_dumpable: made
+	 * non-dumpable again (spawn.c: its /proc/1/mem stays closed to a
+	 * workload of the same uid).
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		init_fail("PR_SET_DUMPABLE");
+	if (workload_fd >= 0)
+		close(workload_fd);
 	for (;;) {
 		siginfo_t si;
 

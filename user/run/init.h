@@ -11,11 +11,18 @@
 #ifndef AWF_INIT_H
 #define AWF_INIT_H
 
+#include <stddef.h>
+
 typedef void (*init_workload_fn)(void *arg);
 
 /*
- * Fork the workload, which runs workload(arg) (it must exec or _exit).
- * Then: pass SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 on to
+ * Start the workload, which runs workload(arg) and must exec or _exit.
+ * It runs as posix_spawn's child does: in init's memory (clone CLONE_VM |
+ * CLONE_VFORK), on a stack of its own of stack_size bytes, init asleep
+ * until it has exec'd or exited. So workload() must leave init's memory as
+ * it found it: system calls and its own stack only, no malloc or free, no
+ * stdio, no global changed (errno aside). Then: pass SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 on to
  * it, reap every process that ends, and exit as soon as the workload has
  * ended: with its exit code, or 128+N if it died of signal N. That is the
  * number awf-bpf reports for a child killed by N, so its own exit status
@@ -23,12 +30,13 @@ typedef void (*init_workload_fn)(void *arg);
  * namespace is immune to signals without a handler.)
  *
  * workload_fd (-1: none) is the workload's alone: init closes its copy
- * once forked.
+ * once the workload has exec'd.
  *
- * Failures (fork, sigwaitinfo...) print one "awf-bpf: ..." line and exit
+ * Failures (clone, sigwaitinfo...) print one "awf-bpf: ..." line and exit
  * 125.
  */
 __attribute__((noreturn)) void sandbox_init(init_workload_fn workload,
-					    void *arg, int workload_fd);
+					    void *arg, size_t stack_size,
+					    int workload_fd);
 
 #endif /* AWF_INIT_H */

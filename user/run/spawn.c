@@ -11,9 +11,12 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/paths.h"
 #include "common/error.h"
 #include "run/harden.h"
@@ -22,6 +25,9 @@
 #include "common/log.h"
 #include "run/seccomp.h"
 #include "run/spawn.h"
+
+/* Room for the workload's own frames and execvp()'s path buffer. */
+#define WORKLOAD_STACK (64 * 1024)
 
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
@@ -35,15 +41,33 @@ struct workload {
 	int parent_pidfd; /* awf-bpf: readable once it has exited */
 };
 
+/*
+ * stderr is the only channel left; one line, then out. One writev, not
+ * stdio: the workload shares init's memory, stdio's buffers and locks
+ * included (init.h).
+ */
 static __attribute__((noreturn)) void child_fail(const char *what,
 						 const char *detail, int status)
 {
-	/* stderr is the only channel left; one line, then out. */
-	fprintf(stderr, "awf-bpf: %s: %s\n", what, detail);
+	struct iovec line[] = {
+		{ .iov_base = "awf-bpf: ", .iov_len = 9 },
+		{ .iov_base = (char *)what, .iov_len = strlen(what) },
+		{ .iov_base = ": ", .iov_len = 2 },
+		{ .iov_base = (char *)detail, .iov_len = strlen(detail) },
+		{ .iov_base = "\n", .iov_len = 1 },
+	};
+
+	if (writev(STDERR_FILENO, line, ARRAY_SIZE(line)) < 0)
+		_exit(status); /* nobody left to tell: the status says enough */
 	_exit(status);
 }
 
-static void child_setenv(char *const *setenv_list)
+/*
+ * Set by init, in its own copy of awf-bpf's memory, for the workload to
+ * inherit: putenv() allocates, which the workload may not (init.h), and
+ * execvp() searches the PATH the command gets.
+ */
+static void init_setenv(char *const *setenv_list)
 {
 	for (; setenv_list && *setenv_list; setenv_list++) {
 		char *kv = strdup(*setenv_list);
@@ -172,18 +196,17 @@ static void child_seal_filesystems(const char *cgroup2_root)
 }
 
 /*
- * Forked by the sandbox's init. The user change comes late (it takes
- * away the capabilities the steps before need), the seccomp filter last
- * (it refuses syscalls the steps before make).
+ * Started by the sandbox's init, in its memory until exec (init.h): every
+ * step is system calls and this stack. The user change comes late (it
+ * takes away the capabilities the steps before need), the seccomp filter
+ * last (it refuses syscalls the steps before make). glibc's execvp()
+ * searches PATH in a buffer on the stack, as posix_spawnp's child does.
  */
 static __attribute__((noreturn)) void workload_main(void *arg)
 {
 	const struct workload *w = arg;
 	char err[AWF_ERR_LEN];
 
-	child_setenv(w->req->setenv);
-	child_setenv(w->id.env);
-	child_setenv(w->req->user_env);
 	if (identity_apply(&w->id, err, sizeof(err)))
 		child_fail("switching user", err, 125);
 	child_close_fds(w->req->gate);
@@ -239,6 +262,20 @@ void spawn_gate_close(struct spawn_gate *g)
 	g->rfd = g->wfd = -1;
 }
 
+/*
+ * workload_main's frames take a few KiB; execvp() adds a path buffer
+ * (PATH_MAX + NAME_MAX at most) and, for a script without #!, a copy of
+ * argv for /bin/sh. Pages never touched cost nothing.
+ */
+static size_t workload_stack_size(char *const *argv)
+{
+	size_t argc = 0;
+
+	while (argv[argc])
+		argc++;
+	return WORKLOAD_STACK + (argc + 3) * sizeof(char *);
+}
+
 /* pid 1 of the new PID namespace. */
 static __attribute__((noreturn)) void init_main(struct workload *w)
 {
@@ -261,7 +298,11 @@ static __attribute__((noreturn)) void init_main(struct workload *w)
 		child_fail("PR_SET_DUMPABLE", strerror(errno), 125);
 	/* The gate's write end too: else no EOF could ever come. */
 	child_close_fds(w->req->gate);
-	sandbox_init(workload_main, w, w->req->gate ? w->req->gate->rfd : -1);
+	init_setenv(w->req->setenv);
+	init_setenv(w->id.env);
+	init_setenv(w->req->user_env);
+	sandbox_init(workload_main, w, workload_stack_size(w->req->argv),
+		     w->req->gate ? w->req->gate->rfd : -1);
 }
 
 static int prepare(struct workload *w, const struct spawn_request *req,
@@ -271,6 +312,15 @@ static int prepare(struct workload *w, const struct spawn_request *req,
 	w->parent_pidfd = -1;
 	if (identity_resolve(&w->id, req->user, err, errlen))
 		return -1;
+	/*
+	 * Once a process has had a second thread, glibc's setgroups and
+	 * setres[ug]id signal every thread it knows of: state of awf-bpf's
+	 * the workload may not touch (init.h). Never so far.
+	 */
+	if (w->id.change && !__libc_single_threaded)
+		return set_err(
+			err, errlen,
+			"changing the user needs a single-threaded awf-bpf");
 	if (w->id.change)
 		log_debug("the command runs as uid %u gid %u (%zu groups)",
 			  w->id.uid, w->id.gid, w->id.n_groups);

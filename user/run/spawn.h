@@ -7,7 +7,8 @@
  * cgroup namespace rooted at the sandbox cgroup and a new mount namespace
  * with a /proc of its own, /proc/sys, /sys and the cgroup2 hierarchy
  * read-only and bpffs gone; the dangerous capabilities are dropped and
- * no_new_privs is set. It forks the workload, which takes its user
+ * no_new_privs is set. It sets the command's environment and starts the
+ * workload in its own memory (init.h), which takes its user
  * (identity.h), closes every inherited file descriptor, loads the seccomp
  * filter (seccomp.h) and execs.
  */
