@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -57,8 +59,13 @@ struct init_run {
 	int ready_r, go_w;
 };
 
-/* Fork init, and wait until its workload runs (before exec). */
-static void start_init(struct init_run *r, char *const *argv, int code)
+/*
+ * Fork init running fn (workload() or a variant), and wait until its
+ * workload runs (before exec). non_root: init runs as nobody when the
+ * test runs as root, and non-dumpable, as spawn.c makes it.
+ */
+static void start_init_with(struct init_run *r, init_workload_fn fn,
+			    char *const *argv, int code, bool non_root)
 {
 	int ready[2], go[2];
 	char c;
@@ -73,9 +80,15 @@ static void start_init(struct init_run *r, char *const *argv, int code)
 				 .argv = argv,
 				 .code = code };
 
+		if (non_root && getuid() == 0 &&
+		    (setresgid(65534, 65534, 65534) < 0 ||
+		     setresuid(65534, 65534, 65534) < 0))
+			_exit(94);
+		if (non_root && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			_exit(95);
 		close(ready[0]);
 		close(go[1]);
-		sandbox_init(workload, &j, WORKLOAD_STACK, -1);
+		sandbox_init(fn, &j, WORKLOAD_STACK, -1);
 	}
 	close(ready[1]);
 	close(go[0]);
@@ -84,6 +97,11 @@ static void start_init(struct init_run *r, char *const *argv, int code)
 	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
 	assert_true(r->pidfd >= 0);
 	assert_int_equal(read(r->ready_r, &c, 1), 1);
+}
+
+static void start_init(struct init_run *r, char *const *argv, int code)
+{
+	start_init_with(r, workload, argv, code, false);
 }
 
 static void let_go(struct init_run *r)
@@ -197,6 +215,54 @@ static void test_sigkill_during_the_wait(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
 }
 
+/*
+ * A uid or gid change in the workload resets the dumpable flag of the
+ * memory it shares with init (to fs.suid_dumpable); PR_SET_DUMPABLE 1
+ * here stands for it. Once the command runs, init must be non-dumpable
+ * again: /proc/PID/stat of a non-dumpable process belongs to root.
+ */
+static void dumpable_workload(void *arg)
+{
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		_exit(93);
+	workload(arg);
+}
+
+/* The owner of /proc/PID/stat, once it is root's (2 s at most). */
+static uid_t stat_owner_when_root(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(stat(path, &st), 0);
+		if (st.st_uid == 0)
+			break;
+		usleep(10000);
+	}
+	return st.st_uid;
+}
+
+static void test_init_stays_non_dumpable(void **state)
+{
+	char *const argv[] = { "/bin/sleep", "30", NULL };
+	struct init_run r;
+	uid_t owner;
+	int status;
+
+	(void)state;
+	/* Not root: else its /proc files are root's either way. */
+	start_init_with(&r, dumpable_workload, argv, 0, true);
+	let_go(&r);
+	owner = stat_owner_when_root(r.pid);
+	assert_int_equal(kill(r.pid, SIGTERM), 0);
+	status = wait_init(&r);
+	assert_int_equal(owner, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -208,5 +274,7 @@ int main(void)
 	       test_signal_during_the_wait, NULL);
 	tl_add(&l, "SIGKILL ends init while the workload waits",
 	       test_sigkill_during_the_wait, NULL);
+	tl_add(&l, "init non-dumpable again after the workload's exec",
+	       test_init_stays_non_dumpable, NULL);
 	return tl_run("init", &l);
 }

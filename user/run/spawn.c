@@ -57,8 +57,9 @@ static __attribute__((noreturn)) void child_fail(const char *what,
 		{ .iov_base = "\n", .iov_len = 1 },
 	};
 
+	/* A failed write has nobody to tell: the exit status still does. */
 	if (writev(STDERR_FILENO, line, ARRAY_SIZE(line)) < 0)
-		_exit(status); /* nobody left to tell: the status says enough */
+		_exit(status);
 	_exit(status);
 }
 
@@ -314,8 +315,9 @@ static int prepare(struct workload *w, const struct spawn_request *req,
 		return -1;
 	/*
 	 * Once a process has had a second thread, glibc's setgroups and
-	 * setres[ug]id signal every thread it knows of: state of awf-bpf's
-	 * the workload may not touch (init.h). Never so far.
+	 * setres[ug]id go through its thread list and signal each thread:
+	 * state the workload may not touch (init.h). awf-bpf starts none;
+	 * this keeps it so.
 	 */
 	if (w->id.change && !__libc_single_threaded)
 		return set_err(
