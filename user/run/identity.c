@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -258,10 +259,33 @@ static int check_ids(const struct identity *id, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The ids change by the system calls themselves, not glibc's wrappers:
+ * in a process that ever had a second thread (awf-bpf loads its programs
+ * on one), those signal every thread on glibc's list to change its ids
+ * too, and the workload runs in its init's memory, a copy of awf-bpf's
+ * with that list (init.h). The workload is a process of one thread, so
+ * the kernel's change of the caller's ids is the whole process's.
+ */
+static int set_groups(size_t n, const gid_t *groups)
+{
+	return syscall(SYS_setgroups, n, groups) < 0 ? -1 : 0;
+}
+
+static int set_all_gids(gid_t gid)
+{
+	return syscall(SYS_setresgid, gid, gid, gid) < 0 ? -1 : 0;
+}
+
+static int set_all_uids(uid_t uid)
+{
+	return syscall(SYS_setresuid, uid, uid, uid) < 0 ? -1 : 0;
+}
+
 /* The way back to root must be closed, not merely unused. */
 static int check_no_way_back(char *err, size_t errlen)
 {
-	if (setresuid(0, 0, 0) == 0 || errno != EPERM)
+	if (set_all_uids(0) == 0 || errno != EPERM)
 		return set_err(err, errlen, "uid 0 could be regained (%s)",
 			       strerror(errno));
 	return harden_require_no_capabilities(err, errlen);
@@ -274,13 +298,13 @@ int identity_apply(const struct identity *id, char *err, size_t errlen)
 	/* Needs CAP_SETPCAP, which the uid change takes away. */
 	if (id->uid != 0 && harden_drop_bounding_all(err, errlen))
 		return -1;
-	if (setgroups(id->n_groups, id->groups) < 0)
+	if (set_groups(id->n_groups, id->groups) < 0)
 		return set_err(err, errlen, "setgroups (%zu groups): %s",
 			       id->n_groups, strerror(errno));
-	if (setresgid(id->gid, id->gid, id->gid) < 0)
+	if (set_all_gids(id->gid) < 0)
 		return set_err(err, errlen, "setresgid %u: %s", id->gid,
 			       strerror(errno));
-	if (setresuid(id->uid, id->uid, id->uid) < 0)
+	if (set_all_uids(id->uid) < 0)
 		return set_err(err, errlen, "setresuid %u: %s", id->uid,
 			       strerror(errno));
 	if (check_ids(id, err, errlen))

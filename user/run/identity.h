@@ -38,8 +38,8 @@ int identity_resolve(struct identity *id, const char *spec, char *err,
  * uid other than 0, every capability and the whole bounding set go, and
  * regaining uid 0 must fail. -1 with a message in err otherwise. System
  * calls only, nothing allocated: the workload runs in its init's memory
- * (init.h). glibc makes setgroups/setres[ug]id plain system calls in a
- * process that never had a second thread (spawn.c checks awf-bpf's).
+ * (init.h): the ids change by raw system calls, whatever threads
+ * awf-bpf had (identity.c).
  */
 int identity_apply(const struct identity *id, char *err, size_t errlen);
 

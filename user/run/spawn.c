@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -313,16 +312,6 @@ static int prepare(struct workload *w, const struct spawn_request *req,
 	w->parent_pidfd = -1;
 	if (identity_resolve(&w->id, req->user, err, errlen))
 		return -1;
-	/*
-	 * Once a process has had a second thread, glibc's setgroups and
-	 * setres[ug]id go through its thread list and signal each thread:
-	 * state the workload may not touch (init.h). awf-bpf starts none;
-	 * this keeps it so.
-	 */
-	if (w->id.change && !__libc_single_threaded)
-		return set_err(
-			err, errlen,
-			"changing the user needs a single-threaded awf-bpf");
 	if (w->id.change)
 		log_debug("the command runs as uid %u gid %u (%zu groups)",
 			  w->id.uid, w->id.gid, w->id.n_groups);
