@@ -373,7 +373,7 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
  * caller clones the sandbox (a raw clone3(), which takes no fork lock).
  * 0 or -errno.
  */
-int loader_run(struct loader *l)
+static int loader_run(struct loader *l)
 {
 	int ret;
 
@@ -391,7 +391,8 @@ int loader_run(struct loader *l)
 	return ret > 0 ? -EINVAL : ret;
 }
 
-int loader_finish(struct loader *l, int ret, char *err, size_t errlen)
+/* ret: loader_run()'s. Explains a failure (kernel_check()). */
+static int loader_finish(struct loader *l, int ret, char *err, size_t errlen)
 {
 	if (l->verifier_log && ret)
 		print_verifier_log(l->verifier_log);

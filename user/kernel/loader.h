@@ -44,7 +44,7 @@ struct loader {
 	char *verifier_log;	      /* while loading, --log-level debug */
 	pthread_t thread;	      /* loader_start()'s, while running */
 	bool running;
-	int run_ret; /* loader_run()'s, once joined */
+	int run_ret; /* the loader program's, once joined */
 	size_t n_progs, n_maps;
 	struct loader_prog progs[LOADER_MAX_PROGS];
 	struct loader_map maps[LOADER_MAX_MAPS];
@@ -89,11 +89,8 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
 		size_t errlen);
-int loader_run(struct loader *l);
 void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
-/* ret: loader_run()'s. Explains a failure (kernel_check()), as loader_load(). */
-int loader_finish(struct loader *l, int ret, char *err, size_t errlen);
 /* rules_write() into the maps; t the table loader_load() was given. */
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
