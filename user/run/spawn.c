@@ -57,8 +57,7 @@ static __attribute__((noreturn)) void child_fail(const char *what,
 	};
 
 	/* A failed write has nobody to tell: the exit status still does. */
-	if (writev(STDERR_FILENO, line, ARRAY_SIZE(line)) < 0)
-		_exit(status);
+	(void)!writev(STDERR_FILENO, line, ARRAY_SIZE(line));
 	_exit(status);
 }
 
