@@ -94,33 +94,40 @@ static void sweep_cgroups(const char *cgroup2_root, struct gc_report *r)
 	closedir(dir);
 }
 
-/* Pins of a run whose cgroup is still there stay: status shows it. */
-static void sweep_pins(const char *cgroup2_root, struct gc_report *r)
+/*
+ * Pins of a run whose cgroup is still there stay: status shows it. The
+ * owner of id is known to be gone.
+ */
+static void sweep_pins_of(const char *cgroup2_root, const char *id,
+			  struct gc_report *r)
 {
 	char cg[PATH_MAX], dir[PATH_MAX];
-	char(*ids)[AWF_ID_LEN];
 	struct stat st;
+
+	snprintf(cg, sizeof(cg), "%s/" AWF_CGROUP_DIR "/%s", cgroup2_root, id);
+	if (stat(cg, &st) == 0)
+		return; /* kept above, or failed */
+	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", id);
+	if (pins_remove_dir(dir) == 0) {
+		r->pin_dirs++;
+		report(r, "removed pins", dir, "");
+	} else if (errno != ENOENT) {
+		report_failure(r, "removing", dir, errno);
+	}
+}
+
+static void sweep_pins(const char *cgroup2_root, struct gc_report *r)
+{
+	char(*ids)[AWF_ID_LEN];
 	size_t n;
 
 	if (pinned_list(&ids, &n)) {
 		report_failure(r, "listing", AWF_PIN_ROOT, errno);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (gc_owner_alive(ids[i]))
-			continue;
-		snprintf(cg, sizeof(cg), "%s/" AWF_CGROUP_DIR "/%s",
-			 cgroup2_root, ids[i]);
-		if (stat(cg, &st) == 0)
-			continue; /* kept above, or failed */
-		snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", ids[i]);
-		if (pins_remove_dir(dir) == 0) {
-			r->pin_dirs++;
-			report(r, "removed pins", dir, "");
-		} else if (errno != ENOENT) {
-			report_failure(r, "removing", dir, errno);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!gc_owner_alive(ids[i]))
+			sweep_pins_of(cgroup2_root, ids[i], r);
 	free(ids);
 }
 
@@ -129,4 +136,15 @@ void gc_sweep(const char *cgroup2_root, struct gc_report *r)
 	/* Cgroups first: pins go only once their cgroup has. */
 	sweep_cgroups(cgroup2_root, r);
 	sweep_pins(cgroup2_root, r);
+}
+
+void gc_sweep_id(const char *cgroup2_root, const char *id, struct gc_report *r)
+{
+	char parent[PATH_MAX];
+
+	if (!pins_valid_id(id) || gc_owner_alive(id))
+		return;
+	snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, cgroup2_root);
+	sweep_cgroup(parent, id, r);
+	sweep_pins_of(cgroup2_root, id, r);
 }

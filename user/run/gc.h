@@ -26,4 +26,10 @@ bool gc_owner_alive(const char *id);
 /* Remove the leftovers of dead runs; what was done goes into r. */
 void gc_sweep(const char *cgroup2_root, struct gc_report *r);
 
+/*
+ * gc_sweep() for the one sandbox id: what a run does before it makes its
+ * own cgroup and pins, whose names a dead run of the same pid may hold.
+ */
+void gc_sweep_id(const char *cgroup2_root, const char *id, struct gc_report *r);
+
 #endif /* AWF_GC_H */

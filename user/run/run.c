@@ -543,7 +543,6 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 
 	if (cgroup2_root(root, sizeof(s->cgroup2_root), err, errlen))
 		return -1;
-	gc_sweep(root, &swept);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return set_err(err, errlen, "epoll_create1: %s",
@@ -558,6 +557,8 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	    open_dns_endpoint(s, err, errlen))
 		return -1;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
+	/* A dead run of our pid may hold the names; the rest: sweep_later() */
+	gc_sweep_id(root, s->sandbox_id, &swept);
 	if (load_beside_spawn(s, err, errlen) ||
 	    fill_policy_maps(s, err, errlen) ||
 	    open_learned_store(s, err, errlen) ||
@@ -574,6 +575,19 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	if (cgroup_id_at(s->cg.fd, "", &s->cgroup_id, err, errlen))
 		return -1;
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
+}
+
+/*
+ * The leftovers of dead runs (gc.h), swept while the command runs rather
+ * than before the set-up: they hold other names than this run's, which
+ * set_up() swept itself, and an empty cgroup with nobody in it confines
+ * nobody, so a few more ms of them weaken nothing.
+ */
+static void sweep_later(const struct run_state *s)
+{
+	struct gc_report swept = { .verbose = false };
+
+	gc_sweep(s->cgroup2_root, &swept);
 }
 
 /* What awf-bpf exits with, for the audit log; -1: the command never ran. */
@@ -675,6 +689,7 @@ int run_sandbox(const struct run_options *opts)
 	}
 	publish(&s);
 	hook_warm_release(&s.warm, true);
+	sweep_later(&s);
 	log_debug("sandbox %s: pid %d in %s", s.sandbox_id, s.child, s.cg.path);
 	if (ev_run(s.epfd, &s.child_done) < 0) {
 		tear_down(&s);
