@@ -2,11 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,12 +19,36 @@
 
 #define KILL_WAIT_MS 5000
 
+/*
+ * Where hosts mount it (pure v2, then hybrid): one statfs each, where
+ * reading mountinfo has the kernel format a line for every mount.
+ */
+static bool cgroup2_usual_root(char *root, size_t len)
+{
+	static const char *const usual[] = { "/sys/fs/cgroup",
+					     "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+		if (statfs(usual[i], &sf) == 0 &&
+		    sf.f_type == CGROUP2_SUPER_MAGIC &&
+		    strlen(usual[i]) < len) {
+			strcpy(root, usual[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 int cgroup2_root(char *root, size_t len, char *err, size_t errlen)
 {
 	char line[4096], mnt[PATH_MAX], fstype[64];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
 	int found = 0;
+	FILE *f;
 
+	if (cgroup2_usual_root(root, len))
+		return 0;
+	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return set_err(err, errlen, "/proc/self/mountinfo: %s",
 			       strerror(errno));

@@ -17,9 +17,9 @@ struct sandbox_cgroup {
 };
 
 /*
- * The cgroup2 mount point from /proc/self/mountinfo: /sys/fs/cgroup on a
- * pure v2 host, /sys/fs/cgroup/unified on a hybrid one. -1 with a message
- * in err when there is none.
+ * The cgroup2 mount point: /sys/fs/cgroup on a pure v2 host,
+ * /sys/fs/cgroup/unified on a hybrid one, else the first one in
+ * /proc/self/mountinfo. -1 with a message in err when there is none.
  */
 int cgroup2_root(char *root, size_t len, char *err, size_t errlen);
 
