@@ -56,6 +56,12 @@ static json_object *entry_json(const struct agent_entry *e)
  * the agent's own crash, and the page cache does. The rename keeps it
  * whole. On a disk-backed /run an fsync costs 4-10 ms, on the start-up
  * of every `awf-bpf run` the agent serves.
+ *
+ * The new text goes into a new file, swapped in with RENAME_EXCHANGE: a
+ * plain rename over the old file, or an O_TRUNC of a file with data, has
+ * ext4 (auto_da_alloc) start the new file's writeback there and then,
+ * 0.3-0.4 ms of every run's start-up, for the machine's crash the pins
+ * do not survive either. The old text, swapped out, is unlinked.
  */
 static int write_file(const char *path, const char *text)
 {
@@ -64,7 +70,9 @@ static int write_file(const char *path, const char *text)
 	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (unlink(tmp) && errno != ENOENT)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (write(fd, text, len) != (ssize_t)len) {
@@ -73,6 +81,13 @@ static int write_file(const char *path, const char *text)
 		return -1;
 	}
 	close(fd);
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		/* The state is whole: a failure leaves only the old text. */
+		if (unlink(tmp) && errno != ENOENT)
+			log_warn("unlink %s: %s", tmp, strerror(errno));
+		return 0;
+	}
+	/* No state yet (ENOENT), or a file system without the exchange. */
 	return rename(tmp, path);
 }
 
