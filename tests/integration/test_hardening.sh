@@ -90,6 +90,25 @@ test_hardening_user_root_keeps_no_dangerous_caps() {
 	assert_ne 0000000000000000 "$(cap_value CapEff)" "CapEff of --user root (keeps the others)"
 }
 
+# Ambient capabilities survive exec: a caller's (capsh --addamb, a
+# systemd AmbientCapabilities=) must not reach a root workload.
+test_hardening_clears_inherited_ambient_caps() {
+	local pol real=$AWF
+	command -v capsh >/dev/null || skip_test "capsh not installed"
+	pol=$(policy p '')
+	cat >"$TEST_TMP/awf-ambient" <<EOF
+#!/bin/sh
+exec capsh --inh=cap_net_bind_service,cap_sys_nice \\
+	--addamb=cap_net_bind_service,cap_sys_nice \\
+	-- -c 'grep "^CapAmb:" /proc/self/status >&2; exec "\$0" "\$@"' "$real" "\$@"
+EOF
+	chmod +x "$TEST_TMP/awf-ambient"
+	AWF=$TEST_TMP/awf-ambient awf_run --policy "$pol" --user root -- sh -c "$ID_SCRIPT"
+	assert_eq 0 "$AWF_RC" "exit status"
+	assert_contains "$AWF_ERR" "0000000000800400" "ambient set awf-bpf was started with"
+	assert_eq 0000000000000000 "$(cap_value CapAmb)" "CapAmb of --user root started with ambient capabilities"
+}
+
 # The syscalls the filter denies, one "name RESULT" line each (RESULT:
 # ok or the errno name). unshare, clone, vsock, netlink audit, ptrace,
 # io_uring and keyctl succeed for root without capabilities: only seccomp
