@@ -388,7 +388,8 @@ void events_finish(struct events *ev, int status, bool quiet)
 		ev_cancel(&ev->flush);
 		flush_user_counters(&ev->flush);
 	}
-	if (ev->counters_fd >= 0) {
+	/* For the audit log's last record only: one lookup a counter. */
+	if (ev->audit.f && ev->counters_fd >= 0) {
 		have = counters_read(ev->counters_fd, c) == 0;
 		if (!have)
 			log_warn("counters map: %s", strerror(errno));
