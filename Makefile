@@ -43,6 +43,15 @@ AWF_CPPFLAGS = -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf $(PKG_CFLAGS) \
 	       -DAWF_VERSION='"$(VERSION)"'
 AWF_CFLAGS = -std=gnu11 -Wall -Wextra -Werror $(SAN_FLAGS)
 AWF_LDLIBS = $(PKG_LIBS) -lelf -lz
+# build/awf-bpf links these libraries in from their .a files and glibc
+# shared: the start of every run is on a CI command's path, and resolving
+# five shared libraries there costs about a millisecond here
+# (docs/benchmarks.md); glibc stays shared for NSS (`--user` of an LDAP
+# user) and dlopen() (optlib.h). The .deb's binary links them all shared
+# ($(BUILD)/shared/awf-bpf: docs/packaging.md says why).
+LINKED_IN_LIBS = -Wl,-Bstatic \
+	$(shell pkg-config --static --libs $(PKGS_LINKED) 2>/dev/null) \
+	-Wl,-Bdynamic
 # Each object's header dependencies, in a .d file beside it.
 DEPFLAGS   = -MMD -MP
 COMPILE    = $(CC) $(AWF_CPPFLAGS) $(CPPFLAGS) $(AWF_CFLAGS) $(CFLAGS) $(DEPFLAGS)
@@ -175,6 +184,10 @@ $(BUILD)/seccomp_filter.h: $(BUILD)/tools/seccomp_gen
 $(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
+	$(LINK) $^ $(LINKED_IN_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/shared/awf-bpf: $(USER_OBJS)
+	@mkdir -p $(dir $@)
 	$(LINK) $^ $(AWF_LDLIBS) $(LDLIBS) -o $@
 
 $(LIB_AR): $(LIB_OBJS)
@@ -297,8 +310,10 @@ bench-quick: deps
 
 # The gc timer removes what killed runs leave; enable it with
 # systemctl enable --now awf-bpf-gc.timer (README.md, Install).
-install: $(BUILD)/awf-bpf
-	install -D -m 0755 $(BUILD)/awf-bpf $(DESTDIR)$(PREFIX)/bin/awf-bpf
+# INSTALL_BIN: which link of the binary (the .deb's: $(BUILD)/shared/awf-bpf).
+INSTALL_BIN ?= $(BUILD)/awf-bpf
+install: $(INSTALL_BIN)
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/awf-bpf
 	install -D -m 0644 -t $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
 		deploy/systemd/awf-bpf-gc.service deploy/systemd/awf-bpf-gc.timer
 	sed -i 's|/usr/local/bin/awf-bpf|$(PREFIX)/bin/awf-bpf|' \
@@ -434,7 +449,7 @@ DEB_ROOT  := $(BUILD)/deb/root
 deb: deps-package
 	$(MAKE) $(DEB_FILE)
 
-$(DEB_FILE): $(BUILD)/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
+$(DEB_FILE): $(BUILD)/shared/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
 		deploy/package/control.in deploy/package/copyright VERSION
 	DLOPEN_LIBS='$(shell pkg-config --libs $(PKGS_LOADED))' \
 		deploy/package/build-deb.sh $(BUILD) $(VERSION) $(DEB_ARCH) $@
