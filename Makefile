@@ -141,11 +141,13 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_AGENT -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
-# `run` without a name check: no sock_ops, no sk_msg (the light skeleton
-# has no autoload switch).
-$(BUILD)/awf_nonames.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
+# `run`'s programs in groups (bpf/awf.bpf.c, AWF_GROUP): the core, and
+# A, B and NAMES, which load beside each other into the core's maps.
+BPF_GROUPS := core:1 a:2 b:3 names:4
+$(BUILD)/awf_group_%.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_NO_NAME_CHECK -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) \
+		-DAWF_GROUP=$(patsubst $*:%,%,$(filter $*:%,$(BPF_GROUPS))) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
@@ -154,12 +156,18 @@ $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 # What `run` loads: light skeletons (bpftool gen skeleton -L). A loader
 # program does the CO-RE relocations in the kernel, against the BTF the
 # kernel already holds: libbpf never reads /sys/kernel/btf/vmlinux (5 MB,
-# tens of ms per run).
-$(BUILD)/awf.lskel.h: $(BUILD)/awf.bpf.o
-	$(BPFTOOL) gen skeleton -L $< name awf_lskel > $@
+# tens of ms per run). The core's creates the maps; the groups' take them
+# (tools/gen_group_loader.c).
+$(BUILD)/awf_core.lskel.h: $(BUILD)/awf_group_core.bpf.o
+	$(BPFTOOL) gen skeleton -L $< name awf_core_lskel > $@
 
-$(BUILD)/awf_nonames.lskel.h: $(BUILD)/awf_nonames.bpf.o
-	$(BPFTOOL) gen skeleton -L $< name awf_nonames_lskel > $@
+$(BUILD)/tools/gen_group_loader: tools/gen_group_loader.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) $< $(PKG_LIBS) -lelf -lz -o $@
+
+$(BUILD)/awf_group_%.h: $(BUILD)/awf_group_%.bpf.o $(BUILD)/awf_group_core.bpf.o \
+		$(BUILD)/tools/gen_group_loader
+	$(BUILD)/tools/gen_group_loader $(BUILD)/awf_group_core.bpf.o $< $* > $@
 
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@
@@ -169,7 +177,8 @@ $(BUILD)/user/%.o: user/%.c
 	$(COMPILE) -c $< -o $@
 
 # Generated headers: needed before the first build wrote the .d files.
-$(BUILD)/user/kernel/loader.o: $(BUILD)/awf.lskel.h $(BUILD)/awf_nonames.lskel.h
+$(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h $(BUILD)/awf_group_a.h \
+	$(BUILD)/awf_group_b.h $(BUILD)/awf_group_names.h
 $(BUILD)/user/run/seccomp.o: $(BUILD)/seccomp_filter.h
 
 # The workload's seccomp filter, built with libseccomp here rather than in
@@ -246,7 +255,8 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 .SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
-	$(BUILD)/awf.bpf.o $(BUILD)/awf_nonames.bpf.o $(BUILD)/awf_agent.bpf.o \
+	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o \
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b names) \
 	$(BPFT_PROBE_OBJS))
 
 vmlinux:
