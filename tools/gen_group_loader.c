@@ -8,8 +8,8 @@
  *
  * libbpf writes the group's light-skeleton loader program (as `bpftool
  * gen skeleton -L` does); in it, each map's BPF_MAP_CREATE becomes a read
- * of the map's fd from the loader context (map desc i, where a light
- * skeleton's loader returns it), and the write of .rodata's initial value
+ * of the map's fd from the loader context (a table group_load.c appends
+ * to it), and the write of .rodata's initial value
  * and its freeze are skipped: the core's loader did both, on the map the
  * group's programs then use. The group must declare the core's maps in
  * the core's order (the same headers): checked here, and every rewritten
@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,9 +203,21 @@ static const char *created_name(const struct bpf_insn *in, size_t k,
 	return (const char *)g->data + off;
 }
 
+/*
+ * Where the map fds are in the loader context: a table after the map and
+ * program descs (group_load.c), not in the map descs, whose map_fd newer
+ * libbpf lays over initial_value (an input of .rodata's write).
+ */
+static size_t fd_table_off(int n_maps, int n_progs)
+{
+	return sizeof(struct bpf_loader_ctx) +
+	       n_maps * sizeof(struct bpf_map_desc) +
+	       n_progs * sizeof(struct bpf_prog_desc);
+}
+
 static int rewrite(struct bpf_insn *in, size_t n,
 		   const struct gen_loader_opts *g, const struct map_def *maps,
-		   int n_maps)
+		   int n_maps, int n_progs)
 {
 	int created = 0;
 
@@ -227,9 +240,8 @@ static int rewrite(struct bpf_insn *in, size_t n,
 						    maps[created].name :
 						    "(extra)",
 					    "");
-			ctx_off = sizeof(struct bpf_loader_ctx) +
-				  created * sizeof(struct bpf_map_desc) +
-				  offsetof(struct bpf_map_desc, map_fd);
+			ctx_off = fd_table_off(n_maps, n_progs) +
+				  created * sizeof(__u32);
 			in[k] = (struct bpf_insn){
 				.code = BPF_LDX | BPF_MEM | BPF_W,
 				.dst_reg = BPF_REG_0,
@@ -256,6 +268,9 @@ static int rewrite(struct bpf_insn *in, size_t n,
 	}
 	if (created != n_maps)
 		return fail("not every map is created once%s%s", "", "");
+	if (fd_table_off(n_maps, n_progs) + n_maps * sizeof(__u32) > INT16_MAX)
+		return fail("too many maps and programs for the context%s%s",
+			    "", "");
 	return 0;
 }
 
@@ -311,6 +326,16 @@ static int print_header(const char *group, const struct bpf_insn *in,
 		       0;
 }
 
+static int count_progs(struct bpf_object *obj)
+{
+	struct bpf_program *p;
+	int n = 0;
+
+	bpf_object__for_each_program(p, obj)
+		n++;
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	struct map_def core_maps[MAX_MAPS], maps[MAX_MAPS];
@@ -339,7 +364,8 @@ int main(int argc, char **argv)
 	if (!in)
 		return 1;
 	memcpy(in, g.insns, g.insns_sz);
-	if (rewrite(in, g.insns_sz / sizeof(*in), &g, maps, n_maps) ||
+	if (rewrite(in, g.insns_sz / sizeof(*in), &g, maps, n_maps,
+		    count_progs(obj)) ||
 	    print_header(argv[3], in, g.insns_sz, &g, obj, maps, n_maps))
 		return 1;
 	return 0;

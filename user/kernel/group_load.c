@@ -10,7 +10,11 @@
 
 #include "kernel/group_load.h"
 
-/* The loader context as the generated loader program reads it. */
+/*
+ * The loader context as the generated loader program reads it: the light
+ * skeleton's (struct bpf_loader_ctx, map descs, prog descs), then the
+ * table of the map fds it uses (gen_group_loader.c).
+ */
 static struct bpf_map_desc *map_descs(const struct group_load *g)
 {
 	return (struct bpf_map_desc *)((struct bpf_loader_ctx *)g->ctx + 1);
@@ -21,12 +25,18 @@ static struct bpf_prog_desc *prog_descs(const struct group_load *g)
 	return (struct bpf_prog_desc *)(map_descs(g) + g->gl->n_maps);
 }
 
+static __u32 *fd_table(const struct group_load *g)
+{
+	return (__u32 *)(prog_descs(g) + g->gl->n_progs);
+}
+
 int group_load_open(struct group_load *g, const struct group_loader *gl,
 		    char *log_buf, unsigned int log_size)
 {
 	size_t sz = sizeof(struct bpf_loader_ctx) +
 		    gl->n_maps * sizeof(struct bpf_map_desc) +
-		    gl->n_progs * sizeof(struct bpf_prog_desc);
+		    gl->n_progs * sizeof(struct bpf_prog_desc) +
+		    gl->n_maps * sizeof(__u32);
 	struct bpf_loader_ctx *ctx;
 
 	g->gl = gl;
@@ -46,24 +56,22 @@ int group_load_open(struct group_load *g, const struct group_loader *gl,
 	return 0;
 }
 
-static void close_fds(struct bpf_map_desc *d, size_t n)
+static void close_fds(const __u32 *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (d[i].map_fd > 0)
-			close(d[i].map_fd);
+		close((int)fds[i]);
 }
 
 /*
- * The generated loader program takes map i's fd from map desc i where a
- * light skeleton's would create the map (gen_group_loader.c); it hands
- * the same fds back there. Dups: its clean-up after a failure closes the
- * fds it holds, and the core's stay the core's.
+ * The generated loader program reads map i's fd from the context's fd
+ * table where a light skeleton's would create the map. Dups: its
+ * clean-up after a failure closes the fds it holds, and the core's stay
+ * the core's.
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
 		   const void *arg)
 {
-	struct bpf_map_desc *maps = map_descs(g);
 	struct bpf_load_and_run_opts opts = {
 		.ctx = g->ctx,
 		.data = g->gl->data,
@@ -71,18 +79,23 @@ int group_load_run(struct group_load *g,
 		.insns = g->gl->insns,
 		.insns_sz = g->gl->insns_sz,
 	};
+	__u32 *fds = fd_table(g);
 	size_t i;
 	int fd;
 
 	g->ran = true;
 	for (i = 0; i < g->gl->n_maps; i++) {
 		fd = map_fd(g->gl->maps[i], arg);
-		maps[i].map_fd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (maps[i].map_fd < 0) {
-			g->ret = fd < 0 ? -ENOENT : -errno;
-			close_fds(maps, i);
+		g->ret = fd < 0 ? -ENOENT : 0;
+		if (fd >= 0) {
+			fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			g->ret = fd < 0 ? -errno : 0;
+		}
+		if (g->ret) {
+			close_fds(fds, i);
 			return g->ret;
 		}
+		fds[i] = fd;
 	}
 	g->ret = bpf_load_and_run(&opts);
 	/*
@@ -90,7 +103,7 @@ int group_load_run(struct group_load *g,
 	 * never ran (its own load failed) did not.
 	 */
 	if (!g->ret || strcmp(opts.errstr, "failed to execute loader prog"))
-		close_fds(maps, g->gl->n_maps);
+		close_fds(fds, g->gl->n_maps);
 	if (g->ret > 0)
 		g->ret = -EINVAL;
 	return g->ret;
