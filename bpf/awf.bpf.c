@@ -34,9 +34,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * `run` loads its programs in groups, two at once on two CPUs
  * (user/kernel/group_load.h): -DAWF_GROUP=N builds group N's programs
  * alone, with every map; the default, all of them. The core, loaded
- * first, creates the maps and has the smallest programs; A and B share
- * the rest about evenly by the verifier's work (instructions processed);
- * the name check's are a group of their own.
+ * first, creates the maps and has one small program (a light skeleton
+ * needs one); A and B share the
+ * programs every policy needs about evenly by the verifier's work
+ * (instructions processed); the name check's are a group of their own.
  */
 #define AWF_GROUP_CORE 1
 #define AWF_GROUP_A 2
@@ -87,7 +88,7 @@ int awf_recvmsg4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/recvmsg6")
 int awf_recvmsg6(struct bpf_sock_addr *ctx)
 {
@@ -95,7 +96,7 @@ int awf_recvmsg6(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/getpeername4")
 int awf_getpeername4(struct bpf_sock_addr *ctx)
 {
@@ -103,7 +104,7 @@ int awf_getpeername4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/getpeername6")
 int awf_getpeername6(struct bpf_sock_addr *ctx)
 {
@@ -115,7 +116,7 @@ int awf_getpeername6(struct bpf_sock_addr *ctx)
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
  */
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/sock_create")
 int awf_sock_create(struct bpf_sock *ctx)
 {
@@ -228,7 +229,7 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 #endif
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/post_bind4")
 int awf_post_bind4(struct bpf_sock *ctx)
 {
@@ -237,7 +238,7 @@ int awf_post_bind4(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/post_bind6")
 int awf_post_bind6(struct bpf_sock *ctx)
 {
@@ -246,7 +247,7 @@ int awf_post_bind6(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/sock_release")
 int awf_sock_release(struct bpf_sock *ctx)
 {

@@ -3,8 +3,8 @@
  * fail_loader.c - an LD_PRELOAD library for test_failclosed.sh: the Nth
  * light-skeleton loader program awf-bpf loads (BPF_PROG_LOAD of a
  * BPF_PROG_TYPE_SYSCALL program, N from AWF_TEST_FAIL_LOADER) fails with
- * EPERM; every other system call goes through. The core's loader is
- * always the first; the groups' come after it, from two threads.
+ * EPERM; every other system call goes through. They come from two
+ * threads: the core's first or second, group A's after it.
  */
 #include <dlfcn.h>
 #include <errno.h>

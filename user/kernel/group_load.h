@@ -31,7 +31,8 @@ struct group_loader {
 /* One load of a group: its loader context and, once run, its programs. */
 struct group_load {
 	const struct group_loader *gl;
-	void *ctx; /* struct bpf_loader_ctx, map descs, prog descs */
+	void *ctx; /* struct bpf_loader_ctx, map descs, prog descs, fds */
+	int loader_map_fd, loader_prog_fd; /* prepared, not yet run */
 	bool ran;
 	int ret; /* 0 or -errno, once it ran */
 };
@@ -42,6 +43,12 @@ struct group_load {
  */
 int group_load_open(struct group_load *g, const struct group_loader *gl,
 		    char *log_buf, unsigned int log_size);
+/*
+ * The loader program loaded (the kernel verifies it), before the core's
+ * maps exist; group_load_run() does it if this did not. System calls
+ * only. 0 or -errno.
+ */
+int group_load_prepare(struct group_load *g);
 /*
  * map_fd(name, arg) gives the core's fd of each map the group names
  * ("rodata" for .rodata); the loader program gets a dup() of each.

@@ -31,24 +31,23 @@
  * the groups at compile time below, so that a program added to bpf/
  * cannot be loaded and silently left unattached.
  */
-#define AWF_CORE_PROGS(X)                                 \
-	X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)          \
+#define AWF_CORE_PROGS(X) X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)
+/* Groups A and B: every policy's. */
+#define AWF_AB_PROGS(X)                                   \
+	X(awf_connect4, BPF_CGROUP_INET4_CONNECT)         \
+	X(awf_connect6, BPF_CGROUP_INET6_CONNECT)         \
+	X(awf_sendmsg4, BPF_CGROUP_UDP4_SENDMSG)          \
+	X(awf_sendmsg6, BPF_CGROUP_UDP6_SENDMSG)          \
 	X(awf_recvmsg6, BPF_CGROUP_UDP6_RECVMSG)          \
 	X(awf_getpeername4, BPF_CGROUP_INET4_GETPEERNAME) \
 	X(awf_getpeername6, BPF_CGROUP_INET6_GETPEERNAME) \
 	X(awf_sock_create, BPF_CGROUP_INET_SOCK_CREATE)   \
+	X(awf_bind4, BPF_CGROUP_INET4_BIND)               \
+	X(awf_bind6, BPF_CGROUP_INET6_BIND)               \
 	X(awf_post_bind4, BPF_CGROUP_INET4_POST_BIND)     \
 	X(awf_post_bind6, BPF_CGROUP_INET6_POST_BIND)     \
-	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE)
-/* Groups A and B: every policy's. */
-#define AWF_AB_PROGS(X)                           \
-	X(awf_connect4, BPF_CGROUP_INET4_CONNECT) \
-	X(awf_connect6, BPF_CGROUP_INET6_CONNECT) \
-	X(awf_sendmsg4, BPF_CGROUP_UDP4_SENDMSG)  \
-	X(awf_bind4, BPF_CGROUP_INET4_BIND)       \
-	X(awf_sendmsg6, BPF_CGROUP_UDP6_SENDMSG)  \
-	X(awf_egress, BPF_CGROUP_INET_EGRESS)     \
-	X(awf_bind6, BPF_CGROUP_INET6_BIND)
+	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE) \
+	X(awf_egress, BPF_CGROUP_INET_EGRESS)
 #define AWF_NAMES_PROGS(X)                  \
 	X(awf_sockops, BPF_CGROUP_SOCK_OPS) \
 	X(awf_first_bytes, BPF_SK_MSG_VERDICT)
@@ -86,7 +85,7 @@
 #define N_OF(array) (sizeof(array) / sizeof((array)[0]))
 _Static_assert(sizeof(((struct awf_core_lskel *)0)->progs) ==
 		       (0 AWF_CORE_PROGS(COUNT)) * sizeof(struct bpf_prog_desc),
-	       "a program of the core group is missing from AWF_CORE_PROGS");
+	       "a program of the core is missing from AWF_CORE_PROGS");
 _Static_assert(N_OF(awf_group_a_progs) + N_OF(awf_group_b_progs) ==
 		       (0 AWF_AB_PROGS(COUNT)),
 	       "a program of group A or B is missing from AWF_AB_PROGS");
@@ -476,6 +475,9 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 			ret = -EINVAL;
 		core_loaded(l, ret);
 	} else {
+		/* What needs no map of the core's, while the core loads. */
+		for (size_t i = 0; i < lane->n_groups; i++)
+			group_load_prepare(&l->groups[lane->groups[i]]);
 		ret = wait_core(l);
 	}
 	for (size_t i = 0; !ret && i < lane->n_groups; i++)
