@@ -43,6 +43,15 @@ AWF_CPPFLAGS = -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf $(PKG_CFLAGS) \
 	       -DAWF_VERSION='"$(VERSION)"'
 AWF_CFLAGS = -std=gnu11 -Wall -Wextra -Werror $(SAN_FLAGS)
 AWF_LDLIBS = $(PKG_LIBS) -lelf -lz
+# build/awf-bpf links these libraries in from their .a files and glibc
+# shared: the start of every run is on a CI command's path, and resolving
+# five shared libraries there costs about a millisecond here
+# (docs/benchmarks.md); glibc stays shared for NSS (`--user` of an LDAP
+# user) and dlopen() (optlib.h). The .deb's binary links them all shared
+# ($(BUILD)/shared/awf-bpf: docs/packaging.md says why).
+LINKED_IN_LIBS = -Wl,-Bstatic \
+	$(shell pkg-config --static --libs $(PKGS_LINKED) 2>/dev/null) \
+	-Wl,-Bdynamic
 # Each object's header dependencies, in a .d file beside it.
 DEPFLAGS   = -MMD -MP
 COMPILE    = $(CC) $(AWF_CPPFLAGS) $(CPPFLAGS) $(AWF_CFLAGS) $(CFLAGS) $(DEPFLAGS)
@@ -132,11 +141,13 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_AGENT -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
-# `run` without a name check: no sock_ops, no sk_msg (the light skeleton
-# has no autoload switch).
-$(BUILD)/awf_nonames.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
+# `run`'s programs in groups (bpf/awf.bpf.c, AWF_GROUP): the core, and
+# A, B and NAMES, which load beside each other into the core's maps.
+BPF_GROUPS := core:1 a:2 b:3 names:4
+$(BUILD)/awf_group_%.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_NO_NAME_CHECK -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) \
+		-DAWF_GROUP=$(patsubst $*:%,%,$(filter $*:%,$(BPF_GROUPS))) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
@@ -145,12 +156,18 @@ $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 # What `run` loads: light skeletons (bpftool gen skeleton -L). A loader
 # program does the CO-RE relocations in the kernel, against the BTF the
 # kernel already holds: libbpf never reads /sys/kernel/btf/vmlinux (5 MB,
-# tens of ms per run).
-$(BUILD)/awf.lskel.h: $(BUILD)/awf.bpf.o
-	$(BPFTOOL) gen skeleton -L $< name awf_lskel > $@
+# tens of ms per run). The core's creates the maps; the groups' take them
+# (tools/gen_group_loader.c).
+$(BUILD)/awf_core.lskel.h: $(BUILD)/awf_group_core.bpf.o
+	$(BPFTOOL) gen skeleton -L $< name awf_core_lskel > $@
 
-$(BUILD)/awf_nonames.lskel.h: $(BUILD)/awf_nonames.bpf.o
-	$(BPFTOOL) gen skeleton -L $< name awf_nonames_lskel > $@
+$(BUILD)/tools/gen_group_loader: tools/gen_group_loader.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) $< $(PKG_LIBS) -lelf -lz -o $@
+
+$(BUILD)/awf_group_%.h: $(BUILD)/awf_group_%.bpf.o $(BUILD)/awf_group_core.bpf.o \
+		$(BUILD)/tools/gen_group_loader
+	$(BUILD)/tools/gen_group_loader $(BUILD)/awf_group_core.bpf.o $< $* > $@
 
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@
@@ -160,7 +177,8 @@ $(BUILD)/user/%.o: user/%.c
 	$(COMPILE) -c $< -o $@
 
 # Generated headers: needed before the first build wrote the .d files.
-$(BUILD)/user/kernel/loader.o: $(BUILD)/awf.lskel.h $(BUILD)/awf_nonames.lskel.h
+$(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h $(BUILD)/awf_group_a.h \
+	$(BUILD)/awf_group_b.h $(BUILD)/awf_group_names.h
 $(BUILD)/user/run/seccomp.o: $(BUILD)/seccomp_filter.h
 
 # The workload's seccomp filter, built with libseccomp here rather than in
@@ -175,6 +193,10 @@ $(BUILD)/seccomp_filter.h: $(BUILD)/tools/seccomp_gen
 $(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
+	$(LINK) $^ $(LINKED_IN_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/shared/awf-bpf: $(USER_OBJS)
+	@mkdir -p $(dir $@)
 	$(LINK) $^ $(AWF_LDLIBS) $(LDLIBS) -o $@
 
 $(LIB_AR): $(LIB_OBJS)
@@ -233,7 +255,8 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 .SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
-	$(BUILD)/awf.bpf.o $(BUILD)/awf_nonames.bpf.o $(BUILD)/awf_agent.bpf.o \
+	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o \
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b names) \
 	$(BPFT_PROBE_OBJS))
 
 vmlinux:
@@ -297,8 +320,10 @@ bench-quick: deps
 
 # The gc timer removes what killed runs leave; enable it with
 # systemctl enable --now awf-bpf-gc.timer (README.md, Install).
-install: $(BUILD)/awf-bpf
-	install -D -m 0755 $(BUILD)/awf-bpf $(DESTDIR)$(PREFIX)/bin/awf-bpf
+# INSTALL_BIN: which link of the binary (the .deb's: $(BUILD)/shared/awf-bpf).
+INSTALL_BIN ?= $(BUILD)/awf-bpf
+install: $(INSTALL_BIN)
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/awf-bpf
 	install -D -m 0644 -t $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
 		deploy/systemd/awf-bpf-gc.service deploy/systemd/awf-bpf-gc.timer
 	sed -i 's|/usr/local/bin/awf-bpf|$(PREFIX)/bin/awf-bpf|' \
@@ -434,7 +459,7 @@ DEB_ROOT  := $(BUILD)/deb/root
 deb: deps-package
 	$(MAKE) $(DEB_FILE)
 
-$(DEB_FILE): $(BUILD)/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
+$(DEB_FILE): $(BUILD)/shared/awf-bpf $(MAN_PAGES) $(COMPLETION) deploy/package/build-deb.sh \
 		deploy/package/control.in deploy/package/copyright VERSION
 	DLOPEN_LIBS='$(shell pkg-config --libs $(PKGS_LOADED))' \
 		deploy/package/build-deb.sh $(BUILD) $(VERSION) $(DEB_ARCH) $@

@@ -30,58 +30,93 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/*
+ * `run` loads its programs in groups, two at once on two CPUs
+ * (user/kernel/group_load.h): -DAWF_GROUP=N builds group N's programs
+ * alone, with every map; the default, all of them. The core, loaded
+ * first, creates the maps and has one small program (a light skeleton
+ * needs one); A and B share the
+ * programs every policy needs about evenly by the verifier's work
+ * (instructions processed); the name check's are a group of their own.
+ */
+#define AWF_GROUP_CORE 1
+#define AWF_GROUP_A 2
+#define AWF_GROUP_B 3
+#define AWF_GROUP_NAMES 4
+#ifndef AWF_GROUP
+#define AWF_GROUP 0
+#endif
+#define AWF_IN_GROUP(g) (AWF_GROUP == 0 || AWF_GROUP == (g))
+
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/connect4")
 int awf_connect4(struct bpf_sock_addr *ctx)
 {
 	return hook(ctx, AWF_EV_CONNECT, false);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/connect6")
 int awf_connect6(struct bpf_sock_addr *ctx)
 {
 	return hook(ctx, AWF_EV_CONNECT, true);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/sendmsg4")
 int awf_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	return hook(ctx, AWF_EV_SENDMSG, false);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/sendmsg6")
 int awf_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return hook(ctx, AWF_EV_SENDMSG, true);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_CORE)
 SEC("cgroup/recvmsg4")
 int awf_recvmsg4(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, false);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/recvmsg6")
 int awf_recvmsg6(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, true);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/getpeername4")
 int awf_getpeername4(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, false);
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/getpeername6")
 int awf_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, true);
 }
+#endif
 
 /*
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
  */
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/sock_create")
 int awf_sock_create(struct bpf_sock *ctx)
 {
@@ -108,6 +143,7 @@ int awf_sock_create(struct bpf_sock *ctx)
 		    bpf_get_current_cgroup_id());
 	return VERDICT_REFUSE;
 }
+#endif
 
 /*
  * Listening ports stay on loopback. A port open to the outside world is a
@@ -119,6 +155,7 @@ int awf_sock_create(struct bpf_sock *ctx)
  * address of this host: IP_FREEBIND, IP_TRANSPARENT or ip_nonlocal_bind
  * would let a socket bind (and, for IPv6, send from) any address.
  */
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/bind4")
 int awf_bind4(struct bpf_sock_addr *ctx)
 {
@@ -141,12 +178,14 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 		return VERDICT_PROCEED;
 	return refuse_bind(&sc, ctx, &d, AWF_R_SPOOFED_SOURCE);
 }
+#endif
 
 /*
  * [::] becomes 127.0.0.1 (v4-mapped) on a dual-stack socket: scripts name
  * 127.0.0.1 far more often than [::1], and clients of "localhost" try
  * both. An IPV6_V6ONLY socket gets ::1.
  */
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/bind6")
 int awf_bind6(struct bpf_sock_addr *ctx)
 {
@@ -187,29 +226,37 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 	CTX_STORE(ctx->user_ip6[3], bpf_htonl(0x7f000001));
 	return VERDICT_PROCEED;
 }
+#endif
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/post_bind4")
 int awf_post_bind4(struct bpf_sock *ctx)
 {
 	hold_lo_port(ctx);
 	return VERDICT_PROCEED;
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/post_bind6")
 int awf_post_bind6(struct bpf_sock *ctx)
 {
 	hold_lo_port(ctx);
 	return VERDICT_PROCEED;
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/sock_release")
 int awf_sock_release(struct bpf_sock *ctx)
 {
 	release_lo_port(ctx);
 	return VERDICT_PROCEED;
 }
+#endif
 
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup_skb/egress")
 int awf_egress(struct __sk_buff *skb)
 {
@@ -232,14 +279,15 @@ int awf_egress(struct __sk_buff *skb)
 	packet_dropped(skb, sc.slot, why, &d, &src);
 	return VERDICT_REFUSE;
 }
+#endif
 
 /*
  * Names on shared addresses (name_check.bpf.h): a connection to a learned
  * address enters name_socks once established; its first send()s meet
- * awf_first_bytes. AWF_NO_NAME_CHECK builds `run`'s variant for policies
- * that check no names: the light skeleton loads every program it has.
+ * awf_first_bytes. `run` loads them (group NAMES) only for a policy that
+ * checks names.
  */
-#ifndef AWF_NO_NAME_CHECK
+#if AWF_IN_GROUP(AWF_GROUP_NAMES)
 SEC("sockops")
 int awf_sockops(struct bpf_sock_ops *skops)
 {
@@ -253,7 +301,7 @@ int awf_first_bytes(struct sk_msg_md *msg)
 {
 	return check_first_bytes(msg);
 }
-#endif /* AWF_NO_NAME_CHECK */
+#endif /* AWF_GROUP_NAMES */
 
 #ifdef AWF_AGENT
 /* Host-wide layer (agent only) ----------------------------------------- */

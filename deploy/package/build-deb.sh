@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # deploy/package/build-deb.sh BUILD VERSION ARCH OUT.deb - what `make deb`
-# runs: `make install PREFIX=/usr` into a staging tree, the binary
-# stripped, man pages and changelog compressed, Depends from
-# dpkg-shlibdeps (what the binary links or dlopen()s), md5sums, then
-# dpkg-deb.
+# runs: `make install PREFIX=/usr` into a staging tree (the binary's
+# shared link), the binary stripped, man pages and changelog compressed,
+# Depends from dpkg-shlibdeps (what the binary links or dlopen()s),
+# md5sums, then dpkg-deb.
 set -euo pipefail
 
 build=$(realpath -m "$1") version=$2 arch=$3 out=$4
@@ -13,7 +13,11 @@ doc=$root/usr/share/doc/awf-bpf
 
 rm -rf "$stage"
 mkdir -p "$root/DEBIAN" "$doc"
-make --no-print-directory install BUILD="$build" DESTDIR="$root" PREFIX=/usr \
+# The binary linked against the distribution's shared libraries
+# (docs/packaging.md): their security updates reach it as they reach
+# everything else.
+make --no-print-directory install BUILD="$build" INSTALL_BIN="$build/shared/awf-bpf" \
+	DESTDIR="$root" PREFIX=/usr \
 	SYSTEMD_UNIT_DIR=/lib/systemd/system >"$stage/install.log"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/awf-bpf"
 gzip -9n "$root"/usr/share/man/man*/*

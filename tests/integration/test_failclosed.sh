@@ -177,10 +177,10 @@ fc_sys_clone() {
 # exits), and the SIGKILL that PR_SET_PDEATHSIG sends must end that sleep
 # at once, and with init the whole PID namespace; the command never runs.
 # strace (nothing else traced) holds awf-bpf's main thread at the return
-# of its second clone3, the sandbox's (the first starts the thread that
-# loads the programs: glibc >= 2.34 makes threads with clone3), for as long
-# as the test needs: the gate, which that thread opens after attach, stays
-# shut.
+# of its third clone3, the sandbox's (the first two start the threads
+# that load the programs: glibc >= 2.34 makes threads with clone3), for
+# as long as the test needs: the gate, which the main thread opens after
+# attach, stays shut.
 test_failclosed_sigkill_while_workload_at_gate() {
 	local pol cg2 tracer awf='' init='' wl='' clone_nr snap=$TEST_TMP/state-before
 	command -v strace >/dev/null || skip_test "no strace"
@@ -189,7 +189,7 @@ test_failclosed_sigkill_while_workload_at_gate() {
 	awf_state_snapshot | sort >"$snap"
 	at_exit "awf_remove_leftovers '$snap'"
 	pol=$(policy p '')
-	strace -o /dev/null -e trace=clone3 -e inject=clone3:delay_exit=20000000:when=2 \
+	strace -o /dev/null -e trace=clone3 -e inject=clone3:delay_exit=20000000:when=3 \
 		"$AWF" run --policy "$pol" -- touch "$TEST_TMP/ran" \
 		>/dev/null 2>"$TEST_TMP/err" </dev/null &
 	tracer=$!
@@ -249,6 +249,42 @@ test_failclosed_setup_fails_after_spawn() {
 	assert_contains "$(cat "$TEST_TMP/err")" "$TEST_TMP/no-such-dir/audit.jsonl" "the error"
 	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
 	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
+}
+
+# The programs load in groups on two threads, each group's loader program
+# into the core's maps (user/kernel/group_load.h): three loader programs
+# for this policy, loaded in whichever order the threads get there (the
+# core's first or second, group A's after it). Whichever fails, while
+# the others may be loading or done: the command never runs, exit 125,
+# and nothing is left (the other groups' programs, the core's maps); the
+# third to load is always a group's, which the error names.
+# tests/tools/fail_loader.c makes the Nth loader program's load fail; a
+# static binary takes no LD_PRELOAD.
+test_failclosed_group_load_fails() {
+	local pol shim n snap=$TEST_TMP/state-before
+	file -b "$AWF" | grep -q 'statically linked' && skip_test "a static binary takes no LD_PRELOAD"
+	shim=$TEST_TMP/fail_loader.so
+	gcc -O1 -Wall -shared -fPIC -o "$shim" "$TOOLS/fail_loader.c" -ldl >"$TEST_TMP/cc.log" 2>&1 ||
+		fail "building the shim: $(cat "$TEST_TMP/cc.log")"
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	pol=$(policy p '')
+	for n in 1 2 3; do
+		LD_PRELOAD=$shim AWF_TEST_FAIL_LOADER=$n "$AWF" run --standalone --policy "$pol" \
+			-- touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+		AWF_RC=$?
+		assert_eq 125 "$AWF_RC" "exit status, loader program $n failing ($(cat "$TEST_TMP/err"))"
+		assert_contains "$(cat "$TEST_TMP/err")" "loading BPF programs" "the error"
+		[ "$n" = 3 ] && assert_contains "$(cat "$TEST_TMP/err")" "loading BPF programs, group " "the error"
+		assert_contains "$(cat "$TEST_TMP/err")" "Operation not permitted" "the error"
+		assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+		assert_eq "" "$(awf_leftovers "$snap")" "left behind, loader program $n failing"
+	done
+	# The shim fails nothing else: the same run without it.
+	LD_PRELOAD=$shim "$AWF" run --standalone --policy "$pol" -- touch "$TEST_TMP/ran" \
+		>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	assert_eq 0 "$?" "exit status with the shim failing nothing ($(cat "$TEST_TMP/err"))"
+	assert_file_exists "$TEST_TMP/ran" "the command's file"
 }
 
 # The pins are made once the command runs (they serve `dump` and

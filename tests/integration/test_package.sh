@@ -86,6 +86,8 @@ test_package_deb_lintian_depends_install() {
 		[ -n "$pkg" ] || fail "no package owns $lib"
 		assert_contains "$deps" "$pkg" "Depends (the binary links $lib)"
 	done
+	# The package's binary is the shared link: libbpf's updates reach it.
+	assert_contains "$(readelf -d "$TEST_TMP/x/usr/bin/awf-bpf")" "[libbpf.so" "the packaged binary's DT_NEEDED"
 	# ... and of every library it dlopen()s on first use (user/common/optlib.c).
 	for lib in $(grep -o '"lib[a-z0-9]*\.so\.[0-9]*"' "$ROOT/user/common/optlib.c" | tr -d '"'); do
 		pkg=$(dpkg -S "$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -103,6 +105,25 @@ test_package_deb_lintian_depends_install() {
 	diff "$TEST_TMP/deb-nodoc.list" "$TEST_TMP/inst.list" >"$TEST_TMP/diff" ||
 		fail "make install and the .deb differ: $(cat "$TEST_TMP/diff")"
 	assert_contains "$(cat "$TEST_TMP/inst/lib/systemd/system/awf-bpf-agent.service")" "ExecStart=/usr/bin/awf-bpf agent" "the agent unit's ExecStart"
+}
+
+# `make`'s binary links libbpf, json-c, libcap, libelf and zlib in, and
+# glibc shared (Makefile, LINKED_IN_LIBS): it needs nothing but glibc
+# (NSS, dlopen) and runs its policy like the others.
+test_package_default_build_links_libraries_in() {
+	local bin=$ROOT/build/awf-bpf needed pol
+
+	needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+	assert_contains "$needed" "libc.so.6" "DT_NEEDED of $bin"
+	# glibc's own (libc, its dynamic loader) and nothing else.
+	printf '%s\n' $needed | grep -Ev '^(libc\.so\.6|ld-linux-[a-z0-9_-]+\.so\.[0-9]+)$' &&
+		fail "$bin links more than glibc shared: $needed"
+	AWF=$bin
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	awf_run --standalone --policy "$pol" -- sh -c "$PY $PROBE tcp $ALLOWED4 80 --timeout 2; $PY $PROBE tcp $BLOCKED4 80 --timeout 2"
+	assert_eq 1 "$AWF_RC" "exit status (the blocked probe's)"
+	assert_ok "$(printf '%s\n' "$AWF_OUT" | sed -n 1p)" "hello from $ALLOWED4:80" "the allowed host"
+	assert_eperm_fast "$(printf '%s\n' "$AWF_OUT" | sed -n 2p)" "the blocked host"
 }
 
 test_package_static_binary() {

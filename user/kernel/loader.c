@@ -7,31 +7,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "common/error.h"
 #include "kernel/kernel_check.h"
 #include "kernel/loader.h" /* before the skeletons: it defines struct awf_config */
-#include "awf.lskel.h"
-#include "awf_nonames.lskel.h"
+#include "awf_core.lskel.h"
+#include "awf_group_a.h"
+#include "awf_group_b.h"
+#include "awf_group_names.h"
 /* skel_internal.h's, for its own functions above: ours is error.h's. */
 #undef set_err
 #include "common/log.h"
 
 /*
- * The programs of both light skeletons in object order, with where they
- * attach: a light skeleton knows neither its programs' names nor their
- * section. Checked against the skeletons at compile time below, so that
- * a program added to bpf/ cannot be loaded and silently left unattached.
+ * The programs of each group (bpf/awf.bpf.c, AWF_GROUP) with where they
+ * attach: a light skeleton knows neither its programs' section nor, for
+ * the groups, anything but their names. Checked against the skeleton and
+ * the groups at compile time below, so that a program added to bpf/
+ * cannot be loaded and silently left unattached.
  */
-#define AWF_BASE_PROGS(X)                                 \
+#define AWF_CORE_PROGS(X) X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)
+/* Groups A and B: every policy's. */
+#define AWF_AB_PROGS(X)                                   \
 	X(awf_connect4, BPF_CGROUP_INET4_CONNECT)         \
 	X(awf_connect6, BPF_CGROUP_INET6_CONNECT)         \
 	X(awf_sendmsg4, BPF_CGROUP_UDP4_SENDMSG)          \
 	X(awf_sendmsg6, BPF_CGROUP_UDP6_SENDMSG)          \
-	X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)          \
 	X(awf_recvmsg6, BPF_CGROUP_UDP6_RECVMSG)          \
 	X(awf_getpeername4, BPF_CGROUP_INET4_GETPEERNAME) \
 	X(awf_getpeername6, BPF_CGROUP_INET6_GETPEERNAME) \
@@ -42,7 +48,7 @@
 	X(awf_post_bind6, BPF_CGROUP_INET6_POST_BIND)     \
 	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE) \
 	X(awf_egress, BPF_CGROUP_INET_EGRESS)
-#define AWF_NAME_CHECK_PROGS(X)             \
+#define AWF_NAMES_PROGS(X)                  \
 	X(awf_sockops, BPF_CGROUP_SOCK_OPS) \
 	X(awf_first_bytes, BPF_SK_MSG_VERDICT)
 
@@ -76,21 +82,25 @@
 /* clang-format on */
 
 #define COUNT(...) +1
-#define COUNT2(a, b) +1
-_Static_assert(sizeof(((struct awf_lskel *)0)->progs) ==
-		       (0 AWF_BASE_PROGS(COUNT2) AWF_NAME_CHECK_PROGS(COUNT2)) *
-			       sizeof(struct bpf_prog_desc),
-	       "a program of awf.bpf.c is missing from AWF_*_PROGS");
-_Static_assert(sizeof(((struct awf_nonames_lskel *)0)->progs) ==
-		       (0 AWF_BASE_PROGS(COUNT2)) *
-			       sizeof(struct bpf_prog_desc),
-	       "a program of awf.bpf.c is missing from AWF_BASE_PROGS");
-_Static_assert(sizeof(((struct awf_lskel *)0)->maps) ==
+#define N_OF(array) (sizeof(array) / sizeof((array)[0]))
+_Static_assert(sizeof(((struct awf_core_lskel *)0)->progs) ==
+		       (0 AWF_CORE_PROGS(COUNT)) * sizeof(struct bpf_prog_desc),
+	       "a program of the core is missing from AWF_CORE_PROGS");
+_Static_assert(N_OF(awf_group_a_progs) + N_OF(awf_group_b_progs) ==
+		       (0 AWF_AB_PROGS(COUNT)),
+	       "a program of group A or B is missing from AWF_AB_PROGS");
+_Static_assert(N_OF(awf_group_names_progs) == (0 AWF_NAMES_PROGS(COUNT)),
+	       "a program of group NAMES is missing from AWF_NAMES_PROGS");
+_Static_assert(sizeof(((struct awf_core_lskel *)0)->maps) ==
 		       (0 AWF_MAPS(COUNT)) * sizeof(struct bpf_map_desc),
 	       "a map of awf.bpf.c is missing from AWF_MAPS");
-_Static_assert(sizeof(((struct awf_nonames_lskel *)0)->maps) ==
-		       (0 AWF_MAPS(COUNT)) * sizeof(struct bpf_map_desc),
-	       "a map of awf.bpf.c is missing from AWF_MAPS");
+
+#define PROG_TYPE(name, attach) { #name, attach },
+/* Where the groups' programs attach, by name. */
+static const struct {
+	const char *name;
+	int type;
+} group_prog_types[] = { AWF_AB_PROGS(PROG_TYPE) AWF_NAMES_PROGS(PROG_TYPE) };
 
 /* Bytes of verifier log kept for --log-level debug. */
 #define VERIFIER_LOG_SIZE (4U << 20)
@@ -165,7 +175,7 @@ void loader_setup_logging(void)
 	libbpf_set_print(libbpf_print);
 }
 
-/* The fds of whichever skeleton was loaded, by name. */
+/* The core's fds, by name. */
 #define NOTE_PROG(name, attach)                                        \
 	l->progs[l->n_progs++] =                                       \
 		(struct loader_prog){ #name, skel->progs.name.prog_fd, \
@@ -174,23 +184,37 @@ void loader_setup_logging(void)
 	l->maps[l->n_maps++] = \
 		(struct loader_map){ #name, skel->maps.name.map_fd };
 
-static void note_full(struct loader *l)
+static void note_core(struct loader *l)
 {
-	struct awf_lskel *skel = l->full;
+	struct awf_core_lskel *skel = l->core;
 
-	AWF_BASE_PROGS(NOTE_PROG)
-	AWF_NAME_CHECK_PROGS(NOTE_PROG)
+	AWF_CORE_PROGS(NOTE_PROG)
 	AWF_MAPS(NOTE_MAP)
 	l->cfg = &skel->rodata->awf_cfg;
 }
 
-static void note_lean(struct loader *l)
+static int group_prog_type(const char *name)
 {
-	struct awf_nonames_lskel *skel = l->lean;
+	for (size_t i = 0; i < N_OF(group_prog_types); i++)
+		if (!strcmp(group_prog_types[i].name, name))
+			return group_prog_types[i].type;
+	return -1;
+}
 
-	AWF_BASE_PROGS(NOTE_PROG)
-	AWF_MAPS(NOTE_MAP)
-	l->cfg = &skel->rodata->awf_cfg;
+/* A group's programs; -1 if one has no attach type (compile-time checked). */
+static int note_group(struct loader *l, const struct group_load *g)
+{
+	for (size_t i = 0; i < g->gl->n_progs; i++) {
+		const char *name = g->gl->progs[i];
+		int type = group_prog_type(name);
+
+		if (type < 0 || l->n_progs == LOADER_MAX_PROGS)
+			return -1;
+		l->progs[l->n_progs++] =
+			(struct loader_prog){ name, group_load_prog_fd(g, i),
+					      type };
+	}
+	return 0;
 }
 
 /* The verifier's last words, line by line, for --log-level debug. */
@@ -204,16 +228,24 @@ static void print_verifier_log(const char *log)
 	}
 }
 
-static void set_log(struct loader *l, struct bpf_loader_ctx *ctx)
+/* Log buffer i (0: the core's), for --log-level debug; NULL otherwise. */
+static char *verifier_log(struct loader *l, size_t i)
 {
 	if (log_threshold > LOG_LVL_DEBUG)
-		return;
-	l->verifier_log = calloc(1, VERIFIER_LOG_SIZE);
-	if (!l->verifier_log)
+		return NULL;
+	l->verifier_log[i] = calloc(1, VERIFIER_LOG_SIZE);
+	return l->verifier_log[i];
+}
+
+static void set_core_log(struct loader *l, struct bpf_loader_ctx *ctx)
+{
+	char *log = verifier_log(l, 0);
+
+	if (!log)
 		return;
 	ctx->log_level = 1;
 	ctx->log_size = VERIFIER_LOG_SIZE;
-	ctx->log_buf = (uintptr_t)l->verifier_log;
+	ctx->log_buf = (uintptr_t)log;
 }
 
 /*
@@ -289,42 +321,62 @@ static uint32_t host_addrs_size(const struct policy_cidr *host, size_t n,
 }
 
 /*
- * .rodata is written before load and frozen by the loader program: the
- * programs cannot be reconfigured, and the verifier prunes what the
- * configuration disables.
+ * .rodata is written before load and frozen by the core's loader
+ * program: the programs cannot be reconfigured, and the verifier prunes
+ * what the configuration disables. name_socks: max_entries 0 is as bpf/
+ * declares it, for the name check; without it, one entry nothing uses.
  */
-#define DEFINE_OPEN(fn, kind, field, socks)                                    \
-	static int fn(struct loader *l, const struct awf_config *cfg,          \
-		      const struct rule_table *t,                              \
-		      const struct policy_cidr *host, size_t n_host,           \
-		      bool names)                                              \
-	{                                                                      \
-		struct rules_sizes sz;                                         \
-		struct kind *skel;                                             \
-                                                                               \
-		skel = l->field = kind##__open();                              \
-		if (!skel)                                                     \
-			return -1;                                             \
-		memcpy((void *)&l->field->rodata->awf_cfg, cfg, sizeof(*cfg)); \
-		rules_sizes(t, &sz);                                           \
-		SIZE_CIDR_MAPS(skel, t, &sz);                                  \
-		skel->maps.host_addrs4.max_entries =                           \
-			host_addrs_size(host, n_host, AF_INET);                \
-		skel->maps.host_addrs6.max_entries =                           \
-			host_addrs_size(host, n_host, AF_INET6);               \
-		if (!names) {                                                  \
-			AWF_NAME_MAPS(SHRINK_MAP)                              \
-		}                                                              \
-		if (!serves_loopback(cfg))                                     \
-			skel->maps.lo_ports.max_entries = 1;                   \
-		l->field->maps.name_socks.max_entries = socks;                 \
-		set_log(l, &l->field->ctx);                                    \
-		return 0;                                                      \
-	}
+static int open_core(struct loader *l, const struct awf_config *cfg,
+		     const struct rule_table *t, const struct policy_cidr *host,
+		     size_t n_host, bool check_names, bool names)
+{
+	struct awf_core_lskel *skel;
+	struct rules_sizes sz;
 
-/* max_entries 0: as bpf/ declares it. */
-DEFINE_OPEN(open_full, awf_lskel, full, 0)
-DEFINE_OPEN(open_lean, awf_nonames_lskel, lean, 1)
+	skel = l->core = awf_core_lskel__open();
+	if (!skel)
+		return -1;
+	memcpy((void *)&skel->rodata->awf_cfg, cfg, sizeof(*cfg));
+	rules_sizes(t, &sz);
+	SIZE_CIDR_MAPS(skel, t, &sz);
+	skel->maps.host_addrs4.max_entries =
+		host_addrs_size(host, n_host, AF_INET);
+	skel->maps.host_addrs6.max_entries =
+		host_addrs_size(host, n_host, AF_INET6);
+	if (!names && !check_names) {
+		AWF_NAME_MAPS(SHRINK_MAP)
+	}
+	if (!serves_loopback(cfg))
+		skel->maps.lo_ports.max_entries = 1;
+	skel->maps.name_socks.max_entries = check_names ? 0 : 1;
+	set_core_log(l, &skel->ctx);
+	return 0;
+}
+
+/*
+ * The two lanes about even: A beside B; with the name check, A and B
+ * beside NAMES (sk_msg alone is more than the others together).
+ */
+static int open_groups(struct loader *l, bool check_names)
+{
+	static const struct group_loader *const base[] = { &awf_group_a,
+							   &awf_group_b };
+
+	for (size_t i = 0; i < N_OF(base); i++)
+		l->groups[l->n_groups++].gl = base[i];
+	if (check_names)
+		l->groups[l->n_groups++].gl = &awf_group_names;
+	for (size_t i = 0; i < l->n_groups; i++) {
+		struct loader_lane *lane =
+			&l->lanes[check_names ? i == 2 : i == 1];
+
+		if (group_load_open(&l->groups[i], l->groups[i].gl,
+				    verifier_log(l, 1 + i), VERIFIER_LOG_SIZE))
+			return -1;
+		lane->groups[lane->n_groups++] = i;
+	}
+	return 0;
+}
 
 #define NOTE_HOOK(name, attach)       \
 	if (hook_needed(cfg, attach)) \
@@ -334,9 +386,10 @@ DEFINE_OPEN(open_lean, awf_nonames_lskel, lean, 1)
 static void note_hooks(struct loader *l, const struct awf_config *cfg,
 		       bool check_names)
 {
-	AWF_BASE_PROGS(NOTE_HOOK)
+	AWF_CORE_PROGS(NOTE_HOOK)
+	AWF_AB_PROGS(NOTE_HOOK)
 	if (check_names) {
-		AWF_NAME_CHECK_PROGS(NOTE_HOOK)
+		AWF_NAMES_PROGS(NOTE_HOOK)
 	}
 }
 
@@ -351,53 +404,127 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 		size_t n_host, bool check_names, bool names, char *err,
 		size_t errlen)
 {
-	int ret;
-
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
-	ret = check_names ? open_full(l, cfg, rules, host, n_host, true) :
-			    open_lean(l, cfg, rules, host, n_host, names);
+	l->lanes[0].loader = l->lanes[1].loader = l;
+	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC);
 	l->exact4_mask = rules->exact4.mask;
 	l->exact6_mask = rules->exact6.mask;
 	note_hooks(l, cfg, check_names);
-	if (!ret)
+	if (l->core_loaded_fd < 0) {
+		set_err(err, errlen, "loading BPF programs: eventfd: %s",
+			strerror(errno));
+		loader_close(l);
+		return -1;
+	}
+	if (!open_core(l, cfg, rules, host, n_host, check_names, names) &&
+	    !open_groups(l, check_names))
 		return 0;
 	loader_close(l);
 	return set_err(err, errlen, "loading BPF programs: out of memory");
 }
 
+/* group_load_run()'s: the core's map fds by name. */
+static int core_map_fd(const char *name, const void *arg)
+{
+	const struct awf_core_lskel *skel = arg;
+
+#define MAP_BY_NAME(map)         \
+	if (!strcmp(name, #map)) \
+		return skel->maps.map.map_fd;
+	AWF_MAPS(MAP_BY_NAME)
+#undef MAP_BY_NAME
+	return -1;
+}
+
+/* The core's load ended: the second lane may go on (or give up). */
+static void core_loaded(struct loader *l, int ret)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&l->core_ret, ret, __ATOMIC_RELEASE);
+	/* cannot fail: an eventfd of ours, far from its maximum */
+	if (write(l->core_loaded_fd, &one, sizeof(one)) < 0)
+		__atomic_store_n(&l->core_ret, -errno, __ATOMIC_RELEASE);
+}
+
+static int wait_core(struct loader *l)
+{
+	uint64_t n;
+
+	while (read(l->core_loaded_fd, &n, sizeof(n)) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return __atomic_load_n(&l->core_ret, __ATOMIC_ACQUIRE);
+}
+
 /*
- * System calls only (the generated __load() is bpf(), mmap() and
- * close()): no allocation, no stdio, no log line, nothing that takes a
- * lock of the C library. It may run on a thread of its own while the
- * caller clones the sandbox (a raw clone3(), which takes no fork lock).
- * 0 or -errno.
+ * A lane's work. System calls only (the generated loaders are bpf(),
+ * mmap() and close()): no allocation, no stdio, no log line, nothing
+ * that takes a lock of the C library. It may run on a thread of its own
+ * while the caller clones the sandbox (a raw clone3(), which takes no
+ * fork lock). 0 or -errno.
  */
-static int loader_run(struct loader *l)
+static int run_lane(struct loader *l, struct loader_lane *lane)
 {
 	int ret;
 
-	if (l->full) {
-		ret = awf_lskel__load(l->full);
-		if (!ret)
-			note_full(l);
-	} else if (l->lean) {
-		ret = awf_nonames_lskel__load(l->lean);
-		if (!ret)
-			note_lean(l);
+	if (lane == &l->lanes[0]) {
+		ret = awf_core_lskel__load(l->core);
+		if (ret > 0)
+			ret = -EINVAL;
+		core_loaded(l, ret);
 	} else {
-		return -EINVAL;
+		/* What needs no map of the core's, while the core loads. */
+		for (size_t i = 0; i < lane->n_groups; i++)
+			group_load_prepare(&l->groups[lane->groups[i]]);
+		ret = wait_core(l);
 	}
-	return ret > 0 ? -EINVAL : ret;
+	for (size_t i = 0; !ret && i < lane->n_groups; i++)
+		ret = group_load_run(&l->groups[lane->groups[i]], core_map_fd,
+				     l->core);
+	return ret;
 }
 
-/* ret: loader_run()'s. Explains a failure (kernel_check()). */
-static int loader_finish(struct loader *l, int ret, char *err, size_t errlen)
+/* The first failure, and who had it ("" for the core or a lane). */
+static int load_result(const struct loader *l, const char **who)
 {
-	if (l->verifier_log && ret)
-		print_verifier_log(l->verifier_log);
-	free(l->verifier_log);
-	l->verifier_log = NULL;
+	*who = "";
+	if (l->core_ret)
+		return l->core_ret;
+	for (size_t i = 0; i < l->n_groups; i++)
+		if (l->groups[i].ran && l->groups[i].ret) {
+			*who = l->groups[i].gl->name;
+			return l->groups[i].ret;
+		}
+	return l->lanes[0].ret ? l->lanes[0].ret : l->lanes[1].ret;
+}
+
+static void print_verifier_logs(struct loader *l)
+{
+	for (size_t i = 0; i <= l->n_groups; i++)
+		if (l->verifier_log[i])
+			print_verifier_log(l->verifier_log[i]);
+}
+
+/* Explains a failure (kernel_check()); notes every fd otherwise. */
+static int loader_finish(struct loader *l, char *err, size_t errlen)
+{
+	const char *who;
+	int ret = load_result(l, &who);
+
+	if (ret)
+		print_verifier_logs(l);
+	for (size_t i = 0; i < N_OF(l->verifier_log); i++) {
+		free(l->verifier_log[i]);
+		l->verifier_log[i] = NULL;
+	}
+	if (!ret) {
+		note_core(l);
+		for (size_t i = 0; i < l->n_groups; i++)
+			if (note_group(l, &l->groups[i]))
+				ret = -EINVAL;
+	}
 	if (!ret)
 		return 0;
 	loader_close(l);
@@ -405,55 +532,75 @@ static int loader_finish(struct loader *l, int ret, char *err, size_t errlen)
 		return -1;
 	return set_err(
 		err, errlen,
-		"loading BPF programs: %s (run with --log-level debug for the verifier log)",
-		strerror(-ret));
+		"loading BPF programs%s%s: %s (run with --log-level debug for the verifier log)",
+		who[0] ? ", group " : "", who, strerror(-ret));
 }
 
-/* The loader program's thread: loader_run() and nothing else. */
-static void *run_thread(void *arg)
+/* A lane's thread: run_lane() and nothing else. */
+static void *lane_thread(void *arg)
 {
-	struct loader *l = arg;
+	struct loader_lane *lane = arg;
 
-	l->run_ret = loader_run(l);
+	lane->ret = run_lane(lane->loader, lane);
 	return NULL;
 }
 
 /*
- * No signal for this thread: a stop signal is the main thread's to take
- * (signalfd), and one the main thread has not yet blocked must kill the
- * whole process, as it would without the thread.
+ * No signal for these threads: a stop signal is the main thread's to
+ * take (signalfd), and one the main thread has not yet blocked must kill
+ * the whole process, as it would without them. A lane that gets no
+ * thread runs in loader_wait().
  */
 void loader_start(struct loader *l)
 {
 	sigset_t all, old;
-	int ret;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&l->thread, NULL, run_thread, l);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!ret) {
-		l->running = true;
-		return;
+	for (size_t i = 0; i < 2; i++) {
+		struct loader_lane *lane = &l->lanes[i];
+		int ret;
+
+		ret = pthread_create(&lane->thread, NULL, lane_thread, lane);
+		lane->running = !ret;
+		lane->deferred = ret;
+		if (ret)
+			log_debug(
+				"no thread for BPF load lane %zu (%s): loading in line",
+				i, strerror(ret));
 	}
-	log_debug("no thread for the BPF load (%s): loading in line",
-		  strerror(ret));
-	l->run_ret = loader_run(l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static void join(struct loader *l)
+/*
+ * The lanes without a thread run here, in order (the second waits for
+ * the core), or, run false, are given up: the second is told the core
+ * will not come.
+ */
+static void join(struct loader *l, bool run)
 {
-	if (!l->running)
-		return;
-	/* cannot fail: a joinable thread of ours, joined once */
-	pthread_join(l->thread, NULL);
-	l->running = false;
+	for (size_t i = 0; i < 2; i++) {
+		struct loader_lane *lane = &l->lanes[i];
+
+		if (lane->deferred && run)
+			lane->ret = run_lane(l, lane);
+		else if (lane->deferred && i == 0)
+			core_loaded(l, -ECANCELED);
+		lane->deferred = false;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (!l->lanes[i].running)
+			continue;
+		/* cannot fail: a joinable thread of ours, joined once */
+		pthread_join(l->lanes[i].thread, NULL);
+		l->lanes[i].running = false;
+	}
 }
 
 int loader_wait(struct loader *l, char *err, size_t errlen)
 {
-	join(l);
-	return loader_finish(l, l->run_ret, err, errlen);
+	join(l, true);
+	return loader_finish(l, err, errlen);
 }
 
 int loader_load(struct loader *l, const struct awf_config *cfg,
@@ -464,7 +611,9 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 	if (loader_open(l, cfg, rules, host, n_host, check_names, names, err,
 			errlen))
 		return -1;
-	return loader_finish(l, loader_run(l), err, errlen);
+	for (size_t i = 0; i < 2; i++)
+		l->lanes[i].deferred = true;
+	return loader_wait(l, err, errlen);
 }
 
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
@@ -575,15 +724,21 @@ void loader_detach(struct loader *l)
 
 void loader_close(struct loader *l)
 {
-	join(l); /* a skeleton is never freed under its loader program */
-	free(l->verifier_log);
-	l->verifier_log = NULL;
-	if (l->full)
-		awf_lskel__destroy(l->full);
-	if (l->lean)
-		awf_nonames_lskel__destroy(l->lean);
-	l->full = NULL;
-	l->lean = NULL;
+	join(l, false); /* never freed under a loader program */
+	for (size_t i = 0; i < N_OF(l->verifier_log); i++) {
+		free(l->verifier_log[i]);
+		l->verifier_log[i] = NULL;
+	}
+	for (size_t i = 0; i < l->n_groups; i++)
+		group_load_close(&l->groups[i]);
+	l->n_groups = 0;
+	if (l->core)
+		awf_core_lskel__destroy(l->core);
+	l->core = NULL;
+	/* > 0: a loader never opened is all zeros but cgroup_fd */
+	if (l->core_loaded_fd > 0)
+		close(l->core_loaded_fd);
+	l->core_loaded_fd = -1;
 	l->cfg = NULL;
 	l->n_progs = 0;
 	l->n_maps = 0;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * loader.h - load the BPF programs (a light skeleton) with a sandbox's configuration, fill its
- * policy maps and attach every program to the sandbox cgroup.
+ * loader.h - load the BPF programs (a light skeleton, the core, and the
+ * groups that share its maps: group_load.h) with a sandbox's
+ * configuration, fill its policy maps and attach every program to the
+ * sandbox cgroup.
  *
  * Programs are attached with BPF_PROG_ATTACH, not bpf_link: an attachment
  * belongs to the cgroup, so if awf-bpf dies the sandbox stays confined
@@ -16,14 +18,15 @@
 #include <stdint.h>
 
 #include "awf.h"
+#include "kernel/group_load.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 
 #define LOADER_MAX_PROGS 32
 #define LOADER_MAX_MAPS 32
+#define LOADER_MAX_GROUPS 3
 
-struct awf_lskel;
-struct awf_nonames_lskel;
+struct awf_core_lskel;
 
 struct loader_prog {
 	const char *name;
@@ -36,15 +39,32 @@ struct loader_map {
 	int fd;
 };
 
+/*
+ * One of the two threads of a load: the first loads the core (maps and
+ * the smallest programs), then its groups; the second waits for the core,
+ * then loads its own groups beside the first's.
+ */
+struct loader_lane {
+	struct loader *loader;
+	size_t groups[LOADER_MAX_GROUPS]; /* indices into loader.groups */
+	size_t n_groups;
+	pthread_t thread;
+	bool running;  /* on its thread */
+	bool deferred; /* no thread for it: loader_wait() runs it */
+	int ret;       /* 0 or -errno, once it ran */
+};
+
 struct loader {
-	/* One of the two light skeletons: with the name check or without. */
-	struct awf_lskel *full;
-	struct awf_nonames_lskel *lean;
+	struct awf_core_lskel *core;
+	/* Loaded into the core's maps: A, B and, with the name check, NAMES. */
+	struct group_load groups[LOADER_MAX_GROUPS];
+	size_t n_groups;
+	struct loader_lane lanes[2];
+	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */
+	int core_ret;
 	const struct awf_config *cfg; /* its .rodata, mapped read-only */
-	char *verifier_log;	      /* while loading, --log-level debug */
-	pthread_t thread;	      /* loader_start()'s, while running */
-	bool running;
-	int run_ret; /* the loader program's, once joined */
+	/* --log-level debug: the verifier's, the core's and each group's */
+	char *verifier_log[1 + LOADER_MAX_GROUPS];
 	size_t n_progs, n_maps;
 	struct loader_prog progs[LOADER_MAX_PROGS];
 	struct loader_map maps[LOADER_MAX_MAPS];
@@ -79,11 +99,12 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
 /*
  * loader_load() in three steps, for a caller that does something else
  * while the kernel verifies the programs: loader_open() prepares the
- * skeleton (the allocations); loader_start() runs the loader program on
- * a thread of its own (in line if there is none to be had), system calls
- * only, so the caller may clone3() meanwhile; loader_wait() joins it and
+ * core's skeleton and the groups (the allocations); loader_start() runs
+ * the loads on two threads of their own (a lane without a thread runs in
+ * loader_wait()), system calls only, so the caller may clone3()
+ * meanwhile; loader_wait() runs what had no thread, joins the threads and
  * says what failed, as loader_load() does. Nothing of the loader may be
- * read before loader_wait(); loader_close() waits for the thread too.
+ * read before loader_wait(); loader_close() waits for the threads too.
  */
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * group_load.h - load a group of `run`'s BPF programs into maps another
+ * loader created.
+ *
+ * `run`'s programs are built in groups (bpf/awf.bpf.c, AWF_GROUP): the
+ * core, a light skeleton that creates every map and loads the smallest
+ * programs, then groups whose loader programs (tools/gen_group_loader.c,
+ * at build time) take the core's maps instead of creating their own.
+ * The kernel verifies one program at a time per loader program; two
+ * groups load on two CPUs at once (loader.c).
+ */
+#ifndef AWF_GROUP_LOAD_H
+#define AWF_GROUP_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What tools/gen_group_loader.c writes for a group (build/awf_group_*.h). */
+struct group_loader {
+	const char *name; /* "a", "b", "names" */
+	const void *insns, *data;
+	size_t insns_sz, data_sz;
+	/* The object's maps in its order: the loader program's fd_array. */
+	const char *const *maps;
+	size_t n_maps;
+	const char *const *progs;
+	size_t n_progs;
+};
+
+/* One load of a group: its loader context and, once run, its programs. */
+struct group_load {
+	const struct group_loader *gl;
+	void *ctx; /* struct bpf_loader_ctx, map descs, prog descs, fds */
+	int loader_map_fd, loader_prog_fd; /* prepared, not yet run */
+	bool ran;
+	int ret; /* 0 or -errno, once it ran */
+};
+
+/*
+ * Allocates the loader context (before any thread runs: group_load_run()
+ * allocates nothing). log_buf, log_size: the verifier log, or NULL, 0.
+ */
+int group_load_open(struct group_load *g, const struct group_loader *gl,
+		    char *log_buf, unsigned int log_size);
+/*
+ * The loader program loaded (the kernel verifies it), before the core's
+ * maps exist; group_load_run() does it if this did not. System calls
+ * only. 0 or -errno.
+ */
+int group_load_prepare(struct group_load *g);
+/*
+ * map_fd(name, arg) gives the core's fd of each map the group names
+ * ("rodata" for .rodata); the loader program gets a dup() of each.
+ * System calls only: it may run on a thread of its own. 0 or -errno.
+ */
+int group_load_run(struct group_load *g,
+		   int (*map_fd)(const char *name, const void *arg),
+		   const void *arg);
+/* Program i of the group (the order of gl->progs): its fd, or -1. */
+int group_load_prog_fd(const struct group_load *g, size_t i);
+/* Closes the group's programs, frees the context. */
+void group_load_close(struct group_load *g);
+
+#endif /* AWF_GROUP_LOAD_H */
