@@ -109,7 +109,7 @@ struct {
 
 /*
  * What the CIDR trie answered for a destination, for the next connect()
- * and every packet to it (struct awf_cidr_answer). The trie is written
+ * and every packet to it (awf.h, struct awf_cidr_cache_key). The trie is written
  * once, before the sandbox has a process, so an answer never goes stale.
  * An entry is inserted once and never changed, and elements are freed
  * only after an RCU grace period (BPF_F_NO_PREALLOC): a pointer into it
@@ -119,7 +119,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct awf_cidr_cache_key);
-	__type(value, struct awf_cidr_answer);
+	__type(value, struct awf_rule);
 	__uint(max_entries, AWF_MAX_CIDR_CACHE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cidr_cache SEC(".maps");
@@ -344,22 +344,18 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 						    struct awf_rule *buf)
 {
 	struct awf_cidr_cache_key key AWF_KEY_ALIGN = { .family = d->family };
-	struct awf_cidr_answer *ans, fresh = {};
-	struct awf_rule *rule;
+	struct awf_rule *rule, none = {};
 
 	rule = lookup_exact(d, buf);
 	if (rule)
 		return rule;
 	addr_to_key(key.addr, d->addr);
-	ans = bpf_map_lookup_elem(&cidr_cache, &key);
-	if (ans)
-		return ans->found ? &ans->rule : NULL;
+	rule = bpf_map_lookup_elem(&cidr_cache, &key);
+	if (rule)
+		return rule->kind != AWF_RULE_NONE ? rule : NULL;
 	rule = lookup_trie(d);
-	if (rule) {
-		fresh.rule = *rule;
-		fresh.found = 1;
-	}
-	bpf_map_update_elem(&cidr_cache, &key, &fresh, BPF_NOEXIST);
+	bpf_map_update_elem(&cidr_cache, &key, rule ? rule : &none,
+			    BPF_NOEXIST);
 	return rule;
 }
 
