@@ -189,6 +189,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 {
 	struct awf_learned *learned;
 	struct awf_rule *rule, buf; /* buf: a full-length entry's rule */
+	const struct awf_port_set *ports;
 	__u8 miss = AWF_R_NOT_IN_POLICY;
 	struct awf_scope scope;
 	struct awf_scope *sc = &scope;
@@ -213,7 +214,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 		deny(dec, AWF_R_IPV6_DISABLED);
 		return 0;
 	}
-	rule = lookup_cidr(sc, d, &buf);
+	rule = lookup_cidr(sc, d, &buf, &ports);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL)
 			return AWF_DST_LOCAL;
@@ -222,7 +223,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 			dec->rule_id = rule->id;
 			return 0;
 		}
-		if (port_in_map(&rule->ports, d->port)) {
+		if (port_in_map(ports, d->port)) {
 			allow(dec, AWF_R_CIDR, rule->id);
 			return 0;
 		}

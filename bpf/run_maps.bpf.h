@@ -236,17 +236,21 @@ static __always_inline struct awf_rule *lookup_trie(const struct awf_dst *d)
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
-/* A slot's rule, in buf: the caller's, for this one decision. */
+/*
+ * A slot's rule: its id and kind in buf (the caller's, for this one
+ * decision), *set its ports in cidr_ports. Not copied into buf: 68 bytes
+ * at each look-up, and code the verifier carries (and removes as dead)
+ * in every program whose policy has no exact table.
+ */
 static __always_inline struct awf_rule *
-exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf)
+exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf,
+	   const struct awf_port_set **set)
 {
-	struct awf_port_set *set = bpf_map_lookup_elem(&cidr_ports, &ports);
-
-	if (!set)
+	*set = bpf_map_lookup_elem(&cidr_ports, &ports);
+	if (!*set)
 		return NULL; /* never: user space wrote every set it names */
 	buf->id = id;
 	buf->kind = kind;
-	buf->ports = *set;
 	return buf;
 }
 
@@ -295,17 +299,19 @@ find_exact6(const struct awf_dst *d)
 	return NULL;
 }
 
-static __always_inline struct awf_rule *lookup_exact(const struct awf_dst *d,
-						     struct awf_rule *buf)
+static __always_inline struct awf_rule *
+lookup_exact(const struct awf_dst *d, struct awf_rule *buf,
+	     const struct awf_port_set **ports)
 {
 	if (d->family == AF_INET) {
 		struct awf_exact4_slot *s = find_exact4(d);
 
-		return s ? exact_rule(s->id, s->kind, s->ports, buf) : NULL;
+		return s ? exact_rule(s->id, s->kind, s->ports, buf, ports) :
+			   NULL;
 	}
 	struct awf_exact6_slot *s6 = find_exact6(d);
 
-	return s6 ? exact_rule(s6->id, s6->kind, s6->ports, buf) : NULL;
+	return s6 ? exact_rule(s6->id, s6->kind, s6->ports, buf, ports) : NULL;
 }
 
 /*
@@ -336,26 +342,31 @@ static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
 
 /*
  * The rules' answer for d: its most specific prefix, or NULL; a pointer
- * into a map, or buf. A full-length entry first: its table needs no
- * cache (a probe or two), and leaves the cache to the trie's answers.
+ * into a map, or buf (id and kind only). *ports: the rule's ports. A
+ * full-length entry first: its table needs no cache (a probe or two),
+ * and leaves the cache to the trie's answers.
  */
-static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						    const struct awf_dst *d,
-						    struct awf_rule *buf)
+static __always_inline struct awf_rule *
+lookup_cidr(const struct awf_scope *sc, const struct awf_dst *d,
+	    struct awf_rule *buf, const struct awf_port_set **ports)
 {
 	struct awf_cidr_cache_key key AWF_KEY_ALIGN = { .family = d->family };
 	struct awf_rule *rule, none = {};
 
-	rule = lookup_exact(d, buf);
+	rule = lookup_exact(d, buf, ports);
 	if (rule)
 		return rule;
 	addr_to_key(key.addr, d->addr);
 	rule = bpf_map_lookup_elem(&cidr_cache, &key);
+	if (!rule) {
+		rule = lookup_trie(d);
+		bpf_map_update_elem(&cidr_cache, &key, rule ? rule : &none,
+				    BPF_NOEXIST);
+	} else if (rule->kind == AWF_RULE_NONE) {
+		return NULL;
+	}
 	if (rule)
-		return rule->kind != AWF_RULE_NONE ? rule : NULL;
-	rule = lookup_trie(d);
-	bpf_map_update_elem(&cidr_cache, &key, rule ? rule : &none,
-			    BPF_NOEXIST);
+		*ports = &rule->ports;
 	return rule;
 }
 
