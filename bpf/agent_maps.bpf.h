@@ -23,6 +23,8 @@
  * the verdict it was allowed by, so every allowed socket is tagged.
  */
 #define POLICY_RELOADS true
+/* The configurations are map values, unknown to the verifier. */
+#define AWF_CONFIG_AT_LOAD false
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -6,7 +6,7 @@
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
  * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
- * POLICY_RELOADS;
+ * POLICY_RELOADS, AWF_CONFIG_AT_LOAD;
  * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
  * host_addrs6, names and counters; scope_current(), scope_of_slot(),
  * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
@@ -23,6 +23,8 @@
 #define EXACT_NAMES_MAX AWF_MAX_EXACT_NAMES
 /* The policy is written once: the backstop reaches the same verdicts. */
 #define POLICY_RELOADS false
+/* The configuration is .rodata: the verifier knows its every field. */
+#define AWF_CONFIG_AT_LOAD true
 
 const volatile struct awf_config awf_cfg = {};
 
