@@ -23,6 +23,8 @@
  * the verdict it was allowed by, so every allowed socket is tagged.
  */
 #define POLICY_RELOADS true
+/* The configurations are map values, unknown to the verifier. */
+#define AWF_CONFIG_AT_LOAD false
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -206,14 +208,9 @@ static __always_inline void counter_add(__u64 *val)
 	__sync_fetch_and_add(val, 1);
 }
 
-/*
- * prefixlen counts the slot's 32 bits too. buf unused: every entry is in
- * the trie (no exact tables: the trie is shared by every sandbox and
- * pinned, and a reload rewrites one slot's part of it in place).
- */
-static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						    const struct awf_dst *d,
-						    struct awf_rule *buf)
+/* d's most specific prefix of the slot's, or NULL. */
+static __always_inline struct awf_rule *lookup_trie(const struct awf_scope *sc,
+						    const struct awf_dst *d)
 {
 	if (d->family == AF_INET) {
 		struct awf_slot_cidr4_key k4 = { .prefixlen = 64,
@@ -232,11 +229,28 @@ static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
+/*
+ * prefixlen counts the slot's 32 bits too. buf unused: every entry is in
+ * the trie (no exact tables: the trie is shared by every sandbox and
+ * pinned, and a reload rewrites one slot's part of it in place).
+ * *ports: the rule's ports.
+ */
+static __always_inline struct awf_rule *
+lookup_cidr(const struct awf_scope *sc, const struct awf_dst *d,
+	    struct awf_rule *buf, const struct awf_port_set **ports)
+{
+	struct awf_rule *rule = lookup_trie(sc, d);
+
+	if (rule)
+		*ports = &rule->ports;
+	return rule;
+}
+
 /* The kind of d's most specific rule (enum awf_rule_kind), 0 for none. */
 static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
 				       const struct awf_dst *d)
 {
-	struct awf_rule *rule = lookup_cidr(sc, d, NULL);
+	struct awf_rule *rule = lookup_trie(sc, d);
 
 	return rule ? rule->kind : 0;
 }

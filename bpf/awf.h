@@ -127,6 +127,8 @@ struct awf_port_set {
  * more specific one; a lookup then answers for the union of all entries.
  */
 enum awf_rule_kind {
+	/* never in the trie: cidr_cache's answer for "no prefix" */
+	AWF_RULE_NONE = 0,
 	AWF_RULE_ALLOW = 1,
 	AWF_RULE_RESERVED = 2, /* link-local / cloud metadata: denied */
 	AWF_RULE_LOCAL = 3,    /* an address of this host: loopback rules */
@@ -207,17 +209,16 @@ static inline __u32 awf_exact_hash(const __u32 *w, int n_words)
 /*
  * The CIDR trie's answer for one destination (`run` only, map
  * cidr_cache): a walk of a trie of 1M entries misses the cache at every
- * level, a hash lookup does not grow with the policy.
+ * level, a hash lookup does not grow with the policy. The value is the
+ * struct awf_rule the trie holds, or one of kind 0 when no prefix covers
+ * the destination (no entry of the trie has kind 0): the programs insert
+ * the trie's own entry, with no copy to the stack, which the verifier
+ * would walk once for each map it came from.
  */
 struct awf_cidr_cache_key {
 	__u8 addr[16]; /* as every 16-byte address here */
 	__u8 family;
 	__u8 pad[3];
-};
-
-struct awf_cidr_answer {
-	struct awf_rule rule; /* valid if found */
-	__u32 found;	      /* 0: no prefix of the trie covers it */
 };
 
 /* An address learned from an allowed DNS answer (filled by user space). */

@@ -36,9 +36,6 @@
  */
 #define AWF_SUBPROG __attribute__((noinline))
 
-/* A read-only view of a kernel object, for fields no context exposes. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
 /*
  * A destination as the policy sees it; v4-mapped IPv6 is folded to IPv4.
  * addr is laid out as every 16-byte address of awf.h: network order, IPv4

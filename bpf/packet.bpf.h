@@ -140,9 +140,9 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 					   struct awf_src *src, __u8 why,
 					   bool hooks_ran)
 {
-	struct bpf_sock *sk = full_sock_of_skb(skb);
 	struct awf_sk_state *st;
 	struct awf_decision dec;
+	struct bpf_sock *sk;
 	__u32 l4 = 0;
 	int err = -1;
 
@@ -152,12 +152,19 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 		err = parse_ipv6(skb, l3, d, src, &l4);
 	if (err)
 		return why;
+	/*
+	 * The socket after the parse, not before: the verifier would walk
+	 * the parse once with a socket and once without. Its one storage
+	 * lookup (the tag and the name check) before the source's check,
+	 * after which sk is dead: the source's check is walked once per
+	 * state st can be in, not once per exit of own_tcp_source().
+	 */
+	sk = full_sock_of_skb(skb);
+	st = sk_state_of(sk, false);
 	/* Whatever its destination: no source that is not this host's. */
 	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
 	    !source_ok(sc, d, d->family, src->addr))
 		return AWF_R_SPOOFED_SOURCE;
-	/* One storage lookup: the socket's tag and its name check. */
-	st = sk_state_of(sk, false);
 	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;
 	/* A learned address's tag outlives the address (tag_allowed()). */

@@ -44,6 +44,29 @@ AWF_SUBPROG int port_in_map(const struct awf_port_set *set, __u16 port)
 	return set && port_in(set, port);
 }
 
+/*
+ * port_in() of the configuration's own set (lo_ports). Under `run` the
+ * configuration is .rodata, frozen, its count known at load
+ * (AWF_CONFIG_AT_LOAD): a loop, which the verifier walks that many times,
+ * where the unrolled form left the code of 16 ranges for it to remove as
+ * dead at every load (count 0, the default). The agent's configurations
+ * are map values, of a count the verifier does not know: unrolled.
+ */
+static __always_inline bool
+port_in_config(const volatile struct awf_port_set *set, __u16 port)
+{
+	__u32 n = set->count;
+
+	if (!AWF_CONFIG_AT_LOAD)
+		return port_in(set, port);
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < n && i < AWF_MAX_PORT_RANGES; i++) {
+		if (port >= set->ranges[i].lo && port <= set->ranges[i].hi)
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool is_loopback(const struct awf_dst *d)
 {
 	__u32 first;
@@ -133,7 +156,7 @@ static __always_inline void decide_loopback(const struct awf_scope *sc,
 		return;
 	}
 	if (sc->cfg->localhost_mode == AWF_LO_SANDBOX &&
-	    (port_in(&sc->cfg->lo_ports, d->port) ||
+	    (port_in_config(&sc->cfg->lo_ports, d->port) ||
 	     (sa && served_by_sandbox(sa, d)))) {
 		allow(dec, AWF_R_LOOPBACK, 0);
 		return;
@@ -189,6 +212,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 {
 	struct awf_learned *learned;
 	struct awf_rule *rule, buf; /* buf: a full-length entry's rule */
+	const struct awf_port_set *ports;
 	__u8 miss = AWF_R_NOT_IN_POLICY;
 	struct awf_scope scope;
 	struct awf_scope *sc = &scope;
@@ -213,7 +237,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 		deny(dec, AWF_R_IPV6_DISABLED);
 		return 0;
 	}
-	rule = lookup_cidr(sc, d, &buf);
+	rule = lookup_cidr(sc, d, &buf, &ports);
 	if (rule) {
 		if (rule->kind == AWF_RULE_LOCAL)
 			return AWF_DST_LOCAL;
@@ -222,7 +246,7 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 			dec->rule_id = rule->id;
 			return 0;
 		}
-		if (port_in_map(&rule->ports, d->port)) {
+		if (port_in_map(ports, d->port)) {
 			allow(dec, AWF_R_CIDR, rule->id);
 			return 0;
 		}

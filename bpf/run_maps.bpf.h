@@ -6,7 +6,7 @@
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
  * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
- * POLICY_RELOADS;
+ * POLICY_RELOADS, AWF_CONFIG_AT_LOAD;
  * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
  * host_addrs6, names and counters; scope_current(), scope_of_slot(),
  * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
@@ -23,6 +23,8 @@
 #define EXACT_NAMES_MAX AWF_MAX_EXACT_NAMES
 /* The policy is written once: the backstop reaches the same verdicts. */
 #define POLICY_RELOADS false
+/* The configuration is .rodata: the verifier knows its every field. */
+#define AWF_CONFIG_AT_LOAD true
 
 const volatile struct awf_config awf_cfg = {};
 
@@ -109,7 +111,7 @@ struct {
 
 /*
  * What the CIDR trie answered for a destination, for the next connect()
- * and every packet to it (struct awf_cidr_answer). The trie is written
+ * and every packet to it (awf.h, struct awf_cidr_cache_key). The trie is written
  * once, before the sandbox has a process, so an answer never goes stale.
  * An entry is inserted once and never changed, and elements are freed
  * only after an RCU grace period (BPF_F_NO_PREALLOC): a pointer into it
@@ -119,7 +121,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct awf_cidr_cache_key);
-	__type(value, struct awf_cidr_answer);
+	__type(value, struct awf_rule);
 	__uint(max_entries, AWF_MAX_CIDR_CACHE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cidr_cache SEC(".maps");
@@ -236,17 +238,21 @@ static __always_inline struct awf_rule *lookup_trie(const struct awf_dst *d)
 	return bpf_map_lookup_elem(&cidr6, &k6);
 }
 
-/* A slot's rule, in buf: the caller's, for this one decision. */
+/*
+ * A slot's rule: its id and kind in buf (the caller's, for this one
+ * decision), *set its ports in cidr_ports. Not copied into buf: 68 bytes
+ * at each look-up, and code the verifier carries (and removes as dead)
+ * in every program whose policy has no exact table.
+ */
 static __always_inline struct awf_rule *
-exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf)
+exact_rule(__u32 id, __u32 kind, __u32 ports, struct awf_rule *buf,
+	   const struct awf_port_set **set)
 {
-	struct awf_port_set *set = bpf_map_lookup_elem(&cidr_ports, &ports);
-
-	if (!set)
+	*set = bpf_map_lookup_elem(&cidr_ports, &ports);
+	if (!*set)
 		return NULL; /* never: user space wrote every set it names */
 	buf->id = id;
 	buf->kind = kind;
-	buf->ports = *set;
 	return buf;
 }
 
@@ -295,17 +301,19 @@ find_exact6(const struct awf_dst *d)
 	return NULL;
 }
 
-static __always_inline struct awf_rule *lookup_exact(const struct awf_dst *d,
-						     struct awf_rule *buf)
+static __always_inline struct awf_rule *
+lookup_exact(const struct awf_dst *d, struct awf_rule *buf,
+	     const struct awf_port_set **ports)
 {
 	if (d->family == AF_INET) {
 		struct awf_exact4_slot *s = find_exact4(d);
 
-		return s ? exact_rule(s->id, s->kind, s->ports, buf) : NULL;
+		return s ? exact_rule(s->id, s->kind, s->ports, buf, ports) :
+			   NULL;
 	}
 	struct awf_exact6_slot *s6 = find_exact6(d);
 
-	return s6 ? exact_rule(s6->id, s6->kind, s6->ports, buf) : NULL;
+	return s6 ? exact_rule(s6->id, s6->kind, s6->ports, buf, ports) : NULL;
 }
 
 /*
@@ -336,30 +344,31 @@ static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
 
 /*
  * The rules' answer for d: its most specific prefix, or NULL; a pointer
- * into a map, or buf. A full-length entry first: its table needs no
- * cache (a probe or two), and leaves the cache to the trie's answers.
+ * into a map, or buf (id and kind only). *ports: the rule's ports. A
+ * full-length entry first: its table needs no cache (a probe or two),
+ * and leaves the cache to the trie's answers.
  */
-static __always_inline struct awf_rule *lookup_cidr(const struct awf_scope *sc,
-						    const struct awf_dst *d,
-						    struct awf_rule *buf)
+static __always_inline struct awf_rule *
+lookup_cidr(const struct awf_scope *sc, const struct awf_dst *d,
+	    struct awf_rule *buf, const struct awf_port_set **ports)
 {
 	struct awf_cidr_cache_key key AWF_KEY_ALIGN = { .family = d->family };
-	struct awf_cidr_answer *ans, fresh = {};
-	struct awf_rule *rule;
+	struct awf_rule *rule, none = {};
 
-	rule = lookup_exact(d, buf);
+	rule = lookup_exact(d, buf, ports);
 	if (rule)
 		return rule;
 	addr_to_key(key.addr, d->addr);
-	ans = bpf_map_lookup_elem(&cidr_cache, &key);
-	if (ans)
-		return ans->found ? &ans->rule : NULL;
-	rule = lookup_trie(d);
-	if (rule) {
-		fresh.rule = *rule;
-		fresh.found = 1;
+	rule = bpf_map_lookup_elem(&cidr_cache, &key);
+	if (!rule) {
+		rule = lookup_trie(d);
+		bpf_map_update_elem(&cidr_cache, &key, rule ? rule : &none,
+				    BPF_NOEXIST);
+	} else if (rule->kind == AWF_RULE_NONE) {
+		return NULL;
 	}
-	bpf_map_update_elem(&cidr_cache, &key, &fresh, BPF_NOEXIST);
+	if (rule)
+		*ports = &rule->ports;
 	return rule;
 }
 

@@ -21,16 +21,22 @@ struct {
 } sk_state SEC(".maps");
 
 /*
- * The kernel's struct sock behind a socket, read-only. The kfunc costs
- * the loader a search of vmlinux BTF by name (~0.2 ms) in every program
- * that calls it. (The helpers bpf_skc_to_*() would cost more here: on a
- * socket from bpf_sk_lookup_*() they give a trusted pointer, and the
- * verifier then searches vmlinux BTF by name for every pointer field
- * loaded through it, on every path; and none casts an IPv4 UDP socket.)
+ * The kernel's address of a socket, as a number: *addr. The verifier
+ * admits no arithmetic on a socket pointer, so the pointer is copied out
+ * of the stack slot it was spilled to (a helper's argument of any type
+ * may be a pointer for a program loaded with CAP_PERFMON, which awf-bpf
+ * needs). Not the kfunc bpf_rdonly_cast(): the light skeleton's loader
+ * resolves a kfunc by a linear search of vmlinux BTF in every program
+ * that calls it (~0.25 ms each, four programs). Nor the helpers
+ * bpf_skc_to_*(): none casts an IPv4 UDP socket, and the verifier
+ * searches vmlinux BTF by name for every pointer field loaded through
+ * the trusted pointer they give.
  */
-static __always_inline struct sock *kernel_sock(void *sk)
+static __always_inline long sock_addr_of(struct bpf_sock *sk, __u64 *addr)
 {
-	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+	struct bpf_sock *spilled = sk;
+
+	return bpf_probe_read_kernel(addr, sizeof(*addr), &spilled);
 }
 
 /*
@@ -40,12 +46,21 @@ static __always_inline struct sock *kernel_sock(void *sk)
  * it holds however the option was set (the kernel runs no cgroup/
  * setsockopt program for 32-bit calls) and whenever (before or after
  * bind). Refusing the option would break clients that set it (dig).
+ * sk: a full socket (bpf_sk_lookup_*()'s); one that cannot be read
+ * counts as in a group.
  */
 static __always_inline bool in_reuseport_group(struct bpf_sock *sk)
 {
-	struct sock *ks = kernel_sock(sk);
+	void *cb = NULL;
+	__u64 addr;
 
-	return ks->sk_reuseport_cb != NULL;
+	if (sock_addr_of(sk, &addr) ||
+	    bpf_probe_read_kernel(
+		    &cb, sizeof(cb),
+		    (void *)(addr + bpf_core_field_offset(struct sock,
+							  sk_reuseport_cb))))
+		return true;
+	return cb != NULL;
 }
 
 /*

@@ -2,7 +2,7 @@
 /*
  * kernel_check.c - probe the running kernel for what the programs need,
  * the way libbpf's feature probes do (libbpf_probe_bpf_helper, a trivial
- * program per attach type, the kfunc in the BTF), so that a kernel that is
+ * program per attach type), so that a kernel that is
  * too old or built without BTF gets a one-line reason instead of a
  * verifier failure half-way through the set-up.
  */
@@ -69,9 +69,8 @@ static const struct kernel_need needs[] = {
 	       "bpf_get_current_ancestor_cgroup_id() in cgroup/connect programs"),
 	HELPER(CGROUP_SKB, skb_ancestor_cgroup_id,
 	       "bpf_skb_ancestor_cgroup_id() in cgroup_skb programs"),
-	{ .kind = NEED_KFUNC,
-	  .what = "the kfunc bpf_rdonly_cast()",
-	  .kfunc = "bpf_rdonly_cast" },
+	HELPER(CGROUP_SOCK_ADDR, probe_read_kernel,
+	       "bpf_probe_read_kernel() in cgroup/connect programs"),
 	{ .kind = NEED_PROG,
 	  .what = "tc (sched_cls) programs",
 	  .prog_type = BPF_PROG_TYPE_SCHED_CLS,
@@ -95,7 +94,6 @@ void kernel_need_message(const struct kernel_need *n, const char *why,
 	static const char *const kinds[] = {
 		[NEED_PROG] = "BPF programs of type",
 		[NEED_HELPER] = "the BPF helper",
-		[NEED_KFUNC] = "",
 	};
 	const char *kind = kinds[n->kind];
 
@@ -167,28 +165,14 @@ int kernel_probe_prog(int prog_type, int attach_type)
 	return 1;
 }
 
-static int probe_kfunc(const struct kernel_need *n, const char *btf_path)
-{
-	struct btf *btf = btf__parse(btf_path, NULL);
-	int id;
-
-	if (!btf)
-		return -errno;
-	id = btf__find_by_name_kind(btf, n->kfunc, BTF_KIND_FUNC);
-	btf__free(btf);
-	return id > 0;
-}
-
 /* 1 present, 0 absent, -errno: the probe itself failed. */
-static int probe(const struct kernel_need *n, const char *btf_path)
+static int probe(const struct kernel_need *n)
 {
 	switch (n->kind) {
 	case NEED_PROG:
 		return kernel_probe_prog(n->prog_type, n->attach_type);
 	case NEED_HELPER:
 		return libbpf_probe_bpf_helper(n->prog_type, n->helper, NULL);
-	case NEED_KFUNC:
-		return probe_kfunc(n, btf_path);
 	}
 	return -EINVAL;
 }
@@ -204,7 +188,7 @@ int kernel_check(bool agent, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
 		if (needs[i].agent_only && !agent)
 			continue;
-		ret = probe(&needs[i], path);
+		ret = probe(&needs[i]);
 		if (ret == 1)
 			continue;
 		/* No privilege is no answer: say that, not "too old". */

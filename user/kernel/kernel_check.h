@@ -2,7 +2,7 @@
 /*
  * kernel_check.h - what awf-bpf needs of the running kernel, probed before
  * anything is loaded: BTF, each program type with the attach types we use,
- * the newest helpers and the kfunc. A kernel that lacks one gets a one-line
+ * the newest helpers. A kernel that lacks one gets a one-line
  * error naming it (exit 125), never a verifier log.
  */
 #ifndef AWF_KERNEL_CHECK_H
@@ -20,7 +20,6 @@
 enum kernel_need_kind {
 	NEED_PROG,   /* a program type with an expected attach type */
 	NEED_HELPER, /* a helper in a program type */
-	NEED_KFUNC,  /* a kfunc in the kernel's BTF */
 };
 
 struct kernel_need {
@@ -29,8 +28,7 @@ struct kernel_need {
 	int prog_type;	  /* enum bpf_prog_type */
 	int attach_type;  /* enum bpf_attach_type (NEED_PROG) */
 	int helper;	  /* enum bpf_func_id (NEED_HELPER) */
-	const char *kfunc;
-	bool agent_only; /* the agent's tc layer */
+	bool agent_only;  /* the agent's tc layer */
 };
 
 /*
