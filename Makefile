@@ -252,7 +252,8 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
 
 # Built through pattern rules only, yet worth keeping between builds.
-.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS)
+.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS) \
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b names)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
 	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o \
