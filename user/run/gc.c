@@ -51,6 +51,18 @@ static void report_failure(struct gc_report *r, const char *what,
 		path, strerror(err));
 }
 
+/* ret: a removal's (0, or -1 with errno); already gone is no failure. */
+static void count_removal(struct gc_report *r, int ret, unsigned int *count,
+			  const char *done, const char *verb, const char *path)
+{
+	if (ret == 0) {
+		(*count)++;
+		report(r, done, path, "");
+	} else if (errno != ENOENT) {
+		report_failure(r, verb, path, errno);
+	}
+}
+
 static void sweep_cgroup(const char *parent, const char *id,
 			 struct gc_report *r)
 {
@@ -66,12 +78,8 @@ static void sweep_cgroup(const char *parent, const char *id,
 		return;
 	}
 	/* Its programs are detached when the kernel frees the cgroup. */
-	if (rmdir(path) == 0) {
-		r->cgroups++;
-		report(r, "removed cgroup", path, "");
-	} else if (errno != ENOENT) {
-		report_failure(r, "rmdir", path, errno);
-	}
+	count_removal(r, rmdir(path), &r->cgroups, "removed cgroup", "rmdir",
+		      path);
 }
 
 static void sweep_cgroups(const char *cgroup2_root, struct gc_report *r)
@@ -108,12 +116,8 @@ static void sweep_pins_of(const char *cgroup2_root, const char *id,
 	if (stat(cg, &st) == 0)
 		return; /* kept above, or failed */
 	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", id);
-	if (pins_remove_dir(dir) == 0) {
-		r->pin_dirs++;
-		report(r, "removed pins", dir, "");
-	} else if (errno != ENOENT) {
-		report_failure(r, "removing", dir, errno);
-	}
+	count_removal(r, pins_remove_dir(dir), &r->pin_dirs, "removed pins",
+		      "removing", dir);
 }
 
 static void sweep_pins(const char *cgroup2_root, struct gc_report *r)
