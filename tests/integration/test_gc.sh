@@ -123,6 +123,26 @@ test_gc_keeps_a_populated_cgroup() {
 	assert_file_absent "$AWF_BPFFS/run-$dead" "its pins once gc removed the cgroup"
 }
 
+# A run that died during its set-up (before the pins, which come once
+# its command runs) leaves an empty cgroup named by its pid. The next run
+# that gets the same pid takes the name over (gc_sweep_id()): the run
+# before it is dead, whatever its pid says. The shell's pid is awf-bpf's
+# once it execs, so the stale cgroup is made under that name.
+test_gc_run_takes_over_its_own_name() {
+	local cg2 snap=$TEST_TMP/state-before
+	cg2=$(cgroup2_root)
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	mkdir -p "$cg2/awf-bpf" || fail "mkdir $cg2/awf-bpf"
+	sh -c 'mkdir "$0/awf-bpf/run-$$" && echo "$$" >"$1" && shift && exec "$@"' "$cg2" \
+		"$TEST_TMP/pid" "$AWF" run --standalone --policy "$(policy p '')" -- touch "$TEST_TMP/ran" \
+		>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	assert_eq 0 "$?" "exit status ($(cat "$TEST_TMP/err"))"
+	assert_file_exists "$TEST_TMP/ran" "the command's file"
+	assert_file_absent "$cg2/awf-bpf/run-$(cat "$TEST_TMP/pid")" "the run's cgroup after it"
+	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
+}
+
 test_gc_usage() {
 	awf gc --help
 	assert_eq 0 "$AWF_RC" "awf-bpf gc --help"

@@ -146,7 +146,12 @@ void gc_sweep_id(const char *cgroup2_root, const char *id, struct gc_report *r)
 {
 	char parent[PATH_MAX];
 
-	if (!pins_valid_id(id) || gc_owner_alive(id))
+	/*
+	 * Not gc_owner_alive(): the pid in id is the caller's, alive, and
+	 * a run that died before its pins leaves no start time to tell it
+	 * from the caller by.
+	 */
+	if (!pins_valid_id(id))
 		return;
 	snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, cgroup2_root);
 	sweep_cgroup(parent, id, r);

@@ -27,8 +27,9 @@ bool gc_owner_alive(const char *id);
 void gc_sweep(const char *cgroup2_root, struct gc_report *r);
 
 /*
- * gc_sweep() for the one sandbox id: what a run does before it makes its
- * own cgroup and pins, whose names a dead run of the same pid may hold.
+ * gc_sweep() for the caller's own sandbox id (run-<its pid>): what a run
+ * does before it makes its cgroup and pins, whose names only a dead run
+ * of the same pid can hold. A cgroup that still has processes stays.
  */
 void gc_sweep_id(const char *cgroup2_root, const char *id, struct gc_report *r);
 
