@@ -7,59 +7,17 @@
 
 #include "common/log.h"
 #include "kernel/hook_warm.h"
-
-/* The program type of an attach type; -1: not a cgroup hook of ours. */
-static int prog_type_of(int type)
-{
-	switch (type) {
-	case BPF_CGROUP_INET4_CONNECT:
-	case BPF_CGROUP_INET6_CONNECT:
-	case BPF_CGROUP_UDP4_SENDMSG:
-	case BPF_CGROUP_UDP6_SENDMSG:
-	case BPF_CGROUP_UDP4_RECVMSG:
-	case BPF_CGROUP_UDP6_RECVMSG:
-	case BPF_CGROUP_INET4_GETPEERNAME:
-	case BPF_CGROUP_INET6_GETPEERNAME:
-	case BPF_CGROUP_INET4_BIND:
-	case BPF_CGROUP_INET6_BIND:
-		return BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-	case BPF_CGROUP_INET_SOCK_CREATE:
-	case BPF_CGROUP_INET4_POST_BIND:
-	case BPF_CGROUP_INET6_POST_BIND:
-	case BPF_CGROUP_INET_SOCK_RELEASE:
-		return BPF_PROG_TYPE_CGROUP_SOCK;
-	case BPF_CGROUP_INET_EGRESS:
-		return BPF_PROG_TYPE_CGROUP_SKB;
-	case BPF_CGROUP_SOCK_OPS:
-		return BPF_PROG_TYPE_SOCK_OPS;
-	default:
-		return -1;
-	}
-}
-
-/* "return 1": allow, for every hook here (recvmsg's only valid value). */
-static int load_allow(int type)
-{
-	const struct bpf_insn allow[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
-		  .dst_reg = BPF_REG_0,
-		  .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts,
-		    .expected_attach_type = (enum bpf_attach_type)type);
-
-	return bpf_prog_load((enum bpf_prog_type)prog_type_of(type), "awf_warm",
-			     "Dual BSD/GPL", allow, 2, &opts);
-}
+#include "kernel/kernel_check.h"
 
 static void warm_one(struct hook_warm *w, int type)
 {
-	int fd;
+	int prog_type = kernel_prog_type_of(type), fd;
 
-	if (prog_type_of(type) < 0 || w->n >= HOOK_WARM_MAX)
+	/* sk_msg attaches to a map: no static key of the cgroup's. */
+	if (prog_type < 0 || type == BPF_SK_MSG_VERDICT ||
+	    w->n >= HOOK_WARM_MAX)
 		return;
-	fd = load_allow(type);
+	fd = kernel_load_allow(prog_type, type, "awf_warm");
 	if (fd < 0) {
 		log_debug("warming hook %d: loading: %s", type,
 			  strerror(errno));

@@ -145,7 +145,7 @@ int kernel_check_btf(const char *path, char *err, size_t errlen)
 }
 
 /* r0 = 1; exit: a program every attach type accepts. */
-int kernel_probe_prog(int prog_type, int attach_type)
+int kernel_load_allow(int prog_type, int attach_type, const char *name)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
@@ -155,14 +155,28 @@ int kernel_probe_prog(int prog_type, int attach_type)
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
 		    .expected_attach_type = attach_type);
-	int fd;
 
-	fd = bpf_prog_load(prog_type, "awf_probe", "GPL", insns,
-			   sizeof(insns) / sizeof(insns[0]), &opts);
+	return bpf_prog_load(prog_type, name, "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), &opts);
+}
+
+int kernel_probe_prog(int prog_type, int attach_type)
+{
+	int fd = kernel_load_allow(prog_type, attach_type, "awf_probe");
+
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	return 1;
+}
+
+int kernel_prog_type_of(int attach_type)
+{
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if (needs[i].kind == NEED_PROG && !needs[i].agent_only &&
+		    needs[i].attach_type == attach_type)
+			return needs[i].prog_type;
+	return -1;
 }
 
 /* 1 present, 0 absent, -errno: the probe itself failed. */

@@ -55,6 +55,13 @@ void kernel_need_message(const struct kernel_need *n, const char *why,
  * (-EINVAL: the kernel lacks it; -EPERM: no privilege).
  */
 int kernel_probe_prog(int prog_type, int attach_type);
+/*
+ * That trivial program ("return 1": allow, and recvmsg's only valid
+ * value), loaded and kept: its fd, or -1 with errno.
+ */
+int kernel_load_allow(int prog_type, int attach_type, const char *name);
+/* The program type of one of `run`'s attach types (the table); -1: none. */
+int kernel_prog_type_of(int attach_type);
 
 /* The table kernel_check() walks (for the tests). */
 const struct kernel_need *kernel_needs(size_t *n);
