@@ -123,6 +123,17 @@ static int wait_init(struct init_run *r)
 	return status;
 }
 
+/* Let the workload go; init's exit code (it must exit, not be killed). */
+static int exit_code_once_let_go(struct init_run *r)
+{
+	int status;
+
+	let_go(r);
+	status = wait_init(r);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
 /* The system call init is in, from /proc/PID/syscall. */
 static long current_syscall(pid_t pid)
 {
@@ -143,28 +154,20 @@ static long current_syscall(pid_t pid)
 static void test_exit_code(void **state)
 {
 	struct init_run r;
-	int status;
 
 	(void)state;
 	start_init(&r, NULL, 7);
-	let_go(&r);
-	status = wait_init(&r);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 7);
+	assert_int_equal(exit_code_once_let_go(&r), 7);
 }
 
 static void test_killed_command(void **state)
 {
 	char *const argv[] = { "/bin/sh", "-c", "kill -USR2 $$", NULL };
 	struct init_run r;
-	int status;
 
 	(void)state;
 	start_init(&r, argv, 0);
-	let_go(&r);
-	status = wait_init(&r);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 128 + SIGUSR2);
+	assert_int_equal(exit_code_once_let_go(&r), 128 + SIGUSR2);
 }
 
 /*
@@ -175,16 +178,12 @@ static void test_signal_during_the_wait(void **state)
 {
 	char *const argv[] = { "/bin/sleep", "30", NULL };
 	struct init_run r;
-	int status;
 
 	(void)state;
 	start_init(&r, argv, 0);
 	assert_int_equal(current_syscall(r.pid), SYS_clone);
 	assert_int_equal(kill(r.pid, SIGTERM), 0);
-	let_go(&r);
-	status = wait_init(&r);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+	assert_int_equal(exit_code_once_let_go(&r), 128 + SIGTERM);
 }
 
 /*
