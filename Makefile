@@ -143,11 +143,10 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 
 # `run`'s programs in groups (bpf/awf.bpf.c, AWF_GROUP): the core, and
 # A, B and NAMES, which load beside each other into the core's maps.
-BPF_GROUPS := core:1 a:2 b:3 names:4
 $(BUILD)/awf_group_%.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) \
-		-DAWF_GROUP=$(patsubst $*:%,%,$(filter $*:%,$(BPF_GROUPS))) -c $< -o $@
+		-DAWF_GROUP=AWF_GROUP_$(shell echo $* | tr a-z A-Z) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o

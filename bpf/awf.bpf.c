@@ -32,12 +32,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * `run` loads its programs in groups, two at once on two CPUs
- * (user/kernel/group_load.h): -DAWF_GROUP=N builds group N's programs
- * alone, with every map; the default, all of them. The core, loaded
- * first, creates the maps and has one small program (a light skeleton
- * needs one); A and B share the
- * programs every policy needs about evenly by the verifier's work
- * (instructions processed); the name check's are a group of their own.
+ * (user/kernel/group_load.h): -DAWF_GROUP=AWF_GROUP_X builds group X's
+ * programs alone, with every map; the default, all of them. The core,
+ * loaded first, creates the maps and has one small program (a light
+ * skeleton needs one); A and B share the programs every policy needs
+ * about evenly by the verifier's work (instructions processed); the name
+ * check's are a group of their own.
  */
 #define AWF_GROUP_CORE 1
 #define AWF_GROUP_A 2
