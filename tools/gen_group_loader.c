@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,16 @@ struct map_def {
 	__u32 key_size, value_size, max_entries, flags;
 };
 
-static int fail(const char *fmt, const char *a, const char *b)
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "gen_group_loader: ");
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 	return -1;
 }
@@ -54,12 +61,12 @@ static int read_maps(struct bpf_object *obj, struct map_def *defs, int *n)
 		const char *obj_name = bpf_map__name(m), *name = obj_name;
 
 		if (*n == MAX_MAPS)
-			return fail("%s: more than 64 maps%s", name, "");
+			return fail("%s: more than 64 maps", name);
 		if (bpf_map__is_internal(m)) {
 			/* A .data or .bss would need its initial value shared. */
 			if (!strstr(name, ".rodata"))
-				return fail("map %s: only .rodata is shared%s",
-					    name, "");
+				return fail("map %s: only .rodata is shared",
+					    name);
 			name = "rodata";
 		}
 		*d = (struct map_def){ name,
@@ -78,8 +85,8 @@ static int same_maps(const struct map_def *core, int n_core,
 		     const struct map_def *grp, int n_grp)
 {
 	if (n_core != n_grp)
-		return fail("the group and the core have %s%s",
-			    "another number of maps", "");
+		return fail(
+			"the group and the core have another number of maps");
 	for (int i = 0; i < n_core; i++)
 		if (strcmp(core[i].name, grp[i].name) ||
 		    core[i].type != grp[i].type ||
@@ -108,8 +115,8 @@ static int vars_in(const struct btf *a, const struct btf *b)
 	int i, j;
 
 	if (!sa || !sb)
-		return fail("no .rodata in the BTF of %s%s",
-			    sa ? "the group" : "the core", "");
+		return fail("no .rodata in the BTF of %s",
+			    sa ? "the group" : "the core");
 	va = btf_var_secinfos(sa);
 	for (i = 0; i < btf_vlen(sa); i++) {
 		const char *name = btf__name_by_offset(
@@ -125,8 +132,8 @@ static int vars_in(const struct btf *a, const struct btf *b)
 		if (j == btf_vlen(sb) || vb->offset != va[i].offset ||
 		    vb->size != va[i].size)
 			return fail(
-				".rodata variable %s is not at the same place in the %s",
-				name, "group");
+				".rodata variable %s is not at the core's place in the group",
+				name);
 	}
 	return 0;
 }
@@ -155,14 +162,13 @@ static int same_rodata(struct bpf_object *core, struct bpf_object *grp)
 	size_t nc, ng;
 
 	if (!mc || !mg)
-		return fail("a .rodata is missing from %s%s",
-			    mc ? "the group" : "the core", "");
+		return fail("a .rodata is missing from %s",
+			    mc ? "the group" : "the core");
 	ic = bpf_map__initial_value((struct bpf_map *)mc, &nc);
 	ig = bpf_map__initial_value((struct bpf_map *)mg, &ng);
 	if (!ic || !ig || memcmp(ic, ig, nc < ng ? nc : ng))
 		return fail(
-			"the initial .rodata of the group differs from the %s%s",
-			"core's", "");
+			"the initial .rodata of the group differs from the core's");
 	return vars_in(bpf_object__btf(core), bpf_object__btf(grp)) ||
 	       vars_in(bpf_object__btf(grp), bpf_object__btf(core));
 }
@@ -228,18 +234,16 @@ static int rewrite(struct bpf_insn *in, size_t n,
 		    in[k].imm != BPF_FUNC_sys_bpf)
 			continue;
 		if (!is_sys_bpf(in, k, n))
-			return fail("a sys_bpf call of another shape%s%s", "",
-				    "");
+			return fail("a sys_bpf call of another shape");
 		switch (in[k - 4].imm) {
 		case BPF_MAP_CREATE:
 			if (created == n_maps || strncmp(created_name(in, k, g),
 							 maps[created].obj_name,
 							 BPF_OBJ_NAME_LEN - 1))
-				return fail("map %s created out of order%s",
+				return fail("map %s created out of order",
 					    created < n_maps ?
 						    maps[created].name :
-						    "(extra)",
-					    "");
+						    "(extra)");
 			ctx_off = fd_table_off(n_maps, n_progs) +
 				  created * sizeof(__u32);
 			in[k] = (struct bpf_insn){
@@ -262,15 +266,13 @@ static int rewrite(struct bpf_insn *in, size_t n,
 			break;
 		default:
 			return fail(
-				"a sys_bpf command the rewrite does not know%s%s",
-				"", "");
+				"a sys_bpf command the rewrite does not know");
 		}
 	}
 	if (created != n_maps)
-		return fail("not every map is created once%s%s", "", "");
+		return fail("not every map is created once");
 	if (fd_table_off(n_maps, n_progs) + n_maps * sizeof(__u32) > INT16_MAX)
-		return fail("too many maps and programs for the context%s%s",
-			    "", "");
+		return fail("too many maps and programs for the context");
 	return 0;
 }
 
@@ -322,7 +324,7 @@ static int print_header(const char *group, const struct bpf_insn *in,
 	       group, group, group, group, group, group, group, n_maps, group,
 	       n_progs);
 	return fflush(stdout) || ferror(stdout) ?
-		       fail("writing the header: %s%s", strerror(errno), "") :
+		       fail("writing the header: %s", strerror(errno)) :
 		       0;
 }
 
@@ -356,13 +358,16 @@ int main(int argc, char **argv)
 	    same_maps(core_maps, n_core, maps, n_maps) ||
 	    same_rodata(core, obj))
 		return 1;
-	if (bpf_object__gen_loader(obj, &g) || bpf_object__load(obj))
-		return fail("%s: libbpf wrote no loader program (%s)", argv[2],
-			    strerror(errno)),
-		       1;
-	in = malloc(g.insns_sz);
-	if (!in)
+	if (bpf_object__gen_loader(obj, &g) || bpf_object__load(obj)) {
+		fail("%s: libbpf wrote no loader program (%s)", argv[2],
+		     strerror(errno));
 		return 1;
+	}
+	in = malloc(g.insns_sz);
+	if (!in) {
+		fail("out of memory");
+		return 1;
+	}
 	memcpy(in, g.insns, g.insns_sz);
 	if (rewrite(in, g.insns_sz / sizeof(*in), &g, maps, n_maps,
 		    count_progs(obj)) ||
