@@ -850,8 +850,15 @@ static int stream_value(void *ctx, const char *key, size_t index,
 {
 	struct stream_read *r = ctx;
 	const struct jkey *k = top_key(key);
-	char sub[PATH_LEN];
+	char top[PATH_LEN], sub[PATH_LEN];
 
+	/*
+	 * The path as the tree's reader has it: a key too long for one cut
+	 * as path_key() cuts (and no copy of the others: this runs for each
+	 * entry of a list).
+	 */
+	if (strnlen(key, PATH_LEN) == PATH_LEN)
+		key = path_key(top, "", key);
 	if (!k)
 		return jfail(r->c, key, "unknown key");
 	if (index == JSON_STREAM_WHOLE)
