@@ -4,7 +4,8 @@
  * light-skeleton loader program awf-bpf loads (BPF_PROG_LOAD of a
  * BPF_PROG_TYPE_SYSCALL program, N from AWF_TEST_FAIL_LOADER) fails with
  * EPERM; every other system call goes through. They come from two
- * threads: the core's first or second, group A's after it.
+ * threads: group A's first, then the core's and group B's in either
+ * order.
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -399,29 +399,49 @@ const int *loader_hooks(const struct loader *l, size_t *n)
 	return l->hooks;
 }
 
-int loader_open(struct loader *l, const struct awf_config *cfg,
-		const struct rule_table *rules, const struct policy_cidr *host,
-		size_t n_host, bool check_names, bool names, char *err,
-		size_t errlen)
+/* What any configuration needs: the groups and the lanes' eventfds. */
+static int open_loader(struct loader *l, bool check_names, char *err,
+		       size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
 	l->lanes[0].loader = l->lanes[1].loader = l;
 	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC);
-	l->exact4_mask = rules->exact4.mask;
-	l->exact6_mask = rules->exact6.mask;
-	note_hooks(l, cfg, check_names);
-	if (l->core_loaded_fd < 0) {
+	l->prepared_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
+	if (l->core_loaded_fd < 0 || l->prepared_fd < 0) {
 		set_err(err, errlen, "loading BPF programs: eventfd: %s",
 			strerror(errno));
 		loader_close(l);
 		return -1;
 	}
-	if (!open_core(l, cfg, rules, host, n_host, check_names, names) &&
-	    !open_groups(l, check_names))
+	if (!open_groups(l, check_names))
 		return 0;
 	loader_close(l);
 	return set_err(err, errlen, "loading BPF programs: out of memory");
+}
+
+int loader_open_core(struct loader *l, const struct awf_config *cfg,
+		     const struct rule_table *rules,
+		     const struct policy_cidr *host, size_t n_host,
+		     bool check_names, bool names, char *err, size_t errlen)
+{
+	l->exact4_mask = rules->exact4.mask;
+	l->exact6_mask = rules->exact6.mask;
+	note_hooks(l, cfg, check_names);
+	if (!open_core(l, cfg, rules, host, n_host, check_names, names))
+		return 0;
+	loader_close(l);
+	return set_err(err, errlen, "loading BPF programs: out of memory");
+}
+
+int loader_open(struct loader *l, const struct awf_config *cfg,
+		const struct rule_table *rules, const struct policy_cidr *host,
+		size_t n_host, bool check_names, bool names, char *err,
+		size_t errlen)
+{
+	return open_loader(l, check_names, err, errlen) ||
+	       loader_open_core(l, cfg, rules, host, n_host, check_names, names,
+				err, errlen);
 }
 
 /* group_load_run()'s: the core's map fds by name. */
@@ -459,6 +479,37 @@ static int wait_core(struct loader *l)
 }
 
 /*
+ * The second lane, early: the first lane's groups' loader programs, in
+ * the order it runs them, each told as it is ready (however it ended:
+ * group_load_run() returns its failure), then its own.
+ */
+static void prepare_all(struct loader *l)
+{
+	const struct loader_lane *first = &l->lanes[0], *own = &l->lanes[1];
+	uint64_t one = 1;
+
+	for (size_t i = 0; i < first->n_groups; i++) {
+		group_load_prepare(&l->groups[first->groups[i]]);
+		/* cannot fail: an eventfd of ours, far from its maximum */
+		if (write(l->prepared_fd, &one, sizeof(one)) < 0)
+			l->groups[first->groups[i]].ret = -errno;
+	}
+	for (size_t i = 0; i < own->n_groups; i++)
+		group_load_prepare(&l->groups[own->groups[i]]);
+}
+
+/* The first lane, early: its next group's loader program is ready. */
+static int wait_prepared(struct loader *l)
+{
+	uint64_t n;
+
+	while (read(l->prepared_fd, &n, sizeof(n)) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/*
  * A lane's work. System calls only (the generated loaders are bpf(),
  * mmap() and close()): no allocation, no stdio, no log line, nothing
  * that takes a lock of the C library. It may run on a thread of its own
@@ -467,22 +518,40 @@ static int wait_core(struct loader *l)
  */
 static int run_lane(struct loader *l, struct loader_lane *lane)
 {
-	int ret;
+	bool first = lane == &l->lanes[0];
+	int ret = 0;
 
-	if (lane == &l->lanes[0]) {
-		ret = awf_core_lskel__load(l->core);
+	/*
+	 * Early, the first group's loader program is the first to load,
+	 * before the core's, which does not need it yet: it had the CPU
+	 * to itself while the caller built the configuration, and an
+	 * order of its own (the core's, then the second group's, in either
+	 * order, come after) is one that tests can count on.
+	 */
+	if (first && l->early)
+		ret = wait_prepared(l);
+	if (first) {
+		if (!ret)
+			ret = awf_core_lskel__load(l->core);
 		if (ret > 0)
 			ret = -EINVAL;
 		core_loaded(l, ret);
+	} else if (l->early) {
+		prepare_all(l);
+		ret = wait_core(l);
 	} else {
 		/* What needs no map of the core's, while the core loads. */
 		for (size_t i = 0; i < lane->n_groups; i++)
 			group_load_prepare(&l->groups[lane->groups[i]]);
 		ret = wait_core(l);
 	}
-	for (size_t i = 0; !ret && i < lane->n_groups; i++)
-		ret = group_load_run(&l->groups[lane->groups[i]], core_map_fd,
-				     l->core);
+	for (size_t i = 0; !ret && i < lane->n_groups; i++) {
+		if (first && l->early && i > 0)
+			ret = wait_prepared(l);
+		if (!ret)
+			ret = group_load_run(&l->groups[lane->groups[i]],
+					     core_map_fd, l->core);
+	}
 	return ret;
 }
 
@@ -551,25 +620,45 @@ static void *lane_thread(void *arg)
  * the whole process, as it would without them. A lane that gets no
  * thread runs in loader_wait().
  */
-void loader_start(struct loader *l)
+static void start_lane(struct loader *l, size_t i)
 {
+	struct loader_lane *lane = &l->lanes[i];
 	sigset_t all, old;
+	int ret;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (size_t i = 0; i < 2; i++) {
-		struct loader_lane *lane = &l->lanes[i];
-		int ret;
-
-		ret = pthread_create(&lane->thread, NULL, lane_thread, lane);
-		lane->running = !ret;
-		lane->deferred = ret;
-		if (ret)
-			log_debug(
-				"no thread for BPF load lane %zu (%s): loading in line",
-				i, strerror(ret));
-	}
+	ret = pthread_create(&lane->thread, NULL, lane_thread, lane);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	lane->running = !ret;
+	lane->deferred = ret;
+	lane->started = true;
+	if (ret)
+		log_debug(
+			"no thread for BPF load lane %zu (%s): loading in line",
+			i, strerror(ret));
+}
+
+void loader_start(struct loader *l)
+{
+	for (size_t i = 0; i < 2; i++)
+		if (!l->lanes[i].started)
+			start_lane(l, i);
+}
+
+/*
+ * Only a thread of its own makes the second lane early: deferred, it
+ * would run after the first, which would wait for it.
+ */
+int loader_prepare(struct loader *l, bool check_names, char *err, size_t errlen)
+{
+	if (open_loader(l, check_names, err, errlen))
+		return -1;
+	l->early = true;
+	start_lane(l, 1);
+	if (l->lanes[1].deferred)
+		l->early = false;
+	return 0;
 }
 
 /*
@@ -587,6 +676,11 @@ static void join(struct loader *l, bool run)
 		else if (lane->deferred && i == 0)
 			core_loaded(l, -ECANCELED);
 		lane->deferred = false;
+	}
+	/* An early second lane waits for a core whose lane never started. */
+	if (!l->lanes[0].started && l->lanes[1].running) {
+		l->lanes[0].started = true;
+		core_loaded(l, -ECANCELED);
 	}
 	for (size_t i = 0; i < 2; i++) {
 		if (!l->lanes[i].running)
@@ -739,6 +833,10 @@ void loader_close(struct loader *l)
 	if (l->core_loaded_fd > 0)
 		close(l->core_loaded_fd);
 	l->core_loaded_fd = -1;
+	if (l->prepared_fd > 0)
+		close(l->prepared_fd);
+	l->prepared_fd = -1;
+	l->early = false;
 	l->cfg = NULL;
 	l->n_progs = 0;
 	l->n_maps = 0;

@@ -42,7 +42,9 @@ struct loader_map {
 /*
  * One of the two threads of a load: the first loads the core (maps and
  * the smallest programs), then its groups; the second waits for the core,
- * then loads its own groups beside the first's.
+ * then loads its own groups beside the first's. Started early
+ * (loader_prepare()), the second first loads every group's loader
+ * program, the first's before its own.
  */
 struct loader_lane {
 	struct loader *loader;
@@ -51,6 +53,7 @@ struct loader_lane {
 	pthread_t thread;
 	bool running;  /* on its thread */
 	bool deferred; /* no thread for it: loader_wait() runs it */
+	bool started;  /* on its thread or deferred */
 	int ret;       /* 0 or -errno, once it ran */
 };
 
@@ -61,6 +64,9 @@ struct loader {
 	size_t n_groups;
 	struct loader_lane lanes[2];
 	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */
+	/* The second lane prepares the first's groups (loader_prepare()). */
+	bool early;
+	int prepared_fd; /* eventfd, semaphore: one of those is prepared */
 	int core_ret;
 	const struct awf_config *cfg; /* its .rodata, mapped read-only */
 	/* --log-level debug: the verifier's, the core's and each group's */
@@ -112,6 +118,22 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 		size_t errlen);
 void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
+/*
+ * loader_open() in two steps, for a caller with a CPU to spare before it
+ * knows the configuration: loader_prepare() opens the groups and starts
+ * the second lane at once, which loads their loader programs (what
+ * group_load_prepare() does: about 2 ms of the kernel's each) while the
+ * caller builds the configuration; loader_open_core() then opens the
+ * core's skeleton with it, and loader_start() starts the first lane.
+ * check_names: as loader_open()'s. loader_close() stops and joins the
+ * second lane however far the rest got.
+ */
+int loader_prepare(struct loader *l, bool check_names, char *err,
+		   size_t errlen);
+int loader_open_core(struct loader *l, const struct awf_config *cfg,
+		     const struct rule_table *rules,
+		     const struct policy_cidr *host, size_t n_host,
+		     bool check_names, bool names, char *err, size_t errlen);
 /* rules_write() into the maps; t the table loader_load() was given. */
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);

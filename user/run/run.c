@@ -152,11 +152,11 @@ static int open_programs(struct run_state *s, char *err, size_t errlen)
 	    rules_build(&s->rules, p, s->local, s->n_local, err, errlen))
 		return -1;
 	/* audit-only mode learns the addresses of names outside the policy */
-	return loader_open(&s->loader, &cfg, &s->rules, s->local, s->n_local,
-			   policy_checks_names(p),
-			   p->n_allow_domains || p->n_block_domains ||
-				   p->audit_only,
-			   err, errlen);
+	return loader_open_core(&s->loader, &cfg, &s->rules, s->local,
+				s->n_local, policy_checks_names(p),
+				p->n_allow_domains || p->n_block_domains ||
+					p->audit_only,
+				err, errlen);
 }
 
 static int fill_policy_maps(struct run_state *s, char *err, size_t errlen)
@@ -553,6 +553,13 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	case -1:
 		return -1;
 	}
+	/*
+	 * The groups' loader programs need nothing of the policy: they load
+	 * on another CPU while this one builds the configuration.
+	 */
+	if (loader_prepare(&s->loader, policy_checks_names(s->opts->policy),
+			   err, errlen))
+		return -1;
 	if (kernel_check_btf_present(err, errlen) ||
 	    open_dns_endpoint(s, err, errlen))
 		return -1;
