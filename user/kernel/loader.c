@@ -188,6 +188,9 @@ static void note_core(struct loader *l)
 {
 	struct awf_core_lskel *skel = l->core;
 
+	if (l->core_noted)
+		return;
+	l->core_noted = true;
 	AWF_CORE_PROGS(NOTE_PROG)
 	AWF_MAPS(NOTE_MAP)
 	l->cfg = &skel->rodata->awf_cfg;
@@ -406,7 +409,7 @@ static int open_loader(struct loader *l, bool check_names, char *err,
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
 	l->lanes[0].loader = l->lanes[1].loader = l;
-	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC);
+	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	l->prepared_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	if (l->core_loaded_fd < 0 || l->prepared_fd < 0) {
 		set_err(err, errlen, "loading BPF programs: eventfd: %s",
@@ -457,14 +460,17 @@ static int core_map_fd(const char *name, const void *arg)
 	return -1;
 }
 
-/* The core's load ended: the second lane may go on (or give up). */
+/*
+ * The core's load ended: the second lane may go on (or give up), and so
+ * may the caller in loader_wait_core(): one read each of the semaphore.
+ */
 static void core_loaded(struct loader *l, int ret)
 {
-	uint64_t one = 1;
+	uint64_t two = 2;
 
 	__atomic_store_n(&l->core_ret, ret, __ATOMIC_RELEASE);
 	/* cannot fail: an eventfd of ours, far from its maximum */
-	if (write(l->core_loaded_fd, &one, sizeof(one)) < 0)
+	if (write(l->core_loaded_fd, &two, sizeof(two)) < 0)
 		__atomic_store_n(&l->core_ret, -errno, __ATOMIC_RELEASE);
 }
 
@@ -691,6 +697,14 @@ static void join(struct loader *l, bool run)
 	}
 }
 
+int loader_wait_core(struct loader *l)
+{
+	if (!l->lanes[0].running || l->core_noted || wait_core(l))
+		return -1;
+	note_core(l);
+	return 0;
+}
+
 int loader_wait(struct loader *l, char *err, size_t errlen)
 {
 	join(l, true);
@@ -838,6 +852,7 @@ void loader_close(struct loader *l)
 	l->prepared_fd = -1;
 	l->early = false;
 	l->cfg = NULL;
+	l->core_noted = false;
 	l->n_progs = 0;
 	l->n_maps = 0;
 }

@@ -66,6 +66,7 @@ struct loader {
 	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */
 	/* The second lane prepares the first's groups (loader_prepare()). */
 	bool early;
+	bool core_noted; /* its programs and maps in progs and maps */
 	int prepared_fd; /* eventfd, semaphore: one of those is prepared */
 	int core_ret;
 	const struct awf_config *cfg; /* its .rodata, mapped read-only */
@@ -110,7 +111,8 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
  * loader_wait()), system calls only, so the caller may clone3()
  * meanwhile; loader_wait() runs what had no thread, joins the threads and
  * says what failed, as loader_load() does. Nothing of the loader may be
- * read before loader_wait(); loader_close() waits for the threads too.
+ * read before loader_wait() (the core's maps: loader_wait_core());
+ * loader_close() waits for the threads too.
  */
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
@@ -130,6 +132,14 @@ int loader_wait(struct loader *l, char *err, size_t errlen);
  */
 int loader_prepare(struct loader *l, bool check_names, char *err,
 		   size_t errlen);
+/*
+ * After loader_start(), once the core has loaded, while the groups may
+ * still be loading: 0, and loader_map_fd() answers for every map (the
+ * core makes them all), so that the caller fills them meanwhile; -1 if
+ * the core failed (loader_wait() says how) or its lane has no thread (it
+ * loads in loader_wait()). Once at most.
+ */
+int loader_wait_core(struct loader *l);
 int loader_open_core(struct loader *l, const struct awf_config *cfg,
 		     const struct rule_table *rules,
 		     const struct policy_cidr *host, size_t n_host,

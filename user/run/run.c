@@ -58,6 +58,7 @@ struct run_state {
 	struct name_table names; /* the names checked in first bytes */
 	struct events events;
 	bool events_open;
+	bool maps_filled;	   /* fill_maps() done */
 	struct sandbox_pub pub;	   /* the pins `dump` and `status` read */
 	struct agent_client agent; /* the agent's sandbox, if it gave one */
 	bool from_agent;
@@ -167,6 +168,17 @@ static int fill_policy_maps(struct run_state *s, char *err, size_t errlen)
 
 	free_rules(s);
 	return ret ? -1 : 0;
+}
+
+/* Everything `run` writes into the maps before anything is attached. */
+static int fill_maps(struct run_state *s, char *err, size_t errlen)
+{
+	if (fill_policy_maps(s, err, errlen) ||
+	    open_learned_store(s, err, errlen) ||
+	    write_name_table(s, err, errlen))
+		return -1;
+	s->maps_filled = true;
+	return 0;
 }
 
 /* "http://addr:port" for HTTP_PROXY and friends. */
@@ -480,8 +492,9 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
  * ms, on a thread and a CPU of its own where there is one), the main
  * thread makes the cgroup, spawns the sandbox behind its gate (the main
  * thread: PR_SET_PDEATHSIG is about the thread that cloned init), builds
- * the name table and turns the hooks on (hook_warm.h). Nothing here reads
- * the loader but the hooks loader_open() noted.
+ * the name table, turns the hooks on (hook_warm.h) and, once the core
+ * has loaded, fills the maps. Nothing here reads the loader but the hooks
+ * loader_open_core() noted and the core's maps (loader_wait_core()).
  */
 static int beside_load(struct run_state *s, char *err, size_t errlen)
 {
@@ -496,6 +509,12 @@ static int beside_load(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	hooks = loader_hooks(&s->loader, &n_hooks);
 	hook_warm_attach(&s->warm, s->cg.fd, hooks, n_hooks);
+	/*
+	 * The core makes every map: they are filled while the groups
+	 * load (after it, if the core has no thread of its own).
+	 */
+	if (!loader_wait_core(&s->loader))
+		return fill_maps(s, err, errlen);
 	return 0;
 }
 
@@ -567,9 +586,7 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	/* A dead run of our pid may hold the names; the rest: sweep_later() */
 	gc_sweep_id(root, s->sandbox_id, &swept);
 	if (load_beside_spawn(s, err, errlen) ||
-	    fill_policy_maps(s, err, errlen) ||
-	    open_learned_store(s, err, errlen) ||
-	    write_name_table(s, err, errlen) ||
+	    (!s->maps_filled && fill_maps(s, err, errlen)) ||
 	    loader_attach(&s->loader, s->cg.fd, err, errlen))
 		return -1;
 	if (events_open(&s->events, loader_map_fd(&s->loader, "events"),
