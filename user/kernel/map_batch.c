@@ -34,10 +34,18 @@ static int batch_alloc(struct map_batch *b, int fd, uint32_t key_size,
 	return -1;
 }
 
+/*
+ * The queue at the size of what is written: 4096 of the largest values
+ * are a malloc() of over 1 MiB, an mmap() faulted in and unmapped again
+ * (a TLB flush on every CPU that runs a thread of ours) even for the few
+ * elements most policies write, or none.
+ */
 int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
-		   uint32_t value_size, bool by_element)
+		   uint32_t value_size, size_t n, bool by_element)
 {
-	return batch_alloc(b, fd, key_size, value_size, BATCH_ELEMS,
+	uint32_t cap = n < BATCH_ELEMS ? (uint32_t)n : BATCH_ELEMS;
+
+	return batch_alloc(b, fd, key_size, value_size, cap ? cap : 1,
 			   by_element);
 }
 

@@ -24,9 +24,13 @@ struct map_batch {
 	size_t done;  /* elements in the map so far */
 };
 
-/* by_element: never try a batch (tests of the fallback). -1: no memory. */
+/*
+ * n: the elements the caller will add (a queue of that many, at most
+ * the largest batch). by_element: never try a batch (tests of the
+ * fallback). -1: no memory.
+ */
 int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
-		   uint32_t value_size, bool by_element);
+		   uint32_t value_size, size_t n, bool by_element);
 /* As map_batch_init, for a few elements: a queue of cap (> 0). */
 int map_batch_init_cap(struct map_batch *b, int fd, uint32_t key_size,
 		       uint32_t value_size, uint32_t cap);

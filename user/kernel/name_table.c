@@ -337,7 +337,7 @@ int name_table_write(struct name_table *nt, int rules_fd, int exact_fd,
 	nt->exact_fd = exact_fd;
 	nt->slot = slot;
 	if (map_batch_init(&mb, rules_fd, sizeof(k), sizeof(nt->rules->rule),
-			   false) < 0)
+			   nt->n_rules, false) < 0)
 		return set_err(err, errlen, "names trie: %s", strerror(errno));
 	for (size_t i = 0; i < nt->n_rules && !ret; i++) {
 		const struct name_rule_entry *e = &nt->rules[i];

@@ -133,8 +133,10 @@ static int fill_domains(int fd, const struct policy *p, char *err,
 {
 	size_t room = AWF_MAX_DOMAINS;
 	struct map_batch mb;
-	int ret = map_batch_init(&mb, fd, sizeof(struct awf_domain_key),
-				 sizeof(struct awf_domain), false);
+	int ret =
+		map_batch_init(&mb, fd, sizeof(struct awf_domain_key),
+			       sizeof(struct awf_domain),
+			       p->n_allow_domains + p->n_block_domains, false);
 
 	for (size_t i = 0; !ret && i < p->n_allow_domains && room; i++, room--)
 		ret = put_domain(&mb, AWF_DOM_ALLOW, (__u32)i + 1,

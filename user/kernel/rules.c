@@ -669,7 +669,7 @@ static int write_trie(const struct rule_table *t, int family, int fd,
 	if (!in_trie)
 		return 0;
 	if (map_batch_init(&mb, fd, (uint32_t)key_size, sizeof(struct awf_rule),
-			   mode == RULES_WRITE_ELEMENT) < 0)
+			   in_trie, mode == RULES_WRITE_ELEMENT) < 0)
 		return set_err(err, errlen, "writing CIDR rules: %s",
 			       strerror(errno));
 	for (i = first; i < t->n && t->v[i].family == family && !ret; i++) {
@@ -728,6 +728,7 @@ static int write_exact(const struct rule_table *t, const struct rules_exact *x,
 	if (!x->mask)
 		return 0;
 	if (map_batch_init(&mb, fd, sizeof(uint32_t), (uint32_t)value_size,
+			   (size_t)x->mask + 1,
 			   mode == RULES_WRITE_ELEMENT) < 0)
 		return set_err(err, errlen, "writing CIDR rules: %s",
 			       strerror(errno));
@@ -762,7 +763,7 @@ static int write_ports(const struct rule_table *t, int fd,
 	if (!t->exact4.mask && !t->exact6.mask)
 		return 0;
 	if (map_batch_init(&mb, fd, sizeof(uint32_t),
-			   sizeof(struct awf_port_set),
+			   sizeof(struct awf_port_set), t->ports.n,
 			   mode == RULES_WRITE_ELEMENT) < 0)
 		return set_err(err, errlen, "writing CIDR port sets: %s",
 			       strerror(errno));
