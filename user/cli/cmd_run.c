@@ -293,12 +293,16 @@ int cmd_run(int argc, char **argv)
 	policy_init(&policy);
 	cli.run.kill_after_s = RUN_KILL_AFTER_DEFAULT_S;
 	status = parse_run_args(&cli, argc, argv);
+	if (!status)
+		run_prepare(&cli.run);
 	if (!status && build_policy(&cli, &policy))
 		status = EXIT_AWF_FAILURE;
 	if (!status) {
 		cli.run.policy = &policy;
 		loader_setup_logging();
 		status = run_sandbox(&cli.run);
+	} else {
+		run_discard();
 	}
 	policy_free(&policy);
 	policy_flags_free(&cli.flags);

@@ -360,22 +360,38 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
  * The two lanes about even: A beside B; with the name check, A and B
  * beside NAMES (sk_msg alone is more than the others together).
  */
-static int open_groups(struct loader *l, bool check_names)
+static int open_group(struct loader *l, const struct group_loader *gl)
 {
-	static const struct group_loader *const base[] = { &awf_group_a,
-							   &awf_group_b };
+	size_t i = l->n_groups;
 
-	for (size_t i = 0; i < N_OF(base); i++)
-		l->groups[l->n_groups++].gl = base[i];
-	if (check_names)
-		l->groups[l->n_groups++].gl = &awf_group_names;
+	if (group_load_open(&l->groups[i], gl, verifier_log(l, 1 + i),
+			    VERIFIER_LOG_SIZE))
+		return -1;
+	l->n_groups++;
+	return 0;
+}
+
+/* Every policy's: A and B, groups 0 and 1. */
+#define N_BASE_GROUPS 2
+
+static int open_base_groups(struct loader *l)
+{
+	return open_group(l, &awf_group_a) || open_group(l, &awf_group_b);
+}
+
+/*
+ * NAMES for the name check, and the groups of each lane: A and B on
+ * the first with NAMES on the second, else A on the first, B on the
+ * second.
+ */
+static int open_lanes(struct loader *l, bool check_names)
+{
+	if (check_names && open_group(l, &awf_group_names))
+		return -1;
 	for (size_t i = 0; i < l->n_groups; i++) {
 		struct loader_lane *lane =
 			&l->lanes[check_names ? i == 2 : i == 1];
 
-		if (group_load_open(&l->groups[i], l->groups[i].gl,
-				    verifier_log(l, 1 + i), VERIFIER_LOG_SIZE))
-			return -1;
 		lane->groups[lane->n_groups++] = i;
 	}
 	return 0;
@@ -403,8 +419,7 @@ const int *loader_hooks(const struct loader *l, size_t *n)
 }
 
 /* What any configuration needs: the groups and the lanes' eventfds. */
-static int open_loader(struct loader *l, bool check_names, char *err,
-		       size_t errlen)
+static int open_loader(struct loader *l, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
@@ -417,7 +432,7 @@ static int open_loader(struct loader *l, bool check_names, char *err,
 		loader_close(l);
 		return -1;
 	}
-	if (!open_groups(l, check_names))
+	if (!open_base_groups(l))
 		return 0;
 	loader_close(l);
 	return set_err(err, errlen, "loading BPF programs: out of memory");
@@ -431,7 +446,8 @@ int loader_open_core(struct loader *l, const struct awf_config *cfg,
 	l->exact4_mask = rules->exact4.mask;
 	l->exact6_mask = rules->exact6.mask;
 	note_hooks(l, cfg, check_names);
-	if (!open_core(l, cfg, rules, host, n_host, check_names, names))
+	if (!open_lanes(l, check_names) &&
+	    !open_core(l, cfg, rules, host, n_host, check_names, names))
 		return 0;
 	loader_close(l);
 	return set_err(err, errlen, "loading BPF programs: out of memory");
@@ -442,7 +458,7 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 		size_t n_host, bool check_names, bool names, char *err,
 		size_t errlen)
 {
-	return open_loader(l, check_names, err, errlen) ||
+	return open_loader(l, err, errlen) ||
 	       loader_open_core(l, cfg, rules, host, n_host, check_names, names,
 				err, errlen);
 }
@@ -485,23 +501,22 @@ static int wait_core(struct loader *l)
 }
 
 /*
- * The second lane, early: the first lane's groups' loader programs, in
- * the order it runs them, each told as it is ready (however it ended:
- * group_load_run() returns its failure), then its own.
+ * The second lane, early, while the caller may not yet know which groups
+ * the policy needs (loader_open_core() opens NAMES and the lanes): A's
+ * and B's loader programs, the first lane's groups (A, and B with NAMES)
+ * in its order, each told as it is ready (however it ended:
+ * group_load_run() returns its failure). NAMES's loads with its run.
  */
-static void prepare_all(struct loader *l)
+static void prepare_base(struct loader *l)
 {
-	const struct loader_lane *first = &l->lanes[0], *own = &l->lanes[1];
 	uint64_t one = 1;
 
-	for (size_t i = 0; i < first->n_groups; i++) {
-		group_load_prepare(&l->groups[first->groups[i]]);
+	for (size_t i = 0; i < N_BASE_GROUPS; i++) {
+		group_load_prepare(&l->groups[i]);
 		/* cannot fail: an eventfd of ours, far from its maximum */
 		if (write(l->prepared_fd, &one, sizeof(one)) < 0)
-			l->groups[first->groups[i]].ret = -errno;
+			l->groups[i].ret = -errno;
 	}
-	for (size_t i = 0; i < own->n_groups; i++)
-		group_load_prepare(&l->groups[own->groups[i]]);
 }
 
 /* The first lane, early: its next group's loader program is ready. */
@@ -543,7 +558,7 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 			ret = -EINVAL;
 		core_loaded(l, ret);
 	} else if (l->early) {
-		prepare_all(l);
+		prepare_base(l);
 		ret = wait_core(l);
 	} else {
 		/* What needs no map of the core's, while the core loads. */
@@ -656,9 +671,9 @@ void loader_start(struct loader *l)
  * Only a thread of its own makes the second lane early: deferred, it
  * would run after the first, which would wait for it.
  */
-int loader_prepare(struct loader *l, bool check_names, char *err, size_t errlen)
+int loader_prepare(struct loader *l, char *err, size_t errlen)
 {
-	if (open_loader(l, check_names, err, errlen))
+	if (open_loader(l, err, errlen))
 		return -1;
 	l->early = true;
 	start_lane(l, 1);

@@ -122,16 +122,16 @@ void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
 /*
  * loader_open() in two steps, for a caller with a CPU to spare before it
- * knows the configuration: loader_prepare() opens the groups and starts
- * the second lane at once, which loads their loader programs (what
- * group_load_prepare() does: about 2 ms of the kernel's each) while the
- * caller builds the configuration; loader_open_core() then opens the
- * core's skeleton with it, and loader_start() starts the first lane.
- * check_names: as loader_open()'s. loader_close() stops and joins the
- * second lane however far the rest got.
+ * knows the policy: loader_prepare() opens groups A and B and starts the
+ * second lane at once, which loads their loader programs (what
+ * group_load_prepare() does: about 1.3 ms of the kernel's each) while the
+ * caller reads the policy and builds the configuration;
+ * loader_open_core() then opens NAMES if check_names (as loader_open()'s)
+ * and the core's skeleton, and loader_start() starts the first lane.
+ * loader_close() stops and joins the second lane however far the rest
+ * got.
  */
-int loader_prepare(struct loader *l, bool check_names, char *err,
-		   size_t errlen);
+int loader_prepare(struct loader *l, char *err, size_t errlen);
 /*
  * After loader_start(), once the core has loaded, while the groups may
  * still be loading: 0, and loader_map_fd() answers for every map (the

@@ -34,6 +34,14 @@ struct run_options {
 	char *const *env;
 };
 
+/*
+ * Before the policy is read (opts without it): the part of the BPF load
+ * that needs no policy starts on another thread when no agent can take
+ * the run (run.c). run_sandbox() takes it over; a caller that will not
+ * call it after all calls run_discard().
+ */
+void run_prepare(const struct run_options *opts);
+void run_discard(void);
 int run_sandbox(const struct run_options *opts);
 
 #endif /* AWF_RUN_H */
