@@ -289,6 +289,24 @@ test_failclosed_group_load_fails() {
 	assert_file_exists "$TEST_TMP/ran" "the command's file"
 }
 
+# With --standalone the groups' loader programs start loading on a
+# thread of their own before the policy is read (run_prepare()): a
+# policy that turns out to be invalid still ends the run with 125,
+# nothing run and nothing left, the thread stopped.
+test_failclosed_bad_policy_while_loading() {
+	local pol=$TEST_TMP/bad.json snap=$TEST_TMP/state-before
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	printf '%s\n' '{"version": 1, "dns_servers": ["127.0.0.1"], "allow_cidrs": [{"cidr": "not-a-cidr"}]}' >"$pol"
+	"$AWF" run --standalone --policy "$pol" -- touch "$TEST_TMP/ran" \
+		>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	AWF_RC=$?
+	assert_eq 125 "$AWF_RC" "exit status ($(cat "$TEST_TMP/err"))"
+	assert_contains "$(cat "$TEST_TMP/err")" "not-a-cidr" "the error"
+	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
+	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
+}
+
 # The pins are made once the command runs (they serve `dump` and
 # `status`, not enforcement): when they cannot be (here: the pin
 # directory of this run's id is taken by one it cannot remove), the

@@ -356,10 +356,6 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 	return 0;
 }
 
-/*
- * The two lanes about even: A beside B; with the name check, A and B
- * beside NAMES (sk_msg alone is more than the others together).
- */
 static int open_group(struct loader *l, const struct group_loader *gl)
 {
 	size_t i = l->n_groups;
@@ -380,9 +376,9 @@ static int open_base_groups(struct loader *l)
 }
 
 /*
- * NAMES for the name check, and the groups of each lane: A and B on
- * the first with NAMES on the second, else A on the first, B on the
- * second.
+ * NAMES for the name check, and the groups of each lane, the two about
+ * even: A beside B; with the name check, A and B beside NAMES (sk_msg
+ * alone is more than the others together).
  */
 static int open_lanes(struct loader *l, bool check_names)
 {
@@ -545,9 +541,10 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 	/*
 	 * Early, the first group's loader program is the first to load,
 	 * before the core's, which does not need it yet: it had the CPU
-	 * to itself while the caller built the configuration, and an
-	 * order of its own (the core's, then the second group's, in either
-	 * order, come after) is one that tests can count on.
+	 * to itself while the caller read the policy and built the
+	 * configuration, and an order of its own (the core's and the
+	 * second group's come after, in either order) is one that tests
+	 * can count on.
 	 */
 	if (first && l->early)
 		ret = wait_prepared(l);
