@@ -48,8 +48,8 @@
 #
 # Knobs (environment): ROUNDS (3), SIZES ("10 10000 1000000"),
 # CONNECT_CYCLES (20) of CONNECT_BATCH seconds (0.15) per filter and case,
-# LOAD_ITERS (10) of load_bench, IPERF_ROUNDS (3 * ROUNDS) of IPERF_SECONDS
-# (2), BENCH_BUDGET,
+# LOAD_ITERS (10) of load_bench, IPERF_ROUNDS (2 * ROUNDS) of IPERF_PAIRS
+# (3) pairs of IPERF_SECONDS (2) transfers, BENCH_BUDGET,
 # BENCH_QUICK=1 (`make bench-quick`: one round, sizes 10 and 10000, short
 # runs, 180 s in all: a check of a change; results in bench/results/quick,
 # docs/benchmarks.md untouched unless BENCH_DOC names it),
@@ -73,6 +73,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	LOAD_ITERS=${LOAD_ITERS:-3}
 	IPERF_SECONDS=${IPERF_SECONDS:-1}
 	IPERF_ROUNDS=${IPERF_ROUNDS:-5} # the fewest the A/A control judges with
+	IPERF_PAIRS=${IPERF_PAIRS:-2}
 	export SECONDS_PER_RUN=${SECONDS_PER_RUN:-1}
 	BENCH_BUDGET=${BENCH_BUDGET:-180} # make bench-quick: three minutes
 	# A check of a change: the committed results and docs stay as they are.
@@ -89,7 +90,10 @@ CONNECT_CYCLES=${CONNECT_CYCLES:-20}
 CONNECT_BATCH=${CONNECT_BATCH:-0.15}
 LOAD_ITERS=${LOAD_ITERS:-10}
 IPERF_SECONDS=${IPERF_SECONDS:-2}
-IPERF_ROUNDS=${IPERF_ROUNDS:-$((ROUNDS * 3))}
+# Fewer rounds of more pairs: a round's error falls with its number of
+# connections, the largest of the rounds' errors grows with the rounds.
+IPERF_ROUNDS=${IPERF_ROUNDS:-$((ROUNDS * 2))}
+IPERF_PAIRS=${IPERF_PAIRS:-3} # pairs of transfers per sender and round
 BENCH_BUDGET=${BENCH_BUDGET:-780}
 PORT=7101       # connect_bench server, loopback and testbed
 IPERF_PORT=5201  # iperf3 server in the testbed
@@ -182,6 +186,7 @@ IPT_OUTPUT_WAS=0  # its OUTPUT chain existed before us
 IPT_LOADED=0      # we looked at table ip filter and loaded our chains
 NFT_TABLE=0       # table ip awf_bench is ours
 BPF_STATS_WAS=    # kernel.bpf_stats_enabled before we turned it on
+AUTOGROUP_WAS=    # our autogroup's nice value before the packet phase raised it
 
 note() { # a line for the report: what was skipped or failed, and why
 	say "note: $*"
@@ -242,10 +247,30 @@ nft_off() { # only ever in our own table
 	return 0
 }
 
+# With sched_autogroup_enabled (Debian's default) every session shares
+# the CPU with every other session at equal weight, whatever the nice
+# value of its processes: the builds of another login take half a CPU
+# from a benchmark at nice -20. 3. packet raises the autogroup of our
+# session (the sandboxes are in it too: awf-bpf makes no new session)
+# for its transfers, and puts it back after (and on exit).
+AUTOGROUP=/proc/$$/autogroup
+autogroup_raise() {
+	[ -w "$AUTOGROUP" ] && [ "$(sysctl -n kernel.sched_autogroup_enabled 2>/dev/null)" = 1 ] || return 1
+	AUTOGROUP_WAS=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\)$/\1/p' "$AUTOGROUP")
+	[ -n "$AUTOGROUP_WAS" ] || return 1
+	echo -20 >"$AUTOGROUP" || { AUTOGROUP_WAS=; return 1; }
+}
+autogroup_restore() {
+	[ -n "$AUTOGROUP_WAS" ] || return 0
+	echo "$AUTOGROUP_WAS" >"$AUTOGROUP" 2>/dev/null
+	AUTOGROUP_WAS=
+}
+
 cleanup() {
 	local pid i cg alive
 	trap - EXIT INT TERM
 	[ -n "$BPF_STATS_WAS" ] && sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
+	autogroup_restore
 	nft_off
 	[ "$NFT_TABLE" = 1 ] && nft delete table ip awf_bench 2>/dev/null
 	ipt_cleanup
@@ -331,6 +356,7 @@ chmod a+r "$WORK"/*.json
 	echo "connect_batch=$CONNECT_BATCH"
 	echo "iperf_seconds=$IPERF_SECONDS"
 	echo "iperf_rounds=$IPERF_ROUNDS"
+	echo "iperf_pairs=$IPERF_PAIRS"
 	echo "quick=${BENCH_QUICK:-}"
 } >"$WORK/meta.env"
 
@@ -347,9 +373,10 @@ start_server() { # name command...
 }
 start_server srv-lo "$CB" serve 127.0.0.1 "$PORT" "$BENCH_BUDGET" "${CPU_SERVER[@]}"
 start_server srv-tb nsenter --net="/run/netns/$AWFT_NS" "$CB" serve "$ALLOWED4" "$PORT" "$BENCH_BUDGET" "${CPU_SERVER[@]}"
-start_server iperf3 nsenter --net="/run/netns/$AWFT_NS" iperf3 -s -B "$ALLOWED4" -p "$IPERF_PORT" ${CPU_SERVER[0]:+-A "${CPU_SERVER[0]}"}
+# The iperf3 servers share the clients' CPU (3. packet says why).
+start_server iperf3 nsenter --net="/run/netns/$AWFT_NS" iperf3 -s -B "$ALLOWED4" -p "$IPERF_PORT" ${CPU_CLIENT[1]:+-A "${CPU_CLIENT[1]}"}
 IPERF_SERVER_PIDS=("$!") # nsenter execs iperf3
-start_server iperf3b nsenter --net="/run/netns/$AWFT_NS" iperf3 -s -B "$ALLOWED4" -p "$IPERF_PORT2" ${CPU_SERVER[0]:+-A "${CPU_SERVER[0]}"}
+start_server iperf3b nsenter --net="/run/netns/$AWFT_NS" iperf3 -s -B "$ALLOWED4" -p "$IPERF_PORT2" ${CPU_CLIENT[1]:+-A "${CPU_CLIENT[1]}"}
 IPERF_SERVER_PIDS+=("$!")
 for i in $(seq 1 50); do
 	grep -q ready "$WORK/srv-lo.out" 2>/dev/null && grep -q ready "$WORK/srv-tb.out" 2>/dev/null && break
@@ -638,10 +665,18 @@ packet_bulk_stats() {
 # second to the next (a VM on a shared host, builds of others), more than
 # the goal's 3 %, so the two transfers a round compares run at the same
 # time: the unfiltered sender and the other, each to its own server
-# (ports IPERF_PORT and IPERF_PORT2, swapped every round), both clients
-# pinned to one CPU and both servers to the other (iperf3 -A), all at
-# nice -20. Whatever slows the machine slows both; the ratio of their
-# received bits/s is the ratio of what a byte costs each. Each sender
+# (ports IPERF_PORT and IPERF_PORT2), both clients and both servers
+# pinned to one CPU (iperf3 -A), all at nice -20 in an autogroup at nice
+# -20 (autogroup_raise). Whatever slows that CPU slows both; the ratio of
+# their received bits/s is the ratio of what a byte costs each. One CPU,
+# not clients on one and servers on the other: split, a flow's segments
+# leave from two CPUs (the sender's writes on its own, what the ACKs
+# clock out in the softirq of the receiver's CPU) through two backlog
+# queues, arrive out of order, and thousands of spurious fast
+# retransmits a second made the pairs differ by up to 10 % (A/A). A round
+# is IPERF_PAIRS such pairs, each sender started first in every other
+# one and the ports swapped with it; its ratio is the sum of the
+# sender's bits/s over the unfiltered sender's. Each sender
 # lives through the phase (a shell in our cgroup, as deep as a
 # sandbox's; one awf-bpf run per sandbox) and runs one iperf3 per line
 # "N PORT" it reads (FIFO in), answering N (FIFO done), its result in
@@ -708,12 +743,32 @@ packet_senders_stop() {
 	PACKET_PID=()
 }
 
-# Lines "pair ROUND CFG NONE_BPS CFG_BPS NONE_RETR CFG_RETR CFG_PORT".
+# Transfer pair N: CFG against the unfiltered sender, FIRST (none or CFG)
+# asked first, the ports swapped with it. Its line:
+# "pair ROUND CFG NONE_BPS CFG_BPS NONE_RETR CFG_RETR CFG_PORT FIRST".
+packet_pair() { # round cfg n first
+	local r=$1 cfg=$2 n=$3 p1=$IPERF_PORT p2=$IPERF_PORT2 a b a_bps a_retr b_bps b_retr
+	[ "$4" = "$cfg" ] && p1=$IPERF_PORT2 p2=$IPERF_PORT
+	if [ "$4" = none ]; then
+		echo "$n $p1" >&"${PACKET_IN[none]}"
+		echo "$n $p2" >&"${PACKET_IN[$cfg]}"
+	else
+		echo "$n $p2" >&"${PACKET_IN[$cfg]}"
+		echo "$n $p1" >&"${PACKET_IN[none]}"
+	fi
+	a=$(packet_result none "$n") && b=$(packet_result "$cfg" "$n") ||
+		{ note "packet: $cfg round $r failed: $(cat "$WORK"/iperf-*/"$n".err 2>/dev/null | tail -n 2 | tr '\n' ' ')"; return 1; }
+	read -r a_bps a_retr <<<"$a"
+	read -r b_bps b_retr <<<"$b"
+	echo "pair $r $cfg $a_bps $b_bps $a_retr $b_retr $p2 $4" >>"$WORK/iperf.txt"
+}
+
 phase_packet() {
-	local r i cfg args n=0 a b p1 p2 a_bps a_retr b_bps b_retr
+	local r i k cfg first args n=0
 	local -A PACKET_PID=() PACKET_IN=() PACKET_DONE=()
-	args=(-c "$ALLOWED4" -t "$IPERF_SECONDS" -O 1 -J ${CPU_CLIENT[1]:+-A "${CPU_CLIENT[1]}"})
+	args=(-c "$ALLOWED4" -t "$IPERF_SECONDS" -J ${CPU_CLIENT[1]:+-A "${CPU_CLIENT[1]}"})
 	say "3. packet path: starting the senders (none ${PACKET_CFGS[*]})"
+	autogroup_raise || note "packet: no autogroup to raise (kernel.sched_autogroup_enabled off?): other sessions share the CPU at full weight"
 	renice -n -20 -p "${IPERF_SERVER_PIDS[@]}" >/dev/null
 	for cfg in none "${PACKET_CFGS[@]}"; do
 		packet_sender_start "$cfg" "${args[@]}" ||
@@ -726,20 +781,17 @@ phase_packet() {
 		for i in "${!PACKET_CFGS[@]}"; do
 			cfg=${PACKET_CFGS[$(((i + r) % ${#PACKET_CFGS[@]}))]}
 			[ -n "${PACKET_PID[$cfg]:-}" ] || continue
-			p1=$IPERF_PORT p2=$IPERF_PORT2
-			[ $((r % 2)) = 0 ] && p1=$IPERF_PORT2 p2=$IPERF_PORT
-			n=$((n + 1))
-			echo "$n $p1" >&"${PACKET_IN[none]}"
-			echo "$n $p2" >&"${PACKET_IN[$cfg]}"
-			a=$(packet_result none "$n") && b=$(packet_result "$cfg" "$n") ||
-				{ note "packet: $cfg round $r failed: $(cat "$WORK"/iperf-*/"$n".err 2>/dev/null | tail -n 2 | tr '\n' ' ')"; continue; }
-			read -r a_bps a_retr <<<"$a"
-			read -r b_bps b_retr <<<"$b"
-			echo "pair $r $cfg $a_bps $b_bps $a_retr $b_retr $p2" >>"$WORK/iperf.txt"
+			for k in $(seq 1 "$IPERF_PAIRS"); do
+				first=none
+				[ $(((k + r) % 2)) = 0 ] && first=$cfg
+				n=$((n + 1))
+				packet_pair "$r" "$cfg" "$n" "$first" || break
+			done
 		done
 	done
 	packet_senders_stop
 	renice -n 0 -p "${IPERF_SERVER_PIDS[@]}" >/dev/null
+	autogroup_restore
 	room 120 packet 10 || { note "packet: bulk statistics skipped ($ROOM_WHY)"; return; }
 	say "3. packet path: the programs' run time per packet of a bulk transfer"
 	packet_bulk_stats "${args[@]}" -p "$IPERF_PORT"
