@@ -251,7 +251,11 @@ int awf_post_bind6(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+/*
+ * Where the served ports are counted (the agent), the count goes down with
+ * the socket. `run` counts nothing: no program runs at a socket's release.
+ */
+#ifdef LO_PORTS_COUNTED
 SEC("cgroup/sock_release")
 int awf_sock_release(struct bpf_sock *ctx)
 {
