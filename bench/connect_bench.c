@@ -25,7 +25,8 @@
  *   hello: as tcp, with a 517-byte TLS ClientHello naming allowed.test
  *        sent before the close (what the kernel's name check reads).
  * So every hook of a connection runs once per operation: sock_create,
- * connect4, the egress backstop for each packet, sock_release. FAILED
+ * connect4, the egress backstop for each packet (and, in the agent,
+ * sock_release; `run` has none since 2026-12-07). FAILED
  * counts operations that failed (a filter that denies what it should
  * allow), ERRNO is the first one's errno.
  *

@@ -25,6 +25,12 @@
 #define POLICY_RELOADS true
 /* The configurations are map values, unknown to the verifier. */
 #define AWF_CONFIG_AT_LOAD false
+/*
+ * The loopback ports the sandboxes serve are counted in lo_ports (post_bind
+ * and sock_release), the slot's entries of which `dump --agent` lists.
+ * (`run` reads them from the sockets instead: user/audit/served_ports.h.)
+ */
+#define LO_PORTS_COUNTED
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

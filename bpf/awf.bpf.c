@@ -126,11 +126,15 @@ int awf_sock_create(struct bpf_sock *ctx)
 	struct awf_dst d = {};
 	struct awf_src src = {};
 
-	/* Without a sandbox, slot 0's counters take the denial. */
-	if (scope_current(&sc) && sc.cfg->unrestricted)
-		return VERDICT_PROCEED;
+	/*
+	 * TCP and UDP pass in every scope: tested first, so that the
+	 * sockets of nearly every program cost no look-up of the scope.
+	 */
 	if ((ctx->type == SOCK_STREAM && ctx->protocol == IPPROTO_TCP) ||
 	    (ctx->type == SOCK_DGRAM && ctx->protocol == IPPROTO_UDP))
+		return VERDICT_PROCEED;
+	/* Without a sandbox, slot 0's counters take the denial. */
+	if (scope_current(&sc) && sc.cfg->unrestricted)
 		return VERDICT_PROCEED;
 
 	count(sc.slot, AWF_C_SOCKET_DENIED);
@@ -247,7 +251,11 @@ int awf_post_bind6(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+/*
+ * Where the served ports are counted (the agent), the count goes down with
+ * the socket. `run` counts nothing: no program runs at a socket's release.
+ */
+#ifdef LO_PORTS_COUNTED
 SEC("cgroup/sock_release")
 int awf_sock_release(struct bpf_sock *ctx)
 {

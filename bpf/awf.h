@@ -27,7 +27,6 @@
 /* Map sizes: bounded so that a hostile policy cannot exhaust memlock. */
 #define AWF_MAX_CIDRS (1 << 20) /* allocated per entry (BPF_F_NO_PREALLOC) */
 #define AWF_MAX_LEARNED 65536
-#define AWF_MAX_LO_PORTS 4096
 #define AWF_MAX_HOST_ADDRS 4096
 /*
  * Destinations whose trie answer is kept. 2048: a hash map allocates its
@@ -317,13 +316,6 @@ enum awf_name_check_state {
 	AWF_NC_REFUSED = 3,
 };
 
-/* Loopback ports bound inside the sandbox: value is a reference count. */
-struct awf_lo_port_key {
-	__u16 port;
-	__u8 proto;
-	__u8 pad;
-};
-
 /*
  * Per socket state (BPF_MAP_TYPE_SK_STORAGE). orig_* is the destination a
  * DNS query was sent to before the redirect, restored on recvmsg and
@@ -337,7 +329,7 @@ struct awf_sk_state {
 	__u16 orig_port;
 	__u8 orig_addr[16];
 	__u16 allowed_port;
-	__u16 bound_port; /* loopback port this socket holds a reference on */
+	__u16 bound_port; /* loopback port it serves the sandbox on (post_bind) */
 	__u8 allowed_addr[16];
 	__u8 bound_proto;
 	__u8 name_check; /* enum awf_name_check_state */
@@ -533,7 +525,7 @@ enum awf_counter {
  * Maps for `awf-bpf dump` and `status`. The programs never read them; they
  * exist so that the pins of a sandbox describe it without the help of its
  * awf-bpf process: pinned under /sys/fs/bpf/awf-bpf/<sandbox>/ with the
- * policy maps, the learned maps, lo_ports and counters (docs/dump.md).
+ * policy maps, the learned maps, sk_state and counters (docs/dump.md).
  */
 #define AWF_META_VERSION 1
 #define AWF_MAX_DOMAINS 65536

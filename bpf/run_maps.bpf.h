@@ -7,10 +7,14 @@
  * Every variant header (this one, agent_maps.bpf.h) provides the same
  * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
  * POLICY_RELOADS, AWF_CONFIG_AT_LOAD;
- * the maps cidr4, cidr6, learned4, learned6, lo_ports, host_addrs4,
- * host_addrs6, names and counters; scope_current(), scope_of_slot(),
- * scope_of_skb(), counter_add(), lookup_cidr(), lookup_learned(),
- * is_host_addr(), memo_allows(), memo_put() and LO_PORT_KEY().
+ * the maps cidr4, cidr6, learned4, learned6, host_addrs4, host_addrs6,
+ * names and counters; scope_current(), scope_of_slot(), scope_of_skb(),
+ * counter_add(), lookup_cidr(), lookup_learned(), is_host_addr(),
+ * memo_allows() and memo_put(). A variant that counts the loopback ports
+ * its sandboxes serve in a map (the agent's) defines LO_PORTS_COUNTED,
+ * with the map lo_ports and LO_PORT_KEY(). This one does not: `dump`
+ * finds them in the sockets themselves (user/audit/lo_ports_diag.h), so
+ * no program needs to run when a socket is released.
  */
 #ifndef AWF_RUN_MAPS_BPF_H
 #define AWF_RUN_MAPS_BPF_H
@@ -89,18 +93,6 @@ struct {
 	__uint(max_entries, AWF_MAX_LEARNED);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } learned6 SEC(".maps");
-
-/*
- * Not preallocated: a sandbox serves a handful of ports, and filling the
- * free list of 4096 elements took ~0.4 ms of every run's start.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct awf_lo_port_key);
-	__type(value, __u32);
-	__uint(max_entries, AWF_MAX_LO_PORTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} lo_ports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -450,9 +442,5 @@ static __always_inline void memo_put(const struct awf_dst *d)
 	if (memo)
 		*(volatile __u64 *)memo = memo_word(d);
 }
-
-/* A loopback port the sandbox serves on (localhost "sandbox" mode). */
-#define LO_PORT_KEY(name, sl, p, pr) \
-	struct awf_lo_port_key name = { .port = (p), .proto = (pr) }
 
 #endif /* AWF_RUN_MAPS_BPF_H */

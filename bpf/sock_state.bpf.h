@@ -4,8 +4,8 @@
  * awf_sk_state): the destination last allowed, for the packet backstop;
  * the DNS server a redirected query was meant for; the loopback port the
  * socket holds for localhost "sandbox" mode. Also what the programs read
- * of a socket itself. Needs a variant header first (AWF_PIN, lo_ports,
- * scope_current(), LO_PORT_KEY()).
+ * of a socket itself. Needs a variant header first (AWF_PIN,
+ * scope_current(); lo_ports and LO_PORT_KEY() if LO_PORTS_COUNTED).
  */
 #ifndef AWF_SOCK_STATE_BPF_H
 #define AWF_SOCK_STATE_BPF_H
@@ -196,23 +196,27 @@ static __always_inline void src_of_sock(struct bpf_sock *sk, struct awf_src *s)
 }
 
 /*
- * Count a loopback port the sandbox now serves on: a reference per
- * socket, since several may hold it (SO_REUSEPORT, v4 and v6).
+ * Mark the socket as serving a loopback port of the sandbox: what
+ * served_by_sandbox() reads, and what `dump` lists (from the sockets
+ * themselves, or from lo_ports where LO_PORTS_COUNTED: a reference per
+ * socket, since several may hold a port: SO_REUSEPORT, v4 and v6).
  */
 static __always_inline void hold_lo_port(struct bpf_sock *ctx)
 {
 	struct awf_sk_state *st;
-	__u32 one = 1, *refs;
 	struct awf_scope sc;
 
 	if (!scope_current(&sc) || sc.cfg->localhost_mode != AWF_LO_SANDBOX ||
 	    !ctx->src_port)
 		return;
-	LO_PORT_KEY(key, sc.slot, ctx->src_port, ctx->protocol);
 	st = bpf_sk_storage_get(&sk_state, ctx, NULL,
 				BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st || st->bound_port)
 		return;
+#ifdef LO_PORTS_COUNTED
+	__u32 one = 1, *refs;
+
+	LO_PORT_KEY(key, sc.slot, ctx->src_port, ctx->protocol);
 	if (bpf_map_update_elem(&lo_ports, &key, &one, BPF_NOEXIST)) {
 		/* Another socket holds the port too. */
 		refs = bpf_map_lookup_elem(&lo_ports, &key);
@@ -220,11 +224,13 @@ static __always_inline void hold_lo_port(struct bpf_sock *ctx)
 			return;
 		__sync_fetch_and_add(refs, 1);
 	}
-	st->bound_port = key.port;
-	st->bound_proto = key.proto;
+#endif
+	st->bound_port = ctx->src_port;
+	st->bound_proto = ctx->protocol;
 	st->slot = sc.slot;
 }
 
+#ifdef LO_PORTS_COUNTED
 static __always_inline void release_lo_port(struct bpf_sock *ctx)
 {
 	struct awf_sk_state *st;
@@ -239,5 +245,6 @@ static __always_inline void release_lo_port(struct bpf_sock *ctx)
 	if (refs && __sync_fetch_and_add(refs, -1) == 1)
 		bpf_map_delete_elem(&lo_ports, &key);
 }
+#endif /* LO_PORTS_COUNTED */
 
 #endif /* AWF_SOCK_STATE_BPF_H */

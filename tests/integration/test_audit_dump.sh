@@ -5,7 +5,7 @@
 # shellcheck source=../audit_lib.sh
 . "$ROOT/tests/audit_lib.sh"
 
-PINNED_MAPS="cidr4 cidr6 cidr_exact4 cidr_exact6 cidr_ports counters domains learned4 learned6 lo_ports meta names "
+PINNED_MAPS="cidr4 cidr6 cidr_exact4 cidr_exact6 cidr_ports counters domains learned4 learned6 meta names sk_state "
 
 # A HOOK for awf_paused: paused_dump, plus bpftool's view of a pin.
 paused_dump_bpftool() {
@@ -89,6 +89,51 @@ test_audit_dump_counts_match_the_run() {
 	assert_eq 1 "$(dump_get .counters.sendmsg_denied)" "sendmsg_denied"
 	assert_eq '{"not_in_policy":2}' "$(dump_get .counters.denied_by_reason)" "denied_by_reason"
 	assert_eq null "$(dump_get .audit_log)" "audit log"
+}
+
+# lo_ports is read from the sandbox's sockets (no program counts them at
+# release): a socket closed is gone from it, UDP counts, as do two sockets
+# of an SO_REUSEPORT group and one socket shared by two processes once.
+test_audit_dump_lo_ports_follow_the_sockets() {
+	local ready=$TEST_TMP/bound script=$TEST_TMP/bind.py tcp udp group gone
+	tcp=$(free_port)
+	udp=$(free_port)
+	group=$(free_port)
+	gone=$(free_port)
+	cat >"$script" <<EOF
+import os, socket, time
+def sock(kind, port, reuse=False):
+    s = socket.socket(socket.AF_INET, kind)
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("127.0.0.1", port))
+    return s
+t = sock(socket.SOCK_STREAM, $tcp)
+t.listen()
+u = sock(socket.SOCK_DGRAM, $udp)
+g = [sock(socket.SOCK_STREAM, $group, True) for _ in range(2)]
+sock(socket.SOCK_STREAM, $gone).close()
+def pause():
+    for _ in range(300):
+        if os.path.exists("$TEST_TMP/paused.go"):
+            break
+        time.sleep(0.1)
+if os.fork() == 0:
+    pause()
+    os._exit(0)
+open("$ready", "w").close()
+pause()
+EOF
+	awf_paused paused_dump "
+		$PY $script &
+		i=0; while [ ! -e $ready ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done" \
+		--policy "$(policy p)"
+	assert_eq 0 "$AWF_RC" "exit status"
+	assert_eq "{\"port\":$tcp,\"proto\":\"tcp\",\"refs\":1}" "$(dump_get ".lo_ports[] | select(.port == $tcp)")" "a listener held by two processes"
+	assert_eq "{\"port\":$udp,\"proto\":\"udp\",\"refs\":1}" "$(dump_get ".lo_ports[] | select(.port == $udp)")" "a UDP socket"
+	assert_eq "{\"port\":$group,\"proto\":\"tcp\",\"refs\":2}" "$(dump_get ".lo_ports[] | select(.port == $group)")" "an SO_REUSEPORT group"
+	assert_eq "" "$(dump_get ".lo_ports[] | select(.port == $gone)")" "a closed socket"
+	assert_eq 3 "$(dump_get '.lo_ports | length')" "nothing else"
 }
 
 # Who started awf-bpf, as meta records it: the sudo user through sudo.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,13 +11,18 @@
 
 #include "audit/audit_codes.h"
 #include "audit/audit_log.h"
+#include "audit/served_ports.h"
 #include "common/array.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/paths.h"
 #include "kernel/counters.h"
 #include "kernel/map_batch.h"
 #include "audit/dump_json.h"
 #include "dns/learned.h"
 #include "policy/policy.h"
 #include "policy/policy_json.h"
+#include "run/cgroup.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -552,15 +559,6 @@ static void learned_all_json(json_object *arr, const struct pinned *p)
 
 /* ----------------------------------------------------------- lo_ports */
 
-static int lo_cmp(const void *a, const void *b)
-{
-	const struct awf_lo_port_key *x = a, *y = b;
-
-	if (x->proto != y->proto)
-		return x->proto < y->proto ? -1 : 1;
-	return (x->port > y->port) - (x->port < y->port);
-}
-
 json_object *dump_lo_port_json(uint16_t port, uint8_t proto_num, uint32_t refs)
 {
 	json_object *o = json_object_new_object();
@@ -575,20 +573,32 @@ json_object *dump_lo_port_json(uint16_t port, uint8_t proto_num, uint32_t refs)
 	return o;
 }
 
+/*
+ * From the sockets of the sandbox's processes (served_ports.h): nothing
+ * counts the ports as sockets come and go.
+ */
 static void lo_ports_json(json_object *arr, const struct pinned *p)
 {
-	int fd = pinned_fd(p, "lo_ports");
-	struct awf_lo_port_key *keys;
-	uint32_t refs;
+	char root[PATH_MAX], cg[PATH_MAX], err[256];
+	int fd = pinned_fd(p, "sk_state");
+	struct served_port *ports;
 	size_t n;
 
-	keys = dump_map_keys(fd, sizeof(*keys), AWF_MAX_LO_PORTS, lo_cmp, &n);
+	if (fd < 0)
+		return;
+	if (cgroup2_root(root, sizeof(root), err, sizeof(err)) ||
+	    (snprintf(cg, sizeof(cg), "%s/" AWF_CGROUP_DIR "/%s", root,
+		      p->id) >= (int)sizeof(cg) &&
+	     set_err(err, sizeof(err), "%s: cgroup path too long", root)) ||
+	    served_ports(fd, cg, &ports, &n, err, sizeof(err))) {
+		log_warn("%s: the loopback ports it serves: %s", p->id, err);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(fd, &keys[i], &refs))
-			json_object_array_add(
-				arr, dump_lo_port_json(keys[i].port,
-						       keys[i].proto, refs));
-	free(keys);
+		json_object_array_add(arr, dump_lo_port_json(ports[i].port,
+							     ports[i].proto,
+							     ports[i].refs));
+	free(ports);
 }
 
 json_object *dump_sandbox_json(const struct pinned *p, bool full)

@@ -46,7 +46,6 @@
 	X(awf_bind6, BPF_CGROUP_INET6_BIND)               \
 	X(awf_post_bind4, BPF_CGROUP_INET4_POST_BIND)     \
 	X(awf_post_bind6, BPF_CGROUP_INET6_POST_BIND)     \
-	X(awf_sock_release, BPF_CGROUP_INET_SOCK_RELEASE) \
 	X(awf_egress, BPF_CGROUP_INET_EGRESS)
 #define AWF_NAMES_PROGS(X)                  \
 	X(awf_sockops, BPF_CGROUP_SOCK_OPS) \
@@ -64,7 +63,6 @@
 	X(dst_memo) \
 	X(learned4) \
 	X(learned6) \
-	X(lo_ports) \
 	X(counters) \
 	X(host_addrs4) \
 	X(host_addrs6) \
@@ -263,10 +261,8 @@ static void set_core_log(struct loader *l, struct bpf_loader_ctx *ctx)
 
 /*
  * The loopback ports the sandbox serves on matter to localhost "sandbox"
- * mode only: elsewhere post_bind and sock_release stay unattached (they
- * would run for every socket and find nothing to do), and lo_ports (at
- * 4096 entries a vmalloc'd bucket array, ~0.2 ms to create here) gets
- * one entry nothing writes.
+ * mode only: elsewhere post_bind stays unattached (it would run for every
+ * bound socket and find nothing to do).
  */
 static bool serves_loopback(const struct awf_config *cfg)
 {
@@ -279,8 +275,7 @@ static bool hook_needed(const struct awf_config *cfg, int type)
 	if (serves_loopback(cfg))
 		return true;
 	return type != BPF_CGROUP_INET4_POST_BIND &&
-	       type != BPF_CGROUP_INET6_POST_BIND &&
-	       type != BPF_CGROUP_INET_SOCK_RELEASE;
+	       type != BPF_CGROUP_INET6_POST_BIND;
 }
 
 /* A map's size for n entries: the kernel refuses max_entries 0. */
@@ -349,8 +344,6 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 	if (!names && !check_names) {
 		AWF_NAME_MAPS(SHRINK_MAP)
 	}
-	if (!serves_loopback(cfg))
-		skel->maps.lo_ports.max_entries = 1;
 	skel->maps.name_socks.max_entries = check_names ? 0 : 1;
 	set_core_log(l, &skel->ctx);
 	return 0;

@@ -22,7 +22,7 @@
 const char *const pins_maps[PINS_N_MAPS] = {
 	"meta",	    "domains",	   "names",	  "cidr4",
 	"cidr6",    "cidr_exact4", "cidr_exact6", "cidr_ports",
-	"learned4", "learned6",	   "lo_ports",	  "counters",
+	"learned4", "learned6",	   "sk_state",	  "counters",
 };
 
 bool pins_valid_id(const char *id)

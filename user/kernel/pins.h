@@ -6,9 +6,11 @@
  *   /sys/fs/bpf/awf-bpf/            0700, created on first use
  *   /sys/fs/bpf/awf-bpf/run-<pid>/  0700, one per sandbox, <pid> its awf-bpf
  *       meta domains names cidr4 cidr6 cidr_exact4 cidr_exact6 cidr_ports
- *       learned4 learned6 lo_ports counters
+ *       learned4 learned6 sk_state counters
  *
- * bpffs is mounted at /sys/fs/bpf when nothing is. The directory goes at
+ * sk_state (the sockets' state) is pinned for `dump`, which finds the
+ * loopback ports the sandbox serves in its sockets (user/audit/
+ * served_ports.h). bpffs is mounted at /sys/fs/bpf when nothing is. The directory goes at
  * exit, also after a failed set-up; the directory of a sandbox whose
  * awf-bpf is gone (killed) is removed by the next run or `awf-bpf gc`
  * (run/gc.h). The workload never sees bpffs
