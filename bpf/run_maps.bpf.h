@@ -13,7 +13,7 @@
  * memo_allows() and memo_put(). A variant that counts the loopback ports
  * its sandboxes serve in a map (the agent's) defines LO_PORTS_COUNTED,
  * with the map lo_ports and LO_PORT_KEY(). This one does not: `dump`
- * finds them in the sockets themselves (user/audit/lo_ports_diag.h), so
+ * finds them in the sockets themselves (user/audit/served_ports.h), so
  * no program needs to run when a socket is released.
  */
 #ifndef AWF_RUN_MAPS_BPF_H
