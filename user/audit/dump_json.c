@@ -15,7 +15,6 @@
 #include "common/array.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "common/paths.h"
 #include "kernel/counters.h"
 #include "kernel/map_batch.h"
 #include "audit/dump_json.h"
@@ -587,8 +586,7 @@ static void lo_ports_json(json_object *arr, const struct pinned *p)
 	if (fd < 0)
 		return;
 	if (cgroup2_root(root, sizeof(root), err, sizeof(err)) ||
-	    (snprintf(cg, sizeof(cg), "%s/" AWF_CGROUP_DIR "/%s", root,
-		      p->id) >= (int)sizeof(cg) &&
+	    (cgroup_sandbox_path(cg, sizeof(cg), root, p->id) &&
 	     set_err(err, sizeof(err), "%s: cgroup path too long", root)) ||
 	    served_ports(fd, cg, &ports, &n, err, sizeof(err))) {
 		log_warn("%s: the loopback ports it serves: %s", p->id, err);

@@ -9,11 +9,11 @@
  *       learned4 learned6 sk_state counters
  *
  * sk_state (the sockets' state) is pinned for `dump`, which finds the
- * loopback ports the sandbox serves in its sockets (user/audit/
- * served_ports.h). bpffs is mounted at /sys/fs/bpf when nothing is. The directory goes at
- * exit, also after a failed set-up; the directory of a sandbox whose
- * awf-bpf is gone (killed) is removed by the next run or `awf-bpf gc`
- * (run/gc.h). The workload never sees bpffs
+ * loopback ports the sandbox serves in its sockets
+ * (user/audit/served_ports.h). bpffs is mounted at /sys/fs/bpf when
+ * nothing is. The directory goes at exit, also after a failed set-up; the
+ * directory of a sandbox whose awf-bpf is gone (killed) is removed by the
+ * next run or `awf-bpf gc` (run/gc.h). The workload never sees bpffs
  * (spawn.c unmounts it in its mount namespace).
  */
 #ifndef AWF_PINS_H

@@ -81,6 +81,14 @@ static int mkdir_ok_if_exists(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+int cgroup_sandbox_path(char *path, size_t len, const char *root,
+			const char *name)
+{
+	int n = snprintf(path, len, "%s/" AWF_CGROUP_DIR "/%s", root, name);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int cgroup_create(struct sandbox_cgroup *cg, const char *root, const char *name,
 		  char *err, size_t errlen)
 {
@@ -89,8 +97,7 @@ int cgroup_create(struct sandbox_cgroup *cg, const char *root, const char *name,
 	cg->fd = -1;
 	if (snprintf(parent, sizeof(parent), "%s/" AWF_CGROUP_DIR, root) >=
 		    (int)sizeof(parent) ||
-	    snprintf(cg->path, sizeof(cg->path), "%s/%s", parent, name) >=
-		    (int)sizeof(cg->path)) {
+	    cgroup_sandbox_path(cg->path, sizeof(cg->path), root, name)) {
 		return set_err(err, errlen, "cgroup path too long under %s",
 			       root);
 	}

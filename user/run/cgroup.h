@@ -23,6 +23,10 @@ struct sandbox_cgroup {
  */
 int cgroup2_root(char *root, size_t len, char *err, size_t errlen);
 
+/* <root>/awf-bpf/<name> into path: 0, or -1 when it does not fit in len. */
+int cgroup_sandbox_path(char *path, size_t len, const char *root,
+			const char *name);
+
 /* mkdir <root>/awf-bpf/<name>; fd stays open. */
 int cgroup_create(struct sandbox_cgroup *cg, const char *root, const char *name,
 		  char *err, size_t errlen);

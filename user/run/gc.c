@@ -112,8 +112,9 @@ static void sweep_pins_of(const char *cgroup2_root, const char *id,
 	char cg[PATH_MAX], dir[PATH_MAX];
 	struct stat st;
 
-	snprintf(cg, sizeof(cg), "%s/" AWF_CGROUP_DIR "/%s", cgroup2_root, id);
-	if (stat(cg, &st) == 0)
+	/* A path that does not fit names no cgroup of ours: keep the pins. */
+	if (cgroup_sandbox_path(cg, sizeof(cg), cgroup2_root, id) ||
+	    stat(cg, &st) == 0)
 		return; /* kept above, or failed */
 	snprintf(dir, sizeof(dir), AWF_PIN_ROOT "/%s", id);
 	count_removal(r, pins_remove_dir(dir), &r->pin_dirs, "removed pins",
