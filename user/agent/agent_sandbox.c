@@ -59,11 +59,9 @@ static int batch_pair(struct map_batch mb[2], int fd4, int fd6,
 		      uint32_t key4_size, uint32_t key6_size,
 		      uint32_t value_size, size_t n)
 {
-	uint32_t cap = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-
-	if (map_batch_init_cap(&mb[0], fd4, key4_size, value_size, cap))
+	if (map_batch_init(&mb[0], fd4, key4_size, value_size, n, false))
 		return -1;
-	if (map_batch_init_cap(&mb[1], fd6, key6_size, value_size, cap)) {
+	if (map_batch_init(&mb[1], fd6, key6_size, value_size, n, false)) {
 		map_batch_free(&mb[0]);
 		return -1;
 	}
@@ -387,8 +385,8 @@ static void clear_counters(struct agent_bpf *a, uint32_t slot)
 	uint64_t zero = 0;
 	int ret = 0;
 
-	if (map_batch_init_cap(&mb, agent_bpf_counters_fd(a), sizeof(uint32_t),
-			       sizeof(zero), AWF_C_MAX)) {
+	if (map_batch_init(&mb, agent_bpf_counters_fd(a), sizeof(uint32_t),
+			   sizeof(zero), AWF_C_MAX, false)) {
 		log_warn("counters of slot %u: %s", slot, strerror(errno));
 		return;
 	}

@@ -49,13 +49,6 @@ int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
 			   by_element);
 }
 
-int map_batch_init_cap(struct map_batch *b, int fd, uint32_t key_size,
-		       uint32_t value_size, uint32_t cap)
-{
-	return batch_alloc(b, fd, key_size, value_size,
-			   cap < BATCH_ELEMS ? cap : BATCH_ELEMS, false);
-}
-
 /*
  * Whether a batch failed because batches are not there at all: the kernel
  * then leaves count as it was; a refused element sets it to the number

@@ -31,9 +31,6 @@ struct map_batch {
  */
 int map_batch_init(struct map_batch *b, int fd, uint32_t key_size,
 		   uint32_t value_size, size_t n, bool by_element);
-/* As map_batch_init, for a few elements: a queue of cap (> 0). */
-int map_batch_init_cap(struct map_batch *b, int fd, uint32_t key_size,
-		       uint32_t value_size, uint32_t cap);
 /*
  * Queue key/value (BPF_ANY); a full queue is written. -1 with errno when
  * the kernel refused an element: it is element number done + 1.
