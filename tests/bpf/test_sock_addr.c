@@ -44,6 +44,7 @@
 #include "awf.skel.h"
 #include "awf_agent.skel.h"
 #include "kernel/hook_warm.h"
+#include "run/cgroup.h"
 
 /* On lo in the test's namespace: a row that is allowed reaches them. */
 #define ALLOWED4 "198.18.0.10"	   /* CIDR rule 1, port 8080 */
@@ -863,31 +864,12 @@ static void drain_listener(int fd)
 
 static int cgroup2_mount(char *root, size_t len)
 {
-	char line[4096], mnt[PATH_MAX], fstype[64];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int found = 0;
+	char err[256];
 
-	if (!f) {
-		fprintf(stderr, "/proc/self/mountinfo: %s\n", strerror(errno));
-		return -1;
-	}
-	/* "id parent maj:min root mountpoint opts ... - fstype src opts" */
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(sep, " - %63s", fstype) != 1 ||
-		    strcmp(fstype, "cgroup2") != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
-		    strlen(mnt) < len) {
-			strcpy(root, mnt);
-			found = 1;
-		}
-	}
-	fclose(f);
-	if (!found)
-		fprintf(stderr, "no cgroup2 mount in /proc/self/mountinfo\n");
-	return found ? 0 : -1;
+	if (cgroup2_root(root, len, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s\n", err);
+	return -1;
 }
 
 static const char *const cg_children[] = { "agent/inner", "agent", "run",
