@@ -333,6 +333,30 @@ test_agent_run_fast_path() {
 	assert_contains "$AWF_ERR" "inside a sandbox" "why the agent refused the nested run"
 }
 
+# Each sandbox the agent serves leaves nothing open in it: a leaked fd of
+# a removed cgroup keeps that cgroup dying for as long as the agent lives,
+# and a long-lived agent would run out of fds.
+test_agent_run_leaves_no_fd() {
+	local pol before after i
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC" "the first run"
+	wait_for "$AG_LOG" "client gone" || fail "the agent did not see the client go"
+	before=$(ls /proc/"$AG_PID"/fd | wc -l)
+	for ((i = 0; i < 10; i++)); do
+		AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- true
+		assert_eq 0 "$AWF_RC" "run $i"
+	done
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c "client gone" "$AG_LOG")" -ge 11 ] && break
+		sleep 0.05
+	done
+	after=$(ls /proc/"$AG_PID"/fd | wc -l)
+	assert_eq "$before" "$after" "the agent's open fds after 10 more runs"
+}
+
 # A fresh host: no /etc/awf-bpf/agent.json, no policies directory (an
 # /etc/awf-bpf of this machine is hidden by an empty directory in the
 # agent's own mount namespace). The agent starts with the defaults and an

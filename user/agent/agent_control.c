@@ -130,6 +130,12 @@ static void handle_request(struct control_conn *c, const char *buf, size_t len)
 		c->has_sandbox = true;
 		json_object_object_add(reply, "ok", json_object_new_boolean(1));
 		send_json(c, reply, cgroup_fd);
+		/*
+		 * The client has its own copy (SCM_RIGHTS): ours would keep
+		 * the cgroup, removed later by path, a dying cgroup for as
+		 * long as the agent lives, and cost it one fd per sandbox.
+		 */
+		close(cgroup_fd);
 	}
 	json_object_put(reply);
 	json_object_put(req);

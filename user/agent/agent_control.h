@@ -23,8 +23,9 @@ struct event_view;
 struct control_ops {
 	void *ctx;
 	/*
-	 * A client asked for a sandbox: 0 with *cgroup_fd (kept by the
-	 * caller) and the reply's members filled in, or -1 with err.
+	 * A client asked for a sandbox: 0 with *cgroup_fd (sent with the
+	 * reply, then closed) and the reply's members filled in, or -1
+	 * with err.
 	 * conn stays valid until client_gone(conn).
 	 */
 	int (*create)(void *ctx, struct control_conn *conn, pid_t pid,

@@ -151,7 +151,7 @@ static int on_create(void *ctx, struct control_conn *conn, pid_t pid,
 	json_object_object_add(reply, "sandbox",
 			       json_object_new_string(e->label));
 	json_object_object_add(reply, "cgroup", json_object_new_string(rel));
-	*cgroup_fd = cg.fd; /* closed by client_gone's cgroup_remove */
+	*cgroup_fd = cg.fd; /* the client's now: removed by path */
 	agent_state_save(ag);
 	log_info("%s: sandbox for pid %d (slot %u)", rel, (int)pid, e->sb.slot);
 	return 0;
