@@ -366,6 +366,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	    agent_control_open(
 		    &ag->control, ag->cfg.control_socket, group, ag->epfd,
 		    &(struct control_ops){ .ctx = ag,
+					   .prepare = agent_run_ops.prepare,
 					   .create = agent_run_ops.create,
 					   .client_gone =
 						   agent_run_ops.client_gone },
@@ -424,6 +425,9 @@ static void shut_down(struct agent *ag)
 	policy_free(&ag->deny_policy);
 	agent_config_free(&ag->cfg);
 	free(ag->state_text);
+	free(ag->early);
+	ag->early = NULL;
+	ag->n_early = ag->cap_early = 0;
 	ag->state_text = NULL;
 }
 
