@@ -415,6 +415,7 @@ static void shut_down(struct agent *ag)
 {
 	agent_events_drain(&ag->events);
 	agent_state_save(ag);
+	agent_run_drop_early(ag);
 	agent_control_close(&ag->control);
 	agent_uplinks_stop(&ag->uplinks);
 	for (size_t i = 0; i < ag->cfg.n_attach; i++)

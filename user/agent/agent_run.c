@@ -248,11 +248,11 @@ static void remove_run(struct agent *ag, struct agent_entry *e)
 }
 
 /* A client gone before its sandbox was built: what it started goes too. */
-static void remove_early(struct agent *ag, struct run_early *r)
+static void remove_early(struct agent *ag, struct run_early *r, const char *why)
 {
 	struct sandbox_cgroup cg = { .fd = -1 };
 
-	log_info("%s: client gone before its policy", r->cgroup);
+	log_info("%s: %s before its policy", r->cgroup, why);
 	if ((size_t)snprintf(cg.path, sizeof(cg.path), "%s%s", ag->cg2,
 			     r->cgroup) < sizeof(cg.path)) {
 		if (cgroup_kill_all(&cg))
@@ -264,13 +264,19 @@ static void remove_early(struct agent *ag, struct run_early *r)
 	early_forget(ag, r);
 }
 
+void agent_run_drop_early(struct agent *ag)
+{
+	while (ag->n_early)
+		remove_early(ag, &ag->early[ag->n_early - 1], "agent stopping");
+}
+
 static void on_client_gone(void *ctx, struct control_conn *conn)
 {
 	struct agent *ag = ctx;
 	struct run_early *early = early_of(ag, conn);
 
 	if (early) {
-		remove_early(ag, early);
+		remove_early(ag, early, "client gone");
 		return;
 	}
 
