@@ -357,6 +357,30 @@ test_agent_run_leaves_no_fd() {
 	assert_eq "$before" "$after" "the agent's open fds after 10 more runs"
 }
 
+# The host's addresses a new sandbox gets (its own address counts as
+# loopback: refused by default) follow the host's changes, added and
+# removed, although the agent no longer reads them for every sandbox.
+# TEST-NET-1 on a veth of the test's whose peer stays down: a connection
+# to an address of it that is not the host's goes nowhere.
+test_agent_host_addresses_follow_changes() {
+	local pol dev=awftd$$ addr=192.0.2.77
+	ip link add "$dev" type veth peer name "awftp$$" || fail "ip link add $dev"
+	at_exit "ip link del $dev"
+	ip link set "$dev" up
+	ip addr add 192.0.2.1/24 dev "$dev"
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"192.0.2.0/24\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- "$PY" "$PROBE" tcp "$addr" 80 --timeout 0.5
+	assert_not_contains "$AWF_OUT" "err EPERM" "$addr: not the host's, allowed"
+	ip addr add "$addr/32" dev "$dev" || fail "ip addr add"
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- "$PY" "$PROBE" tcp "$addr" 80 --timeout 0.5
+	assert_contains "$AWF_OUT" "err EPERM" "$addr added to the host: loopback, refused"
+	ip addr del "$addr/32" dev "$dev" || fail "ip addr del"
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- "$PY" "$PROBE" tcp "$addr" 80 --timeout 0.5
+	assert_not_contains "$AWF_OUT" "err EPERM" "$addr removed from the host: allowed again"
+}
+
 # fake_agent MODE: tests/tools/fake_agent.py on a socket of its own, with
 # the cgroup FAKE_REL to hand out; FAKE_OUT is what it saw.
 fake_agent() {

@@ -342,6 +342,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	if (policy_finalize(&ag->deny_policy, NULL, NULL, err, errlen))
 		return -1;
 	if (cgroup2_root(ag->cg2, sizeof(ag->cg2), err, errlen) ||
+	    agent_hostaddrs_open(&ag->hostaddrs, err, errlen) ||
 	    kernel_check_btf_present(err, errlen) ||
 	    agent_bpf_load(&ag->bpf, err, errlen) ||
 	    agent_state_load(ag, err, errlen))
@@ -418,6 +419,7 @@ static void shut_down(struct agent *ag)
 	agent_run_drop_early(ag);
 	agent_control_close(&ag->control);
 	agent_uplinks_stop(&ag->uplinks);
+	agent_hostaddrs_close(&ag->hostaddrs);
 	for (size_t i = 0; i < ag->cfg.n_attach; i++)
 		cgroup_watch_close(ag->watch[i]);
 	agent_events_close(&ag->events);
@@ -452,6 +454,7 @@ int agent_serve(const char *config_path, bool config_given)
 	char err[AWF_ERR_LEN] = "";
 
 	agent_config_defaults(&ag.cfg);
+	ag.hostaddrs.fd = -1; /* shut_down() may come before it opens */
 	/* Bad input: a one-line error and exit 125, nothing attached. */
 	if (agent_config_load(&ag.cfg, config_path, config_given, err,
 			      sizeof(err)) ||

@@ -165,6 +165,10 @@ static int create_sandbox(struct agent *ag, struct agent_entry *e,
 		return set_err(err, errlen,
 			       "no free slot (%d sandboxes at most)",
 			       AWF_MAX_SLOTS - 1);
+	if (!unrestricted &&
+	    agent_hostaddrs_get(&ag->hostaddrs, &spec.host_addrs,
+				&spec.n_host_addrs, err, errlen))
+		return -1;
 	carry_over(ag, prev, adopted, &spec);
 	if (agent_sandbox_create(&e->sb, &ag->bpf, ag->epfd, &spec, err,
 				 errlen))

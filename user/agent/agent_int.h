@@ -17,6 +17,7 @@
 #include "agent/agent_config.h"
 #include "agent/agent_control.h"
 #include "agent/agent_events.h"
+#include "agent/agent_hostaddrs.h"
 #include "agent/agent_policies.h"
 #include "agent/agent_sandbox.h"
 #include "agent/agent_uplinks.h"
@@ -83,6 +84,7 @@ struct agent {
 	struct cgroup_watch *watch[AGENT_MAX_ATTACH];
 	struct ev_source watch_src[AGENT_MAX_ATTACH];
 	struct agent_uplinks uplinks;
+	struct agent_hostaddrs hostaddrs; /* for each new sandbox */
 	struct agent_control control;
 	struct agent_events events;
 	bool netns_scan_soon;	 /* a cgroup appeared: look for its namespace */
