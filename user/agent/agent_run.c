@@ -127,6 +127,11 @@ static int on_prepare(void *ctx, struct control_conn *conn, pid_t pid,
 
 	if (check_caller(ag, pid, err, errlen))
 		return -1;
+	/* Each will need a slot: no more of them than slots. */
+	if (ag->n_early >= AWF_MAX_SLOTS - 1)
+		return set_err(err, errlen,
+			       "%zu cgroups already wait for their policy",
+			       ag->n_early);
 	if (array_grow((void **)&ag->early, &ag->cap_early, ag->n_early + 1,
 		       sizeof(*ag->early)))
 		return set_err(err, errlen, "out of memory");
