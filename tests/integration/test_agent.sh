@@ -333,6 +333,117 @@ test_agent_run_fast_path() {
 	assert_contains "$AWF_ERR" "inside a sandbox" "why the agent refused the nested run"
 }
 
+# Each sandbox the agent serves leaves nothing open in it: a leaked fd of
+# a removed cgroup keeps that cgroup dying for as long as the agent lives,
+# and a long-lived agent would run out of fds.
+test_agent_run_leaves_no_fd() {
+	local pol before after i
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- true
+	assert_eq 0 "$AWF_RC" "the first run"
+	wait_for "$AG_LOG" "client gone" || fail "the agent did not see the client go"
+	before=$(ls /proc/"$AG_PID"/fd | wc -l)
+	for ((i = 0; i < 10; i++)); do
+		AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- true
+		assert_eq 0 "$AWF_RC" "run $i"
+	done
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c "client gone" "$AG_LOG")" -ge 11 ] && break
+		sleep 0.05
+	done
+	after=$(ls /proc/"$AG_PID"/fd | wc -l)
+	assert_eq "$before" "$after" "the agent's open fds after 10 more runs"
+}
+
+# The host's addresses a new sandbox gets (its own address counts as
+# loopback: refused by default) follow the host's changes, added and
+# removed, although the agent no longer reads them for every sandbox.
+# TEST-NET-1 on a veth of the test's whose peer stays down: a connection
+# to an address of it that is not the host's goes nowhere.
+test_agent_host_addresses_follow_changes() {
+	local pol dev=awftd$$ addr=192.0.2.77
+	ip link add "$dev" type veth peer name "awftp$$" || fail "ip link add $dev"
+	at_exit "ip link del $dev"
+	ip link set "$dev" up
+	ip addr add 192.0.2.1/24 dev "$dev"
+	agent_setup
+	agent_start
+	pol=$(policy p "\"allow_cidrs\": [\"192.0.2.0/24\"]")
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- "$PY" "$PROBE" tcp "$addr" 80 --timeout 0.5
+	assert_not_contains "$AWF_OUT" "err EPERM" "$addr: not the host's, allowed"
+	ip addr add "$addr/32" dev "$dev" || fail "ip addr add"
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- "$PY" "$PROBE" tcp "$addr" 80 --timeout 0.5
+	assert_contains "$AWF_OUT" "err EPERM" "$addr added to the host: loopback, refused"
+	ip addr del "$addr/32" dev "$dev" || fail "ip addr del"
+	AWF_BPF_AGENT_SOCKET=$AG_SOCK awf_run --policy "$pol" -- "$PY" "$PROBE" tcp "$addr" 80 --timeout 0.5
+	assert_not_contains "$AWF_OUT" "err EPERM" "$addr removed from the host: allowed again"
+}
+
+# fake_agent MODE: tests/tools/fake_agent.py on a socket of its own, with
+# the cgroup FAKE_REL to hand out; FAKE_OUT is what it saw.
+fake_agent() {
+	local i
+	FAKE_SOCK=$TEST_TMP/fake-agent.sock
+	FAKE_REL=/awft-fake-$$/run-1
+	FAKE_OUT=$TEST_TMP/fake-agent.out
+	mkdir -p "$CG2/awft-fake-$$"
+	at_exit fake_agent_teardown
+	bg_start "$PY" "$TOOLS/fake_agent.py" "$FAKE_SOCK" "$CG2" "$FAKE_REL" "$1" "$FAKE_OUT"
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$FAKE_SOCK" ] && return 0
+		sleep 0.05
+	done
+	fail "the fake agent did not start"
+}
+
+fake_agent_teardown() {
+	local d
+	for d in "$CG2$FAKE_REL" "$CG2/awft-fake-$$"; do
+		[ -e "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null
+		rmdir "$d" 2>/dev/null
+	done
+}
+
+# The agent hands out the cgroup ahead of the policy and the sandbox's
+# init starts in it; the sandbox is then refused: the command never runs,
+# run exits 125, and nothing of it is left in the cgroup.
+test_agent_run_early_cgroup_refused() {
+	fake_agent refuse
+	AWF_BPF_AGENT_SOCKET=$FAKE_SOCK awf_run -- sh -c "touch $TEST_TMP/ran"
+	assert_eq 125 "$AWF_RC" "run with the sandbox refused"
+	assert_contains "$AWF_ERR" "refused by the fake agent" "why"
+	[ ! -e "$TEST_TMP/ran" ] || fail "the command ran"
+	wait_for "$FAKE_OUT" left_populated || fail "the fake agent saw no hang-up"
+	assert_contains "$(cat "$FAKE_OUT")" "populated=1" "init in the early cgroup"
+	assert_contains "$(cat "$FAKE_OUT")" "left_populated=0" "the early cgroup emptied"
+}
+
+# The same when the agent goes away instead of answering.
+test_agent_run_early_cgroup_agent_gone() {
+	fake_agent hangup
+	AWF_BPF_AGENT_SOCKET=$FAKE_SOCK awf_run -- sh -c "touch $TEST_TMP/ran"
+	assert_eq 125 "$AWF_RC" "run with the agent gone"
+	assert_contains "$AWF_ERR" "agent: no reply" "why"
+	[ ! -e "$TEST_TMP/ran" ] || fail "the command ran"
+	wait_for "$FAKE_OUT" left_populated || fail "the fake agent saw no hang-up"
+	assert_contains "$(cat "$FAKE_OUT")" "populated=1" "init in the early cgroup"
+	assert_contains "$(cat "$FAKE_OUT")" "left_populated=0" "the early cgroup emptied"
+}
+
+# An agent older than the early cgroup refuses to make it, and serves the
+# sandbox as ever: the command runs in the cgroup of its reply.
+test_agent_run_older_agent() {
+	fake_agent old
+	AWF_BPF_AGENT_SOCKET=$FAKE_SOCK awf_run -- sh -c 'sleep 0.3; echo ran'
+	assert_eq 0 "$AWF_RC" "run through an older agent"
+	assert_eq ran "$AWF_OUT" "the command ran"
+	wait_for "$FAKE_OUT" left_populated || fail "the fake agent saw no hang-up"
+	assert_contains "$(cat "$FAKE_OUT")" "populated=1" "the command in the reply's cgroup"
+	assert_contains "$(cat "$FAKE_OUT")" "left_populated=0" "the cgroup emptied"
+}
+
 # A fresh host: no /etc/awf-bpf/agent.json, no policies directory (an
 # /etc/awf-bpf of this machine is hidden by an empty directory in the
 # agent's own mount namespace). The agent starts with the defaults and an

@@ -342,6 +342,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	if (policy_finalize(&ag->deny_policy, NULL, NULL, err, errlen))
 		return -1;
 	if (cgroup2_root(ag->cg2, sizeof(ag->cg2), err, errlen) ||
+	    agent_hostaddrs_open(&ag->hostaddrs, err, errlen) ||
 	    kernel_check_btf_present(err, errlen) ||
 	    agent_bpf_load(&ag->bpf, err, errlen) ||
 	    agent_state_load(ag, err, errlen))
@@ -366,6 +367,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	    agent_control_open(
 		    &ag->control, ag->cfg.control_socket, group, ag->epfd,
 		    &(struct control_ops){ .ctx = ag,
+					   .prepare = agent_run_ops.prepare,
 					   .create = agent_run_ops.create,
 					   .client_gone =
 						   agent_run_ops.client_gone },
@@ -414,8 +416,10 @@ static void shut_down(struct agent *ag)
 {
 	agent_events_drain(&ag->events);
 	agent_state_save(ag);
+	agent_run_drop_early(ag);
 	agent_control_close(&ag->control);
 	agent_uplinks_stop(&ag->uplinks);
+	agent_hostaddrs_close(&ag->hostaddrs);
 	for (size_t i = 0; i < ag->cfg.n_attach; i++)
 		cgroup_watch_close(ag->watch[i]);
 	agent_events_close(&ag->events);
@@ -424,6 +428,9 @@ static void shut_down(struct agent *ag)
 	policy_free(&ag->deny_policy);
 	agent_config_free(&ag->cfg);
 	free(ag->state_text);
+	free(ag->early);
+	ag->early = NULL;
+	ag->n_early = ag->cap_early = 0;
 	ag->state_text = NULL;
 }
 
@@ -447,6 +454,7 @@ int agent_serve(const char *config_path, bool config_given)
 	char err[AWF_ERR_LEN] = "";
 
 	agent_config_defaults(&ag.cfg);
+	ag.hostaddrs.fd = -1; /* shut_down() may come before it opens */
 	/* Bad input: a one-line error and exit 125, nothing attached. */
 	if (agent_config_load(&ag.cfg, config_path, config_given, err,
 			      sizeof(err)) ||

@@ -59,6 +59,32 @@ static int connect_agent(struct agent_client *c, char *err, size_t errlen)
 		       strerror(errno));
 }
 
+static int send_text(struct agent_client *c, const char *text, char *err,
+		     size_t errlen)
+{
+	if (send(c->src.fd, text, strlen(text), MSG_NOSIGNAL) < 0)
+		return set_err(err, errlen, "agent: send: %s", strerror(errno));
+	return 0;
+}
+
+int agent_client_open(struct agent_client *c, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->src.fd = -1;
+	ret = connect_agent(c, err, errlen);
+	if (ret)
+		return ret;
+	/* An agent older than "cgroup" refuses it, and then serves as ever. */
+	if (send_text(c, "{\"op\":\"cgroup\",\"version\":1}", err, errlen)) {
+		agent_client_close(c);
+		return -1;
+	}
+	c->asked_cgroup = true;
+	return 0;
+}
+
 static int send_request(struct agent_client *c, const struct policy *p,
 			bool audit_allowed, char *err, size_t errlen)
 {
@@ -78,9 +104,8 @@ static int send_request(struct agent_client *c, const struct policy *p,
 			"the policy is too large for the agent's socket (%zu bytes); use --standalone",
 			strlen(text));
 		ret = -1;
-	} else if (send(c->src.fd, text, strlen(text), MSG_NOSIGNAL) < 0) {
-		set_err(err, errlen, "agent: send: %s", strerror(errno));
-		ret = -1;
+	} else {
+		ret = send_text(c, text, err, errlen);
 	}
 	json_object_put(req);
 	return ret;
@@ -109,7 +134,11 @@ static int recv_reply(struct agent_client *c, char *buf, size_t len, int *fd,
 	return 0;
 }
 
-static int parse_reply(struct agent_client *c, const char *buf, int fd,
+/*
+ * An answer: 0 with its "cgroup" (and "sandbox") in c, -1 with err. With
+ * has_fd, a cgroup's fd must have come with it.
+ */
+static int parse_reply(struct agent_client *c, const char *buf, bool has_fd,
 		       char *err, size_t errlen)
 {
 	json_object *r = json_tokener_parse(buf), *v;
@@ -121,7 +150,7 @@ static int parse_reply(struct agent_client *c, const char *buf, int fd,
 		json_object_object_get_ex(r, "error", &v);
 		set_err(err, errlen, "agent refused the sandbox: %s",
 			v ? json_object_get_string(v) : "?");
-	} else if (fd < 0 || !json_object_object_get_ex(r, "cgroup", &v)) {
+	} else if (!has_fd || !json_object_object_get_ex(r, "cgroup", &v)) {
 		set_err(err, errlen, "agent: reply without a cgroup");
 	} else {
 		snprintf(c->cgroup, sizeof(c->cgroup), "%s",
@@ -135,24 +164,63 @@ static int parse_reply(struct agent_client *c, const char *buf, int fd,
 	return ret;
 }
 
-int agent_client_request(struct agent_client *c, const struct policy *p,
-			 bool audit_allowed, int *cgroup_fd, char *err,
-			 size_t errlen)
+/* The answer to "cgroup": its fd, or -1 (refused, or an older agent). */
+static int early_cgroup(struct agent_client *c, int *early_fd, char *err,
+			size_t errlen)
 {
-	char buf[CONTROL_MSG_MAX + 1];
-	int ret, fd = -1;
+	char buf[CONTROL_MSG_MAX + 1], why[AWF_ERR_LEN];
+	int fd = -1;
 
-	memset(c, 0, sizeof(*c));
-	c->src.fd = -1;
-	ret = connect_agent(c, err, errlen);
-	if (ret)
-		return ret;
-	if (send_request(c, p, audit_allowed, err, errlen) ||
-	    recv_reply(c, buf, sizeof(buf), &fd, err, errlen) ||
-	    parse_reply(c, buf, fd, err, errlen)) {
+	*early_fd = -1;
+	if (recv_reply(c, buf, sizeof(buf), &fd, err, errlen))
+		return -1;
+	if (parse_reply(c, buf, fd >= 0, why, sizeof(why))) {
+		/* The sandbox's own reply says why, if it is refused too. */
+		log_debug("no cgroup ahead of the policy: %s", why);
 		if (fd >= 0)
 			close(fd);
+		return 0;
+	}
+	c->early = true;
+	*early_fd = fd;
+	return 0;
+}
+
+int agent_client_request(struct agent_client *c, const struct policy *p,
+			 bool audit_allowed, int *early_fd, char *err,
+			 size_t errlen)
+{
+	int ret;
+
+	*early_fd = -1;
+	if (c->src.fd < 0) {
+		ret = agent_client_open(c, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (send_request(c, p, audit_allowed, err, errlen))
 		return -1;
+	return c->asked_cgroup ? early_cgroup(c, early_fd, err, errlen) : 0;
+}
+
+int agent_client_reply(struct agent_client *c, int *cgroup_fd, char *err,
+		       size_t errlen)
+{
+	char buf[CONTROL_MSG_MAX + 1], early[sizeof(c->cgroup)];
+	int ret, fd = -1;
+
+	snprintf(early, sizeof(early), "%s", c->cgroup);
+	ret = recv_reply(c, buf, sizeof(buf), &fd, err, errlen);
+	if (!ret)
+		ret = parse_reply(c, buf, c->early || fd >= 0, err, errlen);
+	if (!ret && c->early && strcmp(early, c->cgroup))
+		ret = set_err(err, errlen,
+			      "agent: the sandbox is in %.200s, not in %.200s",
+			      c->cgroup, early);
+	if (ret || c->early) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
 	}
 	*cgroup_fd = fd;
 	return 0;

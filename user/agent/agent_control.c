@@ -21,6 +21,7 @@ struct control_conn {
 	struct ev_source src;
 	struct agent_control *ctl;
 	pid_t pid;
+	bool has_cgroup; /* made ahead of the request ("cgroup") */
 	bool has_sandbox;
 };
 
@@ -60,7 +61,7 @@ static void conn_free(struct control_conn *c)
 
 	ev_del(ctl->epfd, &c->src);
 	close(c->src.fd);
-	if (c->has_sandbox)
+	if (c->has_cgroup || c->has_sandbox)
 		ctl->ops.client_gone(ctl->ops.ctx, c);
 	free(c);
 }
@@ -107,31 +108,73 @@ static void reply_error(struct control_conn *c, const char *msg)
 	json_object_put(o);
 }
 
-static void handle_request(struct control_conn *c, const char *buf, size_t len)
+static void reply_ok(struct control_conn *c, json_object *reply, int cgroup_fd)
+{
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	send_json(c, reply, cgroup_fd);
+	/*
+	 * The client has its own copy (SCM_RIGHTS): ours would keep the
+	 * cgroup, removed later by path, a dying cgroup for as long as the
+	 * agent lives, and cost it one fd per sandbox.
+	 */
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
+}
+
+/* {"op": "cgroup"}: the sandbox's cgroup now, its policy to follow. */
+static void handle_cgroup(struct control_conn *c)
 {
 	struct agent_control *ctl = c->ctl;
-	json_object *req, *op, *reply;
+	json_object *reply = json_object_new_object();
 	char err[AWF_ERR_LEN] = "";
 	int cgroup_fd = -1;
 
-	req = json_tokener_parse(buf);
-	if (!req || !json_object_object_get_ex(req, "op", &op) ||
-	    strcmp(json_object_get_string(op), "sandbox")) {
-		reply_error(c, "control: expected {\"op\": \"sandbox\", ...}");
-		json_object_put(req);
-		return;
+	if (c->has_cgroup || c->has_sandbox) {
+		reply_error(
+			c,
+			"control: the cgroup comes before the sandbox, once");
+	} else if (ctl->ops.prepare(ctl->ops.ctx, c, c->pid, reply, &cgroup_fd,
+				    err, sizeof(err))) {
+		reply_error(c, err);
+	} else {
+		c->has_cgroup = true;
+		reply_ok(c, reply, cgroup_fd);
 	}
-	(void)len;
-	reply = json_object_new_object();
+	json_object_put(reply);
+}
+
+static void handle_sandbox(struct control_conn *c, json_object *req)
+{
+	struct agent_control *ctl = c->ctl;
+	json_object *reply = json_object_new_object();
+	char err[AWF_ERR_LEN] = "";
+	int cgroup_fd = -1;
+
 	if (ctl->ops.create(ctl->ops.ctx, c, c->pid, req, reply, &cgroup_fd,
 			    err, sizeof(err))) {
 		reply_error(c, err);
 	} else {
 		c->has_sandbox = true;
-		json_object_object_add(reply, "ok", json_object_new_boolean(1));
-		send_json(c, reply, cgroup_fd);
+		reply_ok(c, reply, cgroup_fd);
 	}
 	json_object_put(reply);
+}
+
+static void handle_request(struct control_conn *c, const char *buf)
+{
+	json_object *req = json_tokener_parse(buf), *op;
+	const char *name = NULL;
+
+	if (req && json_object_object_get_ex(req, "op", &op))
+		name = json_object_get_string(op);
+	if (!name)
+		name = ""; /* not an object, no "op", or "op": null */
+	if (!strcmp(name, "sandbox"))
+		handle_sandbox(c, req);
+	else if (!strcmp(name, "cgroup"))
+		handle_cgroup(c);
+	else
+		reply_error(c, "control: expected {\"op\": \"sandbox\", ...}");
 	json_object_put(req);
 }
 
@@ -157,7 +200,7 @@ static int on_conn(struct ev_source *src, uint32_t events)
 		reply_error(c, "control: one request per connection");
 		return 0;
 	}
-	handle_request(c, buf, (size_t)n);
+	handle_request(c, buf);
 	return 0;
 }
 

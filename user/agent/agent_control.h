@@ -2,8 +2,9 @@
 /*
  * agent_control.h - the agent's end of the control socket
  * (control_proto.h): who may connect (root, or the configured group, by
- * SO_PEERCRED), one request per connection, the reply with the cgroup's
- * fd, then events until the client hangs up.
+ * SO_PEERCRED), one request per connection (after, optionally, one for
+ * its cgroup ahead of it), the reply with the cgroup's fd, then events
+ * until the client hangs up.
  */
 #ifndef AWF_AGENT_CONTROL_H
 #define AWF_AGENT_CONTROL_H
@@ -23,8 +24,18 @@ struct event_view;
 struct control_ops {
 	void *ctx;
 	/*
-	 * A client asked for a sandbox: 0 with *cgroup_fd (kept by the
-	 * caller) and the reply's members filled in, or -1 with err.
+	 * A client asked for its sandbox's cgroup ahead of the policy
+	 * (control_proto.h): 0 with *cgroup_fd (sent with the reply, then
+	 * closed) and the reply's members filled in, or -1 with err. The
+	 * cgroup is conn's until create() takes it or client_gone(conn).
+	 */
+	int (*prepare)(void *ctx, struct control_conn *conn, pid_t pid,
+		       json_object *reply, int *cgroup_fd, char *err,
+		       size_t errlen);
+	/*
+	 * A client asked for a sandbox: 0 with the reply's members filled
+	 * in and *cgroup_fd (sent with the reply, then closed; -1: none,
+	 * the client has it from prepare()), or -1 with err.
 	 * conn stays valid until client_gone(conn).
 	 */
 	int (*create)(void *ctx, struct control_conn *conn, pid_t pid,

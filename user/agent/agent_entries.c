@@ -165,6 +165,10 @@ static int create_sandbox(struct agent *ag, struct agent_entry *e,
 		return set_err(err, errlen,
 			       "no free slot (%d sandboxes at most)",
 			       AWF_MAX_SLOTS - 1);
+	if (!unrestricted &&
+	    agent_hostaddrs_get(&ag->hostaddrs, &spec.host_addrs,
+				&spec.n_host_addrs, err, errlen))
+		return -1;
 	carry_over(ag, prev, adopted, &spec);
 	if (agent_sandbox_create(&e->sb, &ag->bpf, ag->epfd, &spec, err,
 				 errlen))
@@ -280,20 +284,30 @@ static void want(struct agent *ag, enum entry_kind kind, const char *cgroup,
 	log_info("%s: policy %s", cgroup, policy_name);
 }
 
+/* cgroup is base or below it. */
+static bool within(const char *base, const char *cgroup)
+{
+	size_t n = strlen(base);
+
+	return !strncmp(base, cgroup, n) &&
+	       (cgroup[n] == '\0' || cgroup[n] == '/');
+}
+
 static bool owned_by_run(const struct agent *ag, const char *cgroup)
 {
 	for (uint32_t s = 1; s < AWF_MAX_SLOTS; s++) {
 		const struct agent_entry *e = ag->by_slot[s];
 
-		if (e && e->kind == ENTRY_RUN &&
-		    !strncmp(e->cgroup, cgroup, strlen(e->cgroup)) &&
-		    (cgroup[strlen(e->cgroup)] == '\0' ||
-		     cgroup[strlen(e->cgroup)] == '/'))
+		if (e && e->kind == ENTRY_RUN && within(e->cgroup, cgroup))
 			return true;
 	}
 	for (size_t i = 0; i < ag->n_adopted; i++)
 		if (ag->adopted[i].kind == ENTRY_RUN &&
 		    !strcmp(ag->adopted[i].cgroup, cgroup))
+			return true;
+	/* Made ahead of its policy: its sandbox is on the way. */
+	for (size_t i = 0; i < ag->n_early; i++)
+		if (within(ag->early[i].cgroup, cgroup))
 			return true;
 	return false;
 }

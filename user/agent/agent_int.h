@@ -17,6 +17,7 @@
 #include "agent/agent_config.h"
 #include "agent/agent_control.h"
 #include "agent/agent_events.h"
+#include "agent/agent_hostaddrs.h"
 #include "agent/agent_policies.h"
 #include "agent/agent_sandbox.h"
 #include "agent/agent_uplinks.h"
@@ -55,6 +56,17 @@ struct adopted {
 	bool taken;
 };
 
+/*
+ * A run's cgroup, made for its connection ahead of the policy (op
+ * "cgroup"): the client starts the sandbox's processes in it while the
+ * policy is built. Its own until the sandbox's entry takes it over.
+ */
+struct run_early {
+	struct control_conn *conn;
+	char cgroup[AGENT_CGROUP_PATH_MAX]; /* from the cgroup2 root */
+	uint64_t cgroup_id;
+};
+
 struct agent {
 	struct agent_config cfg;
 	struct agent_policy_set policies;
@@ -72,10 +84,13 @@ struct agent {
 	struct cgroup_watch *watch[AGENT_MAX_ATTACH];
 	struct ev_source watch_src[AGENT_MAX_ATTACH];
 	struct agent_uplinks uplinks;
+	struct agent_hostaddrs hostaddrs; /* for each new sandbox */
 	struct agent_control control;
 	struct agent_events events;
-	bool netns_scan_soon; /* a cgroup appeared: look for its namespace */
-	char *state_text;     /* as last written to AWF_AGENT_STATE_FILE */
+	bool netns_scan_soon;	 /* a cgroup appeared: look for its namespace */
+	char *state_text;	 /* as last written to AWF_AGENT_STATE_FILE */
+	struct run_early *early; /* cgroups of runs without a policy yet */
+	size_t n_early, cap_early;
 };
 
 #endif /* AWF_AGENT_INT_H */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent_entries.h"
+#include "common/array.h"
 #include "agent/agent_int.h"
 #include "agent/agent_run.h"
 #include "agent/agent_state.h"
@@ -94,6 +95,64 @@ static int check_caller(struct agent *ag, pid_t pid, char *err, size_t errlen)
 	return inside ? -1 : 0;
 }
 
+static struct run_early *early_of(struct agent *ag,
+				  const struct control_conn *conn)
+{
+	for (size_t i = 0; i < ag->n_early; i++)
+		if (ag->early[i].conn == conn)
+			return &ag->early[i];
+	return NULL;
+}
+
+static void early_forget(struct agent *ag, struct run_early *r)
+{
+	*r = ag->early[--ag->n_early];
+}
+
+/*
+ * The cgroup alone, ahead of the policy: the client clones the sandbox's
+ * init into it while the policy is built. Until the slot is bound the
+ * attach point's default policy applies there (slot_of_cgroup(): the
+ * deepest ancestor's), and nothing runs the command before the client
+ * has the sandbox's reply: its workload waits at its gate.
+ */
+static int on_prepare(void *ctx, struct control_conn *conn, pid_t pid,
+		      json_object *reply, int *cgroup_fd, char *err,
+		      size_t errlen)
+{
+	struct agent *ag = ctx;
+	struct sandbox_cgroup cg = { .fd = -1 };
+	struct run_early r = { .conn = conn };
+	char label[32];
+
+	if (check_caller(ag, pid, err, errlen))
+		return -1;
+	/* Each will need a slot: no more of them than slots. */
+	if (ag->n_early >= AWF_MAX_SLOTS - 1)
+		return set_err(err, errlen,
+			       "%zu cgroups already wait for their policy",
+			       ag->n_early);
+	if (array_grow((void **)&ag->early, &ag->cap_early, ag->n_early + 1,
+		       sizeof(*ag->early)))
+		return set_err(err, errlen, "out of memory");
+	if (run_cgroup(ag, pid, r.cgroup, sizeof(r.cgroup), &cg, err, errlen))
+		return -1;
+	if (cgroup_id_at(cg.fd, "", &r.cgroup_id, err, errlen)) {
+		close(cg.fd);
+		rmdir(cg.path);
+		return -1;
+	}
+	ag->early[ag->n_early++] = r;
+	snprintf(label, sizeof(label), "run-%d", (int)pid);
+	json_object_object_add(reply, "sandbox", json_object_new_string(label));
+	json_object_object_add(reply, "cgroup",
+			       json_object_new_string(r.cgroup));
+	*cgroup_fd = cg.fd;
+	log_debug("%s: cgroup for pid %d, ahead of its policy", r.cgroup,
+		  (int)pid);
+	return 0;
+}
+
 static struct policy *policy_of_request(json_object *req, char *err,
 					size_t errlen)
 {
@@ -125,20 +184,26 @@ static int on_create(void *ctx, struct control_conn *conn, pid_t pid,
 {
 	struct agent *ag = ctx;
 	struct sandbox_cgroup cg = { .fd = -1 };
+	struct run_early *early = early_of(ag, conn);
 	char rel[AGENT_CGROUP_PATH_MAX];
 	struct agent_entry *e;
 	struct policy *p;
 	json_object *aa;
 	uint64_t id;
 
+	/* Again: the policy is chosen now. */
 	if (check_caller(ag, pid, err, errlen))
 		return -1;
 	p = policy_of_request(req, err, errlen);
 	if (!p)
 		return -1;
-	if (run_cgroup(ag, pid, rel, sizeof(rel), &cg, err, errlen) ||
-	    cgroup_id_at(cg.fd, "", &id, err, errlen))
+	if (early) {
+		snprintf(rel, sizeof(rel), "%s", early->cgroup);
+		id = early->cgroup_id;
+	} else if (run_cgroup(ag, pid, rel, sizeof(rel), &cg, err, errlen) ||
+		   cgroup_id_at(cg.fd, "", &id, err, errlen)) {
 		goto fail;
+	}
 	e = agent_entry_build(
 		ag, ENTRY_RUN, rel, id, "run", p,
 		json_object_object_get_ex(req, "audit_allowed", &aa) &&
@@ -146,16 +211,19 @@ static int on_create(void *ctx, struct control_conn *conn, pid_t pid,
 		err, errlen);
 	if (!e)
 		goto fail;
+	if (early)
+		early_forget(ag, early); /* the entry's now */
 	e->conn = conn;
 	snprintf(e->label, sizeof(e->label), "run-%d", (int)pid);
 	json_object_object_add(reply, "sandbox",
 			       json_object_new_string(e->label));
 	json_object_object_add(reply, "cgroup", json_object_new_string(rel));
-	*cgroup_fd = cg.fd; /* closed by client_gone's cgroup_remove */
+	*cgroup_fd = cg.fd; /* -1 if early: the client has it already */
 	agent_state_save(ag);
 	log_info("%s: sandbox for pid %d (slot %u)", rel, (int)pid, e->sb.slot);
 	return 0;
 fail:
+	/* An early cgroup stays the connection's: client_gone removes it. */
 	policy_free(p);
 	free(p);
 	if (cg.fd >= 0) {
@@ -184,9 +252,38 @@ static void remove_run(struct agent *ag, struct agent_entry *e)
 	agent_state_save(ag);
 }
 
+/* A client gone before its sandbox was built: what it started goes too. */
+static void remove_early(struct agent *ag, struct run_early *r, const char *why)
+{
+	struct sandbox_cgroup cg = { .fd = -1 };
+
+	log_info("%s: %s before its policy", r->cgroup, why);
+	if ((size_t)snprintf(cg.path, sizeof(cg.path), "%s%s", ag->cg2,
+			     r->cgroup) < sizeof(cg.path)) {
+		if (cgroup_kill_all(&cg))
+			log_error("%s still populated: left in place",
+				  r->cgroup);
+		else if (cgroup_remove(&cg))
+			log_warn("rmdir %s: %s", cg.path, strerror(errno));
+	}
+	early_forget(ag, r);
+}
+
+void agent_run_drop_early(struct agent *ag)
+{
+	while (ag->n_early)
+		remove_early(ag, &ag->early[ag->n_early - 1], "agent stopping");
+}
+
 static void on_client_gone(void *ctx, struct control_conn *conn)
 {
 	struct agent *ag = ctx;
+	struct run_early *early = early_of(ag, conn);
+
+	if (early) {
+		remove_early(ag, early, "client gone");
+		return;
+	}
 
 	for (uint32_t s = 1; s < AWF_MAX_SLOTS; s++) {
 		struct agent_entry *e = ag->by_slot[s];
@@ -200,6 +297,7 @@ static void on_client_gone(void *ctx, struct control_conn *conn)
 }
 
 const struct control_ops agent_run_ops = {
+	.prepare = on_prepare,
 	.create = on_create,
 	.client_gone = on_client_gone,
 };

@@ -14,7 +14,6 @@
 #include "kernel/map_batch.h"
 #include "common/error.h"
 #include "dns/dns_forward.h"
-#include "kernel/hostaddr.h"
 #include "policy/domain_match.h"
 #include "dns/learned.h"
 #include "common/log.h"
@@ -196,22 +195,19 @@ static int write_rules(const struct agent_sandbox *sb, struct agent_bpf *a,
 	return 0;
 }
 
+/* The host's addresses as of this sandbox's creation (agent_hostaddrs.h). */
 static int fill_rules(struct agent_sandbox *sb, struct agent_bpf *a,
-		      const struct policy *p, char *err, size_t errlen)
+		      const struct agent_sandbox_spec *spec, char *err,
+		      size_t errlen)
 {
-	struct policy_cidr *local = NULL;
-	size_t n_local = 0;
-	int ret;
+	const struct policy_cidr *local = spec->host_addrs;
+	size_t n_local = spec->n_host_addrs;
 
-	/* Read at each sandbox's creation: addresses may have changed. */
-	if (host_local_addrs(&local, &n_local, err, errlen))
+	if (rules_build(&sb->rules, spec->policy, local, n_local, err,
+			errlen) ||
+	    agent_sandbox_add_sources(sb, a, local, n_local, err, errlen))
 		return -1;
-	ret = rules_build(&sb->rules, p, local, n_local, err, errlen);
-	if (!ret)
-		ret = agent_sandbox_add_sources(sb, a, local, n_local, err,
-						errlen);
-	free(local);
-	return ret ? -1 : write_rules(sb, a, err, errlen);
+	return write_rules(sb, a, err, errlen);
 }
 
 static int open_learned(struct agent_sandbox *sb, struct agent_bpf *a,
@@ -311,9 +307,8 @@ int agent_sandbox_create(struct agent_sandbox *sb, struct agent_bpf *a,
 	sb->slot = spec->slot;
 	sb->learned_set = spec->learned_set;
 	sb->unrestricted = spec->unrestricted;
-	if (!spec->unrestricted &&
-	    (fill_rules(sb, a, spec->policy, err, errlen) ||
-	     open_dns(sb, a, epfd, spec, err, errlen)))
+	if (!spec->unrestricted && (fill_rules(sb, a, spec, err, errlen) ||
+				    open_dns(sb, a, epfd, spec, err, errlen)))
 		goto fail;
 	/* Rules before config: a hook that finds the config finds its rules. */
 	if (write_config(sb, a, spec, err, errlen))

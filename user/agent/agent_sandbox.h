@@ -54,6 +54,9 @@ struct agent_sandbox_spec {
 	/* The predecessor's store (reload): taken over, with its names. */
 	struct learned_store *learned;
 	uint16_t dns_port; /* 0: any free port */
+	/* The host's addresses now: loopback to the rules, and sources. */
+	const struct policy_cidr *host_addrs;
+	size_t n_host_addrs;
 	dns_decision_cb on_dns;
 	void *on_dns_ctx;
 };

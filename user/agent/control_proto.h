@@ -3,19 +3,29 @@
  * control_proto.h - what `awf-bpf run` and the agent say to each other on
  * the control socket (SOCK_SEQPACKET: one message, one datagram).
  *
+ *   run -> agent  {"op": "cgroup", "version": 1} (optional, first): the
+ *                  sandbox's cgroup ahead of its policy
+ *   agent -> run  {"ok": true, "sandbox": "run-<pid>", "cgroup":
+ *                  "<attach point>/run-<pid>-<n>"} with the cgroup's
+ *                  directory fd (SCM_RIGHTS), or {"ok": false, "error":
+ *                  "..."} (an agent older than "cgroup" says so too)
  *   run -> agent  {"op": "sandbox", "version": 1, "policy": {policy v1,
  *                  normalized}, "audit_allowed": bool}
- *   agent -> run  {"ok": true, "sandbox": "run-<pid>", "cgroup":
- *                  "/awf-bpf/run-<pid>"} with the cgroup's directory fd
- *                  (SCM_RIGHTS), or {"ok": false, "error": "..."}
+ *   agent -> run  {"ok": true, "sandbox": "run-<pid>", "cgroup": "..."},
+ *                  with the cgroup's fd unless it came ahead (the same
+ *                  cgroup), or {"ok": false, "error": "..."}
  *   agent -> run  then, for as long as the connection lasts:
  *                  CONTROL_MSG_EVENT + struct awf_event + domain (NUL-
  *                  terminated, "" for none) and, for the kinds of struct
  *                  awf_name_event only, its name (NUL-terminated); or
  *                  CONTROL_MSG_DNS + a JSON object of struct dns_decision.
  *
- * The sandbox lives while the connection does: when run hangs up, the
- * agent kills what is left in the cgroup and removes it.
+ * Each request gets one answer, in order. A cgroup that came ahead has no
+ * policy of its own until the sandbox's "ok" (its attach point's default
+ * applies there): run starts the sandbox's init in it meanwhile, and the
+ * command only after that "ok". The sandbox (or the early cgroup) lives
+ * while the connection does: when run hangs up, the agent kills what is
+ * left in the cgroup and removes it.
  */
 #ifndef AWF_CONTROL_PROTO_H
 #define AWF_CONTROL_PROTO_H

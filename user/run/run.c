@@ -39,11 +39,13 @@
 #define MAX_PROXY_ENV 8
 
 /*
- * The one run of the process: its loader may start before the policy is
- * read (run_prepare()), so it outlives cmd_run()'s frames but not by much.
+ * The one run of the process: its loader may start, or its agent
+ * connection open, before the policy is read (run_prepare()), so they
+ * outlive cmd_run()'s frames but not by much.
  */
 static struct loader run_loader = { .cgroup_fd = -1 };
 static bool run_loader_prepared;
+static struct agent_client run_agent = { .src = { .fd = -1 } };
 
 /* Signals a supervisor is sent that belong to the workload. */
 static const int forwarded_signals[] = { SIGINT,  SIGTERM, SIGHUP,
@@ -468,13 +470,9 @@ static void publish(struct run_state *s)
 		err, s->sandbox_id);
 }
 
-/*
- * The agent built the sandbox (programs, maps, DNS endpoint) and gave us
- * its cgroup: what is left is the workload, its events and its lifetime.
- */
-static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
+/* The agent's cgroup (s->cg.fd), as it named it. */
+static int agent_cgroup(struct run_state *s, char *err, size_t errlen)
 {
-	s->from_agent = true;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "%.31s",
 		 s->agent.sandbox);
 	if ((size_t)snprintf(s->cg.path, sizeof(s->cg.path), "%s%s",
@@ -484,6 +482,15 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
 		return set_err(err, errlen, "the agent's cgroup %.400s",
 			       s->agent.cgroup);
 	}
+	return 0;
+}
+
+/*
+ * The agent built the sandbox (programs, maps, DNS endpoint) and gave us
+ * its cgroup: what is left is the workload, its events and its lifetime.
+ */
+static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
+{
 	if (events_open(&s->events, -1, s->epfd, s->opts->audit_log,
 			s->sandbox_id, err, errlen))
 		return -1;
@@ -547,18 +554,33 @@ static int load_beside_spawn(struct run_state *s, char *err, size_t errlen)
 	return ret ? -1 : 0;
 }
 
-/* 1: no agent; 0: the agent's sandbox is set up; -1: failure. */
+/*
+ * 1: no agent; 0: the agent's sandbox is set up; -1: failure. A cgroup
+ * the agent made ahead of the policy gets the sandbox's init (behind its
+ * gate: start_workload() opens it) while the agent builds the sandbox; a
+ * refusal then kills it (tear_down()) before the command ever ran.
+ */
 static int try_agent(struct run_state *s, char *err, size_t errlen)
 {
-	int ret;
+	int ret, early_fd;
 
 	if (s->opts->standalone)
 		return 1;
 	ret = agent_client_request(&s->agent, s->opts->policy,
-				   s->opts->audit_allowed, &s->cg.fd, err,
+				   s->opts->audit_allowed, &early_fd, err,
 				   errlen);
 	if (ret)
 		return ret;
+	s->from_agent = true;
+	if (early_fd >= 0) {
+		s->cg.fd = early_fd;
+		if (agent_cgroup(s, err, errlen) ||
+		    spawn_behind_gate(s, err, errlen))
+			return -1;
+	}
+	if (agent_client_reply(&s->agent, &s->cg.fd, err, errlen) ||
+	    (early_fd < 0 && agent_cgroup(s, err, errlen)))
+		return -1;
 	return set_up_with_agent(s, err, errlen) ? -1 : 0;
 }
 
@@ -695,7 +717,12 @@ void run_prepare(const struct run_options *opts)
 {
 	char err[AWF_ERR_LEN];
 
-	if (!opts->standalone && access(agent_client_socket(), F_OK) == 0)
+	/*
+	 * The agent makes the sandbox's cgroup while the policy is read. A
+	 * failure: try_agent() tries again, and says why.
+	 */
+	if (!opts->standalone && access(agent_client_socket(), F_OK) == 0 &&
+	    agent_client_open(&run_agent, err, sizeof(err)) != 1)
 		return;
 	/* On failure set_up() tries again, and says why. */
 	run_loader_prepared = !loader_prepare(&run_loader, err, sizeof(err));
@@ -703,6 +730,7 @@ void run_prepare(const struct run_options *opts)
 
 void run_discard(void)
 {
+	agent_client_close(&run_agent);
 	if (run_loader_prepared)
 		loader_close(&run_loader);
 	run_loader_prepared = false;
@@ -720,7 +748,7 @@ int run_sandbox(const struct run_options *opts)
 		.kill_src = { .fd = -1 },
 		.child_src = { .fd = -1 },
 		.gate = { .rfd = -1, .wfd = -1 },
-		.agent = { .src = { .fd = -1 } },
+		.agent = run_agent, /* connected by run_prepare(), or not */
 	};
 	char err[AWF_ERR_LEN] = "";
 	int status;
