@@ -497,17 +497,22 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
 /*
  * While the kernel verifies the programs (the loader program: tens of
  * ms, on a thread and a CPU of its own where there is one), the main
- * thread makes the cgroup, spawns the sandbox behind its gate (the main
- * thread: PR_SET_PDEATHSIG is about the thread that cloned init), builds
- * the name table, turns the hooks on (hook_warm.h) and, once the core
- * has loaded, fills the maps. Nothing here reads the loader but the hooks
- * loader_open_core() noted and the core's maps (loader_wait_core()).
+ * thread sweeps what a dead run of our pid left (after the loader's
+ * start, which needs none of it), makes the cgroup, spawns the sandbox
+ * behind its gate (the main thread: PR_SET_PDEATHSIG is about the thread
+ * that cloned init), builds the name table, turns the hooks on
+ * (hook_warm.h) and, once the core has loaded, fills the maps. Nothing
+ * here reads the loader but the hooks loader_open_core() noted and the
+ * core's maps (loader_wait_core()).
  */
 static int beside_load(struct run_state *s, char *err, size_t errlen)
 {
+	struct gc_report swept = { .verbose = false };
 	const int *hooks;
 	size_t n_hooks;
 
+	/* Our names: a dead run of our pid may hold them. Others: sweep_later() */
+	gc_sweep_id(s->cgroup2_root, s->sandbox_id, &swept);
 	if (cgroup_create(&s->cg, s->cgroup2_root, s->sandbox_id, err,
 			  errlen) ||
 	    spawn_behind_gate(s, err, errlen) ||
@@ -564,10 +569,7 @@ static int try_agent(struct run_state *s, char *err, size_t errlen)
 
 static int set_up(struct run_state *s, char *err, size_t errlen)
 {
-	struct gc_report swept = { .verbose = false };
-	char *root = s->cgroup2_root;
-
-	if (cgroup2_root(root, sizeof(s->cgroup2_root), err, errlen))
+	if (cgroup2_root(s->cgroup2_root, sizeof(s->cgroup2_root), err, errlen))
 		return -1;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
@@ -590,8 +592,6 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	    open_dns_endpoint(s, err, errlen))
 		return -1;
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
-	/* A dead run of our pid may hold the names; the rest: sweep_later() */
-	gc_sweep_id(root, s->sandbox_id, &swept);
 	if (load_beside_spawn(s, err, errlen) ||
 	    (!s->maps_filled && fill_maps(s, err, errlen)) ||
 	    loader_attach(s->loader, s->cg.fd, err, errlen))
