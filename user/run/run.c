@@ -679,7 +679,6 @@ static void tear_down(struct run_state *s)
 	if (s->events_open) {
 		s->events.summary_json = s->opts->summary_json;
 		events_finish(&s->events, final_status(s), s->opts->quiet);
-		events_close(&s->events);
 	}
 	agent_client_close(&s->agent);
 	sandbox_unpublish(&s->pub);
@@ -687,14 +686,19 @@ static void tear_down(struct run_state *s)
 
 /*
  * The run's own descriptors (the programs', the maps', the DNS
- * endpoint's sockets: a hundred) and memory, which are nothing to anyone
- * but this process once tear_down() is done. After the command, they are
- * left to the process's exit, which follows: it closes them without a
- * system call each (0.2 ms less between the command's exit and ours). A
- * set-up that failed releases them (its loader threads may still run).
+ * endpoint's sockets: a hundred), mappings (the ring buffer's) and
+ * memory, which are nothing to anyone but this process once tear_down()
+ * is done. After the command, they are left to the process's exit, which
+ * follows: it closes them without a system call each and unmaps without
+ * a TLB shootdown of the CPUs the loader's threads ran on (0.2 ms, and
+ * 0.15 ms for the ring buffer, less between the command's exit and
+ * ours). A set-up that failed releases them (its loader threads may
+ * still run).
  */
 static void release(struct run_state *s)
 {
+	if (s->events_open)
+		events_close(&s->events);
 	hook_warm_release(&s->warm, false);
 	loader_close(s->loader);
 	dns_fwd_free(s->dns);
