@@ -233,9 +233,9 @@ test_failclosed_sigkill_while_workload_at_gate() {
 
 # The sandbox is spawned while the programs are loaded, and its workload
 # waits right before exec: a set-up that fails after that point (here:
-# the audit log cannot be opened, which happens once every program is
-# attached) must not let the command run, and must leave no process
-# behind.
+# the audit log cannot be opened, which happens once the core's maps
+# exist, while the groups load) must not let the command run, and must
+# leave no process behind.
 test_failclosed_setup_fails_after_spawn() {
 	local pol snap=$TEST_TMP/state-before
 	awf_state_snapshot | sort >"$snap"

@@ -396,6 +396,7 @@ void events_finish(struct events *ev, int status, bool quiet)
 	}
 	if (ev->audit.f)
 		audit_log_end(&ev->audit, status, have ? c : NULL, ev->lost);
+	audit_log_close(&ev->audit);
 	for (unsigned int i = 0; i <= AWF_R_MAX; i++)
 		report_held(log_limit_flush(&ev->dns_lines[i]), i);
 	/* Never silent, whatever the log level. */

@@ -61,10 +61,12 @@ void events_start(struct events *ev, pid_t pid, char *const *argv,
 		  uint64_t cgroup_id);
 /*
  * After the last process of the sandbox is gone: drain, report events
- * lost, the "end" line (status -1: the command never ran), and unless
- * quiet the summary of denials on stderr.
+ * lost, the "end" line (status -1: the command never ran) and close the
+ * audit log (its last write's error reported), and unless quiet the
+ * summary of denials on stderr.
  */
 void events_finish(struct events *ev, int status, bool quiet);
+/* The rest: the ring buffer's reader and mappings, the summary. */
 void events_close(struct events *ev);
 
 struct dns_decision;

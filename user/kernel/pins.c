@@ -113,11 +113,28 @@ int pins_create(struct pins *p, const char *sandbox, pins_fd_of fd_of,
 	return 0;
 }
 
+/*
+ * Our own directory holds the pins we made: unlinked by name, on the
+ * way to awf-bpf's exit, without reading the directory (opendir()'s
+ * buffer, two getdents). Anything else there (ENOTEMPTY) goes as a dead
+ * namesake's directory does.
+ */
 void pins_remove(struct pins *p)
 {
+	char path[PATH_MAX * 2];
+	int ret;
+
 	if (!p->dir[0])
 		return;
-	if (pins_remove_dir(p->dir) && errno != ENOENT)
+	for (size_t i = 0; i < PINS_N_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, pins_maps[i]);
+		if (unlink(path) && errno != ENOENT)
+			log_warn("unlink %s: %s", path, strerror(errno));
+	}
+	ret = rmdir(p->dir);
+	if (ret && errno == ENOTEMPTY)
+		ret = pins_remove_dir(p->dir);
+	if (ret && errno != ENOENT)
 		log_warn("removing %s: %s", p->dir, strerror(errno));
 	else
 		log_debug("pins removed: %s", p->dir);

@@ -14,7 +14,7 @@
  * nothing is. The directory goes at exit, also after a failed set-up; the
  * directory of a sandbox whose awf-bpf is gone (killed) is removed by the
  * next run or `awf-bpf gc` (run/gc.h). The workload never sees bpffs
- * (spawn.c unmounts it in its mount namespace).
+ * (spawn.c covers it in its mount namespace).
  */
 #ifndef AWF_PINS_H
 #define AWF_PINS_H

@@ -42,6 +42,11 @@ struct run_options {
  */
 void run_prepare(const struct run_options *opts);
 void run_discard(void);
+/*
+ * Once per process, last: when it returns nothing of the sandbox is left
+ * (cgroup, processes, pins), but after a command that ran, the run's own
+ * descriptors and memory are left to the process's exit (run.c).
+ */
 int run_sandbox(const struct run_options *opts);
 
 #endif /* AWF_RUN_H */
