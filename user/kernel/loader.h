@@ -19,6 +19,7 @@
 
 #include "awf.h"
 #include "kernel/group_load.h"
+#include "kernel/hook_warm.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 
@@ -153,8 +154,13 @@ int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
  */
 int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
 			   size_t n, char *err, size_t errlen);
-/* All programs or none: a partial attach is rolled back. */
-int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen);
+/*
+ * All programs or none: a partial attach is rolled back. warm: the hooks
+ * turned on for cgroup_fd (hook_warm_attach()), whose programs the
+ * sandbox's replace, or NULL.
+ */
+int loader_attach(struct loader *l, int cgroup_fd, struct hook_warm *warm,
+		  char *err, size_t errlen);
 void loader_detach(struct loader *l);
 void loader_close(struct loader *l);
 

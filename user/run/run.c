@@ -594,7 +594,7 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	gc_sweep_id(root, s->sandbox_id, &swept);
 	if (load_beside_spawn(s, err, errlen) ||
 	    (!s->maps_filled && fill_maps(s, err, errlen)) ||
-	    loader_attach(s->loader, s->cg.fd, err, errlen))
+	    loader_attach(s->loader, s->cg.fd, &s->warm, err, errlen))
 		return -1;
 	if (events_open(&s->events, loader_map_fd(s->loader, "events"), s->epfd,
 			s->opts->audit_log, s->sandbox_id, err, errlen))
