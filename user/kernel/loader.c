@@ -442,6 +442,16 @@ int loader_open_core(struct loader *l, const struct awf_config *cfg,
 	return set_err(err, errlen, "loading BPF programs: out of memory");
 }
 
+void loader_size_name_maps(struct loader *l, size_t n_domains, bool exact)
+{
+	struct awf_core_lskel *skel = l->core;
+
+	skel->maps.domains.max_entries = map_size(
+		n_domains < AWF_MAX_DOMAINS ? n_domains : AWF_MAX_DOMAINS);
+	if (!exact)
+		skel->maps.exact_names.max_entries = 1;
+}
+
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
