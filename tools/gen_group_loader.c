@@ -9,14 +9,18 @@
  * libbpf writes the group's light-skeleton loader program (as `bpftool
  * gen skeleton -L` does); in it, each map's BPF_MAP_CREATE becomes a read
  * of the map's fd from the loader context (a table group_load.c appends
- * to it), and the write of .rodata's initial value
- * and its freeze are skipped: the core's loader did both, on the map the
- * group's programs then use. The group must declare the core's maps in
- * the core's order (the same headers): checked here, and every rewritten
- * instruction is checked against the pattern libbpf emits, so that a
- * libbpf that writes its loader otherwise fails the build, not a run.
+ * to it), and the write of .rodata's initial value and its freeze are
+ * skipped: the core's loader did both, on the map the group's programs
+ * then use. The instructions that only filled those calls' attributes
+ * are dropped, every jump's offset counted again: a third fewer
+ * instructions for the kernel to verify in each group's loader program.
+ * The group must declare the core's maps in the core's order (the same
+ * headers): checked here, and every rewritten or dropped instruction is
+ * checked against the pattern libbpf emits, so that a libbpf that writes
+ * its loader otherwise fails the build, not a run.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -221,20 +225,129 @@ static size_t fd_table_off(int n_maps, int n_progs)
 	       n_progs * sizeof(struct bpf_prog_desc);
 }
 
-static int rewrite(struct bpf_insn *in, size_t n,
+static bool is_ld_map_value(const struct bpf_insn *in, int reg)
+{
+	return in->code == (BPF_LD | BPF_DW | BPF_IMM) && in->dst_reg == reg &&
+	       in->src_reg == BPF_PSEUDO_MAP_IDX_VALUE;
+}
+
+/* LD_IMM64 r1, &attr.field; STX [r1] = r0: a store into [lo, hi). */
+static bool is_attr_store(const struct bpf_insn *in, __s64 lo, __s64 hi)
+{
+	return is_ld_map_value(in, BPF_REG_1) && in[1].imm >= lo &&
+	       in[1].imm < hi && in[2].code == (BPF_STX | BPF_MEM | BPF_W) &&
+	       in[2].dst_reg == BPF_REG_1 && in[2].src_reg == BPF_REG_0 &&
+	       !in[2].off;
+}
+
+static bool is_ldx_r0(const struct bpf_insn *in)
+{
+	return BPF_CLASS(in->code) == BPF_LDX &&
+	       BPF_MODE(in->code) == BPF_MEM && in->dst_reg == BPF_REG_0;
+}
+
+/*
+ * The code that only fills a removed call's attributes goes with it: its
+ * arguments (MOV R1; LD_IMM64 R2; MOV R3) and, before a map's, what
+ * libbpf moves into its BPF_MAP_CREATE attributes (r0 = a value, maybe
+ * "if r0 == 0 skip"; then a store into the attributes, [attr, attr +
+ * size) of the data): nothing reads them once the call is gone, and the
+ * verifier of the loader program is spared ~13 instructions a map.
+ */
+static void drop_call_args(const struct bpf_insn *in, size_t k, bool create,
+			   bool *drop)
+{
+	__s64 lo = in[k - 2].imm, hi = lo + in[k - 1].imm;
+	size_t j = k - 4;
+
+	for (size_t i = j; i < k; i++)
+		drop[i] = true;
+	while (create) {
+		if (j >= 4 && is_ldx_r0(&in[j - 4]) &&
+		    is_attr_store(&in[j - 3], lo, hi)) {
+			j -= 4;
+			for (size_t i = j; i < j + 4; i++)
+				drop[i] = true;
+		} else if (j >= 5 && is_ldx_r0(&in[j - 5]) &&
+			   in[j - 4].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+			   in[j - 4].dst_reg == BPF_REG_0 && !in[j - 4].imm &&
+			   in[j - 4].off == 3 &&
+			   is_attr_store(&in[j - 3], lo, hi)) {
+			j -= 5;
+			for (size_t i = j; i < j + 5; i++)
+				drop[i] = true;
+		} else {
+			break;
+		}
+	}
+}
+
+static bool is_jump(const struct bpf_insn *in)
+{
+	__u8 op = BPF_OP(in->code);
+
+	return (BPF_CLASS(in->code) == BPF_JMP ||
+		BPF_CLASS(in->code) == BPF_JMP32) &&
+	       op != BPF_CALL && op != BPF_EXIT;
+}
+
+/*
+ * The instructions not dropped, in their order, every jump's offset
+ * counted again. A jump into dropped code fails the build: only code
+ * that jumps over itself is dropped. *n: the new count.
+ */
+static int compact(struct bpf_insn *in, size_t *n, const bool *drop)
+{
+	size_t *at = calloc(*n + 1, sizeof(*at)), m = 0;
+
+	if (!at)
+		return fail("out of memory");
+	for (size_t i = 0; i < *n; i++) {
+		at[i] = m;
+		m += !drop[i];
+	}
+	at[*n] = m;
+	for (size_t i = 0; i < *n; i++) {
+		long t = (long)i + 1 + in[i].off;
+
+		if (drop[i] || !is_jump(&in[i]))
+			continue;
+		if ((BPF_CLASS(in[i].code) == BPF_JMP32 &&
+		     BPF_OP(in[i].code) == BPF_JA) ||
+		    t < 0 || t > (long)*n || (t < (long)*n && drop[t])) {
+			free(at);
+			return fail("a jump into the code to drop");
+		}
+		in[i].off = (__s16)((long)at[t] - (long)at[i] - 1);
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (!drop[i])
+			in[at[i]] = in[i];
+	*n = m;
+	free(at);
+	return 0;
+}
+
+static int rewrite(struct bpf_insn *in, size_t *n_insns,
 		   const struct gen_loader_opts *g, const struct map_def *maps,
 		   int n_maps, int n_progs)
 {
-	int created = 0;
+	size_t n = *n_insns;
+	bool *drop = calloc(n, sizeof(*drop));
+	int created = 0, ret;
 
+	if (!drop)
+		return fail("out of memory");
 	for (size_t k = 0; k < n; k++) {
 		size_t ctx_off;
 
 		if (in[k].code != (BPF_JMP | BPF_CALL) ||
 		    in[k].imm != BPF_FUNC_sys_bpf)
 			continue;
-		if (!is_sys_bpf(in, k, n))
+		if (!is_sys_bpf(in, k, n)) {
+			free(drop);
 			return fail("a sys_bpf call of another shape");
+		}
 		switch (in[k - 4].imm) {
 		case BPF_MAP_CREATE:
 			if (created == n_maps || strncmp(created_name(in, k, g),
@@ -246,6 +359,7 @@ static int rewrite(struct bpf_insn *in, size_t n,
 						    "(extra)");
 			ctx_off = fd_table_off(n_maps, n_progs) +
 				  created * sizeof(__u32);
+			drop_call_args(in, k, true, drop);
 			in[k] = (struct bpf_insn){
 				.code = BPF_LDX | BPF_MEM | BPF_W,
 				.dst_reg = BPF_REG_0,
@@ -256,6 +370,7 @@ static int rewrite(struct bpf_insn *in, size_t n,
 			break;
 		case BPF_MAP_UPDATE_ELEM: /* .rodata's initial value */
 		case BPF_MAP_FREEZE:
+			drop_call_args(in, k, false, drop);
 			in[k] = (struct bpf_insn){
 				.code = BPF_ALU64 | BPF_MOV | BPF_K,
 				.dst_reg = BPF_REG_0,
@@ -265,10 +380,15 @@ static int rewrite(struct bpf_insn *in, size_t n,
 		case BPF_PROG_LOAD:
 			break;
 		default:
+			free(drop);
 			return fail(
 				"a sys_bpf command the rewrite does not know");
 		}
 	}
+	ret = compact(in, n_insns, drop);
+	free(drop);
+	if (ret)
+		return ret;
 	if (created != n_maps)
 		return fail("not every map is created once");
 	if (fd_table_off(n_maps, n_progs) + n_maps * sizeof(__u32) > INT16_MAX)
@@ -345,6 +465,7 @@ int main(int argc, char **argv)
 	struct bpf_object *core, *obj;
 	int n_core, n_maps;
 	struct bpf_insn *in;
+	size_t n;
 
 	if (argc != 4) {
 		fprintf(stderr,
@@ -369,9 +490,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memcpy(in, g.insns, g.insns_sz);
-	if (rewrite(in, g.insns_sz / sizeof(*in), &g, maps, n_maps,
-		    count_progs(obj)) ||
-	    print_header(argv[3], in, g.insns_sz, &g, obj, maps, n_maps))
+	n = g.insns_sz / sizeof(*in);
+	if (rewrite(in, &n, &g, maps, n_maps, count_progs(obj)) ||
+	    print_header(argv[3], in, n * sizeof(*in), &g, obj, maps, n_maps))
 		return 1;
 	return 0;
 }

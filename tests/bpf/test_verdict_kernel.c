@@ -417,7 +417,7 @@ static void test_policy(void **state)
 	    loader_fill_rules(&l, &rules, err, sizeof(err)) < 0 ||
 	    loader_fill_host_addrs(&l, &host, 1, err, sizeof(err)) < 0 ||
 	    cgroup_create(&cg, cgroup_root, name, err, sizeof(err)) < 0 ||
-	    loader_attach(&l, cg.fd, err, sizeof(err)) < 0)
+	    loader_attach(&l, cg.fd, NULL, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	kernel_errnos(cg.path, d, errs);
 	mismatches += check_inlined_lookups(&l, r->what);

@@ -53,3 +53,27 @@ test_kernel_group_loader_refuses_other_maps() {
 	"$gen" "$b/awf_agent.bpf.o" "$b/awf_group_a.bpf.o" x >"$TEST_TMP/x.h" 2>"$TEST_TMP/err"
 	assert_eq 1 "$?" "exit status with the agent's object as the core"
 }
+
+# Each of the sandbox's programs attaches in its hook's warm-up program's
+# place (user/kernel/hook_warm.h, BPF_F_REPLACE): while the command runs,
+# every hook of the sandbox cgroup holds exactly one program, the
+# sandbox's, and no allow-everything warm-up program is left beside it.
+test_kernel_warmup_programs_replaced() {
+	local pol pid cg progs snap=$TEST_TMP/state-before
+	command -v bpftool >/dev/null || fail "bpftool not installed"
+	awf_state_snapshot | sort >"$snap"
+	at_exit "awf_remove_leftovers '$snap'"
+	pol=$(policy p '')
+	"$AWF" run --standalone --policy "$pol" -- sleep 30 >/dev/null 2>"$TEST_TMP/err" </dev/null &
+	pid=$!
+	BG_PIDS+=("$pid")
+	wait_file "$AWF_BPFFS/run-$pid/counters" 50 ||
+		fail "run-$pid never pinned its maps: $(cat "$TEST_TMP/err")"
+	cg=$(cgroup2_root)/awf-bpf/run-$pid
+	progs=$(bpftool cgroup show "$cg" | awk '/^[0-9]/ {print $2, $4}')
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null
+	assert_lt 10 "$(printf '%s\n' "$progs" | grep -c .)" "programs on the sandbox cgroup ($progs)"
+	assert_eq "" "$(printf '%s\n' "$progs" | awk '$2 !~ /^awf_/ || $2 == "awf_warm"')" "programs not the sandbox's"
+	assert_eq "" "$(printf '%s\n' "$progs" | awk '{print $1}' | sort | uniq -d)" "hooks with two programs"
+}

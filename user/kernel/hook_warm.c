@@ -32,6 +32,7 @@ static void warm_one(struct hook_warm *w, int type)
 	}
 	w->h[w->n].prog_fd = fd;
 	w->h[w->n].type = type;
+	w->h[w->n].replaced = false;
 	w->n++;
 }
 
@@ -44,11 +45,26 @@ void hook_warm_attach(struct hook_warm *w, int cgroup_fd, const int *types,
 		warm_one(w, types[i]);
 }
 
+int hook_warm_fd(const struct hook_warm *w, int type)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->h[i].type == type && !w->h[i].replaced)
+			return w->h[i].prog_fd;
+	return -1;
+}
+
+void hook_warm_replaced(struct hook_warm *w, int type)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->h[i].type == type)
+			w->h[i].replaced = true;
+}
+
 void hook_warm_release(struct hook_warm *w, bool detach)
 {
 	while (w->n) {
 		w->n--;
-		if (detach &&
+		if (detach && !w->h[w->n].replaced &&
 		    bpf_prog_detach2(w->h[w->n].prog_fd, w->cgroup_fd,
 				     (enum bpf_attach_type)w->h[w->n].type))
 			log_warn("detaching the warm-up program of hook %d: %s",

@@ -442,6 +442,16 @@ int loader_open_core(struct loader *l, const struct awf_config *cfg,
 	return set_err(err, errlen, "loading BPF programs: out of memory");
 }
 
+void loader_size_name_maps(struct loader *l, size_t n_domains, bool exact)
+{
+	struct awf_core_lskel *skel = l->core;
+
+	skel->maps.domains.max_entries = map_size(
+		n_domains < AWF_MAX_DOMAINS ? n_domains : AWF_MAX_DOMAINS);
+	if (!exact)
+		skel->maps.exact_names.max_entries = 1;
+}
+
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
@@ -780,22 +790,33 @@ int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
  * The sk_msg program belongs to the map of the connections whose first
  * bytes it reads; every other one to the sandbox cgroup. ALLOW_MULTI:
  * programs of nested cgroups run in addition to ours and can never
- * replace them.
+ * replace them. A hook's warm-up program (hook_warm.h) gives the
+ * sandbox's its place: no detach of it left for later, and the list of
+ * the hook never holds both.
  */
-static int attach_one(struct loader *l, const struct loader_prog *p, char *err,
-		      size_t errlen)
+static int attach_one(struct loader *l, const struct loader_prog *p,
+		      struct hook_warm *warm, char *err, size_t errlen)
 {
-	int target = l->cgroup_fd, flags = BPF_F_ALLOW_MULTI;
+	LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = BPF_F_ALLOW_MULTI);
 	const char *what = "the sandbox cgroup";
+	int target = l->cgroup_fd;
 
 	if (p->type == BPF_SK_MSG_VERDICT) {
 		target = loader_map_fd(l, "name_socks");
-		flags = 0;
+		opts.flags = 0;
 		what = "map name_socks";
+	} else if (warm) {
+		opts.replace_prog_fd = hook_warm_fd(warm, p->type);
+		if (opts.replace_prog_fd >= 0)
+			opts.flags |= BPF_F_REPLACE;
+		else
+			opts.replace_prog_fd = 0;
 	}
-	if (bpf_prog_attach(p->fd, target, p->type, flags))
+	if (bpf_prog_attach_opts(p->fd, target, p->type, &opts))
 		return set_err(err, errlen, "attaching %s to %s: %s", p->name,
 			       what, strerror(errno));
+	if (opts.flags & BPF_F_REPLACE)
+		hook_warm_replaced(warm, p->type);
 	l->attached[l->n_attached].prog_fd = p->fd;
 	l->attached[l->n_attached].target_fd = target;
 	l->attached[l->n_attached].type = p->type;
@@ -808,13 +829,14 @@ static bool prog_needed(const struct loader *l, const struct loader_prog *p)
 	return hook_needed(l->cfg, p->type);
 }
 
-int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen)
+int loader_attach(struct loader *l, int cgroup_fd, struct hook_warm *warm,
+		  char *err, size_t errlen)
 {
 	l->cgroup_fd = cgroup_fd;
 	for (size_t i = 0; i < l->n_progs; i++) {
 		if (!prog_needed(l, &l->progs[i]))
 			continue;
-		if (attach_one(l, &l->progs[i], err, errlen)) {
+		if (attach_one(l, &l->progs[i], warm, err, errlen)) {
 			loader_detach(l);
 			return -1;
 		}

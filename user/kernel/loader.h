@@ -19,6 +19,7 @@
 
 #include "awf.h"
 #include "kernel/group_load.h"
+#include "kernel/hook_warm.h"
 #include "kernel/rules.h"
 #include "policy/cidr.h"
 
@@ -114,6 +115,16 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
  * read before loader_wait() (the core's maps: loader_wait_core());
  * loader_close() waits for the threads too.
  */
+/*
+ * After loader_open_core(), before loader_start(): the maps of names
+ * that the policy bounds, at its size. A hash map allocates its bucket
+ * array when it is created (1 MiB and ~2 ms here at 65536 entries, in
+ * the core's loader program, which both lanes wait for): domains gets
+ * the policy's n_domains (sandbox_publish() writes each once, up to
+ * AWF_MAX_DOMAINS), exact_names one entry unless exact is true
+ * (name_table_may_learn_exact()).
+ */
+void loader_size_name_maps(struct loader *l, size_t n_domains, bool exact);
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
@@ -153,8 +164,13 @@ int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
  */
 int loader_fill_host_addrs(struct loader *l, const struct policy_cidr *a,
 			   size_t n, char *err, size_t errlen);
-/* All programs or none: a partial attach is rolled back. */
-int loader_attach(struct loader *l, int cgroup_fd, char *err, size_t errlen);
+/*
+ * All programs or none: a partial attach is rolled back. warm: the hooks
+ * turned on for cgroup_fd (hook_warm_attach()), whose programs the
+ * sandbox's replace, or NULL.
+ */
+int loader_attach(struct loader *l, int cgroup_fd, struct hook_warm *warm,
+		  char *err, size_t errlen);
 void loader_detach(struct loader *l);
 void loader_close(struct loader *l);
 

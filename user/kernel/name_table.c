@@ -81,6 +81,23 @@ static const char *pattern_literal(const char *pattern, bool *inner)
 	return dot ? dot + 1 : "";
 }
 
+bool name_table_may_learn_exact(const struct policy *p)
+{
+	bool inner;
+
+	for (size_t i = 0; i < p->n_allow_domains; i++) {
+		pattern_literal(p->allow_domains[i].name, &inner);
+		if (inner)
+			return true;
+	}
+	for (size_t i = 0; i < p->n_block_domains; i++) {
+		pattern_literal(p->block_domains[i].name, &inner);
+		if (inner)
+			return true;
+	}
+	return false;
+}
+
 static size_t key_len(const struct name_rule_entry *e)
 {
 	return e->rule.len;

@@ -48,6 +48,13 @@ int name_table_build(struct name_table *nt, const struct policy *p,
 		     const struct domain_matcher *m, char *err, size_t errlen);
 void name_table_free(struct name_table *nt);
 
+/*
+ * Whether a table of p's may have EXACT regions (a pattern with '*'
+ * inside a label), known before it is built: without any, nothing is
+ * ever written to exact_names.
+ */
+bool name_table_may_learn_exact(const struct policy *p);
+
 /* Write the trie into the kernel's maps, under slot (0 under `run`). */
 int name_table_write(struct name_table *nt, int rules_fd, int exact_fd,
 		     uint32_t slot, char *err, size_t errlen);

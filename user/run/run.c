@@ -162,11 +162,16 @@ static int open_programs(struct run_state *s, char *err, size_t errlen)
 	    rules_build(&s->rules, p, s->local, s->n_local, err, errlen))
 		return -1;
 	/* audit-only mode learns the addresses of names outside the policy */
-	return loader_open_core(s->loader, &cfg, &s->rules, s->local,
-				s->n_local, policy_checks_names(p),
-				p->n_allow_domains || p->n_block_domains ||
-					p->audit_only,
-				err, errlen);
+	if (loader_open_core(s->loader, &cfg, &s->rules, s->local, s->n_local,
+			     policy_checks_names(p),
+			     p->n_allow_domains || p->n_block_domains ||
+				     p->audit_only,
+			     err, errlen))
+		return -1;
+	loader_size_name_maps(s->loader,
+			      p->n_allow_domains + p->n_block_domains,
+			      name_table_may_learn_exact(p));
+	return 0;
 }
 
 static int fill_policy_maps(struct run_state *s, char *err, size_t errlen)
@@ -644,7 +649,7 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 	snprintf(s->sandbox_id, sizeof(s->sandbox_id), "run-%d", (int)getpid());
 	if (load_beside_spawn(s, err, errlen) ||
 	    (!s->core_used && use_core_maps(s, err, errlen)) ||
-	    loader_attach(s->loader, s->cg.fd, err, errlen))
+	    loader_attach(s->loader, s->cg.fd, &s->warm, err, errlen))
 		return -1;
 	return watch_signals(s, err, errlen) || watch_timeout(s, err, errlen);
 }
