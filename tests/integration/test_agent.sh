@@ -409,27 +409,26 @@ fake_agent_teardown() {
 # The agent hands out the cgroup ahead of the policy and the sandbox's
 # init starts in it; the sandbox is then refused: the command never runs,
 # run exits 125, and nothing of it is left in the cgroup.
-test_agent_run_early_cgroup_refused() {
-	fake_agent refuse
+# early_cgroup_fails MODE WHY: run against the fake agent in MODE fails
+# with WHY, its command never ran, and its init left the early cgroup.
+early_cgroup_fails() {
+	fake_agent "$1"
 	AWF_BPF_AGENT_SOCKET=$FAKE_SOCK awf_run -- sh -c "touch $TEST_TMP/ran"
-	assert_eq 125 "$AWF_RC" "run with the sandbox refused"
-	assert_contains "$AWF_ERR" "refused by the fake agent" "why"
+	assert_eq 125 "$AWF_RC" "run with the fake agent in mode $1"
+	assert_contains "$AWF_ERR" "$2" "why"
 	[ ! -e "$TEST_TMP/ran" ] || fail "the command ran"
 	wait_for "$FAKE_OUT" left_populated || fail "the fake agent saw no hang-up"
 	assert_contains "$(cat "$FAKE_OUT")" "populated=1" "init in the early cgroup"
 	assert_contains "$(cat "$FAKE_OUT")" "left_populated=0" "the early cgroup emptied"
 }
 
+test_agent_run_early_cgroup_refused() {
+	early_cgroup_fails refuse "refused by the fake agent"
+}
+
 # The same when the agent goes away instead of answering.
 test_agent_run_early_cgroup_agent_gone() {
-	fake_agent hangup
-	AWF_BPF_AGENT_SOCKET=$FAKE_SOCK awf_run -- sh -c "touch $TEST_TMP/ran"
-	assert_eq 125 "$AWF_RC" "run with the agent gone"
-	assert_contains "$AWF_ERR" "agent: no reply" "why"
-	[ ! -e "$TEST_TMP/ran" ] || fail "the command ran"
-	wait_for "$FAKE_OUT" left_populated || fail "the fake agent saw no hang-up"
-	assert_contains "$(cat "$FAKE_OUT")" "populated=1" "init in the early cgroup"
-	assert_contains "$(cat "$FAKE_OUT")" "left_populated=0" "the early cgroup emptied"
+	early_cgroup_fails hangup "agent: no reply"
 }
 
 # An agent older than the early cgroup refuses to make it, and serves the
