@@ -799,18 +799,16 @@ static int attach_one(struct loader *l, const struct loader_prog *p,
 {
 	LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = BPF_F_ALLOW_MULTI);
 	const char *what = "the sandbox cgroup";
+	int warm_fd = warm ? hook_warm_fd(warm, p->type) : -1;
 	int target = l->cgroup_fd;
 
 	if (p->type == BPF_SK_MSG_VERDICT) {
 		target = loader_map_fd(l, "name_socks");
 		opts.flags = 0;
 		what = "map name_socks";
-	} else if (warm) {
-		opts.replace_prog_fd = hook_warm_fd(warm, p->type);
-		if (opts.replace_prog_fd >= 0)
-			opts.flags |= BPF_F_REPLACE;
-		else
-			opts.replace_prog_fd = 0;
+	} else if (warm_fd >= 0) {
+		opts.replace_prog_fd = warm_fd;
+		opts.flags |= BPF_F_REPLACE;
 	}
 	if (bpf_prog_attach_opts(p->fd, target, p->type, &opts))
 		return set_err(err, errlen, "attaching %s to %s: %s", p->name,

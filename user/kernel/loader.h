@@ -115,16 +115,6 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
  * read before loader_wait() (the core's maps: loader_wait_core());
  * loader_close() waits for the threads too.
  */
-/*
- * After loader_open_core(), before loader_start(): the maps of names
- * that the policy bounds, at its size. A hash map allocates its bucket
- * array when it is created (1 MiB and ~2 ms here at 65536 entries, in
- * the core's loader program, which both lanes wait for): domains gets
- * the policy's n_domains (sandbox_publish() writes each once, up to
- * AWF_MAX_DOMAINS), exact_names one entry unless exact is true
- * (name_table_may_learn_exact()).
- */
-void loader_size_name_maps(struct loader *l, size_t n_domains, bool exact);
 int loader_open(struct loader *l, const struct awf_config *cfg,
 		const struct rule_table *rules, const struct policy_cidr *host,
 		size_t n_host, bool check_names, bool names, char *err,
@@ -155,6 +145,16 @@ int loader_open_core(struct loader *l, const struct awf_config *cfg,
 		     const struct rule_table *rules,
 		     const struct policy_cidr *host, size_t n_host,
 		     bool check_names, bool names, char *err, size_t errlen);
+/*
+ * After loader_open_core(), before loader_start(): the maps of names
+ * that the policy bounds, at its size. A hash map allocates its bucket
+ * array when it is created (1 MiB and ~2 ms here at 65536 entries, in
+ * the core's loader program, which both lanes wait for): domains gets
+ * the policy's n_domains (sandbox_publish() writes each once, up to
+ * AWF_MAX_DOMAINS), exact_names one entry unless exact is true
+ * (name_table_may_learn_exact()).
+ */
+void loader_size_name_maps(struct loader *l, size_t n_domains, bool exact);
 /* rules_write() into the maps; t the table loader_load() was given. */
 int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 		      size_t errlen);
