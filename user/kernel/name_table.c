@@ -81,21 +81,22 @@ static const char *pattern_literal(const char *pattern, bool *inner)
 	return dot ? dot + 1 : "";
 }
 
-bool name_table_may_learn_exact(const struct policy *p)
+static bool any_inner_star(const struct policy_domain *d, size_t n)
 {
 	bool inner;
 
-	for (size_t i = 0; i < p->n_allow_domains; i++) {
-		pattern_literal(p->allow_domains[i].name, &inner);
-		if (inner)
-			return true;
-	}
-	for (size_t i = 0; i < p->n_block_domains; i++) {
-		pattern_literal(p->block_domains[i].name, &inner);
+	for (size_t i = 0; i < n; i++) {
+		pattern_literal(d[i].name, &inner);
 		if (inner)
 			return true;
 	}
 	return false;
+}
+
+bool name_table_may_learn_exact(const struct policy *p)
+{
+	return any_inner_star(p->allow_domains, p->n_allow_domains) ||
+	       any_inner_star(p->block_domains, p->n_block_domains);
 }
 
 static size_t key_len(const struct name_rule_entry *e)
