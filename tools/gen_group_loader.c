@@ -310,6 +310,12 @@ static int compact(struct bpf_insn *in, size_t *n, const bool *drop)
 	for (size_t i = 0; i < *n; i++) {
 		long t = (long)i + 1 + in[i].off;
 
+		/* a bpf-to-bpf call's target is relative too (imm): none expected */
+		if (!drop[i] && in[i].code == (BPF_JMP | BPF_CALL) &&
+		    in[i].src_reg == BPF_PSEUDO_CALL) {
+			free(at);
+			return fail("a bpf-to-bpf call in the loader program");
+		}
 		if (drop[i] || !is_jump(&in[i]))
 			continue;
 		if ((BPF_CLASS(in[i].code) == BPF_JMP32 &&
