@@ -195,40 +195,53 @@ static __always_inline bool is_host_header(const __u8 *b, __u32 i)
 	       (byte_at(b, i + 4) | 0x20) == 't' && byte_at(b, i + 5) == ':';
 }
 
+/* Where host_name_byte() reads the Host value from. */
+struct host_walk {
+	const __u8 *b;
+	__u32 off;
+	__u32 len;
+};
+
+/*
+ * Whether byte i of the Host value ends its name (bpf_loop: checked once,
+ * not once per byte of a name). 1 stops the walk.
+ */
+static long host_name_byte(__u32 i, struct host_walk *w)
+{
+	__u32 c;
+
+	if (w->off + i >= w->len)
+		return 1;
+	c = byte_at(w->b, w->off + i);
+	return c == ':' || c == '\r' || c == '\n' || c == ' ' || c == '\t';
+}
+
 /* The Host value at off: up to a port, a space or the line's end. */
 AWF_SUBPROG int look_host_value(const struct first_bytes *fb, __u32 len,
 				__u32 off, struct name_build *nb,
 				struct first_look *fl)
 {
-	const __u8 *b;
-	__u32 n = 0, c;
+	struct host_walk w = { .len = len };
+	__u32 n, c;
 
 	if (!fb || !nb || !fl)
 		return 0;
-	b = fb->buf;
+	w.b = fb->buf;
 
 	for (__u32 i = 0; i < 8 && off < len; i++) {
-		c = byte_at(b, off);
+		c = byte_at(w.b, off);
 		if (c != ' ' && c != '\t')
 			break;
 		off++;
 	}
+	w.off = off;
 	/*
-	 * Through memory the verifier does not follow: each number of blanks
-	 * skipped would otherwise start the loop below in a state of its
-	 * own, and inside a loop the verifier tells states apart by their
-	 * ranges too (about six walks of its 256 rounds instead of one).
+	 * The rounds it ran, one past the byte that stopped it: a name of
+	 * the bytes before, of AWF_NAME_LEN at most (the round after them
+	 * stops it or ends the walk).
 	 */
-	fl->name_off = off;
-	off = *(volatile __u32 *)&fl->name_off;
-	for (__u32 i = 0; i < AWF_NAME_LEN; i++) {
-		if (off + i >= len)
-			break;
-		c = byte_at(b, off + i);
-		if (c == ':' || c == '\r' || c == '\n' || c == ' ' || c == '\t')
-			break;
-		n++;
-	}
+	n = bpf_loop(AWF_NAME_LEN + 1, host_name_byte, &w, 0);
+	n = n > AWF_NAME_LEN ? AWF_NAME_LEN : n - 1;
 	/* An IP literal ("[::1]:80" too) is not a name. */
 	look_name(fb, off, n, nb, fl);
 	return 0;

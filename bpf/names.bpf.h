@@ -68,14 +68,52 @@ struct first_bytes {
 };
 
 /*
- * A key being built. label counts the current label's bytes in map
- * memory, whose values the verifier does not follow: a counter in a
- * register would make each of its values a state of its own.
+ * A key being built. label counts the current label's bytes and bad says
+ * the name is not one the matcher allows; both in map memory, whose values
+ * the verifier does not follow: in a register or on the stack each value
+ * would be a state of its own.
  */
 struct name_build {
 	struct awf_name_key key;
 	__u32 label;
+	__u32 bad;
 };
+
+/* Where name_key_byte() reads a name from and builds its key. */
+struct name_walk {
+	const __u8 *buf;
+	struct name_build *nb;
+	__u32 off;
+	__u32 n;
+};
+
+/*
+ * Byte i of the name into the key (bpf_loop: its body is checked once, not
+ * once per byte as a loop of 253 rounds would be: a quarter of a name
+ * check's load). 1 stops the walk: a byte the key cannot hold.
+ */
+static long name_key_byte(__u32 i, struct name_walk *w)
+{
+	struct name_build *nb = w->nb;
+	__u32 idx = w->n - 1 - i;
+	__u8 c;
+
+	c = name_chars[w->buf[(w->off + i) & SCRATCH_MASK]];
+	if (!c || idx >= AWF_NAME_KEY_LEN)
+		goto bad;
+	nb->key.name[idx] = c;
+	if (c == '.') {
+		if (!nb->label)
+			goto bad;
+		nb->label = 0;
+	} else if (++nb->label > MAX_LABEL_LEN) {
+		goto bad;
+	}
+	return 0;
+bad:
+	nb->bad = 1;
+	return 1;
+}
 
 /*
  * nb->key.name from the n bytes of a name at off (nb zeroed by the
@@ -87,36 +125,20 @@ struct name_build {
 AWF_SUBPROG int name_to_key(const struct first_bytes *fb, __u32 off, __u32 n,
 			    struct name_build *nb)
 {
-	const __u8 *buf;
-	__u32 idx;
-	__u8 c;
+	struct name_walk w = { .nb = nb, .off = off };
 
 	if (!fb || !nb)
 		return 0;
-	buf = fb->buf;
-	if (n && buf[(off + n - 1) & SCRATCH_MASK] == '.')
+	w.buf = fb->buf;
+	if (n && w.buf[(off + n - 1) & SCRATCH_MASK] == '.')
 		n--;
 	if (n == 0 || n > AWF_NAME_KEY_LEN - 1)
 		return 0;
+	w.n = n;
 	nb->label = 0;
-	for (__u32 i = 0; i < AWF_NAME_KEY_LEN - 1; i++) {
-		if (i >= n)
-			break;
-		c = name_chars[buf[(off + i) & SCRATCH_MASK]];
-		idx = n - 1 - i;
-		if (!c || idx >= AWF_NAME_KEY_LEN)
-			return 0;
-		/* before the branches: c need not outlive them */
-		nb->key.name[idx] = c;
-		if (c == '.') {
-			if (!nb->label)
-				return 0;
-			nb->label = 0;
-		} else if (++nb->label > MAX_LABEL_LEN) {
-			return 0;
-		}
-	}
-	if (n >= AWF_NAME_KEY_LEN)
+	nb->bad = 0;
+	bpf_loop(n, name_key_byte, &w, 0);
+	if (nb->bad)
 		return 0;
 	nb->key.name[n] = '.';
 	return n + 1;
