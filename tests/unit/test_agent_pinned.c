@@ -354,6 +354,9 @@ static void make_maps(struct agent_pinned *ap)
 	uint32_t slot = SLOT, key, refs = 1;
 	uint64_t val, cg = 555;
 
+	/* The name check's maps: not read for a sandbox's JSON. */
+	for (int m = 0; m < AGENT_MAP_N; m++)
+		ap->maps[m] = -1;
 	ap->slots = hash(8, 4);
 	ap->configs = bpf_map_create(BPF_MAP_TYPE_ARRAY, "awf_test", 4,
 				     sizeof(cfg), AWF_MAX_SLOTS, NULL);
@@ -365,8 +368,11 @@ static void make_maps(struct agent_pinned *ap)
 	ap->maps[AGENT_MAP_LEARNED6] =
 		hash(sizeof(struct awf_set_ip6_key), sizeof(l));
 	ap->maps[AGENT_MAP_LO_PORTS] = hash(sizeof(lo), 4);
+	/* no name learned: every learned entry without one */
+	ap->maps[AGENT_MAP_NAMES] =
+		hash(sizeof(struct awf_set_name_key), sizeof(struct awf_name));
 	assert_true(ap->slots >= 0 && ap->configs >= 0 && ap->counters >= 0);
-	for (int m = 0; m < AGENT_MAP_N; m++)
+	for (int m = 0; m <= AGENT_MAP_NAMES; m++)
 		assert_true(ap->maps[m] >= 0);
 	put(ap->slots, &cg, &slot);
 	put(ap->configs, &slot, &cfg);
