@@ -52,7 +52,8 @@ struct {
  * The full-length entries of a large policy (awf.h, struct
  * awf_exact4_slot): the tables' sizes - 1, 0 for a family without one,
  * in which case the verifier drops its lookup. The loader sizes the
- * tables, cidr_ports and the tries to the policy.
+ * tables, cidr_ports and the tries to the policy. mmap-able: user space
+ * writes the tables' slots in place (rules.c), not one copy per slot.
  */
 const volatile __u32 exact4_mask = 0;
 const volatile __u32 exact6_mask = 0;
@@ -62,6 +63,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct awf_exact4_slot);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 } cidr_exact4 SEC(".maps");
 
 struct {
@@ -69,6 +71,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct awf_exact6_slot);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 } cidr_exact6 SEC(".maps");
 
 struct {

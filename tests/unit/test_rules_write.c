@@ -40,9 +40,15 @@ struct tries {
 };
 
 /* The maps at the sizes the loader gives them: the table's. */
-static int make_tries(struct tries *t, const struct rule_table *rt)
+/*
+ * exact_flags: the exact tables' (BPF_F_MMAPABLE as `run` makes them, or
+ * 0 for the batches' path).
+ */
+static int make_tries_flags(struct tries *t, const struct rule_table *rt,
+			    __u32 exact_flags)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	LIBBPF_OPTS(bpf_map_create_opts, xopts, .map_flags = exact_flags);
 	struct rules_sizes sz;
 
 	rules_sizes(rt, &sz);
@@ -54,10 +60,10 @@ static int make_tries(struct tries *t, const struct rule_table *rt)
 				sizeof(struct awf_rule), sz.trie6 + 1, &opts);
 	t->exact4 = bpf_map_create(
 		BPF_MAP_TYPE_ARRAY, "t_exact4", sizeof(uint32_t),
-		sizeof(struct awf_exact4_slot), sz.exact4 + 1, NULL);
+		sizeof(struct awf_exact4_slot), sz.exact4 + 1, &xopts);
 	t->exact6 = bpf_map_create(
 		BPF_MAP_TYPE_ARRAY, "t_exact6", sizeof(uint32_t),
-		sizeof(struct awf_exact6_slot), sz.exact6 + 1, NULL);
+		sizeof(struct awf_exact6_slot), sz.exact6 + 1, &xopts);
 	t->ports =
 		bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ports", sizeof(uint32_t),
 			       sizeof(struct awf_port_set), sz.ports + 1, NULL);
@@ -70,6 +76,11 @@ static int make_tries(struct tries *t, const struct rule_table *rt)
 			       t->ports >= 0 ?
 		       0 :
 		       -1;
+}
+
+static int make_tries(struct tries *t, const struct rule_table *rt)
+{
+	return make_tries_flags(t, rt, 0);
 }
 
 static void close_tries(struct tries *t)
@@ -221,7 +232,7 @@ static size_t count_keys(int fd, size_t key_size)
 	return n;
 }
 
-static void check_write(enum rules_write_mode mode)
+static void check_write(enum rules_write_mode mode, __u32 exact_flags)
 {
 	struct policy p;
 	struct rule_table rt;
@@ -234,7 +245,7 @@ static void check_write(enum rules_write_mode mode)
 	assert_int_equal(rules_build(&rt, &p, NULL, 0, err, sizeof(err)), 0);
 	/* thousands of host addresses: the exact tables take them */
 	assert_true(rt.exact4.mask && rt.exact6.mask);
-	assert_int_equal(make_tries(&t, &rt), 0);
+	assert_int_equal(make_tries_flags(&t, &rt, exact_flags), 0);
 	assert_int_equal(rules_write_mode(&rt, &t.m, mode, err, sizeof(err)),
 			 0);
 	expect_table(&rt, &t);
@@ -286,16 +297,83 @@ static void test_small_table_has_no_exact_entries(void **state)
 	policy_free(&p);
 }
 
+/* Exact tables as `run` makes them: their slots written in place. */
+static void test_mmap_write_holds_the_table(void **state)
+{
+	(void)state;
+	check_write(RULES_WRITE_BATCH, BPF_F_MMAPABLE);
+}
+
+/* Tables that cannot be mapped take batches. */
 static void test_batched_write_holds_the_table(void **state)
 {
 	(void)state;
-	check_write(RULES_WRITE_BATCH);
+	check_write(RULES_WRITE_BATCH, 0);
 }
 
 static void test_element_write_holds_the_table(void **state)
 {
 	(void)state;
-	check_write(RULES_WRITE_ELEMENT);
+	check_write(RULES_WRITE_ELEMENT, 0);
+}
+
+/* A 28-byte value (the kernel keeps it in 32): even slots only. */
+struct fill_value {
+	uint32_t w[7];
+};
+
+static void fill_even(uint32_t k, void *value, void *arg)
+{
+	struct fill_value v;
+
+	(void)arg;
+	if (k % 2)
+		return;
+	for (int i = 0; i < 7; i++)
+		v.w[i] = k * 7 + (uint32_t)i + 1;
+	memcpy(value, &v, sizeof(v));
+}
+
+/*
+ * map_array_fill() over several windows (of 1 MiB): every slot written
+ * where it belongs, the others left zero; a map that cannot be mapped
+ * is left to batches (1), untouched.
+ */
+static void test_fill_array_writes_every_window(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	const uint32_t n = 3 * 32768 + 1000; /* 32-byte slots: 4 windows */
+	struct fill_value *got = calloc(n, sizeof(*got));
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_fill", sizeof(uint32_t),
+				sizeof(struct fill_value), n, &opts);
+	int plain =
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_plain", sizeof(uint32_t),
+			       sizeof(struct fill_value), 16, NULL);
+	struct fill_value zero = { 0 }, one;
+
+	(void)state;
+	assert_non_null(got);
+	assert_true(fd >= 0 && plain >= 0);
+	assert_int_equal(map_array_fill(fd, sizeof(struct fill_value), n,
+					fill_even, NULL),
+			 0);
+	assert_int_equal(map_read_array(fd, sizeof(*got), n, got), 0);
+	for (uint32_t k = 0; k < n; k++) {
+		struct fill_value want = zero;
+
+		fill_even(k, &want, NULL);
+		assert_memory_equal(&got[k], &want, sizeof(want));
+	}
+	assert_int_equal(map_array_fill(plain, sizeof(struct fill_value), 16,
+					fill_even, NULL),
+			 1);
+	for (uint32_t k = 0; k < 16; k++) {
+		assert_int_equal(bpf_map_lookup_elem(plain, &k, &one), 0);
+		assert_memory_equal(&one, &zero, sizeof(zero));
+	}
+	close(plain);
+	close(fd);
+	free(got);
 }
 
 /* map_read_array() over more slots than one batch call returns. */
@@ -425,11 +503,13 @@ int main(void)
 {
 	char why[256];
 	struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mmap_write_holds_the_table),
 		cmocka_unit_test(test_batched_write_holds_the_table),
 		cmocka_unit_test(test_element_write_holds_the_table),
 		cmocka_unit_test(test_lookups_see_folded_ports),
 		cmocka_unit_test(test_full_trie_names_the_entry),
 		cmocka_unit_test(test_read_array_reads_every_slot),
+		cmocka_unit_test(test_fill_array_writes_every_window),
 		cmocka_unit_test(test_small_table_has_no_exact_entries),
 	};
 

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "kernel/map_batch.h"
@@ -131,6 +133,50 @@ static int read_each(int fd, uint32_t value_size, uint32_t n, uint8_t *values)
 		if (bpf_map_lookup_elem(fd, &k,
 					values + (size_t)k * value_size))
 			return -1;
+	return 0;
+}
+
+/*
+ * Bytes of an array map mapped at once: its pages count in our RSS while
+ * mapped, and a 1M-entry policy's table is 32 MiB.
+ */
+#define FILL_WINDOW (1u << 20)
+
+/* Slots [first, end) of the window at win (its slot first at offset 0). */
+static void fill_window(uint8_t *win, uint32_t elem_size, uint32_t first,
+			uint32_t end,
+			void (*fill)(uint32_t k, void *value, void *arg),
+			void *arg)
+{
+	for (uint32_t k = first; k < end; k++)
+		fill(k, win + (size_t)(k - first) * elem_size, arg);
+}
+
+int map_array_fill(int fd, uint32_t value_size, uint32_t n,
+		   void (*fill)(uint32_t k, void *value, void *arg), void *arg)
+{
+	/* the kernel's layout of an array's values: 8-byte aligned */
+	uint32_t elem_size = (value_size + 7) & ~7u;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t bytes = (size_t)n * elem_size, win_bytes = FILL_WINDOW;
+
+	/* a window holds whole slots and starts on a page */
+	if (win_bytes % page || win_bytes % elem_size)
+		win_bytes = page * elem_size;
+	for (size_t off = 0; off < bytes; off += win_bytes) {
+		size_t len = bytes - off < win_bytes ? bytes - off : win_bytes;
+		size_t map_len = (len + page - 1) / page * page;
+		uint32_t first = (uint32_t)(off / elem_size);
+		void *win = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, fd, (off_t)off);
+
+		if (win == MAP_FAILED)
+			return off ? -1 : 1;
+		fill_window(win, elem_size, first,
+			    first + (uint32_t)(len / elem_size), fill, arg);
+		/* cannot fail: a mapping of ours, whole */
+		munmap(win, map_len);
+	}
 	return 0;
 }
 

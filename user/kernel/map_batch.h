@@ -41,6 +41,17 @@ int map_batch_flush(struct map_batch *b);
 void map_batch_free(struct map_batch *b);
 
 /*
+ * Slots 0..n-1 of an mmap-able array map (BPF_F_MMAPABLE), written in
+ * place, a window of the map at a time: fill(k, value, arg) writes slot
+ * k's value_size bytes, or leaves them (zero in a new map). No system
+ * call per slot. 1 when the map cannot be mapped (not mmap-able,
+ * or a kernel without it): nothing was written, batches will do; -1 with
+ * errno when a later window could not be mapped.
+ */
+int map_array_fill(int fd, uint32_t value_size, uint32_t n,
+		   void (*fill)(uint32_t k, void *value, void *arg), void *arg);
+
+/*
  * The values of slots 0..n-1 of an array map, in order, into values
  * (n * value_size bytes) with BPF_MAP_LOOKUP_BATCH; one call per slot
  * where the kernel refuses batches. -1 with errno.

@@ -714,34 +714,64 @@ static size_t exact_slot(const struct rule_entry *e, void *out)
 	return sizeof(s6);
 }
 
-/* The used slots of x (the others are zero: empty) into fd. */
+/* An exact table's slots as map_array_fill() asks for them. */
+struct exact_fill {
+	const struct rule_table *t;
+	const struct rules_exact *x;
+};
+
+static void fill_exact_slot(uint32_t k, void *value, void *arg)
+{
+	const struct exact_fill *f = arg;
+	uint32_t ahead = f->x->slot[(k + FILL_AHEAD) & f->x->mask];
+
+	/* the slots are in hash order: their entries anywhere */
+	if (ahead)
+		__builtin_prefetch(&f->t->v[ahead - 1]);
+	if (f->x->slot[k])
+		exact_slot(&f->t->v[f->x->slot[k] - 1], value);
+}
+
+/*
+ * The used slots of x (the others are zero: empty) into fd: in place
+ * where the table is mmap-able (run_maps.bpf.h; a 1M-entry policy's
+ * table took a third of its start as batches, one copy and check per
+ * slot in the kernel), else in batches.
+ */
 static int write_exact(const struct rule_table *t, const struct rules_exact *x,
 		       int family, int fd, enum rules_write_mode mode,
 		       char *err, size_t errlen)
 {
 	size_t value_size = family == AF_INET ? sizeof(struct awf_exact4_slot) :
 						sizeof(struct awf_exact6_slot);
+	struct exact_fill f = { .t = t, .x = x };
 	struct awf_exact6_slot slot;
 	struct map_batch mb;
 	int ret = 0;
 
 	if (!x->mask)
 		return 0;
+	if (mode == RULES_WRITE_BATCH) {
+		ret = map_array_fill(fd, (uint32_t)value_size, x->mask + 1,
+				     fill_exact_slot, &f);
+		if (ret < 0)
+			return set_err(err, errlen,
+				       "writing exact CIDR slots (IPv%d): %s",
+				       family == AF_INET ? 4 : 6,
+				       strerror(errno));
+		if (!ret)
+			return 0;
+		ret = 0;
+	}
 	if (map_batch_init(&mb, fd, sizeof(uint32_t), (uint32_t)value_size,
 			   (size_t)x->mask + 1,
 			   mode == RULES_WRITE_ELEMENT) < 0)
 		return set_err(err, errlen, "writing CIDR rules: %s",
 			       strerror(errno));
 	for (uint32_t k = 0; k <= x->mask && !ret; k++) {
-		uint32_t ahead = x->slot[(k + FILL_AHEAD) & x->mask];
-
-		/* the slots are in hash order: their entries anywhere */
-		if (ahead)
-			__builtin_prefetch(&t->v[ahead - 1]);
-		if (!x->slot[k])
-			continue;
-		exact_slot(&t->v[x->slot[k] - 1], &slot);
-		ret = map_batch_add(&mb, &k, &slot);
+		fill_exact_slot(k, &slot, &f);
+		if (x->slot[k])
+			ret = map_batch_add(&mb, &k, &slot);
 	}
 	if (!ret)
 		ret = map_batch_flush(&mb);

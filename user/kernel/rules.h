@@ -86,7 +86,8 @@ void rules_value(const struct rule_table *t, const struct rule_entry *e,
 void rules_sizes(const struct rule_table *t, struct rules_sizes *s);
 
 enum rules_write_mode {
-	RULES_WRITE_BATCH,   /* BPF_MAP_UPDATE_BATCH, one element at a time
+	RULES_WRITE_BATCH,   /* exact tables in place where mmap-able; else
+				BPF_MAP_UPDATE_BATCH, one element at a time
 				where the kernel refuses it */
 	RULES_WRITE_ELEMENT, /* one element at a time (tests of the fallback) */
 };
