@@ -410,6 +410,9 @@ phase_startup() {
 	else
 		note "start-up: the static build is left out: build/awf-bpf-static is missing or older than build/awf-bpf (make static)"
 	fi
+	# The policy most sandboxes have: a domain, its names checked
+	# (the names group and maps load beside the others).
+	cmds+=(-n "awf-bpf run, 1 domain" "$AWF run --standalone --policy $WORK/p-names.json -- /bin/true")
 	for n in $SIZES; do
 		[ "$n" -le 10000 ] && cmds+=(-n "awf-bpf run, $n CIDRs" "$AWF run --policy $WORK/p-$n.json -- /bin/true")
 	done
