@@ -104,6 +104,43 @@ static __always_inline __u32 hello_extensions(const __u8 *b, __u32 end)
 	return off;
 }
 
+/* Where tls_extension() walks a ClientHello's extensions. */
+struct ext_walk {
+	const struct first_bytes *fb;
+	struct name_build *nb;
+	struct first_look *fl;
+	__u32 ext_end;
+};
+
+/*
+ * One extension of a ClientHello, at nb->ext_off (bpf_loop: checked once,
+ * not once for each of TLS_MAX_EXTENSIONS). 1 stops the walk, fl told
+ * why: server_name found and looked at, or the list ended without it;
+ * an extension that runs past the list leaves the caller's reason.
+ */
+static long tls_extension(__u32 i, struct ext_walk *w)
+{
+	const __u8 *b = w->fb->buf;
+	__u32 off = w->nb->ext_off, type, elen;
+
+	if (off + 4 > w->ext_end) {
+		w->fl->reason = AWF_R_NO_NAME;
+		return 1;
+	}
+	type = be16_at(b, off);
+	elen = be16_at(b, off + 2);
+	off += 4;
+	if (off + elen > w->ext_end)
+		return 1;
+	if (type == TLS_EXT_SERVER_NAME) {
+		w->fl->reason = 0;
+		look_sni(w->fb, off, elen, w->nb, w->fl);
+		return 1;
+	}
+	w->nb->ext_off = off + elen;
+	return 0;
+}
+
 /*
  * A ClientHello in one TLS record (len bytes so far). One whose handshake
  * message goes on in a second record is refused, not reassembled: no
@@ -112,7 +149,8 @@ static __always_inline __u32 hello_extensions(const __u8 *b, __u32 end)
 AWF_SUBPROG int look_tls(const struct first_bytes *fb, __u32 len,
 			 struct name_build *nb, struct first_look *fl)
 {
-	__u32 rec_end, end, off, ext_end, type, elen;
+	struct ext_walk w = { .fb = fb, .nb = nb, .fl = fl };
+	__u32 rec_end, end, off, ext_end;
 	const __u8 *b;
 
 	if (!fb || !nb || !fl)
@@ -143,28 +181,15 @@ AWF_SUBPROG int look_tls(const struct first_bytes *fb, __u32 len,
 		return 0;
 	}
 	ext_end = off + 2 + be16_at(b, off);
-	off += 2;
 	if (ext_end > end) {
 		fl->reason = AWF_R_HELLO_UNCHECKABLE;
 		return 0;
 	}
-	for (__u32 i = 0; i < TLS_MAX_EXTENSIONS; i++) {
-		if (off + 4 > ext_end) {
-			fl->reason = AWF_R_NO_NAME;
-			return 0;
-		}
-		type = be16_at(b, off);
-		elen = be16_at(b, off + 2);
-		off += 4;
-		if (off + elen > ext_end)
-			break;
-		if (type == TLS_EXT_SERVER_NAME) {
-			look_sni(fb, off, elen, nb, fl);
-			return 0;
-		}
-		off += elen;
-	}
+	/* a walk that never stops (more extensions than that) says this */
 	fl->reason = AWF_R_HELLO_UNCHECKABLE;
+	w.ext_end = ext_end;
+	nb->ext_off = off + 2;
+	bpf_loop(TLS_MAX_EXTENSIONS, tls_extension, &w, 0);
 	return 0;
 }
 

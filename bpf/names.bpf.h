@@ -69,14 +69,16 @@ struct first_bytes {
 
 /*
  * A key being built. label counts the current label's bytes and bad says
- * the name is not one the matcher allows; both in map memory, whose values
- * the verifier does not follow: in a register or on the stack each value
- * would be a state of its own.
+ * the name is not one the matcher allows; ext_off is where the walk of a
+ * ClientHello's extensions is (first_bytes.bpf.h). All in map memory,
+ * whose values the verifier does not follow: in a register or on the
+ * stack each value would be a state of its own.
  */
 struct name_build {
 	struct awf_name_key key;
 	__u32 label;
 	__u32 bad;
+	__u32 ext_off;
 };
 
 /* Where name_key_byte() reads a name from and builds its key. */

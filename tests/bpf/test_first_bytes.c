@@ -82,12 +82,19 @@ static void frame(struct packet *p)
 }
 
 /*
- * A TLS 1.3 ClientHello as browsers send them: a session id, extensions
- * before and after server_name, a padding extension.
+ * The shape of a ClientHello's extensions: n_before empty extensions
+ * ahead of server_name (none: sni NULL); past_end: the last one's length
+ * runs past the list.
  */
-static void client_hello(struct packet *p, const char *sni)
+struct hello_shape {
+	const char *sni;
+	unsigned int n_before;
+	bool past_end;
+};
+
+static void hello_of(struct packet *p, const struct hello_shape *sh)
 {
-	size_t rec, hs, exts, n = strlen(sni);
+	size_t rec, hs, exts;
 
 	frame(p);
 	put8(p, 0x16); /* handshake */
@@ -115,19 +122,36 @@ static void client_hello(struct packet *p, const char *sni)
 	put16(p, 3);
 	put8(p, 2);
 	put16(p, 0x0304);
-	put16(p, 0x0000); /* server_name */
-	put16(p, n + 5);
-	put16(p, n + 3);
-	put8(p, 0); /* host_name */
-	put16(p, n);
-	put(p, sni, n);
+	for (unsigned int i = 0; i < sh->n_before; i++) {
+		put16(p, 0xfe00 + i); /* private use, empty */
+		put16(p, 0);
+	}
+	if (sh->sni) {
+		size_t n = strlen(sh->sni);
+
+		put16(p, 0x0000); /* server_name */
+		put16(p, n + 5);
+		put16(p, n + 3);
+		put8(p, 0); /* host_name */
+		put16(p, n);
+		put(p, sh->sni, n);
+	}
 	put16(p, 0x0015); /* padding */
-	put16(p, 600);
+	put16(p, sh->past_end ? 601 : 600);
 	fill(p, 0, 600);
 	set16(p, exts, p->len - exts - 2);
 	p->b[hs] = 0;
 	set16(p, hs + 1, p->len - hs - 3);
 	set16(p, rec, p->len - rec - 2);
+}
+
+/*
+ * A TLS 1.3 ClientHello as browsers send them: a session id, extensions
+ * before and after server_name, a padding extension.
+ */
+static void client_hello(struct packet *p, const char *sni)
+{
+	hello_of(p, &(struct hello_shape){ .sni = sni });
 }
 
 /* An HTTP/1.1 request; with_port: "Host: NAME:PORT" (the port is dropped). */
@@ -282,6 +306,51 @@ static void test_probe_refuses_without_rules(void **state)
 	expect("tls sni", "github.com", 443, &none, false, AWF_EV_TLS, false);
 }
 
+/*
+ * How far into a ClientHello's extensions the walk goes: server_name
+ * after 60 others is found (looked up: no rules, so not allowed by
+ * name); after 70 it is past the walk's TLS_MAX_EXTENSIONS (64); a list
+ * without it has no name; an extension running past the list cannot be
+ * checked, server_name or not.
+ */
+static const struct {
+	const char *what;
+	struct hello_shape shape;
+	uint8_t reason;
+} hello_shapes[] = {
+	{ "sni after 60 extensions",
+	  { "github.com", 60, false },
+	  AWF_R_TLS_NAME },
+	{ "sni after 70 extensions",
+	  { "github.com", 70, false },
+	  AWF_R_HELLO_UNCHECKABLE },
+	{ "no sni", { NULL, 3, false }, AWF_R_NO_NAME },
+	{ "no sni, last extension past the list",
+	  { NULL, 3, true },
+	  AWF_R_HELLO_UNCHECKABLE },
+	{ "sni, last extension past the list",
+	  { "github.com", 3, true },
+	  AWF_R_TLS_NAME },
+};
+
+static void test_hello_shapes(void **state)
+{
+	const struct probe_result *got = &probe->bss->probe_result;
+	struct packet p;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(hello_shapes); i++) {
+		hello_of(&p, &hello_shapes[i].shape);
+		run_probe(&p, 443);
+		if (got->kind != AWF_EV_TLS || got->verdict == AWF_ALLOW ||
+		    got->reason != hello_shapes[i].reason)
+			fail_msg(
+				"%s: kind %u verdict %u reason %u, want reason %u",
+				hello_shapes[i].what, got->kind, got->verdict,
+				got->reason, hello_shapes[i].reason);
+	}
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -296,6 +365,7 @@ int main(void)
 	print_message("%zu names in %zu policies, each on %zu ports\n",
 		      n_queries, ARRAY_SIZE(rows), ARRAY_SIZE(probe_ports));
 	tl_add(&l, "no rules", test_probe_refuses_without_rules, NULL);
+	tl_add(&l, "ClientHello shapes", test_hello_shapes, NULL);
 	TL_ROWS(&l, test_row, rows);
 	if (!bpf_privileged(why, sizeof(why))) {
 		skip_all(l.t, l.n, why);
