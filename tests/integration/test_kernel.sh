@@ -5,7 +5,7 @@
 # BTF probe at a missing file, as on a kernel built without BTF.
 
 test_kernel_without_btf_exit_125() {
-	local pol
+	local pol state=/run/awf-bpf/agent-state.json state_before
 	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
 	AWF_BPF_KERNEL_BTF=/nonexistent/vmlinux awf_run --standalone --policy "$pol" -- touch "$TEST_TMP/ran"
 	assert_eq 125 "$AWF_RC" "exit status"
@@ -22,11 +22,15 @@ test_kernel_without_btf_exit_125() {
  "policies_dir": "$TEST_TMP/policies", "interfaces": ["$AWFT_HOST_IF"],
  "control_socket": "$TEST_TMP/agent.sock", "control_group": "root"}
 EOF
+	# The state file is the previous agent's (its sandboxes, for the next
+	# one to adopt): an agent that never started leaves it as it was.
+	state_before=$(cat "$state" 2>/dev/null || echo absent)
 	AWF_BPF_KERNEL_BTF=/nonexistent/vmlinux awf agent --config "$TEST_TMP/agent.json"
 	assert_eq 125 "$AWF_RC" "exit status of the agent"
 	assert_contains "$AWF_ERR" "this kernel has no BTF"
 	assert_file_absent "$AWF_BPFFS/agent/links" "the agent's links"
 	assert_file_absent "$TEST_TMP/agent.sock" "the agent's control socket"
+	assert_eq "$state_before" "$(cat "$state" 2>/dev/null || echo absent)" "the agent state file"
 }
 
 # On this kernel the check passes, and a run works as usual.

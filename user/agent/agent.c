@@ -347,6 +347,7 @@ static int set_up(struct agent *ag, char *err, size_t errlen)
 	    agent_bpf_load(&ag->bpf, err, errlen) ||
 	    agent_state_load(ag, err, errlen))
 		return -1;
+	ag->state_loaded = true;
 	make_attach_points(ag);
 	if (agent_events_open(&ag->events, agent_bpf_events_fd(&ag->bpf),
 			      ag->epfd, stdout, agent_slot_sink, ag, err,
@@ -415,7 +416,8 @@ static int watch_signals(struct agent_loop *l, char *err, size_t errlen)
 static void shut_down(struct agent *ag)
 {
 	agent_events_drain(&ag->events);
-	agent_state_save(ag);
+	if (ag->state_loaded)
+		agent_state_save(ag);
 	agent_run_drop_early(ag);
 	agent_control_close(&ag->control);
 	agent_uplinks_stop(&ag->uplinks);

@@ -87,8 +87,14 @@ struct agent {
 	struct agent_hostaddrs hostaddrs; /* for each new sandbox */
 	struct agent_control control;
 	struct agent_events events;
-	bool netns_scan_soon;	 /* a cgroup appeared: look for its namespace */
-	char *state_text;	 /* as last written to AWF_AGENT_STATE_FILE */
+	bool netns_scan_soon; /* a cgroup appeared: look for its namespace */
+	char *state_text;     /* as last written to AWF_AGENT_STATE_FILE */
+	/*
+	 * The state file was read (the previous agent's sandboxes adopted):
+	 * only then may this agent write it. One that fails earlier (no BTF,
+	 * no cgroup2) leaves it as it found it, the previous agent's.
+	 */
+	bool state_loaded;
 	struct run_early *early; /* cgroups of runs without a policy yet */
 	size_t n_early, cap_early;
 };
