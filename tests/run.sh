@@ -86,9 +86,12 @@ TESTS_CG=${CG2:+$CG2/awft-tests}
 # and leaves it (runs share it). If it was not there before, it goes.
 AWF_PARENT_CG=
 [ -n "$CG2" ] && [ ! -d "$CG2/awf-bpf" ] && AWF_PARENT_CG=$CG2/awf-bpf
-# The same for the pin root /sys/fs/bpf/awf-bpf (removed only if empty).
+# The same for the pin root /sys/fs/bpf/awf-bpf (removed only if empty),
+# and for /run/awf-bpf, where the agent tests put sockets and state.
 AWF_PIN_ROOT=
 [ -d "$AWF_BPFFS" ] || AWF_PIN_ROOT=$AWF_BPFFS
+AWF_RUN_DIR=
+[ -d /run/awf-bpf ] || AWF_RUN_DIR=/run/awf-bpf
 
 # The functions test_* of a file, in file order.
 list_tests() {
@@ -124,6 +127,7 @@ interrupted() {
 	rmdir "$TESTS_CG" 2>/dev/null
 	[ -z "$AWF_PARENT_CG" ] || rmdir "$AWF_PARENT_CG" 2>/dev/null
 	[ -z "$AWF_PIN_ROOT" ] || rmdir "$AWF_PIN_ROOT" 2>/dev/null
+	[ -z "$AWF_RUN_DIR" ] || rmdir "$AWF_RUN_DIR" 2>/dev/null
 	[ -z "${CUR_TMP:-}" ] || rm -rf "$CUR_TMP"
 	tests/testbed/testbed.sh down >/dev/null 2>&1
 	echo "tests/run.sh: interrupted" >&2
@@ -241,6 +245,7 @@ run_integration() {
 	rmdir "$TESTS_CG" 2>/dev/null
 	[ -z "$AWF_PARENT_CG" ] || rmdir "$AWF_PARENT_CG" 2>/dev/null
 	[ -z "$AWF_PIN_ROOT" ] || rmdir "$AWF_PIN_ROOT" 2>/dev/null
+	[ -z "$AWF_RUN_DIR" ] || rmdir "$AWF_RUN_DIR" 2>/dev/null
 	trap - INT TERM
 }
 
