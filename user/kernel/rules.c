@@ -752,16 +752,16 @@ static int write_exact(const struct rule_table *t, const struct rules_exact *x,
 	if (!x->mask)
 		return 0;
 	if (mode == RULES_WRITE_BATCH) {
-		ret = map_array_fill(fd, (uint32_t)value_size, x->mask + 1,
-				     fill_exact_slot, &f);
-		if (ret < 0)
+		int filled = map_array_fill(fd, (uint32_t)value_size,
+					    x->mask + 1, fill_exact_slot, &f);
+
+		if (filled < 0)
 			return set_err(err, errlen,
 				       "writing exact CIDR slots (IPv%d): %s",
 				       family == AF_INET ? 4 : 6,
 				       strerror(errno));
-		if (!ret)
+		if (!filled)
 			return 0;
-		ret = 0;
 	}
 	if (map_batch_init(&mb, fd, sizeof(uint32_t), (uint32_t)value_size,
 			   (size_t)x->mask + 1,
