@@ -189,6 +189,11 @@ $(BUILD)/tools/seccomp_gen: tools/seccomp_gen.c user/common/error.c
 
 $(BUILD)/seccomp_filter.h: $(BUILD)/tools/seccomp_gen
 	$< >$@
+# The same rules as libseccomp's linear chain: test_seccomp's reference.
+$(BUILD)/seccomp_filter_linear.h: $(BUILD)/tools/seccomp_gen
+	$< --linear >$@
+$(BUILD)/obj/tests/unit/test_seccomp.o: $(BUILD)/seccomp_filter.h \
+	$(BUILD)/seccomp_filter_linear.h
 $(BUILD)/user/agent/agent_bpf.o: $(BUILD)/awf_agent.skel.h
 
 $(BUILD)/awf-bpf: $(USER_OBJS)
