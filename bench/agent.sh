@@ -2,11 +2,13 @@
 # bench/agent.sh - the host-wide agent, measured side by side in one run
 # (bench/run.sh calls it last; alone: sudo bench/agent.sh):
 #
-#   1. start-up   hyperfine -N: /bin/true, unshare --fork --pid --mount
-#                 --cgroup, `awf-bpf run` through the agent's control socket
-#                 (and the same with awf-bpf-static, the GitHub Action's
-#                 binary, when `make static` built it from these sources),
-#                 `awf-bpf run --standalone`; then 20 of each started at once
+#   1. start-up   hyperfine -N, ROUNDS rounds of RUNS runs each: /bin/true,
+#                 unshare --fork --pid --mount --cgroup, `awf-bpf run`
+#                 through the agent's control socket (and the same with
+#                 awf-bpf-static, the GitHub Action's binary, when `make
+#                 static` built it from these sources), `awf-bpf run
+#                 --standalone`; the ratio to unshare is each round's, and
+#                 the median of the rounds'; then 20 of each started at once
 #                 (bench/concurrent.py), launch to first action (GOALS_FILE:
 #                 the goal rows startup-agent, concurrent-agent)
 #   2. build      N sandboxes (cgroups a selector matches) built and torn
@@ -23,7 +25,11 @@ AWF=${AWF:-$ROOT/build/awf-bpf}
 STATIC=$(dirname "$AWF")/awf-bpf-static
 OUT=${BENCH_OUT:-$ROOT/bench/results}
 N=${AGENT_SANDBOXES:-500}
-RUNS=${AGENT_RUNS:-40}
+# Rounds, as the standalone start-up's (bench/run.sh): unshare alone moves
+# by 20-30 % from one batch of runs to the next here, which one batch of
+# each command compared across batches takes for the sandbox's cost.
+ROUNDS=${AGENT_ROUNDS:-5}
+RUNS=${AGENT_RUNS:-20}
 WORK=$(mktemp -d /tmp/awf-bench-agent.XXXXXX)
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 ATTACH=/awf-bench-agent
@@ -74,15 +80,17 @@ static_run=()
 if [ -x "$STATIC" ] && ! [ "$AWF" -nt "$STATIC" ]; then
 	static_run=(-n "awf-bpf-static run (agent)" "$STATIC run --policy $WORK/p.json -- /bin/true")
 fi
-say "1. start-up ($RUNS runs each)"
-AWF_BPF_AGENT_SOCKET=$SOCK hyperfine -N --style none --warmup 3 --runs "$RUNS" \
-	--export-json "$WORK/startup.json" \
-	-n "/bin/true" "/bin/true" \
-	-n "unshare" "unshare --fork --pid --mount --cgroup /bin/true" \
-	-n "awf-bpf run (agent)" "$AWF run --policy $WORK/p.json -- /bin/true" \
-	"${static_run[@]}" \
-	-n "awf-bpf run --standalone" "$AWF run --standalone --policy $WORK/p.json -- /bin/true" \
-	>/dev/null
+say "1. start-up ($ROUNDS rounds of $RUNS runs each)"
+for r in $(seq 1 "$ROUNDS"); do
+	AWF_BPF_AGENT_SOCKET=$SOCK hyperfine -N --style none --warmup 3 --runs "$RUNS" \
+		--export-json "$WORK/startup-$r.json" \
+		-n "/bin/true" "/bin/true" \
+		-n "unshare" "unshare --fork --pid --mount --cgroup /bin/true" \
+		-n "awf-bpf run (agent)" "$AWF run --policy $WORK/p.json -- /bin/true" \
+		"${static_run[@]}" \
+		-n "awf-bpf run --standalone" "$AWF run --standalone --policy $WORK/p.json -- /bin/true" \
+		>/dev/null
+done
 
 say "1b. 20 runs at once, through the agent and standalone"
 AWF_BPF_AGENT_SOCKET=$SOCK timeout 300 python3 "$ROOT/bench/concurrent.py" --n 20 \
@@ -116,10 +124,20 @@ for i in $(seq 0 $((N - 1))); do rmdir "$CG2$ATTACH/web-$i"; done
 for _ in $(seq 600); do [ "$(gone)" -ge "$N" ] && break; sleep 0.05; done
 t2=$(date +%s%N)
 
-python3 - "$WORK/startup.json" "$N" "$t0" "$t1" "$t2" "$rss0" "$rss1" "$fds0" "$fds1" \
+python3 - "$WORK" "$N" "$t0" "$t1" "$t2" "$rss0" "$rss1" "$fds0" "$fds1" \
 	"$mem0" "$mem1" "$WORK/concurrent.txt" "${GOALS_FILE:-}" <<'EOF' | tee "$OUT/agent-latest.txt"
-import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+import glob, json, os, statistics, sys
+rounds = {}  # command -> its median in each round, in s
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "startup-*.json"))):
+    for r in json.load(open(path))["results"]:
+        rounds.setdefault(r["command"], []).append(r["median"])
+res = {k: statistics.median(v) for k, v in rounds.items()}
+
+
+def unshare_ratios(name):
+    return [a / u for a, u in zip(rounds.get(name, []), rounds["unshare"]) if u]
+
+
 conc = {}
 for l in open(sys.argv[12]):
     f = l.split()
@@ -129,30 +147,36 @@ for l in open(sys.argv[12]):
 n = int(sys.argv[2])
 t0, t1, t2 = (int(x) for x in sys.argv[3:6])
 rss0, rss1, fds0, fds1, mem0, mem1 = (int(x) for x in sys.argv[6:12])
-base = res["/bin/true"]["median"]
-agent = res["awf-bpf run (agent)"]["median"]
-alone = res["awf-bpf run --standalone"]["median"]
-print("awf-bpf agent benchmark (medians; ratios from the same run)")
+base = res["/bin/true"]
+agent = res["awf-bpf run (agent)"]
+alone = res["awf-bpf run --standalone"]
+ratios = unshare_ratios("awf-bpf run (agent)")
+ratio = statistics.median(ratios)
+print("awf-bpf agent benchmark (medians of %d rounds' medians; ratios from the same"
+      " rounds)" % len(ratios))
 print("start-up of `awf-bpf run -- /bin/true`:")
 for name in ("/bin/true", "unshare", "awf-bpf run (agent)", "awf-bpf-static run (agent)",
              "awf-bpf run --standalone"):
     if name in res:
-        m = res[name]["median"]
+        m = res[name]
         print("  %-28s %8.2f ms  %6.1fx /bin/true" % (name, m * 1e3, m / base))
-uns = res["unshare"]["median"]
-static = res.get("awf-bpf-static run (agent)", {}).get("median")
+uns = res["unshare"]
+static = res.get("awf-bpf-static run (agent)")
+s_ratios = unshare_ratios("awf-bpf-static run (agent)")
 print("  through the agent: %.1fx faster than standalone; %.2fx `unshare --fork --pid"
-      " --mount --cgroup`" % (alone / agent, agent / uns))
+      " --mount --cgroup` (rounds: %s)" % (alone / agent, ratio,
+                                          ", ".join("%.2f" % x for x in ratios)))
 print("20 runs at once, launch to the command's first action (worst round):")
 for name, v in conc.items():
     print("  %-12s max %7.1f ms  median %7.1f ms  failed %d" % (
         name, max(x[0] for x in v), max(x[1] for x in v), sum(x[2] for x in v)))
 if sys.argv[13]:
     with open(sys.argv[13], "a") as g:
-        g.write("startup-agent\t%.1f ms = %.2fx unshare (%.1f ms)%s\t%s\n" % (
-            agent * 1e3, agent / uns, uns * 1e3,
-            "; static binary %.1f ms = %.2fx" % (static * 1e3, static / uns) if static else "",
-            "yes" if agent / uns <= 1.5 else "no"))
+        g.write("startup-agent\t%.1f ms = %.2fx unshare (%.1f ms; %d rounds %.2f-%.2fx)%s\t%s\n" % (
+            agent * 1e3, ratio, uns * 1e3, len(ratios), min(ratios), max(ratios),
+            "; static binary %.1f ms = %.2fx" % (static * 1e3, statistics.median(s_ratios))
+            if static else "",
+            "yes" if ratio <= 1.5 else "no"))
         if "agent" in conc:
             v = conc["agent"]
             worst, failed = max(x[0] for x in v), sum(x[2] for x in v)
