@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "common/error.h"
+#include "common/placement.h"
 #include "kernel/kernel_check.h"
 #include "kernel/loader.h" /* before the skeletons: it defines struct awf_config */
 #include "awf_core.lskel.h"
@@ -413,6 +414,7 @@ static int open_loader(struct loader *l, char *err, size_t errlen)
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
 	l->lanes[0].loader = l->lanes[1].loader = l;
+	l->lanes[0].cpu = l->lanes[1].cpu = -1;
 	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	l->prepared_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	if (l->core_loaded_fd < 0 || l->prepared_fd < 0) {
@@ -647,9 +649,12 @@ static void start_lane(struct loader *l, size_t i)
 	sigset_t all, old;
 	int ret;
 
+	/* The groups of the two lanes verify at once, on two CPUs. */
+	lane->cpu = placement_cpu(l->lanes[1 - i].cpu);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&lane->thread, NULL, lane_thread, lane);
+	ret = placement_thread_create(&lane->thread, &lane->cpu, lane_thread,
+				      lane);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	lane->running = !ret;
 	lane->deferred = ret;

@@ -55,6 +55,7 @@ struct loader_lane {
 	bool running;  /* on its thread */
 	bool deferred; /* no thread for it: loader_wait() runs it */
 	bool started;  /* on its thread or deferred */
+	int cpu;       /* its thread's (common/placement.h); -1: any */
 	int ret;       /* 0 or -errno, once it ran */
 };
 

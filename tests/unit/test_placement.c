@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests of common/placement.c: a placed thread runs where it was
+ * placed, a CPU it may not have leaves it unpinned (never without a
+ * thread), and placement_cpu() names only a CPU we may run on, never the
+ * one to avoid.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+
+#include "common/placement.h"
+#include "test_util.h"
+
+struct seen {
+	int cpu;
+	bool pinned_to_one;
+};
+
+static void *report(void *arg)
+{
+	struct seen *s = arg;
+	cpu_set_t mine;
+
+	s->cpu = sched_getcpu();
+	s->pinned_to_one = !sched_getaffinity(0, sizeof(mine), &mine) &&
+			   CPU_COUNT(&mine) == 1;
+	return NULL;
+}
+
+static int first_allowed(const cpu_set_t *allowed, int skip)
+{
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, allowed) && c != skip)
+			return c;
+	return -1;
+}
+
+static void test_thread_runs_where_placed(void **state)
+{
+	struct seen s = { .cpu = -1 };
+	cpu_set_t allowed;
+	pthread_t t;
+	int cpu;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	cpu = first_allowed(&allowed, -1);
+	assert_true(cpu >= 0);
+	assert_int_equal(placement_thread_create(&t, &cpu, report, &s), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(s.pinned_to_one);
+	assert_int_equal(s.cpu, cpu);
+}
+
+static void test_refused_cpu_leaves_it_unpinned(void **state)
+{
+	struct seen s = { .cpu = -1, .pinned_to_one = true };
+	cpu_set_t allowed;
+	pthread_t t;
+	int cpu = -1;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	for (int c = CPU_SETSIZE - 1; c >= 0 && cpu < 0; c--)
+		if (!CPU_ISSET(c, &allowed))
+			cpu = c;
+	if (cpu < 0)
+		skip();
+	assert_int_equal(placement_thread_create(&t, &cpu, report, &s), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(cpu, -1);
+	assert_true(s.cpu >= 0);
+	assert_int_equal(s.pinned_to_one, CPU_COUNT(&allowed) == 1);
+}
+
+static void test_cpu_is_allowed_and_not_avoided(void **state)
+{
+	cpu_set_t allowed;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	for (int avoid = -1; avoid < CPU_SETSIZE && avoid < 64; avoid++) {
+		int cpu = placement_cpu(avoid);
+
+		if (cpu < 0)
+			continue;
+		assert_true(CPU_ISSET(cpu, &allowed));
+		assert_int_not_equal(cpu, avoid);
+	}
+}
+
+/* Pinned to one CPU ourselves: nowhere else to put a thread. */
+static void test_one_cpu_means_anywhere(void **state)
+{
+	cpu_set_t before, one;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	CPU_ZERO(&one);
+	CPU_SET(first_allowed(&before, -1), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(placement_cpu(-1), -1);
+	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
+}
+
+int main(void)
+{
+	struct test_list l = { 0 };
+
+	tl_add(&l, "a placed thread runs on its CPU only",
+	       test_thread_runs_where_placed, NULL);
+	tl_add(&l, "a CPU we may not use: the thread runs unpinned",
+	       test_refused_cpu_leaves_it_unpinned, NULL);
+	tl_add(&l, "placement_cpu() names an allowed CPU, not the avoided one",
+	       test_cpu_is_allowed_and_not_avoided, NULL);
+	tl_add(&l, "with one CPU, no placement", test_one_cpu_means_anywhere,
+	       NULL);
+	return tl_run("placement", &l);
+}

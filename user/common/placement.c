@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/placement.h"
+
+/*
+ * The tasks runnable on the machine this instant, the caller one of
+ * them: /proc/loadavg's "running/total". INT_MAX if unknown.
+ */
+static int runnable_now(void)
+{
+	int fd, running = INT_MAX;
+	char buf[128];
+	ssize_t n;
+
+	fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return INT_MAX;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return INT_MAX;
+	buf[n] = '\0';
+	if (sscanf(buf, "%*s %*s %*s %d/", &running) != 1)
+		return INT_MAX;
+	return running;
+}
+
+int placement_cpu(int avoid)
+{
+	int here = sched_getcpu(), fallback = -1;
+	cpu_set_t allowed;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
+	    CPU_COUNT(&allowed) < 2 || runnable_now() > CPU_COUNT(&allowed))
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &allowed) || c == avoid)
+			continue;
+		if (c != here)
+			return c;
+		fallback = c;
+	}
+	return fallback;
+}
+
+int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
+			    void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t one;
+	int ret;
+
+	if (*cpu < 0)
+		return pthread_create(thread, NULL, fn, arg);
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		return ret;
+	CPU_ZERO(&one);
+	CPU_SET(*cpu, &one);
+	ret = pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+	if (!ret)
+		ret = pthread_create(thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	/* A CPU gone offline or out of our cpuset since: anywhere, then. */
+	if (ret != EINVAL)
+		return ret;
+	*cpu = -1;
+	return pthread_create(thread, NULL, fn, arg);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * placement.h - threads that must run beside each other, each on a CPU
+ * of its own.
+ *
+ * The scheduler would spread them itself where it sees the other CPUs
+ * idle. On this 2-vCPU guest it does not: a new thread stays on its
+ * creator's CPU, and a thread woken up joins its waker's, while the
+ * other CPU idles (a halted vCPU counts as preempted, not idle). So
+ * `run`'s two BPF load lanes took turns on one CPU. Placed, each on a
+ * CPU of its own for its life (a load, milliseconds): a standalone run
+ * 17.1 -> 16.1 ms and 18.2 -> 16.2 ms median here (docs/benchmarks.md).
+ */
+#ifndef AWF_PLACEMENT_H
+#define AWF_PLACEMENT_H
+
+#include <pthread.h>
+
+/*
+ * A CPU for a new thread: not avoid (another placed thread's CPU, or -1)
+ * and, where there are more than two, not the caller's. -1 (anywhere)
+ * on one CPU, when more tasks are runnable than there are CPUs (then
+ * the scheduler balances better than a pinned thread can), or on error.
+ */
+int placement_cpu(int avoid);
+
+/*
+ * pthread_create() of fn(arg) pinned to *cpu (from placement_cpu()), or
+ * unpinned if *cpu is -1 or refused (then *cpu becomes -1).
+ */
+int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
+			    void *arg);
+
+#endif /* AWF_PLACEMENT_H */
