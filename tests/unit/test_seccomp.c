@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "run/seccomp.h"
 #include "seccomp_filter.h"
@@ -307,17 +306,8 @@ static int filtered_child(void)
 
 static void test_kernel_runs_the_tree(void **state)
 {
-	int status;
-	pid_t pid;
-
 	(void)state;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(filtered_child());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(exit_code_in_child(filtered_child), 0);
 }
 
 int main(void)

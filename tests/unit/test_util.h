@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -49,6 +50,19 @@ static inline void tl_add_rows(struct test_list *l, CMUnitTestFunction fn,
 
 #define TL_ROWS(l, fn, table) \
 	tl_add_rows(l, fn, table, sizeof((table)[0]), ARRAY_SIZE(table))
+
+/* fn() in a child process of its own: its exit code, -1 if it did not exit. */
+static inline int exit_code_in_child(int (*fn)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0)
+		_exit(fn());
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
 
 static inline int tl_run(const char *group, struct test_list *l)
 {
