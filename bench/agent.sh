@@ -30,7 +30,6 @@ N=${AGENT_SANDBOXES:-500}
 # each command compared across batches takes for the sandbox's cost.
 ROUNDS=${AGENT_ROUNDS:-5}
 RUNS=${AGENT_RUNS:-20}
-WORK=$(mktemp -d /tmp/awf-bench-agent.XXXXXX)
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 ATTACH=/awf-bench-agent
 SOCK=/run/awf-bpf/bench-agent.sock
@@ -46,6 +45,10 @@ if pgrep -f "awf-bpf agent" >/dev/null || [ -e /sys/fs/bpf/awf-bpf/agent ]; then
 	die "an agent is installed on this host: the benchmark needs its own"
 fi
 
+WORK=$(mktemp -d /tmp/awf-bench-agent.XXXXXX)
+# The agent makes its socket's directory; gone again if we made it.
+RUN_DIR_WAS=$([ -d "$(dirname "$SOCK")" ] && echo yes || true)
+
 cleanup() {
 	local d
 	[ -z "$AG_PID" ] || { kill "$AG_PID" 2>/dev/null; wait "$AG_PID" 2>/dev/null || true; }
@@ -54,6 +57,7 @@ cleanup() {
 		rmdir "$d" 2>/dev/null || true
 	done
 	rm -rf "$WORK" "$SOCK"
+	[ -n "$RUN_DIR_WAS" ] || rmdir "$(dirname "$SOCK")" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 

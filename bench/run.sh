@@ -175,6 +175,13 @@ done
 CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
 [ -n "$CG2" ] || die "no cgroup v2 mount"
 BCG=$CG2/awf-bench # our cgroups: client (baselines), load (load_bench)
+# What every awf-bpf run shares and leaves (tests/run.sh does the same):
+# its cgroup parent, the pin root, the agent's run directory. Those we
+# made go at the end, if empty.
+AWF_SHARED_MADE=()
+for d in "$CG2/awf-bpf" /sys/fs/bpf/awf-bpf /run/awf-bpf; do
+	[ -d "$d" ] || AWF_SHARED_MADE+=("$d")
+done
 
 WORK=$(mktemp -d /tmp/awf-bench.XXXXXX)
 chmod 0755 "$WORK" # the sandboxed commands run as the sudo user
@@ -288,6 +295,7 @@ cleanup() {
 		for i in $(seq 1 20); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
 	done
 	rmdir "$BCG" 2>/dev/null
+	for i in "${AWF_SHARED_MADE[@]}"; do rmdir "$i" 2>/dev/null; done
 	"$ROOT/tests/testbed/testbed.sh" down >/dev/null 2>&1 9>&-
 	if [ -n "${KEEP_WORK:-}" ]; then say "samples kept in $WORK"; else rm -rf "$WORK"; fi
 }
