@@ -4,12 +4,13 @@
  * of its own.
  *
  * The scheduler would spread them itself where it sees the other CPUs
- * idle. On this 2-vCPU guest it does not: a new thread stays on its
- * creator's CPU, and a thread woken up joins its waker's, while the
- * other CPU idles (a halted vCPU counts as preempted, not idle). So
- * `run`'s two BPF load lanes took turns on one CPU. Placed, each on a
- * CPU of its own for its life (a load, milliseconds): a standalone run
- * 17.1 -> 16.1 ms and 18.2 -> 16.2 ms median here (docs/benchmarks.md).
+ * idle. On the 2-vCPU guest of docs/benchmarks.md it does not: a new
+ * thread stays on its creator's CPU, and a thread woken up joins its
+ * waker's, while the other CPU idles (measured there; a guest whose
+ * halted vCPUs look preempted rather than idle behaves so). So `run`'s
+ * two BPF load lanes took turns on one CPU. Placed, each on a CPU of its
+ * own for its life (a load, milliseconds): a standalone run 17.1 -> 16.1
+ * ms and 18.2 -> 16.2 ms median there.
  */
 #ifndef AWF_PLACEMENT_H
 #define AWF_PLACEMENT_H
