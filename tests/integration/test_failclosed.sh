@@ -253,8 +253,9 @@ test_failclosed_setup_fails_after_spawn() {
 
 # The programs load in groups on two threads, each group's loader program
 # into the core's maps (user/kernel/group_load.h): three loader programs
-# for this policy (four with the name check: NAMES's comes last, after
-# group A's programs, on the core's thread). Group A's loads first, on the second thread, started
+# for this policy (four with the name check: NAMES's, prepared on the
+# second thread after B's, or on the first after A's programs). Group
+# A's loads first, on the second thread, started
 # before the configuration is built (loader_prepare()); then the core's
 # (first thread) and group B's (second), in whichever order the threads
 # get there. Whichever fails, while the others may be loading or done:
@@ -284,8 +285,8 @@ test_failclosed_group_load_fails() {
 		assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
 		assert_eq "" "$(awf_leftovers "$snap")" "left behind, loader program $n failing"
 	done
-	# A policy whose names are checked has a fourth: NAMES, on the core's
-	# thread after A.
+	# A policy whose names are checked has a fourth, NAMES's: whichever
+	# loads fourth fails.
 	pol=$(policy names '"allow_domains": ["example.test"]')
 	LD_PRELOAD=$shim AWF_TEST_FAIL_LOADER=4 "$AWF" run --standalone --policy "$pol" \
 		-- touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null

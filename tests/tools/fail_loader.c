@@ -5,7 +5,8 @@
  * BPF_PROG_TYPE_SYSCALL program, N from AWF_TEST_FAIL_LOADER) fails with
  * EPERM; every other system call goes through. They come from two
  * threads: group A's first, then the core's and group B's in either
- * order, and NAMES's last (after A's programs, where names are checked).
+ * order, and NAMES's last, where names are checked (on the second
+ * thread after B's, or on the first after A's programs).
  */
 #include <dlfcn.h>
 #include <errno.h>

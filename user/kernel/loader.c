@@ -361,8 +361,16 @@ static int open_group(struct loader *l, const struct group_loader *gl)
 	return 0;
 }
 
-/* Every policy's: A and B, groups 0 and 1. */
+/* Every policy's: A and B, groups 0 and 1; NAMES, if any, is group 2. */
 #define N_BASE_GROUPS 2
+#define NAMES_GROUP N_BASE_GROUPS
+
+/*
+ * Which lane verifies NAMES's loader program: the second, early, while
+ * it waits for the core (~5 ms with the name maps), if NAMES is open by
+ * then; else the first, in group_load_run(), after A.
+ */
+enum names_prep { NAMES_NONE, NAMES_OPEN, NAMES_EARLY, NAMES_LATE };
 
 static int open_base_groups(struct loader *l)
 {
@@ -385,6 +393,9 @@ static int open_lanes(struct loader *l, bool check_names)
 
 		lane->groups[lane->n_groups++] = i;
 	}
+	/* The early lane may take NAMES's loader program from here on. */
+	if (check_names)
+		__atomic_store_n(&l->names_prep, NAMES_OPEN, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -532,6 +543,42 @@ static int wait_prepared(struct loader *l)
 	return 0;
 }
 
+static bool claim_names(struct loader *l, enum names_prep who)
+{
+	int open = NAMES_OPEN;
+
+	return __atomic_compare_exchange_n(&l->names_prep, &open, who, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* The second lane, early, after A's and B's: NAMES's, posted third. */
+static void prepare_names_early(struct loader *l)
+{
+	uint64_t one = 1;
+
+	if (!claim_names(l, NAMES_EARLY))
+		return;
+	group_load_prepare(&l->groups[NAMES_GROUP]);
+	/* cannot fail: an eventfd of ours, far from its maximum */
+	if (write(l->prepared_fd, &one, sizeof(one)) < 0)
+		l->groups[NAMES_GROUP].ret = -errno;
+}
+
+/*
+ * The first lane, before it runs NAMES: prepared by the second lane
+ * (then wait for B's post, which the first lane never took, and
+ * NAMES's), or now its own to prepare.
+ */
+static int wait_names(struct loader *l)
+{
+	int ret;
+
+	if (claim_names(l, NAMES_LATE))
+		return 0;
+	ret = wait_prepared(l);
+	return ret ? ret : wait_prepared(l);
+}
+
 /*
  * A lane's work. System calls only (the generated loaders are bpf(),
  * mmap() and close()): no allocation, no stdio, no log line, nothing
@@ -562,6 +609,7 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 		core_loaded(l, ret);
 	} else if (l->early) {
 		prepare_base(l);
+		prepare_names_early(l);
 		ret = wait_core(l);
 	} else {
 		/* What needs no map of the core's, while the core loads. */
@@ -570,9 +618,8 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 		ret = wait_core(l);
 	}
 	for (size_t i = 0; !ret && i < lane->n_groups; i++) {
-		if (first && l->early && i > 0 &&
-		    lane->groups[i] < N_BASE_GROUPS)
-			ret = wait_prepared(l);
+		if (first && l->early && lane->groups[i] == NAMES_GROUP)
+			ret = wait_names(l);
 		if (!ret)
 			ret = group_load_run(&l->groups[lane->groups[i]],
 					     core_map_fd, l->core);

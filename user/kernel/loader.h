@@ -70,6 +70,7 @@ struct loader {
 	bool early;
 	bool core_noted; /* its programs and maps in progs and maps */
 	int prepared_fd; /* eventfd, semaphore: one of those is prepared */
+	int names_prep;	 /* who prepares NAMES (loader.c: enum names_prep) */
 	int core_ret;
 	const struct awf_config *cfg; /* its .rodata, mapped read-only */
 	/* --log-level debug: the verifier's, the core's and each group's */
