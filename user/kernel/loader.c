@@ -648,7 +648,11 @@ static void print_verifier_logs(struct loader *l)
 			print_verifier_log(l->verifier_log[i]);
 }
 
-/* Explains a failure (kernel_check()); notes every fd otherwise. */
+/*
+ * Explains a failure (kernel_check()); notes every fd otherwise. A failed
+ * load is left to loader_close(): fds lent since loader_wait_core() (the
+ * counters, the ring buffer) stay valid until their borrowers are done.
+ */
 static int loader_finish(struct loader *l, char *err, size_t errlen)
 {
 	const char *who;
@@ -668,7 +672,6 @@ static int loader_finish(struct loader *l, char *err, size_t errlen)
 	}
 	if (!ret)
 		return 0;
-	loader_close(l);
 	if (loader_explain_failure(false, err, errlen))
 		return -1;
 	return set_err(

@@ -113,7 +113,9 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
  * the loads on two threads of their own (a lane without a thread runs in
  * loader_wait()), system calls only, so the caller may clone3()
  * meanwhile; loader_wait() runs what had no thread, joins the threads and
- * says what failed, as loader_load() does. Nothing of the loader may be
+ * says what failed, as loader_load() does; what a failed load made stays
+ * until loader_close(), so that fds lent by loader_wait_core() outlive
+ * their borrowers' teardown. Nothing of the loader may be
  * read before loader_wait() (the core's maps: loader_wait_core());
  * loader_close() waits for the threads too.
  */

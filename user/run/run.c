@@ -585,12 +585,8 @@ static int load_beside_spawn(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	loader_start(s->loader);
 	ret = beside_load(s, err, errlen);
-	if (loader_wait(s->loader, load_err, sizeof(load_err))) {
-		/* The failed load closed the core's maps, counters too. */
-		if (s->events_open)
-			events_attach(&s->events, s->learned, -1);
-		if (!ret)
-			snprintf(err, errlen, "%s", load_err);
+	if (loader_wait(s->loader, load_err, sizeof(load_err)) && !ret) {
+		snprintf(err, errlen, "%s", load_err);
 		ret = -1;
 	}
 	return ret ? -1 : 0;
