@@ -262,19 +262,36 @@ world_icmp_echos() { # 4|6
 
 # ---------------------------------------------------------------- processes
 
-# free_port: a TCP+UDP port on loopback that nothing uses right now.
+# free_port [N]: the first of N (default 1) consecutive ports that nothing
+# uses right now, for TCP and UDP on 127.0.0.1 and ::1. They are taken below
+# the kernel's ephemeral range: a port in it can be taken between this check
+# and its use by any connection's source port (CI saw a bind of [::]:P+1 fail
+# that way).
 free_port() {
-	"$PY" - <<'EOF'
-import random, socket
+	"$PY" - "${1:-1}" <<'EOF'
+import random, socket, sys
+count = int(sys.argv[1])
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    ephemeral_low, ephemeral_high = map(int, f.read().split())
+low, high = 10000, ephemeral_low - count
+if high - low < 1000:  # an unusual range: take the ports above it instead
+    low, high = ephemeral_high + 1, 65535 - count
+def usable(p):
+    for fam, a in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(fam, t)
+            try:
+                s.bind((a, p))
+            except OSError:
+                return False
+            finally:
+                s.close()
+    return True
 for _ in range(200):
-    p = random.randint(20000, 40000)
-    try:
-        for fam, a in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-            for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                s = socket.socket(fam, t); s.bind((a, p)); s.close()
-    except OSError:
-        continue
-    print(p); break
+    first = random.randint(low, high)
+    if all(usable(p) for p in range(first, first + count)):
+        print(first)
+        break
 EOF
 }
 

@@ -154,7 +154,7 @@ EOF
 
 test_localhost_listeners_stay_on_loopback() {
 	local p1 p2 p3 p4 pol
-	p1=$(free_port); p2=$((p1 + 1)); p3=$((p1 + 2)); p4=$((p1 + 3))
+	p1=$(free_port 4); p2=$((p1 + 1)); p3=$((p1 + 2)); p4=$((p1 + 3))
 	pol=$(policy p '"allow_cidrs": ["198.18.0.10/32"]')
 	awf_run --policy "$pol" -- "$PY" -c "$(lo_bind_script "$p1" "$p2" "$p3" "$p4")"
 	assert_contains "$AWF_OUT" "any4 127.0.0.1" "0.0.0.0:$p1 narrowed to loopback"
