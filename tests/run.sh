@@ -193,6 +193,8 @@ run_one() { # file name
 	else
 		FAILED=$((FAILED + 1))
 		record FAIL "$name" "exit $rc, $((t1 - t0))s"
+		# The failed check first: CI logs may keep only the head of this.
+		printf '%s\n' "$out" | grep -m 3 '^FAIL: ' | cut -c 1-400 | indent
 		printf '%s\n' "$out" | tail -n 80 | indent
 	fi
 	rm -rf "$tmp"
