@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+
+#include "kernel/loader_vm.h"
+
+#define STACK_SIZE 512
+/* A loader runs each instruction once (its jumps go forward): a bound. */
+#define MAX_STEPS (1U << 20)
+
+struct region {
+	uint8_t *base;
+	size_t size;
+};
+
+struct vm {
+	uint64_t r[MAX_BPF_REG];
+	struct region mem[3]; /* the context, the blob, the stack */
+};
+
+/* The bytes [addr, addr + size) if they lie in one region, else NULL. */
+static void *vm_mem(const struct vm *vm, uint64_t addr, uint64_t size)
+{
+	for (size_t i = 0; i < sizeof(vm->mem) / sizeof(vm->mem[0]); i++) {
+		uint64_t base = (uintptr_t)vm->mem[i].base;
+
+		if (addr >= base && size <= vm->mem[i].size &&
+		    addr - base <= vm->mem[i].size - size)
+			return (void *)(uintptr_t)addr;
+	}
+	return NULL;
+}
+
+static int size_of(uint8_t code)
+{
+	switch (BPF_SIZE(code)) {
+	case BPF_B:
+		return 1;
+	case BPF_H:
+		return 2;
+	case BPF_W:
+		return 4;
+	default:
+		return 8;
+	}
+}
+
+static int load(const struct vm *vm, uint64_t addr, uint8_t code, uint64_t *val)
+{
+	int size = size_of(code);
+	const void *p = vm_mem(vm, addr, size);
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+
+	if (!p)
+		return -EINVAL;
+	switch (size) {
+	case 1:
+		memcpy(&u8, p, 1);
+		*val = u8;
+		break;
+	case 2:
+		memcpy(&u16, p, 2);
+		*val = u16;
+		break;
+	case 4:
+		memcpy(&u32, p, 4);
+		*val = u32;
+		break;
+	default:
+		memcpy(val, p, 8);
+	}
+	return 0;
+}
+
+static int store(const struct vm *vm, uint64_t addr, uint8_t code, uint64_t val)
+{
+	int size = size_of(code);
+	void *p = vm_mem(vm, addr, size);
+	uint8_t u8 = val;
+	uint16_t u16 = val;
+	uint32_t u32 = val;
+
+	if (!p)
+		return -EINVAL;
+	switch (size) {
+	case 1:
+		memcpy(p, &u8, 1);
+		break;
+	case 2:
+		memcpy(p, &u16, 2);
+		break;
+	case 4:
+		memcpy(p, &u32, 4);
+		break;
+	default:
+		memcpy(p, &val, 8);
+	}
+	return 0;
+}
+
+static int64_t neg_errno(long ret)
+{
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * The helpers libbpf's loaders call, as the kernel's do them for a
+ * loader run from user space (its context's flags without
+ * BPF_SKEL_KERNEL): R0 as they return it, or -EINVAL for any other
+ * helper or an argument outside the regions.
+ */
+static int call(struct vm *vm, int32_t helper)
+{
+	uint64_t *r = vm->r;
+	void *dst, *src;
+
+	switch (helper) {
+	case BPF_FUNC_probe_read_kernel:
+		dst = vm_mem(vm, r[1], (uint32_t)r[2]);
+		if (!dst)
+			return -EINVAL;
+		/* From NULL: the kernel's zeroes dst (the loader's stack). */
+		if (!r[3]) {
+			memset(dst, 0, (uint32_t)r[2]);
+			r[0] = -EFAULT;
+			return 0;
+		}
+		src = vm_mem(vm, r[3], (uint32_t)r[2]); /* the context */
+		if (!src)
+			return -EINVAL;
+		memmove(dst, src, (uint32_t)r[2]);
+		r[0] = 0;
+		return 0;
+	case BPF_FUNC_copy_from_user:
+		/* A map's initial value: the skeleton's own memory. */
+		dst = vm_mem(vm, r[1], (uint32_t)r[2]);
+		if (!dst || !r[3])
+			return -EINVAL;
+		memcpy(dst, (const void *)(uintptr_t)r[3], (uint32_t)r[2]);
+		r[0] = 0;
+		return 0;
+	case BPF_FUNC_sys_bpf:
+		if (!vm_mem(vm, r[2], (uint32_t)r[3]))
+			return -EINVAL;
+		r[0] = neg_errno(syscall(__NR_bpf, (int)r[1],
+					 (void *)(uintptr_t)r[2],
+					 (unsigned int)r[3]));
+		return 0;
+	case BPF_FUNC_sys_close:
+		r[0] = neg_errno(close((int)r[1]));
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int alu64(struct vm *vm, const struct bpf_insn *in)
+{
+	uint64_t *dst = &vm->r[in->dst_reg];
+	uint64_t src = BPF_SRC(in->code) == BPF_X ? vm->r[in->src_reg] :
+						    (uint64_t)(int64_t)in->imm;
+
+	switch (BPF_OP(in->code)) {
+	case BPF_MOV:
+		*dst = src;
+		break;
+	case BPF_ADD:
+		*dst += src;
+		break;
+	case BPF_SUB:
+		*dst -= src;
+		break;
+	case BPF_AND:
+		*dst &= src;
+		break;
+	case BPF_OR:
+		*dst |= src;
+		break;
+	case BPF_LSH:
+		*dst <<= src & 63;
+		break;
+	case BPF_RSH:
+		*dst >>= src & 63;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Whether a 64-bit conditional jump is taken; -EINVAL for another op. */
+static int taken(const struct vm *vm, const struct bpf_insn *in)
+{
+	uint64_t a = vm->r[in->dst_reg];
+	uint64_t b = BPF_SRC(in->code) == BPF_X ? vm->r[in->src_reg] :
+						  (uint64_t)(int64_t)in->imm;
+
+	switch (BPF_OP(in->code)) {
+	case BPF_JEQ:
+		return a == b;
+	case BPF_JNE:
+		return a != b;
+	case BPF_JGT:
+		return a > b;
+	case BPF_JGE:
+		return a >= b;
+	case BPF_JLT:
+		return a < b;
+	case BPF_JLE:
+		return a <= b;
+	case BPF_JSGT:
+		return (int64_t)a > (int64_t)b;
+	case BPF_JSGE:
+		return (int64_t)a >= (int64_t)b;
+	case BPF_JSLT:
+		return (int64_t)a < (int64_t)b;
+	case BPF_JSLE:
+		return (int64_t)a <= (int64_t)b;
+	case BPF_JSET:
+		return (a & b) != 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * A 64-bit immediate: a constant, or (BPF_PSEUDO_MAP_IDX_VALUE of
+ * fd_array[0], the loader's map) an address in the blob.
+ */
+static int ld_imm64(struct vm *vm, const struct bpf_insn *in)
+{
+	uint64_t lo = (uint32_t)in[0].imm, hi = (uint32_t)in[1].imm;
+
+	if (in[1].code || in[1].dst_reg || in[1].src_reg || in[1].off)
+		return -EINVAL;
+	if (in->src_reg == 0) {
+		vm->r[in->dst_reg] = lo | hi << 32;
+		return 0;
+	}
+	if (in->src_reg != BPF_PSEUDO_MAP_IDX_VALUE || in->imm != 0 ||
+	    hi > vm->mem[1].size)
+		return -EINVAL;
+	vm->r[in->dst_reg] = (uintptr_t)vm->mem[1].base + hi;
+	return 0;
+}
+
+/* Whether an instruction of class cls writes its dst_reg. */
+static bool writes_dst(uint8_t cls)
+{
+	return cls == BPF_ALU64 || cls == BPF_ALU || cls == BPF_LD ||
+	       cls == BPF_LDX;
+}
+
+static int jump(const struct vm *vm, const struct bpf_insn *in, size_t n,
+		size_t *pc)
+{
+	int64_t to = (int64_t)*pc + 1 + in->off;
+	int jump = BPF_OP(in->code) == BPF_JA ? 1 : taken(vm, in);
+
+	if (jump <= 0)
+		return jump;
+	if (to < 0 || (uint64_t)to >= n)
+		return -EINVAL;
+	*pc = to - 1;
+	return 0;
+}
+
+/*
+ * The instruction at *pc (in: it and the next, copied out of insns,
+ * which need not be aligned); moves *pc on. 1: the program exited.
+ */
+static int step(struct vm *vm, const struct bpf_insn *in, size_t n, size_t *pc)
+{
+	uint8_t cls = BPF_CLASS(in->code);
+	int ret = 0;
+
+	if (in->dst_reg >= MAX_BPF_REG || in->src_reg >= MAX_BPF_REG ||
+	    (in->dst_reg == BPF_REG_10 && writes_dst(cls)))
+		return -EINVAL;
+	switch (cls) {
+	case BPF_ALU64:
+		ret = alu64(vm, in);
+		break;
+	case BPF_LD:
+		if (in->code != (BPF_LD | BPF_IMM | BPF_DW) || *pc + 1 >= n)
+			return -EINVAL;
+		ret = ld_imm64(vm, in);
+		++*pc;
+		break;
+	case BPF_LDX:
+		if (BPF_MODE(in->code) != BPF_MEM)
+			return -EINVAL;
+		ret = load(vm, vm->r[in->src_reg] + in->off, in->code,
+			   &vm->r[in->dst_reg]);
+		break;
+	case BPF_STX:
+		if (BPF_MODE(in->code) != BPF_MEM)
+			return -EINVAL;
+		ret = store(vm, vm->r[in->dst_reg] + in->off, in->code,
+			    vm->r[in->src_reg]);
+		break;
+	case BPF_ST:
+		if (BPF_MODE(in->code) != BPF_MEM)
+			return -EINVAL;
+		ret = store(vm, vm->r[in->dst_reg] + in->off, in->code,
+			    (uint64_t)(int64_t)in->imm);
+		break;
+	case BPF_JMP:
+		if (in->code == (BPF_JMP | BPF_EXIT))
+			return 1;
+		if (in->code == (BPF_JMP | BPF_CALL))
+			/* src_reg: a subprogram's or a kfunc's call */
+			ret = in->src_reg ? -EINVAL : call(vm, in->imm);
+		else
+			ret = jump(vm, in, n, pc);
+		break;
+	default:
+		return -EINVAL;
+	}
+	++*pc;
+	return ret;
+}
+
+int loader_vm_run(const void *insns, size_t insns_sz, void *blob,
+		  size_t blob_sz, void *ctx, size_t ctx_sz)
+{
+	uint64_t stack[STACK_SIZE / sizeof(uint64_t)] = { 0 };
+	size_t n = insns_sz / sizeof(struct bpf_insn), pc = 0;
+	struct vm vm = {
+		.mem = { { ctx, ctx_sz },
+			 { blob, blob_sz },
+			 { (uint8_t *)stack, sizeof(stack) } },
+	};
+	struct bpf_insn in[2];
+	int ret = 0;
+
+	vm.r[BPF_REG_1] = (uintptr_t)ctx;
+	vm.r[BPF_REG_10] = (uintptr_t)stack + sizeof(stack);
+	for (uint32_t steps = 0; steps < MAX_STEPS && !ret; steps++) {
+		if (pc >= n)
+			return -EINVAL;
+		memcpy(in, (const char *)insns + pc * sizeof(in[0]),
+		       (pc + 1 < n ? 2 : 1) * sizeof(in[0]));
+		ret = step(&vm, in, n, &pc);
+	}
+	if (ret < 0)
+		return ret;
+	if (ret == 0)
+		return -EINVAL; /* out of steps */
+	return (int)vm.r[BPF_REG_0];
+}
