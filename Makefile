@@ -152,11 +152,13 @@ $(BUILD)/awf_group_%.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_bpf > $@
 
-# What `run` loads: light skeletons (bpftool gen skeleton -L). A loader
-# program does the CO-RE relocations in the kernel, against the BTF the
-# kernel already holds: libbpf never reads /sys/kernel/btf/vmlinux (5 MB,
-# tens of ms per run). The core's creates the maps; the groups' take them
-# (tools/gen_group_loader.c).
+# What `run` loads: light skeletons (bpftool gen skeleton -L). Their
+# loader programs hand the CO-RE relocations to the kernel, which applies
+# them against the BTF it already holds: libbpf never reads
+# /sys/kernel/btf/vmlinux (5 MB, tens of ms per run). The core's creates
+# the maps; the groups' take them (tools/gen_group_loader.c, which also
+# writes the core's own loader program for user/kernel/loader_vm.c to
+# run: bpftool's skeleton gives its layout).
 $(BUILD)/awf_core.lskel.h: $(BUILD)/awf_group_core.bpf.o
 	$(BPFTOOL) gen skeleton -L $< name awf_core_lskel > $@
 
@@ -176,8 +178,8 @@ $(BUILD)/user/%.o: user/%.c
 	$(COMPILE) -c $< -o $@
 
 # Generated headers: needed before the first build wrote the .d files.
-$(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h $(BUILD)/awf_group_a.h \
-	$(BUILD)/awf_group_b.h $(BUILD)/awf_group_names.h
+$(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h $(BUILD)/awf_group_core.h \
+	$(BUILD)/awf_group_a.h $(BUILD)/awf_group_b.h $(BUILD)/awf_group_names.h
 $(BUILD)/user/run/seccomp.o: $(BUILD)/seccomp_filter.h
 
 # The workload's seccomp filter, built with libseccomp here rather than in
@@ -233,7 +235,8 @@ $(BUILD)/%.skel.h: $(BUILD)/obj/tests/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
 $(patsubst %.c,$(BUILD)/obj/%.o,$(BPFT_SRCS)): $(BUILD)/awf.skel.h \
-	$(BUILD)/awf_agent.skel.h $(BPFT_PROBES)
+	$(BUILD)/awf_agent.skel.h $(BPFT_PROBES) $(BUILD)/awf_core.lskel.h \
+	$(patsubst %,$(BUILD)/awf_group_%.h,core a b names)
 
 # Benchmark tools (bench/run.sh; domain_match_bench by hand).
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AR)

@@ -6,6 +6,10 @@
  *
  *   gen_group_loader CORE.bpf.o GROUP.bpf.o NAME > build/awf_group_NAME.h
  *
+ * With GROUP.bpf.o the core's own, the core's loader program as libbpf
+ * writes it (user/kernel/loader_vm.h runs it; the light skeleton that
+ * bpftool writes for the core gives its context's layout).
+ *
  * libbpf writes the group's light-skeleton loader program (as `bpftool
  * gen skeleton -L` does); in it, each map's BPF_MAP_CREATE becomes a read
  * of the map's fd from the loader context (a table group_load.c appends
@@ -177,9 +181,19 @@ static int same_rodata(struct bpf_object *core, struct bpf_object *grp)
 	       vars_in(bpf_object__btf(grp), bpf_object__btf(core));
 }
 
-static struct bpf_object *open_obj(const char *path)
+/*
+ * name: the object's, as the Makefile names the light skeletons
+ * (`bpftool gen skeleton -L ... name awf_core_lskel`): the loader names
+ * the maps it creates after it (.rodata: "awf_core.rodata").
+ */
+static struct bpf_object *open_obj(const char *path, const char *group)
 {
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	char name[64];
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+	struct bpf_object *obj;
+
+	snprintf(name, sizeof(name), "awf_%s_lskel", group);
+	obj = bpf_object__open_file(path, &opts);
 
 	if (!obj)
 		fail("%s: %s", path, strerror(errno));
@@ -478,8 +492,8 @@ int main(int argc, char **argv)
 			"usage: gen_group_loader CORE.bpf.o GROUP.bpf.o NAME\n");
 		return 2;
 	}
-	core = open_obj(argv[1]);
-	obj = open_obj(argv[2]);
+	core = open_obj(argv[1], "core");
+	obj = open_obj(argv[2], argv[3]);
 	if (!core || !obj || read_maps(core, core_maps, &n_core) ||
 	    read_maps(obj, maps, &n_maps) ||
 	    same_maps(core_maps, n_core, maps, n_maps) ||
@@ -497,7 +511,9 @@ int main(int argc, char **argv)
 	}
 	memcpy(in, g.insns, g.insns_sz);
 	n = g.insns_sz / sizeof(*in);
-	if (rewrite(in, &n, &g, maps, n_maps, count_progs(obj)) ||
+	/* The core's own loader (CORE given twice) creates the maps. */
+	if ((strcmp(argv[1], argv[2]) &&
+	     rewrite(in, &n, &g, maps, n_maps, count_progs(obj))) ||
 	    print_header(argv[3], in, n * sizeof(*in), &g, obj, maps, n_maps))
 		return 1;
 	return 0;

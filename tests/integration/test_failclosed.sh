@@ -251,21 +251,32 @@ test_failclosed_setup_fails_after_spawn() {
 	assert_eq "" "$(awf_leftovers "$snap")" "left behind"
 }
 
-# The programs load in groups on two threads, each group's loader program
-# into the core's maps (user/kernel/group_load.h): three loader programs
-# for this policy (four with the name check: NAMES's, prepared on the
-# second thread after B's, or on the first after A's programs). Group
-# A's loads first, on the second thread, started
-# before the configuration is built (loader_prepare()); then the core's
-# (first thread) and group B's (second), in whichever order the threads
-# get there. Whichever fails, while the others may be loading or done:
-# the command never runs, exit 125, and nothing is left (the other
-# groups' programs, the core's maps); the first to load is always a
-# group's, which the error names.
-# tests/tools/fail_loader.c makes the Nth loader program's load fail; a
-# static binary takes no LD_PRELOAD.
+# The programs load in groups on two threads (user/kernel/group_load.h):
+# the core (every map, awf_recvmsg4) on the first, then group A there
+# and group B on the second, beside each other, and NAMES after A where
+# names are checked. Whichever fails, while the others may be loading or
+# done: the command never runs, exit 125, one line of error that names
+# the group, and nothing is left (the other groups' programs, the core's
+# maps). tests/tools/fail_loader.c fails the load of one program, or the
+# creation of one map, by name; a static binary takes no LD_PRELOAD.
+group_load_fails_case() { # policy env=name what [group]
+	local pol=$1 env=$2 what=$3 group=${4:-}
+	env LD_PRELOAD="$shim" "$env" "$AWF" run --standalone --policy "$pol" \
+		-- touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
+	AWF_RC=$?
+	assert_eq 125 "$AWF_RC" "exit status, $what failing ($(cat "$TEST_TMP/err"))"
+	if [ -n "$group" ]; then
+		assert_contains "$(cat "$TEST_TMP/err")" "loading BPF programs, group $group: Operation not permitted" "the error, $what failing"
+	else
+		assert_contains "$(cat "$TEST_TMP/err")" "loading BPF programs: Operation not permitted" "the error, $what failing"
+	fi
+	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines of error, $what failing"
+	assert_file_absent "$TEST_TMP/ran" "a file the command would have made, $what failing"
+	assert_eq "" "$(awf_leftovers "$snap")" "left behind, $what failing"
+}
+
 test_failclosed_group_load_fails() {
-	local pol shim n snap=$TEST_TMP/state-before
+	local pol shim snap=$TEST_TMP/state-before
 	file -b "$AWF" | grep -q 'statically linked' && skip_test "a static binary takes no LD_PRELOAD"
 	shim=$TEST_TMP/fail_loader.so
 	gcc -O1 -Wall -shared -fPIC -o "$shim" "$TOOLS/fail_loader.c" -ldl >"$TEST_TMP/cc.log" 2>&1 ||
@@ -273,40 +284,25 @@ test_failclosed_group_load_fails() {
 	awf_state_snapshot | sort >"$snap"
 	at_exit "awf_remove_leftovers '$snap'"
 	pol=$(policy p '')
-	for n in 1 2 3; do
-		LD_PRELOAD=$shim AWF_TEST_FAIL_LOADER=$n "$AWF" run --standalone --policy "$pol" \
-			-- touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
-		AWF_RC=$?
-		assert_eq 125 "$AWF_RC" "exit status, loader program $n failing ($(cat "$TEST_TMP/err"))"
-		assert_contains "$(cat "$TEST_TMP/err")" "loading BPF programs" "the error"
-		[ "$n" = 1 ] && assert_contains "$(cat "$TEST_TMP/err")" "loading BPF programs, group a:" "the error"
-		assert_contains "$(cat "$TEST_TMP/err")" "Operation not permitted" "the error"
-		assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines of error, loader program $n failing"
-		assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
-		assert_eq "" "$(awf_leftovers "$snap")" "left behind, loader program $n failing"
-	done
-	# A policy whose names are checked has a fourth, NAMES's: whichever
-	# loads fourth fails.
+	group_load_fails_case "$pol" AWF_TEST_FAIL_MAP=learned4 "the core's map learned4"
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_recvmsg4 "the core's program"
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_connect4 "group A's first program" a
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_post_bind4 "group A's last program" a
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_egress "group B's program" b
+	# A policy whose names are checked has a fourth group, NAMES.
 	pol=$(policy names '"allow_domains": ["example.test"]')
-	LD_PRELOAD=$shim AWF_TEST_FAIL_LOADER=4 "$AWF" run --standalone --policy "$pol" \
-		-- touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
-	AWF_RC=$?
-	assert_eq 125 "$AWF_RC" "exit status, loader program 4 of 4 failing ($(cat "$TEST_TMP/err"))"
-	assert_contains "$(cat "$TEST_TMP/err")" "Operation not permitted" "the error"
-	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines of error, loader program 4 of 4 failing"
-	assert_file_absent "$TEST_TMP/ran" "a file the command would have made"
-	assert_eq "" "$(awf_leftovers "$snap")" "left behind, loader program 4 of 4 failing"
-	# The shim fails nothing else: the same run without it.
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_first_bytes "group NAMES's program" names
+	# The shim fails nothing else: the same run without a name.
 	LD_PRELOAD=$shim "$AWF" run --standalone --policy "$pol" -- touch "$TEST_TMP/ran" \
 		>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null
 	assert_eq 0 "$?" "exit status with the shim failing nothing ($(cat "$TEST_TMP/err"))"
 	assert_file_exists "$TEST_TMP/ran" "the command's file"
 }
 
-# With --standalone the groups' loader programs start loading on a
-# thread of their own before the policy is read (run_prepare()): a
-# policy that turns out to be invalid still ends the run with 125,
-# nothing run and nothing left, the thread stopped.
+# With --standalone the second load lane's thread starts before the
+# policy is read (run_prepare()): a policy that turns out to be invalid
+# still ends the run with 125, nothing run and nothing left, the thread
+# stopped.
 test_failclosed_bad_policy_while_loading() {
 	local pol=$TEST_TMP/bad.json snap=$TEST_TMP/state-before
 	awf_state_snapshot | sort >"$snap"

@@ -8,7 +8,8 @@
  * programs, then groups whose loader programs (tools/gen_group_loader.c,
  * at build time) take the core's maps instead of creating their own.
  * The kernel verifies one program at a time per loader program; two
- * groups load on two CPUs at once (loader.c).
+ * groups load on two CPUs at once (loader.c). The loader programs
+ * themselves run in this process (loader_vm.h), unverified.
  */
 #ifndef AWF_GROUP_LOAD_H
 #define AWF_GROUP_LOAD_H
@@ -31,28 +32,24 @@ struct group_loader {
 /* One load of a group: its loader context and, once run, its programs. */
 struct group_load {
 	const struct group_loader *gl;
-	void *ctx; /* struct bpf_loader_ctx, map descs, prog descs, fds */
-	int loader_map_fd, loader_prog_fd; /* prepared, not yet run */
+	void *ctx;  /* struct bpf_loader_ctx, map descs, prog descs, fds */
+	void *blob; /* the copy of gl->data its loader program writes */
 	bool ran;
 	int ret; /* 0 or -errno, once it ran */
 };
 
 /*
- * Allocates the loader context (before any thread runs: group_load_run()
- * allocates nothing). log_buf, log_size: the verifier log, or NULL, 0.
+ * Allocates the loader context and its data's copy (before any thread
+ * runs: group_load_run() allocates nothing). log_buf, log_size: the
+ * verifier log, or NULL, 0.
  */
 int group_load_open(struct group_load *g, const struct group_loader *gl,
 		    char *log_buf, unsigned int log_size);
 /*
- * The loader program loaded (the kernel verifies it), before the core's
- * maps exist; group_load_run() does it if this did not. System calls
- * only. 0 or -errno.
- */
-int group_load_prepare(struct group_load *g);
-/*
  * map_fd(name, arg) gives the core's fd of each map the group names
- * ("rodata" for .rodata); the loader program gets a dup() of each.
- * System calls only: it may run on a thread of its own. 0 or -errno.
+ * ("rodata" for .rodata); the loader program gets a dup() of each and
+ * runs in this process (loader_vm.h). System calls only: it may run on
+ * a thread of its own. 0 or -errno.
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),

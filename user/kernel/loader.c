@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -17,7 +18,9 @@
 #include "common/placement.h"
 #include "kernel/kernel_check.h"
 #include "kernel/loader.h" /* before the skeletons: it defines struct awf_config */
+#include "kernel/loader_vm.h"
 #include "awf_core.lskel.h"
+#include "awf_group_core.h"
 #include "awf_group_a.h"
 #include "awf_group_b.h"
 #include "awf_group_names.h"
@@ -93,6 +96,10 @@ _Static_assert(N_OF(awf_group_names_progs) == (0 AWF_NAMES_PROGS(COUNT)),
 _Static_assert(sizeof(((struct awf_core_lskel *)0)->maps) ==
 		       (0 AWF_MAPS(COUNT)) * sizeof(struct bpf_map_desc),
 	       "a map of awf.bpf.c is missing from AWF_MAPS");
+/* The core's loader program (awf_group_core.h) reads bpftool's layout. */
+_Static_assert(N_OF(awf_group_core_maps) == (0 AWF_MAPS(COUNT)) &&
+		       N_OF(awf_group_core_progs) == (0 AWF_CORE_PROGS(COUNT)),
+	       "the core's loader program and skeleton disagree");
 
 #define PROG_TYPE(name, attach) { #name, attach },
 /* Where the groups' programs attach, by name. */
@@ -333,7 +340,8 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 	struct rules_sizes sz;
 
 	skel = l->core = awf_core_lskel__open();
-	if (!skel)
+	l->core_blob = malloc(awf_group_core.data_sz);
+	if (!skel || !l->core_blob)
 		return -1;
 	memcpy((void *)&skel->rodata->awf_cfg, cfg, sizeof(*cfg));
 	rules_sizes(t, &sz);
@@ -365,13 +373,6 @@ static int open_group(struct loader *l, const struct group_loader *gl)
 #define N_BASE_GROUPS 2
 #define NAMES_GROUP N_BASE_GROUPS
 
-/*
- * Which lane verifies NAMES's loader program: the second, early, while
- * it waits for the core (~5 ms with the name maps), if NAMES is open by
- * then; else the first, in group_load_run(), after A.
- */
-enum names_prep { NAMES_NONE, NAMES_OPEN, NAMES_EARLY, NAMES_LATE };
-
 static int open_base_groups(struct loader *l)
 {
 	return open_group(l, &awf_group_a) || open_group(l, &awf_group_b);
@@ -379,8 +380,7 @@ static int open_base_groups(struct loader *l)
 
 /*
  * NAMES for the name check, and the groups of each lane: A beside B, and
- * NAMES after A, on the core's lane (the early lane has A's and B's
- * loader programs to verify first). sk_msg's name check verifies in
+ * NAMES after A, on the core's lane. sk_msg's name check verifies in
  * ~6 ms now, less than A or B (~9 ms each): with A and B on one lane
  * beside NAMES, a one-domain policy waited ~13 ms for that lane.
  */
@@ -393,9 +393,6 @@ static int open_lanes(struct loader *l, bool check_names)
 
 		lane->groups[lane->n_groups++] = i;
 	}
-	/* The early lane may take NAMES's loader program from here on. */
-	if (check_names)
-		__atomic_store_n(&l->names_prep, NAMES_OPEN, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -428,8 +425,7 @@ static int open_loader(struct loader *l, char *err, size_t errlen)
 	l->lanes[0].loader = l->lanes[1].loader = l;
 	l->lanes[0].cpu = l->lanes[1].cpu = -1;
 	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
-	l->prepared_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
-	if (l->core_loaded_fd < 0 || l->prepared_fd < 0) {
+	if (l->core_loaded_fd < 0) {
 		set_err(err, errlen, "loading BPF programs: eventfd: %s",
 			strerror(errno));
 		loader_close(l);
@@ -514,69 +510,28 @@ static int wait_core(struct loader *l)
 }
 
 /*
- * The second lane, early, while the caller may not yet know which groups
- * the policy needs (loader_open_core() opens NAMES and the lanes): A's
- * and B's loader programs, the first lane's groups (A, and B with NAMES)
- * in its order, each told as it is ready (however it ended:
- * group_load_run() returns its failure). NAMES's loads with its run.
+ * What the core's light skeleton does in awf_core_lskel__load(), with its
+ * loader program run here (loader_vm.h) on l->core_blob: the maps, the
+ * core's programs, then .rodata mapped read-only where the skeleton had
+ * its initial value.
  */
-static void prepare_base(struct loader *l)
+static int load_core(struct loader *l)
 {
-	uint64_t one = 1;
-
-	for (size_t i = 0; i < N_BASE_GROUPS; i++) {
-		group_load_prepare(&l->groups[i]);
-		/* cannot fail: an eventfd of ours, far from its maximum */
-		if (write(l->prepared_fd, &one, sizeof(one)) < 0)
-			l->groups[i].ret = -errno;
-	}
-}
-
-/* The first lane, early: its next group's loader program is ready. */
-static int wait_prepared(struct loader *l)
-{
-	uint64_t n;
-
-	while (read(l->prepared_fd, &n, sizeof(n)) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
-static bool claim_names(struct loader *l, enum names_prep who)
-{
-	int open = NAMES_OPEN;
-
-	return __atomic_compare_exchange_n(&l->names_prep, &open, who, false,
-					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
-
-/* The second lane, early, after A's and B's: NAMES's, posted third. */
-static void prepare_names_early(struct loader *l)
-{
-	uint64_t one = 1;
-
-	if (!claim_names(l, NAMES_EARLY))
-		return;
-	group_load_prepare(&l->groups[NAMES_GROUP]);
-	/* cannot fail: an eventfd of ours, far from its maximum */
-	if (write(l->prepared_fd, &one, sizeof(one)) < 0)
-		l->groups[NAMES_GROUP].ret = -errno;
-}
-
-/*
- * The first lane, before it runs NAMES: prepared by the second lane
- * (then wait for B's post, which the first lane never took, and
- * NAMES's), or now its own to prepare.
- */
-static int wait_names(struct loader *l)
-{
+	struct awf_core_lskel *skel = l->core;
+	size_t rodata_sz = sizeof(*skel->rodata), page = 4096;
 	int ret;
 
-	if (claim_names(l, NAMES_LATE))
-		return 0;
-	ret = wait_prepared(l);
-	return ret ? ret : wait_prepared(l);
+	memcpy(l->core_blob, awf_group_core.data, awf_group_core.data_sz);
+	ret = loader_vm_run(awf_group_core.insns, awf_group_core.insns_sz,
+			    l->core_blob, awf_group_core.data_sz, &skel->ctx,
+			    skel->ctx.sz);
+	if (ret)
+		return ret > 0 ? -EINVAL : ret;
+	skel->rodata =
+		skel_finalize_map_data(&skel->maps.rodata.initial_value,
+				       (rodata_sz + page - 1) / page * page,
+				       PROT_READ, skel->maps.rodata.map_fd);
+	return skel->rodata ? 0 : -ENOMEM;
 }
 
 /*
@@ -588,42 +543,17 @@ static int wait_names(struct loader *l)
  */
 static int run_lane(struct loader *l, struct loader_lane *lane)
 {
-	bool first = lane == &l->lanes[0];
-	int ret = 0;
+	int ret;
 
-	/*
-	 * Early, the first group's loader program is the first to load,
-	 * before the core's, which does not need it yet: it had the CPU
-	 * to itself while the caller read the policy and built the
-	 * configuration, and an order of its own (the core's and the
-	 * second group's come after, in either order) is one that tests
-	 * can count on.
-	 */
-	if (first && l->early)
-		ret = wait_prepared(l);
-	if (first) {
-		if (!ret)
-			ret = awf_core_lskel__load(l->core);
-		if (ret > 0)
-			ret = -EINVAL;
+	if (lane == &l->lanes[0]) {
+		ret = load_core(l);
 		core_loaded(l, ret);
-	} else if (l->early) {
-		prepare_base(l);
-		prepare_names_early(l);
-		ret = wait_core(l);
 	} else {
-		/* What needs no map of the core's, while the core loads. */
-		for (size_t i = 0; i < lane->n_groups; i++)
-			group_load_prepare(&l->groups[lane->groups[i]]);
 		ret = wait_core(l);
 	}
-	for (size_t i = 0; !ret && i < lane->n_groups; i++) {
-		if (first && l->early && lane->groups[i] == NAMES_GROUP)
-			ret = wait_names(l);
-		if (!ret)
-			ret = group_load_run(&l->groups[lane->groups[i]],
-					     core_map_fd, l->core);
-	}
+	for (size_t i = 0; !ret && i < lane->n_groups; i++)
+		ret = group_load_run(&l->groups[lane->groups[i]], core_map_fd,
+				     l->core);
 	return ret;
 }
 
@@ -724,18 +654,12 @@ void loader_start(struct loader *l)
 			start_lane(l, i);
 }
 
-/*
- * Only a thread of its own makes the second lane early: deferred, it
- * would run after the first, which would wait for it.
- */
+/* The second lane's thread, before the policy is read: it waits for the core. */
 int loader_prepare(struct loader *l, char *err, size_t errlen)
 {
 	if (open_loader(l, err, errlen))
 		return -1;
-	l->early = true;
 	start_lane(l, 1);
-	if (l->lanes[1].deferred)
-		l->early = false;
 	return 0;
 }
 
@@ -929,10 +853,8 @@ void loader_close(struct loader *l)
 	if (l->core_loaded_fd > 0)
 		close(l->core_loaded_fd);
 	l->core_loaded_fd = -1;
-	if (l->prepared_fd > 0)
-		close(l->prepared_fd);
-	l->prepared_fd = -1;
-	l->early = false;
+	free(l->core_blob);
+	l->core_blob = NULL;
 	l->cfg = NULL;
 	l->core_noted = false;
 	l->n_progs = 0;

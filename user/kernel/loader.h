@@ -43,9 +43,7 @@ struct loader_map {
 /*
  * One of the two threads of a load: the first loads the core (maps and
  * the smallest programs), then its groups; the second waits for the core,
- * then loads its own groups beside the first's. Started early
- * (loader_prepare()), the second first loads every group's loader
- * program, the first's before its own.
+ * then loads its own groups beside the first's.
  */
 struct loader_lane {
 	struct loader *loader;
@@ -66,11 +64,8 @@ struct loader {
 	size_t n_groups;
 	struct loader_lane lanes[2];
 	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */
-	/* The second lane prepares the first's groups (loader_prepare()). */
-	bool early;
-	bool core_noted; /* its programs and maps in progs and maps */
-	int prepared_fd; /* eventfd, semaphore: one of those is prepared */
-	int names_prep;	 /* who prepares NAMES (loader.c: enum names_prep) */
+	bool core_noted;    /* its programs and maps in progs and maps */
+	void *core_blob; /* the copy of its loader's data the loader writes */
 	int core_ret;
 	const struct awf_config *cfg; /* its .rodata, mapped read-only */
 	/* --log-level debug: the verifier's, the core's and each group's */
@@ -126,15 +121,13 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
 /*
- * loader_open() in two steps, for a caller with a CPU to spare before it
- * knows the policy: loader_prepare() opens groups A and B and starts the
- * second lane at once, which loads their loader programs (what
- * group_load_prepare() does: about 1.3 ms of the kernel's each) while the
- * caller reads the policy and builds the configuration;
- * loader_open_core() then opens NAMES if check_names (as loader_open()'s)
- * and the core's skeleton, and loader_start() starts the first lane.
- * loader_close() stops and joins the second lane however far the rest
- * got.
+ * loader_open() in two steps, for a caller that does not know the policy
+ * yet: loader_prepare() opens groups A and B and starts the second
+ * lane's thread, which waits for the core, while the caller reads the
+ * policy and builds the configuration; loader_open_core() then opens
+ * NAMES if check_names (as loader_open()'s) and the core's skeleton, and
+ * loader_start() starts the first lane. loader_close() stops and joins
+ * the second lane however far the rest got.
  */
 int loader_prepare(struct loader *l, char *err, size_t errlen);
 /*

@@ -534,8 +534,9 @@ static int set_up_with_agent(struct run_state *s, char *err, size_t errlen)
 }
 
 /*
- * While the kernel verifies the programs (the loader program: tens of
- * ms, on a thread and a CPU of its own where there is one), the main
+ * While the kernel verifies the programs (the loader programs' bpf()
+ * calls: tens of ms, on two threads and CPUs of their own where there
+ * are), the main
  * thread sweeps what a dead run of our pid left (after the loader's
  * start, which needs none of it), makes the cgroup, spawns the sandbox
  * behind its gate (the main thread: PR_SET_PDEATHSIG is about the thread
@@ -637,9 +638,10 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	}
 	/*
-	 * The groups' loader programs need nothing of the policy: they load
-	 * on another CPU while this one builds the configuration (from
-	 * before the policy was read if run_prepare() could tell).
+	 * The second lane's thread needs nothing of the policy: it is
+	 * started while this one builds the configuration (from before the
+	 * policy was read if run_prepare() could tell), and waits for the
+	 * core.
 	 */
 	if (!run_loader_prepared && loader_prepare(s->loader, err, errlen))
 		return -1;
@@ -750,9 +752,10 @@ static void release(struct run_state *s)
 
 /*
  * Standalone for sure: --standalone, or no agent socket (try_agent()
- * would find none, or fail). Then the groups' loader programs need not
- * wait for the policy: about 0.7 ms of reading it, with a CPU to spare.
- * Where an agent may answer, its sandbox costs our CPU nothing of that.
+ * would find none, or fail). Then the groups and the second lane's
+ * thread need not wait for the policy: about 0.7 ms of reading it, with
+ * a CPU to spare. Where an agent may answer, its sandbox costs our CPU
+ * nothing of that.
  */
 void run_prepare(const struct run_options *opts)
 {
