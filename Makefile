@@ -178,8 +178,8 @@ $(BUILD)/user/%.o: user/%.c
 	$(COMPILE) -c $< -o $@
 
 # Generated headers: needed before the first build wrote the .d files.
-$(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h $(BUILD)/awf_group_core.h \
-	$(BUILD)/awf_group_a.h $(BUILD)/awf_group_b.h $(BUILD)/awf_group_names.h
+$(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h \
+	$(patsubst %,$(BUILD)/awf_group_%.h,core a b c d names)
 $(BUILD)/user/run/seccomp.o: $(BUILD)/seccomp_filter.h
 
 # The workload's seccomp filter, built with libseccomp here rather than in
@@ -236,7 +236,7 @@ $(BUILD)/%.skel.h: $(BUILD)/obj/tests/bpf/%.bpf.o
 
 $(patsubst %.c,$(BUILD)/obj/%.o,$(BPFT_SRCS)): $(BUILD)/awf.skel.h \
 	$(BUILD)/awf_agent.skel.h $(BPFT_PROBES) $(BUILD)/awf_core.lskel.h \
-	$(patsubst %,$(BUILD)/awf_group_%.h,core a b names)
+	$(patsubst %,$(BUILD)/awf_group_%.h,core a b c d names)
 
 # Benchmark tools (bench/run.sh; domain_match_bench by hand).
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AR)
@@ -260,11 +260,11 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 
 # Built through pattern rules only, yet worth keeping between builds.
 .SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS) \
-	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b names)
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b c d names)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
 	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o \
-	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b names) \
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b c d names) \
 	$(BPFT_PROBE_OBJS))
 
 vmlinux:

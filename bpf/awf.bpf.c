@@ -35,14 +35,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * (user/kernel/group_load.h): -DAWF_GROUP=AWF_GROUP_X builds group X's
  * programs alone, with every map; the default, all of them. The core,
  * loaded first, creates the maps and has one small program (a light
- * skeleton needs one); A and B share the programs every policy needs
- * about evenly by the verifier's work (instructions processed); the name
- * check's are a group of their own.
+ * skeleton needs one); A to D share the programs every policy needs in
+ * four parts of 4-6 ms of the verifier's time each here, which the two
+ * load threads take in turn, largest first (user/kernel/loader.c); the
+ * name check's are a group of their own.
  */
 #define AWF_GROUP_CORE 1
-#define AWF_GROUP_A 2
-#define AWF_GROUP_B 3
-#define AWF_GROUP_NAMES 4
+#define AWF_GROUP_A 2 /* connect4, connect6 */
+#define AWF_GROUP_B 3 /* egress, recvmsg6, getpeername6 */
+#define AWF_GROUP_C 4 /* sendmsg6, bind6, sock_create, post_bind6 */
+#define AWF_GROUP_D 5 /* sendmsg4, bind4, getpeername4, post_bind4 */
+#define AWF_GROUP_NAMES 6
 #ifndef AWF_GROUP
 #define AWF_GROUP 0
 #endif
@@ -64,7 +67,7 @@ int awf_connect6(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if AWF_IN_GROUP(AWF_GROUP_D)
 SEC("cgroup/sendmsg4")
 int awf_sendmsg4(struct bpf_sock_addr *ctx)
 {
@@ -72,7 +75,7 @@ int awf_sendmsg4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_C)
 SEC("cgroup/sendmsg6")
 int awf_sendmsg6(struct bpf_sock_addr *ctx)
 {
@@ -96,7 +99,7 @@ int awf_recvmsg6(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if AWF_IN_GROUP(AWF_GROUP_D)
 SEC("cgroup/getpeername4")
 int awf_getpeername4(struct bpf_sock_addr *ctx)
 {
@@ -116,7 +119,7 @@ int awf_getpeername6(struct bpf_sock_addr *ctx)
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
  */
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_C)
 SEC("cgroup/sock_create")
 int awf_sock_create(struct bpf_sock *ctx)
 {
@@ -159,7 +162,7 @@ int awf_sock_create(struct bpf_sock *ctx)
  * address of this host: IP_FREEBIND, IP_TRANSPARENT or ip_nonlocal_bind
  * would let a socket bind (and, for IPv6, send from) any address.
  */
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if AWF_IN_GROUP(AWF_GROUP_D)
 SEC("cgroup/bind4")
 int awf_bind4(struct bpf_sock_addr *ctx)
 {
@@ -189,7 +192,7 @@ int awf_bind4(struct bpf_sock_addr *ctx)
  * 127.0.0.1 far more often than [::1], and clients of "localhost" try
  * both. An IPV6_V6ONLY socket gets ::1.
  */
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_C)
 SEC("cgroup/bind6")
 int awf_bind6(struct bpf_sock_addr *ctx)
 {
@@ -233,7 +236,7 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 #endif
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if AWF_IN_GROUP(AWF_GROUP_D)
 SEC("cgroup/post_bind4")
 int awf_post_bind4(struct bpf_sock *ctx)
 {
@@ -242,7 +245,7 @@ int awf_post_bind4(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_C)
 SEC("cgroup/post_bind6")
 int awf_post_bind6(struct bpf_sock *ctx)
 {

@@ -20,6 +20,8 @@
 #include "awf_group_core.h"
 #include "awf_group_a.h"
 #include "awf_group_b.h"
+#include "awf_group_c.h"
+#include "awf_group_d.h"
 #include "awf_group_names.h"
 
 static struct bpf_map_desc *core_maps(struct awf_core_lskel *skel)
@@ -181,6 +183,8 @@ int main(void)
 	tl_add(&l, "core", test_core, NULL);
 	tl_add(&l, "group a", test_group, &awf_group_a);
 	tl_add(&l, "group b", test_group, &awf_group_b);
+	tl_add(&l, "group c", test_group, &awf_group_c);
+	tl_add(&l, "group d", test_group, &awf_group_d);
 	tl_add(&l, "group names", test_group, &awf_group_names);
 	return tl_run("loader_vm_kernel", &l);
 }

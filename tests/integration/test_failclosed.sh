@@ -252,9 +252,9 @@ test_failclosed_setup_fails_after_spawn() {
 }
 
 # The programs load in groups on two threads (user/kernel/group_load.h):
-# the core (every map, awf_recvmsg4) on the first, then group A there
-# and group B on the second, beside each other, and NAMES after A where
-# names are checked. Whichever fails, while the others may be loading or
+# the core (every map, awf_recvmsg4) on the first, then groups A to D
+# (and NAMES where names are checked), each thread taking the next as it
+# is done. Whichever fails, while the others may be loading or
 # done: the command never runs, exit 125, one line of error that names
 # the group, and nothing is left (the other groups' programs, the core's
 # maps). tests/tools/fail_loader.c fails the load of one program, or the
@@ -287,8 +287,10 @@ test_failclosed_group_load_fails() {
 	group_load_fails_case "$pol" AWF_TEST_FAIL_MAP=learned4 "the core's map learned4"
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_recvmsg4 "the core's program"
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_connect4 "group A's first program" a
-	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_post_bind4 "group A's last program" a
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_connect6 "group A's last program" a
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_egress "group B's program" b
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_bind6 "group C's program" c
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_post_bind4 "group D's last program" d
 	# A policy whose names are checked has a fourth group, NAMES.
 	pol=$(policy names '"allow_domains": ["example.test"]')
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_first_bytes "group NAMES's program" names

@@ -23,6 +23,8 @@
 #include "awf_group_core.h"
 #include "awf_group_a.h"
 #include "awf_group_b.h"
+#include "awf_group_c.h"
+#include "awf_group_d.h"
 #include "awf_group_names.h"
 /* skel_internal.h's, for its own functions above: ours is error.h's. */
 #undef set_err
@@ -36,7 +38,7 @@
  * cannot be loaded and silently left unattached.
  */
 #define AWF_CORE_PROGS(X) X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)
-/* Groups A and B: every policy's. */
+/* Groups A to D: every policy's. */
 #define AWF_AB_PROGS(X)                                   \
 	X(awf_connect4, BPF_CGROUP_INET4_CONNECT)         \
 	X(awf_connect6, BPF_CGROUP_INET6_CONNECT)         \
@@ -88,9 +90,11 @@
 _Static_assert(sizeof(((struct awf_core_lskel *)0)->progs) ==
 		       (0 AWF_CORE_PROGS(COUNT)) * sizeof(struct bpf_prog_desc),
 	       "a program of the core is missing from AWF_CORE_PROGS");
-_Static_assert(N_OF(awf_group_a_progs) + N_OF(awf_group_b_progs) ==
+_Static_assert(N_OF(awf_group_a_progs) + N_OF(awf_group_b_progs) +
+			       N_OF(awf_group_c_progs) +
+			       N_OF(awf_group_d_progs) ==
 		       (0 AWF_AB_PROGS(COUNT)),
-	       "a program of group A or B is missing from AWF_AB_PROGS");
+	       "a program of groups A to D is missing from AWF_AB_PROGS");
 _Static_assert(N_OF(awf_group_names_progs) == (0 AWF_NAMES_PROGS(COUNT)),
 	       "a program of group NAMES is missing from AWF_NAMES_PROGS");
 _Static_assert(sizeof(((struct awf_core_lskel *)0)->maps) ==
@@ -369,30 +373,31 @@ static int open_group(struct loader *l, const struct group_loader *gl)
 	return 0;
 }
 
-/* Every policy's: A and B, groups 0 and 1; NAMES, if any, is group 2. */
-#define N_BASE_GROUPS 2
-#define NAMES_GROUP N_BASE_GROUPS
-
+/* Every policy's, largest first (bpf/awf.bpf.c): groups 0 to 3. */
 static int open_base_groups(struct loader *l)
 {
-	return open_group(l, &awf_group_a) || open_group(l, &awf_group_b);
+	return open_group(l, &awf_group_a) || open_group(l, &awf_group_b) ||
+	       open_group(l, &awf_group_c) || open_group(l, &awf_group_d);
 }
 
 /*
- * NAMES for the name check, and the groups of each lane: A beside B, and
- * NAMES after A, on the core's lane. sk_msg's name check verifies in
- * ~6 ms now, less than A or B (~9 ms each): with A and B on one lane
- * beside NAMES, a one-domain policy waited ~13 ms for that lane.
+ * NAMES for the name check, and the order in which the lanes take the
+ * groups: largest first (~6 ms of the verifier's for NAMES, 5-6 for A
+ * and B, 4-5 for C and D here), each lane taking the next as it is done,
+ * so that the lane that shares its CPU with the main thread's set-up
+ * (~3 ms) or with anything else takes fewer, and both end close together.
  */
 static int open_lanes(struct loader *l, bool check_names)
 {
-	if (check_names && open_group(l, &awf_group_names))
-		return -1;
-	for (size_t i = 0; i < l->n_groups; i++) {
-		struct loader_lane *lane = &l->lanes[i == 1];
+	size_t base = l->n_groups;
 
-		lane->groups[lane->n_groups++] = i;
+	if (check_names) {
+		if (open_group(l, &awf_group_names))
+			return -1;
+		l->order[l->n_order++] = base;
 	}
+	for (size_t i = 0; i < base; i++)
+		l->order[l->n_order++] = i;
 	return 0;
 }
 
@@ -551,9 +556,18 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 	} else {
 		ret = wait_core(l);
 	}
-	for (size_t i = 0; !ret && i < lane->n_groups; i++)
-		ret = group_load_run(&l->groups[lane->groups[i]], core_map_fd,
+	while (!ret && !__atomic_load_n(&l->group_failed, __ATOMIC_RELAXED)) {
+		size_t i =
+			__atomic_fetch_add(&l->next_group, 1, __ATOMIC_RELAXED);
+
+		if (i >= l->n_order)
+			break;
+		ret = group_load_run(&l->groups[l->order[i]], core_map_fd,
 				     l->core);
+	}
+	/* The other lane takes no more: the load has failed. */
+	if (ret)
+		__atomic_store_n(&l->group_failed, true, __ATOMIC_RELAXED);
 	return ret;
 }
 
@@ -846,6 +860,9 @@ void loader_close(struct loader *l)
 	for (size_t i = 0; i < l->n_groups; i++)
 		group_load_close(&l->groups[i]);
 	l->n_groups = 0;
+	l->n_order = 0;
+	l->next_group = 0;
+	l->group_failed = false;
 	if (l->core)
 		awf_core_lskel__destroy(l->core);
 	l->core = NULL;

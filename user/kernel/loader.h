@@ -25,7 +25,7 @@
 
 #define LOADER_MAX_PROGS 32
 #define LOADER_MAX_MAPS 32
-#define LOADER_MAX_GROUPS 3
+#define LOADER_MAX_GROUPS 5
 
 struct awf_core_lskel;
 
@@ -42,13 +42,11 @@ struct loader_map {
 
 /*
  * One of the two threads of a load: the first loads the core (maps and
- * the smallest programs), then its groups; the second waits for the core,
- * then loads its own groups beside the first's.
+ * the smallest program), the second waits for it; then each takes the
+ * next group of loader.order until none is left.
  */
 struct loader_lane {
 	struct loader *loader;
-	size_t groups[LOADER_MAX_GROUPS]; /* indices into loader.groups */
-	size_t n_groups;
 	pthread_t thread;
 	bool running;  /* on its thread */
 	bool deferred; /* no thread for it: loader_wait() runs it */
@@ -59,9 +57,14 @@ struct loader_lane {
 
 struct loader {
 	struct awf_core_lskel *core;
-	/* Loaded into the core's maps: A, B and, with the name check, NAMES. */
+	/* Loaded into the core's maps: A to D and, with the name check, NAMES. */
 	struct group_load groups[LOADER_MAX_GROUPS];
 	size_t n_groups;
+	size_t order
+		[LOADER_MAX_GROUPS]; /* indices into groups, largest first */
+	size_t n_order;
+	size_t next_group; /* atomic: the next of order for a lane to take */
+	bool group_failed; /* atomic: a lane's load failed, take no more */
 	struct loader_lane lanes[2];
 	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */
 	bool core_noted;    /* its programs and maps in progs and maps */
@@ -122,7 +125,7 @@ void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
 /*
  * loader_open() in two steps, for a caller that does not know the policy
- * yet: loader_prepare() opens groups A and B and starts the second
+ * yet: loader_prepare() opens groups A to D and starts the second
  * lane's thread, which waits for the core, while the caller reads the
  * policy and builds the configuration; loader_open_core() then opens
  * NAMES if check_names (as loader_open()'s) and the core's skeleton, and
