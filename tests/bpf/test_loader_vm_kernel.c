@@ -15,7 +15,6 @@
 #include "test_util.h"
 #include "awf.h" /* before the skeletons: they use struct awf_config */
 #include "kernel/group_load.h"
-#include "kernel/loader_vm.h"
 #include "awf_core.lskel.h"
 #include "awf_group_core.h"
 #include "awf_group_a.h"
@@ -81,11 +80,7 @@ static void load_cores(struct awf_core_lskel **k, struct awf_core_lskel **v)
 	assert_non_null(*k);
 	assert_non_null(*v);
 	assert_int_equal(awf_core_lskel__load(*k), 0);
-	memcpy(blob, awf_group_core.data, awf_group_core.data_sz);
-	assert_int_equal(loader_vm_run(awf_group_core.insns,
-				       awf_group_core.insns_sz, blob,
-				       awf_group_core.data_sz, &(*v)->ctx,
-				       (*v)->ctx.sz),
+	assert_int_equal(group_loader_run(&awf_group_core, blob, &(*v)->ctx),
 			 0);
 	free(blob);
 }

@@ -91,28 +91,30 @@ static int take_maps(struct group_load *g,
 	return 0;
 }
 
+int group_loader_run(const struct group_loader *gl, void *blob, void *ctx)
+{
+	int ret;
+
+	memcpy(blob, gl->data, gl->data_sz);
+	ret = loader_vm_run(gl->insns, gl->insns_sz, blob, gl->data_sz, ctx,
+			    ((struct bpf_loader_ctx *)ctx)->sz);
+	return ret > 0 ? -EINVAL : ret;
+}
+
 /*
  * The generated loader program reads map i's fd from the fd table where
  * a light skeleton's would create the map. Dups: a loader program that
  * fails closes the fds it holds itself, and the core's stay the core's.
- * It runs here, not in the kernel (loader_vm.h), on a fresh copy of its
- * data, which it writes as it goes.
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
 		   const void *arg)
 {
-	struct bpf_loader_ctx *ctx = g->ctx;
-
 	g->ran = true;
 	g->ret = take_maps(g, map_fd, arg);
 	if (g->ret)
 		return g->ret;
-	memcpy(g->blob, g->gl->data, g->gl->data_sz);
-	g->ret = loader_vm_run(g->gl->insns, g->gl->insns_sz, g->blob,
-			       g->gl->data_sz, ctx, ctx->sz);
-	if (g->ret > 0)
-		g->ret = -EINVAL;
+	g->ret = group_loader_run(g->gl, g->blob, g->ctx);
 	/* Failed, the loader closed what it held, or never will. */
 	if (!g->ret)
 		close_fds(fd_table(g), g->gl->n_maps);

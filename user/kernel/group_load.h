@@ -47,13 +47,20 @@ int group_load_open(struct group_load *g, const struct group_loader *gl,
 		    char *log_buf, unsigned int log_size);
 /*
  * map_fd(name, arg) gives the core's fd of each map the group names
- * ("rodata" for .rodata); the loader program gets a dup() of each and
- * runs in this process (loader_vm.h). System calls only: it may run on
- * a thread of its own. 0 or -errno.
+ * ("rodata" for .rodata); the loader program gets a dup() of each
+ * (group_loader_run()). System calls only: it may run on a thread of its
+ * own. 0 or -errno.
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
 		   const void *arg);
+/*
+ * gl's loader program run in this process (loader_vm.h), not in the
+ * kernel, on blob (gl->data_sz bytes), where it gets a fresh copy of its
+ * data to write as it goes; ctx: its struct bpf_loader_ctx and what
+ * follows (ctx->sz bytes). 0 or -errno. System calls only.
+ */
+int group_loader_run(const struct group_loader *gl, void *blob, void *ctx);
 /* Program i of the group (the order of gl->progs): its fd, or -1. */
 int group_load_prog_fd(const struct group_load *g, size_t i);
 /* Closes the group's programs, frees the context. */

@@ -18,7 +18,6 @@
 #include "common/placement.h"
 #include "kernel/kernel_check.h"
 #include "kernel/loader.h" /* before the skeletons: it defines struct awf_config */
-#include "kernel/loader_vm.h"
 #include "awf_core.lskel.h"
 #include "awf_group_core.h"
 #include "awf_group_a.h"
@@ -516,9 +515,9 @@ static int wait_core(struct loader *l)
 
 /*
  * What the core's light skeleton does in awf_core_lskel__load(), with its
- * loader program run here (loader_vm.h) on l->core_blob: the maps, the
- * core's programs, then .rodata mapped read-only where the skeleton had
- * its initial value.
+ * loader program run here (group_loader_run()) on l->core_blob: the
+ * maps, the core's programs, then .rodata mapped read-only where the
+ * skeleton had its initial value.
  */
 static int load_core(struct loader *l)
 {
@@ -526,12 +525,9 @@ static int load_core(struct loader *l)
 	size_t rodata_sz = sizeof(*skel->rodata), page = 4096;
 	int ret;
 
-	memcpy(l->core_blob, awf_group_core.data, awf_group_core.data_sz);
-	ret = loader_vm_run(awf_group_core.insns, awf_group_core.insns_sz,
-			    l->core_blob, awf_group_core.data_sz, &skel->ctx,
-			    skel->ctx.sz);
+	ret = group_loader_run(&awf_group_core, l->core_blob, &skel->ctx);
 	if (ret)
-		return ret > 0 ? -EINVAL : ret;
+		return ret;
 	skel->rodata =
 		skel_finalize_map_data(&skel->maps.rodata.initial_value,
 				       (rodata_sz + page - 1) / page * page,
