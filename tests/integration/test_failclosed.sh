@@ -301,10 +301,8 @@ test_failclosed_group_load_fails() {
 	assert_file_exists "$TEST_TMP/ran" "the command's file"
 }
 
-# With --standalone the second load lane's thread starts before the
-# policy is read (run_prepare()): a policy that turns out to be invalid
-# still ends the run with 125, nothing run and nothing left, the thread
-# stopped.
+# A policy that turns out to be invalid ends a --standalone run with
+# 125, nothing run and nothing left (no load thread, no cgroup, no pin).
 test_failclosed_bad_policy_while_loading() {
 	local pol=$TEST_TMP/bad.json snap=$TEST_TMP/state-before
 	awf_state_snapshot | sort >"$snap"

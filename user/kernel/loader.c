@@ -664,7 +664,7 @@ void loader_start(struct loader *l)
 			start_lane(l, i);
 }
 
-/* The second lane's thread, before the policy is read: it waits for the core. */
+/* The second lane's thread, before the configuration: it waits for the core. */
 int loader_prepare(struct loader *l, char *err, size_t errlen)
 {
 	if (open_loader(l, err, errlen))

@@ -124,10 +124,10 @@ int loader_open(struct loader *l, const struct awf_config *cfg,
 void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
 /*
- * loader_open() in two steps, for a caller that does not know the policy
- * yet: loader_prepare() opens groups A to D and starts the second
- * lane's thread, which waits for the core, while the caller reads the
- * policy and builds the configuration; loader_open_core() then opens
+ * loader_open() in two steps, for a caller that has yet to build the
+ * configuration: loader_prepare() opens groups A to D and starts the
+ * second lane's thread, which waits for the core, while the caller
+ * builds it; loader_open_core() then opens
  * NAMES if check_names (as loader_open()'s) and the core's skeleton, and
  * loader_start() starts the first lane. loader_close() stops and joins
  * the second lane however far the rest got.

@@ -39,12 +39,11 @@
 #define MAX_PROXY_ENV 8
 
 /*
- * The one run of the process: its loader may start, or its agent
- * connection open, before the policy is read (run_prepare()), so they
- * outlive cmd_run()'s frames but not by much.
+ * The one run of the process: its agent connection may open before the
+ * policy is read (run_prepare()), and what release() leaves to the exit
+ * stays reachable, so these outlive cmd_run()'s frames but not by much.
  */
 static struct loader run_loader = { .cgroup_fd = -1 };
-static bool run_loader_prepared;
 static struct agent_client run_agent = { .src = { .fd = -1 } };
 
 /* Signals a supervisor is sent that belong to the workload. */
@@ -638,12 +637,10 @@ static int set_up(struct run_state *s, char *err, size_t errlen)
 		return -1;
 	}
 	/*
-	 * The second lane's thread needs nothing of the policy: it is
-	 * started while this one builds the configuration (from before the
-	 * policy was read if run_prepare() could tell), and waits for the
-	 * core.
+	 * The second lane's thread waits for the core while this one
+	 * builds the configuration.
 	 */
-	if (!run_loader_prepared && loader_prepare(s->loader, err, errlen))
+	if (loader_prepare(s->loader, err, errlen))
 		return -1;
 	if (kernel_check_btf_present(err, errlen) ||
 	    open_dns_endpoint(s, err, errlen))
@@ -751,33 +748,22 @@ static void release(struct run_state *s)
 }
 
 /*
- * Standalone for sure: --standalone, or no agent socket (try_agent()
- * would find none, or fail). Then the groups and the second lane's
- * thread need not wait for the policy: about 0.7 ms of reading it, with
- * a CPU to spare. Where an agent may answer, its sandbox costs our CPU
- * nothing of that.
+ * The agent makes the sandbox's cgroup while the policy is read. A
+ * failure: try_agent() tries again, and says why. (A standalone run's
+ * loader starts in set_up(): with its loader programs run in this
+ * process, a second lane started before the policy had nothing to do.)
  */
 void run_prepare(const struct run_options *opts)
 {
 	char err[AWF_ERR_LEN];
 
-	/*
-	 * The agent makes the sandbox's cgroup while the policy is read. A
-	 * failure: try_agent() tries again, and says why.
-	 */
-	if (!opts->standalone && access(agent_client_socket(), F_OK) == 0 &&
-	    agent_client_open(&run_agent, err, sizeof(err)) != 1)
-		return;
-	/* On failure set_up() tries again, and says why. */
-	run_loader_prepared = !loader_prepare(&run_loader, err, sizeof(err));
+	if (!opts->standalone && access(agent_client_socket(), F_OK) == 0)
+		agent_client_open(&run_agent, err, sizeof(err));
 }
 
 void run_discard(void)
 {
 	agent_client_close(&run_agent);
-	if (run_loader_prepared)
-		loader_close(&run_loader);
-	run_loader_prepared = false;
 }
 
 int run_sandbox(const struct run_options *opts)

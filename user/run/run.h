@@ -35,10 +35,10 @@ struct run_options {
 };
 
 /*
- * Before the policy is read (opts without it): the part of the BPF load
- * that needs no policy starts on another thread when no agent can take
- * the run (run.c). run_sandbox() takes it over; a caller that will not
- * call it after all calls run_discard().
+ * Before the policy is read (opts without it): the agent's connection
+ * opens where an agent may take the run, so that it makes the sandbox's
+ * cgroup meanwhile (run.c). run_sandbox() takes it over; a caller that
+ * will not call it after all calls run_discard().
  */
 void run_prepare(const struct run_options *opts);
 void run_discard(void);
