@@ -77,7 +77,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # In-process BPF tests (root): cmocka, the skeletons, libbpf.
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
-BENCH_BINS := $(addprefix $(BUILD)/bench/,connect_bench load_bench domain_match_bench)
+BENCH_BINS := $(addprefix $(BUILD)/bench/,connect_bench load_bench domain_match_bench \
+	      hook_floor)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRCS) $(BPFT_SRCS)) \
 	     $(patsubst $(BUILD)/bench/%,$(BUILD)/obj/bench/%.o,$(BENCH_BINS))
 
@@ -244,6 +245,16 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AR)
 	$(LINK) $^ $(AWF_LDLIBS) $(BENCH_LDLIBS) $(LDLIBS) -o $@
 $(BUILD)/bench/connect_bench: BENCH_LDLIBS := -pthread
 $(BUILD)/obj/bench/load_bench.o: $(BUILD)/awf.skel.h
+$(BUILD)/obj/bench/hook_floor.o: $(BUILD)/hook_floor.skel.h
+
+# BPF programs of the benchmarks alone (bench/*.bpf.c).
+$(BUILD)/obj/bench/%.bpf.o: bench/%.bpf.c $(BPF_VMLINUX)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/hook_floor.skel.h: $(BUILD)/obj/bench/hook_floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name hook_floor_bpf > $@
 
 # The fuzz harnesses: clang, coverage for libFuzzer, ASan and UBSan.
 $(FUZZ_OBJ)/%.o: %.c

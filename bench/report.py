@@ -393,14 +393,15 @@ if ps:
     tb = [s for s in ps_specs if s in ps and s.startswith("tcp:") and not s.split(":")[1].startswith("127.")]
     if tb:
         spec = tb[0]
-        progs = sorted({p for d in ps[spec].values() for p in d})
+        sized = {n: d for n, d in ps[spec].items() if n != "floor"}
+        progs = sorted({p for d in sized.values() for p in d})
         md.append("Per program, %s: calls per operation, ns per call." % spec_name(spec))
         md.append("")
         md.append("| program | calls per operation | " + " | ".join(
             "ns per call, " + cfg_name("awf-" + n).split(", ")[1] for n in ns_sizes) + " |")
         md.append("|---|---|" + "---|" * len(ns_sizes))
         for p in progs:
-            first = next(d[p] for d in ps[spec].values() if p in d)
+            first = next(d[p] for d in sized.values() if p in d)
             md.append("| %s | %.2f | %s |" % (p, first[0] / max(1, first[1]), " | ".join(
                 fmt(ps[spec][n][p][2] / ps[spec][n][p][0] if n in ps[spec] and p in ps[spec][n] else None, "%.0f")
                 for n in ns_sizes)))
@@ -410,9 +411,25 @@ if ps:
         per_op = {n: sum(t for c, o, t in ps[spec][n].values()) / max(1, next(iter(ps[spec][n].values()))[1])
                   for n in ns_sizes if n in ps[spec]}
         eg = {n: ps[spec][n]["awf_egress"] for n in ns_sizes if "awf_egress" in ps[spec].get(n, {})}
+        # The floor: programs that allow at once at the same hooks, the
+        # same client (bench/hook_floor.bpf.c; progstats, size "floor").
+        floor = ps[spec].get("floor", {})
+        floor_op = sum(t for c, o, t in floor.values()) / max(1, next(iter(floor.values()))[1]) \
+            if floor else None
+        floor_pkt = floor["floor_egress"][2] / floor["floor_egress"][0] \
+            if floor.get("floor_egress", (0,))[0] else None
+        if floor_op is not None:
+            result["connect_floor_ns"] = floor_op
+            md.append("The floor: programs that allow at once at the same hooks "
+                      "(`bench/hook_floor.bpf.c`: sock_create, connect4, egress), the same client "
+                      "and statistics: %.0f ns per operation%s." % (
+                          floor_op, "" if floor_pkt is None else ", %.0f ns per packet" % floor_pkt))
+            md.append("")
         if per_op:
             add_goal("connect", ", ".join("%.0f ns at %s" % (v, size_name(n)) for n, v in per_op.items())
-                     + " (TCP connect + RST to the testbed, `kernel.bpf_stats_enabled`)",
+                     + " (TCP connect + RST to the testbed, `kernel.bpf_stats_enabled`)"
+                     + ("" if floor_op is None else
+                        "; programs that return at once at the same hooks: %.0f ns" % floor_op),
                      max(per_op.values()) <= 400)
             result["connect_bpf_ns"] = per_op
         if eg:
@@ -420,6 +437,9 @@ if ps:
             result["handshake_packet_ns"] = pkt
             handshake_pkt = "handshake packets: " + ", ".join(
                 "%.0f ns at %s" % (v, size_name(n)) for n, v in pkt.items())
+            if floor_pkt is not None:
+                result["handshake_packet_floor_ns"] = floor_pkt
+                handshake_pkt += "; a program that returns at once: %.0f ns" % floor_pkt
 
 # ------------------------------------------------------------ 3. packet
 

@@ -15,7 +15,9 @@
 #                 policies of 10, 10k and 1M CIDR entries, against no filter,
 #                 an iptables chain and an nftables set of the same entries
 #                 (bench/connect_driver.py alternates short batches); then
-#                 the kernel's run time of each BPF program per operation
+#                 the kernel's run time of each BPF program per operation,
+#                 and of programs that allow at once at the same hooks
+#                 (bench/hook_floor.bpf.c): the floor of that figure
 #   3. packet     iperf3 bulk TCP over the testbed veth, from a sandbox
 #                 (every awf-bpf hook attached) and from no sandbox; to a
 #                 learned name with its first bytes checked, and the same
@@ -289,7 +291,7 @@ cleanup() {
 		sleep 0.1
 	done
 	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	for cg in "$BCG/client" "$BCG/load"; do
+	for cg in "$BCG/client" "$BCG/load" "$BCG/floor"; do
 		[ -d "$cg" ] || continue
 		echo 1 >"$cg/cgroup.kill" 2>/dev/null
 		for i in $(seq 1 20); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
@@ -311,7 +313,7 @@ in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BCG/client" "$@"; }
 # Copies of awf-bpf and the tools: a rebuild of build/ during the run
 # changes nothing.
 cp "$AWF" "$BIN/awf-bpf" || die "copying $AWF"
-cp "$BUILD/bench/connect_bench" "$BUILD/bench/load_bench" "$BIN/" ||
+cp "$BUILD/bench/connect_bench" "$BUILD/bench/load_bench" "$BUILD/bench/hook_floor" "$BIN/" ||
 	die "copying the benchmark tools"
 AWF=$BIN/awf-bpf
 # The static build (`make static`; what the GitHub Action runs) beside it
@@ -570,8 +572,55 @@ prog_names() { # pid
 	done
 }
 
+# "NAME CALLS NS" of each program that ran between two prog_stats samples
+# (NAMES: prog_names of their holder).
+prog_delta() { # before after names
+	awk -v names="$3" '
+		BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
+		FNR == NR { t[$1] = $2; c[$1] = $3; next }
+		$3 > c[$1] { print nm[$1], $3 - c[$1], $2 - t[$1] }' "$1" "$2"
+}
+
+# The programs of PID (NAMES: its prog_names) that ran for SPEC, a client
+# in cgroup CG making its operations: "progstat N SPEC PROG CALLS OPS NS"
+# lines into progstat.txt.
+progstats_measure() { # pid cgroup n spec names
+	local ops
+	prog_stats "$1" >"$WORK/stats.before"
+	ops=$(printf 'run %s 200 0.05\nrun %s 1000000 0.5\n' "$4" "$4" |
+		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$2" \
+			"$CB" driven "${CPU_CLIENT[@]}" | awk '{ s += $2 } END { print s + 0 }')
+	prog_stats "$1" >"$WORK/stats.after"
+	prog_delta "$WORK/stats.before" "$WORK/stats.after" "$5" |
+		awk -v n="$3" -v spec="$4" -v ops="$ops" '{ print "progstat", n, spec, $1, $2, ops, $3 }' \
+			>>"$WORK/progstat.txt"
+}
+
+# The floor (size "floor"): programs that allow at once at the hooks a TCP
+# connect meets (bench/hook_floor.bpf.c), in a cgroup of ours, with the
+# same client and statistics: what those calls cost before any work.
+progstats_floor() {
+	local fpid cg=$BCG/floor i
+	mkdir -p "$cg" || { note "program run time: no floor ($cg cannot be created)"; return; }
+	"$BIN/hook_floor" "$cg" >"$WORK/floor.out" 2>&1 &
+	fpid=$!
+	for i in $(seq 1 50); do
+		grep -q ready "$WORK/floor.out" && break
+		kill -0 "$fpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q ready "$WORK/floor.out"; then
+		progstats_measure "$fpid" "$cg" floor "tcp:$ALLOWED4:$PORT" "$(prog_names "$fpid")"
+	else
+		note "program run time: no floor ($(tail -n 1 "$WORK/floor.out"))"
+	fi
+	kill -TERM "$fpid" 2>/dev/null
+	wait "$fpid" 2>/dev/null
+	rmdir "$cg" 2>/dev/null
+}
+
 phase_progstats() {
-	local n apid spec ops names
+	local n apid spec names
 	room 220 progstats 15 || { note "program run time: skipped ($ROOM_WHY)"; return; }
 	say "2. connect path: run time of each BPF program (kernel.bpf_stats_enabled)"
 	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || { note "program run time: no kernel.bpf_stats_enabled"; return; }
@@ -582,16 +631,7 @@ phase_progstats() {
 		if sandbox_up "$apid"; then
 			names=$(prog_names "$apid")
 			for spec in "${SPECS[@]}"; do
-				prog_stats "$apid" >"$WORK/stats.before"
-				ops=$(printf 'run %s 200 0.05\nrun %s 1000000 0.5\n' "$spec" "$spec" |
-					sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG2/awf-bpf/run-$apid" \
-						"$CB" driven "${CPU_CLIENT[@]}" | awk '{ s += $2 } END { print s + 0 }')
-				prog_stats "$apid" >"$WORK/stats.after"
-				awk -v n="$n" -v spec="$spec" -v ops="$ops" -v names="$names" '
-					BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
-					FNR == NR { t[$1] = $2; c[$1] = $3; next }
-					$3 > c[$1] { print "progstat", n, spec, nm[$1], $3 - c[$1], ops, $2 - t[$1] }' \
-					"$WORK/stats.before" "$WORK/stats.after" >>"$WORK/progstat.txt"
+				progstats_measure "$apid" "$CG2/awf-bpf/run-$apid" "$n" "$spec" "$names"
 			done
 		else
 			note "program run time: awf-bpf with $n CIDRs did not start"
@@ -599,6 +639,7 @@ phase_progstats() {
 		kill -TERM "$apid" 2>/dev/null
 		wait "$apid" 2>/dev/null
 	done
+	progstats_floor
 	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
 	BPF_STATS_WAS=
 }
@@ -661,11 +702,8 @@ packet_bulk_stats() {
 		prog_stats "$apid" >"$WORK/stats-bulk.after"
 		kill -TERM "$apid" 2>/dev/null
 		wait "$apid" 2>/dev/null
-		awk -v cfg="$cfg" -v names="$names" '
-			BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
-			FNR == NR { t[$1] = $2; c[$1] = $3; next }
-			$3 > c[$1] { print "pktprog", cfg, nm[$1], $3 - c[$1], $2 - t[$1] }' \
-			"$WORK/stats-bulk.before" "$WORK/stats-bulk.after" >>"$WORK/packet-prog.txt"
+		prog_delta "$WORK/stats-bulk.before" "$WORK/stats-bulk.after" "$names" |
+			awk -v cfg="$cfg" '{ print "pktprog", cfg, $1, $2, $3 }' >>"$WORK/packet-prog.txt"
 	done
 	sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
 	BPF_STATS_WAS=
@@ -852,11 +890,9 @@ phase_names() {
 		for cfg in names nocheck; do
 			prog_stats "${apid[$cfg]}" >"$WORK/stats-$cfg.after"
 			ops=$(awk -v c="$cfg" '$3 == c { s += $5 } END { print s + 0 }' "$WORK/names.txt")
-			awk -v cfg="$cfg" -v ops="$ops" -v names="$names" '
-				BEGIN { k = split(names, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], p, " "); nm[p[1]] = p[2] } }
-				FNR == NR { t[$1] = $2; c[$1] = $3; next }
-				$3 > c[$1] { print "namesprog", cfg, nm[$1], $3 - c[$1], ops, $2 - t[$1] }' \
-				"$WORK/stats-$cfg.before" "$WORK/stats-$cfg.after" >>"$WORK/names.txt"
+			prog_delta "$WORK/stats-$cfg.before" "$WORK/stats-$cfg.after" "$names" |
+				awk -v cfg="$cfg" -v ops="$ops" '{ print "namesprog", cfg, $1, $2, ops, $3 }' \
+					>>"$WORK/names.txt"
 		done
 		[ -n "$BPF_STATS_WAS" ] && sysctl -q -w kernel.bpf_stats_enabled="$BPF_STATS_WAS"
 		BPF_STATS_WAS=
