@@ -50,7 +50,12 @@ WORK=$(mktemp -d /tmp/awf-bench-dns.XXXXXX)
 chmod 0755 "$WORK" # dnsperf in the sandbox runs as the sudo user
 LO_PID=
 cleanup() {
-	[ -z "$LO_PID" ] || { kill "$LO_PID" 2>/dev/null; wait "$LO_PID" 2>/dev/null; }
+	# A dnsmasq that is gone already (or failed) must not stop the rest
+	# under set -e.
+	if [ -n "$LO_PID" ]; then
+		kill "$LO_PID" 2>/dev/null || true
+		wait "$LO_PID" 2>/dev/null || true
+	fi
 	rm -rf "$WORK"
 	[ -n "${KEEP_TESTBED:-}${AWF_BENCH_TESTBED:-}" ] || "$ROOT/tests/testbed/testbed.sh" down >/dev/null 2>&1
 }
@@ -88,6 +93,9 @@ for _ in $(seq 50); do
 	dig +short +time=1 +tries=1 @"$LO_DNS" allowed.test A 2>/dev/null | grep -q . && break
 	sleep 0.1
 done
+# Ours, not another that holds the address: it would be measured instead.
+kill -0 "$LO_PID" 2>/dev/null ||
+	{ echo "dns.sh: the loopback dnsmasq on $LO_DNS did not start (address in use?)" >&2; exit 1; }
 dig +short +time=1 +tries=1 @"$LO_DNS" allowed.test A | grep -q "$ALLOWED4" ||
 	{ echo "dns.sh: the loopback dnsmasq on $LO_DNS does not answer" >&2; exit 1; }
 
