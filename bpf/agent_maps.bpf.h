@@ -25,6 +25,8 @@
 #define POLICY_RELOADS true
 /* The configurations are map values, unknown to the verifier. */
 #define AWF_CONFIG_AT_LOAD false
+/* connect4 calls decide_dst() (decide()): the configuration is no constant. */
+#define DECIDE_INLINE_OK false
 /*
  * The loopback ports the sandboxes serve are counted in lo_ports (post_bind
  * and sock_release), the slot's entries of which `dump --agent` lists.

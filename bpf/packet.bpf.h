@@ -170,7 +170,7 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	/* A learned address's tag outlives the address (tag_allowed()). */
 	if (matches_tag(st, d) || memo_allows(d))
 		return AWF_R_NONE;
-	decide(sc, d, &dec, NULL);
+	decide(sc, d, &dec, NULL, false);
 	if (dec.verdict == AWF_ALLOW) {
 		if (dec.reason == AWF_R_CIDR || dec.reason == AWF_R_PROXY ||
 		    dec.reason == AWF_R_LOOPBACK)

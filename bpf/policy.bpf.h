@@ -203,12 +203,11 @@ static __always_inline bool is_proxy(const struct awf_scope *sc,
  * CIDR trie at most: it also knows the host's own addresses. Traffic to
  * this host (loopback, a LOCAL rule) returns AWF_DST_LOCAL for decide()
  * to judge: the socket hooks' verdict on it needs their context, which a
- * global function shared with the packet paths cannot take. A global
- * function: every path of every program calls it, and each would have
- * the verifier walk the whole policy again for each of its own states.
+ * global function shared with the packet paths cannot take. The body of
+ * decide_dst().
  */
-AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
-			   struct awf_decision *dec)
+static __always_inline int
+decide_dst_inline(__u32 slot, const struct awf_dst *d, struct awf_decision *dec)
 {
 	struct awf_learned *learned;
 	struct awf_rule *rule, buf; /* buf: a full-length entry's rule */
@@ -281,13 +280,35 @@ AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
 	return 0;
 }
 
-/* The policy's verdict on d (decide_dst()); sa: as decide_local()'s. */
+/*
+ * A global function: every path of every program calls it, and inline
+ * each would have the verifier walk the whole policy again for each of
+ * its own states (decide() says where it is inline all the same).
+ */
+AWF_SUBPROG int decide_dst(__u32 slot, const struct awf_dst *d,
+			   struct awf_decision *dec)
+{
+	return decide_dst_inline(slot, d, dec);
+}
+
+/*
+ * The policy's verdict on d (decide_dst()); sa: as decide_local()'s.
+ * inline_dst: decide_dst()'s body in place of the call where the variant
+ * allows (DECIDE_INLINE_OK), for connect4, whose family the verifier
+ * knows there: fewer instructions to verify (1590 -> 1405 with a DNS-only
+ * policy), and 45 ns less per call on the busiest hook (bpf_stats, 8
+ * alternating rounds: median 453 -> 407 ns), the call's own cost.
+ */
 static __always_inline void decide(const struct awf_scope *sc,
 				   const struct awf_dst *d,
 				   struct awf_decision *dec,
-				   struct bpf_sock_addr *sa)
+				   struct bpf_sock_addr *sa, bool inline_dst)
 {
-	if (decide_dst(sc->slot, d, dec) == AWF_DST_LOCAL)
+	int local = inline_dst && DECIDE_INLINE_OK ?
+			    decide_dst_inline(sc->slot, d, dec) :
+			    decide_dst(sc->slot, d, dec);
+
+	if (local == AWF_DST_LOCAL)
 		decide_local(sc, d, dec, sa);
 }
 

@@ -26,12 +26,12 @@ static __always_inline void emit_sock(const struct awf_scope *sc,
 
 static __always_inline int enforce(const struct awf_scope *sc,
 				   struct bpf_sock_addr *ctx,
-				   const struct awf_dst *d, __u8 kind)
+				   const struct awf_dst *d, __u8 kind, bool v6)
 {
 	bool is_connect = kind == AWF_EV_CONNECT;
 	struct awf_decision dec = {};
 
-	decide(sc, d, &dec, ctx);
+	decide(sc, d, &dec, ctx, is_connect && !v6);
 	if (dec.verdict == AWF_ALLOW) {
 		count(sc->slot, is_connect ? AWF_C_CONNECT_ALLOWED :
 					     AWF_C_SENDMSG_ALLOWED);
@@ -224,7 +224,7 @@ static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind, bool v6)
 	    !d.addr[2] && !d.addr[3])
 		return VERDICT_PROCEED;
 	if (!is_dns(&d))
-		return enforce(&sc, ctx, &d, kind);
+		return enforce(&sc, ctx, &d, kind, v6);
 	note_redirect(&sc, ctx, &d, kind);
 	redirect(&sc, ctx, &d, v6);
 	return VERDICT_PROCEED;
