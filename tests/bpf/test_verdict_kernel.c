@@ -6,8 +6,6 @@
  * address, loader_fill_rules, loader_attach) to a throwaway cgroup, and a
  * child in that cgroup connect()s to every destination of the table. The
  * hook's answer (EPERM, or anything else: allowed) must be the verdict's.
- * The backstop's source check runs on crafted datagrams as well
- * (BPF_PROG_TEST_RUN, check_loopback_sources()).
  * Destinations by address only: names go through the DNS filter's own
  * matcher in both (tests/unit/test_domain_match.c, test_first_bytes.c).
  *
@@ -18,9 +16,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/ip.h>
-#include <netinet/udp.h>
-#include <net/ethernet.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -389,74 +384,6 @@ static int check_inlined_lookups(const struct loader *l, const char *what)
 	return wrong;
 }
 
-/*
- * The backstop's source check on a datagram from 127.0.0.1: to this
- * host's address (a LOCAL rule; in the exact table in the bulk rows) it
- * may leave, to any other it carries a spoofed source. Run by
- * BPF_PROG_TEST_RUN, whose socket is no TCP socket: the check takes the
- * packet paths' rule look-up (cidr_kind()), which the connect()s above
- * never reach.
- */
-static const struct {
-	const char *dst;
-	__u32 verdict; /* 1: it leaves, 0: dropped */
-} lo_src_cases[] = {
-	{ HOST_ADDR, 1 },
-	{ "198.51.100.7", 0 },
-	{ "10.1.2.3", 0 },
-	{ "240.0.0.1", 0 },
-};
-
-/* An Ethernet frame of an IPv4 UDP datagram, src to dst:53535. */
-static size_t udp4_frame(unsigned char *buf, size_t len, const char *src,
-			 const char *dst)
-{
-	struct ether_header *eth = (void *)buf;
-	struct iphdr *ip = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip + 1);
-	size_t n = sizeof(*eth) + sizeof(*ip) + sizeof(*udp);
-
-	assert_true(len >= n);
-	memset(buf, 0, n);
-	eth->ether_type = htons(ETHERTYPE_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp));
-	assert_int_equal(inet_pton(AF_INET, src, &ip->saddr), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, &ip->daddr), 1);
-	udp->source = htons(40000);
-	udp->dest = htons(53535);
-	udp->len = htons(sizeof(*udp));
-	return n;
-}
-
-static int check_loopback_sources(const struct loader *l, const char *what)
-{
-	int fd = loader_prog_fd(l, "awf_egress"), wrong = 0;
-	unsigned char frame[128];
-
-	assert_true(fd >= 0);
-	for (size_t i = 0; i < ARRAY_SIZE(lo_src_cases); i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
-			    .repeat = 1);
-
-		opts.data_size_in = udp4_frame(
-			frame, sizeof(frame), "127.0.0.1", lo_src_cases[i].dst);
-		if (bpf_prog_test_run_opts(fd, &opts))
-			fail_msg("%s: BPF_PROG_TEST_RUN of awf_egress: %s",
-				 what, strerror(errno));
-		if (opts.retval == lo_src_cases[i].verdict)
-			continue;
-		print_message("%s: datagram 127.0.0.1 -> %s: backstop %s\n",
-			      what, lo_src_cases[i].dst,
-			      opts.retval ? "lets it leave" : "drops it");
-		wrong++;
-	}
-	return wrong;
-}
-
 static void test_policy(void **state)
 {
 	const struct policy_row *r = *state;
@@ -494,7 +421,6 @@ static void test_policy(void **state)
 		fail_msg("%s", err);
 	kernel_errnos(cg.path, d, errs);
 	mismatches += check_inlined_lookups(&l, r->what);
-	mismatches += check_loopback_sources(&l, r->what);
 	loader_detach(&l);
 	loader_close(&l);
 	cgroup_remove(&cg);

@@ -70,7 +70,30 @@ static int parse_host_addrs(char *err, size_t errlen)
 	       cidr_parse(&host[1], HOST6, err, errlen);
 }
 
-static int load(bool proxy_only)
+/*
+ * Host entries enough for the exact tables (kernel/rules.h), in ranges no
+ * packet here goes to: the loopback-source tests then take the packet
+ * paths' call for the table (cidr_kind()).
+ */
+#define BULK_HOSTS 2000
+
+static int add_bulk_hosts(struct policy *p, char *err, size_t errlen)
+{
+	char a[64];
+
+	for (unsigned int i = 0; i < BULK_HOSTS; i++) {
+		snprintf(a, sizeof(a), "240.0.%u.%u/32", i >> 8, i & 0xff);
+		if (policy_add_cidr_arg(p, a, "t", err, errlen))
+			return -1;
+		snprintf(a, sizeof(a), "[2001:db8:ffff::%x/128]", i + 1);
+		if (policy_add_cidr_arg(p, a, "t", err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+/* The rules as `run` builds them: this host's addresses are LOCAL rules. */
+static int load(bool proxy_only, bool bulk)
 {
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
@@ -88,13 +111,20 @@ static int load(bool proxy_only)
 	if (policy_add_cidr_arg(&p, ALLOWED4 "/32:80", "t", err, sizeof(err)) ||
 	    policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t", err,
 				sizeof(err)) ||
-	    rules_build(&rules, &p, NULL, 0, err, sizeof(err)) ||
+	    (bulk && add_bulk_hosts(&p, err, sizeof(err))) ||
 	    parse_host_addrs(err, sizeof(err)) ||
+	    rules_build(&rules, &p, host, 2, err, sizeof(err)) ||
 	    loader_load(&loader, &cfg, &rules, host, 2, true, true, err,
 			sizeof(err)) ||
 	    loader_fill_rules(&loader, &rules, err, sizeof(err)) ||
 	    loader_fill_host_addrs(&loader, host, 2, err, sizeof(err))) {
 		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	/* the bulk group tests the exact tables: it must have them */
+	if (bulk != (rules.exact4.mask && rules.exact6.mask)) {
+		fprintf(stderr, "setup: exact tables %s\n",
+			bulk ? "missing" : "unexpected");
 		return -1;
 	}
 	rules_free(&rules);
@@ -105,13 +135,19 @@ static int load(bool proxy_only)
 static int setup_group(void **state)
 {
 	(void)state;
-	return load(false);
+	return load(false, false);
 }
 
 static int setup_proxy_group(void **state)
 {
 	(void)state;
-	return load(true);
+	return load(true, false);
+}
+
+static int setup_exact_group(void **state)
+{
+	(void)state;
+	return load(false, true);
 }
 
 static int teardown_group(void **state)
@@ -488,6 +524,25 @@ static void test_loopback_source_only_for_loopback(void **state)
 	assert_int_equal(run_egress(&p6, len), 0);
 }
 
+/* A loopback source to this host's own address (a LOCAL rule) stays here. */
+static void test_loopback_source_to_this_host(void **state)
+{
+	struct pkt4 p;
+	struct pkt6 p6;
+	size_t len;
+
+	(void)state;
+	len = make4(&p, HOST4, IPPROTO_UDP, 5353);
+	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
+	assert_int_equal(run_egress(&p, len), 1);
+	len = make6(&p6, HOST6, IPPROTO_TCP, 9);
+	inet_pton(AF_INET6, "::1", &p6.ip.saddr);
+	assert_int_equal(run_egress(&p6, len), 1);
+	len = make4(&p, "240.0.0.1", IPPROTO_UDP, 5353);
+	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
+	assert_int_equal(run_egress(&p, len), 0);
+}
+
 static void test_drop_emits_event(void **state)
 {
 	struct ring_buffer *rb;
@@ -528,6 +583,16 @@ int main(void)
 		cmocka_unit_test(test_spoofed_source_is_dropped),
 		cmocka_unit_test(test_spoofed_source_to_loopback_is_dropped),
 		cmocka_unit_test(test_loopback_source_only_for_loopback),
+		cmocka_unit_test(test_loopback_source_to_this_host),
+	};
+
+	/* The same policy with exact tables (BULK_HOSTS). */
+	struct CMUnitTest exact_tests[] = {
+		cmocka_unit_test(test_allowed_cidr_port_passes),
+		cmocka_unit_test(test_other_host_is_dropped),
+		cmocka_unit_test(test_ipv6_allowed_and_denied),
+		cmocka_unit_test(test_loopback_source_only_for_loopback),
+		cmocka_unit_test(test_loopback_source_to_this_host),
 	};
 
 	struct CMUnitTest proxy_tests[] = {
@@ -540,6 +605,8 @@ int main(void)
 		skip_all(tests, sizeof(tests) / sizeof(tests[0]), why);
 		skip_all(proxy_tests,
 			 sizeof(proxy_tests) / sizeof(proxy_tests[0]), why);
+		skip_all(exact_tests,
+			 sizeof(exact_tests) / sizeof(exact_tests[0]), why);
 	}
 	return cmocka_run_group_tests_name("bpf_backstop", tests,
 					   privileged ? setup_group : NULL,
@@ -547,5 +614,9 @@ int main(void)
 	       cmocka_run_group_tests_name(
 		       "bpf_backstop_proxy_only", proxy_tests,
 		       privileged ? setup_proxy_group : NULL,
+		       privileged ? teardown_group : NULL) |
+	       cmocka_run_group_tests_name(
+		       "bpf_backstop_exact_tables", exact_tests,
+		       privileged ? setup_exact_group : NULL,
 		       privileged ? teardown_group : NULL);
 }
