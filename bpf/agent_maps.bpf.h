@@ -256,7 +256,7 @@ lookup_cidr(const struct awf_scope *sc, const struct awf_dst *d,
 
 /* The kind of d's most specific rule (enum awf_rule_kind), 0 for none. */
 static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
-				       const struct awf_dst *d, bool packet)
+				       const struct awf_dst *d)
 {
 	struct awf_rule *rule = lookup_trie(sc, d);
 

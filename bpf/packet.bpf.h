@@ -163,7 +163,7 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	st = sk_state_of(sk, false);
 	/* Whatever its destination: no source that is not this host's. */
 	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
-	    !source_ok(sc, d, d->family, src->addr, true))
+	    !source_ok(sc, d, d->family, src->addr))
 		return AWF_R_SPOOFED_SOURCE;
 	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;

@@ -312,14 +312,11 @@ static __always_inline void decide(const struct awf_scope *sc,
 		decide_local(sc, d, dec, sa);
 }
 
-/*
- * Traffic to this host itself never leaves it: the socket hooks govern it.
- * packet: asked by a packet path (cidr_kind()).
- */
+/* Traffic to this host itself never leaves it: the socket hooks govern it. */
 static __always_inline bool is_local(const struct awf_scope *sc,
-				     const struct awf_dst *d, bool packet)
+				     const struct awf_dst *d)
 {
-	return is_loopback(d) || cidr_kind(sc, d, packet) == AWF_RULE_LOCAL;
+	return is_loopback(d) || cidr_kind(sc, d) == AWF_RULE_LOCAL;
 }
 
 /*
@@ -332,19 +329,19 @@ static __always_inline bool is_local(const struct awf_scope *sc,
  * it saves the backstop's verification about 500 instructions but costs
  * about 10-20 ns per UDP datagram (measured with is_host_addr()'s
  * look-ups kept apart, AWF_KEEP_LOOKUP(); the 100 ns it once cost were
- * their merge). packet: asked by a packet path (is_local()).
+ * their merge).
  */
 static __always_inline bool source_ok(const struct awf_scope *sc,
 				      const struct awf_dst *d, __u8 family,
-				      const __u32 *src, bool packet)
+				      const __u32 *src)
 {
 	if (family != d->family)
 		return false;
 	if (family == AF_INET) {
 		if ((bpf_ntohl(src[0]) >> 24) == 127)
-			return is_local(sc, d, packet);
+			return is_local(sc, d);
 	} else if (!src[0] && !src[1] && !src[2] && src[3] == bpf_htonl(1)) {
-		return is_local(sc, d, packet);
+		return is_local(sc, d);
 	}
 	return is_host_addr(sc, family, src);
 }

@@ -358,25 +358,21 @@ static __always_inline __u32 rule_kind(const struct awf_dst *d)
 }
 
 /*
- * rule_kind() behind a call, where a packet path asks a policy with an
- * exact table: inline, the verifier walked the table's probes once for
- * every state of the backstop that asks (about fifteen), 3000 of its
- * 6600 instructions with a list of 2000 host addresses. The socket hooks
- * ask in a state or two: inline there, no call.
+ * rule_kind() behind a call where the policy has an exact table: inline,
+ * the verifier walked the table's probes once for every state that asks
+ * (the backstop: about fifteen, 3000 of its 6600 instructions with a list
+ * of 2000 host addresses). Without a table, the trie's look-up inline.
  */
 AWF_SUBPROG int exact_rule_kind(const struct awf_dst *d)
 {
 	return d ? rule_kind(d) : 0;
 }
 
-/* packet: asked by a packet path */
 static __always_inline __u32 cidr_kind(const struct awf_scope *sc,
-				       const struct awf_dst *d, bool packet)
+				       const struct awf_dst *d)
 {
 	struct awf_rule *rule;
 
-	if (!packet)
-		return rule_kind(d);
 	/* known at load: the verifier drops the call or the look-up */
 	if (d->family == AF_INET ? exact4_mask : exact6_mask)
 		return exact_rule_kind(d);

@@ -213,7 +213,7 @@ static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind, bool v6)
 		return VERDICT_PROCEED;
 	dst_from_ctx(&d, ctx, v6);
 	if (kind == AWF_EV_SENDMSG && msg_src(&src, ctx, v6, &src_family) &&
-	    !source_ok(&sc, &d, src_family, src.addr, false))
+	    !source_ok(&sc, &d, src_family, src.addr))
 		return refuse_source(&sc, ctx, &d, &src);
 	/*
 	 * A connected UDP socket's send with ancillary data (PKTINFO, GSO,
