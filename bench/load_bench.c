@@ -66,6 +66,14 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The number after key in the verifier's statistics line, -1 if none. */
+static long stat_of(const char *log, const char *key)
+{
+	const char *at = strstr(log, key);
+
+	return at ? strtol(at + strlen(key), NULL, 10) : -1;
+}
+
 static int one_round(int iter, int cg)
 {
 	struct bpf_program *prog, *progs[MAX_PROGS];
@@ -111,10 +119,8 @@ static int one_round(int iter, int cg)
 	}
 	printf("%d step load %.3f\n", iter, now_ms() - t);
 	for (int i = 0; i < n; i++) {
-		const char *v = strstr(logs[i], "verification time ");
-		const char *p = strstr(logs[i], "processed ");
-		long us = v ? strtol(v + 19, NULL, 10) : -1;
-		long insns = p ? strtol(p + 10, NULL, 10) : -1;
+		long us = stat_of(logs[i], "verification time ");
+		long insns = stat_of(logs[i], "processed ");
 
 		printf("%d verify %s %.3f %ld\n", iter,
 		       bpf_program__name(progs[i]), us / 1e3, insns);
