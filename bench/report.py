@@ -191,14 +191,24 @@ if conc:
             worst <= 500 and not failed)
 
 # load_bench: steps and the verifier's time per program.
-steps, verify = {}, {}
+def verify_of(name):
+    out = {}
+    for f in lines(name):
+        if f[1] == "verify":
+            out.setdefault(f[2], []).append((float(f[3]), int(f[4])))
+    return out
+
+
+steps = {}
 for f in lines("load.txt"):
     if f[1] == "step":
         steps.setdefault(f[2], []).append(float(f[3]))
     elif f[1] == "total":  # a whole awf-bpf run -- /bin/true, in between
         steps.setdefault("awf_run", []).append(float(f[3]) / 1e3)
-    elif f[1] == "verify":
-        verify.setdefault(f[2], []).append((float(f[3]), int(f[4])))
+# The verifier's times of the loads strace timed, so that the verifier and
+# BPF_PROG_LOAD are of the same loads (the others alternate with whole
+# runs, whose teardown the kernel finishes in a worker meanwhile).
+verify = verify_of("load-strace-out.txt") or verify_of("load.txt")
 prog_order = list(verify)
 # strace -T of the same tool: BPF_PROG_LOAD per program, BPF_MAP_CREATE.
 syscalls, prog_load = {}, {}
@@ -221,7 +231,8 @@ if prog_order and seq and len(seq) % len(prog_order) == 0:
 iters = len(steps.get("load", [])) or 1
 strace_iters = max(1, len(seq) // max(1, len(prog_order)))
 step_med = {k: med(v) for k, v in steps.items()}
-verify_total = med([sum(v[i][0] for v in verify.values()) for i in range(iters)]) if verify else None
+verify_iters = min(len(v) for v in verify.values()) if verify else 0
+verify_total = med([sum(v[i][0] for v in verify.values()) for i in range(verify_iters)]) if verify else None
 progload_total = sum(med(v) for v in prog_load.values()) if prog_load else None
 mapcreate_total = (sum(syscalls.get("BPF_MAP_CREATE", [])) / strace_iters) if syscalls else None
 awf_total = step_med.get("awf_run") or s_med.get("awf-bpf run")
@@ -238,7 +249,7 @@ if step_med:
     md.append("What the programs cost to load: `bench/load_bench.c` opens, loads and attaches "
               "the awf-bpf programs as one libbpf skeleton (median of %d iterations); system call "
               "times from `strace -T` of the same tool; the verifier's own time from its statistics "
-              "(`BPF_LOG_STATS`). `awf-bpf run` itself loads them otherwise (light skeletons in "
+              "(`BPF_LOG_STATS`) in those same loads. `awf-bpf run` itself loads them otherwise (light skeletons in "
               "groups on two threads, no BTF parsed, beside the spawn: \"What each part measures\", item 1), "
               "so these steps are not parts of its %s ms (a whole `awf-bpf run -- "
               "/bin/true` timed between the iterations): they show what each step costs the "

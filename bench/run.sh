@@ -450,7 +450,7 @@ phase_startup() {
 		echo "$r total awf_run_us $((($(date +%s%N) - t0) / 1000))" >>"$WORK/load.txt"
 	done
 	strace -f -T -e trace=bpf -o "$WORK/load-strace.txt" "$BIN/load_bench" "$BCG/load" $((LOAD_ITERS / 2)) \
-		>/dev/null 2>>"$WORK/load.err" || note "start-up: strace of load_bench failed"
+		>"$WORK/load-strace-out.txt" 2>>"$WORK/load.err" || note "start-up: strace of load_bench failed"
 
 	say "1. start-up: 20 runs at once (bench/concurrent.py)"
 	# Each command's first action is to print the time: from its launch
