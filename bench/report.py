@@ -249,11 +249,11 @@ if step_med:
     md.append("What the programs cost to load: `bench/load_bench.c` opens, loads and attaches "
               "the awf-bpf programs as one libbpf skeleton (median of %d iterations); system call "
               "times from `strace -T` of the same tool; the verifier's own time from its statistics "
-              "(`BPF_LOG_STATS`) in those same loads. `awf-bpf run` itself loads them otherwise (light skeletons in "
+              "(`BPF_LOG_STATS`) in those same %d loads. `awf-bpf run` itself loads them otherwise (light skeletons in "
               "groups on two threads, no BTF parsed, beside the spawn: \"What each part measures\", item 1), "
               "so these steps are not parts of its %s ms (a whole `awf-bpf run -- "
               "/bin/true` timed between the iterations): they show what each step costs the "
-              "kernel." % (iters, fmt(awf_total, "%.1f")))
+              "kernel." % (iters, verify_iters, fmt(awf_total, "%.1f")))
     md.append("")
     md.append("| step | median ms |")
     md.append("|---|---|")
