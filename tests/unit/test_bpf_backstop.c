@@ -208,6 +208,28 @@ static size_t make6(struct pkt6 *p, const char *dst, uint8_t nexthdr,
 	return sizeof(*p);
 }
 
+/* make4()'s packet, but from src: the backstop's verdict (1: it leaves). */
+static int egress4_from(const char *src, const char *dst, uint8_t proto,
+			uint16_t dport)
+{
+	struct pkt4 p;
+	size_t len = make4(&p, dst, proto, dport);
+
+	inet_pton(AF_INET, src, &p.ip.saddr);
+	return run_egress(&p, len);
+}
+
+/* make6()'s packet, but from src, as egress4_from(). */
+static int egress6_from(const char *src, const char *dst, uint8_t nexthdr,
+			uint16_t dport)
+{
+	struct pkt6 p;
+	size_t len = make6(&p, dst, nexthdr, dport);
+
+	inet_pton(AF_INET6, src, &p.ip.saddr);
+	return run_egress(&p, len);
+}
+
 static uint64_t counter(enum awf_counter idx)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -451,9 +473,6 @@ static void test_spoofed_source_is_dropped(void **state)
 	struct src_events se = { 0 };
 	struct ring_buffer *rb;
 	uint8_t want[16] = { 0 };
-	struct pkt4 p;
-	struct pkt6 p6;
-	size_t len;
 
 	(void)state;
 	rb = ring_buffer__new(loader_map_fd(&loader, "events"), spoofed_event,
@@ -461,17 +480,14 @@ static void test_spoofed_source_is_dropped(void **state)
 	assert_non_null(rb);
 	ring_buffer__consume(rb);
 	memset(&se, 0, sizeof(se));
-	len = make4(&p, ALLOWED4, IPPROTO_UDP, 80);
-	inet_pton(AF_INET, DENIED4, &p.ip.saddr);
-	assert_int_equal(run_egress(&p, len), 0);
+	assert_int_equal(egress4_from(DENIED4, ALLOWED4, IPPROTO_UDP, 80), 0);
 	ring_buffer__consume(rb);
 	assert_int_equal(se.spoofed, 1);
 	inet_pton(AF_INET, DENIED4, want);
 	assert_memory_equal(se.saddr, want, 16);
 
-	len = make6(&p6, ALLOWED6, IPPROTO_UDP, 443);
-	inet_pton(AF_INET6, "fd42:a0f0::20", &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 0);
+	assert_int_equal(
+		egress6_from("fd42:a0f0::20", ALLOWED6, IPPROTO_UDP, 443), 0);
 	ring_buffer__consume(rb);
 	assert_int_equal(se.spoofed, 2);
 	inet_pton(AF_INET6, "fd42:a0f0::20", want);
@@ -482,65 +498,38 @@ static void test_spoofed_source_is_dropped(void **state)
 /* Towards this host itself too: its own errors would carry the data. */
 static void test_spoofed_source_to_loopback_is_dropped(void **state)
 {
-	struct pkt4 p;
-	struct pkt6 p6;
-	size_t len;
-
 	(void)state;
-	len = make4(&p, "127.0.0.1", IPPROTO_UDP, 5353);
-	inet_pton(AF_INET, DENIED4, &p.ip.saddr);
-	assert_int_equal(run_egress(&p, len), 0);
-	len = make6(&p6, "::1", IPPROTO_UDP, 5353);
-	inet_pton(AF_INET6, "fd42:a0f0::20", &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 0);
+	assert_int_equal(egress4_from(DENIED4, "127.0.0.1", IPPROTO_UDP, 5353),
+			 0);
+	assert_int_equal(
+		egress6_from("fd42:a0f0::20", "::1", IPPROTO_UDP, 5353), 0);
 }
 
 /* Loopback sources stay on loopback; the host's own go anywhere allowed. */
 static void test_loopback_source_only_for_loopback(void **state)
 {
-	struct pkt4 p;
-	struct pkt6 p6;
-	size_t len;
-
 	(void)state;
-	len = make4(&p, "127.0.0.1", IPPROTO_TCP, 5353);
-	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
-	assert_int_equal(run_egress(&p, len), 1);
-	len = make4(&p, ALLOWED4, IPPROTO_TCP, 80);
-	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
-	assert_int_equal(run_egress(&p, len), 0);
-	len = make6(&p6, "::1", IPPROTO_TCP, 9);
-	inet_pton(AF_INET6, "::1", &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 1);
-	len = make6(&p6, ALLOWED6, IPPROTO_TCP, 443);
-	inet_pton(AF_INET6, "::1", &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 0);
-	len = make6(&p6, ALLOWED6, IPPROTO_TCP, 443);
-	inet_pton(AF_INET6, "::", &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 0);
+	assert_int_equal(
+		egress4_from("127.0.0.1", "127.0.0.1", IPPROTO_TCP, 5353), 1);
+	assert_int_equal(egress4_from("127.0.0.1", ALLOWED4, IPPROTO_TCP, 80),
+			 0);
+	assert_int_equal(egress6_from("::1", "::1", IPPROTO_TCP, 9), 1);
+	assert_int_equal(egress6_from("::1", ALLOWED6, IPPROTO_TCP, 443), 0);
+	assert_int_equal(egress6_from("::", ALLOWED6, IPPROTO_TCP, 443), 0);
 	/* a v4-mapped source on an IPv6 packet is no IPv4 source */
-	len = make6(&p6, ALLOWED6, IPPROTO_TCP, 443);
-	inet_pton(AF_INET6, "::ffff:" HOST4, &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 0);
+	assert_int_equal(
+		egress6_from("::ffff:" HOST4, ALLOWED6, IPPROTO_TCP, 443), 0);
 }
 
 /* A loopback source to this host's own address (a LOCAL rule) stays here. */
 static void test_loopback_source_to_this_host(void **state)
 {
-	struct pkt4 p;
-	struct pkt6 p6;
-	size_t len;
-
 	(void)state;
-	len = make4(&p, HOST4, IPPROTO_UDP, 5353);
-	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
-	assert_int_equal(run_egress(&p, len), 1);
-	len = make6(&p6, HOST6, IPPROTO_TCP, 9);
-	inet_pton(AF_INET6, "::1", &p6.ip.saddr);
-	assert_int_equal(run_egress(&p6, len), 1);
-	len = make4(&p, "240.0.0.1", IPPROTO_UDP, 5353);
-	inet_pton(AF_INET, "127.0.0.1", &p.ip.saddr);
-	assert_int_equal(run_egress(&p, len), 0);
+	assert_int_equal(egress4_from("127.0.0.1", HOST4, IPPROTO_UDP, 5353),
+			 1);
+	assert_int_equal(egress6_from("::1", HOST6, IPPROTO_TCP, 9), 1);
+	assert_int_equal(
+		egress4_from("127.0.0.1", "240.0.0.1", IPPROTO_UDP, 5353), 0);
 }
 
 static void test_drop_emits_event(void **state)
