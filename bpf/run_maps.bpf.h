@@ -361,7 +361,9 @@ static __always_inline __u32 rule_kind(const struct awf_dst *d)
  * rule_kind() behind a call where the policy has an exact table: inline,
  * the verifier walked the table's probes once for every state that asks
  * (the backstop: about fifteen, 3000 of its 6600 instructions with a list
- * of 2000 host addresses). Without a table, the trie's look-up inline.
+ * of 2000 host addresses). Without a table, the trie's look-up inline:
+ * not rule_kind(), whose family test before it the verifier walks apart
+ * (11,321 -> 11,997 instructions for a DNS-only policy).
  */
 AWF_SUBPROG int exact_rule_kind(const struct awf_dst *d)
 {
