@@ -291,7 +291,7 @@ test_failclosed_group_load_fails() {
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_egress "group B's program" b
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_bind6 "group C's program" c
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_post_bind4 "group D's last program" d
-	# A policy whose names are checked has a fourth group, NAMES.
+	# A policy whose names are checked has one group more, NAMES.
 	pol=$(policy names '"allow_domains": ["example.test"]')
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_first_bytes "group NAMES's program" names
 	# The shim fails nothing else: the same run without a name.
