@@ -3,7 +3,7 @@
  * Unit tests of common/placement.c: a placed thread runs where it was
  * placed, a CPU it may not have leaves it unpinned (never without a
  * thread), and placement_cpu() names only a CPU we may run on, never the
- * one to avoid.
+ * one to avoid; of two, the caller's exactly when asked to.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -81,13 +81,62 @@ static void test_cpu_is_allowed_and_not_avoided(void **state)
 	(void)state;
 	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
 	for (int avoid = -1; avoid < CPU_SETSIZE && avoid < 64; avoid++) {
-		int cpu = placement_cpu(avoid);
+		for (int beside = 0; beside < 2; beside++) {
+			int cpu = placement_cpu(avoid, beside);
 
-		if (cpu < 0)
-			continue;
-		assert_true(CPU_ISSET(cpu, &allowed));
-		assert_int_not_equal(cpu, avoid);
+			if (cpu < 0)
+				continue;
+			assert_true(CPU_ISSET(cpu, &allowed));
+			assert_int_not_equal(cpu, avoid);
+		}
 	}
+}
+
+/*
+ * How many of 50 tries, on two CPUs, named the caller's CPU as it was
+ * before and after the call (no migration in between), and how many
+ * named the other; a try the machine was too busy for names none.
+ */
+static void tally_beside(bool beside, int *here, int *other)
+{
+	*here = *other = 0;
+	for (int i = 0; i < 50; i++) {
+		int before = sched_getcpu(), cpu = placement_cpu(-1, beside);
+
+		if (cpu < 0 || sched_getcpu() != before)
+			continue;
+		if (cpu == before)
+			(*here)++;
+		else
+			(*other)++;
+	}
+}
+
+/* Two CPUs: the caller's only beside it, the other one otherwise. */
+static void test_two_cpus_beside_the_caller_or_not(void **state)
+{
+	cpu_set_t before, two;
+	int a, b, here, other;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	a = first_allowed(&before, -1);
+	b = first_allowed(&before, a);
+	if (b < 0)
+		skip();
+	CPU_ZERO(&two);
+	CPU_SET(a, &two);
+	CPU_SET(b, &two);
+	assert_int_equal(sched_setaffinity(0, sizeof(two), &two), 0);
+	tally_beside(true, &here, &other);
+	assert_int_equal(other, 0);
+	if (!here) {
+		sched_setaffinity(0, sizeof(before), &before);
+		skip(); /* the machine was busy for every try */
+	}
+	tally_beside(false, &here, &other);
+	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
+	assert_int_equal(here, 0);
 }
 
 /* Pinned to one CPU ourselves: nowhere else to put a thread. */
@@ -100,7 +149,8 @@ static void test_one_cpu_means_anywhere(void **state)
 	CPU_ZERO(&one);
 	CPU_SET(first_allowed(&before, -1), &one);
 	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	assert_int_equal(placement_cpu(-1), -1);
+	assert_int_equal(placement_cpu(-1, false), -1);
+	assert_int_equal(placement_cpu(-1, true), -1);
 	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
 }
 
@@ -116,5 +166,7 @@ int main(void)
 	       test_cpu_is_allowed_and_not_avoided, NULL);
 	tl_add(&l, "with one CPU, no placement", test_one_cpu_means_anywhere,
 	       NULL);
+	tl_add(&l, "of two CPUs, the caller's only when beside it",
+	       test_two_cpus_beside_the_caller_or_not, NULL);
 	return tl_run("placement", &l);
 }

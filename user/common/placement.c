@@ -31,7 +31,7 @@ static int runnable_now(void)
 	return running;
 }
 
-int placement_cpu(int avoid)
+int placement_cpu(int avoid, bool beside_caller)
 {
 	int here = sched_getcpu(), fallback = -1;
 	cpu_set_t allowed;
@@ -39,6 +39,9 @@ int placement_cpu(int avoid)
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
 	    CPU_COUNT(&allowed) < 2 || runnable_now() > CPU_COUNT(&allowed))
 		return -1;
+	if (beside_caller && CPU_COUNT(&allowed) == 2 && here >= 0 &&
+	    here != avoid && CPU_ISSET(here, &allowed))
+		return here;
 	for (int c = 0; c < CPU_SETSIZE; c++) {
 		if (!CPU_ISSET(c, &allowed) || c == avoid)
 			continue;

@@ -16,14 +16,16 @@
 #define AWF_PLACEMENT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 /*
  * A CPU for a new thread: not avoid (another placed thread's CPU, or -1)
- * and, where there are more than two, not the caller's. -1 (anywhere)
+ * and not the caller's, unless beside_caller and there are two: then the
+ * caller's. -1 (anywhere)
  * on one CPU, when more tasks are runnable than there are CPUs (then
  * the scheduler balances better than a pinned thread can), or on error.
  */
-int placement_cpu(int avoid);
+int placement_cpu(int avoid, bool beside_caller);
 
 /*
  * pthread_create() of fn(arg) pinned to *cpu (from placement_cpu()), or

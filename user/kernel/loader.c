@@ -641,8 +641,13 @@ static void start_lane(struct loader *l, size_t i)
 	sigset_t all, old;
 	int ret;
 
-	/* The groups of the two lanes verify at once, on two CPUs. */
-	lane->cpu = placement_cpu(l->lanes[1 - i].cpu);
+	/*
+	 * The groups of the two lanes verify at once, on two CPUs. On a
+	 * machine of two, the first, which loads the core every group and
+	 * the caller's maps wait for, gets the CPU the caller is not on:
+	 * the second, which waits for the core, shares the caller's.
+	 */
+	lane->cpu = placement_cpu(l->lanes[1 - i].cpu, i == 1);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = placement_thread_create(&lane->thread, &lane->cpu, lane_thread,
