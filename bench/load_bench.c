@@ -103,6 +103,8 @@ static int one_round(int iter, int cg)
 	cfg.localhost_mode = AWF_LO_SANDBOX;
 	cfg.ipv6_enabled = 1;
 	memcpy((void *)&skel->rodata->awf_cfg, &cfg, sizeof(cfg));
+	/* Every program, the name check's among them: a policy of domains. */
+	skel->rodata->learns = 1;
 	bpf_object__for_each_program(prog, skel->obj) {
 		if (n == MAX_PROGS)
 			break;

@@ -65,6 +65,16 @@ struct {
 const volatile __u32 exact4_mask = 0;
 const volatile __u32 exact6_mask = 0;
 
+/*
+ * Whether the sandbox learns addresses at all: its policy names a domain
+ * (or audit-only mode learns those it refuses). Without, the learned
+ * maps stay empty, and the verifier drops every path that follows a
+ * learned address (DNS-only policy: 10,571 -> 9,894 instructions). 0, a
+ * loader that never says, only ever denies what a learned address would
+ * have allowed.
+ */
+const volatile __u32 learns = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -415,6 +425,8 @@ lookup_cidr(const struct awf_scope *sc, const struct awf_dst *d,
 static __always_inline struct awf_learned *
 lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
+	if (!learns) /* known at load */
+		return NULL;
 	if (d->family == AF_INET) {
 		__u32 k4 = d->addr[0];
 		struct awf_learned *learned;

@@ -1116,6 +1116,7 @@ static struct awf_bpf *load_run(bool ipv6)
 	}
 	cfg.ipv6_enabled = ipv6;
 	memcpy((void *)&skel->rodata->awf_cfg, &cfg, sizeof(cfg));
+	skel->rodata->learns = 1; /* its policy names domains */
 	err = awf_bpf__load(skel);
 	if (err || fill_run(skel)) {
 		if (err)

@@ -92,8 +92,11 @@ static int add_bulk_hosts(struct policy *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* The rules as `run` builds them: this host's addresses are LOCAL rules. */
-static int load(bool proxy_only, bool bulk)
+/*
+ * The rules as `run` builds them: this host's addresses are LOCAL rules.
+ * names: the policy names domains, as every group's but one does.
+ */
+static int load(bool proxy_only, bool bulk, bool names)
 {
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
@@ -114,7 +117,7 @@ static int load(bool proxy_only, bool bulk)
 	    (bulk && add_bulk_hosts(&p, err, sizeof(err))) ||
 	    parse_host_addrs(err, sizeof(err)) ||
 	    rules_build(&rules, &p, host, 2, err, sizeof(err)) ||
-	    loader_load(&loader, &cfg, &rules, host, 2, true, true, err,
+	    loader_load(&loader, &cfg, &rules, host, 2, names, names, err,
 			sizeof(err)) ||
 	    loader_fill_rules(&loader, &rules, err, sizeof(err)) ||
 	    loader_fill_host_addrs(&loader, host, 2, err, sizeof(err))) {
@@ -135,19 +138,25 @@ static int load(bool proxy_only, bool bulk)
 static int setup_group(void **state)
 {
 	(void)state;
-	return load(false, false);
+	return load(false, false, true);
 }
 
 static int setup_proxy_group(void **state)
 {
 	(void)state;
-	return load(true, false);
+	return load(true, false, true);
 }
 
 static int setup_exact_group(void **state)
 {
 	(void)state;
-	return load(false, true);
+	return load(false, true, true);
+}
+
+static int setup_no_domains_group(void **state)
+{
+	(void)state;
+	return load(false, false, false);
 }
 
 static int teardown_group(void **state)
@@ -376,6 +385,21 @@ static void test_learned_address_until_expiry(void **state)
 }
 
 /*
+ * A policy without domains learns nothing, and its programs were loaded
+ * knowing it (.rodata learns): an address in the learned map all the
+ * same allows nothing.
+ */
+static void test_learned_address_ignored_without_domains(void **state)
+{
+	struct pkt4 p;
+
+	(void)state;
+	put_learned("198.18.0.33", mono_ns() + 60ULL * 1000000000ULL, 443);
+	assert_int_equal(
+		run_egress(&p, make4(&p, "198.18.0.33", IPPROTO_TCP, 443)), 0);
+}
+
+/*
  * The backstop's per-CPU memo (dst_memo) stands for the one destination
  * it last allowed by CIDR: never for another port or host, never for a
  * learned address, whose expiry the next packet must see. Pinned to one
@@ -584,6 +608,13 @@ int main(void)
 		cmocka_unit_test(test_loopback_source_to_this_host),
 	};
 
+	/* A policy without domains (.rodata learns 0). */
+	struct CMUnitTest no_domains_tests[] = {
+		cmocka_unit_test(test_allowed_cidr_port_passes),
+		cmocka_unit_test(test_other_host_is_dropped),
+		cmocka_unit_test(test_learned_address_ignored_without_domains),
+	};
+
 	struct CMUnitTest proxy_tests[] = {
 		cmocka_unit_test(test_proxy_from_config),
 		cmocka_unit_test(test_learned_denied_in_proxy_mode),
@@ -596,6 +627,9 @@ int main(void)
 			 sizeof(proxy_tests) / sizeof(proxy_tests[0]), why);
 		skip_all(exact_tests,
 			 sizeof(exact_tests) / sizeof(exact_tests[0]), why);
+		skip_all(no_domains_tests,
+			 sizeof(no_domains_tests) / sizeof(no_domains_tests[0]),
+			 why);
 	}
 	return cmocka_run_group_tests_name("bpf_backstop", tests,
 					   privileged ? setup_group : NULL,
@@ -607,5 +641,9 @@ int main(void)
 	       cmocka_run_group_tests_name(
 		       "bpf_backstop_exact_tables", exact_tests,
 		       privileged ? setup_exact_group : NULL,
+		       privileged ? teardown_group : NULL) |
+	       cmocka_run_group_tests_name(
+		       "bpf_backstop_no_domains", no_domains_tests,
+		       privileged ? setup_no_domains_group : NULL,
 		       privileged ? teardown_group : NULL);
 }

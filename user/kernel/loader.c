@@ -353,7 +353,8 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 		host_addrs_size(host, n_host, AF_INET);
 	skel->maps.host_addrs6.max_entries =
 		host_addrs_size(host, n_host, AF_INET6);
-	if (!names && !check_names) {
+	skel->rodata->learns = names || check_names;
+	if (!skel->rodata->learns) {
 		AWF_NAME_MAPS(SHRINK_MAP)
 	}
 	skel->maps.name_socks.max_entries = check_names ? 0 : 1;
