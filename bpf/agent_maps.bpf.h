@@ -23,6 +23,8 @@
  * the verdict it was allowed by, so every allowed socket is tagged.
  */
 #define POLICY_RELOADS true
+/* Every sandbox may learn: its policy is not known at load. */
+#define LEARNS true
 /* The configurations are map values, unknown to the verifier. */
 #define AWF_CONFIG_AT_LOAD false
 /* connect4 calls decide_dst() (decide()): the configuration is no constant. */

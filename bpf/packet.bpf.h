@@ -165,7 +165,8 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
 	    !source_ok(sc, d, d->family, src->addr))
 		return AWF_R_SPOOFED_SOURCE;
-	if (d->proto == IPPROTO_TCP && l4 && unchecked_payload(skb, st, l4))
+	if (LEARNS && d->proto == IPPROTO_TCP && l4 &&
+	    unchecked_payload(skb, st, l4))
 		return AWF_R_NAME_UNCHECKED;
 	/* A learned address's tag outlives the address (tag_allowed()). */
 	if (matches_tag(st, d) || memo_allows(d))
