@@ -92,51 +92,37 @@ static void test_cpu_is_allowed_and_not_avoided(void **state)
 	}
 }
 
-/*
- * How many of 50 tries, on two CPUs, named the caller's CPU as it was
- * before and after the call (no migration in between), and how many
- * named the other; a try the machine was too busy for names none.
- */
-static void tally_beside(bool beside, int *here, int *other)
+static cpu_set_t cpus(int a, int b, int c)
 {
-	*here = *other = 0;
-	for (int i = 0; i < 50; i++) {
-		int before = sched_getcpu(), cpu = placement_cpu(-1, beside);
+	cpu_set_t set;
 
-		if (cpu < 0 || sched_getcpu() != before)
-			continue;
-		if (cpu == before)
-			(*here)++;
-		else
-			(*other)++;
-	}
+	CPU_ZERO(&set);
+	CPU_SET(a, &set);
+	CPU_SET(b, &set);
+	if (c >= 0)
+		CPU_SET(c, &set);
+	return set;
 }
 
-/* Two CPUs: the caller's only beside it, the other one otherwise. */
-static void test_two_cpus_beside_the_caller_or_not(void **state)
+/*
+ * Of two CPUs: the caller's when beside it, the other otherwise; never
+ * the avoided one. Of three: never the caller's.
+ */
+static void test_pick_beside_the_caller_or_not(void **state)
 {
-	cpu_set_t before, two;
-	int a, b, here, other;
+	cpu_set_t two = cpus(0, 1, -1), three = cpus(0, 1, 2);
 
 	(void)state;
-	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
-	a = first_allowed(&before, -1);
-	b = first_allowed(&before, a);
-	if (b < 0)
-		skip();
-	CPU_ZERO(&two);
-	CPU_SET(a, &two);
-	CPU_SET(b, &two);
-	assert_int_equal(sched_setaffinity(0, sizeof(two), &two), 0);
-	tally_beside(true, &here, &other);
-	assert_int_equal(other, 0);
-	if (!here) {
-		sched_setaffinity(0, sizeof(before), &before);
-		skip(); /* the machine was busy for every try */
-	}
-	tally_beside(false, &here, &other);
-	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
-	assert_int_equal(here, 0);
+	assert_int_equal(placement_pick(&two, 0, -1, true), 0);
+	assert_int_equal(placement_pick(&two, 1, -1, true), 1);
+	assert_int_equal(placement_pick(&two, 0, -1, false), 1);
+	assert_int_equal(placement_pick(&two, 1, 0, false), 1);
+	assert_int_equal(placement_pick(&two, 0, 1, false), 0);
+	assert_int_equal(placement_pick(&two, 0, 0, true), 1);
+	assert_int_equal(placement_pick(&two, -1, -1, true), 0);
+	assert_int_equal(placement_pick(&three, 0, -1, true), 1);
+	assert_int_equal(placement_pick(&three, 0, 1, true), 2);
+	assert_int_equal(placement_pick(&three, 2, -1, false), 0);
 }
 
 /* Pinned to one CPU ourselves: nowhere else to put a thread. */
@@ -167,6 +153,6 @@ int main(void)
 	tl_add(&l, "with one CPU, no placement", test_one_cpu_means_anywhere,
 	       NULL);
 	tl_add(&l, "of two CPUs, the caller's only when beside it",
-	       test_two_cpus_beside_the_caller_or_not, NULL);
+	       test_pick_beside_the_caller_or_not, NULL);
 	return tl_run("placement", &l);
 }

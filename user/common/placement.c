@@ -31,25 +31,32 @@ static int runnable_now(void)
 	return running;
 }
 
-int placement_cpu(int avoid, bool beside_caller)
+int placement_pick(const cpu_set_t *allowed, int here, int avoid,
+		   bool beside_caller)
 {
-	int here = sched_getcpu(), fallback = -1;
-	cpu_set_t allowed;
+	int fallback = -1;
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
-	    CPU_COUNT(&allowed) < 2 || runnable_now() > CPU_COUNT(&allowed))
-		return -1;
-	if (beside_caller && CPU_COUNT(&allowed) == 2 && here >= 0 &&
-	    here != avoid && CPU_ISSET(here, &allowed))
+	if (beside_caller && CPU_COUNT(allowed) == 2 && here >= 0 &&
+	    here != avoid && CPU_ISSET(here, allowed))
 		return here;
 	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &allowed) || c == avoid)
+		if (!CPU_ISSET(c, allowed) || c == avoid)
 			continue;
 		if (c != here)
 			return c;
 		fallback = c;
 	}
 	return fallback;
+}
+
+int placement_cpu(int avoid, bool beside_caller)
+{
+	cpu_set_t allowed;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
+	    CPU_COUNT(&allowed) < 2 || runnable_now() > CPU_COUNT(&allowed))
+		return -1;
+	return placement_pick(&allowed, sched_getcpu(), avoid, beside_caller);
 }
 
 int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),

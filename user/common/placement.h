@@ -16,6 +16,7 @@
 #define AWF_PLACEMENT_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 
 /*
@@ -26,6 +27,13 @@
  * the scheduler balances better than a pinned thread can), or on error.
  */
 int placement_cpu(int avoid, bool beside_caller);
+
+/*
+ * placement_cpu()'s choice among allowed for a caller on CPU here (-1:
+ * unknown), the machine's load aside.
+ */
+int placement_pick(const cpu_set_t *allowed, int here, int avoid,
+		   bool beside_caller);
 
 /*
  * pthread_create() of fn(arg) pinned to *cpu (from placement_cpu()), or
