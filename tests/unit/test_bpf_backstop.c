@@ -369,19 +369,28 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void test_learned_address_until_expiry(void **state)
+/* addr learned for port, for another minute. */
+static void learn_for_a_minute(const char *addr, uint16_t port)
+{
+	put_learned(addr, mono_ns() + 60ULL * 1000000000ULL, port);
+}
+
+/* The backstop's verdict on a TCP packet to addr, port (1: it leaves). */
+static int tcp4_to(const char *addr, uint16_t port)
 {
 	struct pkt4 p;
 
+	return run_egress(&p, make4(&p, addr, IPPROTO_TCP, port));
+}
+
+static void test_learned_address_until_expiry(void **state)
+{
 	(void)state;
-	put_learned("198.18.0.30", mono_ns() + 60ULL * 1000000000ULL, 443);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.30", IPPROTO_TCP, 443)), 1);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.30", IPPROTO_TCP, 80)), 0);
+	learn_for_a_minute("198.18.0.30", 443);
+	assert_int_equal(tcp4_to("198.18.0.30", 443), 1);
+	assert_int_equal(tcp4_to("198.18.0.30", 80), 0);
 	put_learned("198.18.0.31", mono_ns() - 1, 443);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.31", IPPROTO_TCP, 443)), 0);
+	assert_int_equal(tcp4_to("198.18.0.31", 443), 0);
 }
 
 /*
@@ -391,12 +400,9 @@ static void test_learned_address_until_expiry(void **state)
  */
 static void test_learned_address_ignored_without_domains(void **state)
 {
-	struct pkt4 p;
-
 	(void)state;
-	put_learned("198.18.0.33", mono_ns() + 60ULL * 1000000000ULL, 443);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.33", IPPROTO_TCP, 443)), 0);
+	learn_for_a_minute("198.18.0.33", 443);
+	assert_int_equal(tcp4_to("198.18.0.33", 443), 0);
 }
 
 /*
@@ -424,12 +430,10 @@ static void test_memo_is_one_destination_and_never_a_learned_one(void **state)
 			 1);
 	assert_int_equal(run_egress(&p, make4(&p, DENIED4, IPPROTO_TCP, 80)),
 			 0);
-	put_learned("198.18.0.32", mono_ns() + 60ULL * 1000000000ULL, 443);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP, 443)), 1);
+	learn_for_a_minute("198.18.0.32", 443);
+	assert_int_equal(tcp4_to("198.18.0.32", 443), 1);
 	put_learned("198.18.0.32", mono_ns() - 1, 443);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP, 443)), 0);
+	assert_int_equal(tcp4_to("198.18.0.32", 443), 0);
 	inet_pton(AF_INET, "198.18.0.32", &learned);
 	bpf_map_delete_elem(loader_map_fd(&loader, "learned4"), &learned);
 	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
@@ -450,12 +454,9 @@ static void test_proxy_from_config(void **state)
 
 static void test_learned_denied_in_proxy_mode(void **state)
 {
-	struct pkt4 p;
-
 	(void)state;
-	put_learned("198.18.0.32", mono_ns() + 60ULL * 1000000000ULL, 443);
-	assert_int_equal(
-		run_egress(&p, make4(&p, "198.18.0.32", IPPROTO_TCP, 443)), 0);
+	learn_for_a_minute("198.18.0.32", 443);
+	assert_int_equal(tcp4_to("198.18.0.32", 443), 0);
 }
 
 static int count_event(void *ctx, void *data, size_t size)
