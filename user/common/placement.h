@@ -22,9 +22,9 @@
 /*
  * A CPU for a new thread: not avoid (another placed thread's CPU, or -1)
  * and not the caller's, unless beside_caller and there are two: then the
- * caller's. -1 (anywhere)
- * on one CPU, when more tasks are runnable than there are CPUs (then
- * the scheduler balances better than a pinned thread can), or on error.
+ * caller's. -1 (anywhere) on one CPU, when more tasks are runnable than
+ * there are CPUs (then the scheduler balances better than a pinned
+ * thread can), or on error.
  */
 int placement_cpu(int avoid, bool beside_caller);
 

@@ -644,9 +644,10 @@ static void start_lane(struct loader *l, size_t i)
 
 	/*
 	 * The groups of the two lanes verify at once, on two CPUs. On a
-	 * machine of two, the first, which loads the core every group and
-	 * the caller's maps wait for, gets the CPU the caller is not on:
-	 * the second, which waits for the core, shares the caller's.
+	 * machine of two, the first lane, which loads the core that every
+	 * group and the caller's map writes wait for, gets the CPU the
+	 * caller is not on; the second, which waits for the core anyway,
+	 * shares the caller's.
 	 */
 	lane->cpu = placement_cpu(l->lanes[1 - i].cpu, i == 1);
 	sigfillset(&all);
