@@ -116,14 +116,17 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 	/*
 	 * What the trie cannot answer again at each packet: a learned
 	 * address (it may expire), a denial audit-only mode let through.
+	 * LEARNS and AUDIT_ONLY_MAY: where the policy has neither (known
+	 * at load under run), the verifier drops what only they need.
 	 */
-	bool tagged = dec->reason == AWF_R_LEARNED || dec->audit_only ||
-		      POLICY_RELOADS;
+	bool name_check = LEARNS && dec->name_check;
+	bool tagged = (LEARNS && dec->reason == AWF_R_LEARNED) ||
+		      (AUDIT_ONLY_MAY && dec->audit_only) || POLICY_RELOADS;
 	struct awf_sk_state *st = sk_state_of(sk, tagged);
 
 	if (!st)
 		return;
-	st->name_check = dec->name_check ? AWF_NC_PENDING : AWF_NC_NONE;
+	st->name_check = name_check ? AWF_NC_PENDING : AWF_NC_NONE;
 	if (!tagged) {
 		st->allowed_family = 0; /* matches no packet */
 		return;
@@ -131,7 +134,7 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 	st->allowed_family = d->family;
 	st->allowed_port = d->port;
 	__builtin_memcpy(st->allowed_addr, d->addr, 16);
-	if (!dec->name_check)
+	if (!name_check)
 		return;
 	st->name_slot = slot;
 	st->name_rule_id = dec->rule_id;
