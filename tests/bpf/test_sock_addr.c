@@ -294,6 +294,10 @@ static const struct sa_case cases[] = {
 	{ "tcp6 loopback ::1, a host service's port", V_BOTH, SLOT_MAIN,
 	  CG_SANDBOX, OP_CONNECT, AF_INET6, TCP, "::1", OTHER_PORT, EPERM,
 	  EV(CONNECT, DENY, LOOPBACK, AF_INET6, "::1", 0, 0) },
+	/* ::2 is no loopback address: is_loopback() takes :: and ::1 only */
+	{ "tcp6 ::2, a listed loopback port", V_BOTH, SLOT_MAIN, CG_SANDBOX,
+	  OP_CONNECT, AF_INET6, TCP, "::2", SVC_PORT, EPERM,
+	  EV(CONNECT, DENY, NOT_IN_POLICY, AF_INET6, "::2", 0, 0) },
 	{ "tcp6 v4-mapped CIDR allowed", V_BOTH, SLOT_MAIN, CG_SANDBOX,
 	  OP_CONNECT, AF_INET6, TCP, MAPPED(ALLOWED4), SVC_PORT, 0,
 	  EV(CONNECT, ALLOW, CIDR, AF_INET, ALLOWED4, 1, 0) },

@@ -36,6 +36,7 @@
 #define DENIED4 "198.18.0.20"
 #define ALLOWED6 "fd42:a0f0::10"
 #define PROXY4 "198.18.0.3"
+#define PROXY6 "fd42:a0f0::3"
 
 struct pkt4 {
 	struct ethhdr eth;
@@ -96,7 +97,7 @@ static int add_bulk_hosts(struct policy *p, char *err, size_t errlen)
  * The rules as `run` builds them: this host's addresses are LOCAL rules.
  * names: the policy names domains, as every group's but one does.
  */
-static int load(bool proxy_only, bool bulk, bool names)
+static int load(int proxy_family, bool bulk, bool names)
 {
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
@@ -104,11 +105,13 @@ static int load(bool proxy_only, bool bulk, bool names)
 	char err[AWF_ERR_LEN];
 
 	cfg.dns_ip4 = htonl(INADDR_LOOPBACK);
-	if (proxy_only) {
+	if (proxy_family) {
 		cfg.proxy_enabled = 1;
-		cfg.proxy_family = AF_INET;
+		cfg.proxy_family = (__u8)proxy_family;
 		cfg.proxy_port = 3128;
-		inet_pton(AF_INET, PROXY4, &cfg.proxy_addr[0]);
+		inet_pton(proxy_family,
+			  proxy_family == AF_INET ? PROXY4 : PROXY6,
+			  cfg.proxy_addr);
 	}
 	policy_init(&p);
 	if (policy_add_cidr_arg(&p, ALLOWED4 "/32:80", "t", err, sizeof(err)) ||
@@ -138,25 +141,31 @@ static int load(bool proxy_only, bool bulk, bool names)
 static int setup_group(void **state)
 {
 	(void)state;
-	return load(false, false, true);
+	return load(0, false, true);
 }
 
 static int setup_proxy_group(void **state)
 {
 	(void)state;
-	return load(true, false, true);
+	return load(AF_INET, false, true);
+}
+
+static int setup_proxy6_group(void **state)
+{
+	(void)state;
+	return load(AF_INET6, false, true);
 }
 
 static int setup_exact_group(void **state)
 {
 	(void)state;
-	return load(false, true, true);
+	return load(0, true, true);
 }
 
 static int setup_no_domains_group(void **state)
 {
 	(void)state;
-	return load(false, false, false);
+	return load(0, false, false);
 }
 
 static int teardown_group(void **state)
@@ -452,6 +461,22 @@ static void test_proxy_from_config(void **state)
 			 0);
 }
 
+/* An IPv6 proxy is its whole address: not one that differs in a word. */
+static void test_proxy6_is_its_address_only(void **state)
+{
+	struct pkt6 p;
+
+	(void)state;
+	assert_int_equal(run_egress(&p, make6(&p, PROXY6, IPPROTO_TCP, 3128)),
+			 1);
+	assert_int_equal(
+		run_egress(&p, make6(&p, "fd42:a0f0::4", IPPROTO_TCP, 3128)),
+		0);
+	assert_int_equal(
+		run_egress(&p, make6(&p, "fd42:a0f1::3", IPPROTO_TCP, 3128)),
+		0);
+}
+
 static void test_learned_denied_in_proxy_mode(void **state)
 {
 	(void)state;
@@ -621,11 +646,17 @@ int main(void)
 		cmocka_unit_test(test_learned_denied_in_proxy_mode),
 	};
 
+	struct CMUnitTest proxy6_tests[] = {
+		cmocka_unit_test(test_proxy6_is_its_address_only),
+	};
+
 	privileged = bpf_privileged(why, sizeof(why));
 	if (!privileged) {
 		skip_all(tests, sizeof(tests) / sizeof(tests[0]), why);
 		skip_all(proxy_tests,
 			 sizeof(proxy_tests) / sizeof(proxy_tests[0]), why);
+		skip_all(proxy6_tests,
+			 sizeof(proxy6_tests) / sizeof(proxy6_tests[0]), why);
 		skip_all(exact_tests,
 			 sizeof(exact_tests) / sizeof(exact_tests[0]), why);
 		skip_all(no_domains_tests,
@@ -639,6 +670,10 @@ int main(void)
 		       "bpf_backstop_proxy_only", proxy_tests,
 		       privileged ? setup_proxy_group : NULL,
 		       privileged ? teardown_group : NULL) |
+	       cmocka_run_group_tests_name("bpf_backstop_proxy6", proxy6_tests,
+					   privileged ? setup_proxy6_group :
+							NULL,
+					   privileged ? teardown_group : NULL) |
 	       cmocka_run_group_tests_name(
 		       "bpf_backstop_exact_tables", exact_tests,
 		       privileged ? setup_exact_group : NULL,
