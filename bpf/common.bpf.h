@@ -100,16 +100,20 @@ struct awf_scope {
 
 /*
  * clang 14 does not lower memcmp for BPF; addresses are 4-byte aligned.
- * b may be the .rodata config: keep its reads volatile.
+ * b may be the .rodata config: keep its reads volatile. The words are
+ * compared as one (xor, or), here and in the other tests of a whole
+ * address: each && was a branch, and each branch one more way for the
+ * verifier to reach what follows (DNS-only policy: 9,027 -> 8,342
+ * instructions verified, the backstop and sendmsg6 most).
  */
 static __always_inline bool ip6_eq(const __u32 *a, const volatile __u32 *b)
 {
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
 }
 
 static __always_inline bool is_v4mapped(const __u32 *ip6)
 {
-	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0xffff);
+	return !(ip6[0] | ip6[1] | (ip6[2] ^ bpf_htonl(0xffff)));
 }
 
 /*

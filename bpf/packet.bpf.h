@@ -120,10 +120,10 @@ own_tcp_source(struct bpf_sock *sk, const struct awf_dst *d, const __u32 *src)
 	if (d->family == AF_INET)
 		return src[0] == sk->src_ip4 && src[0] &&
 		       (bpf_ntohl(src[0]) >> 24) != 127;
-	if (src[0] != sk->src_ip6[0] || src[1] != sk->src_ip6[1] ||
-	    src[2] != sk->src_ip6[2] || src[3] != sk->src_ip6[3])
+	if ((src[0] ^ sk->src_ip6[0]) | (src[1] ^ sk->src_ip6[1]) |
+	    (src[2] ^ sk->src_ip6[2]) | (src[3] ^ sk->src_ip6[3]))
 		return false;
-	return src[0] || src[1] || src[2] || (src[3] && src[3] != bpf_htonl(1));
+	return src[0] | src[1] | src[2] | (src[3] & ~bpf_htonl(1));
 }
 
 /*

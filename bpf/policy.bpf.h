@@ -108,8 +108,8 @@ static __always_inline bool is_loopback(const struct awf_dst *d)
 		return first == 127 || first == 0;
 	}
 	/* ::1 and :: (connect to :: means this host) */
-	return d->addr[0] == 0 && d->addr[1] == 0 && d->addr[2] == 0 &&
-	       (d->addr[3] == 0 || d->addr[3] == bpf_htonl(1));
+	return !(d->addr[0] | d->addr[1] | d->addr[2] |
+		 (d->addr[3] & ~bpf_htonl(1)));
 }
 
 static __always_inline void allow(struct awf_decision *dec, __u8 reason,
@@ -371,7 +371,7 @@ static __always_inline bool source_ok(const struct awf_scope *sc,
 	if (family == AF_INET) {
 		if ((bpf_ntohl(src[0]) >> 24) == 127)
 			return is_local(sc, d);
-	} else if (!src[0] && !src[1] && !src[2] && src[3] == bpf_htonl(1)) {
+	} else if (!(src[0] | src[1] | src[2] | (src[3] ^ bpf_htonl(1)))) {
 		return is_local(sc, d);
 	}
 	return is_host_addr(sc, family, src);

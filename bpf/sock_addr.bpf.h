@@ -172,7 +172,7 @@ static __always_inline bool msg_src(struct awf_src *src,
 	ip6[1] = ctx->msg_src_ip6[1];
 	ip6[2] = ctx->msg_src_ip6[2];
 	ip6[3] = ctx->msg_src_ip6[3];
-	if (!ip6[0] && !ip6[1] && !ip6[2] && !ip6[3])
+	if (!(ip6[0] | ip6[1] | ip6[2] | ip6[3]))
 		return false;
 	*family = addr_from_ip6(src->addr, ip6);
 	return true;
@@ -220,8 +220,8 @@ static __always_inline int hook(struct bpf_sock_addr *ctx, __u8 kind, bool v6)
 	 * TCLASS...) runs sendmsg with no address at all: it goes to the
 	 * peer connect() judged, and the backstop judges its packets.
 	 */
-	if (kind == AWF_EV_SENDMSG && !d.port && !d.addr[0] && !d.addr[1] &&
-	    !d.addr[2] && !d.addr[3])
+	if (kind == AWF_EV_SENDMSG &&
+	    !(d.port | d.addr[0] | d.addr[1] | d.addr[2] | d.addr[3]))
 		return VERDICT_PROCEED;
 	if (!is_dns(&d))
 		return enforce(&sc, ctx, &d, kind, v6);
