@@ -6,7 +6,7 @@
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
  * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
- * POLICY_RELOADS, LEARNS, AUDIT_ONLY_MAY, AWF_CONFIG_AT_LOAD;
+ * POLICY_RELOADS, LEARNS, AWF_CONFIG_AT_LOAD;
  * the maps cidr4, cidr6, learned4, learned6, host_addrs4, host_addrs6,
  * names and counters; scope_current(), scope_of_slot(), scope_of_skb(),
  * counter_add(), lookup_cidr(), lookup_learned(), is_host_addr(),
@@ -76,8 +76,6 @@ const volatile __u32 exact6_mask = 0;
 const volatile __u32 learns = 0;
 /* A socket waits for its name check only after a learned verdict. */
 #define LEARNS learns
-/* A denial proceeds (audit-only mode) only where the config says so. */
-#define AUDIT_ONLY_MAY awf_cfg.audit_only
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

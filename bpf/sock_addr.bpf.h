@@ -35,7 +35,7 @@ static __always_inline int enforce(const struct awf_scope *sc,
 	if (dec.verdict == AWF_ALLOW) {
 		count(sc->slot, is_connect ? AWF_C_CONNECT_ALLOWED :
 					     AWF_C_SENDMSG_ALLOWED);
-		tag_allowed(ctx->sk, sc->slot, d, &dec);
+		tag_allowed(ctx->sk, sc, d, &dec);
 		if (sc->cfg->audit_allowed)
 			emit_sock(sc, ctx, kind, d, &dec);
 		return VERDICT_PROCEED;
@@ -57,7 +57,7 @@ static __always_inline int enforce(const struct awf_scope *sc,
 	count_denial(sc->slot, dec.reason);
 	dec.audit_only = audit_passes(sc, dec.reason);
 	if (dec.audit_only)
-		tag_allowed(ctx->sk, sc->slot, d, &dec);
+		tag_allowed(ctx->sk, sc, d, &dec);
 	emit_sock(sc, ctx, kind, d, &dec);
 	return dec.audit_only ? VERDICT_PROCEED : VERDICT_REFUSE;
 }

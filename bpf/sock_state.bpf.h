@@ -109,19 +109,22 @@ static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
  * connected again elsewhere (AF_UNSPEC first) is judged for its new
  * destination.
  */
-static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
+static __always_inline void tag_allowed(struct bpf_sock *sk,
+					const struct awf_scope *sc,
 					const struct awf_dst *d,
 					const struct awf_decision *dec)
 {
 	/*
 	 * What the trie cannot answer again at each packet: a learned
 	 * address (it may expire), a denial audit-only mode let through.
-	 * LEARNS and AUDIT_ONLY_MAY: where the policy has neither (known
-	 * at load under run), the verifier drops what only they need.
+	 * LEARNS and the config's audit_only: where the policy has
+	 * neither (known at load under run), the verifier drops what only
+	 * they need.
 	 */
 	bool name_check = LEARNS && dec->name_check;
 	bool tagged = (LEARNS && dec->reason == AWF_R_LEARNED) ||
-		      (AUDIT_ONLY_MAY && dec->audit_only) || POLICY_RELOADS;
+		      (sc->cfg->audit_only && dec->audit_only) ||
+		      POLICY_RELOADS;
 	struct awf_sk_state *st = sk_state_of(sk, tagged);
 
 	if (!st)
@@ -136,7 +139,7 @@ static __always_inline void tag_allowed(struct bpf_sock *sk, __u32 slot,
 	__builtin_memcpy(st->allowed_addr, d->addr, 16);
 	if (!name_check)
 		return;
-	st->name_slot = slot;
+	st->name_slot = sc->slot;
 	st->name_rule_id = dec->rule_id;
 	st->name_id = dec->name_id;
 }
