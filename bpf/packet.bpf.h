@@ -160,7 +160,7 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	 * state st can be in, not once per exit of own_tcp_source().
 	 */
 	sk = full_sock_of_skb(skb);
-	st = sk_state_of(sk, false);
+	st = may_tag(sc) ? sk_state_of(sk, false) : NULL;
 	/* Whatever its destination: no source that is not this host's. */
 	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
 	    !source_ok(sc, d, d->family, src->addr))

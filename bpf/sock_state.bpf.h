@@ -95,6 +95,17 @@ static __always_inline struct awf_sk_state *sk_state_of(struct bpf_sock *sk,
 }
 
 /*
+ * Whether a socket of the sandbox sc may carry a tag (tag_allowed()). Not
+ * under run for a policy that learns nothing and is enforced, both known
+ * at load: its programs then judge no packet by a socket's storage, and
+ * the verifier drops each look-up of it.
+ */
+static __always_inline bool may_tag(const struct awf_scope *sc)
+{
+	return LEARNS || sc->cfg->audit_only || POLICY_RELOADS;
+}
+
+/*
  * Remember what the hook allowed so the packet backstop can match it; and
  * whether the connection's first bytes must carry an allowed name
  * (sock_ops then puts it in name_socks, where the sk_msg program reads
@@ -125,8 +136,11 @@ static __always_inline void tag_allowed(struct bpf_sock *sk,
 	bool tagged = (LEARNS && dec->reason == AWF_R_LEARNED) ||
 		      (sc->cfg->audit_only && dec->audit_only) ||
 		      POLICY_RELOADS;
-	struct awf_sk_state *st = sk_state_of(sk, tagged);
+	struct awf_sk_state *st;
 
+	if (!may_tag(sc))
+		return;
+	st = sk_state_of(sk, tagged);
 	if (!st)
 		return;
 	st->name_check = name_check ? AWF_NC_PENDING : AWF_NC_NONE;
