@@ -53,6 +53,24 @@ ok hello from $ALLOWED4:80" "$AWF_OUT" "probes"
 	assert_contains "$AWF_ERR" "awf-bpf: to allow these, add: --allow-domains blocked.test --allow-cidr $BLOCKED4/32:80,$UDP_ECHO_PORT" "the fix"
 }
 
+# A policy without a domain has programs that tag no socket (may_tag()),
+# unless audit-only: the socket of a refused connect() it let through is
+# tagged, so that the backstop passes its packets under the connect's one
+# record. Untagged, the backstop drops them.
+test_audit_only_without_domains_one_record_per_connection() {
+	local pol audit=$TEST_TMP/audit.jsonl
+	pol=$(policy p "\"allow_cidrs\": [\"$ALLOWED4/32\"]")
+	awf_run --policy "$pol" --audit-only --audit-log "$audit" -- \
+		$PY $PROBE tcp $BLOCKED4 80
+	assert_eq 0 "$AWF_RC" "exit status"
+	assert_eq "ok hello from $BLOCKED4:80" "$AWF_OUT" "the probe"
+	audit_validate "$audit"
+	assert_eq 1 "$(audit_count "$audit" ".event == \"connect\" and .dst == \"$BLOCKED4\" and .dport == 80 and .audit_only == true")" \
+		"the audit-only connect record"
+	assert_eq 0 "$(audit_count "$audit" ".event == \"packet\" and .dst == \"$BLOCKED4\"")" \
+		"no record per packet"
+}
+
 # The same policy enforced refuses all of it: the test above can fail.
 test_audit_only_same_policy_enforced_refuses() {
 	local pol
