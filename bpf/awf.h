@@ -220,6 +220,16 @@ struct awf_cidr_cache_key {
 	__u8 pad[3];
 };
 
+/*
+ * A CPU's slot of the packet backstop's memo (run: dst_memo, indexed by
+ * CPU): word is the destination it last found allowed (memo_word()).
+ * One cache line each: a CPU writes only its own.
+ */
+struct awf_memo_slot {
+	__u64 word;
+	__u64 pad[7];
+};
+
 /* An address learned from an allowed DNS answer (filled by user space). */
 struct awf_learned {
 	__u64 expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */

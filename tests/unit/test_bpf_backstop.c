@@ -415,7 +415,7 @@ static void test_learned_address_ignored_without_domains(void **state)
 }
 
 /*
- * The backstop's per-CPU memo (dst_memo) stands for the one destination
+ * The backstop's memo (dst_memo, a slot per CPU) stands for the one destination
  * it last allowed by CIDR: never for another port or host, never for a
  * learned address, whose expiry the next packet must see. Pinned to one
  * CPU, so that every packet meets the memo the one before it left.
@@ -446,6 +446,23 @@ static void test_memo_is_one_destination_and_never_a_learned_one(void **state)
 	inet_pton(AF_INET, "198.18.0.32", &learned);
 	bpf_map_delete_elem(loader_map_fd(&loader, "learned4"), &learned);
 	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+}
+
+/*
+ * The memo has a slot for each CPU (the loader sizes it): with fewer, the
+ * packets of the CPUs past its end would take the whole decision each.
+ */
+static void test_memo_has_a_slot_per_cpu(void **state)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	(void)state;
+	assert_int_equal(
+		bpf_obj_get_info_by_fd(loader_map_fd(&loader, "dst_memo"),
+				       &info, &len),
+		0);
+	assert_int_equal(info.max_entries, libbpf_num_possible_cpus());
 }
 
 /* .rodata settings are read by the program, not folded to their zero default. */
@@ -618,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_learned_address_until_expiry),
 		cmocka_unit_test(
 			test_memo_is_one_destination_and_never_a_learned_one),
+		cmocka_unit_test(test_memo_has_a_slot_per_cpu),
 		cmocka_unit_test(test_drop_emits_event),
 		cmocka_unit_test(test_spoofed_source_is_dropped),
 		cmocka_unit_test(test_spoofed_source_to_loopback_is_dropped),

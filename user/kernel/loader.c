@@ -313,6 +313,23 @@ static uint32_t map_size(size_t n)
 	} while (0)
 
 /*
+ * The backstop's memo has a slot per CPU (bpf/run_maps.bpf.h). Without
+ * the count, one: the other CPUs' packets take the full decision, no
+ * verdict changes.
+ */
+static uint32_t memo_slots(void)
+{
+	int cpus = libbpf_num_possible_cpus();
+
+	if (cpus > 0)
+		return (uint32_t)cpus;
+	log_warn(
+		"the number of possible CPUs: %s; the packet memo gets one slot",
+		strerror(-cpus));
+	return 1;
+}
+
+/*
  * This host's addresses of a family: `run` writes them once, after load
  * (loader_fill_host_addrs()), so its maps are created at their number. A
  * hash map's bucket array is allocated when it is created, and at 4096
@@ -353,6 +370,7 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 		host_addrs_size(host, n_host, AF_INET);
 	skel->maps.host_addrs6.max_entries =
 		host_addrs_size(host, n_host, AF_INET6);
+	skel->maps.dst_memo.max_entries = memo_slots();
 	skel->rodata->learns = names || check_names;
 	if (!skel->rodata->learns) {
 		AWF_NAME_MAPS(SHRINK_MAP)
