@@ -61,6 +61,14 @@ int group_load_run(struct group_load *g,
  * follows (ctx->sz bytes). 0 or -errno. System calls only.
  */
 int group_loader_run(const struct group_loader *gl, void *blob, void *ctx);
+/*
+ * Memory for a loader program's data copy, size bytes, out of any fork's
+ * copy-on-write (the sandbox is cloned while the lanes write theirs);
+ * NULL if none. group_loader_run() faults it in at once. Freed by
+ * group_blob_free().
+ */
+void *group_blob_alloc(size_t size);
+void group_blob_free(void *blob, size_t size);
 /* Program i of the group (the order of gl->progs): its fd, or -1. */
 int group_load_prog_fd(const struct group_load *g, size_t i);
 /* Closes the group's programs, frees the context. */

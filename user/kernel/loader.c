@@ -360,7 +360,7 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 	struct rules_sizes sz;
 
 	skel = l->core = awf_core_lskel__open();
-	l->core_blob = malloc(awf_group_core.data_sz);
+	l->core_blob = group_blob_alloc(awf_group_core.data_sz);
 	if (!skel || !l->core_blob)
 		return -1;
 	memcpy((void *)&skel->rodata->awf_cfg, cfg, sizeof(*cfg));
@@ -891,7 +891,7 @@ void loader_close(struct loader *l)
 	if (l->core_loaded_fd > 0)
 		close(l->core_loaded_fd);
 	l->core_loaded_fd = -1;
-	free(l->core_blob);
+	group_blob_free(l->core_blob, awf_group_core.data_sz);
 	l->core_blob = NULL;
 	l->cfg = NULL;
 	l->core_noted = false;
