@@ -140,6 +140,63 @@ static void test_one_cpu_means_anywhere(void **state)
 	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
 }
 
+/* Largest left from the front, smallest left from the back, each once. */
+static void test_jobs_from_both_ends(void **state)
+{
+	struct placement_jobs jobs;
+	const bool smallest[] = { false, true, true, false, true };
+	const uint32_t want[] = { 0, 4, 3, 1, 2 };
+	uint32_t job;
+
+	(void)state;
+	placement_jobs_init(&jobs, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_true(placement_jobs_claim(&jobs, smallest[i], &job));
+		assert_int_equal(job, want[i]);
+	}
+	assert_false(placement_jobs_claim(&jobs, false, &job));
+	assert_false(placement_jobs_claim(&jobs, true, &job));
+	placement_jobs_init(&jobs, 0);
+	assert_false(placement_jobs_claim(&jobs, true, &job));
+}
+
+#define MANY_JOBS 20000
+
+struct taker {
+	struct placement_jobs *jobs;
+	bool smallest;
+	unsigned char *taken; /* how often each job was claimed */
+};
+
+static void *take_all(void *arg)
+{
+	struct taker *t = arg;
+	uint32_t job;
+
+	while (placement_jobs_claim(t->jobs, t->smallest, &job))
+		__atomic_fetch_add(&t->taken[job], 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* Two threads at once, one at each end: every job is taken exactly once. */
+static void test_jobs_each_taken_once(void **state)
+{
+	static unsigned char taken[MANY_JOBS];
+	struct placement_jobs jobs;
+	struct taker front = { &jobs, false, taken },
+		     back = { &jobs, true, taken };
+	pthread_t a, b;
+
+	(void)state;
+	placement_jobs_init(&jobs, MANY_JOBS);
+	assert_int_equal(pthread_create(&a, NULL, take_all, &front), 0);
+	assert_int_equal(pthread_create(&b, NULL, take_all, &back), 0);
+	assert_int_equal(pthread_join(a, NULL), 0);
+	assert_int_equal(pthread_join(b, NULL), 0);
+	for (size_t i = 0; i < MANY_JOBS; i++)
+		assert_int_equal(taken[i], 1);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -152,6 +209,11 @@ int main(void)
 	       test_cpu_is_allowed_and_not_avoided, NULL);
 	tl_add(&l, "with one CPU, no placement", test_one_cpu_means_anywhere,
 	       NULL);
+	tl_add(&l,
+	       "jobs: the largest from the front, the smallest from the back",
+	       test_jobs_from_both_ends, NULL);
+	tl_add(&l, "jobs: two threads at once take each exactly once",
+	       test_jobs_each_taken_once, NULL);
 	tl_add(&l, "of two CPUs, the caller's only when beside it",
 	       test_pick_beside_the_caller_or_not, NULL);
 	return tl_run("placement", &l);

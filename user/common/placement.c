@@ -83,3 +83,29 @@ int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
 	*cpu = -1;
 	return pthread_create(thread, NULL, fn, arg);
 }
+
+void placement_jobs_init(struct placement_jobs *jobs, uint32_t n)
+{
+	__atomic_store_n(&jobs->unclaimed, (uint64_t)n << 32, __ATOMIC_RELAXED);
+}
+
+bool placement_jobs_claim(struct placement_jobs *jobs, bool smallest,
+			  uint32_t *job)
+{
+	uint64_t was = __atomic_load_n(&jobs->unclaimed, __ATOMIC_RELAXED);
+	uint64_t now;
+	uint32_t first, end;
+
+	do {
+		first = (uint32_t)was;
+		end = (uint32_t)(was >> 32);
+		if (first >= end)
+			return false;
+		now = smallest ? (uint64_t)(end - 1) << 32 | first :
+				 (uint64_t)end << 32 | (first + 1);
+	} while (!__atomic_compare_exchange_n(&jobs->unclaimed, &was, now,
+					      false, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	*job = smallest ? end - 1 : first;
+	return true;
+}

@@ -401,9 +401,10 @@ static int open_base_groups(struct loader *l)
 /*
  * NAMES for the name check, and the order in which the lanes take the
  * groups: largest first (~6 ms of the verifier's for NAMES, 5-6 for A
- * and B, 4-5 for C and D here), each lane taking the next as it is done,
- * so that the lane that shares its CPU with the main thread's set-up
- * (~3 ms) or with anything else takes fewer, and both end close together.
+ * and B, 4-5 for C and D here), each lane taking the next as it is done
+ * (placement_jobs_claim()), so that the lane that shares its CPU with
+ * the main thread's set-up (~3 ms) or with anything else takes fewer,
+ * and both end close together.
  */
 static int open_lanes(struct loader *l, bool check_names)
 {
@@ -416,6 +417,7 @@ static int open_lanes(struct loader *l, bool check_names)
 	}
 	for (size_t i = 0; i < base; i++)
 		l->order[l->n_order++] = i;
+	placement_jobs_init(&l->jobs, (uint32_t)l->n_order);
 	return 0;
 }
 
@@ -563,6 +565,7 @@ static int load_core(struct loader *l)
  */
 static int run_lane(struct loader *l, struct loader_lane *lane)
 {
+	uint32_t next;
 	int ret;
 
 	if (lane == &l->lanes[0]) {
@@ -571,15 +574,10 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 	} else {
 		ret = wait_core(l);
 	}
-	while (!ret && !__atomic_load_n(&l->group_failed, __ATOMIC_RELAXED)) {
-		size_t i =
-			__atomic_fetch_add(&l->next_group, 1, __ATOMIC_RELAXED);
-
-		if (i >= l->n_order)
-			break;
-		ret = group_load_run(&l->groups[l->order[i]], core_map_fd,
+	while (!ret && !__atomic_load_n(&l->group_failed, __ATOMIC_RELAXED) &&
+	       placement_jobs_claim(&l->jobs, lane->smallest_first, &next))
+		ret = group_load_run(&l->groups[l->order[next]], core_map_fd,
 				     l->core);
-	}
 	/* The other lane takes no more: the load has failed. */
 	if (ret)
 		__atomic_store_n(&l->group_failed, true, __ATOMIC_RELAXED);
@@ -668,6 +666,7 @@ static void start_lane(struct loader *l, size_t i)
 	 * shares the caller's.
 	 */
 	lane->cpu = placement_cpu(l->lanes[1 - i].cpu, i == 1);
+	lane->smallest_first = lane->cpu >= 0 && lane->cpu == sched_getcpu();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = placement_thread_create(&lane->thread, &lane->cpu, lane_thread,
@@ -882,7 +881,7 @@ void loader_close(struct loader *l)
 		group_load_close(&l->groups[i]);
 	l->n_groups = 0;
 	l->n_order = 0;
-	l->next_group = 0;
+	placement_jobs_init(&l->jobs, 0);
 	l->group_failed = false;
 	if (l->core)
 		awf_core_lskel__destroy(l->core);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "awf.h"
+#include "common/placement.h"
 #include "kernel/group_load.h"
 #include "kernel/hook_warm.h"
 #include "kernel/rules.h"
@@ -43,16 +44,18 @@ struct loader_map {
 /*
  * One of the two threads of a load: the first loads the core (maps and
  * the smallest program), the second waits for it; then each takes the
- * next group of loader.order until none is left.
+ * next group of loader.order until none is left: the largest left, or
+ * the smallest left for a lane that shares the caller's CPU.
  */
 struct loader_lane {
 	struct loader *loader;
 	pthread_t thread;
-	bool running;  /* on its thread */
-	bool deferred; /* no thread for it: loader_wait() runs it */
-	bool started;  /* on its thread or deferred */
-	int cpu;       /* its thread's (common/placement.h); -1: any */
-	int ret;       /* 0 or -errno, once it ran */
+	bool running;	     /* on its thread */
+	bool deferred;	     /* no thread for it: loader_wait() runs it */
+	bool started;	     /* on its thread or deferred */
+	int cpu;	     /* its thread's (common/placement.h); -1: any */
+	bool smallest_first; /* on the caller's CPU (placement_jobs_claim()) */
+	int ret;	     /* 0 or -errno, once it ran */
 };
 
 struct loader {
@@ -63,7 +66,7 @@ struct loader {
 	size_t order
 		[LOADER_MAX_GROUPS]; /* indices into groups, largest first */
 	size_t n_order;
-	size_t next_group; /* atomic: the next of order for a lane to take */
+	struct placement_jobs jobs; /* order's, for the lanes to take */
 	bool group_failed; /* atomic: a lane's load failed, take no more */
 	struct loader_lane lanes[2];
 	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */
