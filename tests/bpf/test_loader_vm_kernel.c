@@ -167,6 +167,43 @@ static void test_group(void **state)
 	awf_core_lskel__destroy(v);
 }
 
+static __u32 nr_line_info(int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	return info.nr_line_info;
+}
+
+/*
+ * Line info serves the verifier log only (loader_vm.c): the programs of
+ * a load without a log have none, those of a load with one have theirs.
+ */
+static void test_line_info_only_with_log(void **state)
+{
+	static char log[1U << 20];
+	struct awf_core_lskel *k, *v;
+	struct group_load plain, logged;
+
+	(void)state;
+	load_cores(&k, &v);
+	assert_int_equal(group_load_open(&plain, &awf_group_a, NULL, 0), 0);
+	assert_int_equal(group_load_run(&plain, map_fd_of, v), 0);
+	assert_int_equal(
+		group_load_open(&logged, &awf_group_a, log, sizeof(log)), 0);
+	assert_int_equal(group_load_run(&logged, map_fd_of, v), 0);
+	for (size_t i = 0; i < awf_group_a.n_progs; i++) {
+		assert_int_equal(nr_line_info(group_load_prog_fd(&plain, i)),
+				 0);
+		assert_true(nr_line_info(group_load_prog_fd(&logged, i)) > 0);
+	}
+	group_load_close(&plain);
+	group_load_close(&logged);
+	awf_core_lskel__destroy(k);
+	awf_core_lskel__destroy(v);
+}
+
 int main(void)
 {
 	struct test_list l = { 0 };
@@ -181,5 +218,7 @@ int main(void)
 	tl_add(&l, "group c", test_group, &awf_group_c);
 	tl_add(&l, "group d", test_group, &awf_group_d);
 	tl_add(&l, "group names", test_group, &awf_group_names);
+	tl_add(&l, "line info only with a log", test_line_info_only_with_log,
+	       NULL);
 	return tl_run("loader_vm_kernel", &l);
 }
