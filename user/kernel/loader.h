@@ -42,10 +42,11 @@ struct loader_map {
 };
 
 /*
- * One of the two threads of a load: the first loads the core (maps and
- * the smallest program), the second waits for it; then each takes the
- * next group of loader.order until none is left: the largest left, or
- * the smallest left for a lane that shares the caller's CPU.
+ * One of the two lanes of a load, each a thread of its own or run by the
+ * caller in loader_wait(): the first loads the core (maps and the
+ * smallest program), the second waits for it; then each takes the next
+ * group of loader.order until none is left: the largest left, or the
+ * smallest left for the lane of the caller's CPU.
  */
 struct loader_lane {
 	struct loader *loader;
@@ -54,7 +55,7 @@ struct loader_lane {
 	bool deferred;	     /* no thread for it: loader_wait() runs it */
 	bool started;	     /* on its thread or deferred */
 	int cpu;	     /* its thread's (common/placement.h); -1: any */
-	bool smallest_first; /* on the caller's CPU (placement_jobs_claim()) */
+	bool smallest_first; /* the caller's CPU's (placement_jobs_claim()) */
 	int ret;	     /* 0 or -errno, once it ran */
 };
 
@@ -112,7 +113,8 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
  * while the kernel verifies the programs: loader_open() prepares the
  * core's skeleton and the groups (the allocations); loader_start() runs
  * the loads on two threads of their own (a lane without a thread runs in
- * loader_wait()), system calls only, so the caller may clone3()
+ * loader_wait(): on two CPUs the second lane is the caller's, which
+ * loads there once it is done beside the first), system calls only, so the caller may clone3()
  * meanwhile; loader_wait() runs what had no thread, joins the threads and
  * says what failed, as loader_load() does; what a failed load made stays
  * until loader_close(), so that fds lent by loader_wait_core() outlive
@@ -129,8 +131,8 @@ int loader_wait(struct loader *l, char *err, size_t errlen);
 /*
  * loader_open() in two steps, for a caller that has yet to build the
  * configuration: loader_prepare() opens groups A to D and starts the
- * second lane's thread, which waits for the core, while the caller
- * builds it; loader_open_core() then opens
+ * second lane's thread, if it gets one, which waits for the core while
+ * the caller builds it; loader_open_core() then opens
  * NAMES if check_names (as loader_open()'s) and the core's skeleton, and
  * loader_start() starts the first lane. loader_close() stops and joins
  * the second lane however far the rest got.
