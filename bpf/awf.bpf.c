@@ -36,9 +36,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * programs alone, with every map; the default, all of them. The core,
  * loaded first, creates the maps and has one small program (a light
  * skeleton needs one); A to D share the programs every policy needs in
- * four parts of 4-6 ms of the verifier's time each here, which the two
- * load threads take in turn, largest first (user/kernel/loader.c); the
- * name check's are a group of their own.
+ * four parts of 1-2 ms of the verifier's time each here, which the two
+ * lanes take as they are done, one the largest left, the other the
+ * smallest left (user/kernel/loader.c); the name check's are a group of
+ * their own.
  */
 #define AWF_GROUP_CORE 1
 #define AWF_GROUP_A 2 /* connect4, connect6 */
