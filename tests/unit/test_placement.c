@@ -137,7 +137,18 @@ static void test_one_cpu_means_anywhere(void **state)
 	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
 	assert_int_equal(placement_cpu(-1, false), -1);
 	assert_int_equal(placement_cpu(-1, true), -1);
+	assert_true(placement_caller_works());
 	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
+}
+
+/* The caller works itself on two CPUs or fewer, and only there. */
+static void test_caller_works_on_two_or_fewer(void **state)
+{
+	cpu_set_t allowed;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	assert_int_equal(placement_caller_works(), CPU_COUNT(&allowed) <= 2);
 }
 
 /* Largest left from the front, smallest left from the back, each once. */
@@ -212,6 +223,8 @@ int main(void)
 	tl_add(&l,
 	       "jobs: the largest from the front, the smallest from the back",
 	       test_jobs_from_both_ends, NULL);
+	tl_add(&l, "the caller works itself on two CPUs or fewer",
+	       test_caller_works_on_two_or_fewer, NULL);
 	tl_add(&l, "jobs: two threads at once take each exactly once",
 	       test_jobs_each_taken_once, NULL);
 	tl_add(&l, "of two CPUs, the caller's only when beside it",

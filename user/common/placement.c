@@ -49,6 +49,14 @@ int placement_pick(const cpu_set_t *allowed, int here, int avoid,
 	return fallback;
 }
 
+bool placement_caller_works(void)
+{
+	cpu_set_t allowed;
+
+	return !sched_getaffinity(0, sizeof(allowed), &allowed) &&
+	       CPU_COUNT(&allowed) <= 2;
+}
+
 int placement_cpu(int avoid, bool beside_caller)
 {
 	cpu_set_t allowed;

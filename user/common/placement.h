@@ -30,6 +30,13 @@
 int placement_cpu(int avoid, bool beside_caller);
 
 /*
+ * Whether a second thread of work would share the caller's CPU: two CPUs
+ * or fewer allowed, whatever their load. The caller had better do that
+ * work itself once it is free.
+ */
+bool placement_caller_works(void);
+
+/*
  * placement_cpu()'s choice among allowed for a caller on CPU here (-1:
  * unknown), the machine's load aside.
  */

@@ -660,21 +660,21 @@ static void start_lane(struct loader *l, size_t i)
 
 	/*
 	 * The groups of the two lanes verify at once, on two CPUs. On a
-	 * machine of two, the first lane, which loads the core that every
-	 * group and the caller's map writes wait for, gets the CPU the
-	 * caller is not on. The second is then the caller itself, in
-	 * loader_wait(), once its own set-up is done: as a thread beside it
-	 * on its CPU, it got that CPU only as the scheduler's slices allowed
-	 * (1-2 ms late, traced), and then took a last group while the other
-	 * CPU idled. It takes the smallest groups left.
+	 * machine of two (or one), the second lane is the caller itself, in
+	 * loader_wait(), once its own set-up is done, taking the smallest
+	 * groups left: as a thread beside it on its CPU, it got that CPU
+	 * only as the scheduler's slices allowed (1-2 ms late, traced), and
+	 * then took a last group while the other CPU idled. The first lane,
+	 * which loads the core that every group and the caller's map writes
+	 * wait for, gets a CPU the caller is not on.
 	 */
-	lane->cpu = placement_cpu(l->lanes[1 - i].cpu, i == 1);
-	lane->smallest_first = lane->cpu >= 0 && lane->cpu == sched_getcpu();
-	if (lane->smallest_first) {
+	if (i == 1 && placement_caller_works()) {
+		lane->smallest_first = true;
 		lane->deferred = true;
 		lane->started = true;
 		return;
 	}
+	lane->cpu = placement_cpu(l->lanes[1 - i].cpu, false);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = placement_thread_create(&lane->thread, &lane->cpu, lane_thread,
