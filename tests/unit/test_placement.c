@@ -3,7 +3,9 @@
  * Unit tests of common/placement.c: a placed thread runs where it was
  * placed, a CPU it may not have leaves it unpinned (never without a
  * thread), and placement_cpu() names only a CPU we may run on, never the
- * one to avoid; of two, the caller's exactly when asked to.
+ * one to avoid nor, where another is allowed, the caller's; the caller
+ * works itself on two CPUs or fewer; jobs are taken from both ends, each
+ * once.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -81,14 +83,12 @@ static void test_cpu_is_allowed_and_not_avoided(void **state)
 	(void)state;
 	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
 	for (int avoid = -1; avoid < CPU_SETSIZE && avoid < 64; avoid++) {
-		for (int beside = 0; beside < 2; beside++) {
-			int cpu = placement_cpu(avoid, beside);
+		int cpu = placement_cpu(avoid);
 
-			if (cpu < 0)
-				continue;
-			assert_true(CPU_ISSET(cpu, &allowed));
-			assert_int_not_equal(cpu, avoid);
-		}
+		if (cpu < 0)
+			continue;
+		assert_true(CPU_ISSET(cpu, &allowed));
+		assert_int_not_equal(cpu, avoid);
 	}
 }
 
@@ -105,24 +105,22 @@ static cpu_set_t cpus(int a, int b, int c)
 }
 
 /*
- * Of two CPUs: the caller's when beside it, the other otherwise; never
- * the avoided one. Of three: never the caller's.
+ * Not the caller's CPU where another is allowed, and never the avoided
+ * one; the caller's, else.
  */
-static void test_pick_beside_the_caller_or_not(void **state)
+static void test_pick_not_the_callers(void **state)
 {
 	cpu_set_t two = cpus(0, 1, -1), three = cpus(0, 1, 2);
 
 	(void)state;
-	assert_int_equal(placement_pick(&two, 0, -1, true), 0);
-	assert_int_equal(placement_pick(&two, 1, -1, true), 1);
-	assert_int_equal(placement_pick(&two, 0, -1, false), 1);
-	assert_int_equal(placement_pick(&two, 1, 0, false), 1);
-	assert_int_equal(placement_pick(&two, 0, 1, false), 0);
-	assert_int_equal(placement_pick(&two, 0, 0, true), 1);
-	assert_int_equal(placement_pick(&two, -1, -1, true), 0);
-	assert_int_equal(placement_pick(&three, 0, -1, true), 1);
-	assert_int_equal(placement_pick(&three, 0, 1, true), 2);
-	assert_int_equal(placement_pick(&three, 2, -1, false), 0);
+	assert_int_equal(placement_pick(&two, 0, -1), 1);
+	assert_int_equal(placement_pick(&two, 1, 0), 1);
+	assert_int_equal(placement_pick(&two, 0, 1), 0);
+	assert_int_equal(placement_pick(&two, 0, 0), 1);
+	assert_int_equal(placement_pick(&two, -1, -1), 0);
+	assert_int_equal(placement_pick(&three, 0, -1), 1);
+	assert_int_equal(placement_pick(&three, 0, 1), 2);
+	assert_int_equal(placement_pick(&three, 2, -1), 0);
 }
 
 /* Pinned to one CPU ourselves: nowhere else to put a thread. */
@@ -135,8 +133,7 @@ static void test_one_cpu_means_anywhere(void **state)
 	CPU_ZERO(&one);
 	CPU_SET(first_allowed(&before, -1), &one);
 	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	assert_int_equal(placement_cpu(-1, false), -1);
-	assert_int_equal(placement_cpu(-1, true), -1);
+	assert_int_equal(placement_cpu(-1), -1);
 	assert_true(placement_caller_works());
 	assert_int_equal(sched_setaffinity(0, sizeof(before), &before), 0);
 }
@@ -227,7 +224,7 @@ int main(void)
 	       test_caller_works_on_two_or_fewer, NULL);
 	tl_add(&l, "jobs: two threads at once take each exactly once",
 	       test_jobs_each_taken_once, NULL);
-	tl_add(&l, "of two CPUs, the caller's only when beside it",
-	       test_pick_beside_the_caller_or_not, NULL);
+	tl_add(&l, "not the caller's CPU where another is allowed",
+	       test_pick_not_the_callers, NULL);
 	return tl_run("placement", &l);
 }

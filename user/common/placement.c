@@ -31,14 +31,10 @@ static int runnable_now(void)
 	return running;
 }
 
-int placement_pick(const cpu_set_t *allowed, int here, int avoid,
-		   bool beside_caller)
+int placement_pick(const cpu_set_t *allowed, int here, int avoid)
 {
 	int fallback = -1;
 
-	if (beside_caller && CPU_COUNT(allowed) == 2 && here >= 0 &&
-	    here != avoid && CPU_ISSET(here, allowed))
-		return here;
 	for (int c = 0; c < CPU_SETSIZE; c++) {
 		if (!CPU_ISSET(c, allowed) || c == avoid)
 			continue;
@@ -57,14 +53,14 @@ bool placement_caller_works(void)
 	       CPU_COUNT(&allowed) <= 2;
 }
 
-int placement_cpu(int avoid, bool beside_caller)
+int placement_cpu(int avoid)
 {
 	cpu_set_t allowed;
 
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) ||
 	    CPU_COUNT(&allowed) < 2 || runnable_now() > CPU_COUNT(&allowed))
 		return -1;
-	return placement_pick(&allowed, sched_getcpu(), avoid, beside_caller);
+	return placement_pick(&allowed, sched_getcpu(), avoid);
 }
 
 int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),

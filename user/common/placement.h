@@ -22,12 +22,11 @@
 
 /*
  * A CPU for a new thread: not avoid (another placed thread's CPU, or -1)
- * and not the caller's, unless beside_caller and there are two: then the
- * caller's. -1 (anywhere) on one CPU, when more tasks are runnable than
- * there are CPUs (then the scheduler balances better than a pinned
- * thread can), or on error.
+ * and not the caller's where another is allowed. -1 (anywhere) on one
+ * CPU, when more tasks are runnable than there are CPUs (then the
+ * scheduler balances better than a pinned thread can), or on error.
  */
-int placement_cpu(int avoid, bool beside_caller);
+int placement_cpu(int avoid);
 
 /*
  * Whether a second thread of work would share the caller's CPU: two CPUs
@@ -40,8 +39,7 @@ bool placement_caller_works(void);
  * placement_cpu()'s choice among allowed for a caller on CPU here (-1:
  * unknown), the machine's load aside.
  */
-int placement_pick(const cpu_set_t *allowed, int here, int avoid,
-		   bool beside_caller);
+int placement_pick(const cpu_set_t *allowed, int here, int avoid);
 
 /*
  * pthread_create() of fn(arg) pinned to *cpu (from placement_cpu()), or

@@ -674,7 +674,7 @@ static void start_lane(struct loader *l, size_t i)
 		lane->started = true;
 		return;
 	}
-	lane->cpu = placement_cpu(l->lanes[1 - i].cpu, false);
+	lane->cpu = placement_cpu(l->lanes[1 - i].cpu);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = placement_thread_create(&lane->thread, &lane->cpu, lane_thread,
