@@ -442,7 +442,7 @@ lookup_cidr(const struct awf_scope *sc, const struct awf_dst *d,
 static __always_inline struct awf_learned *
 lookup_learned(const struct awf_scope *sc, const struct awf_dst *d)
 {
-	if (!learns) /* known at load */
+	if (!LEARNS) /* known at load */
 		return NULL;
 	if (d->family == AF_INET) {
 		__u32 k4 = d->addr[0];

@@ -12,6 +12,11 @@
 #include "kernel/group_load.h"
 #include "kernel/loader_vm.h"
 
+/* Linux 5.14's; older headers lack it, older kernels refuse it (EINVAL). */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 /*
  * The loader context as the generated loader program reads it: the light
  * skeleton's (struct bpf_loader_ctx, map descs, prog descs), then the
@@ -121,9 +126,6 @@ int group_loader_run(const struct group_loader *gl, void *blob, void *ctx)
 	 * One system call for its pages rather than a fault each (~100 of
 	 * them). Before 5.14 the kernel does not know it: the faults then.
 	 */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 	madvise(blob, gl->data_sz, MADV_POPULATE_WRITE);
 	memcpy(blob, gl->data, gl->data_sz);
 	ret = loader_vm_run(gl->insns, gl->insns_sz, blob, gl->data_sz, ctx,

@@ -400,11 +400,10 @@ static int open_base_groups(struct loader *l)
 
 /*
  * NAMES for the name check, and the order in which the lanes take the
- * groups: largest first (~6 ms of the verifier's for NAMES, 5-6 for A
- * and B, 4-5 for C and D here), each lane taking the next as it is done
- * (placement_jobs_claim()), so that the lane that shares its CPU with
- * the main thread's set-up (~3 ms) or with anything else takes fewer,
- * and both end close together.
+ * groups: largest first (NAMES the largest of all, then A to D, 1-2 ms
+ * of the verifier's each here), each lane taking the next as it is done
+ * (placement_jobs_claim()): the caller's own lane, which starts after
+ * its set-up, the smallest left, so that both end close together.
  */
 static int open_lanes(struct loader *l, bool check_names)
 {

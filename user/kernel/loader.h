@@ -46,7 +46,7 @@ struct loader_map {
  * caller in loader_wait(): the first loads the core (maps and the
  * smallest program), the second waits for it; then each takes the next
  * group of loader.order until none is left: the largest left, or the
- * smallest left for the lane of the caller's CPU.
+ * smallest left for the caller's own, which starts late.
  */
 struct loader_lane {
 	struct loader *loader;
@@ -55,7 +55,7 @@ struct loader_lane {
 	bool deferred;	     /* no thread for it: loader_wait() runs it */
 	bool started;	     /* on its thread or deferred */
 	int cpu;	     /* its thread's (common/placement.h); -1: any */
-	bool smallest_first; /* the caller's CPU's (placement_jobs_claim()) */
+	bool smallest_first; /* the caller's own (placement_jobs_claim()) */
 	int ret;	     /* 0 or -errno, once it ran */
 };
 
@@ -113,9 +113,9 @@ int loader_load(struct loader *l, const struct awf_config *cfg,
  * while the kernel verifies the programs: loader_open() prepares the
  * core's skeleton and the groups (the allocations); loader_start() runs
  * the loads on two threads of their own (a lane without a thread runs in
- * loader_wait(): on two CPUs the second lane is the caller's, which
- * loads there once it is done beside the first), system calls only, so the caller may clone3()
- * meanwhile; loader_wait() runs what had no thread, joins the threads and
+ * loader_wait(): on two CPUs or fewer the second lane is the caller's,
+ * run there once its own set-up is done), system calls only, so the
+ * caller may clone3() meanwhile; loader_wait() runs what had no thread, joins the threads and
  * says what failed, as loader_load() does; what a failed load made stays
  * until loader_close(), so that fds lent by loader_wait_core() outlive
  * their borrowers' teardown. Nothing of the loader may be
