@@ -10,48 +10,7 @@
 
 #include "test_util.h"
 #include "kernel/loader_vm.h"
-
-#define MOV_K(dst, k)                                            \
-	((struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, \
-			    .dst_reg = dst,                      \
-			    .imm = k })
-#define MOV_X(dst, src)                                          \
-	((struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_X, \
-			    .dst_reg = dst,                      \
-			    .src_reg = src })
-#define ALU_K(op, dst, k)   \
-	((struct bpf_insn){ \
-		.code = BPF_ALU64 | (op) | BPF_K, .dst_reg = dst, .imm = k })
-#define LDX(size, dst, src, o)                                  \
-	((struct bpf_insn){ .code = BPF_LDX | BPF_MEM | (size), \
-			    .dst_reg = dst,                     \
-			    .src_reg = src,                     \
-			    .off = o })
-#define STX(size, dst, src, o)                                  \
-	((struct bpf_insn){ .code = BPF_STX | BPF_MEM | (size), \
-			    .dst_reg = dst,                     \
-			    .src_reg = src,                     \
-			    .off = o })
-#define ST(size, dst, o, k)                                    \
-	((struct bpf_insn){ .code = BPF_ST | BPF_MEM | (size), \
-			    .dst_reg = dst,                    \
-			    .off = o,                          \
-			    .imm = k })
-#define JMP_K(op, dst, k, o)                                \
-	((struct bpf_insn){ .code = BPF_JMP | (op) | BPF_K, \
-			    .dst_reg = dst,                 \
-			    .off = o,                       \
-			    .imm = k })
-#define CALL(helper) \
-	((struct bpf_insn){ .code = BPF_JMP | BPF_CALL, .imm = helper })
-#define EXIT() ((struct bpf_insn){ .code = BPF_JMP | BPF_EXIT })
-/* The two halves of a 64-bit immediate; src: 0 or a pseudo source. */
-#define LD_IMM64(dst, src, lo, hi)                             \
-	((struct bpf_insn){ .code = BPF_LD | BPF_IMM | BPF_DW, \
-			    .dst_reg = dst,                    \
-			    .src_reg = src,                    \
-			    .imm = lo }),                      \
-		((struct bpf_insn){ .imm = hi })
+#include "bpf_insns.h"
 
 #define MAX_INSNS 16
 
@@ -72,7 +31,7 @@ static int run_row(const struct row *r, uint64_t ctx[8])
 	while (n && !r->insns[n - 1].code && !r->insns[n - 1].imm)
 		n--;
 	return loader_vm_run(r->insns, n * sizeof(struct bpf_insn), blob,
-			     sizeof(blob), ctx, 8 * sizeof(uint64_t));
+			     sizeof(blob), ctx, 8 * sizeof(uint64_t), NULL);
 }
 
 static const struct row rows[] = {
