@@ -9,6 +9,8 @@
  * .rodata known to the verifier, the same code. Needs root.
  */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/skel_internal.h>
 
@@ -69,8 +71,61 @@ static void assert_same_prog(int a, int b, const char *name)
 	}
 }
 
-/* The core loaded by the kernel's loader program (*k) and the machine's. */
-static void load_cores(struct awf_core_lskel **k, struct awf_core_lskel **v)
+/*
+ * A program's instructions as the kernel verified and rewrote them, the
+ * maps' references (64-bit loads of a map, which name its id) left out.
+ */
+static struct bpf_insn *xlated(int fd, __u32 *n)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct bpf_insn *insns;
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	insns = calloc(1, info.xlated_prog_len);
+	assert_non_null(insns);
+	*n = info.xlated_prog_len / sizeof(*insns);
+	memset(&info, 0, sizeof(info));
+	info.xlated_prog_len = *n * sizeof(*insns);
+	info.xlated_prog_insns = (__u64)(uintptr_t)insns;
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	for (__u32 i = 0; i + 1 < *n; i++) {
+		if (insns[i].code != (BPF_LD | BPF_IMM | BPF_DW))
+			continue;
+		if (insns[i].src_reg)
+			insns[i].imm = insns[i + 1].imm = 0;
+		i++;
+	}
+	return insns;
+}
+
+/*
+ * The same program as the kernel keeps it: a pruned load's tag differs
+ * (the hash of the instructions loaded), its rewritten code must not.
+ */
+static void assert_same_code(int a, int b, const char *name)
+{
+	__u32 na, nb;
+	struct bpf_insn *ia = xlated(a, &na), *ib = xlated(b, &nb);
+
+	if (na != nb || memcmp(ia, ib, na * sizeof(*ia))) {
+		print_error("program %s: %u and %u instructions differ\n", name,
+			    na, nb);
+		fail();
+	}
+	free(ia);
+	free(ib);
+}
+
+typedef struct awf_core_lskel__rodata core_rodata;
+
+/*
+ * The core loaded by the kernel's loader program (*k) and the machine's,
+ * both with .rodata (NULL: the skeleton's own, all zeros).
+ */
+static void load_cores_with(struct awf_core_lskel **k,
+			    struct awf_core_lskel **v,
+			    const core_rodata *rodata)
 {
 	void *blob = malloc(awf_group_core.data_sz);
 
@@ -79,10 +134,19 @@ static void load_cores(struct awf_core_lskel **k, struct awf_core_lskel **v)
 	assert_non_null(blob);
 	assert_non_null(*k);
 	assert_non_null(*v);
+	if (rodata) {
+		memcpy((*k)->rodata, rodata, sizeof(*rodata));
+		memcpy((*v)->rodata, rodata, sizeof(*rodata));
+	}
 	assert_int_equal(awf_core_lskel__load(*k), 0);
-	assert_int_equal(group_loader_run(&awf_group_core, blob, &(*v)->ctx),
-			 0);
+	assert_int_equal(
+		group_loader_run(&awf_group_core, blob, &(*v)->ctx, NULL), 0);
 	free(blob);
+}
+
+static void load_cores(struct awf_core_lskel **k, struct awf_core_lskel **v)
+{
+	load_cores_with(k, v, NULL);
 }
 
 static void test_core(void **state)
@@ -126,12 +190,16 @@ static struct bpf_prog_desc *group_progs(const struct group_load *g)
 						sizeof(struct bpf_map_desc));
 }
 
-/* A group by the kernel's loader program, into the maps of core. */
-static void kernel_group(struct group_load *g, const struct group_loader *gl,
-			 struct awf_core_lskel *core)
+/*
+ * A group by the kernel's loader program, into the maps of core: 0, or
+ * the loader's error.
+ */
+static int kernel_group_ret(struct group_load *g, const struct group_loader *gl,
+			    struct awf_core_lskel *core)
 {
 	struct bpf_load_and_run_opts opts = { 0 };
 	__u32 *fds;
+	int ret;
 
 	assert_int_equal(group_load_open(g, gl, NULL, 0), 0);
 	fds = (__u32 *)(group_progs(g) + gl->n_progs);
@@ -142,10 +210,18 @@ static void kernel_group(struct group_load *g, const struct group_loader *gl,
 	opts.data_sz = gl->data_sz;
 	opts.insns = gl->insns;
 	opts.insns_sz = gl->insns_sz;
-	assert_int_equal(bpf_load_and_run(&opts), 0);
+	ret = bpf_load_and_run(&opts);
 	for (size_t i = 0; i < gl->n_maps; i++)
 		close((int)fds[i]);
 	g->ran = true; /* for group_load_close() */
+	g->ret = ret;
+	return ret;
+}
+
+static void kernel_group(struct group_load *g, const struct group_loader *gl,
+			 struct awf_core_lskel *core)
+{
+	assert_int_equal(kernel_group_ret(g, gl, core), 0);
 }
 
 static void test_group(void **state)
@@ -157,7 +233,7 @@ static void test_group(void **state)
 	load_cores(&k, &v);
 	kernel_group(&gk, gl, k);
 	assert_int_equal(group_load_open(&gv, gl, NULL, 0), 0);
-	assert_int_equal(group_load_run(&gv, map_fd_of, v), 0);
+	assert_int_equal(group_load_run(&gv, map_fd_of, v, NULL), 0);
 	for (size_t i = 0; i < gl->n_progs; i++)
 		assert_same_prog(group_progs(&gk)[i].prog_fd,
 				 group_load_prog_fd(&gv, i), gl->progs[i]);
@@ -189,10 +265,10 @@ static void test_line_info_only_with_log(void **state)
 	(void)state;
 	load_cores(&k, &v);
 	assert_int_equal(group_load_open(&plain, &awf_group_a, NULL, 0), 0);
-	assert_int_equal(group_load_run(&plain, map_fd_of, v), 0);
+	assert_int_equal(group_load_run(&plain, map_fd_of, v, NULL), 0);
 	assert_int_equal(
 		group_load_open(&logged, &awf_group_a, log, sizeof(log)), 0);
-	assert_int_equal(group_load_run(&logged, map_fd_of, v), 0);
+	assert_int_equal(group_load_run(&logged, map_fd_of, v, NULL), 0);
 	for (size_t i = 0; i < awf_group_a.n_progs; i++) {
 		assert_int_equal(nr_line_info(group_load_prog_fd(&plain, i)),
 				 0);
@@ -202,6 +278,103 @@ static void test_line_info_only_with_log(void **state)
 	group_load_close(&logged);
 	awf_core_lskel__destroy(k);
 	awf_core_lskel__destroy(v);
+}
+
+/* .rodata contents the pruning is checked under: shapes of real policies. */
+static void rodata_shape(core_rodata *r, unsigned int shape)
+{
+	memset(r, 0, sizeof(*r));
+	r->awf_cfg.dns_ip4 = htonl(0x7f000001);
+	r->awf_cfg.dns_port = 53;
+	r->awf_cfg.ipv6_enabled = 1;
+	switch (shape) {
+	case 0: /* DNS servers only */
+		break;
+	case 1: /* a domain: addresses are learned, names checked */
+		r->learns = 1;
+		break;
+	case 2: /* a proxy, allowed connections audited, exact tables */
+		r->learns = 1;
+		r->awf_cfg.proxy_enabled = 1;
+		r->awf_cfg.proxy_family = AF_INET;
+		r->awf_cfg.proxy_port = 3128;
+		r->awf_cfg.proxy_addr[0] = htonl(0x7f000001);
+		r->awf_cfg.audit_allowed = 1;
+		r->exact4_mask = 0xffff;
+		r->exact6_mask = 0xff;
+		break;
+	case 3: /* audit-only, localhost served, IPv6 off */
+		r->awf_cfg.audit_only = 1;
+		r->awf_cfg.localhost_mode = 2;
+		r->awf_cfg.ipv6_enabled = 0;
+		r->awf_cfg.lo_ports.count = 1;
+		r->awf_cfg.lo_ports.ranges[0].lo = 8000;
+		r->awf_cfg.lo_ports.ranges[0].hi = 8080;
+		break;
+	case 4: /* an unfiltered subtree */
+		r->awf_cfg.unrestricted = 1;
+		break;
+	case 5: /* every bit set */
+		memset(r, 0xff, sizeof(*r));
+		break;
+	default: { /* bytes of a fixed pseudo-random sequence */
+		uint32_t x = 2654435761U * shape;
+
+		for (size_t i = 0; i < sizeof(*r); i++) {
+			x = x * 1664525U + 1013904223U;
+			((uint8_t *)r)[i] = x >> 24;
+		}
+	}
+	}
+}
+
+#define N_SHAPES 12
+
+/*
+ * The machine prunes each program under the core's .rodata before it
+ * loads (prog_prune.h); the kernel's loader program loads it whole and
+ * takes the same dead code out itself. Under each shape of .rodata, the
+ * programs the kernel keeps are the same, instruction for instruction.
+ * A shape the kernel refuses, the machine's load refuses too.
+ */
+static void test_group_pruned(void **state)
+{
+	const struct group_loader *gl = *state;
+	uint32_t removed_any = 0;
+
+	for (unsigned int shape = 0; shape < N_SHAPES; shape++) {
+		static struct prune_scratch scratch;
+		struct group_prune prune = { .scratch = &scratch };
+		struct awf_core_lskel *k, *v;
+		struct group_load gk, gv;
+		core_rodata rodata;
+		int kret, vret;
+
+		rodata_shape(&rodata, shape);
+		load_cores_with(&k, &v, &rodata);
+		prune.rodata = v->rodata;
+		prune.rodata_sz = sizeof(*v->rodata);
+		kret = kernel_group_ret(&gk, gl, k);
+		assert_int_equal(group_load_open(&gv, gl, NULL, 0), 0);
+		vret = group_load_run(&gv, map_fd_of, v, &prune);
+		if (!kret != !vret) {
+			print_error(
+				"group %s, shape %u: kernel %d, pruned %d\n",
+				gl->name, shape, kret, vret);
+			fail();
+		}
+		for (size_t i = 0; !kret && i < gl->n_progs; i++)
+			assert_same_code(group_progs(&gk)[i].prog_fd,
+					 group_load_prog_fd(&gv, i),
+					 gl->progs[i]);
+		removed_any += prune.removed;
+		group_load_close(&gk);
+		group_load_close(&gv);
+		awf_core_lskel__destroy(k);
+		awf_core_lskel__destroy(v);
+	}
+	/* Else a pass that never prunes would pass. */
+	assert_true(removed_any > 0);
 }
 
 int main(void)
@@ -220,5 +393,15 @@ int main(void)
 	tl_add(&l, "group names", test_group, &awf_group_names);
 	tl_add(&l, "line info only with a log", test_line_info_only_with_log,
 	       NULL);
+	tl_add(&l, "group a pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_a);
+	tl_add(&l, "group b pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_b);
+	tl_add(&l, "group c pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_c);
+	tl_add(&l, "group d pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_d);
+	tl_add(&l, "group names pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_names);
 	return tl_run("loader_vm_kernel", &l);
 }

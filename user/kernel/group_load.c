@@ -118,7 +118,8 @@ static int take_maps(struct group_load *g,
 	return 0;
 }
 
-int group_loader_run(const struct group_loader *gl, void *blob, void *ctx)
+int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
+		     struct loader_vm_prune *prune)
 {
 	int ret;
 
@@ -129,7 +130,7 @@ int group_loader_run(const struct group_loader *gl, void *blob, void *ctx)
 	madvise(blob, gl->data_sz, MADV_POPULATE_WRITE);
 	memcpy(blob, gl->data, gl->data_sz);
 	ret = loader_vm_run(gl->insns, gl->insns_sz, blob, gl->data_sz, ctx,
-			    ((struct bpf_loader_ctx *)ctx)->sz);
+			    ((struct bpf_loader_ctx *)ctx)->sz, prune);
 	return ret > 0 ? -EINVAL : ret;
 }
 
@@ -138,15 +139,41 @@ int group_loader_run(const struct group_loader *gl, void *blob, void *ctx)
  * a light skeleton's would create the map. Dups: a loader program that
  * fails closes the fds it holds itself, and the core's stay the core's.
  */
+/* The VM's pruning of g's programs under prune's .rodata; false: none. */
+static bool vm_prune_of(const struct group_load *g,
+			const struct group_prune *prune,
+			struct loader_vm_prune *vp)
+{
+	if (!prune || !prune->rodata || !prune->scratch)
+		return false;
+	for (size_t i = 0; i < g->gl->n_maps; i++) {
+		if (strcmp(g->gl->maps[i], "rodata"))
+			continue;
+		vp->rodata.map_idx = i;
+		vp->rodata.value = prune->rodata;
+		vp->rodata.size = prune->rodata_sz;
+		vp->scratch = prune->scratch;
+		vp->removed = 0;
+		return true;
+	}
+	return false;
+}
+
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
-		   const void *arg)
+		   const void *arg, struct group_prune *prune)
 {
+	struct loader_vm_prune vp;
+	bool pruned;
+
 	g->ran = true;
 	g->ret = take_maps(g, map_fd, arg);
 	if (g->ret)
 		return g->ret;
-	g->ret = group_loader_run(g->gl, g->blob, g->ctx);
+	pruned = vm_prune_of(g, prune, &vp);
+	g->ret = group_loader_run(g->gl, g->blob, g->ctx, pruned ? &vp : NULL);
+	if (pruned)
+		prune->removed += vp.removed;
 	/* Failed, the loader closed what it held, or never will. */
 	if (!g->ret)
 		close_fds(fd_table(g), g->gl->n_maps);

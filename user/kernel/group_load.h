@@ -16,6 +16,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/loader_vm.h"
 
 /* What tools/gen_group_loader.c writes for a group (build/awf_group_*.h). */
 struct group_loader {
@@ -45,6 +48,14 @@ struct group_load {
  */
 int group_load_open(struct group_load *g, const struct group_loader *gl,
 		    char *log_buf, unsigned int log_size);
+/* What a group's programs are pruned under (prog_prune.h). */
+struct group_prune {
+	const void *rodata; /* the core's .rodata, frozen */
+	size_t rodata_sz;
+	struct prune_scratch *scratch; /* the lane's */
+	uint32_t removed;	       /* out: instructions taken out */
+};
+
 /*
  * map_fd(name, arg) gives the core's fd of each map the group names
  * ("rodata" for .rodata); the loader program gets a dup() of each
@@ -53,14 +64,15 @@ int group_load_open(struct group_load *g, const struct group_loader *gl,
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
-		   const void *arg);
+		   const void *arg, struct group_prune *prune);
 /*
  * gl's loader program run in this process (loader_vm.h), not in the
  * kernel, on blob (gl->data_sz bytes), where it gets a fresh copy of its
  * data to write as it goes; ctx: its struct bpf_loader_ctx and what
  * follows (ctx->sz bytes). 0 or -errno. System calls only.
  */
-int group_loader_run(const struct group_loader *gl, void *blob, void *ctx);
+int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
+		     struct loader_vm_prune *prune);
 /*
  * Memory for a loader program's data copy, size bytes, out of any fork's
  * copy-on-write (the sandbox is cloned while the lanes write theirs);

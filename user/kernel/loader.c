@@ -447,6 +447,9 @@ static int open_loader(struct loader *l, char *err, size_t errlen)
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
 	l->lanes[0].loader = l->lanes[1].loader = l;
+	for (size_t i = 0; i < 2; i++)
+		l->lanes[i].prune_scratch =
+			group_blob_alloc(sizeof(struct prune_scratch));
 	l->lanes[0].cpu = l->lanes[1].cpu = -1;
 	l->core_loaded_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	if (l->core_loaded_fd < 0) {
@@ -545,7 +548,7 @@ static int load_core(struct loader *l)
 	size_t rodata_sz = sizeof(*skel->rodata), page = 4096;
 	int ret;
 
-	ret = group_loader_run(&awf_group_core, l->core_blob, &skel->ctx);
+	ret = group_loader_run(&awf_group_core, l->core_blob, &skel->ctx, NULL);
 	if (ret)
 		return ret;
 	skel->rodata =
@@ -564,6 +567,7 @@ static int load_core(struct loader *l)
  */
 static int run_lane(struct loader *l, struct loader_lane *lane)
 {
+	struct group_prune prune;
 	uint32_t next;
 	int ret;
 
@@ -573,10 +577,13 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 	} else {
 		ret = wait_core(l);
 	}
+	prune.rodata = l->core->rodata;
+	prune.rodata_sz = sizeof(*l->core->rodata);
+	prune.scratch = lane->prune_scratch;
 	while (!ret && !__atomic_load_n(&l->group_failed, __ATOMIC_RELAXED) &&
 	       placement_jobs_claim(&l->jobs, lane->smallest_first, &next))
 		ret = group_load_run(&l->groups[l->order[next]], core_map_fd,
-				     l->core);
+				     l->core, &prune);
 	/* The other lane takes no more: the load has failed. */
 	if (ret)
 		__atomic_store_n(&l->group_failed, true, __ATOMIC_RELAXED);
@@ -898,6 +905,9 @@ void loader_close(struct loader *l)
 		close(l->core_loaded_fd);
 	l->core_loaded_fd = -1;
 	group_blob_free(l->core_blob, awf_group_core.data_sz);
+	for (size_t i = 0; i < 2; i++)
+		group_blob_free(l->lanes[i].prune_scratch,
+				sizeof(struct prune_scratch));
 	l->core_blob = NULL;
 	l->cfg = NULL;
 	l->core_noted = false;

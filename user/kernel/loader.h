@@ -57,6 +57,7 @@ struct loader_lane {
 	int cpu;	     /* its thread's (common/placement.h); -1: any */
 	bool smallest_first; /* the caller's own (placement_jobs_claim()) */
 	int ret;	     /* 0 or -errno, once it ran */
+	struct prune_scratch *prune_scratch; /* its groups' pruning's */
 };
 
 struct loader {

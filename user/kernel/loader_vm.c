@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <linux/bpf.h>
 
+#include "kernel/insn_eval.h"
 #include "kernel/loader_vm.h"
 
 #define STACK_SIZE 512
@@ -21,6 +22,7 @@ struct region {
 struct vm {
 	uint64_t r[MAX_BPF_REG];
 	struct region mem[3]; /* the context, the blob, the stack */
+	struct loader_vm_prune *prune;
 };
 
 /* The bytes [addr, addr + size) if they lie in one region, else NULL. */
@@ -36,23 +38,9 @@ static void *vm_mem(const struct vm *vm, uint64_t addr, uint64_t size)
 	return NULL;
 }
 
-static int size_of(uint8_t code)
-{
-	switch (BPF_SIZE(code)) {
-	case BPF_B:
-		return 1;
-	case BPF_H:
-		return 2;
-	case BPF_W:
-		return 4;
-	default:
-		return 8;
-	}
-}
-
 static int load(const struct vm *vm, uint64_t addr, uint8_t code, uint64_t *val)
 {
-	int size = size_of(code);
+	int size = insn_mem_size(code);
 	const void *p = vm_mem(vm, addr, size);
 	uint8_t u8;
 	uint16_t u16;
@@ -81,7 +69,7 @@ static int load(const struct vm *vm, uint64_t addr, uint8_t code, uint64_t *val)
 
 static int store(const struct vm *vm, uint64_t addr, uint8_t code, uint64_t val)
 {
-	int size = size_of(code);
+	int size = insn_mem_size(code);
 	void *p = vm_mem(vm, addr, size);
 	uint8_t u8 = val;
 	uint16_t u16 = val;
@@ -130,6 +118,31 @@ static void drop_line_info(void *attr_mem, uint64_t size)
 }
 
 /*
+ * A program's dead code under its .rodata (prog_prune.h) taken out before
+ * it loads, where its instructions and records lie in the VM's memory.
+ */
+static void prune(struct vm *vm, void *attr_mem, uint64_t size)
+{
+	union bpf_attr *attr = attr_mem;
+
+	if (!vm->prune ||
+	    size < offsetof(union bpf_attr, core_relo_rec_size) +
+			    sizeof(attr->core_relo_rec_size) ||
+	    !vm_mem(vm, attr->insns,
+		    (uint64_t)attr->insn_cnt * sizeof(struct bpf_insn)) ||
+	    (attr->func_info_cnt &&
+	     !vm_mem(vm, attr->func_info,
+		     (uint64_t)attr->func_info_cnt *
+			     attr->func_info_rec_size)) ||
+	    (attr->core_relo_cnt &&
+	     !vm_mem(vm, attr->core_relos,
+		     (uint64_t)attr->core_relo_cnt * attr->core_relo_rec_size)))
+		return;
+	vm->prune->removed +=
+		prog_prune(attr, &vm->prune->rodata, vm->prune->scratch);
+}
+
+/*
  * The helpers libbpf's loaders call, as the kernel's do them for a
  * loader run from user space (its context's flags without
  * BPF_SKEL_KERNEL): R0 as they return it, or -EINVAL for any other
@@ -168,8 +181,10 @@ static int call(struct vm *vm, int32_t helper)
 	case BPF_FUNC_sys_bpf:
 		if (!vm_mem(vm, r[2], (uint32_t)r[3]))
 			return -EINVAL;
-		if ((int)r[1] == BPF_PROG_LOAD)
+		if ((int)r[1] == BPF_PROG_LOAD) {
 			drop_line_info((void *)(uintptr_t)r[2], (uint32_t)r[3]);
+			prune(vm, (void *)(uintptr_t)r[2], (uint32_t)r[3]);
+		}
 		r[0] = neg_errno(syscall(__NR_bpf, (int)r[1],
 					 (void *)(uintptr_t)r[2],
 					 (unsigned int)r[3]));
@@ -184,71 +199,25 @@ static int call(struct vm *vm, int32_t helper)
 
 static int alu64(struct vm *vm, const struct bpf_insn *in)
 {
-	uint64_t *dst = &vm->r[in->dst_reg];
 	uint64_t src = BPF_SRC(in->code) == BPF_X ? vm->r[in->src_reg] :
 						    (uint64_t)(int64_t)in->imm;
 
-	switch (BPF_OP(in->code)) {
-	case BPF_MOV:
-		*dst = src;
-		break;
-	case BPF_ADD:
-		*dst += src;
-		break;
-	case BPF_SUB:
-		*dst -= src;
-		break;
-	case BPF_AND:
-		*dst &= src;
-		break;
-	case BPF_OR:
-		*dst |= src;
-		break;
-	case BPF_LSH:
-		*dst <<= src & 63;
-		break;
-	case BPF_RSH:
-		*dst >>= src & 63;
-		break;
-	default:
+	/* movsx, sdiv and smod (off != 0), like the rest it does not know */
+	if (in->off || insn_alu(BPF_OP(in->code), vm->r[in->dst_reg], src, true,
+				&vm->r[in->dst_reg]))
 		return -EINVAL;
-	}
 	return 0;
 }
 
 /* Whether a 64-bit conditional jump is taken; -EINVAL for another op. */
 static int taken(const struct vm *vm, const struct bpf_insn *in)
 {
-	uint64_t a = vm->r[in->dst_reg];
 	uint64_t b = BPF_SRC(in->code) == BPF_X ? vm->r[in->src_reg] :
 						  (uint64_t)(int64_t)in->imm;
+	int ret =
+		insn_jump_taken(BPF_OP(in->code), vm->r[in->dst_reg], b, true);
 
-	switch (BPF_OP(in->code)) {
-	case BPF_JEQ:
-		return a == b;
-	case BPF_JNE:
-		return a != b;
-	case BPF_JGT:
-		return a > b;
-	case BPF_JGE:
-		return a >= b;
-	case BPF_JLT:
-		return a < b;
-	case BPF_JLE:
-		return a <= b;
-	case BPF_JSGT:
-		return (int64_t)a > (int64_t)b;
-	case BPF_JSGE:
-		return (int64_t)a >= (int64_t)b;
-	case BPF_JSLT:
-		return (int64_t)a < (int64_t)b;
-	case BPF_JSLE:
-		return (int64_t)a <= (int64_t)b;
-	case BPF_JSET:
-		return (a & b) != 0;
-	default:
-		return -EINVAL;
-	}
+	return ret < 0 ? -EINVAL : ret;
 }
 
 /*
@@ -350,7 +319,8 @@ static int step(struct vm *vm, const struct bpf_insn *in, size_t n, size_t *pc)
 }
 
 int loader_vm_run(const void *insns, size_t insns_sz, void *blob,
-		  size_t blob_sz, void *ctx, size_t ctx_sz)
+		  size_t blob_sz, void *ctx, size_t ctx_sz,
+		  struct loader_vm_prune *prune)
 {
 	uint64_t stack[STACK_SIZE / sizeof(uint64_t)] = { 0 };
 	size_t n = insns_sz / sizeof(struct bpf_insn), pc = 0;
@@ -358,6 +328,7 @@ int loader_vm_run(const void *insns, size_t insns_sz, void *blob,
 		.mem = { { ctx, ctx_sz },
 			 { blob, blob_sz },
 			 { (uint8_t *)stack, sizeof(stack) } },
+		.prune = prune,
 	};
 	struct bpf_insn in[2];
 	int ret = 0;

@@ -19,6 +19,16 @@
 #define AWF_LOADER_VM_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/prog_prune.h"
+
+/* The programs' pruning (prog_prune.h) before they load; NULL: none. */
+struct loader_vm_prune {
+	struct prune_rodata rodata;
+	struct prune_scratch *scratch;
+	uint32_t removed; /* out: instructions taken out, all programs */
+};
 
 /*
  * Runs the loader program insns on ctx (struct bpf_loader_ctx and what
@@ -27,8 +37,10 @@
  * call that failed, whose fds it closed), or -EINVAL for a program the
  * machine does not run (nothing after the offending instruction ran).
  * System calls only: no allocation (it may run beside a raw clone3()).
+ * prune: each program pruned before it loads, or NULL.
  */
 int loader_vm_run(const void *insns, size_t insns_sz, void *blob,
-		  size_t blob_sz, void *ctx, size_t ctx_sz);
+		  size_t blob_sz, void *ctx, size_t ctx_sz,
+		  struct loader_vm_prune *prune);
 
 #endif /* AWF_LOADER_VM_H */
