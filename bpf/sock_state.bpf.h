@@ -32,6 +32,21 @@ struct {
  * searches vmlinux BTF by name for every pointer field loaded through
  * the trusted pointer they give.
  */
+/*
+ * The fields of the kernel's struct sock read here, as CO-RE finds them
+ * by name (the ___awf flavour is dropped): the programs' BTF carries these
+ * two types, not vmlinux.h's struct sock and the ~140 types it reaches,
+ * which the kernel would check in every group's BTF at every load.
+ */
+struct sock_common___awf {
+	unsigned char skc_ipv6only : 1;
+} __attribute__((preserve_access_index));
+
+struct sock___awf {
+	struct sock_common___awf __sk_common;
+	void *sk_reuseport_cb;
+} __attribute__((preserve_access_index));
+
 static __always_inline long sock_addr_of(struct bpf_sock *sk, __u64 *addr)
 {
 	struct bpf_sock *spilled = sk;
@@ -57,7 +72,7 @@ static __always_inline bool in_reuseport_group(struct bpf_sock *sk)
 	if (sock_addr_of(sk, &addr) ||
 	    bpf_probe_read_kernel(
 		    &cb, sizeof(cb),
-		    (void *)(addr + bpf_core_field_offset(struct sock,
+		    (void *)(addr + bpf_core_field_offset(struct sock___awf,
 							  sk_reuseport_cb))))
 		return true;
 	return cb != NULL;
@@ -72,12 +87,12 @@ static __always_inline bool in_reuseport_group(struct bpf_sock *sk)
  */
 static __always_inline bool v6only(struct bpf_sock *sk)
 {
-	struct sock *ks;
+	struct sock___awf *ks;
 
 	if (sk->protocol == IPPROTO_TCP)
-		ks = (struct sock *)bpf_skc_to_tcp6_sock(sk);
+		ks = (struct sock___awf *)bpf_skc_to_tcp6_sock(sk);
 	else if (sk->protocol == IPPROTO_UDP)
-		ks = (struct sock *)bpf_skc_to_udp6_sock(sk);
+		ks = (struct sock___awf *)bpf_skc_to_udp6_sock(sk);
 	else
 		ks = NULL;
 	if (!ks)
