@@ -49,7 +49,8 @@ static void test_thread_runs_where_placed(void **state)
 	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
 	cpu = first_allowed(&allowed, -1);
 	assert_true(cpu >= 0);
-	assert_int_equal(placement_thread_create(&t, &cpu, report, &s), 0);
+	assert_int_equal(placement_thread_create(&t, &cpu, report, &s, NULL, 0),
+			 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_true(s.pinned_to_one);
 	assert_int_equal(s.cpu, cpu);
@@ -69,7 +70,8 @@ static void test_refused_cpu_leaves_it_unpinned(void **state)
 			cpu = c;
 	if (cpu < 0)
 		skip();
-	assert_int_equal(placement_thread_create(&t, &cpu, report, &s), 0);
+	assert_int_equal(placement_thread_create(&t, &cpu, report, &s, NULL, 0),
+			 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(cpu, -1);
 	assert_true(s.cpu >= 0);

@@ -63,29 +63,39 @@ int placement_cpu(int avoid)
 	return placement_pick(&allowed, sched_getcpu(), avoid);
 }
 
-int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
-			    void *arg)
+static int create_thread(pthread_t *thread, int cpu, void *(*fn)(void *),
+			 void *arg, void *stack, size_t stack_size)
 {
 	pthread_attr_t attr;
 	cpu_set_t one;
 	int ret;
 
-	if (*cpu < 0)
-		return pthread_create(thread, NULL, fn, arg);
 	ret = pthread_attr_init(&attr);
 	if (ret)
 		return ret;
-	CPU_ZERO(&one);
-	CPU_SET(*cpu, &one);
-	ret = pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+	if (cpu >= 0) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+	}
+	if (!ret && stack)
+		ret = pthread_attr_setstack(&attr, stack, stack_size);
 	if (!ret)
 		ret = pthread_create(thread, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
+			    void *arg, void *stack, size_t stack_size)
+{
+	int ret = create_thread(thread, *cpu, fn, arg, stack, stack_size);
+
 	/* A CPU gone offline or out of our cpuset since: anywhere, then. */
-	if (ret != EINVAL)
+	if (ret != EINVAL || *cpu < 0)
 		return ret;
 	*cpu = -1;
-	return pthread_create(thread, NULL, fn, arg);
+	return create_thread(thread, -1, fn, arg, stack, stack_size);
 }
 
 void placement_jobs_init(struct placement_jobs *jobs, uint32_t n)

@@ -43,10 +43,12 @@ int placement_pick(const cpu_set_t *allowed, int here, int avoid);
 
 /*
  * pthread_create() of fn(arg) pinned to *cpu (from placement_cpu()), or
- * unpinned if *cpu is -1 or refused (then *cpu becomes -1).
+ * unpinned if *cpu is -1 or refused (then *cpu becomes -1); on stack
+ * (stack_size bytes, the caller's to free once the thread is joined), or
+ * on one of glibc's if stack is NULL.
  */
 int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
-			    void *arg);
+			    void *arg, void *stack, size_t stack_size);
 
 /*
  * A list of jobs, largest first, that placed threads share, each taking

@@ -658,6 +658,27 @@ static void *lane_thread(void *arg)
  * the whole process, as it would without them. A lane that gets no
  * thread runs in loader_wait().
  */
+/*
+ * A lane thread's stack, and with it the thread's TLS (glibc puts it at
+ * the stack's top): a mapping of its own, out of the sandbox's clone like
+ * the loaders' data (group_blob_alloc()). On glibc's, every page the lane
+ * wrote after the clone took a copy-on-write fault, and a TLB shootdown
+ * of the other CPU with it. Its lowest page is a guard. NULL: glibc's.
+ */
+#define LANE_STACK (256U << 10)
+#define LANE_GUARD 4096U
+
+static void *lane_stack_alloc(void)
+{
+	void *stack = group_blob_alloc(LANE_STACK);
+
+	if (stack && mprotect(stack, LANE_GUARD, PROT_NONE)) {
+		group_blob_free(stack, LANE_STACK);
+		return NULL;
+	}
+	return stack;
+}
+
 static void start_lane(struct loader *l, size_t i)
 {
 	struct loader_lane *lane = &l->lanes[i];
@@ -681,11 +702,18 @@ static void start_lane(struct loader *l, size_t i)
 		return;
 	}
 	lane->cpu = placement_cpu(l->lanes[1 - i].cpu);
+	lane->stack = lane_stack_alloc();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = placement_thread_create(&lane->thread, &lane->cpu, lane_thread,
-				      lane);
+	ret = placement_thread_create(
+		&lane->thread, &lane->cpu, lane_thread, lane,
+		lane->stack ? (char *)lane->stack + LANE_GUARD : NULL,
+		LANE_STACK - LANE_GUARD);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		group_blob_free(lane->stack, LANE_STACK);
+		lane->stack = NULL;
+	}
 	lane->running = !ret;
 	lane->deferred = ret;
 	lane->started = true;
@@ -738,6 +766,8 @@ static void join(struct loader *l, bool run)
 		/* cannot fail: a joinable thread of ours, joined once */
 		pthread_join(l->lanes[i].thread, NULL);
 		l->lanes[i].running = false;
+		group_blob_free(l->lanes[i].stack, LANE_STACK);
+		l->lanes[i].stack = NULL;
 	}
 }
 
@@ -905,9 +935,11 @@ void loader_close(struct loader *l)
 		close(l->core_loaded_fd);
 	l->core_loaded_fd = -1;
 	group_blob_free(l->core_blob, awf_group_core.data_sz);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < 2; i++) {
 		group_blob_free(l->lanes[i].prune_scratch,
 				sizeof(struct prune_scratch));
+		l->lanes[i].prune_scratch = NULL;
+	}
 	l->core_blob = NULL;
 	l->cfg = NULL;
 	l->core_noted = false;

@@ -58,6 +58,7 @@ struct loader_lane {
 	bool smallest_first; /* the caller's own (placement_jobs_claim()) */
 	int ret;	     /* 0 or -errno, once it ran */
 	struct prune_scratch *prune_scratch; /* its groups' pruning's */
+	void *stack; /* its thread's (LANE_STACK bytes), or NULL */
 };
 
 struct loader {
