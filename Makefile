@@ -55,7 +55,11 @@ LINKED_IN_LIBS = -Wl,-Bstatic \
 # Each object's header dependencies, in a .d file beside it.
 DEPFLAGS   = -MMD -MP
 COMPILE    = $(CC) $(AWF_CPPFLAGS) $(CPPFLAGS) $(AWF_CFLAGS) $(CFLAGS) $(DEPFLAGS)
-LINK       = $(CC) $(AWF_CFLAGS) $(CFLAGS) $(LDFLAGS)
+# Full RELRO: every symbol bound at exec, the GOT then read-only. Lazy
+# binding wrote the GOT at each first call, after the sandbox's clone as
+# often as not: a copy-on-write fault and a TLB shootdown each.
+AWF_LDFLAGS = -Wl,-z,relro,-z,now
+LINK       = $(CC) $(AWF_CFLAGS) $(CFLAGS) $(AWF_LDFLAGS) $(LDFLAGS)
 
 # vmlinux.h as the BPF programs include it: vmlinux/uapi_ctx.awk says why.
 BPF_VMLINUX := $(BUILD)/vmlinux/vmlinux.h
