@@ -109,7 +109,9 @@ FUZZ_policy_load := policy/policy_load policy/policy_json policy/policy \
 	policy/policy_cli policy/ports policy/domain policy/cidr kernel/rules \
 	kernel/map_batch common/log common/error common/array common/json_read \
 	common/json_keys common/json_stream common/optlib
-FUZZ_NAMES := dns_wire dns_msg dns_filter json_keys suggest policy_load
+FUZZ_prog_prune := kernel/prog_prune kernel/insn_eval kernel/loader_vm
+FUZZ_NAMES := dns_wire dns_msg dns_filter json_keys suggest policy_load \
+	prog_prune
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS := $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_OBJ)/tests/fuzz/fuzz_$(n).o \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))

@@ -7,6 +7,8 @@
   tests/fuzz/corpus/dns_filter/  a flag byte, then 16-bit length prefixed
                                  query, answer, query, answer... chunks
                                  (fuzz_dns_filter; see its header)
+  tests/fuzz/corpus/prog_prune/  32 bytes of .rodata, then BPF
+                                 instructions (fuzz_prog_prune)
 
 Deterministic: running it again rewrites the same bytes. Every seed is
 well under 1 KiB.
@@ -19,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WIRE_DIR = os.path.join(HERE, "corpus", "dns_wire")
 MSG_DIR = os.path.join(HERE, "corpus", "dns_msg")
 FILTER_DIR = os.path.join(HERE, "corpus", "dns_filter")
+PRUNE_DIR = os.path.join(HERE, "corpus", "prog_prune")
 
 A, NS, CNAME, PTR, MX, TXT, AAAA, OPT, ANY = 1, 2, 5, 12, 15, 16, 28, 41, 255
 IN = 1
@@ -247,6 +250,58 @@ def filter_seeds():
     return s
 
 
+def insn(code, dst=0, src=0, off=0, imm=0):
+    return struct.pack("<BBhi", code, src << 4 | dst, off, imm)
+
+
+# The opcodes of the shapes below (linux/bpf.h).
+MOV_K, ADD_K, LSH_K = 0xb7, 0x07, 0x67
+LDX_B, LDX_W, LDX_DW, STX_DW = 0x71, 0x61, 0x79, 0x7b
+JEQ_K, JNE_K, JA, EXIT = 0x15, 0x55, 0x05, 0x95
+JEQ32_K = 0x16
+LD_IMM64 = 0x18
+MAP_IDX_VALUE = 6
+
+
+def rodata_ptr(dst, off):
+    """A pointer to .rodata + off (map 0 of the fd_array): two slots."""
+    return (insn(LD_IMM64, dst, MAP_IDX_VALUE, 0, 0) +
+            insn(0, 0, 0, 0, off))
+
+
+def branch_on_byte(byte):
+    """if (rodata[0]) return 2; return 1; under .rodata byte 0 = byte."""
+    rodata = bytes([byte]) + bytes(31)
+    prog = (rodata_ptr(1, 0) + insn(LDX_B, 1, 1) + insn(JNE_K, 1, 0, 2) +
+            insn(MOV_K, 0, imm=1) + insn(EXIT) + insn(MOV_K, 0, imm=2) +
+            insn(EXIT))
+    return rodata + prog
+
+
+def prune_seeds():
+    s = {}
+    s["branch_never_taken"] = branch_on_byte(0)
+    s["branch_always_taken"] = branch_on_byte(1)
+    # a 32-bit comparison of a 64-bit constant whose low half is 0
+    s["jmp32_low_half"] = (struct.pack("<Q", 1 << 32) + bytes(24) +
+                           rodata_ptr(1, 0) + insn(LDX_DW, 1, 1) +
+                           insn(JEQ32_K, 1, 0, 2) + insn(MOV_K, 0, imm=1) +
+                           insn(EXIT) + insn(MOV_K, 0, imm=2) + insn(EXIT))
+    # constants met at a join: r3 is 1 or 2 by a context word
+    s["join"] = (bytes(32) + insn(LDX_W, 2, 1) + insn(MOV_K, 3, imm=1) +
+                 insn(JEQ_K, 2, 0, 1) + insn(MOV_K, 3, imm=2) +
+                 insn(JEQ_K, 3, 0, 2, 1) + insn(MOV_K, 0, imm=1) + insn(EXIT) +
+                 insn(MOV_K, 0, imm=2) + insn(EXIT))
+    # arithmetic on a .rodata byte, a store to the context, a 64-bit load
+    s["alu_store"] = (bytes([0, 2]) + bytes(30) + rodata_ptr(3, 0) +
+                      insn(LDX_B, 2, 3, 1) + insn(ADD_K, 2, imm=3) +
+                      insn(LSH_K, 2, imm=4) + insn(JEQ_K, 2, 0, 3, 0x50) +
+                      insn(LD_IMM64, 0, 0, 0, 7) + insn(0) + insn(EXIT) +
+                      insn(STX_DW, 1, 2, 16) + insn(MOV_K, 0, imm=9) +
+                      insn(JA, 0, 0, 0) + insn(EXIT))
+    return s
+
+
 def write(directory, seeds):
     os.makedirs(directory, exist_ok=True)
     for old in os.listdir(directory):
@@ -263,3 +318,4 @@ if __name__ == "__main__":
     write(WIRE_DIR, wire_seeds())
     write(MSG_DIR, wire_seeds())
     write(FILTER_DIR, filter_seeds())
+    write(PRUNE_DIR, prune_seeds())

@@ -29,7 +29,7 @@ OUT=$BUILD/fuzz
 CC=${FUZZ_CC:-clang}
 # The harnesses, and the user/ sources each is built from, are the
 # Makefile's (FUZZ_NAMES, FUZZ_<name>).
-HARNESSES="dns_wire dns_msg dns_filter json_keys suggest policy_load"
+HARNESSES="dns_wire dns_msg dns_filter json_keys suggest policy_load prog_prune"
 
 mkdir -p "$OUT"
 # One run at a time in build/fuzz/: a second one waits for the first.

@@ -227,10 +227,11 @@ static void test_row(void **state)
 	struct prune_rodata ro = { .map_idx = 3,
 				   .value = &r->rodata,
 				   .size = sizeof(r->rodata) };
-	union bpf_attr attr = { 0 };
+	union bpf_attr attr;
 	uint32_t removed;
 
 	memcpy(insns, r->insns, sizeof(insns));
+	memset(&attr, 0, sizeof(attr)); /* {0} zeroes only its first member */
 	for (uint32_t i = 0; i < n_recs(r->funcs); i++) {
 		funcs[i].insn_off = r->funcs[i];
 		funcs[i].type_id = 100 + i;
@@ -272,10 +273,11 @@ static void test_line_info_left_alone(void **state)
 	struct prune_rodata ro = { .map_idx = 3,
 				   .value = &r->rodata,
 				   .size = sizeof(r->rodata) };
-	union bpf_attr attr = { 0 };
+	union bpf_attr attr;
 
 	(void)state;
 	memcpy(insns, r->insns, sizeof(insns));
+	memset(&attr, 0, sizeof(attr));
 	attr.insns = (uintptr_t)insns;
 	attr.insn_cnt = n_insns(r->insns);
 	attr.line_info_cnt = 1;

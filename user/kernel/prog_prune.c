@@ -108,8 +108,8 @@ static void mark_core_relos(struct pass *p, const void *recs, uint32_t rec_size,
 
 /*
  * Basic blocks, and whether the pass can follow every jump: false for a
- * jump it does not know (may_goto) or a target outside the program or
- * inside a 64-bit load.
+ * jump it does not know (may_goto), a target outside the program or
+ * inside a 64-bit load, or a register that does not exist.
  */
 static bool find_blocks(struct pass *p)
 {
@@ -118,6 +118,10 @@ static bool find_blocks(struct pass *p)
 
 	memset(s->flags, 0, p->n);
 	for (uint32_t i = 0; i < p->n; i++) {
+		/* the kernel's to refuse; not to be read here */
+		if (p->insns[i].dst_reg >= MAX_BPF_REG ||
+		    p->insns[i].src_reg >= MAX_BPF_REG)
+			return false;
 		if (!is_ld_imm64(&p->insns[i]))
 			continue;
 		if (i + 1 >= p->n)
