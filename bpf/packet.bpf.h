@@ -127,6 +127,23 @@ own_tcp_source(struct bpf_sock *sk, const struct awf_dst *d, const __u32 *src)
 }
 
 /*
+ * source_ok() for the packet layers, a global function: inline, its
+ * look-ups were walked once for each of the ~16 states the parse and
+ * the socket's tests leave. The socket hooks keep it inline (each call
+ * there costs a datagram 10-20 ns, see source_ok()); here it is one
+ * call per packet that is not its socket's own TCP.
+ */
+AWF_SUBPROG int packet_source_ok(__u32 slot, const struct awf_dst *d,
+				 const struct awf_src *src)
+{
+	struct awf_scope sc = { .slot = slot };
+
+	if (!d || !src)
+		return 0;
+	return source_ok(&sc, d, d->family, src->addr);
+}
+
+/*
  * Whether a packet of the sandbox sc may leave: AWF_R_NONE, or the
  * reason it may not (dropped): a source not of this host
  * (AWF_R_SPOOFED_SOURCE), then the destination. l3 is where its IP
@@ -163,7 +180,7 @@ static __always_inline __u8 packet_verdict(struct __sk_buff *skb, __u32 l3,
 	st = may_tag(sc) ? sk_state_of(sk, false) : NULL;
 	/* Whatever its destination: no source that is not this host's. */
 	if (!(hooks_ran && own_tcp_source(sk, d, src->addr)) &&
-	    !source_ok(sc, d, d->family, src->addr))
+	    !packet_source_ok(sc->slot, d, src))
 		return AWF_R_SPOOFED_SOURCE;
 	/*
 	 * LEARNS here, not in unchecked_payload(): first, it spares the

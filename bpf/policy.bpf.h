@@ -356,11 +356,11 @@ static __always_inline bool is_local(const struct awf_scope *sc,
  * host, or loopback for traffic that stays on it. Anything else is a
  * spoofed source (IPV6_FREEBIND, IP_TRANSPARENT, a PKTINFO source): the
  * peer's answers, ICMP errors quoting the packet among them, would go to
- * a host the policy never named. Inline, not a global function: as one
- * it saves the backstop's verification about 500 instructions but costs
- * about 10-20 ns per UDP datagram (measured with is_host_addr()'s
- * look-ups kept apart, AWF_KEEP_LOOKUP(); the 100 ns it once cost were
- * their merge).
+ * a host the policy never named. Inline in the socket hooks: a global
+ * function costs each UDP datagram there about 10-20 ns (measured with
+ * is_host_addr()'s look-ups kept apart, AWF_KEEP_LOOKUP(); the 100 ns it
+ * once cost were their merge). The packet layers call it through one,
+ * packet_source_ok(), for what is not their socket's own TCP.
  */
 static __always_inline bool source_ok(const struct awf_scope *sc,
 				      const struct awf_dst *d, __u8 family,
