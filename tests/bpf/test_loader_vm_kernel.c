@@ -4,9 +4,11 @@
  * machine of user/kernel/loader_vm.h and by the kernel (libbpf's
  * bpf_load_and_run(), the light skeleton's own way): the maps they make
  * and the programs they load must be the same. A program's tag is the
- * hash of its instructions as the kernel verified and rewrote them (map
- * fds left out), so equal tags mean the same CO-RE relocations, the same
- * .rodata known to the verifier, the same code. Needs root.
+ * hash of its instructions as they went in (map fds left out): equal tags
+ * and lengths of the code the kernel kept mean the same program loaded.
+ * A pruned load (prog_prune.h) differs in what went in, so its programs
+ * are compared by the code the kernel kept, instruction for instruction.
+ * Needs root.
  */
 #include <errno.h>
 #include <arpa/inet.h>

@@ -134,11 +134,6 @@ int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
 	return ret > 0 ? -EINVAL : ret;
 }
 
-/*
- * The generated loader program reads map i's fd from the fd table where
- * a light skeleton's would create the map. Dups: a loader program that
- * fails closes the fds it holds itself, and the core's stay the core's.
- */
 /* The VM's pruning of g's programs under prune's .rodata; false: none. */
 static bool vm_prune_of(const struct group_load *g,
 			const struct group_prune *prune,
@@ -159,6 +154,11 @@ static bool vm_prune_of(const struct group_load *g,
 	return false;
 }
 
+/*
+ * The generated loader program reads map i's fd from the fd table where
+ * a light skeleton's would create the map. Dups: a loader program that
+ * fails closes the fds it holds itself, and the core's stay the core's.
+ */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
 		   const void *arg, struct group_prune *prune)

@@ -59,7 +59,9 @@ struct group_prune {
 /*
  * map_fd(name, arg) gives the core's fd of each map the group names
  * ("rodata" for .rodata); the loader program gets a dup() of each
- * (group_loader_run()). System calls only: it may run on a thread of its
+ * (group_loader_run()). prune: each program pruned under .rodata before
+ * it loads (prog_prune.h), its count of instructions taken out added to;
+ * NULL: loaded as built. System calls only: it may run on a thread of its
  * own. 0 or -errno.
  */
 int group_load_run(struct group_load *g,
@@ -69,7 +71,8 @@ int group_load_run(struct group_load *g,
  * gl's loader program run in this process (loader_vm.h), not in the
  * kernel, on blob (gl->data_sz bytes), where it gets a fresh copy of its
  * data to write as it goes; ctx: its struct bpf_loader_ctx and what
- * follows (ctx->sz bytes). 0 or -errno. System calls only.
+ * follows (ctx->sz bytes); prune: the VM's pruning, or NULL. 0 or
+ * -errno. System calls only.
  */
 int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
 		     struct loader_vm_prune *prune);
