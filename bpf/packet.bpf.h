@@ -136,6 +136,10 @@ own_tcp_source(struct bpf_sock *sk, const struct awf_dst *d, const __u32 *src)
 AWF_SUBPROG int packet_source_ok(__u32 slot, const struct awf_dst *d,
 				 const struct awf_src *src)
 {
+	/*
+	 * source_ok() reads the slot of a scope, nothing else (no cfg: a
+	 * read of it here would fail the load, not pass).
+	 */
 	struct awf_scope sc = { .slot = slot };
 
 	if (!d || !src)

@@ -21,18 +21,6 @@ struct {
 } sk_state SEC(".maps");
 
 /*
- * The kernel's address of a socket, as a number: *addr. The verifier
- * admits no arithmetic on a socket pointer, so the pointer is copied out
- * of the stack slot it was spilled to (a helper's argument of any type
- * may be a pointer for a program loaded with CAP_PERFMON, which awf-bpf
- * needs). Not the kfunc bpf_rdonly_cast(): the light skeleton's loader
- * resolves a kfunc by a linear search of vmlinux BTF in every program
- * that calls it (~0.25 ms each, four programs). Nor the helpers
- * bpf_skc_to_*(): none casts an IPv4 UDP socket, and the verifier
- * searches vmlinux BTF by name for every pointer field loaded through
- * the trusted pointer they give.
- */
-/*
  * The fields of the kernel's struct sock read here, as CO-RE finds them
  * by name (the ___awf flavour is dropped): the programs' BTF carries these
  * two types, not vmlinux.h's struct sock and the ~140 types it reaches,
@@ -47,6 +35,18 @@ struct sock___awf {
 	void *sk_reuseport_cb;
 } __attribute__((preserve_access_index));
 
+/*
+ * The kernel's address of a socket, as a number: *addr. The verifier
+ * admits no arithmetic on a socket pointer, so the pointer is copied out
+ * of the stack slot it was spilled to (a helper's argument of any type
+ * may be a pointer for a program loaded with CAP_PERFMON, which awf-bpf
+ * needs). Not the kfunc bpf_rdonly_cast(): the light skeleton's loader
+ * resolves a kfunc by a linear search of vmlinux BTF in every program
+ * that calls it (~0.25 ms each, four programs). Nor the helpers
+ * bpf_skc_to_*(): none casts an IPv4 UDP socket, and the verifier
+ * searches vmlinux BTF by name for every pointer field loaded through
+ * the trusted pointer they give.
+ */
 static __always_inline long sock_addr_of(struct bpf_sock *sk, __u64 *addr)
 {
 	struct bpf_sock *spilled = sk;

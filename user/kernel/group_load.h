@@ -79,8 +79,9 @@ int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
 /*
  * Memory for a loader program's data copy, size bytes, out of any fork's
  * copy-on-write (the sandbox is cloned while the lanes write theirs);
- * NULL if none. group_loader_run() faults it in at once. Freed by
- * group_blob_free().
+ * NULL if none. group_loader_run() faults a data copy in at once. The
+ * loader takes the lanes' other memory from it too (their stacks, the
+ * pruning's scratch). Freed by group_blob_free().
  */
 void *group_blob_alloc(size_t size);
 void group_blob_free(void *blob, size_t size);

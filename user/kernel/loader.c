@@ -653,12 +653,6 @@ static void *lane_thread(void *arg)
 }
 
 /*
- * No signal for these threads: a stop signal is the main thread's to
- * take (signalfd), and one the main thread has not yet blocked must kill
- * the whole process, as it would without them. A lane that gets no
- * thread runs in loader_wait().
- */
-/*
  * A lane thread's stack, and with it the thread's TLS (glibc puts it at
  * the stack's top): a mapping of its own, out of the sandbox's clone like
  * the loaders' data (group_blob_alloc()). On glibc's, every page the lane
@@ -679,6 +673,12 @@ static void *lane_stack_alloc(void)
 	return stack;
 }
 
+/*
+ * No signal for these threads: a stop signal is the main thread's to
+ * take (signalfd), and one the main thread has not yet blocked must kill
+ * the whole process, as it would without them. A lane that gets no
+ * thread runs in loader_wait().
+ */
 static void start_lane(struct loader *l, size_t i)
 {
 	struct loader_lane *lane = &l->lanes[i];
