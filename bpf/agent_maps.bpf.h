@@ -25,6 +25,8 @@
 #define POLICY_RELOADS true
 /* Every sandbox may learn: its policy is not known at load. */
 #define LEARNS true
+/* Any sandbox's policy may list CIDRs. */
+#define ALLOWS_CIDRS true
 /* The configurations are map values, unknown to the verifier. */
 #define AWF_CONFIG_AT_LOAD false
 /* connect4 calls decide_dst() (decide()): the configuration is no constant. */

@@ -276,11 +276,13 @@ decide_dst_inline(__u32 slot, const struct awf_dst *d, struct awf_decision *dec)
 			dec->rule_id = rule->id;
 			return 0;
 		}
-		if (port_in_map(ports, d->port)) {
-			allow(dec, AWF_R_CIDR, rule->id);
-			return 0;
+		if (ALLOWS_CIDRS) { /* else no rule allows: known at load */
+			if (port_in_map(ports, d->port)) {
+				allow(dec, AWF_R_CIDR, rule->id);
+				return 0;
+			}
+			miss = AWF_R_PORT_NOT_ALLOWED;
 		}
-		miss = AWF_R_PORT_NOT_ALLOWED;
 	}
 	learned = lookup_learned(sc, d);
 	if (learned && learned->expires_ns > bpf_ktime_get_ns()) {

@@ -6,7 +6,7 @@
  *
  * Every variant header (this one, agent_maps.bpf.h) provides the same
  * things to the shared headers: AWF_PIN, NAME_RULES_MAX, EXACT_NAMES_MAX,
- * POLICY_RELOADS, LEARNS, AWF_CONFIG_AT_LOAD;
+ * POLICY_RELOADS, LEARNS, ALLOWS_CIDRS, AWF_CONFIG_AT_LOAD;
  * the maps cidr4, cidr6, learned4, learned6, host_addrs4, host_addrs6,
  * names and counters; scope_current(), scope_of_slot(), scope_of_skb(),
  * counter_add(), lookup_cidr(), lookup_learned(), is_host_addr(),
@@ -76,6 +76,16 @@ const volatile __u32 exact6_mask = 0;
 const volatile __u32 learns = 0;
 /* A socket waits for its name check only after a learned verdict. */
 #define LEARNS learns
+
+/*
+ * Whether a rule may allow: the policy lists allow_cidrs. Without, the
+ * tries hold this host's addresses and the reserved ranges only, and the
+ * verifier drops the allow path and its port check (DNS-only policy:
+ * 6,685 -> 6,221 instructions). 0, a loader that never says, only ever
+ * denies what an allow rule would have allowed.
+ */
+const volatile __u32 allows_cidrs = 0;
+#define ALLOWS_CIDRS allows_cidrs
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -295,8 +295,9 @@ static void rodata_shape(core_rodata *r, unsigned int shape)
 	case 1: /* a domain: addresses are learned, names checked */
 		r->learns = 1;
 		break;
-	case 2: /* a proxy, allowed connections audited, exact tables */
+	case 2: /* CIDRs and a proxy, connections audited, exact tables */
 		r->learns = 1;
+		r->allows_cidrs = 1;
 		r->awf_cfg.proxy_enabled = 1;
 		r->awf_cfg.proxy_family = AF_INET;
 		r->awf_cfg.proxy_port = 3128;

@@ -1120,7 +1120,8 @@ static struct awf_bpf *load_run(bool ipv6)
 	}
 	cfg.ipv6_enabled = ipv6;
 	memcpy((void *)&skel->rodata->awf_cfg, &cfg, sizeof(cfg));
-	skel->rodata->learns = 1; /* its policy names domains */
+	skel->rodata->learns = 1;	/* its policy names domains */
+	skel->rodata->allows_cidrs = 1; /* and lists CIDRs */
 	err = awf_bpf__load(skel);
 	if (err || fill_run(skel)) {
 		if (err)

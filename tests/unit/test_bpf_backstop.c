@@ -93,12 +93,22 @@ static int add_bulk_hosts(struct policy *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* What a group's policy has besides this host's addresses. */
+enum policy_shape {
+	WITH_BULK = 1,	   /* BULK_HOSTS more /32s and /128s: exact tables */
+	WITHOUT_NAMES = 2, /* no domains */
+	WITHOUT_CIDRS = 4, /* no allow_cidrs */
+};
+
 /*
  * The rules as `run` builds them: this host's addresses are LOCAL rules.
- * names: the policy names domains, as every group's but one does.
+ * The policy names domains and lists ALLOWED4 and ALLOWED6, as every
+ * group's but two does.
  */
-static int load(int proxy_family, bool bulk, bool names)
+static int load(int proxy_family, unsigned int shape)
 {
+	bool bulk = shape & WITH_BULK, names = !(shape & WITHOUT_NAMES);
+	bool cidrs = !(shape & WITHOUT_CIDRS);
 	struct awf_config cfg = { .ipv6_enabled = 1, .dns_port = 5353 };
 	struct policy p;
 	struct rule_table rules;
@@ -114,9 +124,10 @@ static int load(int proxy_family, bool bulk, bool names)
 			  cfg.proxy_addr);
 	}
 	policy_init(&p);
-	if (policy_add_cidr_arg(&p, ALLOWED4 "/32:80", "t", err, sizeof(err)) ||
-	    policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t", err,
-				sizeof(err)) ||
+	if ((cidrs && (policy_add_cidr_arg(&p, ALLOWED4 "/32:80", "t", err,
+					   sizeof(err)) ||
+		       policy_add_cidr_arg(&p, "[" ALLOWED6 "/128]:443", "t",
+					   err, sizeof(err)))) ||
 	    (bulk && add_bulk_hosts(&p, err, sizeof(err))) ||
 	    parse_host_addrs(err, sizeof(err)) ||
 	    rules_build(&rules, &p, host, 2, err, sizeof(err)) ||
@@ -141,31 +152,37 @@ static int load(int proxy_family, bool bulk, bool names)
 static int setup_group(void **state)
 {
 	(void)state;
-	return load(0, false, true);
+	return load(0, 0);
 }
 
 static int setup_proxy_group(void **state)
 {
 	(void)state;
-	return load(AF_INET, false, true);
+	return load(AF_INET, 0);
 }
 
 static int setup_proxy6_group(void **state)
 {
 	(void)state;
-	return load(AF_INET6, false, true);
+	return load(AF_INET6, 0);
 }
 
 static int setup_exact_group(void **state)
 {
 	(void)state;
-	return load(0, true, true);
+	return load(0, WITH_BULK);
 }
 
 static int setup_no_domains_group(void **state)
 {
 	(void)state;
-	return load(0, false, false);
+	return load(0, WITHOUT_NAMES);
+}
+
+static int setup_no_cidrs_group(void **state)
+{
+	(void)state;
+	return load(0, WITHOUT_CIDRS);
 }
 
 static int teardown_group(void **state)
@@ -415,6 +432,41 @@ static void test_learned_address_ignored_without_domains(void **state)
 }
 
 /*
+ * A policy without allow_cidrs has no rule that allows, and its programs
+ * were loaded knowing it (.rodata allows_cidrs): the reserved range
+ * rewritten into an allow rule all the same allows nothing (the trie is
+ * sized to the policy: no room for another), and the loader refuses to
+ * write a table that has one.
+ */
+static void test_allow_rule_ignored_without_cidrs(void **state)
+{
+	struct awf_cidr4_key key = { .prefixlen = 16 };
+	struct awf_rule rule = { .id = 1, .kind = AWF_RULE_ALLOW };
+	struct rule_table rules;
+	struct policy p;
+	char err[AWF_ERR_LEN];
+
+	(void)state;
+	inet_pton(AF_INET, "169.254.0.0", key.addr);
+	port_set_add(&rule.ports, 80, 80);
+	assert_int_equal(bpf_map_update_elem(loader_map_fd(&loader, "cidr4"),
+					     &key, &rule, BPF_EXIST),
+			 0);
+	assert_int_equal(tcp4_to("169.254.0.80", 80), 0);
+
+	policy_init(&p);
+	assert_int_equal(policy_add_cidr_arg(&p, ALLOWED4 "/32:80", "t", err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(rules_build(&rules, &p, host, 2, err, sizeof(err)), 0);
+	assert_int_not_equal(
+		loader_fill_rules(&loader, &rules, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "loaded for another table"));
+	rules_free(&rules);
+	policy_free(&p);
+}
+
+/*
  * The backstop's memo (dst_memo, a slot per CPU) stands for the one destination
  * it last allowed by CIDR: never for another port or host, never for a
  * learned address, whose expiry the next packet must see. Pinned to one
@@ -659,6 +711,13 @@ int main(void)
 		cmocka_unit_test(test_learned_address_ignored_without_domains),
 	};
 
+	/* A policy without allow_cidrs (.rodata allows_cidrs 0). */
+	struct CMUnitTest no_cidrs_tests[] = {
+		cmocka_unit_test(test_other_host_is_dropped),
+		cmocka_unit_test(test_learned_address_until_expiry),
+		cmocka_unit_test(test_allow_rule_ignored_without_cidrs),
+	};
+
 	struct CMUnitTest proxy_tests[] = {
 		cmocka_unit_test(test_proxy_from_config),
 		cmocka_unit_test(test_learned_denied_in_proxy_mode),
@@ -680,6 +739,9 @@ int main(void)
 		skip_all(no_domains_tests,
 			 sizeof(no_domains_tests) / sizeof(no_domains_tests[0]),
 			 why);
+		skip_all(no_cidrs_tests,
+			 sizeof(no_cidrs_tests) / sizeof(no_cidrs_tests[0]),
+			 why);
 	}
 	return cmocka_run_group_tests_name("bpf_backstop", tests,
 					   privileged ? setup_group : NULL,
@@ -699,5 +761,9 @@ int main(void)
 	       cmocka_run_group_tests_name(
 		       "bpf_backstop_no_domains", no_domains_tests,
 		       privileged ? setup_no_domains_group : NULL,
+		       privileged ? teardown_group : NULL) |
+	       cmocka_run_group_tests_name(
+		       "bpf_backstop_no_cidrs", no_cidrs_tests,
+		       privileged ? setup_no_cidrs_group : NULL,
 		       privileged ? teardown_group : NULL);
 }

@@ -372,6 +372,7 @@ static int open_core(struct loader *l, const struct awf_config *cfg,
 		host_addrs_size(host, n_host, AF_INET6);
 	skel->maps.dst_memo.max_entries = memo_slots();
 	skel->rodata->learns = names || check_names;
+	skel->rodata->allows_cidrs = t->allows;
 	if (!skel->rodata->learns) {
 		AWF_NAME_MAPS(SHRINK_MAP)
 	}
@@ -471,6 +472,7 @@ int loader_open_core(struct loader *l, const struct awf_config *cfg,
 {
 	l->exact4_mask = rules->exact4.mask;
 	l->exact6_mask = rules->exact6.mask;
+	l->allows_cidrs = rules->allows;
 	note_hooks(l, cfg, check_names);
 	if (!open_lanes(l, check_names) &&
 	    !open_core(l, cfg, rules, host, n_host, check_names, names))
@@ -811,7 +813,7 @@ int loader_fill_rules(struct loader *l, const struct rule_table *t, char *err,
 
 	/* the programs probe the tables the masks they were loaded with make */
 	if (t->exact4.mask != l->exact4_mask ||
-	    t->exact6.mask != l->exact6_mask)
+	    t->exact6.mask != l->exact6_mask || (t->allows && !l->allows_cidrs))
 		return set_err(
 			err, errlen,
 			"CIDR rules: the programs were loaded for another table");

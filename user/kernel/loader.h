@@ -86,6 +86,7 @@ struct loader {
 	size_t n_hooks;
 	int cgroup_fd;
 	uint32_t exact4_mask, exact6_mask; /* of the table it was loaded for */
+	bool allows_cidrs;		   /* and whether it allows */
 	size_t n_attached;
 	struct {
 		int prog_fd;

@@ -591,6 +591,7 @@ int rules_build(struct rule_table *t, const struct policy *p,
 	if (!b.failed && (build_exact(t, AF_INET, &t->exact4) ||
 			  build_exact(t, AF_INET6, &t->exact6)))
 		goto fail;
+	t->allows = p->n_cidrs > 0;
 	if (!b.failed)
 		return 0;
 fail:

@@ -54,6 +54,7 @@ struct rule_table {
 	size_t cap;
 	struct port_table ports;
 	struct rules_exact exact4, exact6;
+	bool allows; /* some entry is AWF_RULE_ALLOW: the policy's allow_cidrs */
 };
 
 /* The elements of each map: the loader creates the maps at these sizes. */
