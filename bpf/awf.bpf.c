@@ -169,6 +169,7 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 {
 	struct awf_scope sc = {};
 	struct awf_dst d = {};
+	__u8 reason = AWF_R_BIND_NOT_LOOPBACK;
 
 	if (bind_unconfined(&sc))
 		return VERDICT_PROCEED;
@@ -180,11 +181,13 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 			CTX_STORE(ctx->user_ip4, bpf_htonl(0x7f000001));
 		return VERDICT_PROCEED;
 	}
-	if (d.port)
-		return refuse_bind(&sc, ctx, &d, AWF_R_BIND_NOT_LOOPBACK);
-	if (is_host_addr(&sc, AF_INET, d.addr))
-		return VERDICT_PROCEED;
-	return refuse_bind(&sc, ctx, &d, AWF_R_SPOOFED_SOURCE);
+	if (!d.port) {
+		if (is_host_addr(&sc, AF_INET, d.addr))
+			return VERDICT_PROCEED;
+		reason = AWF_R_SPOOFED_SOURCE;
+	}
+	/* one refusal: each would have the event filled inline */
+	return refuse_bind(&sc, ctx, &d, reason);
 }
 #endif
 
@@ -199,6 +202,7 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 {
 	struct awf_scope sc = {};
 	struct awf_dst d = {};
+	__u8 reason = AWF_R_BIND_NOT_LOOPBACK;
 	bool any;
 
 	if (bind_unconfined(&sc))
@@ -214,25 +218,27 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 			return VERDICT_PROCEED;
 		any = any && d.addr[3] == 0;
 	}
-	if (!any && d.port)
-		return refuse_bind(&sc, ctx, &d, AWF_R_BIND_NOT_LOOPBACK);
-	if (!any) {
+	if (!any && !d.port) {
 		if (is_host_addr(&sc, d.family, d.addr))
 			return VERDICT_PROCEED;
-		return refuse_bind(&sc, ctx, &d, AWF_R_SPOOFED_SOURCE);
-	}
-	if (!d.port)
+		reason = AWF_R_SPOOFED_SOURCE;
+	} else if (any && !d.port) {
 		return VERDICT_PROCEED;
-	/* ::ffff:0.0.0.0 with a port: refused, as it was */
-	if (d.family == AF_INET)
-		return refuse_bind(&sc, ctx, &d, AWF_R_BIND_NOT_LOOPBACK);
-	if (v6only(ctx->sk)) {
-		CTX_STORE(ctx->user_ip6[3], bpf_htonl(1));
+	} else if (any && d.family == AF_INET6) {
+		if (v6only(ctx->sk)) {
+			CTX_STORE(ctx->user_ip6[3], bpf_htonl(1));
+			return VERDICT_PROCEED;
+		}
+		CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
+		CTX_STORE(ctx->user_ip6[3], bpf_htonl(0x7f000001));
 		return VERDICT_PROCEED;
 	}
-	CTX_STORE(ctx->user_ip6[2], bpf_htonl(0xffff));
-	CTX_STORE(ctx->user_ip6[3], bpf_htonl(0x7f000001));
-	return VERDICT_PROCEED;
+	/*
+	 * Off loopback with a port, ::ffff:0.0.0.0 with a port among them, or
+	 * a source not of this host. One refusal: each would have the event
+	 * filled inline.
+	 */
+	return refuse_bind(&sc, ctx, &d, reason);
 }
 #endif
 
