@@ -149,7 +149,8 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	$(LLVM_STRIP) -g $@
 
 # `run`'s programs in groups (bpf/awf.bpf.c, AWF_GROUP): the core, and
-# A, B and NAMES, which load beside each other into the core's maps.
+# A to G and NAMES, which load beside each other into the core's maps.
+BPF_GROUPS = core a b c d e f g names
 $(BUILD)/awf_group_%.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) \
@@ -186,7 +187,7 @@ $(BUILD)/user/%.o: user/%.c
 
 # Generated headers: needed before the first build wrote the .d files.
 $(BUILD)/user/kernel/loader.o: $(BUILD)/awf_core.lskel.h \
-	$(patsubst %,$(BUILD)/awf_group_%.h,core a b c d names)
+	$(patsubst %,$(BUILD)/awf_group_%.h,$(BPF_GROUPS))
 $(BUILD)/user/run/seccomp.o: $(BUILD)/seccomp_filter.h
 
 # The workload's seccomp filter, built with libseccomp here rather than in
@@ -243,7 +244,7 @@ $(BUILD)/%.skel.h: $(BUILD)/obj/tests/bpf/%.bpf.o
 
 $(patsubst %.c,$(BUILD)/obj/%.o,$(BPFT_SRCS)): $(BUILD)/awf.skel.h \
 	$(BUILD)/awf_agent.skel.h $(BPFT_PROBES) $(BUILD)/awf_core.lskel.h \
-	$(patsubst %,$(BUILD)/awf_group_%.h,core a b c d names)
+	$(patsubst %,$(BUILD)/awf_group_%.h,$(BPF_GROUPS))
 
 # Benchmark tools (bench/run.sh; domain_match_bench by hand).
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_AR)
@@ -277,11 +278,11 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 
 # Built through pattern rules only, yet worth keeping between builds.
 .SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS) \
-	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b c d names)
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,$(BPF_GROUPS))
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
 	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o \
-	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,core a b c d names) \
+	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,$(BPF_GROUPS)) \
 	$(BPFT_PROBE_OBJS))
 
 vmlinux:

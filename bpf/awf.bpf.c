@@ -35,24 +35,27 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * (user/kernel/group_load.h): -DAWF_GROUP=AWF_GROUP_X builds group X's
  * programs alone, with every map; the default, all of them. The core,
  * loaded first, creates the maps and has one small program (a light
- * skeleton needs one); A to D share the programs every policy needs in
- * four parts of 1-2 ms of the verifier's time each here, which the two
- * lanes take as they are done, one the largest left, the other the
- * smallest left (user/kernel/loader.c); the name check's are a group of
- * their own.
+ * skeleton needs one); A to G share the programs every policy needs,
+ * largest first, which the two lanes take as they are done
+ * (user/kernel/loader.c): as many as that, so that the last ones are
+ * small and the lanes end close together. The name check's are a group
+ * of their own.
  */
 #define AWF_GROUP_CORE 1
-#define AWF_GROUP_A 2 /* connect4, connect6 */
-#define AWF_GROUP_B 3 /* egress, recvmsg6, getpeername6 */
-#define AWF_GROUP_C 4 /* sendmsg6, bind6, sock_create, post_bind6 */
-#define AWF_GROUP_D 5 /* sendmsg4, bind4, getpeername4, post_bind4 */
-#define AWF_GROUP_NAMES 6
+#define AWF_GROUP_A 2 /* egress, recvmsg6, getpeername6 */
+#define AWF_GROUP_B 3 /* sendmsg6 */
+#define AWF_GROUP_C 4 /* sendmsg4 */
+#define AWF_GROUP_D 5 /* connect6 */
+#define AWF_GROUP_E 6 /* connect4 */
+#define AWF_GROUP_F 7 /* bind6, sock_create, post_bind6 */
+#define AWF_GROUP_G 8 /* bind4, getpeername4, post_bind4 */
+#define AWF_GROUP_NAMES 9
 #ifndef AWF_GROUP
 #define AWF_GROUP 0
 #endif
 #define AWF_IN_GROUP(g) (AWF_GROUP == 0 || AWF_GROUP == (g))
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if AWF_IN_GROUP(AWF_GROUP_E)
 SEC("cgroup/connect4")
 int awf_connect4(struct bpf_sock_addr *ctx)
 {
@@ -60,7 +63,7 @@ int awf_connect4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if AWF_IN_GROUP(AWF_GROUP_D)
 SEC("cgroup/connect6")
 int awf_connect6(struct bpf_sock_addr *ctx)
 {
@@ -68,7 +71,7 @@ int awf_connect6(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_D)
+#if AWF_IN_GROUP(AWF_GROUP_C)
 SEC("cgroup/sendmsg4")
 int awf_sendmsg4(struct bpf_sock_addr *ctx)
 {
@@ -76,7 +79,7 @@ int awf_sendmsg4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_C)
+#if AWF_IN_GROUP(AWF_GROUP_B)
 SEC("cgroup/sendmsg6")
 int awf_sendmsg6(struct bpf_sock_addr *ctx)
 {
@@ -92,7 +95,7 @@ int awf_recvmsg4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/recvmsg6")
 int awf_recvmsg6(struct bpf_sock_addr *ctx)
 {
@@ -100,7 +103,7 @@ int awf_recvmsg6(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_D)
+#if AWF_IN_GROUP(AWF_GROUP_G)
 SEC("cgroup/getpeername4")
 int awf_getpeername4(struct bpf_sock_addr *ctx)
 {
@@ -108,7 +111,7 @@ int awf_getpeername4(struct bpf_sock_addr *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/getpeername6")
 int awf_getpeername6(struct bpf_sock_addr *ctx)
 {
@@ -120,7 +123,7 @@ int awf_getpeername6(struct bpf_sock_addr *ctx)
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
  */
-#if AWF_IN_GROUP(AWF_GROUP_C)
+#if AWF_IN_GROUP(AWF_GROUP_F)
 SEC("cgroup/sock_create")
 int awf_sock_create(struct bpf_sock *ctx)
 {
@@ -163,7 +166,7 @@ int awf_sock_create(struct bpf_sock *ctx)
  * address of this host: IP_FREEBIND, IP_TRANSPARENT or ip_nonlocal_bind
  * would let a socket bind (and, for IPv6, send from) any address.
  */
-#if AWF_IN_GROUP(AWF_GROUP_D)
+#if AWF_IN_GROUP(AWF_GROUP_G)
 SEC("cgroup/bind4")
 int awf_bind4(struct bpf_sock_addr *ctx)
 {
@@ -196,7 +199,7 @@ int awf_bind4(struct bpf_sock_addr *ctx)
  * 127.0.0.1 far more often than [::1], and clients of "localhost" try
  * both. An IPV6_V6ONLY socket gets ::1.
  */
-#if AWF_IN_GROUP(AWF_GROUP_C)
+#if AWF_IN_GROUP(AWF_GROUP_F)
 SEC("cgroup/bind6")
 int awf_bind6(struct bpf_sock_addr *ctx)
 {
@@ -243,7 +246,7 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 #endif
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
-#if AWF_IN_GROUP(AWF_GROUP_D)
+#if AWF_IN_GROUP(AWF_GROUP_G)
 SEC("cgroup/post_bind4")
 int awf_post_bind4(struct bpf_sock *ctx)
 {
@@ -252,7 +255,7 @@ int awf_post_bind4(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_C)
+#if AWF_IN_GROUP(AWF_GROUP_F)
 SEC("cgroup/post_bind6")
 int awf_post_bind6(struct bpf_sock *ctx)
 {
@@ -274,7 +277,7 @@ int awf_sock_release(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_B)
+#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup_skb/egress")
 int awf_egress(struct __sk_buff *skb)
 {

@@ -25,6 +25,9 @@
 #include "awf_group_b.h"
 #include "awf_group_c.h"
 #include "awf_group_d.h"
+#include "awf_group_e.h"
+#include "awf_group_f.h"
+#include "awf_group_g.h"
 #include "awf_group_names.h"
 
 static struct bpf_map_desc *core_maps(struct awf_core_lskel *skel)
@@ -393,6 +396,9 @@ int main(void)
 	tl_add(&l, "group b", test_group, &awf_group_b);
 	tl_add(&l, "group c", test_group, &awf_group_c);
 	tl_add(&l, "group d", test_group, &awf_group_d);
+	tl_add(&l, "group e", test_group, &awf_group_e);
+	tl_add(&l, "group f", test_group, &awf_group_f);
+	tl_add(&l, "group g", test_group, &awf_group_g);
 	tl_add(&l, "group names", test_group, &awf_group_names);
 	tl_add(&l, "line info only with a log", test_line_info_only_with_log,
 	       NULL);
@@ -404,6 +410,12 @@ int main(void)
 	       &awf_group_c);
 	tl_add(&l, "group d pruned as the kernel prunes", test_group_pruned,
 	       &awf_group_d);
+	tl_add(&l, "group e pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_e);
+	tl_add(&l, "group f pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_f);
+	tl_add(&l, "group g pruned as the kernel prunes", test_group_pruned,
+	       &awf_group_g);
 	tl_add(&l, "group names pruned as the kernel prunes", test_group_pruned,
 	       &awf_group_names);
 	return tl_run("loader_vm_kernel", &l);

@@ -289,11 +289,12 @@ test_failclosed_group_load_fails() {
 	pol=$(policy p '')
 	group_load_fails_case "$pol" AWF_TEST_FAIL_MAP=learned4 "the core's map learned4"
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_recvmsg4 "the core's program"
-	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_connect4 "group A's first program" a
-	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_connect6 "group A's last program" a
-	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_egress "group B's program" b
-	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_bind6 "group C's program" c
-	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_post_bind4 "group D's last program" d
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_egress "group A's first program" a
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_getpeername6 "group A's last program" a
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_sendmsg6 "group B's program" b
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_connect4 "group E's program" e
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_bind6 "group F's first program" f
+	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_post_bind4 "group G's last program" g
 	# A policy whose names are checked has one group more, NAMES.
 	pol=$(policy names '"allow_domains": ["example.test"]')
 	group_load_fails_case "$pol" AWF_TEST_FAIL_PROG=awf_first_bytes "group NAMES's program" names

@@ -50,7 +50,7 @@ test_kernel_group_loader_refuses_other_maps() {
 	[ -x "$gen" ] || fail "$gen not built (make)"
 	"$gen" "$b/awf_group_core.bpf.o" "$b/awf_group_a.bpf.o" a >"$TEST_TMP/a.h" 2>"$TEST_TMP/err" ||
 		fail "the build's own group A: $(cat "$TEST_TMP/err")"
-	assert_contains "$(cat "$TEST_TMP/a.h")" '"awf_connect4",' "group A's programs"
+	assert_contains "$(cat "$TEST_TMP/a.h")" '"awf_egress",' "group A's programs"
 	"$gen" "$b/awf_group_core.bpf.o" "$b/awf_agent.bpf.o" x >"$TEST_TMP/x.h" 2>"$TEST_TMP/err"
 	assert_eq 1 "$?" "exit status for the agent's object"
 	assert_contains "$(cat "$TEST_TMP/err")" "gen_group_loader: " "the error"

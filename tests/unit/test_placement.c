@@ -150,31 +150,28 @@ static void test_caller_works_on_two_or_fewer(void **state)
 	assert_int_equal(placement_caller_works(), CPU_COUNT(&allowed) <= 2);
 }
 
-/* Largest left from the front, smallest left from the back, each once. */
-static void test_jobs_from_both_ends(void **state)
+/* The largest left first, each once; none after the last. */
+static void test_jobs_in_order(void **state)
 {
 	struct placement_jobs jobs;
-	const bool smallest[] = { false, true, true, false, true };
-	const uint32_t want[] = { 0, 4, 3, 1, 2 };
 	uint32_t job;
 
 	(void)state;
 	placement_jobs_init(&jobs, 5);
-	for (size_t i = 0; i < 5; i++) {
-		assert_true(placement_jobs_claim(&jobs, smallest[i], &job));
-		assert_int_equal(job, want[i]);
+	for (uint32_t i = 0; i < 5; i++) {
+		assert_true(placement_jobs_claim(&jobs, &job));
+		assert_int_equal(job, i);
 	}
-	assert_false(placement_jobs_claim(&jobs, false, &job));
-	assert_false(placement_jobs_claim(&jobs, true, &job));
+	assert_false(placement_jobs_claim(&jobs, &job));
+	assert_false(placement_jobs_claim(&jobs, &job));
 	placement_jobs_init(&jobs, 0);
-	assert_false(placement_jobs_claim(&jobs, true, &job));
+	assert_false(placement_jobs_claim(&jobs, &job));
 }
 
 #define MANY_JOBS 20000
 
 struct taker {
 	struct placement_jobs *jobs;
-	bool smallest;
 	unsigned char *taken; /* how often each job was claimed */
 };
 
@@ -183,18 +180,17 @@ static void *take_all(void *arg)
 	struct taker *t = arg;
 	uint32_t job;
 
-	while (placement_jobs_claim(t->jobs, t->smallest, &job))
+	while (placement_jobs_claim(t->jobs, &job))
 		__atomic_fetch_add(&t->taken[job], 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
-/* Two threads at once, one at each end: every job is taken exactly once. */
+/* Two threads at once: every job is taken exactly once. */
 static void test_jobs_each_taken_once(void **state)
 {
 	static unsigned char taken[MANY_JOBS];
 	struct placement_jobs jobs;
-	struct taker front = { &jobs, false, taken },
-		     back = { &jobs, true, taken };
+	struct taker front = { &jobs, taken }, back = { &jobs, taken };
 	pthread_t a, b;
 
 	(void)state;
@@ -219,9 +215,8 @@ int main(void)
 	       test_cpu_is_allowed_and_not_avoided, NULL);
 	tl_add(&l, "with one CPU, no placement", test_one_cpu_means_anywhere,
 	       NULL);
-	tl_add(&l,
-	       "jobs: the largest from the front, the smallest from the back",
-	       test_jobs_from_both_ends, NULL);
+	tl_add(&l, "jobs: the largest left first, each once",
+	       test_jobs_in_order, NULL);
 	tl_add(&l, "the caller works itself on two CPUs or fewer",
 	       test_caller_works_on_two_or_fewer, NULL);
 	tl_add(&l, "jobs: two threads at once take each exactly once",

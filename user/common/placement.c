@@ -100,26 +100,21 @@ int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
 
 void placement_jobs_init(struct placement_jobs *jobs, uint32_t n)
 {
-	__atomic_store_n(&jobs->unclaimed, (uint64_t)n << 32, __ATOMIC_RELAXED);
+	jobs->n = n;
+	__atomic_store_n(&jobs->next, 0, __ATOMIC_RELAXED);
 }
 
-bool placement_jobs_claim(struct placement_jobs *jobs, bool smallest,
-			  uint32_t *job)
+bool placement_jobs_claim(struct placement_jobs *jobs, uint32_t *job)
 {
-	uint64_t was = __atomic_load_n(&jobs->unclaimed, __ATOMIC_RELAXED);
-	uint64_t now;
-	uint32_t first, end;
+	uint32_t was = __atomic_load_n(&jobs->next, __ATOMIC_RELAXED);
 
+	/* no increment past the end: a claim after the last changes nothing */
 	do {
-		first = (uint32_t)was;
-		end = (uint32_t)(was >> 32);
-		if (first >= end)
+		if (was >= jobs->n)
 			return false;
-		now = smallest ? (uint64_t)(end - 1) << 32 | first :
-				 (uint64_t)end << 32 | (first + 1);
-	} while (!__atomic_compare_exchange_n(&jobs->unclaimed, &was, now,
-					      false, __ATOMIC_RELAXED,
+	} while (!__atomic_compare_exchange_n(&jobs->next, &was, was + 1, false,
+					      __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
-	*job = smallest ? end - 1 : first;
+	*job = was;
 	return true;
 }

@@ -52,18 +52,17 @@ int placement_thread_create(pthread_t *thread, int *cpu, void *(*fn)(void *),
 
 /*
  * A list of jobs, largest first, that placed threads share, each taking
- * the next as it is done: the largest left, or the smallest left for a
- * thread that shares its CPU with other work (it goes at about half
- * speed, and taking the largest left it ended alone on it while the other
- * CPU idled). Lock-free: the threads make system calls only.
+ * the next (the largest left) as it is done: the last ones are the
+ * smallest, and the threads end close together, however late one
+ * started. Lock-free: the threads make system calls only.
  */
 struct placement_jobs {
-	uint64_t unclaimed; /* atomic: [first, end) left, end << 32 | first */
+	uint32_t next; /* atomic: the first unclaimed, or past the end */
+	uint32_t n;
 };
 
 void placement_jobs_init(struct placement_jobs *jobs, uint32_t n);
 /* The next job for a thread into *job; false when none is left. */
-bool placement_jobs_claim(struct placement_jobs *jobs, bool smallest,
-			  uint32_t *job);
+bool placement_jobs_claim(struct placement_jobs *jobs, uint32_t *job);
 
 #endif /* AWF_PLACEMENT_H */

@@ -26,7 +26,7 @@
 
 #define LOADER_MAX_PROGS 32
 #define LOADER_MAX_MAPS 32
-#define LOADER_MAX_GROUPS 5
+#define LOADER_MAX_GROUPS 8
 
 struct awf_core_lskel;
 
@@ -45,25 +45,23 @@ struct loader_map {
  * One of the two lanes of a load, each a thread of its own or run by the
  * caller in loader_wait(): the first loads the core (maps and the
  * smallest program), the second waits for it; then each takes the next
- * group of loader.order until none is left: the largest left, or the
- * smallest left for the caller's own, which starts late.
+ * group of loader.order, the largest left, until none is left.
  */
 struct loader_lane {
 	struct loader *loader;
 	pthread_t thread;
-	bool running;	     /* on its thread */
-	bool deferred;	     /* no thread for it: loader_wait() runs it */
-	bool started;	     /* on its thread or deferred */
-	int cpu;	     /* its thread's (common/placement.h); -1: any */
-	bool smallest_first; /* the caller's own (placement_jobs_claim()) */
-	int ret;	     /* 0 or -errno, once it ran */
+	bool running;  /* on its thread */
+	bool deferred; /* no thread for it: loader_wait() runs it */
+	bool started;  /* on its thread or deferred */
+	int cpu;       /* its thread's (common/placement.h); -1: any */
+	int ret;       /* 0 or -errno, once it ran */
 	struct prune_scratch *prune_scratch; /* its groups' pruning's */
 	void *stack; /* its thread's (LANE_STACK bytes), or NULL */
 };
 
 struct loader {
 	struct awf_core_lskel *core;
-	/* Loaded into the core's maps: A to D and, with the name check, NAMES. */
+	/* Loaded into the core's maps: A to G and, with the name check, NAMES. */
 	struct group_load groups[LOADER_MAX_GROUPS];
 	size_t n_groups;
 	size_t order
@@ -133,7 +131,7 @@ void loader_start(struct loader *l);
 int loader_wait(struct loader *l, char *err, size_t errlen);
 /*
  * loader_open() in two steps, for a caller that has yet to build the
- * configuration: loader_prepare() opens groups A to D and starts the
+ * configuration: loader_prepare() opens groups A to G and starts the
  * second lane's thread, if it gets one, which waits for the core while
  * the caller builds it; loader_open_core() then opens
  * NAMES if check_names (as loader_open()'s) and the core's skeleton, and
