@@ -148,13 +148,25 @@ $(BUILD)/awf_agent.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_AGENT -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
-# `run`'s programs in groups (bpf/awf.bpf.c, AWF_GROUP): the core, and
-# A to G and NAMES, which load beside each other into the core's maps.
+# `run`'s programs in groups (user/kernel/group_load.h): the core, every
+# map and one small program (AWF_CORE_ONLY), and A to G and NAMES, some
+# programs of awf.bpf.o each, which load beside each other into the
+# core's maps. All of one object: they embed the same BTF, loaded once.
+# Largest first, as the lanes take them (user/kernel/loader.c): one
+# large program a group, the small ones together, the smallest last.
 BPF_GROUPS = core a b c d e f g names
-$(BUILD)/awf_group_%.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
+GROUP_PROGS_a = awf_egress awf_recvmsg6 awf_getpeername6
+GROUP_PROGS_b = awf_sendmsg6
+GROUP_PROGS_c = awf_sendmsg4
+GROUP_PROGS_d = awf_connect6
+GROUP_PROGS_e = awf_connect4
+GROUP_PROGS_f = awf_bind6 awf_sock_create awf_post_bind6
+GROUP_PROGS_g = awf_bind4 awf_getpeername4 awf_post_bind4
+GROUP_PROGS_names = awf_sockops awf_first_bytes
+
+$(BUILD)/awf_group_core.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) \
-		-DAWF_GROUP=AWF_GROUP_$(shell echo $* | tr a-z A-Z) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -DAWF_CORE_ONLY=1 -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/awf.skel.h: $(BUILD)/awf.bpf.o
@@ -174,9 +186,14 @@ $(BUILD)/tools/gen_group_loader: tools/gen_group_loader.c
 	@mkdir -p $(dir $@)
 	$(COMPILE) $< $(PKG_LIBS) -lelf -lz -o $@
 
-$(BUILD)/awf_group_%.h: $(BUILD)/awf_group_%.bpf.o $(BUILD)/awf_group_core.bpf.o \
+$(BUILD)/awf_group_core.h: $(BUILD)/awf_group_core.bpf.o \
 		$(BUILD)/tools/gen_group_loader
-	$(BUILD)/tools/gen_group_loader $(BUILD)/awf_group_core.bpf.o $< $* > $@
+	$(BUILD)/tools/gen_group_loader $< $< core > $@
+
+$(BUILD)/awf_group_%.h: $(BUILD)/awf.bpf.o $(BUILD)/awf_group_core.bpf.o \
+		$(BUILD)/tools/gen_group_loader
+	$(BUILD)/tools/gen_group_loader $(BUILD)/awf_group_core.bpf.o $< $* \
+		$(GROUP_PROGS_$*) > $@
 
 $(BUILD)/awf_agent.skel.h: $(BUILD)/awf_agent.bpf.o
 	$(BPFTOOL) gen skeleton $< name awf_agent_bpf > $@
@@ -277,13 +294,11 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(FUZZ_DIR)/fuzz_$(n): \
 	$(patsubst %,$(FUZZ_OBJ)/user/%.o,$(FUZZ_$(n)))))
 
 # Built through pattern rules only, yet worth keeping between builds.
-.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS) \
-	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,$(BPF_GROUPS))
+.SECONDARY: $(TEST_OBJS) $(FUZZ_OBJS) $(BPFT_PROBE_OBJS)
 
 -include $(patsubst %.o,%.d,$(USER_OBJS) $(TEST_OBJS) $(FUZZ_OBJS) \
 	$(BUILD)/awf.bpf.o $(BUILD)/awf_agent.bpf.o \
-	$(patsubst %,$(BUILD)/awf_group_%.bpf.o,$(BPF_GROUPS)) \
-	$(BPFT_PROBE_OBJS))
+	$(BUILD)/awf_group_core.bpf.o $(BPFT_PROBE_OBJS))
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX).tmp

@@ -32,98 +32,69 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * `run` loads its programs in groups, two at once on two CPUs
- * (user/kernel/group_load.h): -DAWF_GROUP=AWF_GROUP_X builds group X's
- * programs alone, with every map; the default, all of them. The core,
- * loaded first, creates the maps and has one small program (a light
- * skeleton needs one); A to G share the programs every policy needs,
- * largest first, which the two lanes take as they are done
- * (user/kernel/loader.c): as many as that, so that the last ones are
- * small and the lanes end close together. The name check's are a group
- * of their own.
+ * (user/kernel/group_load.h). The core, loaded first, creates the maps
+ * and has one small program (a light skeleton needs one): built with
+ * -DAWF_CORE_ONLY, every map and that program alone. The groups are
+ * each some programs of the whole object (the Makefile's GROUP_PROGS_*),
+ * so that all of them embed its BTF, which is loaded once for all.
  */
-#define AWF_GROUP_CORE 1
-#define AWF_GROUP_A 2 /* egress, recvmsg6, getpeername6 */
-#define AWF_GROUP_B 3 /* sendmsg6 */
-#define AWF_GROUP_C 4 /* sendmsg4 */
-#define AWF_GROUP_D 5 /* connect6 */
-#define AWF_GROUP_E 6 /* connect4 */
-#define AWF_GROUP_F 7 /* bind6, sock_create, post_bind6 */
-#define AWF_GROUP_G 8 /* bind4, getpeername4, post_bind4 */
-#define AWF_GROUP_NAMES 9
-#ifndef AWF_GROUP
-#define AWF_GROUP 0
-#endif
-#define AWF_IN_GROUP(g) (AWF_GROUP == 0 || AWF_GROUP == (g))
-
-#if AWF_IN_GROUP(AWF_GROUP_E)
-SEC("cgroup/connect4")
-int awf_connect4(struct bpf_sock_addr *ctx)
-{
-	return hook(ctx, AWF_EV_CONNECT, false);
-}
+#ifndef AWF_CORE_ONLY
+#define AWF_CORE_ONLY 0
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_D)
-SEC("cgroup/connect6")
-int awf_connect6(struct bpf_sock_addr *ctx)
-{
-	return hook(ctx, AWF_EV_CONNECT, true);
-}
-#endif
-
-#if AWF_IN_GROUP(AWF_GROUP_C)
-SEC("cgroup/sendmsg4")
-int awf_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return hook(ctx, AWF_EV_SENDMSG, false);
-}
-#endif
-
-#if AWF_IN_GROUP(AWF_GROUP_B)
-SEC("cgroup/sendmsg6")
-int awf_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return hook(ctx, AWF_EV_SENDMSG, true);
-}
-#endif
-
-#if AWF_IN_GROUP(AWF_GROUP_CORE)
 SEC("cgroup/recvmsg4")
 int awf_recvmsg4(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, false);
 }
-#endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
+#if !AWF_CORE_ONLY
+SEC("cgroup/connect4")
+int awf_connect4(struct bpf_sock_addr *ctx)
+{
+	return hook(ctx, AWF_EV_CONNECT, false);
+}
+
+SEC("cgroup/connect6")
+int awf_connect6(struct bpf_sock_addr *ctx)
+{
+	return hook(ctx, AWF_EV_CONNECT, true);
+}
+
+SEC("cgroup/sendmsg4")
+int awf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return hook(ctx, AWF_EV_SENDMSG, false);
+}
+
+SEC("cgroup/sendmsg6")
+int awf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return hook(ctx, AWF_EV_SENDMSG, true);
+}
+
 SEC("cgroup/recvmsg6")
 int awf_recvmsg6(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, true);
 }
-#endif
 
-#if AWF_IN_GROUP(AWF_GROUP_G)
 SEC("cgroup/getpeername4")
 int awf_getpeername4(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, false);
 }
-#endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup/getpeername6")
 int awf_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return restore(ctx, true);
 }
-#endif
 
 /*
  * Only TCP and UDP: their every destination passes the address hooks.
  * Raw, ICMP (ping) sockets, SCTP, MPTCP and UDP-Lite would not.
  */
-#if AWF_IN_GROUP(AWF_GROUP_F)
 SEC("cgroup/sock_create")
 int awf_sock_create(struct bpf_sock *ctx)
 {
@@ -154,7 +125,6 @@ int awf_sock_create(struct bpf_sock *ctx)
 		    bpf_get_current_cgroup_id());
 	return VERDICT_REFUSE;
 }
-#endif
 
 /*
  * Listening ports stay on loopback. A port open to the outside world is a
@@ -166,7 +136,6 @@ int awf_sock_create(struct bpf_sock *ctx)
  * address of this host: IP_FREEBIND, IP_TRANSPARENT or ip_nonlocal_bind
  * would let a socket bind (and, for IPv6, send from) any address.
  */
-#if AWF_IN_GROUP(AWF_GROUP_G)
 SEC("cgroup/bind4")
 int awf_bind4(struct bpf_sock_addr *ctx)
 {
@@ -192,14 +161,12 @@ int awf_bind4(struct bpf_sock_addr *ctx)
 	/* one refusal: each would have the event filled inline */
 	return refuse_bind(&sc, ctx, &d, reason);
 }
-#endif
 
 /*
  * [::] becomes 127.0.0.1 (v4-mapped) on a dual-stack socket: scripts name
  * 127.0.0.1 far more often than [::1], and clients of "localhost" try
  * both. An IPV6_V6ONLY socket gets ::1.
  */
-#if AWF_IN_GROUP(AWF_GROUP_F)
 SEC("cgroup/bind6")
 int awf_bind6(struct bpf_sock_addr *ctx)
 {
@@ -243,26 +210,21 @@ int awf_bind6(struct bpf_sock_addr *ctx)
 	 */
 	return refuse_bind(&sc, ctx, &d, reason);
 }
-#endif
 
 /* Loopback ports the sandbox serves on, for localhost "sandbox" mode. */
-#if AWF_IN_GROUP(AWF_GROUP_G)
 SEC("cgroup/post_bind4")
 int awf_post_bind4(struct bpf_sock *ctx)
 {
 	hold_lo_port(ctx);
 	return VERDICT_PROCEED;
 }
-#endif
 
-#if AWF_IN_GROUP(AWF_GROUP_F)
 SEC("cgroup/post_bind6")
 int awf_post_bind6(struct bpf_sock *ctx)
 {
 	hold_lo_port(ctx);
 	return VERDICT_PROCEED;
 }
-#endif
 
 /*
  * Where the served ports are counted (the agent), the count goes down with
@@ -277,7 +239,6 @@ int awf_sock_release(struct bpf_sock *ctx)
 }
 #endif
 
-#if AWF_IN_GROUP(AWF_GROUP_A)
 SEC("cgroup_skb/egress")
 int awf_egress(struct __sk_buff *skb)
 {
@@ -300,7 +261,6 @@ int awf_egress(struct __sk_buff *skb)
 	packet_dropped(skb, sc.slot, why, &d, &src);
 	return VERDICT_REFUSE;
 }
-#endif
 
 /*
  * Names on shared addresses (name_check.bpf.h): a connection to a learned
@@ -308,7 +268,6 @@ int awf_egress(struct __sk_buff *skb)
  * awf_first_bytes. `run` loads them (group NAMES) only for a policy that
  * checks names.
  */
-#if AWF_IN_GROUP(AWF_GROUP_NAMES)
 SEC("sockops")
 int awf_sockops(struct bpf_sock_ops *skops)
 {
@@ -322,7 +281,7 @@ int awf_first_bytes(struct sk_msg_md *msg)
 {
 	return check_first_bytes(msg);
 }
-#endif /* AWF_GROUP_NAMES */
+#endif /* !AWF_CORE_ONLY */
 
 #ifdef AWF_AGENT
 /* Host-wide layer (agent only) ----------------------------------------- */

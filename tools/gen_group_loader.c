@@ -4,11 +4,16 @@
  * programs that takes its maps from the core's loader instead of
  * creating them (user/kernel/group_load.h), at build time:
  *
- *   gen_group_loader CORE.bpf.o GROUP.bpf.o NAME > build/awf_group_NAME.h
+ *   gen_group_loader CORE.bpf.o OBJ.bpf.o NAME [PROGRAM...] \
+ *	> build/awf_group_NAME.h
  *
- * With GROUP.bpf.o the core's own, the core's loader program as libbpf
- * writes it (user/kernel/loader_vm.h runs it; the light skeleton that
- * bpftool writes for the core gives its context's layout).
+ * The group: the PROGRAMs of OBJ.bpf.o (all of them if none is named).
+ * Every group is of the one object that has all the programs, so that
+ * each embeds the same BTF (the object's), which the loader loads once
+ * for all of them (user/kernel/loader_vm.h). With OBJ.bpf.o the core's
+ * own, the core's loader program as libbpf writes it (loader_vm.h runs
+ * it; the light skeleton that bpftool writes for the core gives its
+ * context's layout).
  *
  * libbpf writes the group's light-skeleton loader program (as `bpftool
  * gen skeleton -L` does); in it, each map's BPF_MAP_CREATE becomes a read
@@ -447,6 +452,8 @@ static int print_header(const char *group, const struct bpf_insn *in,
 	printf("};\n\nstatic const char *const awf_group_%s_progs[] = {\n",
 	       group);
 	bpf_object__for_each_program(p, obj) {
+		if (!bpf_program__autoload(p))
+			continue;
 		printf("\t\"%s\",\n", bpf_program__name(p));
 		n_progs++;
 	}
@@ -474,8 +481,28 @@ static int count_progs(struct bpf_object *obj)
 	int n = 0;
 
 	bpf_object__for_each_program(p, obj)
-		n++;
+		n += bpf_program__autoload(p);
 	return n;
+}
+
+/* Only the programs named (names[0..n)) load; each must be in obj. */
+static int select_progs(struct bpf_object *obj, char **names, int n)
+{
+	struct bpf_program *p;
+
+	for (int i = 0; i < n; i++)
+		if (!bpf_object__find_program_by_name(obj, names[i]))
+			return fail("no program %s in the object", names[i]);
+	bpf_object__for_each_program(p, obj) {
+		bool named = false;
+
+		for (int i = 0; i < n && !named; i++)
+			named = !strcmp(bpf_program__name(p), names[i]);
+		if (bpf_program__set_autoload(p, named))
+			return fail("%s: cannot set autoload",
+				    bpf_program__name(p));
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -487,9 +514,9 @@ int main(int argc, char **argv)
 	struct bpf_insn *in;
 	size_t n;
 
-	if (argc != 4) {
-		fprintf(stderr,
-			"usage: gen_group_loader CORE.bpf.o GROUP.bpf.o NAME\n");
+	if (argc < 4) {
+		fprintf(stderr, "usage: gen_group_loader CORE.bpf.o OBJ.bpf.o "
+				"NAME [PROGRAM...]\n");
 		return 2;
 	}
 	core = open_obj(argv[1], "core");
@@ -497,7 +524,8 @@ int main(int argc, char **argv)
 	if (!core || !obj || read_maps(core, core_maps, &n_core) ||
 	    read_maps(obj, maps, &n_maps) ||
 	    same_maps(core_maps, n_core, maps, n_maps) ||
-	    same_rodata(core, obj))
+	    same_rodata(core, obj) ||
+	    (argc > 4 && select_progs(obj, argv + 4, argc - 4)))
 		return 1;
 	if (bpf_object__gen_loader(obj, &g) || bpf_object__load(obj)) {
 		fail("%s: libbpf wrote no loader program (%s)", argv[2],

@@ -238,7 +238,7 @@ static void test_group(void **state)
 	load_cores(&k, &v);
 	kernel_group(&gk, gl, k);
 	assert_int_equal(group_load_open(&gv, gl, NULL, 0), 0);
-	assert_int_equal(group_load_run(&gv, map_fd_of, v, NULL), 0);
+	assert_int_equal(group_load_run(&gv, map_fd_of, v, NULL, NULL), 0);
 	for (size_t i = 0; i < gl->n_progs; i++)
 		assert_same_prog(group_progs(&gk)[i].prog_fd,
 				 group_load_prog_fd(&gv, i), gl->progs[i]);
@@ -246,6 +246,68 @@ static void test_group(void **state)
 	group_load_close(&gv);
 	awf_core_lskel__destroy(k);
 	awf_core_lskel__destroy(v);
+}
+
+static __u32 btf_id_of(int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	assert_true(info.btf_id > 0);
+	return info.btf_id;
+}
+
+static const struct group_loader *const every_group[] = {
+	&awf_group_a, &awf_group_b, &awf_group_c, &awf_group_d,
+	&awf_group_e, &awf_group_f, &awf_group_g, &awf_group_names,
+};
+
+/*
+ * Every group embeds the same BTF (the Makefile builds them of one
+ * object): loaded once, their programs all have it. A loader program
+ * of another BTF (the core's) gets its own, though the shared one is
+ * there: the VM compares the bytes.
+ */
+static void test_groups_share_one_btf(void **state)
+{
+	struct group_load g[ARRAY_SIZE(every_group)];
+	struct loader_vm_btf btf;
+	struct loader_vm_opts opts = { .btf = &btf };
+	struct awf_core_lskel *k, *v, *other;
+	void *blob = malloc(awf_group_core.data_sz);
+	__u32 shared = 0;
+
+	(void)state;
+	assert_non_null(blob);
+	loader_vm_btf_init(&btf);
+	load_cores(&k, &v);
+	for (size_t i = 0; i < ARRAY_SIZE(every_group); i++) {
+		const struct group_loader *gl = every_group[i];
+
+		assert_int_equal(group_load_open(&g[i], gl, NULL, 0), 0);
+		assert_int_equal(
+			group_load_run(&g[i], map_fd_of, v, NULL, &btf), 0);
+		for (size_t j = 0; j < gl->n_progs; j++) {
+			__u32 id = btf_id_of(group_load_prog_fd(&g[i], j));
+
+			if (!shared)
+				shared = id;
+			assert_int_equal(id, shared);
+		}
+	}
+	other = awf_core_lskel__open();
+	assert_non_null(other);
+	assert_int_equal(
+		group_loader_run(&awf_group_core, blob, &other->ctx, &opts), 0);
+	assert_int_not_equal(btf_id_of(core_progs(other)[0].prog_fd), shared);
+	for (size_t i = 0; i < ARRAY_SIZE(every_group); i++)
+		group_load_close(&g[i]);
+	loader_vm_btf_close(&btf);
+	awf_core_lskel__destroy(other);
+	awf_core_lskel__destroy(k);
+	awf_core_lskel__destroy(v);
+	free(blob);
 }
 
 static __u32 nr_line_info(int prog_fd)
@@ -270,10 +332,10 @@ static void test_line_info_only_with_log(void **state)
 	(void)state;
 	load_cores(&k, &v);
 	assert_int_equal(group_load_open(&plain, &awf_group_a, NULL, 0), 0);
-	assert_int_equal(group_load_run(&plain, map_fd_of, v, NULL), 0);
+	assert_int_equal(group_load_run(&plain, map_fd_of, v, NULL, NULL), 0);
 	assert_int_equal(
 		group_load_open(&logged, &awf_group_a, log, sizeof(log)), 0);
-	assert_int_equal(group_load_run(&logged, map_fd_of, v, NULL), 0);
+	assert_int_equal(group_load_run(&logged, map_fd_of, v, NULL, NULL), 0);
 	for (size_t i = 0; i < awf_group_a.n_progs; i++) {
 		assert_int_equal(nr_line_info(group_load_prog_fd(&plain, i)),
 				 0);
@@ -362,7 +424,7 @@ static void test_group_pruned(void **state)
 		prune.rodata_sz = sizeof(*v->rodata);
 		kret = kernel_group_ret(&gk, gl, k);
 		assert_int_equal(group_load_open(&gv, gl, NULL, 0), 0);
-		vret = group_load_run(&gv, map_fd_of, v, &prune);
+		vret = group_load_run(&gv, map_fd_of, v, &prune, NULL);
 		if (!kret != !vret) {
 			print_error(
 				"group %s, shape %u: kernel %d, pruned %d\n",
@@ -400,6 +462,8 @@ int main(void)
 	tl_add(&l, "group f", test_group, &awf_group_f);
 	tl_add(&l, "group g", test_group, &awf_group_g);
 	tl_add(&l, "group names", test_group, &awf_group_names);
+	tl_add(&l, "the groups share one BTF, another loads its own",
+	       test_groups_share_one_btf, NULL);
 	tl_add(&l, "line info only with a log", test_line_info_only_with_log,
 	       NULL);
 	tl_add(&l, "group a pruned as the kernel prunes", test_group_pruned,

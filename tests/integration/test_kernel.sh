@@ -43,18 +43,25 @@ test_kernel_check_passes_here() {
 }
 
 # tools/gen_group_loader.c writes a group's loader program to take the
-# core's maps: it refuses an object whose maps are not the core's (here:
-# the agent's build), and one whose .rodata would be read otherwise.
+# core's maps, for the programs named: it refuses an object whose maps
+# are not the core's (here: the agent's build), one whose .rodata would
+# be read otherwise, and a program the object does not have.
 test_kernel_group_loader_refuses_other_maps() {
 	local gen=$ROOT/build/tools/gen_group_loader b=$ROOT/build
 	[ -x "$gen" ] || fail "$gen not built (make)"
-	"$gen" "$b/awf_group_core.bpf.o" "$b/awf_group_a.bpf.o" a >"$TEST_TMP/a.h" 2>"$TEST_TMP/err" ||
+	"$gen" "$b/awf_group_core.bpf.o" "$b/awf.bpf.o" a awf_egress awf_recvmsg6 \
+		>"$TEST_TMP/a.h" 2>"$TEST_TMP/err" ||
 		fail "the build's own group A: $(cat "$TEST_TMP/err")"
 	assert_contains "$(cat "$TEST_TMP/a.h")" '"awf_egress",' "group A's programs"
+	assert_contains "$(cat "$TEST_TMP/a.h")" '"awf_recvmsg6",' "group A's programs"
+	assert_not_contains "$(cat "$TEST_TMP/a.h")" '"awf_connect4",' "a program not named"
+	"$gen" "$b/awf_group_core.bpf.o" "$b/awf.bpf.o" x awf_nonesuch >"$TEST_TMP/x.h" 2>"$TEST_TMP/err"
+	assert_eq 1 "$?" "exit status for a program the object lacks"
+	assert_contains "$(cat "$TEST_TMP/err")" "no program awf_nonesuch" "the error"
 	"$gen" "$b/awf_group_core.bpf.o" "$b/awf_agent.bpf.o" x >"$TEST_TMP/x.h" 2>"$TEST_TMP/err"
 	assert_eq 1 "$?" "exit status for the agent's object"
 	assert_contains "$(cat "$TEST_TMP/err")" "gen_group_loader: " "the error"
-	"$gen" "$b/awf_agent.bpf.o" "$b/awf_group_a.bpf.o" x >"$TEST_TMP/x.h" 2>"$TEST_TMP/err"
+	"$gen" "$b/awf_agent.bpf.o" "$b/awf.bpf.o" x awf_egress >"$TEST_TMP/x.h" 2>"$TEST_TMP/err"
 	assert_eq 1 "$?" "exit status with the agent's object as the core"
 }
 

@@ -119,7 +119,7 @@ static int take_maps(struct group_load *g,
 }
 
 int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
-		     struct loader_vm_prune *prune)
+		     const struct loader_vm_opts *opts)
 {
 	int ret;
 
@@ -130,7 +130,7 @@ int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
 	madvise(blob, gl->data_sz, MADV_POPULATE_WRITE);
 	memcpy(blob, gl->data, gl->data_sz);
 	ret = loader_vm_run(gl->insns, gl->insns_sz, blob, gl->data_sz, ctx,
-			    ((struct bpf_loader_ctx *)ctx)->sz, prune);
+			    ((struct bpf_loader_ctx *)ctx)->sz, opts);
 	return ret > 0 ? -EINVAL : ret;
 }
 
@@ -161,9 +161,11 @@ static bool vm_prune_of(const struct group_load *g,
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
-		   const void *arg, struct group_prune *prune)
+		   const void *arg, struct group_prune *prune,
+		   struct loader_vm_btf *btf)
 {
 	struct loader_vm_prune vp;
+	struct loader_vm_opts opts = { .btf = btf };
 	bool pruned;
 
 	g->ran = true;
@@ -171,7 +173,8 @@ int group_load_run(struct group_load *g,
 	if (g->ret)
 		return g->ret;
 	pruned = vm_prune_of(g, prune, &vp);
-	g->ret = group_loader_run(g->gl, g->blob, g->ctx, pruned ? &vp : NULL);
+	opts.prune = pruned ? &vp : NULL;
+	g->ret = group_loader_run(g->gl, g->blob, g->ctx, &opts);
 	if (pruned)
 		prune->removed += vp.removed;
 	/* Failed, the loader closed what it held, or never will. */

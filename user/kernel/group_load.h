@@ -3,13 +3,14 @@
  * group_load.h - load a group of `run`'s BPF programs into maps another
  * loader created.
  *
- * `run`'s programs are built in groups (bpf/awf.bpf.c, AWF_GROUP): the
- * core, a light skeleton that creates every map and loads the smallest
- * programs, then groups whose loader programs (tools/gen_group_loader.c,
- * at build time) take the core's maps instead of creating their own.
- * The kernel verifies one program at a time per loader program; two
- * groups load on two CPUs at once (loader.c). The loader programs
- * themselves run in this process (loader_vm.h), unverified.
+ * `run`'s programs load in groups: the core (bpf/awf.bpf.c built with
+ * AWF_CORE_ONLY), a light skeleton that creates every map and loads the
+ * smallest program, then groups of the other programs (the Makefile's
+ * GROUP_PROGS_*) whose loader programs (tools/gen_group_loader.c, at
+ * build time) take the core's maps instead of creating their own, and
+ * share one BTF. The kernel verifies one program at a time per loader
+ * program; two groups load on two CPUs at once (loader.c). The loader
+ * programs themselves run in this process (loader_vm.h), unverified.
  */
 #ifndef AWF_GROUP_LOAD_H
 #define AWF_GROUP_LOAD_H
@@ -61,21 +62,23 @@ struct group_prune {
  * ("rodata" for .rodata); the loader program gets a dup() of each
  * (group_loader_run()). prune: each program pruned under .rodata before
  * it loads (prog_prune.h), its count of instructions taken out added to;
- * NULL: loaded as built. System calls only: it may run on a thread of its
- * own. 0 or -errno.
+ * NULL: loaded as built. btf: the BTF the groups share (loader_vm.h), or
+ * NULL: the group loads its own. System calls only: it may run on a
+ * thread of its own. 0 or -errno.
  */
 int group_load_run(struct group_load *g,
 		   int (*map_fd)(const char *name, const void *arg),
-		   const void *arg, struct group_prune *prune);
+		   const void *arg, struct group_prune *prune,
+		   struct loader_vm_btf *btf);
 /*
  * gl's loader program run in this process (loader_vm.h), not in the
  * kernel, on blob (gl->data_sz bytes), where it gets a fresh copy of its
  * data to write as it goes; ctx: its struct bpf_loader_ctx and what
- * follows (ctx->sz bytes); prune: the VM's pruning, or NULL. 0 or
- * -errno. System calls only.
+ * follows (ctx->sz bytes); opts: the VM's, or NULL. 0 or -errno. System
+ * calls only.
  */
 int group_loader_run(const struct group_loader *gl, void *blob, void *ctx,
-		     struct loader_vm_prune *prune);
+		     const struct loader_vm_opts *opts);
 /*
  * Memory for a loader program's data copy, size bytes, out of any fork's
  * copy-on-write (the sandbox is cloned while the lanes write theirs);

@@ -33,7 +33,7 @@
 #include "common/log.h"
 
 /*
- * The programs of each group (bpf/awf.bpf.c, AWF_GROUP) with where they
+ * The programs of the core and the groups (the Makefile) with where they
  * attach: a light skeleton knows neither its programs' section nor, for
  * the groups, anything but their names. Checked against the skeleton and
  * the groups at compile time below, so that a program added to bpf/
@@ -458,6 +458,7 @@ static int open_loader(struct loader *l, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->cgroup_fd = -1;
+	loader_vm_btf_init(&l->group_btf);
 	l->lanes[0].loader = l->lanes[1].loader = l;
 	for (size_t i = 0; i < 2; i++)
 		l->lanes[i].prune_scratch =
@@ -596,7 +597,7 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 	while (!ret && !__atomic_load_n(&l->group_failed, __ATOMIC_RELAXED) &&
 	       placement_jobs_claim(&l->jobs, &next))
 		ret = group_load_run(&l->groups[l->order[next]], core_map_fd,
-				     l->core, &prune);
+				     l->core, &prune, &l->group_btf);
 	/* The other lane takes no more: the load has failed. */
 	if (ret)
 		__atomic_store_n(&l->group_failed, true, __ATOMIC_RELAXED);
@@ -946,6 +947,8 @@ void loader_close(struct loader *l)
 	if (l->core_loaded_fd > 0)
 		close(l->core_loaded_fd);
 	l->core_loaded_fd = -1;
+	if (l->group_btf.fd > 0) /* a dup above 2 once shared */
+		loader_vm_btf_close(&l->group_btf);
 	group_blob_free(l->core_blob, awf_group_core.data_sz);
 	for (size_t i = 0; i < 2; i++) {
 		group_blob_free(l->lanes[i].prune_scratch,

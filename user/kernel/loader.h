@@ -67,7 +67,8 @@ struct loader {
 	size_t order
 		[LOADER_MAX_GROUPS]; /* indices into groups, largest first */
 	size_t n_order;
-	struct placement_jobs jobs; /* order's, for the lanes to take */
+	struct placement_jobs jobs;	/* order's, for the lanes to take */
+	struct loader_vm_btf group_btf; /* the groups', loaded once */
 	bool group_failed; /* atomic: a lane's load failed, take no more */
 	struct loader_lane lanes[2];
 	int core_loaded_fd; /* eventfd: the core's load ended (core_ret) */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct vm {
 	uint64_t r[MAX_BPF_REG];
 	struct region mem[3]; /* the context, the blob, the stack */
 	struct loader_vm_prune *prune;
+	struct loader_vm_btf *btf;
 };
 
 /* The bytes [addr, addr + size) if they lie in one region, else NULL. */
@@ -142,6 +144,62 @@ static void prune(struct vm *vm, void *attr_mem, uint64_t size)
 		prog_prune(attr, &vm->prune->rodata, vm->prune->scratch);
 }
 
+enum { BTF_NONE, BTF_CLAIMED, BTF_SHARED };
+
+void loader_vm_btf_init(struct loader_vm_btf *btf)
+{
+	*btf = (struct loader_vm_btf){ .state = BTF_NONE, .fd = -1 };
+}
+
+void loader_vm_btf_close(struct loader_vm_btf *btf)
+{
+	if (btf->fd >= 0)
+		close(btf->fd);
+	loader_vm_btf_init(btf);
+}
+
+/* The first load of these bytes: shared, unless another one claimed. */
+static void share_btf(struct loader_vm_btf *btf, const union bpf_attr *attr,
+		      int fd)
+{
+	int none = BTF_NONE;
+
+	if (!__atomic_compare_exchange_n(&btf->state, &none, BTF_CLAIMED, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	btf->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	btf->bytes = (const void *)(uintptr_t)attr->btf;
+	btf->size = attr->btf_size;
+	/* no fd to share: it stays claimed, each loads its own */
+	if (btf->fd >= 0)
+		__atomic_store_n(&btf->state, BTF_SHARED, __ATOMIC_RELEASE);
+}
+
+/*
+ * BPF_BTF_LOAD of attr (size bytes, its BTF in the VM's memory): a dup
+ * of the shared BTF's fd if the bytes are the same, else a load. The
+ * loader program closes what it gets once its programs hold the BTF.
+ */
+static int64_t load_btf(struct vm *vm, union bpf_attr *attr, uint32_t size)
+{
+	struct loader_vm_btf *btf = vm->btf;
+	const void *bytes = (const void *)(uintptr_t)attr->btf;
+	int64_t fd;
+
+	if (size < offsetof(union bpf_attr, btf_size) +
+			    sizeof(attr->btf_size) ||
+	    !vm_mem(vm, attr->btf, attr->btf_size))
+		return -EINVAL;
+	if (__atomic_load_n(&btf->state, __ATOMIC_ACQUIRE) == BTF_SHARED &&
+	    attr->btf_size == btf->size &&
+	    !memcmp(bytes, btf->bytes, btf->size))
+		return neg_errno(fcntl(btf->fd, F_DUPFD_CLOEXEC, 3));
+	fd = neg_errno(syscall(__NR_bpf, BPF_BTF_LOAD, attr, size));
+	if (fd >= 0)
+		share_btf(btf, attr, (int)fd);
+	return fd;
+}
+
 /*
  * The helpers libbpf's loaders call, as the kernel's do them for a
  * loader run from user space (its context's flags without
@@ -184,6 +242,11 @@ static int call(struct vm *vm, int32_t helper)
 		if ((int)r[1] == BPF_PROG_LOAD) {
 			drop_line_info((void *)(uintptr_t)r[2], (uint32_t)r[3]);
 			prune(vm, (void *)(uintptr_t)r[2], (uint32_t)r[3]);
+		}
+		if ((int)r[1] == BPF_BTF_LOAD && vm->btf) {
+			r[0] = load_btf(vm, (void *)(uintptr_t)r[2],
+					(uint32_t)r[3]);
+			return 0;
 		}
 		r[0] = neg_errno(syscall(__NR_bpf, (int)r[1],
 					 (void *)(uintptr_t)r[2],
@@ -320,7 +383,7 @@ static int step(struct vm *vm, const struct bpf_insn *in, size_t n, size_t *pc)
 
 int loader_vm_run(const void *insns, size_t insns_sz, void *blob,
 		  size_t blob_sz, void *ctx, size_t ctx_sz,
-		  struct loader_vm_prune *prune)
+		  const struct loader_vm_opts *opts)
 {
 	uint64_t stack[STACK_SIZE / sizeof(uint64_t)] = { 0 };
 	size_t n = insns_sz / sizeof(struct bpf_insn), pc = 0;
@@ -328,7 +391,8 @@ int loader_vm_run(const void *insns, size_t insns_sz, void *blob,
 		.mem = { { ctx, ctx_sz },
 			 { blob, blob_sz },
 			 { (uint8_t *)stack, sizeof(stack) } },
-		.prune = prune,
+		.prune = opts ? opts->prune : NULL,
+		.btf = opts ? opts->btf : NULL,
 	};
 	struct bpf_insn in[2];
 	int ret = 0;
