@@ -447,6 +447,8 @@ static void test_group_pruned(void **state)
 
 int main(void)
 {
+	static char plain[ARRAY_SIZE(every_group)][32],
+		pruned[ARRAY_SIZE(every_group)][64];
 	struct test_list l = { 0 };
 
 	if (geteuid() != 0) {
@@ -454,33 +456,20 @@ int main(void)
 		return 1;
 	}
 	tl_add(&l, "core", test_core, NULL);
-	tl_add(&l, "group a", test_group, &awf_group_a);
-	tl_add(&l, "group b", test_group, &awf_group_b);
-	tl_add(&l, "group c", test_group, &awf_group_c);
-	tl_add(&l, "group d", test_group, &awf_group_d);
-	tl_add(&l, "group e", test_group, &awf_group_e);
-	tl_add(&l, "group f", test_group, &awf_group_f);
-	tl_add(&l, "group g", test_group, &awf_group_g);
-	tl_add(&l, "group names", test_group, &awf_group_names);
+	for (size_t i = 0; i < ARRAY_SIZE(every_group); i++) {
+		snprintf(plain[i], sizeof(plain[i]), "group %s",
+			 every_group[i]->name);
+		tl_add(&l, plain[i], test_group, every_group[i]);
+	}
 	tl_add(&l, "the groups share one BTF, another loads its own",
 	       test_groups_share_one_btf, NULL);
 	tl_add(&l, "line info only with a log", test_line_info_only_with_log,
 	       NULL);
-	tl_add(&l, "group a pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_a);
-	tl_add(&l, "group b pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_b);
-	tl_add(&l, "group c pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_c);
-	tl_add(&l, "group d pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_d);
-	tl_add(&l, "group e pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_e);
-	tl_add(&l, "group f pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_f);
-	tl_add(&l, "group g pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_g);
-	tl_add(&l, "group names pruned as the kernel prunes", test_group_pruned,
-	       &awf_group_names);
+	for (size_t i = 0; i < ARRAY_SIZE(every_group); i++) {
+		snprintf(pruned[i], sizeof(pruned[i]),
+			 "group %s pruned as the kernel prunes",
+			 every_group[i]->name);
+		tl_add(&l, pruned[i], test_group_pruned, every_group[i]);
+	}
 	return tl_run("loader_vm_kernel", &l);
 }
