@@ -255,7 +255,7 @@ test_failclosed_setup_fails_after_spawn() {
 }
 
 # The programs load in groups on two threads (user/kernel/group_load.h):
-# the core (every map, awf_recvmsg4) on the first, then groups A to D
+# the core (every map, awf_recvmsg4) on the first, then groups A to G
 # (and NAMES where names are checked), each thread taking the next as it
 # is done. Whichever fails, while the others may be loading or
 # done: the command never runs, exit 125, one line of error that names
