@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
 #include <linux/bpf.h>
 
 #include "kernel/insn_eval.h"
@@ -14,6 +15,28 @@ int insn_mem_size(uint8_t code)
 		return 4;
 	default:
 		return 8;
+	}
+}
+
+uint64_t insn_mem_read(const void *p, int size, bool sign)
+{
+	union {
+		uint8_t u8;
+		uint16_t u16;
+		uint32_t u32;
+		uint64_t u64;
+	} v;
+
+	memcpy(&v, p, size);
+	switch (size) {
+	case 1:
+		return sign ? (uint64_t)(int64_t)(int8_t)v.u8 : v.u8;
+	case 2:
+		return sign ? (uint64_t)(int64_t)(int16_t)v.u16 : v.u16;
+	case 4:
+		return sign ? (uint64_t)(int64_t)(int32_t)v.u32 : v.u32;
+	default:
+		return v.u64;
 	}
 }
 

@@ -14,6 +14,12 @@
 int insn_mem_size(uint8_t code);
 
 /*
+ * What a load of size bytes (insn_mem_size()) reads at p, host order,
+ * sign-extended (BPF_MEMSX) or not.
+ */
+uint64_t insn_mem_read(const void *p, int size, bool sign);
+
+/*
  * Whether the conditional jump op (BPF_JEQ...) is taken on a and b, 64
  * bits or their low 32 (JMP32): 1 or 0, or -1 for an op it is not.
  */

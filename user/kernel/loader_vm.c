@@ -44,28 +44,10 @@ static int load(const struct vm *vm, uint64_t addr, uint8_t code, uint64_t *val)
 {
 	int size = insn_mem_size(code);
 	const void *p = vm_mem(vm, addr, size);
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
 
 	if (!p)
 		return -EINVAL;
-	switch (size) {
-	case 1:
-		memcpy(&u8, p, 1);
-		*val = u8;
-		break;
-	case 2:
-		memcpy(&u16, p, 2);
-		*val = u16;
-		break;
-	case 4:
-		memcpy(&u32, p, 4);
-		*val = u32;
-		break;
-	default:
-		memcpy(val, p, 8);
-	}
+	*val = insn_mem_read(p, size, false);
 	return 0;
 }
 

@@ -258,29 +258,9 @@ static void step_alu(struct prune_regs *r, const struct bpf_insn *in)
 static bool rodata_read(const struct pass *p, uint64_t off, int size, bool sign,
 			uint64_t *val)
 {
-	union {
-		uint8_t u8;
-		uint16_t u16;
-		uint32_t u32;
-		uint64_t u64;
-	} v;
-
 	if (off > p->ro->size || (uint64_t)size > p->ro->size - off)
 		return false;
-	memcpy(&v, (const uint8_t *)p->ro->value + off, size);
-	switch (size) {
-	case 1:
-		*val = sign ? (uint64_t)(int64_t)(int8_t)v.u8 : v.u8;
-		break;
-	case 2:
-		*val = sign ? (uint64_t)(int64_t)(int16_t)v.u16 : v.u16;
-		break;
-	case 4:
-		*val = sign ? (uint64_t)(int64_t)(int32_t)v.u32 : v.u32;
-		break;
-	default:
-		*val = v.u64;
-	}
+	*val = insn_mem_read((const uint8_t *)p->ro->value + off, size, sign);
 	return true;
 }
 
