@@ -163,6 +163,12 @@ GROUP_PROGS_e = awf_connect4
 GROUP_PROGS_f = awf_bind6 awf_sock_create awf_post_bind6
 GROUP_PROGS_g = awf_bind4 awf_getpeername4 awf_post_bind4
 GROUP_PROGS_names = awf_sockops awf_first_bytes
+# In one group each: a program listed twice would make up the count that
+# user/kernel/loader.c checks while another one went unloaded.
+GROUP_PROGS_ALL = $(foreach g,$(filter-out core,$(BPF_GROUPS)),$(GROUP_PROGS_$(g)))
+ifneq ($(words $(GROUP_PROGS_ALL)),$(words $(sort $(GROUP_PROGS_ALL))))
+$(error a program is in two of GROUP_PROGS_*: $(GROUP_PROGS_ALL))
+endif
 
 $(BUILD)/awf_group_core.bpf.o: bpf/awf.bpf.c $(BPF_VMLINUX)
 	@mkdir -p $(dir $@)

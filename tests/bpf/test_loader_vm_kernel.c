@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <bpf/skel_internal.h>
 
 #include "test_util.h"
@@ -29,6 +30,7 @@
 #include "awf_group_f.h"
 #include "awf_group_g.h"
 #include "awf_group_names.h"
+#include "awf.skel.h" /* the whole object the groups are taken from */
 
 static struct bpf_map_desc *core_maps(struct awf_core_lskel *skel)
 {
@@ -310,6 +312,46 @@ static void test_groups_share_one_btf(void **state)
 	free(blob);
 }
 
+/* How many of the core and the groups load the program called name. */
+static int groups_loading(const char *name)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(awf_group_core_progs); i++)
+		n += !strcmp(awf_group_core_progs[i], name);
+	for (size_t i = 0; i < ARRAY_SIZE(every_group); i++)
+		for (size_t j = 0; j < every_group[i]->n_progs; j++)
+			n += !strcmp(every_group[i]->progs[j], name);
+	return n;
+}
+
+/*
+ * The Makefile lists each group's programs by name (GROUP_PROGS_*): every
+ * program of the object is loaded by one of them, once. A program added
+ * to bpf/ and to no list would never load, and its hook never attach.
+ */
+static void test_every_program_in_one_group(void **state)
+{
+	struct awf_bpf *skel = awf_bpf__open();
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(skel);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+
+		if (groups_loading(name) != 1) {
+			print_error("program %s: in %d groups\n", name,
+				    groups_loading(name));
+			fail();
+		}
+		n++;
+	}
+	assert_true(n > ARRAY_SIZE(every_group));
+	awf_bpf__destroy(skel);
+}
+
 static __u32 nr_line_info(int prog_fd)
 {
 	struct bpf_prog_info info = { 0 };
@@ -461,6 +503,8 @@ int main(void)
 			 every_group[i]->name);
 		tl_add(&l, plain[i], test_group, every_group[i]);
 	}
+	tl_add(&l, "every program of the object is in one group",
+	       test_every_program_in_one_group, NULL);
 	tl_add(&l, "the groups share one BTF, another loads its own",
 	       test_groups_share_one_btf, NULL);
 	tl_add(&l, "line info only with a log", test_line_info_only_with_log,

@@ -37,7 +37,8 @@
  * attach: a light skeleton knows neither its programs' section nor, for
  * the groups, anything but their names. Checked against the skeleton and
  * the groups at compile time below, so that a program added to bpf/
- * cannot be loaded and silently left unattached.
+ * cannot be loaded and silently left unattached (and that every program
+ * of the object is in one group: tests/bpf/test_loader_vm_kernel.c).
  */
 #define AWF_CORE_PROGS(X) X(awf_recvmsg4, BPF_CGROUP_UDP4_RECVMSG)
 /* Groups A to G: every policy's. */
