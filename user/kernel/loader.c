@@ -399,7 +399,7 @@ static int open_group(struct loader *l, const struct group_loader *gl)
 	return 0;
 }
 
-/* Every policy's, largest first (bpf/awf.bpf.c): groups 0 to 6. */
+/* Every policy's, largest first (the Makefile's GROUP_PROGS_*). */
 static int open_base_groups(struct loader *l)
 {
 	return open_group(l, &awf_group_a) || open_group(l, &awf_group_b) ||
@@ -582,7 +582,7 @@ static int load_core(struct loader *l)
  */
 static int run_lane(struct loader *l, struct loader_lane *lane)
 {
-	struct group_prune prune;
+	struct group_prune prune = { .scratch = lane->prune_scratch };
 	uint32_t next;
 	int ret;
 
@@ -594,7 +594,6 @@ static int run_lane(struct loader *l, struct loader_lane *lane)
 	}
 	prune.rodata = l->core->rodata;
 	prune.rodata_sz = sizeof(*l->core->rodata);
-	prune.scratch = lane->prune_scratch;
 	while (!ret && !__atomic_load_n(&l->group_failed, __ATOMIC_RELAXED) &&
 	       placement_jobs_claim(&l->jobs, &next))
 		ret = group_load_run(&l->groups[l->order[next]], core_map_fd,
@@ -706,9 +705,9 @@ static void start_lane(struct loader *l, size_t i)
 	 * loader_wait(), once its own set-up is done: as a thread beside
 	 * it on its CPU, it got that CPU only as the scheduler's slices
 	 * allowed (1-2 ms late, traced), and then took a last group while
-	 * the other CPU idled. The first lane,
-	 * which loads the core that every group and the caller's map writes
-	 * wait for, gets a CPU the caller is not on.
+	 * the other CPU idled. The first lane, which loads the core that
+	 * every group and the caller's map writes wait for, gets a CPU the
+	 * caller is not on.
 	 */
 	if (i == 1 && placement_caller_works()) {
 		lane->deferred = true;
